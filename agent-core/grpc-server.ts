@@ -1,0 +1,188 @@
+// The agent's edge: serves the command bus over gRPC (TLS unless `insecure`), checks the token on
+// every call, and maps typed errors to gRPC status codes. The only agent file that sees protobuf.
+import { timingSafeEqual } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { create } from '@bufbuild/protobuf';
+import {
+  agentServiceDefinition,
+  DescribeResponseSchema,
+  EventSchema,
+  ExecuteResponseSchema,
+  type DescribeRequest,
+  type DescribeResponse,
+  type Event,
+  type ExecuteRequest,
+  type ExecuteResponse,
+  type WatchRequest,
+} from '../proto/agent-service.js';
+import { isAgentError, InvalidArgumentError, UnauthenticatedError, type AgentError } from './errors.js';
+import type { AppLogger } from './logger.js';
+import type { PluginHost } from './plugin-host.js';
+
+/** Large enough for a rendered sing-box config with tens of thousands of users. */
+export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+export interface GrpcServerOptions {
+  listen: string;
+  insecure: boolean;
+  tls?: { cert: string; key: string };
+  /** Read on every call, so a token rotated by a config reload applies at once. */
+  token: () => string;
+  host: PluginHost;
+  nodeId: string;
+  agentVersion: string;
+  logger: AppLogger;
+}
+
+export interface RunningServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+const STATUS: Record<AgentError['status'], grpc.status> = {
+  INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
+  NOT_FOUND: grpc.status.NOT_FOUND,
+  FAILED_PRECONDITION: grpc.status.FAILED_PRECONDITION,
+  UNAVAILABLE: grpc.status.UNAVAILABLE,
+  PERMISSION_DENIED: grpc.status.PERMISSION_DENIED,
+  UNAUTHENTICATED: grpc.status.UNAUTHENTICATED,
+  DEADLINE_EXCEEDED: grpc.status.DEADLINE_EXCEEDED,
+  INTERNAL: grpc.status.INTERNAL,
+};
+
+function toStatus(error: unknown): Partial<grpc.StatusObject> {
+  if (isAgentError(error)) return { code: STATUS[error.status], details: error.message };
+  return { code: grpc.status.INTERNAL, details: error instanceof Error ? error.message : String(error) };
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export function startGrpcServer(options: GrpcServerOptions): Promise<RunningServer> {
+  const { host, logger } = options;
+
+  const authenticate = (metadata: grpc.Metadata) => {
+    const header = String(metadata.get('authorization')[0] ?? '');
+    if (!sameSecret(header, `Bearer ${options.token()}`)) throw new UnauthenticatedError('missing or wrong agent token');
+  };
+
+  function unary<Req, Res>(name: string, handle: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>) {
+    return (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => {
+      Promise.resolve()
+        .then(() => authenticate(call.metadata))
+        .then(() => handle(call.request, call))
+        .then(
+          (response) => callback(null, response),
+          (error: unknown) => {
+            const status = toStatus(error);
+            logger.info(`${name} refused`, { code: grpc.status[status.code!], error: status.details, peer: call.getPeer() });
+            callback(status);
+          },
+        );
+    };
+  }
+
+  const describe = unary<DescribeRequest, DescribeResponse>('Describe', async () => {
+    const plugins = await host.describe();
+    return create(DescribeResponseSchema, {
+      agentVersion: options.agentVersion,
+      nodeId: options.nodeId,
+      plugins: plugins.map((p) => ({
+        ...p,
+        commands: p.commands.map((c) => ({
+          name: c.name,
+          description: c.description,
+          inputSchemaJson: JSON.stringify(c.input),
+          outputSchemaJson: JSON.stringify(c.output),
+          mutates: c.mutates,
+          role: c.role,
+          timeoutMs: c.timeoutMs,
+        })),
+        events: p.events.map((e) => ({ name: e.name, description: e.description, schemaJson: JSON.stringify(e.schema) })),
+      })),
+    });
+  });
+
+  const execute = unary<ExecuteRequest, ExecuteResponse>('Execute', async (request, call) => {
+    let input: unknown = {};
+    if (request.payloadJson !== '') {
+      try {
+        input = JSON.parse(request.payloadJson);
+      } catch (error) {
+        throw new InvalidArgumentError(`payload is not JSON: ${(error as Error).message}`);
+      }
+    }
+    const deadline = call.getDeadline();
+    const gone = new AbortController();
+    call.once('cancelled', () => gone.abort());
+    const started = performance.now();
+    const result = await host.execute(request.command, input, {
+      requestId: request.requestId,
+      deadline: deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? deadline : undefined,
+      signal: gone.signal,
+    });
+    const durationMs = Math.round(performance.now() - started);
+    logger.debug('command executed', { command: request.command, request_id: request.requestId, duration_ms: durationMs });
+    return create(ExecuteResponseSchema, {
+      resultJson: JSON.stringify(result ?? null),
+      requestId: request.requestId,
+      durationMs,
+    });
+  });
+
+  const watch = (call: grpc.ServerWritableStream<WatchRequest, Event>) => {
+    try {
+      authenticate(call.metadata);
+    } catch (error) {
+      call.destroy(Object.assign(new Error(), toStatus(error)) as grpc.ServiceError);
+      return;
+    }
+    const filter = [...call.request.filter];
+    logger.info('watch opened', { filter, peer: call.getPeer() });
+    const unsubscribe = host.subscribe(filter, (event) => {
+      call.write(create(EventSchema, { name: event.name, payloadJson: JSON.stringify(event.payload), timeUnixMs: BigInt(event.time) }));
+    });
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      unsubscribe();
+      logger.info('watch closed', { filter, peer: call.getPeer() });
+      call.end();
+    };
+    call.on('cancelled', close);
+    call.on('close', close);
+    call.on('error', close);
+  };
+
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+    'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+    'grpc.default_compression_algorithm': grpc.compressionAlgorithms.gzip,
+  });
+  server.addService(agentServiceDefinition, { Describe: describe, Execute: execute, Watch: watch });
+
+  const credentials = options.insecure
+    ? grpc.ServerCredentials.createInsecure()
+    : grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(options.tls!.cert), private_key: Buffer.from(options.tls!.key) }], false);
+
+  return new Promise((resolve, reject) => {
+    server.bindAsync(options.listen, credentials, (error, port) => {
+      if (error) return reject(new Error(`cannot listen on ${options.listen}: ${error.message}`));
+      resolve({
+        port,
+        close: () =>
+          new Promise<void>((done) => {
+            const force = setTimeout(() => server.forceShutdown(), 5000);
+            server.tryShutdown(() => {
+              clearTimeout(force);
+              done();
+            });
+          }),
+      });
+    });
+  });
+}

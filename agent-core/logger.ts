@@ -1,0 +1,35 @@
+// JSON-lines logging shared by the agent and the hub: time, level, msg, service, plus whatever
+// default fields the process adds (node_id on the agent).
+import winston from 'winston';
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+export interface LoggerOptions {
+  service: 'agent' | 'hub' | 'cli';
+  level: LogLevel;
+  /** Also append to this file. */
+  file?: string;
+  fields?: Record<string, unknown>;
+}
+
+export type AppLogger = winston.Logger;
+
+const jsonLine = winston.format.combine(
+  winston.format((info) => {
+    // winston calls the text `message`; our lines call it `msg`, after `time` and `level`.
+    const { level, message, timestamp, ...rest } = info;
+    return { level, time: timestamp, msg: message, ...rest } as unknown as winston.Logform.TransformableInfo;
+  })(),
+  winston.format.json(),
+);
+
+export function createLogger({ service, level, file, fields }: LoggerOptions): AppLogger {
+  const transports: winston.transport[] = [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })];
+  if (file) transports.push(new winston.transports.File({ filename: file }));
+  return winston.createLogger({
+    level,
+    defaultMeta: { service, ...fields },
+    format: winston.format.combine(winston.format.timestamp(), jsonLine),
+    transports,
+  });
+}

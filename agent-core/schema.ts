@@ -1,0 +1,53 @@
+// JSON Schema validation for plugin config and command input. Defaults from the schema are filled
+// in; a failure names the field (`input.host: must be string`) so an operator can fix it at once.
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import type { TSchema } from '@sinclair/typebox';
+import { InvalidArgumentError } from './errors.js';
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+const ajv = addFormats(new Ajv({ useDefaults: true, strict: false, allErrors: false }));
+/** For URL params and query strings, whose values arrive as text. */
+const coercingAjv = addFormats(new Ajv({ useDefaults: true, strict: false, allErrors: false, coerceTypes: 'array' }));
+const compiled = new WeakMap<object, ValidateFunction>();
+
+/** Objects that list their properties reject unknown ones unless the schema says otherwise. */
+export function closeObjects(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(closeObjects);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) out[key] = closeObjects(value);
+  if ((schema as { type?: unknown }).type === 'object' && 'properties' in schema && !('additionalProperties' in schema)) {
+    out.additionalProperties = false;
+  }
+  return out;
+}
+
+/** `input.port: must be <= 65535` — the field first, dotted from `root`. */
+export function describeError(error: ErrorObject, root: string): string {
+  const path = root + error.instancePath.replace(/\//g, '.');
+  const params = error.params as Record<string, unknown>;
+  if (error.keyword === 'required') return `${path}.${String(params.missingProperty)}: is required`;
+  if (error.keyword === 'additionalProperties') return `${path}.${String(params.additionalProperty)}: unknown field`;
+  if (error.keyword === 'enum') return `${path}: must be one of ${(params.allowedValues as unknown[]).join(', ')}`;
+  return `${path}: ${error.message ?? 'is invalid'}`;
+}
+
+/**
+ * Validates `value` in place (defaults are filled in) and returns it; throws InvalidArgumentError
+ * whose message starts with `root` and names the field.
+ */
+export function validate<T>(schema: TSchema | object, value: unknown, root: string): T {
+  let check = compiled.get(schema);
+  if (!check) {
+    check = ajv.compile(closeObjects(schema) as object);
+    compiled.set(schema, check);
+  }
+  if (!check(value)) throw new InvalidArgumentError(describeError(check.errors![0]!, root));
+  return value as T;
+}
+
+/** A compiled validator for schemas whose values may be text to coerce (`coerce`), objects closed. */
+export function compileSchema(schema: object, options: { coerce: boolean }): ValidateFunction {
+  return (options.coerce ? coercingAjv : ajv).compile(closeObjects(schema) as object);
+}

@@ -1,0 +1,139 @@
+/**
+ * The boxfleet plugin SDK — the one public entry point (`boxfleet/plugin`) a plugin imports.
+ *
+ * A plugin declares what it offers (config schema, commands with JSON Schemas, event types), and
+ * `start(ctx)` returns the running instance: the command handlers plus optional `stop` and `health`.
+ * The agent validates config and input against the schemas before the plugin sees them, enforces
+ * each command's deadline, and keeps serving when a plugin fails.
+ *
+ * ```ts
+ * import { definePlugin, Type } from 'boxfleet/plugin';
+ *
+ * export default definePlugin({
+ *   id: 'hello', version: '1.0.0', agent: '>=0.1.0 <1',
+ *   config: Type.Object({ greeting: Type.String({ default: 'Hello' }) }),
+ *   commands: {
+ *     greet: {
+ *       description: 'Greets someone.',
+ *       input: Type.Object({ name: Type.String({ minLength: 1 }) }),
+ *       output: Type.Object({ message: Type.String() }),
+ *     },
+ *   },
+ *   start(ctx) {
+ *     return { commands: { greet: async ({ name }) => ({ message: `${ctx.config.greeting}, ${name}` }) } };
+ *   },
+ * });
+ * ```
+ */
+import type { Static, TObject, TSchema } from '@sinclair/typebox';
+
+export { Type } from '@sinclair/typebox';
+export type { Static, TSchema } from '@sinclair/typebox';
+export {
+  AgentError,
+  InvalidArgumentError,
+  NotFoundError,
+  FailedPreconditionError,
+  UnavailableError,
+  PermissionDeniedError,
+  DeadlineExceededError,
+  InternalError,
+} from './errors.js';
+
+/** The least hub role allowed to run a command. */
+export type Role = 'viewer' | 'operator' | 'admin';
+
+export interface CommandSpec {
+  description: string;
+  input: TSchema;
+  output: TSchema;
+  /** Changes something on the node. Default false. */
+  mutates?: boolean;
+  /** Default: `viewer` for read-only commands, `operator` for mutating ones. */
+  role?: Role;
+  /** Default: the agent's `command_timeout_ms` (5000). */
+  timeoutMs?: number;
+}
+
+export interface EventSpec {
+  description: string;
+  schema: TSchema;
+}
+
+export interface Logger {
+  error(msg: string, meta?: Record<string, unknown>): void;
+  warn(msg: string, meta?: Record<string, unknown>): void;
+  info(msg: string, meta?: Record<string, unknown>): void;
+  debug(msg: string, meta?: Record<string, unknown>): void;
+}
+
+export interface PluginContext<Config, Events extends Record<string, EventSpec>> {
+  readonly nodeId: string;
+  /** The plugin's settings from the agent config, validated, with schema defaults filled in. */
+  readonly config: Readonly<Config>;
+  /** A directory only this plugin writes to; it survives agent restarts. */
+  readonly stateDir: string;
+  readonly logger: Logger;
+  /** Aborted when the plugin is stopped. */
+  readonly signal: AbortSignal;
+  /** Publishes an event to every Watch subscriber as `<plugin>.<event>`. */
+  emit<E extends keyof Events & string>(event: E, payload: Static<Events[E]['schema']>): void;
+  /** Runs another plugin's public command through the agent (validated, with its deadline). */
+  call<T = unknown>(command: string, input?: unknown): Promise<T>;
+}
+
+export interface CallInfo {
+  /** Aborted when the command's deadline passes or the caller goes away. */
+  signal: AbortSignal;
+  requestId: string;
+}
+
+export interface Health {
+  healthy: boolean;
+  message?: string;
+}
+
+type Awaitable<T> = T | Promise<T>;
+
+export type CommandHandlers<Commands extends Record<string, CommandSpec>> = {
+  [K in keyof Commands]: (
+    input: Static<Commands[K]['input']>,
+    call: CallInfo,
+  ) => Awaitable<Static<Commands[K]['output']>>;
+};
+
+export interface PluginInstance<Commands extends Record<string, CommandSpec>> {
+  commands: CommandHandlers<Commands>;
+  stop?(): Awaitable<void>;
+  health?(): Awaitable<Health>;
+}
+
+export interface PluginDefinition<
+  Config extends TObject = TObject,
+  Commands extends Record<string, CommandSpec> = Record<string, CommandSpec>,
+  Events extends Record<string, EventSpec> = Record<string, EventSpec>,
+> {
+  /** kebab-case, unique on the node. */
+  id: string;
+  version: string;
+  /** semver range of agent versions this plugin works with. */
+  agent: string;
+  description?: string;
+  config?: Config;
+  commands: Commands;
+  events?: Events;
+  start(ctx: PluginContext<Static<Config>, Events>): Awaitable<PluginInstance<Commands>>;
+}
+
+/** Any plugin, whatever its schemas: what the host, the loader and the harness take. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- handler inputs are contravariant; `any` is the only common supertype
+export type AnyPluginDefinition = PluginDefinition<any, any, any>;
+
+/** Identity at run time; gives the definition its types. */
+export function definePlugin<
+  Config extends TObject,
+  Commands extends Record<string, CommandSpec>,
+  Events extends Record<string, EventSpec> = Record<never, EventSpec>,
+>(definition: PluginDefinition<Config, Commands, Events>): PluginDefinition<Config, Commands, Events> {
+  return definition;
+}

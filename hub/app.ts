@@ -1,0 +1,58 @@
+// The hub as a Fastify app: composes the infrastructure plugins and the routes. Building it does
+// not listen, so tests drive it with app.inject().
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { ErrorObject } from 'ajv';
+import { compileSchema, describeError } from '../agent-core/schema.js';
+import type { AppLogger } from '../agent-core/logger.js';
+import { agentsPlugin } from './agents.js';
+import { authPlugin } from './auth.js';
+import type { HubConfig } from './config.js';
+import { databasePlugin } from './db/database.js';
+import { HubError } from './errors.js';
+import nodeRoutes from './routes/nodes.js';
+
+export interface AppOptions {
+  config: HubConfig;
+  logger: AppLogger;
+  adminToken: string;
+}
+
+export async function buildApp({ config, logger, adminToken }: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(({ schema, httpPart }) => compileSchema(schema, { coerce: httpPart !== 'body' }));
+  app.setErrorHandler((error: FastifyError | HubError, request, reply) => {
+    if (error instanceof HubError) {
+      return reply.code(error.statusCode).send({ statusCode: error.statusCode, code: error.code, message: error.message });
+    }
+    if ('validation' in error && error.validation) {
+      const message = describeError(error.validation[0] as ErrorObject, error.validationContext ?? 'request');
+      return reply.code(400).send({ statusCode: 400, code: 'HUB_ERR_BAD_REQUEST', message });
+    }
+    if (error.statusCode && error.statusCode < 500) {
+      return reply.code(error.statusCode).send({ statusCode: error.statusCode, code: 'HUB_ERR_BAD_REQUEST', message: error.message });
+    }
+    logger.error('request failed', { method: request.method, url: request.routeOptions.url, error: error.message, stack: error.stack });
+    return reply.code(500).send({ statusCode: 500, code: 'HUB_ERR_INTERNAL', message: 'internal error; see the hub log' });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ statusCode: 404, code: 'HUB_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
+  );
+  app.addHook('onResponse', async (request, reply) => {
+    logger.info('request', {
+      method: request.method,
+      route: request.routeOptions.url ?? request.url.split('?')[0],
+      status: reply.statusCode,
+      duration_ms: Math.round(reply.elapsedTime),
+    });
+  });
+
+  await app.register(databasePlugin, { config });
+  await app.register(agentsPlugin);
+  await app.register(authPlugin, { token: adminToken });
+
+  app.get('/health', async () => ({ status: 'ok' }));
+  await app.register(nodeRoutes, { prefix: '/api/v1/nodes' });
+  return app;
+}

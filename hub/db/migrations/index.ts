@@ -1,0 +1,13 @@
+// The ordered list of migrations. Listed in code (not read from a folder) so they survive bundling.
+import type { Knex } from 'knex';
+import * as nodes from './001-nodes.js';
+
+const MIGRATIONS: Record<string, Knex.Migration> = {
+  '001-nodes': nodes,
+};
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(MIGRATIONS),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => MIGRATIONS[name]!,
+};

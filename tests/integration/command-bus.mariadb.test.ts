@@ -1,0 +1,3 @@
+import { commandBusSuite } from './command-bus.suite.js';
+
+commandBusSuite('mariadb');

@@ -1,0 +1,24 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+// Tests that need a real external component say so in their file name. `npm test` runs the rest
+// and needs nothing installed; `npm run test:real` (BOXFLEET_TEST_SET=real) runs only those, and
+// there a missing component is a failure, not a skip. `.ci/run` provides the components.
+const REAL = 'tests/**/*.{singbox,mariadb,minio,mihomo,chromium,prometheus}.test.ts';
+const realSet = process.env.BOXFLEET_TEST_SET === 'real';
+
+export default defineConfig({
+  resolve: {
+    alias: {
+      'boxfleet/plugin/testing': fileURLToPath(new URL('./agent-core/harness.ts', import.meta.url)),
+      'boxfleet/plugin': fileURLToPath(new URL('./agent-core/sdk.ts', import.meta.url)),
+    },
+  },
+  test: {
+    include: realSet ? [REAL] : ['tests/**/*.test.ts'],
+    exclude: realSet ? ['node_modules/**'] : ['node_modules/**', REAL],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+});
