@@ -1,0 +1,31 @@
+// Where tests find the real components (sing-box, MariaDB), so every test that needs one agrees
+// on it. Only tests named for their component (`*.singbox.test.ts`, `*.mariadb.test.ts`, ...) call
+// these; `npm run test:real` runs just those, and `.ci/run` provides the components through
+// BOXFLEET_SINGBOX_BIN and BOXFLEET_TEST_MYSQL_URL. There is no skipping: a component that is
+// missing throws, so its tests fail with a message saying how to provide it.
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+// Where .ci/run caches the sing-box it builds.
+const CACHED_SINGBOX = path.join(os.homedir(), '.cache/boxfleet/sing-box-v1.13.2/sing-box');
+
+/**
+ * A real sing-box binary: BOXFLEET_SINGBOX_BIN when set (used as given, so a wrong path fails
+ * loudly where it is run), else the one .ci/run built if it exists; throws when there is neither.
+ */
+export function singboxBin(): string {
+  const fromEnv = process.env.BOXFLEET_SINGBOX_BIN;
+  if (fromEnv) return fromEnv;
+  if (existsSync(CACHED_SINGBOX)) return CACHED_SINGBOX;
+  throw new Error(`no sing-box binary: set BOXFLEET_SINGBOX_BIN, or run .ci/run once to build one at ${CACHED_SINGBOX}`);
+}
+
+/** A MariaDB/MySQL server URL (mysql://user:pass@host:port) from BOXFLEET_TEST_MYSQL_URL; throws when unset. */
+export function mysqlUrl(): string {
+  const url = process.env.BOXFLEET_TEST_MYSQL_URL;
+  if (!url) {
+    throw new Error('no MariaDB: set BOXFLEET_TEST_MYSQL_URL=mysql://user:pass@127.0.0.1:port (.ci/run starts one)');
+  }
+  return url;
+}
