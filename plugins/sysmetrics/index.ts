@@ -1,7 +1,14 @@
 // Host and agent metrics. Nothing runs on a timer yet: numbers are read only when a command asks,
 // so an idle agent costs nothing here (it must idle under 1% CPU on one vCPU).
-import si from 'systeminformation';
 import { definePlugin, Type } from '../../agent-core/sdk.js';
+
+// systeminformation is large; load it with the first sample so an agent that is never asked
+// does not carry it (the agent's idle memory budget on a 1 GB node is tight).
+type SystemInformation = typeof import('systeminformation');
+let si: Promise<SystemInformation> | undefined;
+// A CommonJS module: its exports are the namespace's `default` once bundled.
+const systeminformation = () =>
+  (si ??= import('systeminformation').then((m) => ((m as { default?: SystemInformation }).default ?? m) as SystemInformation));
 
 const Bytes = Type.Integer({ minimum: 0 });
 const Rate = Type.Union([Type.Number({ minimum: 0 }), Type.Null()], {
@@ -52,6 +59,7 @@ export default definePlugin({
     return {
       commands: {
         async current() {
+          const si = await systeminformation();
           const [load, mem, filesystems, interfaces, stats] = await Promise.all([
             si.currentLoad(),
             si.mem(),
