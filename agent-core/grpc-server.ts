@@ -123,6 +123,7 @@ export function startGrpcServer(options: GrpcServerOptions): Promise<RunningServ
       requestId: request.requestId,
       deadline: deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? deadline : undefined,
       signal: gone.signal,
+      remote: true,
     });
     const durationMs = Math.round(performance.now() - started);
     logger.debug('command executed', { command: request.command, request_id: request.requestId, duration_ms: durationMs });

@@ -67,6 +67,8 @@ export interface ExecuteOptions {
   deadline?: number;
   /** Aborted when the caller goes away. */
   signal?: AbortSignal;
+  /** The command came over the network, not from another plugin. */
+  remote?: boolean;
 }
 
 export interface HostOptions {
@@ -117,6 +119,7 @@ export class PluginHost {
   private readonly slots = new Map<string, Slot>();
   private readonly events = new EventEmitter();
   private applying: Promise<void> = Promise.resolve();
+  private lastRemoteCallAt: number | undefined;
 
   constructor(private readonly options: HostOptions) {
     this.events.setMaxListeners(0);
@@ -206,6 +209,7 @@ export class PluginHost {
         emit: (event: string, payload: unknown) => this.emit(slot, event, payload),
         call: <T>(command: string, input?: unknown) =>
           this.execute(command, input ?? {}, { requestId: `${id}:${command}` }) as Promise<T>,
+        lastRemoteCallAt: () => this.lastRemoteCallAt,
       };
       slot.instance = await withTimeout(
         Promise.resolve(slot.definition.start(ctx as never)),
@@ -302,6 +306,7 @@ export class PluginHost {
 
   /** Runs `<plugin>.<command>`; throws a typed AgentError on any failure. */
   async execute(command: string, input: unknown, options: ExecuteOptions): Promise<unknown> {
+    if (options.remote) this.lastRemoteCallAt = Date.now();
     const dot = command.indexOf('.');
     const id = dot > 0 ? command.slice(0, dot) : command;
     const name = command.slice(dot + 1);

@@ -80,6 +80,11 @@ export interface PluginContext<Config, Events extends Record<string, EventSpec>>
   emit<E extends keyof Events & string>(event: E, payload: Static<Events[E]['schema']>): void;
   /** Runs another plugin's public command through the agent (validated, with its deadline). */
   call<T = unknown>(command: string, input?: unknown): Promise<T>;
+  /**
+   * When a command last arrived over the network (from the hub or an operator), in ms since the
+   * epoch; undefined if none has since the agent started. Lets a plugin notice the hub is away.
+   */
+  lastRemoteCallAt(): number | undefined;
 }
 
 export interface CallInfo {
