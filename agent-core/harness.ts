@@ -26,7 +26,8 @@ export interface LogLine {
 }
 
 export interface Harness {
-  execute<T = unknown>(command: string, input?: unknown): Promise<T>;
+  /** `remote: true` runs it as if it came from the hub (see ctx.lastRemoteCallAt()). */
+  execute<T = unknown>(command: string, input?: unknown, options?: { remote?: boolean }): Promise<T>;
   describe(): Promise<PluginStatus[]>;
   /** Every event emitted since the harness started. */
   readonly events: AgentEvent[];
@@ -75,8 +76,8 @@ export async function createHarness(
     logs,
     stateDir,
     describe: () => host.describe(),
-    async execute<T>(command: string, input: unknown = {}) {
-      const result = await host.execute(command, input, { requestId: 'harness' });
+    async execute<T>(command: string, input: unknown = {}, { remote = false } = {}) {
+      const result = await host.execute(command, input, { requestId: 'harness', remote });
       const [id, ...rest] = command.split('.');
       const spec = definitions.find((d) => d.id === id)?.commands[rest.join('.')];
       if (spec) validate(spec.output, structuredClone(result), 'output');
