@@ -10,7 +10,7 @@ import path from 'node:path';
 const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 60);
 const CPU_WINDOW_S = Math.min(30, IDLE_S);
 const cli = path.resolve('dist/cli.js');
-const unit = readFileSync('deploy/boxfleet-agent.service', 'utf8');
+const unit = readFileSync(process.env.BENCH_UNIT ?? 'deploy/boxfleet-agent.service', 'utf8');
 const nodeFlags = /ExecStart=\S*env node ((?:--\S+ )*)/.exec(unit)?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
 const unitEnv = Object.fromEntries([...unit.matchAll(/^Environment=(\w+)=(\S*)$/gm)].map((m) => [m[1], m[2]]));
 
