@@ -39,17 +39,25 @@ export class AgentPool {
     }
   }
 
+  /** The node's command by name, from a Describe at most a minute old. */
+  private async commandInfo(node: Node, command: string) {
+    let cached = this.described.get(node.id);
+    if (!cached || Date.now() - cached.at > DESCRIBE_TTL_MS) {
+      await this.describe(node);
+      cached = this.described.get(node.id)!;
+    }
+    return cached.description.plugins.flatMap((p) => p.commands).find((c) => c.name === command);
+  }
+
+  /** The least role the agent says the command needs; undefined when the node has no such command. */
+  async commandRole(node: Node, command: string): Promise<string | undefined> {
+    return (await this.commandInfo(node, command))?.role;
+  }
+
   /** Runs a plugin command with that command's own deadline; errors become HubErrors. */
   async execute(node: Node, command: string, input: unknown, requestId?: string) {
     try {
-      let cached = this.described.get(node.id);
-      if (!cached || Date.now() - cached.at > DESCRIBE_TTL_MS) {
-        await this.describe(node);
-        cached = this.described.get(node.id)!;
-      }
-      const timeoutMs =
-        cached.description.plugins.flatMap((p) => p.commands).find((c) => c.name === command)?.timeoutMs ??
-        DEFAULT_COMMAND_TIMEOUT_MS;
+      const timeoutMs = (await this.commandInfo(node, command))?.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
       return await this.client(node).execute(command, input, { timeoutMs, requestId });
     } catch (error) {
       throw fromAgent(node.id, error);

@@ -1,25 +1,37 @@
 // The hub as a Fastify app: composes the infrastructure plugins and the routes. Building it does
 // not listen, so tests drive it with app.inject().
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ErrorObject } from 'ajv';
 import { compileSchema, describeError } from '../agent-core/schema.js';
 import type { AppLogger } from '../agent-core/logger.js';
+import { AGENT_VERSION } from '../agent-core/version.js';
 import { agentsPlugin } from './agents.js';
 import { authPlugin } from './auth.js';
 import type { HubConfig } from './config.js';
 import { databasePlugin } from './db/database.js';
 import { HubError } from './errors.js';
+import authRoutes from './routes/auth.js';
 import nodeRoutes from './routes/nodes.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The hub's clock in epoch ms; tests move it to check expiry. */
+    now(): number;
+  }
+}
 
 export interface AppOptions {
   config: HubConfig;
   logger: AppLogger;
-  adminToken: string;
+  clock?: () => number;
 }
 
-export async function buildApp({ config, logger, adminToken }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, logger, clock = Date.now }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 }).withTypeProvider<TypeBoxTypeProvider>();
+  app.decorate('now', clock);
 
   app.setValidatorCompiler(({ schema, httpPart }) => compileSchema(schema, { coerce: httpPart !== 'body' }));
   app.setErrorHandler((error: FastifyError | HubError, request, reply) => {
@@ -28,6 +40,7 @@ export async function buildApp({ config, logger, adminToken }: AppOptions): Prom
     }
     if ('validation' in error && error.validation) {
       const message = describeError(error.validation[0] as ErrorObject, error.validationContext ?? 'request');
+      request.auditError = message;
       return reply.code(400).send({ statusCode: 400, code: 'HUB_ERR_BAD_REQUEST', message });
     }
     if (error.statusCode && error.statusCode < 500) {
@@ -45,14 +58,24 @@ export async function buildApp({ config, logger, adminToken }: AppOptions): Prom
       route: request.routeOptions.url ?? request.url.split('?')[0],
       status: reply.statusCode,
       duration_ms: Math.round(reply.elapsedTime),
+      admin: request.admin?.username,
     });
   });
 
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'boxfleet hub API', version: AGENT_VERSION },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(databasePlugin, { config });
   await app.register(agentsPlugin);
-  await app.register(authPlugin, { token: adminToken });
+  await app.register(authPlugin, { config });
 
-  app.get('/health', async () => ({ status: 'ok' }));
+  app.get('/health', { config: { role: 'public' } }, async () => ({ status: 'ok' }));
+  await app.register(authRoutes, { prefix: '/api/v1/auth', attemptsPerMinute: config.login_attempts_per_minute, ttlSeconds: config.jwt_ttl_s });
   await app.register(nodeRoutes, { prefix: '/api/v1/nodes' });
   return app;
 }

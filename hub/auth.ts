@@ -1,34 +1,123 @@
-// API authentication. For now one admin token (JWT and roles come with the admin accounts); every
-// route under /api answers 401 without it.
-import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+// Who is calling and may they: JWT bearer tokens for admins, a required role declared by every
+// route (checked at registration), and the audit log of everything that changes something.
+import { randomBytes } from 'node:crypto';
+import fastifyJwt from '@fastify/jwt';
+import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import type { Knex } from 'knex';
 import type { HubConfig } from './config.js';
+import { Admin, AuditEntry, ROLES, type Role } from './db/models.js';
 import { HubError } from './errors.js';
 
-/** The configured token, else the one in data_dir/admin-token, else a new one written there. */
-export async function loadAdminToken(config: HubConfig): Promise<{ token: string; file?: string; created: boolean }> {
-  if (config.admin_token) return { token: config.admin_token, created: false };
-  const file = path.join(config.data_dir, 'admin-token');
-  const existing = await readFile(file, 'utf8').then((t) => t.trim(), () => '');
-  if (existing) return { token: existing, file, created: false };
-  const token = randomBytes(32).toString('base64url');
-  await mkdir(config.data_dir, { recursive: true });
-  await writeFile(file, `${token}\n`, { mode: 0o600 });
-  return { token, file, created: true };
+export type RouteRole = Role | 'public';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The least role that may call the route; `public` needs no token. Every route must say. */
+    role?: RouteRole;
+    /** Audit action name; mutating methods are audited by default, `false` turns it off. */
+    audit?: string | false;
+  }
+  interface FastifyRequest {
+    admin?: Admin;
+    /** Set by a route for the audit record when the target is not in the URL. */
+    auditTarget?: string;
+    auditError?: string;
+  }
 }
 
-export const authPlugin = fp<{ token: string }>(
-  async (app, { token }) => {
-    const expected = Buffer.from(`Bearer ${token}`);
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    payload: { sub: number; username: string; role: Role };
+  }
+}
+
+export const rank = (role: Role) => ROLES.indexOf(role);
+
+/** Every hub replica signs with the same secret: from the config, else generated once into the DB. */
+async function signingSecret(db: Knex, configured: string): Promise<string> {
+  if (configured) return configured;
+  const existing = await db('settings').where({ key: 'jwt_secret' }).first();
+  if (existing) return existing.value as string;
+  const secret = randomBytes(48).toString('base64url');
+  // Two replicas starting at once: the second insert loses and both read the winner.
+  await db('settings').insert({ key: 'jwt_secret', value: secret }).catch(() => undefined);
+  return (await db('settings').where({ key: 'jwt_secret' }).first()).value as string;
+}
+
+const SECRET_KEY = /pass|token|secret|key|uuid|credential|enrollment|certificate/i;
+
+/** A copy of `value` with every secret-looking field replaced, for logs and the audit log. */
+export function redact(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redact);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) && v !== null && typeof v !== 'object' ? '[redacted]' : redact(v)]),
+  );
+}
+
+export const authPlugin = fp<{ config: HubConfig }>(
+  async (app, { config }) => {
+    await app.register(fastifyJwt, {
+      secret: await signingSecret(app.db, config.jwt_secret),
+      sign: { expiresIn: config.jwt_ttl_s },
+    });
+
+    app.addHook('onRoute', (route) => {
+      if (route.url.startsWith('/docs')) return;
+      if (!route.config?.role) throw new Error(`route ${String(route.method)} ${route.url} declares no role`);
+    });
+
     app.addHook('onRequest', async (request) => {
-      if (!request.url.startsWith('/api/')) return;
-      const given = Buffer.from(request.headers.authorization ?? '');
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        throw new HubError('HUB_ERR_UNAUTHORIZED', 'missing or wrong admin token (Authorization: Bearer <token>)');
+      const role = request.routeOptions.config?.role;
+      if (!role || role === 'public') return;
+      let payload: { sub: number };
+      try {
+        payload = await request.jwtVerify();
+      } catch (error) {
+        throw new HubError('HUB_ERR_UNAUTHORIZED', `sign in first: ${(error as Error).message} (Authorization: Bearer <token from /api/v1/auth/login>)`);
+      }
+      const admin = await Admin.query().findById(payload.sub);
+      if (!admin || admin.disabled) throw new HubError('HUB_ERR_UNAUTHORIZED', 'this account is disabled or was removed');
+      request.admin = admin;
+      if (rank(admin.role) < rank(role)) {
+        throw new HubError('HUB_ERR_FORBIDDEN', `this needs the ${role} role; ${admin.username} is ${admin.role}`);
       }
     });
+
+    app.addHook('onError', async (request, _reply, error) => {
+      request.auditError = error.message;
+    });
+
+    app.addHook('onResponse', async (request, reply) => {
+      const { audit } = request.routeOptions.config ?? {};
+      const mutating = !['GET', 'HEAD', 'OPTIONS'].includes(request.method);
+      if (audit === false || (!audit && !mutating) || !request.routeOptions.url) return;
+      const params = request.params as Record<string, string>;
+      const entry = {
+        time: Date.now(),
+        admin_id: request.admin?.id ?? null,
+        admin: request.admin?.username ?? (request.body as { username?: string } | undefined)?.username ?? '',
+        action: audit || `${request.method} ${request.routeOptions.url}`,
+        target: request.auditTarget ?? Object.values(params ?? {}).join('/'),
+        input: request.body === undefined ? null : redact(request.body),
+        result: reply.statusCode < 400 ? ('ok' as const) : ('error' as const),
+        status_code: reply.statusCode,
+        error: reply.statusCode < 400 ? null : (request.auditError ?? null)?.slice(0, 1000) ?? null,
+        duration_ms: Math.round(reply.elapsedTime),
+        ip: request.ip,
+        trace_id: null,
+      };
+      await AuditEntry.query().insert(entry).catch((error: Error) => {
+        request.log.error({ error: error.message }, 'audit write failed');
+      });
+    });
   },
-  { name: 'auth' },
+  { name: 'auth', dependencies: ['database'] },
 );
+
+/** The admin behind an authenticated request (routes with a role always have one). */
+export function adminOf(request: FastifyRequest): Admin {
+  if (!request.admin) throw new HubError('HUB_ERR_UNAUTHORIZED', 'sign in first');
+  return request.admin;
+}

@@ -61,6 +61,43 @@ program
     }),
   );
 
+program
+  .command('admin')
+  .description('manage hub admin accounts from the shell')
+  .command('create')
+  .description('create an admin (the first one should be an owner); prints a generated password unless --password-stdin')
+  .requiredOption('--username <name>', 'login name')
+  .option('--role <role>', 'owner | admin | operator | viewer', 'owner')
+  .option('--password-stdin', 'read the password from standard input')
+  .option('--data-dir <dir>', 'the hub data dir (env BOXFLEET_DATA_DIR)')
+  .option('--database-url <url>', 'the hub database (env BOXFLEET_DATABASE_URL)')
+  .action(
+    run(async (opts: { username: string; role: string; passwordStdin?: boolean; dataDir?: string; databaseUrl?: string }) => {
+      const [{ randomBytes }, { resolveHubConfig }, { openDatabase }, { Model }, { createAdmin }] = await Promise.all([
+        import('node:crypto'),
+        import('./config.js'),
+        import('./db/database.js'),
+        import('objection'),
+        import('./admins.js'),
+      ]);
+      const config = resolveHubConfig({ data_dir: opts.dataDir, database_url: opts.databaseUrl });
+      let password = randomBytes(15).toString('base64url');
+      if (opts.passwordStdin) {
+        const chunks: Buffer[] = [];
+        for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+        password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+      }
+      const knex = await openDatabase(config);
+      Model.knex(knex);
+      try {
+        const admin = await createAdmin(opts.username, password, opts.role as never);
+        process.stdout.write(`created ${admin.role} ${admin.username}${opts.passwordStdin ? '' : ` with password ${password}`}\n`);
+      } finally {
+        await knex.destroy();
+      }
+    }),
+  );
+
 const agent = program.command('agent').description('run or operate the node agent');
 
 agent

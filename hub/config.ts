@@ -11,8 +11,12 @@ export const HubConfigSchema = Type.Object({
   data_dir: Type.String({ default: './data' }),
   /** mysql://user:pass@host:3306/db — SQLite under data_dir when empty. */
   database_url: Type.String({ default: '' }),
-  /** The single admin token for the API; generated into data_dir/admin-token when empty. */
-  admin_token: Type.String({ default: '' }),
+  /** Signs admin sessions; when empty one is generated once and kept in the database. */
+  jwt_secret: Type.String({ default: '' }),
+  /** How long a login lasts, in seconds. */
+  jwt_ttl_s: Type.Integer({ minimum: 60, default: 12 * 3600 }),
+  /** Login attempts per client IP per minute. */
+  login_attempts_per_minute: Type.Integer({ minimum: 1, default: 10 }),
   log_level: Type.Union([Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug')], {
     default: 'info',
   }),
@@ -26,7 +30,9 @@ const ENV: Record<keyof HubConfig, string> = {
   port: 'BOXFLEET_PORT',
   data_dir: 'BOXFLEET_DATA_DIR',
   database_url: 'BOXFLEET_DATABASE_URL',
-  admin_token: 'BOXFLEET_ADMIN_TOKEN',
+  jwt_secret: 'BOXFLEET_JWT_SECRET',
+  jwt_ttl_s: 'BOXFLEET_JWT_TTL_S',
+  login_attempts_per_minute: 'BOXFLEET_LOGIN_ATTEMPTS_PER_MINUTE',
   log_level: 'BOXFLEET_LOG_LEVEL',
   log_file: 'BOXFLEET_LOG_FILE',
 };
@@ -36,7 +42,8 @@ export function resolveHubConfig(flags: Partial<Record<keyof HubConfig, string |
   const raw: Record<string, unknown> = {};
   for (const [key, name] of Object.entries(ENV) as [keyof HubConfig, string][]) {
     const value = flags[key] ?? env[name];
-    if (value !== undefined && value !== '') raw[key] = key === 'port' ? Number(value) : value;
+    const numeric = key === 'port' || key === 'jwt_ttl_s' || key === 'login_attempts_per_minute';
+    if (value !== undefined && value !== '') raw[key] = numeric ? Number(value) : value;
   }
   const config = validate<HubConfig>(HubConfigSchema, raw, 'hub');
   return Object.freeze({ ...config, data_dir: path.resolve(config.data_dir) });

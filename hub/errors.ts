@@ -9,6 +9,7 @@ export const HUB_ERRORS = {
   HUB_ERR_FORBIDDEN: 403,
   HUB_ERR_NOT_FOUND: 404,
   HUB_ERR_CONFLICT: 409,
+  HUB_ERR_RATE_LIMITED: 429,
   HUB_ERR_AGENT_FAILED: 502,
   HUB_ERR_AGENT_UNREACHABLE: 502,
   /** The agent's certificate is not the enrolled one. */

@@ -1,23 +1,20 @@
 // Starts the hub: builds the app, listens, and closes gracefully on SIGINT/SIGTERM.
 import { createLogger } from '../agent-core/logger.js';
 import { buildApp } from './app.js';
-import { loadAdminToken } from './auth.js';
 import type { HubConfig } from './config.js';
+import { Admin } from './db/models.js';
 
 export async function startHub(config: HubConfig): Promise<{ url: string; close(): Promise<void> }> {
   const logger = createLogger({ service: 'hub', level: config.log_level, file: config.log_file || undefined });
-  const admin = await loadAdminToken(config);
-  const app = await buildApp({ config, logger, adminToken: admin.token });
+  const app = await buildApp({ config, logger });
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-  logger.info('hub listening', {
-    url,
-    database: config.database_url ? 'mysql' : 'sqlite',
-    data_dir: config.data_dir,
-  });
-  if (admin.created) logger.warn(`a new admin token was written to ${admin.file}; send it as "Authorization: Bearer <token>"`);
+  logger.info('hub listening', { url, database: config.database_url ? 'mysql' : 'sqlite', data_dir: config.data_dir });
+  if (!(await Admin.query().first())) {
+    logger.warn('no admin account yet: create the first owner with `npx boxfleet admin create --username <name>` (same --data-dir / --database-url as the hub)');
+  }
 
   let closing: Promise<void> | undefined;
   const close = () =>

@@ -1,9 +1,126 @@
 // One objection model per table; only the thin part of objection (models over knex) is used.
+// Times are epoch milliseconds; the API shows them as ISO strings.
 import { Model } from 'objection';
 
-export class Node extends Model {
-  static override tableName = 'nodes';
+const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
 
+/** Sets created_at/updated_at (wall-clock time) unless given. */
+class Timestamped extends Model {
+  created_at!: number;
+  updated_at!: number;
+
+  override $beforeInsert() {
+    const now = Date.now();
+    this.created_at ??= now;
+    this.updated_at ??= now;
+  }
+
+  override $beforeUpdate() {
+    this.updated_at = Date.now();
+  }
+}
+
+export type Role = 'owner' | 'admin' | 'operator' | 'viewer';
+export const ROLES: Role[] = ['viewer', 'operator', 'admin', 'owner'];
+
+export class Admin extends Timestamped {
+  static override tableName = 'admins';
+  id!: number;
+  username!: string;
+  password_hash!: string;
+  role!: Role;
+  disabled!: boolean;
+  last_login_at!: number | null;
+
+  toPublic() {
+    return {
+      id: this.id,
+      username: this.username,
+      role: this.role,
+      disabled: Boolean(this.disabled),
+      created_at: iso(this.created_at)!,
+      last_login_at: iso(this.last_login_at),
+    };
+  }
+}
+
+export class User extends Timestamped {
+  static override tableName = 'users';
+  id!: number;
+  name!: string;
+  note!: string;
+  status!: 'active' | 'disabled';
+  uuid!: string;
+  password!: string;
+  ss_key!: string;
+  sub_token!: string;
+
+  /** Secrets (credentials, token) are shown only where a route says so. */
+  toPublic() {
+    return { id: this.id, name: this.name, note: this.note, status: this.status, created_at: iso(this.created_at)! };
+  }
+}
+
+export class Plan extends Timestamped {
+  static override tableName = 'plans';
+  static override jsonAttributes = ['node_tags'];
+  id!: number;
+  name!: string;
+  traffic_limit_bytes!: number;
+  duration_days!: number;
+  price!: number | string;
+  is_enabled!: boolean;
+  node_tags!: string[];
+  reset_policy!: 'none' | 'monthly';
+
+  toPublic() {
+    return {
+      id: this.id,
+      name: this.name,
+      traffic_limit_bytes: Number(this.traffic_limit_bytes),
+      duration_days: this.duration_days,
+      price: Number(this.price),
+      is_enabled: Boolean(this.is_enabled),
+      node_tags: this.node_tags,
+      reset_policy: this.reset_policy,
+      created_at: iso(this.created_at)!,
+    };
+  }
+}
+
+export type SubscriptionStatus = 'active' | 'expired' | 'suspended' | 'cancelled';
+
+export class Subscription extends Timestamped {
+  static override tableName = 'subscriptions';
+  id!: number;
+  user_id!: number;
+  plan_id!: number;
+  start_time!: number;
+  end_time!: number;
+  traffic_used_bytes!: number;
+  traffic_total_bytes!: number;
+  status!: SubscriptionStatus;
+  suspended_reason!: 'quota' | 'admin' | null;
+  last_reset_at!: number;
+
+  toPublic() {
+    return {
+      id: this.id,
+      user_id: this.user_id,
+      plan_id: this.plan_id,
+      start_time: iso(this.start_time)!,
+      end_time: iso(this.end_time)!,
+      traffic_used_bytes: Number(this.traffic_used_bytes),
+      traffic_total_bytes: Number(this.traffic_total_bytes),
+      status: this.status,
+      suspended_reason: this.suspended_reason,
+    };
+  }
+}
+
+export class Node extends Timestamped {
+  static override tableName = 'nodes';
+  static override jsonAttributes = ['tags'];
   id!: string;
   name!: string;
   address!: string;
@@ -11,8 +128,17 @@ export class Node extends Model {
   fingerprint!: string | null;
   certificate!: string | null;
   token!: string;
-  created_at!: Date | string;
-  updated_at!: Date | string;
+  tags!: string[];
+  multiplier!: number;
+  enabled!: boolean;
+  desired_revision!: number;
+  applied_revision!: number;
+  desired_config_version!: number | null;
+  applied_config_version!: number | null;
+  ledger_seq!: number;
+  last_seen_at!: number | null;
+  health!: 'unknown' | 'online' | 'offline';
+  last_error!: string | null;
 
   /** What the API shows: never the token or the certificate body. */
   toPublic() {
@@ -22,7 +148,87 @@ export class Node extends Model {
       address: this.address,
       insecure: Boolean(this.insecure),
       fingerprint: this.fingerprint,
-      created_at: new Date(this.created_at).toISOString(),
+      tags: this.tags,
+      multiplier: Number(this.multiplier),
+      enabled: Boolean(this.enabled),
+      desired_revision: this.desired_revision,
+      applied_revision: this.applied_revision,
+      desired_config_version: this.desired_config_version,
+      applied_config_version: this.applied_config_version,
+      ledger_seq: Number(this.ledger_seq),
+      last_seen_at: iso(this.last_seen_at),
+      health: this.health,
+      last_error: this.last_error,
+      created_at: iso(this.created_at)!,
+    };
+  }
+}
+
+export class UsageHourly extends Model {
+  static override tableName = 'usage_hourly';
+  static override idColumn = ['node_id', 'user_id', 'hour'];
+  node_id!: string;
+  user_id!: number;
+  hour!: number;
+  upload_bytes!: number;
+  download_bytes!: number;
+  billed_bytes!: number;
+}
+
+export class ConfigVersion extends Model {
+  static override tableName = 'config_versions';
+  id!: number;
+  hash!: string;
+  object_key!: string;
+  size!: number;
+  comment!: string;
+  author_id!: number | null;
+  author!: string;
+  created_at!: number;
+
+  toPublic() {
+    return {
+      id: this.id,
+      hash: this.hash,
+      size: this.size,
+      comment: this.comment,
+      author: this.author,
+      created_at: iso(this.created_at)!,
+    };
+  }
+}
+
+export class AuditEntry extends Model {
+  static override tableName = 'audit_log';
+  static override jsonAttributes = ['input'];
+  id!: number;
+  time!: number;
+  admin_id!: number | null;
+  admin!: string;
+  action!: string;
+  target!: string;
+  input!: unknown;
+  result!: 'ok' | 'error';
+  status_code!: number;
+  error!: string | null;
+  duration_ms!: number;
+  ip!: string;
+  trace_id!: string | null;
+
+  toPublic() {
+    return {
+      id: Number(this.id),
+      time: iso(this.time)!,
+      admin: this.admin,
+      action: this.action,
+      target: this.target,
+      input: this.input,
+      result: this.result,
+      status_code: this.status_code,
+      error: this.error,
+      duration_ms: this.duration_ms,
+      ip: this.ip,
+      trace_id: this.trace_id,
     };
   }
 }

@@ -4,7 +4,8 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { fetchAgentCertificate, type AgentDescription } from '../agent-client.js';
 import { parseEnrollment } from '../../agent-core/enrollment.js';
 import { AgentError } from '../../agent-core/errors.js';
-import { Node } from '../db/models.js';
+import { adminOf, rank } from '../auth.js';
+import { Node, type Role } from '../db/models.js';
 import { fromAgent, HubError } from '../errors.js';
 
 const NodeParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 63 }) });
@@ -13,6 +14,8 @@ const CommandParams = Type.Object({
   command: Type.String({ pattern: '^[a-z][a-z0-9-]*\\.[a-z][a-z0-9.-]*$' }),
 });
 const DESCRIBE_FOR_LIST_MS = 3000;
+const Tags = Type.Array(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' }), { maxItems: 32, uniqueItems: true });
+const Multiplier = Type.Number({ minimum: 0, maximum: 100 });
 
 async function findNode(id: string): Promise<Node> {
   const node = await Node.query().findById(id);
@@ -36,10 +39,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/',
     {
+      config: { role: 'admin', audit: 'node.enroll' },
       schema: {
         body: Type.Object({
           enrollment: Type.String({ minLength: 1, maxLength: 2000 }),
           name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+          tags: Type.Optional(Tags),
+          multiplier: Type.Optional(Multiplier),
           /** Overrides the address in the enrollment string (e.g. behind NAT). */
           address: Type.Optional(Type.String({ pattern: '^.+:[0-9]{1,5}$' })),
         }),
@@ -72,6 +78,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         fingerprint: enrollment.fingerprint ?? null,
         certificate,
         token: enrollment.token,
+        tags: request.body.tags ?? [],
+        multiplier: request.body.multiplier ?? 1,
       });
       // Enrolling proves the address, the certificate and the token all work.
       const agent = await app.agents.describe(node);
@@ -79,20 +87,49 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         app.agents.forget(node.id);
         throw new HubError('HUB_ERR_CONFLICT', `the agent at ${address} is node ${agent.nodeId}, not ${enrollment.nodeId}`);
       }
-      const saved = await Node.query().insertAndFetch(node);
+      const saved = await Node.query().insertAndFetch({ ...node, health: 'online', last_seen_at: Date.now() });
+      request.auditTarget = saved.id;
       reply.code(201);
       return { ...saved.toPublic(), online: true, error: null, agent };
     },
   );
 
-  app.get('/', async () => {
+  app.get('/', { config: { role: 'viewer' } }, async () => {
     const nodes = await Node.query().orderBy('id');
     return { nodes: await Promise.all(nodes.map(withAgent)) };
   });
 
-  app.get('/:id', { schema: { params: NodeParams } }, async (request) => withAgent(await findNode(request.params.id)));
+  app.get('/:id', { config: { role: 'viewer' }, schema: { params: NodeParams } }, async (request) => withAgent(await findNode(request.params.id)));
 
-  app.delete('/:id', { schema: { params: NodeParams } }, async (request, reply) => {
+  app.patch(
+    '/:id',
+    {
+      config: { role: 'admin', audit: 'node.update' },
+      schema: {
+        params: NodeParams,
+        body: Type.Object(
+          {
+            name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            tags: Type.Optional(Tags),
+            multiplier: Type.Optional(Multiplier),
+            enabled: Type.Optional(Type.Boolean()),
+            address: Type.Optional(Type.String({ pattern: '^.+:[0-9]{1,5}$' })),
+          },
+          { minProperties: 1 },
+        ),
+      },
+    },
+    async (request) => {
+      const node = await findNode(request.params.id);
+      const tagsChanged = request.body.tags && JSON.stringify(request.body.tags) !== JSON.stringify(node.tags);
+      // New tags change which users belong on the node: the reconciler must push them.
+      const patch = tagsChanged ? { ...request.body, desired_revision: node.desired_revision + 1 } : request.body;
+      const updated = await Node.query().patchAndFetchById(node.id, patch);
+      return updated.toPublic();
+    },
+  );
+
+  app.delete('/:id', { config: { role: 'admin', audit: 'node.delete' }, schema: { params: NodeParams } }, async (request, reply) => {
     const node = await findNode(request.params.id);
     await Node.query().deleteById(node.id);
     app.agents.forget(node.id);
@@ -101,9 +138,16 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/:id/commands/:command',
-    { schema: { params: CommandParams, body: Type.Optional(Type.Unknown()) } },
+    // Viewers pass this gate; the command's own role (from the agent's Describe) is checked below.
+    { config: { role: 'viewer', audit: 'node.command' }, schema: { params: CommandParams, body: Type.Optional(Type.Unknown()) } },
     async (request, reply) => {
       const node = await findNode(request.params.id);
+      request.auditTarget = `${node.id} ${request.params.command}`;
+      const admin = adminOf(request);
+      const needed = (await app.agents.commandRole(node, request.params.command)) as Role | undefined;
+      if (needed && rank(admin.role) < rank(needed)) {
+        throw new HubError('HUB_ERR_FORBIDDEN', `${request.params.command} needs the ${needed} role; ${admin.username} is ${admin.role}`);
+      }
       const { result, durationMs, requestId } = await app.agents.execute(
         node,
         request.params.command,

@@ -89,20 +89,42 @@ describe('npx boxfleet agent', () => {
 });
 
 describe('npx boxfleet hub', () => {
-  it('starts on its embedded defaults (SQLite under the data dir), answers /health, and stops cleanly on SIGTERM', async () => {
+  it('starts on its embedded defaults (SQLite under the data dir), says how to make the first admin, and stops on SIGTERM', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'boxfleet-hubcli-'));
     const hub = await startLong(['hub', '--port', '0', '--data-dir', dir, '--host', '127.0.0.1'], /listening on (http:\S+)/);
     const url = /listening on (http:\S+)/.exec(hub.output())![1]!;
     expect(await (await fetch(`${url}/health`)).json()).toEqual({ status: 'ok' });
     expect((await fetch(`${url}/api/v1/nodes`)).status).toBe(401);
-    const token = (await readFile(path.join(dir, 'admin-token'), 'utf8')).trim();
+    expect(hub.output()).toContain('no admin account yet: create the first owner with `npx boxfleet admin create --username <name>`');
+
+    const { stdout } = await npx(['admin', 'create', '--username', 'root', '--data-dir', dir]);
+    const password = /^created owner root with password (\S+)$/m.exec(stdout)![1]!;
+    const login = await fetch(`${url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'root', password }),
+    });
+    expect(login.status).toBe(200);
+    const { token } = (await login.json()) as { token: string };
     const nodes = await fetch(`${url}/api/v1/nodes`, { headers: { authorization: `Bearer ${token}` } });
     expect(await nodes.json()).toEqual({ nodes: [] });
-    expect(hub.output()).toContain(`a new admin token was written to ${path.join(dir, 'admin-token')}`);
     expect((await stat(path.join(dir, 'boxfleet.sqlite'))).size).toBeGreaterThan(0);
+
     await stopGroup(hub.child);
     expect(hub.output()).toContain('"msg":"hub shutting down"');
     expect(hub.output()).not.toContain('"level":"error"');
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('admin create refuses a short password, naming the rule', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'boxfleet-admin-'));
+    const child = execFile('npx', ['--no-install', 'boxfleet', 'admin', 'create', '--username', 'root', '--password-stdin', '--data-dir', dir]);
+    let stderr = '';
+    child.stderr!.on('data', (c) => (stderr += c));
+    child.stdin!.end('short\n');
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toContain('password: must be at least 10 characters');
     await rm(dir, { recursive: true, force: true });
   });
 });

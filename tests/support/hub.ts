@@ -9,6 +9,8 @@ import knexFactory from 'knex';
 import { buildApp } from '../../hub/app.js';
 import { resolveHubConfig, type HubConfig } from '../../hub/config.js';
 import { createLogger } from '../../agent-core/logger.js';
+import { createAdmin } from '../../hub/admins.js';
+import type { Role } from '../../hub/db/models.js';
 import { mysqlUrl } from './real-components.js';
 
 export type DatabaseKind = 'sqlite' | 'mariadb';
@@ -16,13 +18,18 @@ export type DatabaseKind = 'sqlite' | 'mariadb';
 export interface TestHub {
   app: FastifyInstance;
   config: HubConfig;
-  token: string;
-  /** Headers that authenticate as the admin. */
+  /** Headers that authenticate as an owner. */
   auth: { authorization: string };
+  /** Headers for a new admin with that role (created on first use). */
+  as(role: Role): Promise<{ authorization: string }>;
   close(): Promise<void>;
 }
 
-export async function startTestHub(kind: DatabaseKind): Promise<TestHub> {
+export interface TestHubOptions {
+  clock?: () => number;
+}
+
+export async function startTestHub(kind: DatabaseKind, options: TestHubOptions = {}): Promise<TestHub> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'boxfleet-hub-'));
   let databaseUrl = '';
   let dropDatabase = async () => {};
@@ -39,14 +46,30 @@ export async function startTestHub(kind: DatabaseKind): Promise<TestHub> {
       await k.destroy();
     };
   }
-  const token = randomBytes(24).toString('base64url');
-  const config = resolveHubConfig({ data_dir: dataDir, database_url: databaseUrl, admin_token: token, log_level: 'error' }, {});
-  const app = await buildApp({ config, logger: createLogger({ service: 'hub', level: 'error' }), adminToken: token });
+  const config = resolveHubConfig(
+    { data_dir: dataDir, database_url: databaseUrl, log_level: 'error', login_attempts_per_minute: 1000 },
+    {},
+  );
+  const app = await buildApp({ config, logger: createLogger({ service: 'hub', level: 'error' }), clock: options.clock });
+  const sessions = new Map<Role, { authorization: string }>();
+  const as = async (role: Role) => {
+    let headers = sessions.get(role);
+    if (!headers) {
+      const username = `test-${role}`;
+      const password = randomBytes(12).toString('base64url');
+      await createAdmin(username, password, role);
+      const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password } });
+      if (res.statusCode !== 200) throw new Error(`login as ${role} failed: ${res.body}`);
+      headers = { authorization: `Bearer ${res.json().token}` };
+      sessions.set(role, headers);
+    }
+    return headers;
+  };
   return {
     app,
     config,
-    token,
-    auth: { authorization: `Bearer ${token}` },
+    auth: await as('owner'),
+    as,
     async close() {
       await app.close();
       await dropDatabase();

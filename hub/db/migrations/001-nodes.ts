@@ -9,8 +9,8 @@ export async function up(knex: Knex): Promise<void> {
     t.string('fingerprint', 64).nullable();
     t.text('certificate').nullable();
     t.string('token', 200).notNullable();
-    t.timestamp('created_at', { useTz: false }).notNullable().defaultTo(knex.fn.now());
-    t.timestamp('updated_at', { useTz: false }).notNullable().defaultTo(knex.fn.now());
+    t.bigInteger('created_at').notNullable();
+    t.bigInteger('updated_at').notNullable();
   });
 }
 

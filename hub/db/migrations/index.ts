@@ -1,9 +1,11 @@
 // The ordered list of migrations. Listed in code (not read from a folder) so they survive bundling.
 import type { Knex } from 'knex';
 import * as nodes from './001-nodes.js';
+import * as business from './002-business.js';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001-nodes': nodes,
+  '002-business': business,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

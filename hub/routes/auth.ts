@@ -1,0 +1,37 @@
+// /api/v1/auth: sign in (rate-limited per client IP) and who am I.
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import rateLimit from '@fastify/rate-limit';
+import { verifyLogin } from '../admins.js';
+import { adminOf } from '../auth.js';
+import { Admin } from '../db/models.js';
+import { HubError } from '../errors.js';
+
+const routes: FastifyPluginAsyncTypebox<{ attemptsPerMinute: number; ttlSeconds: number }> = async (app, opts) => {
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) =>
+      new HubError('HUB_ERR_RATE_LIMITED', `too many sign-in attempts; try again in ${Math.ceil(context.ttl / 1000)} s`),
+  });
+
+  app.post(
+    '/login',
+    {
+      config: { role: 'public', audit: 'auth.login', rateLimit: { max: opts.attemptsPerMinute, timeWindow: 60_000 } },
+      schema: {
+        body: Type.Object({ username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 200 }) }),
+      },
+    },
+    async (request) => {
+      const admin = await verifyLogin(request.body.username, request.body.password);
+      if (!admin) throw new HubError('HUB_ERR_UNAUTHORIZED', 'wrong username or password');
+      request.admin = admin;
+      await Admin.query().patch({ last_login_at: Date.now() }).findById(admin.id);
+      const token = await app.jwt.sign({ sub: admin.id, username: admin.username, role: admin.role });
+      return { token, expires_at: new Date(Date.now() + opts.ttlSeconds * 1000).toISOString(), admin: admin.toPublic() };
+    },
+  );
+
+  app.get('/me', { config: { role: 'viewer' } }, async (request) => adminOf(request).toPublic());
+};
+
+export default routes;
