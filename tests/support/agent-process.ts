@@ -5,6 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { parse, stringify } from 'yaml';
 
 export const CLI = path.resolve('dist/cli.js');
 const run = promisify(execFile);
@@ -26,6 +27,10 @@ export interface AgentProcess {
   /** Everything the agent wrote to stdout and stderr. */
   output(): string;
   setConfig(edit: (yaml: string) => string): Promise<void>;
+  /** SIGKILL: no cleanup, as when the node runs out of memory. */
+  kill9(): Promise<void>;
+  /** Starts the agent again on the same folder and config (after kill9). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -33,6 +38,8 @@ export interface AgentOptions {
   nodeId: string;
   /** YAML lines appended under `plugins:` (indented by two spaces). */
   extraPlugins?: string;
+  /** Edits the parsed agent.yaml written by `agent init` (its folder is given) before the agent starts. */
+  configure?: (config: Record<string, any>, dir: string) => void;
   insecure?: boolean;
 }
 
@@ -48,36 +55,56 @@ export async function startAgentProcess(options: AgentOptions): Promise<AgentPro
   const configFile = path.join(dir, 'agent.yaml');
   if (options.extraPlugins) await appendFile(configFile, `${options.extraPlugins}\n`);
 
-  const child = spawn(process.execPath, [CLI, 'agent', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (options.configure) {
+    const config = parse(await readFile(configFile, 'utf8'));
+    options.configure(config, dir);
+    await writeFile(configFile, stringify(config));
+  }
+
+  let child!: ChildProcess;
   let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`agent did not start within 15 s:\n${output}`)), 15_000);
-    child.stdout!.on('data', () => {
-      if (output.includes('listening on')) {
+  const launch = async () => {
+    child = spawn(process.execPath, [CLI, 'agent', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const started = child;
+    started.stdout!.on('data', (chunk) => (output += chunk));
+    started.stderr!.on('data', (chunk) => (output += chunk));
+    const mark = output.length;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`agent did not start within 15 s:\n${output}`)), 15_000);
+      started.stdout!.on('data', () => {
+        if (output.slice(mark).includes('listening on')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      started.once('exit', (code) => {
         clearTimeout(timer);
-        resolve();
-      }
+        reject(new Error(`agent exited with ${code}:\n${output}`));
+      });
     });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`agent exited with ${code}:\n${output}`));
-    });
-  });
+  };
+  await launch();
 
   return {
     dir,
     configFile,
     enrollment,
     port,
-    child,
+    get child() {
+      return child;
+    },
     output: () => output,
     async setConfig(edit) {
       await writeFile(configFile, edit(await readFile(configFile, 'utf8')));
     },
+    async kill9() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    },
+    restart: launch,
     async stop() {
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
         child.kill('SIGTERM');
         await exited;

@@ -1,0 +1,251 @@
+// A node as it runs in production: the built agent process with singbox-config and clash-stats,
+// supervising a real sing-box with VLESS (TLS), Shadowsocks-2022 and Hysteria2 inbounds; real
+// sing-box clients move real bytes, and the ledger must account for every one of them.
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentClient, fetchAgentCertificate } from '../../hub/agent-client.js';
+import { parseEnrollment } from '../../agent-core/enrollment.js';
+import { startAgentProcess, freePort, type AgentProcess } from '../support/agent-process.js';
+import { downloadThroughProxy, DownloadError, startByteServer, type ByteServer } from '../support/byte-server.js';
+import { singboxBin } from '../support/real-components.js';
+import { makeNodeProfile, makeUser, PROTOCOLS, startClient, type NodeProfile, type Protocol, type SingboxClient, type TestUser } from '../support/singbox-peers.js';
+
+/** Counters count the proxied stream (request and response, headers included), not protocol overhead. */
+const TOLERANCE = 0.02;
+const MB = 1024 * 1024;
+
+interface Entry {
+  seq: number;
+  user: string;
+  upload_bytes: number;
+  download_bytes: number;
+}
+
+describe('a node running real sing-box', { timeout: 120_000 }, () => {
+  const bin = singboxBin();
+  const secret = 'clash-secret-e2e';
+  let work: string;
+  let agent: AgentProcess;
+  let client: AgentClient;
+  let profile: NodeProfile;
+  let bytes: ByteServer;
+  let clients: SingboxClient[] = [];
+  const alice = makeUser('alice');
+  const bob = makeUser('bob');
+  let revision = 0;
+  /** Ledger entries drained and acknowledged so far. */
+  let drainedUpTo = 0;
+
+  const call = async <T>(command: string, input: unknown = {}, timeoutMs = 60_000) =>
+    (await client.execute(command, input, { timeoutMs })).result as T;
+  const sync = (users: TestUser[]) => call('singbox-config.users.sync', { revision: ++revision, users });
+
+  /** Samples, drains everything new, acknowledges it, and returns per-user byte totals. */
+  async function drainAndAck(): Promise<Map<string, { up: number; down: number }>> {
+    await call('clash-stats.traffic.sample');
+    const totals = new Map<string, { up: number; down: number }>();
+    for (;;) {
+      const { entries } = await call<{ entries: Entry[] }>('clash-stats.traffic.drain', { after_seq: drainedUpTo, limit: 1000 });
+      if (entries.length === 0) break;
+      for (const e of entries) {
+        expect(e.seq).toBeGreaterThan(drainedUpTo);
+        const t = totals.get(e.user) ?? { up: 0, down: 0 };
+        totals.set(e.user, { up: t.up + e.upload_bytes, down: t.down + e.download_bytes });
+        drainedUpTo = e.seq;
+      }
+      await call('clash-stats.traffic.ack', { seq: drainedUpTo });
+    }
+    return totals;
+  }
+
+  async function clientFor(protocol: Protocol, user: TestUser): Promise<SingboxClient> {
+    const c = await startClient(bin, work, profile, protocol, user);
+    clients.push(c);
+    return c;
+  }
+
+  beforeAll(async () => {
+    work = await mkdtemp(path.join(os.tmpdir(), 'boxfleet-e2e-'));
+    profile = await makeNodeProfile();
+    bytes = await startByteServer();
+    const clashPort = await freePort();
+    const v2rayPort = await freePort();
+    agent = await startAgentProcess({
+      nodeId: 'e2e',
+      configure: (config, dir) => {
+        config.plugins['singbox-config'] = {
+          enabled: true,
+          binary: bin,
+          config_path: path.join(dir, 'sing-box', 'config.json'),
+          coalesce_ms: 300,
+          degraded_after_s: 6,
+          degraded_check_s: 1,
+        };
+        config.plugins['clash-stats'] = {
+          enabled: true,
+          clash_api: { url: `http://127.0.0.1:${clashPort}`, secret },
+          v2ray_api: { listen: `127.0.0.1:${v2rayPort}` },
+          sample_interval_s: 1,
+        };
+      },
+    });
+    const e = parseEnrollment(agent.enrollment);
+    client = new AgentClient({
+      address: e.address,
+      token: e.token,
+      insecure: false,
+      fingerprint: e.fingerprint,
+      certificate: await fetchAgentCertificate(e.address, e.fingerprint!),
+    });
+    await call('singbox-config.config.apply', { config: profile.baseConfig, comment: 'e2e base' });
+    await sync([alice, bob]);
+  });
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.stop()));
+    const status = await call<{ pid: number | null }>('singbox-config.status').catch(() => ({ pid: null }));
+    client?.close();
+    await agent?.stop();
+    if (status.pid) {
+      try {
+        process.kill(status.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+    await bytes?.close();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('attributes bytes moved through each inbound to the user who moved them (within 2 %)', async () => {
+    await drainAndAck();
+    let received = 0;
+    let sent = 0;
+    for (const protocol of PROTOCOLS) {
+      const c = await clientFor(protocol, alice);
+      const d = await downloadThroughProxy(c.proxyPort, bytes.port, 5 * MB);
+      received += d.received;
+      sent += d.sent;
+    }
+    const totals = await drainAndAck();
+    const a = totals.get('alice')!;
+    expect(Math.abs(a.down - received) / received).toBeLessThanOrEqual(TOLERANCE);
+    expect(a.up).toBeGreaterThanOrEqual(sent);
+    expect(a.up).toBeLessThan(sent + 64 * 1024);
+    expect(totals.get('bob') ?? { up: 0, down: 0 }).toEqual({ up: 0, down: 0 });
+  });
+
+  it('cuts a user removed by users.sync off every inbound, and keeps the others connected', async () => {
+    const result = await sync([bob]);
+    expect(result).toMatchObject({ changed: true });
+    for (const protocol of PROTOCOLS) {
+      const a = await clientFor(protocol, alice);
+      await expect(downloadThroughProxy(a.proxyPort, bytes.port, 64 * 1024, 10_000)).rejects.toThrow(DownloadError);
+      const b = await clientFor(protocol, bob);
+      await expect(downloadThroughProxy(b.proxyPort, bytes.port, 64 * 1024)).resolves.toMatchObject({ body: 64 * 1024 });
+    }
+    // The same revision again changes nothing.
+    expect(await call('singbox-config.users.sync', { revision, users: [bob] })).toMatchObject({ changed: false });
+  });
+
+  it('conserves bytes across an agent kill -9, restarts, reloads and repeated drains', async () => {
+    await sync([alice, bob]);
+    await drainAndAck();
+    const vless = await clientFor('vless', alice);
+    const ss = await clientFor('shadowsocks', alice);
+    let moved = 0;
+    let stop = false;
+    const loop = (async () => {
+      for (let i = 0; !stop; i++) {
+        const c = i % 2 === 0 ? vless : ss;
+        try {
+          moved += (await downloadThroughProxy(c.proxyPort, bytes.port, 2 * MB, 15_000)).received;
+        } catch (error) {
+          // A reload cuts connections: count what arrived before the cut, then go on.
+          moved += error instanceof DownloadError ? error.received : 0;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    })();
+
+    const { pid } = await call<{ pid: number }>('singbox-config.status');
+    await new Promise((r) => setTimeout(r, 1500));
+    await agent.kill9();
+    // sing-box keeps serving while the agent is dead.
+    const whileDead = await downloadThroughProxy(vless.proxyPort, bytes.port, 1 * MB);
+    moved += whileDead.received;
+    await new Promise((r) => setTimeout(r, 1500));
+    await agent.restart();
+    const after = await call<{ pid: number; running: boolean }>('singbox-config.status');
+    expect(after).toMatchObject({ pid, running: true });
+
+    await call('singbox-config.reload');
+    await new Promise((r) => setTimeout(r, 1000));
+    await call('singbox-config.reload');
+    await new Promise((r) => setTimeout(r, 1000));
+    stop = true;
+    await loop;
+
+    // Draining twice from the same position gives the same entries; acknowledging is what moves on.
+    await call('clash-stats.traffic.sample');
+    const first = await call<{ entries: Entry[] }>('clash-stats.traffic.drain', { after_seq: drainedUpTo, limit: 10000 });
+    const second = await call<{ entries: Entry[] }>('clash-stats.traffic.drain', { after_seq: drainedUpTo, limit: 10000 });
+    expect(second.entries).toEqual(first.entries);
+    const seqs = first.entries.map((e) => e.seq);
+    expect(new Set(seqs).size).toBe(seqs.length);
+
+    const totals = await drainAndAck();
+    const down = totals.get('alice')?.down ?? 0;
+    expect(moved).toBeGreaterThan(8 * MB);
+    expect(Math.abs(down - moved) / moved).toBeLessThanOrEqual(TOLERANCE);
+  });
+
+  it('refuses a base config sing-box rejects, with its own message, and keeps serving the previous one', async () => {
+    const bad = structuredClone(profile.baseConfig) as { inbounds: Record<string, unknown>[] };
+    bad.inbounds[0]!.no_such_field = true;
+    const error = await call('singbox-config.config.apply', { config: bad }).catch((e: Error) => e);
+    expect((error as Error).message).toContain('unknown field');
+    const b = await clientFor('vless', bob);
+    await expect(downloadThroughProxy(b.proxyPort, bytes.port, MB)).resolves.toMatchObject({ body: MB });
+  });
+
+  it('refuses a base config whose port another process holds, and keeps serving the previous one', async () => {
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const taken = (squatter.address() as net.AddressInfo).port;
+    const bad = structuredClone(profile.baseConfig) as { inbounds: Record<string, unknown>[] };
+    bad.inbounds.push({ type: 'vless', tag: 'extra-in', listen: '127.0.0.1', listen_port: taken, tls: bad.inbounds[0]!.tls });
+    const error = await call('singbox-config.config.apply', { config: bad }).catch((e: Error) => e);
+    squatter.close();
+    expect((error as Error).message).toContain('address already in use');
+    expect((error as Error).message).toContain('extra-in');
+    const b = await clientFor('hysteria2', bob);
+    await expect(downloadThroughProxy(b.proxyPort, bytes.port, MB)).resolves.toMatchObject({ body: MB });
+  });
+
+  it('cuts off, on its own, a user who runs out of bytes while the hub is away', async () => {
+    const carol = makeUser('carol', { remaining_bytes: 3 * MB });
+    await sync([bob, carol]);
+    const c = await clientFor('vless', carol);
+    await downloadThroughProxy(c.proxyPort, bytes.port, 2 * MB);
+    // From here on nobody calls the agent: it is on its own after degraded_after_s (6 s).
+    await downloadThroughProxy(c.proxyPort, bytes.port, 2 * MB);
+    let cut = false;
+    const deadline = Date.now() + 20_000;
+    while (!cut && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 1000));
+      cut = await downloadThroughProxy(c.proxyPort, bytes.port, 64 * 1024, 5000).then(
+        () => false,
+        () => true,
+      );
+    }
+    expect(cut).toBe(true);
+    const b = await clientFor('vless', bob);
+    await expect(downloadThroughProxy(b.proxyPort, bytes.port, 64 * 1024)).resolves.toMatchObject({ body: 64 * 1024 });
+    const { users } = await call<{ users: { name: string; locally_removed: unknown }[] }>('singbox-config.users.list');
+    expect(users.find((u) => u.name === 'carol')?.locally_removed).toBeTruthy();
+  });
+});

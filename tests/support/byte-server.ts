@@ -1,0 +1,92 @@
+// A local HTTP server that serves exactly N bytes at /bytes/N, and a client that downloads through
+// an HTTP proxy (a sing-box client's mixed inbound) and counts every byte it received.
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import net from 'node:net';
+
+const BLOCK = randomBytes(64 * 1024); // random, so nothing on the way can compress it
+
+export interface ByteServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startByteServer(): Promise<ByteServer> {
+  const server = http.createServer((req, res) => {
+    const match = /^\/bytes\/(\d+)$/.exec(req.url ?? '');
+    if (!match) return res.writeHead(404).end();
+    let left = Number(match[1]);
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(left) });
+    const pump = () => {
+      while (left > 0) {
+        const chunk = BLOCK.subarray(0, Math.min(left, BLOCK.length));
+        left -= chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    pump();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A download that did not complete; `received` still counts what arrived before it broke. */
+export class DownloadError extends Error {
+  constructor(
+    message: string,
+    readonly received: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface Download {
+  /** Every byte read from the proxy connection: status line, headers and body. */
+  received: number;
+  /** Every byte written to the proxy connection (the request). */
+  sent: number;
+  body: number;
+}
+
+/**
+ * Downloads `bytes` from the byte server through an HTTP proxy on 127.0.0.1:proxyPort, over one
+ * raw TCP connection so that exactly what crossed the proxy is counted.
+ */
+export function downloadThroughProxy(proxyPort: number, serverPort: number, bytes: number, timeoutMs = 60_000): Promise<Download> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(proxyPort, '127.0.0.1');
+    const request = `GET http://127.0.0.1:${serverPort}/bytes/${bytes} HTTP/1.1\r\nHost: 127.0.0.1:${serverPort}\r\nConnection: close\r\n\r\n`;
+    let received = 0;
+    let head = '';
+    let headLength = -1;
+    let failure: Error | undefined;
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`download timed out after ${timeoutMs} ms`)));
+    socket.on('connect', () => socket.write(request));
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (headLength < 0) {
+        head += chunk.toString('latin1');
+        const end = head.indexOf('\r\n\r\n');
+        if (end >= 0) headLength = end + 4;
+      }
+    });
+    socket.on('error', (error) => (failure = error));
+    socket.on('close', () => {
+      if (headLength < 0 || !/^HTTP\/1\.1 200/.test(head)) {
+        const answer = head ? JSON.stringify(head.slice(0, 200)) : 'nothing';
+        return reject(new DownloadError(`proxy answered ${answer}${failure ? ` (${failure.message})` : ''}`, received));
+      }
+      const body = received - headLength;
+      if (body !== bytes) return reject(new DownloadError(`got ${body} of ${bytes} body bytes${failure ? ` (${failure.message})` : ''}`, received));
+      resolve({ received, sent: Buffer.byteLength(request), body });
+    });
+  });
+}

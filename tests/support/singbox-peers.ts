@@ -1,0 +1,158 @@
+// Real sing-box processes for end-to-end tests: a node's base config with VLESS (TLS),
+// Shadowsocks-2022 and Hysteria2 (self-signed TLS) inbounds, and client processes that expose a
+// local mixed (HTTP/SOCKS) proxy and reach the node as one user through one protocol.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import dgram from 'node:dgram';
+import { writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import selfsigned from 'selfsigned';
+import { freePort } from './agent-process.js';
+
+export type Protocol = 'vless' | 'shadowsocks' | 'hysteria2';
+export const PROTOCOLS: Protocol[] = ['vless', 'shadowsocks', 'hysteria2'];
+const SERVER_NAME = 'node.boxfleet.test';
+const SS_METHOD = '2022-blake3-aes-128-gcm';
+
+/** A UDP port nothing is bound to right now. */
+export async function freeUdpPort(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    const socket = dgram.createSocket('udp4');
+    const ok = await new Promise<boolean>((resolve) => {
+      socket.once('error', () => resolve(false));
+      socket.bind(port, '127.0.0.1', () => resolve(true));
+    });
+    socket.close();
+    if (ok) return port;
+  }
+}
+
+export interface TestUser {
+  name: string;
+  uuid: string;
+  password: string;
+  ss_key: string;
+  flow: '';
+  remaining_bytes: number | null;
+  expires_at: string | null;
+}
+
+export function makeUser(name: string, overrides: Partial<TestUser> = {}): TestUser {
+  return {
+    name,
+    uuid: randomUUID(),
+    password: randomBytes(18).toString('base64url'),
+    ss_key: randomBytes(32).toString('base64'),
+    flow: '',
+    remaining_bytes: null,
+    expires_at: null,
+    ...overrides,
+  };
+}
+
+export interface NodeProfile {
+  ports: Record<Protocol, number>;
+  certificate: string;
+  ssServerKey: string;
+  /** The admin-authored base config (no users: those come from users.sync). */
+  baseConfig: Record<string, unknown>;
+}
+
+export async function makeNodeProfile(): Promise<NodeProfile> {
+  const pems = await selfsigned.generate([{ name: 'commonName', value: SERVER_NAME }], {
+    keyType: 'ec',
+    curve: 'P-256',
+    algorithm: 'sha256',
+    extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: SERVER_NAME }] }],
+  });
+  const ports = { vless: await freePort(), shadowsocks: await freePort(), hysteria2: await freeUdpPort() };
+  const ssServerKey = randomBytes(16).toString('base64');
+  const tls = { enabled: true, server_name: SERVER_NAME, certificate: pems.cert, key: pems.private };
+  return {
+    ports,
+    certificate: pems.cert,
+    ssServerKey,
+    baseConfig: {
+      log: { level: 'warn' },
+      inbounds: [
+        { type: 'vless', tag: 'vless-in', listen: '127.0.0.1', listen_port: ports.vless, tls },
+        { type: 'shadowsocks', tag: 'ss-in', listen: '127.0.0.1', listen_port: ports.shadowsocks, network: 'tcp', method: SS_METHOD, password: ssServerKey },
+        { type: 'hysteria2', tag: 'hy2-in', listen: '127.0.0.1', listen_port: ports.hysteria2, tls },
+      ],
+      outbounds: [{ type: 'direct', tag: 'direct' }],
+      route: { final: 'direct' },
+    },
+  };
+}
+
+function outbound(profile: NodeProfile, protocol: Protocol, user: TestUser): Record<string, unknown> {
+  const tls = { enabled: true, server_name: SERVER_NAME, certificate: profile.certificate };
+  const server = { tag: 'node', server: '127.0.0.1', server_port: profile.ports[protocol] };
+  switch (protocol) {
+    case 'vless':
+      return { type: 'vless', ...server, uuid: user.uuid, flow: '', tls };
+    case 'shadowsocks':
+      // 16-byte method: the user's key is the first 16 bytes of ss_key (see the singbox-config README).
+      return {
+        type: 'shadowsocks',
+        ...server,
+        method: SS_METHOD,
+        password: `${profile.ssServerKey}:${Buffer.from(user.ss_key, 'base64').subarray(0, 16).toString('base64')}`,
+      };
+    case 'hysteria2':
+      return { type: 'hysteria2', ...server, password: user.password, tls };
+  }
+}
+
+export interface SingboxClient {
+  proxyPort: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** A sing-box client: a mixed inbound on loopback, everything to the node as `user` over `protocol`. */
+export async function startClient(
+  bin: string,
+  dir: string,
+  profile: NodeProfile,
+  protocol: Protocol,
+  user: TestUser,
+): Promise<SingboxClient> {
+  const proxyPort = await freePort();
+  const file = path.join(dir, `client-${protocol}-${user.name}-${proxyPort}.json`);
+  await writeFile(
+    file,
+    JSON.stringify({
+      log: { level: 'warn' },
+      inbounds: [{ type: 'mixed', tag: 'mixed-in', listen: '127.0.0.1', listen_port: proxyPort }],
+      outbounds: [outbound(profile, protocol, user)],
+      route: { final: 'node' },
+    }),
+  );
+  const child = spawn(bin, ['run', '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (c) => (stderr += c));
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`client exited: ${stderr}`);
+    const up = await new Promise<boolean>((resolve) => {
+      const s = net.connect(proxyPort, '127.0.0.1', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    if (up) break;
+    if (Date.now() > deadline) throw new Error(`client did not listen within 10 s: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    proxyPort,
+    child,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
