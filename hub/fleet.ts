@@ -1,0 +1,74 @@
+// Which users belong on which node, and telling nodes that what belongs on them changed.
+// A node carries tags; a plan reaches the nodes that share a tag with it; a user belongs on a
+// node while the user is active and has an active subscription to a plan that reaches it.
+import type { Knex } from 'knex';
+import { Node } from './db/models.js';
+
+/** The users.sync entry for one user, as singbox-config takes it (see its README). */
+export interface SyncUser {
+  name: string;
+  uuid: string;
+  password: string;
+  ss_key: string;
+  flow: '';
+  /** Raw bytes left on this node: what remains of the quota, divided by the node's multiplier. */
+  remaining_bytes: number | null;
+  expires_at: string | null;
+}
+
+const reaches = (planTags: string[], nodeTags: string[]) => planTags.some((t) => nodeTags.includes(t));
+
+/** Raises desired_revision on every node whose tags meet `tags`, so the reconciler pushes users again. */
+export async function touchNodes(db: Knex, tags: readonly string[]): Promise<string[]> {
+  if (tags.length === 0) return [];
+  const nodes = await Node.query(db).select('id', 'tags');
+  const ids = nodes.filter((n) => reaches([...tags], n.tags)).map((n) => n.id);
+  if (ids.length > 0) await db('nodes').whereIn('id', ids).increment('desired_revision', 1);
+  return ids;
+}
+
+/** The node tags reached by the plans of these subscriptions. */
+export async function tagsOfSubscriptions(db: Knex, subscriptionIds: readonly number[]): Promise<string[]> {
+  if (subscriptionIds.length === 0) return [];
+  const rows = await db('subscriptions')
+    .join('plans', 'plans.id', 'subscriptions.plan_id')
+    .whereIn('subscriptions.id', subscriptionIds)
+    .distinct('plans.node_tags');
+  return [...new Set(rows.flatMap((r: { node_tags: string }) => JSON.parse(r.node_tags) as string[]))];
+}
+
+/** Every user that belongs on `node` now, with the bytes and time they have left. */
+export async function usersForNode(db: Knex, node: Node, now: number): Promise<SyncUser[]> {
+  const rows = await db('subscriptions')
+    .join('users', 'users.id', 'subscriptions.user_id')
+    .join('plans', 'plans.id', 'subscriptions.plan_id')
+    .where('subscriptions.status', 'active')
+    .andWhere('subscriptions.end_time', '>', now)
+    .andWhere('users.status', 'active')
+    .select(
+      'users.name',
+      'users.uuid',
+      'users.password',
+      'users.ss_key',
+      'plans.node_tags',
+      'subscriptions.end_time',
+      'subscriptions.traffic_used_bytes',
+      'subscriptions.traffic_total_bytes',
+    )
+    .orderBy('users.name');
+  const multiplier = Number(node.multiplier);
+  const seen = new Set<string>();
+  return rows
+    .filter((r: { name: string; node_tags: string }) => reaches(JSON.parse(r.node_tags), node.tags) && !seen.has(r.name) && seen.add(r.name))
+    .map((r: Record<string, string | number>) => ({
+      name: String(r.name),
+      uuid: String(r.uuid),
+      password: String(r.password),
+      ss_key: String(r.ss_key),
+      flow: '' as const,
+      // A node with multiplier 0 is free: nothing used there counts, so nothing runs out there.
+      remaining_bytes:
+        multiplier > 0 ? Math.max(0, Math.floor((Number(r.traffic_total_bytes) - Number(r.traffic_used_bytes)) / multiplier)) : null,
+      expires_at: new Date(Number(r.end_time)).toISOString(),
+    }));
+}
