@@ -1,8 +1,27 @@
-// Statistics from sing-box. For now: node totals, connections and online clients from the Clash API.
-import { definePlugin, FailedPreconditionError, Type, UnavailableError, type Static } from '../../agent-core/sdk.js';
+// Statistics from sing-box (architecture §4, §5): per-user traffic sampled from the V2Ray stats API
+// and the SSM API into a durable ledger the hub drains, plus node totals and open connections from
+// the Clash API. README.md has the config, the commands and the ledger's guarantees.
+import path from 'node:path';
+import { definePlugin, FailedPreconditionError, type Logger, type Static, Type } from '../../agent-core/sdk.js';
+import {
+  connectionView,
+  externalController,
+  fetchConnections,
+  type ClashConnections,
+} from './clash-api.js';
+import { readBootId, readCounters, type SsmEndpoint } from './counters.js';
+import { computeDeltas } from './deltas.js';
+import { Ledger } from './ledger.js';
 
-// The Clash API is local to the node; a slow answer means sing-box is stuck, not far away.
-const REQUEST_TIMEOUT_MS = 3000;
+/** Each V2Ray and SSM call of a sample; sing-box is on the same machine. */
+const SAMPLE_CALL_TIMEOUT_MS = 3000;
+/** A failure that keeps happening is logged again at most this often. */
+const WARN_EVERY_MS = 5 * 60_000;
+
+// The contract's user names: never contain '>', so V2Ray counter names split cleanly.
+const UserName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$' });
+const Bytes = Type.Integer({ minimum: 0 });
+const Seq = Type.Integer({ minimum: 0 });
 
 const Summary = Type.Object({
   upload_total: Type.Integer({ minimum: 0, description: 'Bytes sent by all connections since sing-box started.' }),
@@ -14,44 +33,134 @@ const Summary = Type.Object({
 });
 type Summary = Static<typeof Summary>;
 
-/** The part of sing-box's `GET /connections` body we use; `connections` is null when there are none. */
-interface ClashConnections {
-  uploadTotal: number;
-  downloadTotal: number;
-  connections: ({ metadata?: { sourceIP?: string } } | null)[] | null;
+const Connection = Type.Object({
+  id: Type.String(),
+  inbound: Type.String({ description: 'Inbound tag.' }),
+  network: Type.String({ description: 'tcp or udp.' }),
+  source: Type.String({ description: 'Client ip:port.' }),
+  destination: Type.String({ description: 'host-or-ip:port the client asked for.' }),
+  upload: Bytes,
+  download: Bytes,
+  start: Type.String(),
+  chains: Type.Array(Type.String(), { description: 'Outbound tags, final hop first.' }),
+  rule: Type.String(),
+});
+
+const Entry = Type.Object({
+  seq: Type.Integer({ minimum: 1 }),
+  time: Type.String({ format: 'date-time', description: 'When the sample was taken.' }),
+  user: Type.String(),
+  upload_bytes: Bytes,
+  download_bytes: Bytes,
+});
+
+const Config = Type.Object({
+  clash_api: Type.Optional(
+    Type.Object({
+      url: Type.String({ pattern: '^https?://', description: "sing-box's experimental.clash_api address, e.g. http://127.0.0.1:9090" }),
+      secret: Type.String({ default: '' }),
+    }),
+  ),
+  cache_ttl_s: Type.Integer({ minimum: 0, default: 300, description: 'How long a Clash API summary is reused.' }),
+  v2ray_api: Type.Object(
+    {
+      listen: Type.String({
+        default: '127.0.0.1:10085',
+        // The V2Ray API has no authentication: it must never listen beyond this machine.
+        pattern: '^(127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}|localhost|\\[::1\\]):\\d{1,5}$',
+        description: 'Loopback host:port for sing-box experimental.v2ray_api.listen.',
+      }),
+    },
+    { default: {} },
+  ),
+  sample_interval_s: Type.Integer({
+    minimum: 0,
+    maximum: 3600,
+    default: 10,
+    description: 'Seconds between traffic samples; 0 samples only when traffic.sample is called.',
+  }),
+  ledger_dir: Type.Optional(Type.String({ minLength: 1, description: "Where the ledger lives; default the plugin's state directory." })),
+});
+
+/** Logs a failure once, then at most every WARN_EVERY_MS while it lasts, and once when it clears. */
+function throttledWarnings(logger: Logger) {
+  const failing = new Map<string, { since: number; loggedAt: number; skipped: number; message: string }>();
+  return {
+    fail(key: string, text: string, meta: Record<string, unknown> = {}) {
+      const now = Date.now();
+      const message = typeof meta.error === 'string' ? `${text}: ${meta.error}` : text;
+      const state = failing.get(key);
+      if (!state) {
+        failing.set(key, { since: now, loggedAt: now, skipped: 0, message });
+        logger.warn(text, meta);
+      } else if (now - state.loggedAt >= WARN_EVERY_MS) {
+        logger.warn(text, { ...meta, failing_since: new Date(state.since).toISOString(), repeats: state.skipped + 1 });
+        Object.assign(state, { loggedAt: now, skipped: 0, message });
+      } else {
+        Object.assign(state, { skipped: state.skipped + 1, message });
+      }
+    },
+    ok(key: string, message: string) {
+      const state = failing.get(key);
+      if (!state) return;
+      failing.delete(key);
+      logger.info(message, { failing_since: new Date(state.since).toISOString() });
+    },
+    failure(key: string) {
+      return failing.get(key);
+    },
+  };
 }
 
-function isClashConnections(body: unknown): body is ClashConnections {
-  const b = body as Partial<ClashConnections> | null;
+function isSsmEndpoints(value: unknown): value is { endpoints: SsmEndpoint[] } {
+  const endpoints = (value as { endpoints?: unknown } | null)?.endpoints;
   return (
-    typeof b === 'object' && b !== null &&
-    typeof b.uploadTotal === 'number' && typeof b.downloadTotal === 'number' &&
-    (b.connections === null || Array.isArray(b.connections))
+    Array.isArray(endpoints) &&
+    endpoints.every((e) => typeof e?.inbound === 'string' && e.inbound !== '' && typeof e?.url === 'string' && /^https?:\/\//.test(e.url))
   );
-}
-
-function reasonOf(error: unknown): string {
-  if (error instanceof Error && error.name === 'TimeoutError') return `no answer within ${REQUEST_TIMEOUT_MS} ms`;
-  // fetch wraps socket errors ("fetch failed"); the cause carries the useful code, e.g. ECONNREFUSED.
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
 }
 
 export default definePlugin({
   id: 'clash-stats',
-  version: '0.1.0',
+  version: '0.2.0',
   agent: '>=0.1.0 <1',
-  description: 'Traffic and connection statistics from sing-box.',
-  config: Type.Object({
-    clash_api: Type.Optional(
-      Type.Object({
-        url: Type.String({ pattern: '^https?://', description: "sing-box's experimental.clash_api address, e.g. http://127.0.0.1:9090" }),
-        secret: Type.String({ default: '' }),
-      }),
-    ),
-    cache_ttl_s: Type.Integer({ minimum: 0, default: 300, description: 'How long a Clash API summary is reused.' }),
-  }),
+  description: 'Per-user traffic in a durable ledger, and node totals and connections, from sing-box.',
+  config: Config,
   commands: {
+    'traffic.sample': {
+      description: "Reads sing-box's per-user counters now and appends the new bytes to the ledger (call it before a reload).",
+      input: Type.Object({}),
+      output: Type.Object({
+        appended: Type.Integer({ minimum: 0, description: 'Entries appended by this sample.' }),
+        last_seq: Seq,
+      }),
+      mutates: true,
+      timeoutMs: 15_000,
+    },
+    'traffic.drain': {
+      description: 'Ledger entries after after_seq, oldest first; the same after_seq gives the same entries until acknowledged.',
+      input: Type.Object({
+        after_seq: Seq,
+        limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
+      }),
+      output: Type.Object({ entries: Type.Array(Entry), head_seq: Seq, acked_seq: Seq }),
+      timeoutMs: 15_000,
+    },
+    'traffic.ack': {
+      description: 'Acknowledges every entry up to seq (they are stored by the hub); the ledger drops them.',
+      input: Type.Object({ seq: Seq }),
+      output: Type.Object({ acked_seq: Seq, head_seq: Seq }),
+      mutates: true,
+      timeoutMs: 60_000,
+    },
+    'traffic.totals': {
+      description: 'Bytes per user over everything the ledger ever recorded (survives acknowledgement and restarts).',
+      input: Type.Object({}),
+      output: Type.Object({
+        last_seq: Seq,
+        users: Type.Record(Type.String(), Type.Object({ upload_bytes: Bytes, download_bytes: Bytes })),
+      }),
+    },
     summary: {
       description: 'Node traffic totals, open connections and online clients from the Clash API.',
       input: Type.Object({
@@ -59,32 +168,130 @@ export default definePlugin({
       }),
       output: Summary,
     },
+    connections: {
+      description: 'Open connections from the Clash API, the busiest first.',
+      input: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }) }),
+      output: Type.Object({
+        upload_total: Bytes,
+        download_total: Bytes,
+        open: Type.Integer({ minimum: 0, description: 'Open connections, including any beyond limit.' }),
+        connections: Type.Array(Connection),
+        sampled_at: Type.String({ format: 'date-time' }),
+      }),
+    },
+    'singbox-contribution': {
+      description: "The experimental.clash_api and experimental.v2ray_api sections sing-box needs for this plugin's settings.",
+      input: Type.Object({ users: Type.Array(UserName, { description: 'Every user name in the config.' }) }),
+      output: Type.Object({
+        experimental: Type.Object({
+          clash_api: Type.Optional(Type.Object({ external_controller: Type.String(), secret: Type.String() })),
+          v2ray_api: Type.Object({
+            listen: Type.String(),
+            stats: Type.Object({ enabled: Type.Literal(true), users: Type.Array(Type.String()) }),
+          }),
+        }),
+      }),
+    },
   },
-  start(ctx) {
-    const { clash_api, cache_ttl_s } = ctx.config;
-    let last: { summary: Summary; at: number } | undefined;
+  async start(ctx) {
+    const { clash_api, cache_ttl_s, v2ray_api, sample_interval_s } = ctx.config;
+    const warnings = throttledWarnings(ctx.logger);
+    const ledgerDir = path.resolve(ctx.config.ledger_dir ?? ctx.stateDir);
+    // Opening replays the file: milliseconds normally, but a ledger that grew for days while the hub
+    // was away takes longer than a plugin may take to start. Commands wait for it instead; a damaged
+    // ledger makes the traffic commands fail and the plugin unhealthy, and the rest keeps working.
+    let opened: Ledger | undefined;
+    let ledgerError: string | undefined;
+    const opening = Ledger.open(ledgerDir, {
+      onTornTail: ({ offset, bytes }) =>
+        ctx.logger.warn('traffic ledger ended in a torn line (interrupted write); dropped it', { offset, bytes }),
+    }).then(
+      (ledger) => (opened = ledger),
+      (error: unknown) => {
+        ledgerError = (error as Error).message;
+        ctx.logger.error('traffic ledger could not be opened', { error: ledgerError, dir: ledgerDir });
+        return undefined;
+      },
+    );
+    async function openLedger(): Promise<Ledger> {
+      const ledger = await opening;
+      if (!ledger) throw new FailedPreconditionError(`traffic ledger unavailable: ${ledgerError}`);
+      return ledger;
+    }
+    const bootId = await readBootId();
+    let lastSummary: { summary: Summary; at: number } | undefined;
 
-    async function fetchSummary(signal: AbortSignal): Promise<Summary> {
-      if (!clash_api) throw new FailedPreconditionError('Clash API not configured: set plugins.clash-stats.clash_api.url');
-      const url = new URL('connections', clash_api.url.endsWith('/') ? clash_api.url : `${clash_api.url}/`);
-      const headers: Record<string, string> = clash_api.secret ? { authorization: `Bearer ${clash_api.secret}` } : {};
-      let response: Response;
+    async function ssmEndpoints(): Promise<SsmEndpoint[]> {
       try {
-        response = await fetch(url, {
-          headers,
-          signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
+        const result = await ctx.call('singbox-config.ssm.endpoints', {});
+        if (!isSsmEndpoints(result)) throw new Error('singbox-config.ssm.endpoints answered with an unexpected shape');
+        warnings.ok('ssm.endpoints', 'SSM endpoints readable again');
+        return result.endpoints;
+      } catch (error) {
+        // No singbox-config here, or it is disabled: no managed Shadowsocks inbounds to read.
+        const status = (error as { status?: string }).status;
+        if (status === 'NOT_FOUND' || status === 'FAILED_PRECONDITION') return [];
+        warnings.fail('ssm.endpoints', 'SSM counters not read this sample: no endpoints from singbox-config', {
+          error: (error as Error).message,
+        });
+        return [];
+      }
+    }
+
+    async function sampleNow(): Promise<{ appended: number; last_seq: number }> {
+      const ledger = await openLedger();
+      const endpoints = await ssmEndpoints();
+      let read;
+      try {
+        read = await readCounters({
+          v2rayListen: v2ray_api.listen,
+          endpoints,
+          bootId,
+          timeoutMs: SAMPLE_CALL_TIMEOUT_MS,
+          signal: ctx.signal,
+          onSourceError: (source, error) =>
+            warnings.fail(`source:${source}`, 'counters of one source not read this sample', { source, error: error.message }),
         });
       } catch (error) {
-        throw new UnavailableError(`Clash API at ${url} unreachable: ${reasonOf(error)}`, { cause: error });
+        // sing-box is not running (or restarting): its counters are not readable and nothing is lost
+        // by waiting; the ledger stays as it is.
+        warnings.fail('v2ray', 'traffic sample skipped: sing-box counters not readable', { error: (error as Error).message });
+        return { appended: 0, last_seq: ledger.headSeq };
       }
-      if (!response.ok) {
-        await response.body?.cancel();
-        throw new UnavailableError(`Clash API at ${url} answered ${response.status} ${response.statusText}`.trim());
+      const { reading, precise } = read;
+      const { deltas, patch } = computeDeltas(ledger.baselines, reading);
+      if (!precise && Object.values(patch).some((p) => p?.reset)) {
+        // Its start estimate could make a later sample take this same instance for a new one.
+        warnings.fail('v2ray', 'traffic sample skipped: sing-box answered too slowly to record a new instance', {
+          error: 'uptime call took over 1 s',
+        });
+        return { appended: 0, last_seq: ledger.headSeq };
       }
-      const body: unknown = await response.json().catch((error: unknown) => {
-        throw new UnavailableError(`Clash API at ${url} sent an unreadable body: ${reasonOf(error)}`, { cause: error });
-      });
-      if (!isClashConnections(body)) throw new UnavailableError(`Clash API at ${url} answered with an unexpected body`);
+      warnings.ok('v2ray', 'sing-box counters readable again');
+      for (const source of reading.sources.keys()) warnings.ok(`source:${source}`, `counters of ${source} readable again`);
+      return ledger.append({ time: new Date(), deltas, patch });
+    }
+
+    // One sample at a time: two overlapping samples would both count against the same baselines.
+    let samples: Promise<unknown> = Promise.resolve();
+    let pending = 0;
+    function sample(): Promise<{ appended: number; last_seq: number }> {
+      pending++;
+      const run = samples.then(sampleNow).finally(() => pending--);
+      samples = run.catch(() => undefined);
+      return run;
+    }
+
+    let timer: NodeJS.Timeout | undefined;
+    if (sample_interval_s > 0) {
+      timer = setInterval(() => {
+        if (pending > 0) return; // the previous sample is still running; this tick adds nothing
+        sample().catch((error: unknown) => ctx.logger.error('traffic sample failed', { error: (error as Error).message }));
+      }, sample_interval_s * 1000);
+      timer.unref();
+    }
+
+    function summaryOf(body: ClashConnections): Summary {
       const open = body.connections ?? [];
       const clients = new Set(open.map((c) => c?.metadata?.sourceIP).filter((ip) => typeof ip === 'string' && ip !== ''));
       return {
@@ -99,12 +306,65 @@ export default definePlugin({
 
     return {
       commands: {
+        'traffic.sample': () => sample(),
+        'traffic.drain': async ({ after_seq, limit }) => (await openLedger()).drain(after_seq, limit),
+        'traffic.ack': async ({ seq }) => (await openLedger()).ack(seq),
+        'traffic.totals': async () => {
+          const ledger = await openLedger();
+          const users: Record<string, { upload_bytes: number; download_bytes: number }> = {};
+          for (const [user, [up, down]] of ledger.totals) users[user] = { upload_bytes: up, download_bytes: down };
+          return { last_seq: ledger.headSeq, users };
+        },
+
         async summary({ fresh }, { signal }) {
-          if (!fresh && last && Date.now() - last.at < cache_ttl_s * 1000) return { ...last.summary, cached: true };
-          const summary = await fetchSummary(signal);
-          last = { summary, at: Date.now() };
+          if (!fresh && lastSummary && Date.now() - lastSummary.at < cache_ttl_s * 1000) {
+            return { ...lastSummary.summary, cached: true };
+          }
+          const summary = summaryOf(await fetchConnections(clash_api, signal));
+          lastSummary = { summary, at: Date.now() };
           return summary;
         },
+
+        async connections({ limit }, { signal }) {
+          const body = await fetchConnections(clash_api, signal);
+          const summary = summaryOf(body);
+          lastSummary = { summary, at: Date.now() };
+          const views = (body.connections ?? [])
+            .filter((c) => c !== null)
+            .map(connectionView)
+            .sort((a, b) => b.upload + b.download - (a.upload + a.download));
+          return {
+            upload_total: body.uploadTotal,
+            download_total: body.downloadTotal,
+            open: summary.connections,
+            connections: views.slice(0, limit),
+            sampled_at: summary.sampled_at,
+          };
+        },
+
+        'singbox-contribution': ({ users }) => ({
+          experimental: {
+            ...(clash_api ? { clash_api: { external_controller: externalController(clash_api.url), secret: clash_api.secret } } : {}),
+            v2ray_api: { listen: v2ray_api.listen, stats: { enabled: true as const, users: [...new Set(users)] } },
+          },
+        }),
+      },
+
+      health() {
+        if (ledgerError) return { healthy: false, message: `traffic ledger unavailable: ${ledgerError}` };
+        if (opened?.failure) return { healthy: false, message: opened.failure };
+        const failure = warnings.failure('v2ray');
+        // A skipped sample or two is a reload; several in a row mean traffic is not being recorded.
+        if (failure && sample_interval_s > 0 && Date.now() - failure.since > 3 * sample_interval_s * 1000) {
+          return { healthy: false, message: `no traffic sample since ${new Date(failure.since).toISOString()}: ${failure.message}` };
+        }
+        return { healthy: true };
+      },
+
+      async stop() {
+        clearInterval(timer);
+        await samples;
+        await (await opening)?.close();
       },
     };
   },

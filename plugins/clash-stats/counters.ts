@@ -1,0 +1,112 @@
+// Reads sing-box's per-user counters (V2Ray stats API, and the SSM API of each managed
+// Shadowsocks inbound) into one Reading, all from one sing-box instance, without resetting them.
+import { readFile } from 'node:fs/promises';
+import { UnavailableError } from '../../agent-core/sdk.js';
+import { V2RAY_SOURCE, sameInstance, ssmSource, type Reading } from './deltas.js';
+import type { InstanceMarker, Pair } from './ledger.js';
+import { openV2RayStats } from './v2ray-stats.js';
+
+export interface SsmEndpoint {
+  inbound: string;
+  url: string;
+}
+
+/** The kernel's id for this boot: CLOCK_MONOTONIC readings are comparable only within one. */
+export async function readBootId(): Promise<string | null> {
+  try {
+    const id = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+    return id || null;
+  } catch {
+    return null;
+  }
+}
+
+/** CLOCK_MONOTONIC in seconds: the clock Go's time.Since (and so sing-box's uptime) runs on. */
+const monotonicSeconds = () => Number(process.hrtime.bigint() / 1000n) / 1e6;
+const ms = (seconds: number) => Math.round(seconds * 1000) / 1000;
+
+/**
+ * An uptime answer that took longer than this places the instance's start too early by up to the
+ * delay. That is harmless for comparing against a stored start (an earlier start never looks like
+ * a restart), but such an estimate must not become the stored start of a new instance.
+ */
+const PRECISE_UPTIME_CALL_S = 1;
+
+/** GET <url>/server/v1/stats (never `?clear`), as SSM username → [uplink, downlink]. */
+export async function readSsmCounters(url: string, timeoutMs: number, signal?: AbortSignal): Promise<Map<string, Pair>> {
+  const target = `${url.replace(/\/+$/, '')}/server/v1/stats`;
+  let body: unknown;
+  try {
+    const response = await fetch(target, {
+      signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
+    });
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw new Error(`answered ${response.status} ${response.statusText}`.trim());
+    }
+    body = await response.json();
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code;
+    throw new UnavailableError(`SSM API at ${target}: ${cause ?? (error as Error).message}`, { cause: error });
+  }
+  const users = (body as { users?: unknown } | null)?.users;
+  if (users !== null && !Array.isArray(users)) throw new UnavailableError(`SSM API at ${target} answered with an unexpected body`);
+  const counters = new Map<string, Pair>();
+  for (const user of users ?? []) {
+    const { username, uplinkBytes, downlinkBytes } = (user ?? {}) as Record<string, unknown>;
+    if (typeof username !== 'string' || !Number.isSafeInteger(uplinkBytes) || !Number.isSafeInteger(downlinkBytes)) {
+      throw new UnavailableError(`SSM API at ${target} answered with an unexpected user entry`);
+    }
+    counters.set(username, [Math.max(0, uplinkBytes as number), Math.max(0, downlinkBytes as number)]);
+  }
+  return counters;
+}
+
+export interface ReadOptions {
+  v2rayListen: string;
+  endpoints: SsmEndpoint[];
+  bootId: string | null;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** An SSM endpoint that could not be read: its source is left out of this reading. */
+  onSourceError(source: string, error: Error): void;
+}
+
+/**
+ * One reading, bracketed by two uptime calls so that every counter in it comes from the same
+ * sing-box instance. `precise` is false when an uptime answer was slow (see PRECISE_UPTIME_CALL_S).
+ * Throws UnavailableError when the V2Ray API cannot be read or sing-box restarted in between:
+ * then nothing is to be recorded.
+ */
+export async function readCounters(options: ReadOptions): Promise<{ reading: Reading; precise: boolean }> {
+  const v2ray = openV2RayStats(options.v2rayListen, options.timeoutMs);
+  let precise = true;
+  const instanceNow = async (): Promise<InstanceMarker> => {
+    const mono = monotonicSeconds();
+    const wall = Date.now() / 1000;
+    const uptime = await v2ray.uptime();
+    if (monotonicSeconds() - mono > PRECISE_UPTIME_CALL_S) precise = false;
+    // The clock read before the call: the estimate can be early by the call's time, late by at
+    // most the 1 s that uptime's whole seconds drop.
+    return { boot: options.bootId, mono: ms(mono - uptime), wall: ms(wall - uptime) };
+  };
+  try {
+    const before = await instanceNow();
+    const sources = new Map<string, Map<string, Pair>>([[V2RAY_SOURCE, await v2ray.userCounters()]]);
+    await Promise.all(
+      options.endpoints.map(async ({ inbound, url }) => {
+        const source = ssmSource(inbound);
+        try {
+          sources.set(source, await readSsmCounters(url, options.timeoutMs, options.signal));
+        } catch (error) {
+          options.onSourceError(source, error as Error);
+        }
+      }),
+    );
+    const after = await instanceNow();
+    if (!sameInstance(before, after)) throw new UnavailableError('sing-box restarted while its counters were being read');
+    return { reading: { instance: before, sources }, precise };
+  } finally {
+    v2ray.close();
+  }
+}

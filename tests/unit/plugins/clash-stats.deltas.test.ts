@@ -1,0 +1,170 @@
+// How clash-stats turns counter readings into deltas, and when it decides sing-box restarted.
+import { describe, expect, it } from 'vitest';
+import { computeDeltas, sameInstance, userOf, type Reading } from '../../../plugins/clash-stats/deltas.js';
+import type { InstanceMarker, Pair, SourceBaseline } from '../../../plugins/clash-stats/ledger.js';
+
+const START: InstanceMarker = { boot: 'boot-1', mono: 5000, wall: 1_700_000_000 };
+// Instance markers are estimates of when sing-box started: the same instance keeps (about) the same one.
+const later = (seconds: number, from: InstanceMarker = START): InstanceMarker => ({
+  ...from,
+  mono: from.mono + seconds,
+  wall: from.wall + seconds,
+});
+
+function reading(instance: InstanceMarker, sources: Record<string, Record<string, Pair>>): Reading {
+  return { instance, sources: new Map(Object.entries(sources).map(([s, c]) => [s, new Map(Object.entries(c))])) };
+}
+
+function baselines(instance: InstanceMarker, sources: Record<string, Record<string, Pair>>): Map<string, SourceBaseline> {
+  return new Map(Object.entries(sources).map(([s, c]) => [s, { instance, counters: new Map(Object.entries(c)) }]));
+}
+
+describe('sameInstance', () => {
+  it('takes start estimates less than 2 s apart as one instance (uptime is whole seconds)', () => {
+    expect(sameInstance(START, later(1.999))).toBe(true);
+    expect(sameInstance(START, later(2))).toBe(true);
+  });
+
+  it('takes a start more than 2 s later as a restart, as the contract says (uptime < previous + elapsed - 2)', () => {
+    expect(sameInstance(START, later(2.001))).toBe(false);
+    expect(sameInstance(START, later(3600))).toBe(false);
+  });
+
+  it('never takes an earlier start as a restart, since that would count every counter twice', () => {
+    expect(sameInstance(START, later(-30))).toBe(true);
+  });
+
+  it('takes another boot id as a restart whatever the clocks say', () => {
+    expect(sameInstance(START, { ...START, boot: 'boot-2' })).toBe(false);
+  });
+
+  it('compares wall-clock estimates when there is no boot id', () => {
+    const noBoot = { ...START, boot: null };
+    expect(sameInstance(noBoot, { ...later(1), boot: null })).toBe(true);
+    expect(sameInstance(noBoot, { ...START, boot: null, mono: START.mono + 100, wall: START.wall + 100 })).toBe(false);
+  });
+});
+
+describe('computeDeltas', () => {
+  it('counts the whole current values the first time a source is seen, and records its instance', () => {
+    const { deltas, patch } = computeDeltas(new Map(), reading(START, { v2ray: { alice: [10, 100], bob: [0, 0] } }));
+    expect(deltas).toEqual([{ user: 'alice', upload_bytes: 10, download_bytes: 100 }]);
+    expect(patch).toEqual({ v2ray: { reset: START, counters: { alice: [10, 100] } } });
+  });
+
+  it('counts what each counter grew by since its baseline; an absent counter is 0', () => {
+    const { deltas, patch } = computeDeltas(
+      baselines(START, { v2ray: { alice: [10, 100], bob: [5, 5] } }),
+      reading(later(0.5), { v2ray: { alice: [15, 130], bob: [5, 5], carol: [1, 2] } }),
+    );
+    expect(deltas).toEqual([
+      { user: 'alice', upload_bytes: 5, download_bytes: 30 },
+      { user: 'carol', upload_bytes: 1, download_bytes: 2 },
+    ]);
+    expect(patch).toEqual({ v2ray: { counters: { alice: [15, 130], carol: [1, 2] } } });
+  });
+
+  it('changes nothing when no counter moved', () => {
+    expect(computeDeltas(baselines(START, { v2ray: { alice: [1, 1] } }), reading(later(0.9), { v2ray: { alice: [1, 1] } }))).toEqual({
+      deltas: [],
+      patch: {},
+    });
+  });
+
+  it('takes a V2Ray counter that went down as a restart: every V2Ray counter counts in full', () => {
+    const { deltas, patch } = computeDeltas(
+      baselines(START, { v2ray: { alice: [1000, 1000], bob: [10, 10] } }),
+      // bob's counter is higher than his baseline, but it belongs to the new instance too.
+      reading(later(1), { v2ray: { alice: [3, 4], bob: [20, 30] } }),
+    );
+    expect(deltas).toEqual([
+      { user: 'alice', upload_bytes: 3, download_bytes: 4 },
+      { user: 'bob', upload_bytes: 20, download_bytes: 30 },
+    ]);
+    expect(patch).toEqual({ v2ray: { reset: later(1), counters: { alice: [3, 4], bob: [20, 30] } } });
+  });
+
+  it('takes a V2Ray counter that disappeared as a restart', () => {
+    const { deltas, patch } = computeDeltas(
+      baselines(START, { v2ray: { alice: [50, 50], bob: [10, 10] } }),
+      reading(later(1), { v2ray: { bob: [11, 12] } }),
+    );
+    expect(deltas).toEqual([{ user: 'bob', upload_bytes: 11, download_bytes: 12 }]);
+    expect(patch.v2ray).toEqual({ reset: later(1), counters: { bob: [11, 12] } });
+  });
+
+  it('takes a later instance start (uptime went down) as a restart even when every counter grew', () => {
+    const { deltas, patch } = computeDeltas(
+      baselines(START, { v2ray: { alice: [100, 100] }, 'ssm:ss-in': { 'bob@ss-in': [7, 7] } }),
+      reading(later(60), { v2ray: { alice: [300, 400] }, 'ssm:ss-in': { 'bob@ss-in': [8, 9] } }),
+    );
+    expect(deltas).toEqual([
+      { user: 'alice', upload_bytes: 300, download_bytes: 400 },
+      { user: 'bob', upload_bytes: 8, download_bytes: 9 },
+    ]);
+    expect(patch).toEqual({
+      v2ray: { reset: later(60), counters: { alice: [300, 400] } },
+      'ssm:ss-in': { reset: later(60), counters: { 'bob@ss-in': [8, 9] } },
+    });
+  });
+
+  it('after a restart with no traffic yet, moves the baselines to the new instance with no entries', () => {
+    const { deltas, patch } = computeDeltas(baselines(START, { v2ray: { alice: [100, 100] } }), reading(later(60), { v2ray: {} }));
+    expect(deltas).toEqual([]);
+    expect(patch).toEqual({ v2ray: { reset: later(60), counters: {} } });
+  });
+
+  it('restarts only the SSM counter that went down (a user deleted and added again)', () => {
+    const { deltas, patch } = computeDeltas(
+      baselines(START, { 'ssm:ss-in': { 'alice@ss-in': [100, 100], 'bob@ss-in': [50, 50] } }),
+      reading(later(0.5), { v2ray: {}, 'ssm:ss-in': { 'alice@ss-in': [5, 6], 'bob@ss-in': [60, 70] } }),
+    );
+    expect(deltas).toEqual([
+      { user: 'alice', upload_bytes: 5, download_bytes: 6 },
+      { user: 'bob', upload_bytes: 10, download_bytes: 20 },
+    ]);
+    expect(patch['ssm:ss-in']).toEqual({ counters: { 'alice@ss-in': [5, 6], 'bob@ss-in': [60, 70] } });
+  });
+
+  it('forgets an SSM user whose counter disappeared, without entries', () => {
+    const { deltas, patch } = computeDeltas(
+      baselines(START, { 'ssm:ss-in': { 'alice@ss-in': [100, 100] } }),
+      reading(later(0.5), { v2ray: {}, 'ssm:ss-in': {} }),
+    );
+    expect(deltas).toEqual([]);
+    expect(patch['ssm:ss-in']).toEqual({ counters: { 'alice@ss-in': null } });
+  });
+
+  it('adds a user\'s V2Ray and SSM bytes into one entry, with the SSM name mapped from "<name>@<tag>"', () => {
+    const { deltas } = computeDeltas(
+      baselines(START, { v2ray: { alice: [10, 10] }, 'ssm:ss-a': { 'alice@ss-a': [1, 1] } }),
+      reading(later(0.5), { v2ray: { alice: [20, 30] }, 'ssm:ss-a': { 'alice@ss-a': [4, 5], 'bob@ss-a': [2, 2] } }),
+    );
+    expect(deltas).toEqual([
+      { user: 'alice', upload_bytes: 13, download_bytes: 24 },
+      { user: 'bob', upload_bytes: 2, download_bytes: 2 },
+    ]);
+  });
+
+  it('keeps the baselines of a source not read this time, unless sing-box restarted since', () => {
+    const before = baselines(START, { v2ray: {}, 'ssm:ss-in': { 'alice@ss-in': [9, 9] } });
+    expect(computeDeltas(before, reading(later(0.5), { v2ray: {} })).patch).toEqual({});
+    expect(computeDeltas(before, reading(later(60), { v2ray: {} })).patch).toEqual({
+      v2ray: { reset: later(60), counters: {} },
+      'ssm:ss-in': null,
+    });
+  });
+});
+
+describe('userOf', () => {
+  it('maps an SSM username "<name>@<tag>" to <name>, keeping other @ in the name', () => {
+    expect(userOf('ssm:ss-in', 'alice@ss-in')).toBe('alice');
+    expect(userOf('ssm:ss-in', 'a@b@ss-in')).toBe('a@b');
+  });
+
+  it('keeps SSM usernames without the inbound suffix, and V2Ray names, as they are', () => {
+    expect(userOf('ssm:ss-in', 'alice@other')).toBe('alice@other');
+    expect(userOf('ssm:ss-in', '@ss-in')).toBe('@ss-in');
+    expect(userOf('v2ray', 'alice@ss-in')).toBe('alice@ss-in');
+  });
+});
