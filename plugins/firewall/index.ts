@@ -1,5 +1,6 @@
-// Blocked IPs and ports (nftables) and proxy-level blocks. For now it reports what is configured
-// and whether nftables can be used; it changes nothing.
+// Blocked IPs and ports (nftables) and proxy-level blocks. It reports what is configured and whether
+// nftables can be used, and contributes its proxy-level blocks to the sing-box route (singbox-config
+// asks for them); it does not write nftables rules yet.
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
@@ -92,6 +93,15 @@ export default definePlugin({
         nftables: Type.Object({ available: Type.Boolean(), table_present: Type.Boolean(), message: Type.String() }),
       }),
     },
+    'singbox-contribution': {
+      description: 'sing-box route rules for the configured blocks: reject blocked_ips, and BitTorrent when block_bittorrent is set.',
+      input: Type.Object({}),
+      output: Type.Object({
+        route_rules: Type.Array(Type.Unsafe<Record<string, unknown>>({ type: 'object' }), {
+          description: 'sing-box route rules; singbox-config puts them after {"action":"sniff"} and before the base config\'s rules.',
+        }),
+      }),
+    },
   },
   start(ctx) {
     const { blocked_ips, blocked_ports, block_bittorrent, table } = ctx.config;
@@ -101,6 +111,10 @@ export default definePlugin({
         throw new InvalidArgumentError(`plugins.firewall.blocked_ips.${i}: ${JSON.stringify(value)} is not an IP address or CIDR`);
       }
     });
+    // `ip_cidr` only matches IP destinations: a client asking for a domain is not resolved first (pitfall 18).
+    const routeRules: Record<string, unknown>[] = [];
+    if (blocked_ips.length > 0) routeRules.push({ ip_cidr: [...blocked_ips], action: 'reject' });
+    if (block_bittorrent) routeRules.push({ protocol: 'bittorrent', action: 'reject' });
     return {
       commands: {
         async list(_input, { signal }) {
@@ -112,6 +126,7 @@ export default definePlugin({
             nftables: await nftablesState(table, signal),
           };
         },
+        'singbox-contribution': async () => ({ route_rules: routeRules }),
       },
     };
   },

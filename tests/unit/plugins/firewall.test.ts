@@ -112,3 +112,20 @@ describe('firewall config', () => {
     await expect(start({ table: 'x; flush ruleset' })).rejects.toThrow(/^plugins\.firewall\.table: must match pattern/);
   });
 });
+
+describe('firewall.singbox-contribution', () => {
+  it('rejects the blocked IPs and, when enabled, BitTorrent', async () => {
+    const h = await start({ blocked_ips: ['203.0.113.7', '2001:db8::/32'], block_bittorrent: true });
+    expect(await h.execute('firewall.singbox-contribution')).toEqual({
+      route_rules: [
+        { ip_cidr: ['203.0.113.7', '2001:db8::/32'], action: 'reject' },
+        { protocol: 'bittorrent', action: 'reject' },
+      ],
+    });
+  });
+
+  it('contributes no rules when nothing is blocked at the proxy level', async () => {
+    const h = await start({ blocked_ports: [{ port: 25, protocol: 'tcp' }] });
+    expect(await h.execute('firewall.singbox-contribution')).toEqual({ route_rules: [] });
+  });
+});

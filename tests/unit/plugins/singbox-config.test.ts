@@ -1,10 +1,14 @@
-// The cases that need a real sing-box are in singbox-config.singbox.test.ts.
+// The cases that need a real sing-box are in singbox-config.singbox.test.ts; rendering is in
+// singbox-config.render.test.ts.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DeadlineExceededError } from '../../../agent-core/errors.js';
-import { closeHarness, status } from './singbox-config.helpers.js';
+import { DeadlineExceededError, FailedPreconditionError, InvalidArgumentError } from '../../../agent-core/errors.js';
+import { createHarness, type Harness } from '../../../agent-core/harness.js';
+import singboxConfig from '../../../plugins/singbox-config/index.js';
+import { closeHarness, status, user, type Status } from './singbox-config.helpers.js';
 
 let tmp: string;
 const originalPath = process.env.PATH;
@@ -12,10 +16,30 @@ const originalPath = process.env.PATH;
 beforeAll(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'singbox-config-test-'));
 });
+let harness: Harness | undefined;
 afterEach(async () => {
   process.env.PATH = originalPath;
   await closeHarness();
+  await harness?.close();
+  harness = undefined;
 });
+
+/** singbox-config with config_path and work_dir in a fresh folder, and no sing-box anywhere. */
+async function start(settings: Record<string, unknown> = {}): Promise<{ h: Harness; configPath: string }> {
+  const dir = await mkdtemp(path.join(tmp, 'node-'));
+  const configPath = path.join(dir, 'etc', 'config.json');
+  harness = await createHarness(singboxConfig, {
+    config: { 'singbox-config': { config_path: configPath, work_dir: path.join(dir, 'work'), binary: path.join(dir, 'no-sing-box'), coalesce_ms: 0, ...settings } },
+  });
+  return { h: harness, configPath };
+}
+
+async function script(name: string, body: string): Promise<string> {
+  const file = path.join(await mkdtemp(path.join(tmp, 'bin-')), name);
+  await writeFile(file, `#!/bin/sh\n${body}`);
+  await chmod(file, 0o755);
+  return file;
+}
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
@@ -24,13 +48,19 @@ describe('singbox-config.status', () => {
   it('reports not found, and which setting to change, when sing-box is not on PATH', async () => {
     process.env.PATH = tmp; // an empty directory: nothing to find
     const result = await status();
-    expect(result).toEqual({
+    expect(result).toMatchObject({
       found: false,
       binary: null,
       version: null,
       tags: [],
       config_path: '/etc/sing-box/config.json',
       message: 'sing-box not found: no "sing-box" on PATH; set plugins.singbox-config.binary',
+      mode: 'process',
+      running: false,
+      pid: null,
+      config: { version: null, hash: null, rendered_hash: null },
+      users: { revision: null, count: 0, served: 0, locally_removed: [] },
+      last_apply: null,
     });
   });
 
@@ -70,3 +100,153 @@ function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+describe('singbox-config settings', () => {
+  const failure = async (settings: Record<string, unknown>) => {
+    const { h } = await start(settings);
+    const [plugin] = await h.describe();
+    expect(plugin).toMatchObject({ state: 'failed', healthy: false });
+    return plugin!.message;
+  };
+
+  it('refuses a relative config_path', async () => {
+    expect(await failure({ config_path: 'etc/config.json' })).toContain('plugins.singbox-config.config_path: must be an absolute path');
+  });
+
+  it('refuses a work_dir that is the folder of config_path (sing-box -C would load its files)', async () => {
+    expect(await failure({ config_path: '/srv/sb/config.json', work_dir: '/srv/sb' })).toContain(
+      'plugins.singbox-config.work_dir: must not be the folder of config_path',
+    );
+  });
+
+  it('refuses degraded_check_s longer than degraded_after_s', async () => {
+    expect(await failure({ degraded_after_s: 30, degraded_check_s: 60 })).toContain(
+      'plugins.singbox-config.degraded_check_s: must not exceed degraded_after_s (30)',
+    );
+  });
+
+  it('refuses an unknown mode at load, naming the field', async () => {
+    await expect(start({ mode: 'docker' })).rejects.toThrow('plugins.singbox-config.mode: must be one of process, systemd');
+  });
+});
+
+describe('singbox-config without sing-box', () => {
+  it('refuses a base config with users on an inbound, naming the path, and writes nothing', async () => {
+    const { h, configPath } = await start();
+    const config = { inbounds: [{ type: 'vless', tag: 'v', listen_port: 443, users: [{ name: 'x', uuid: user('x').uuid }] }] };
+    const error = await h.execute('singbox-config.config.apply', { config }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as Error).message).toBe('config.inbounds[0].users: users are managed by users.sync; remove them from the base config');
+    await expect(readFile(configPath)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('says which setting to change when config.apply finds no sing-box binary', async () => {
+    const { h } = await start();
+    await expect(h.execute('singbox-config.config.apply', { config: {} })).rejects.toThrow(FailedPreconditionError);
+    await expect(h.execute('singbox-config.config.apply', { config: {} })).rejects.toThrow(/^sing-box not found: .* set plugins\.singbox-config\.binary$/);
+  });
+
+  it('refuses reload, restart and rollback before any config was applied', async () => {
+    const { h } = await start();
+    for (const command of ['reload', 'restart', 'config.rollback']) {
+      await expect(h.execute(`singbox-config.${command}`)).rejects.toThrow('no config applied yet: use singbox-config.config.apply');
+    }
+  });
+});
+
+describe('singbox-config.users.sync (before any config)', () => {
+  it('keeps the snapshot and lists users without credentials', async () => {
+    const { h } = await start();
+    const alice = user('alice', { remaining_bytes: 5000, expires_at: '2030-01-01T00:00:00Z' });
+    expect(await h.execute('singbox-config.users.sync', { revision: 3, users: [alice] })).toEqual({ revision: 3, changed: true, reloaded: false, locally_removed: [] });
+    const listing = await h.execute('singbox-config.users.list');
+    expect(listing).toMatchObject({
+      revision: 3,
+      users: [{ name: 'alice', remaining_bytes: 5000, expires_at: '2030-01-01T00:00:00Z', removed_locally: false, removed_reason: null, removed_at: null }],
+    });
+    for (const secret of [alice.uuid, alice.password, alice.ss_key]) expect(JSON.stringify(listing)).not.toContain(secret);
+    expect((await h.execute<Status>('singbox-config.status')).users).toEqual({ revision: 3, count: 1, served: 1, locally_removed: [] });
+  });
+
+  it('treats the same revision again as a no-op, and refuses an older one', async () => {
+    const { h } = await start();
+    const snapshot = { revision: 5, users: [user('alice')] };
+    await h.execute('singbox-config.users.sync', snapshot);
+    expect(await h.execute('singbox-config.users.sync', snapshot)).toEqual({ revision: 5, changed: false, reloaded: false, locally_removed: [] });
+    const stale = await h.execute('singbox-config.users.sync', { revision: 4, users: [] }).catch((e: unknown) => e);
+    expect(stale).toBeInstanceOf(FailedPreconditionError);
+    expect((stale as Error).message).toBe('input.revision: 4 is older than the applied revision 5');
+  });
+
+  it('refuses the same revision with other users', async () => {
+    const { h } = await start();
+    await h.execute('singbox-config.users.sync', { revision: 5, users: [user('alice')] });
+    await expect(h.execute('singbox-config.users.sync', { revision: 5, users: [user('bob')] })).rejects.toThrow(
+      'input.revision: revision 5 was applied with other users; send a new revision',
+    );
+  });
+
+  it('refuses two users with one name or one UUID, naming both', async () => {
+    const { h } = await start();
+    await expect(h.execute('singbox-config.users.sync', { revision: 1, users: [user('a'), user('b'), user('a')] })).rejects.toThrow(
+      'input.users.2.name: the same as input.users.0.name ("a"); each user needs its own',
+    );
+    const clone = { ...user('c'), uuid: user('a').uuid.toUpperCase() };
+    await expect(h.execute('singbox-config.users.sync', { revision: 1, users: [user('a'), clone] })).rejects.toThrow(
+      'input.users.1.uuid: the same as input.users.0.uuid',
+    );
+  });
+
+  it('refuses a shadowsocks key that is not 32 bytes of base64, naming the field', async () => {
+    const { h } = await start();
+    const bad = { ...user('a'), ss_key: Buffer.alloc(16).toString('base64') };
+    await expect(h.execute('singbox-config.users.sync', { revision: 1, users: [bad] })).rejects.toThrow(/^input\.users\.0\.ss_key: must match pattern/);
+  });
+});
+
+describe('singbox-config in systemd mode (stand-in systemctl)', () => {
+  let mainPid: ChildProcess | undefined;
+  afterEach(() => {
+    mainPid?.kill('SIGKILL');
+    mainPid = undefined;
+  });
+
+  /** A systemctl that logs its arguments and reports `state` with a live MainPID; a sing-box whose check passes. */
+  async function fakeSystemd(state: 'active' | 'inactive') {
+    mainPid = spawn('sleep', ['60'], { stdio: 'ignore' });
+    const dir = await mkdtemp(path.join(tmp, 'systemd-'));
+    const log = path.join(dir, 'calls');
+    const stateFile = path.join(dir, 'state');
+    await writeFile(stateFile, `${state}\n`);
+    const systemctl = await script(
+      'systemctl',
+      `echo "$@" >> ${log}
+case "$1" in
+  show) echo "MainPID=${mainPid.pid}"; echo "ActiveState=$(cat ${stateFile})"; echo "NRestarts=2"; echo "ActiveEnterTimestamp=Thu 2026-11-26 11:20:24 UTC";;
+  reload|restart) echo active > ${stateFile};;
+esac
+`,
+    );
+    const singbox = await script('sing-box', 'exit 0\n');
+    process.env.PATH = `${path.dirname(systemctl)}${path.delimiter}${originalPath}`;
+    return { log, singbox };
+  }
+
+  it('applies with `systemctl reload <unit>` when the unit is active', async () => {
+    const { log, singbox } = await fakeSystemd('active');
+    const { h, configPath } = await start({ mode: 'systemd', systemd_unit: 'sing-box-edge', binary: singbox });
+    expect(await h.execute('singbox-config.config.apply', { config: { log: { level: 'warn' } } })).toMatchObject({ version: 1, reloaded: true });
+    expect((await readFile(log, 'utf8')).split('\n')).toContain('reload sing-box-edge');
+    expect(JSON.parse(await readFile(configPath, 'utf8'))).toEqual({ log: { level: 'warn' }, route: { rules: [{ action: 'sniff' }] } });
+    expect(await h.execute('singbox-config.status')).toMatchObject({ mode: 'systemd', running: true, pid: mainPid!.pid, restarts: 2, since: '2026-11-26T11:20:24.000Z' });
+  });
+
+  it('starts an inactive unit with `systemctl restart <unit>`', async () => {
+    const { log, singbox } = await fakeSystemd('inactive');
+    const { h } = await start({ mode: 'systemd', binary: singbox });
+    await h.execute('singbox-config.config.apply', { config: {} });
+    const calls = (await readFile(log, 'utf8')).split('\n');
+    expect(calls).toContain('restart sing-box');
+    expect(calls).not.toContain('reload sing-box');
+  });
+});
