@@ -17,7 +17,8 @@ const AGENT_DEPS = [
 ];
 
 export default defineConfig({
-  entry: { cli: 'hub/cli.ts', plugin: 'agent-core/sdk.ts', testing: 'agent-core/harness.ts' },
+  // hub-jobs: the scheduled jobs, for the benchmarks that drive them directly.
+  entry: { cli: 'hub/cli.ts', plugin: 'agent-core/sdk.ts', testing: 'agent-core/harness.ts', 'hub-jobs': 'hub/jobs/index.ts' },
   format: ['esm'],
   target: 'node20',
   splitting: true,

@@ -127,6 +127,8 @@ export class AgentClient {
       'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
       'grpc.default_compression_algorithm': grpc.compressionAlgorithms.gzip,
       'grpc.keepalive_time_ms': 30_000,
+      // The reconciler has its own backoff; do not add gRPC's (up to 120 s) when a node returns.
+      'grpc.max_reconnect_backoff_ms': 10_000,
       // Names in the certificate are not checked (the fingerprint is); this keeps an IP out of SNI.
       ...(target.insecure ? {} : { 'grpc.ssl_target_name_override': 'boxfleet-agent' }),
     });

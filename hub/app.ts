@@ -15,6 +15,9 @@ import { databasePlugin } from './db/database.js';
 import { HubError } from './errors.js';
 import authRoutes from './routes/auth.js';
 import nodeRoutes from './routes/nodes.js';
+import { jobsPlugin } from './jobs/scheduler.js';
+import { objectStorePlugin } from './object-store.js';
+import configRoutes from './routes/configs.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -77,5 +80,16 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   app.get('/health', { config: { role: 'public' } }, async () => ({ status: 'ok' }));
   await app.register(authRoutes, { prefix: '/api/v1/auth', attemptsPerMinute: config.login_attempts_per_minute, ttlSeconds: config.jwt_ttl_s });
   await app.register(nodeRoutes, { prefix: '/api/v1/nodes' });
+  await app.register(import('./routes/admins.js'), { prefix: '/api/v1/admins' });
+  await app.register(import('./routes/users.js'), { prefix: '/api/v1/users' });
+  await app.register(import('./routes/plans.js'), { prefix: '/api/v1/plans' });
+  await app.register(import('./routes/subscriptions.js'), { prefix: '/api/v1/subscriptions' });
+  await app.register(import('./routes/usage.js'), { prefix: '/api/v1/usage' });
+  await app.register(import('./routes/audit.js'), { prefix: '/api/v1/audit' });
+
+  // Config versions (object store + routes) and the scheduled jobs: traffic, quota, reconcile.
+  await app.register(objectStorePlugin, { config });
+  await app.register(jobsPlugin, { config, logger });
+  await app.register(configRoutes, { prefix: '/api/v1' });
   return app;
 }

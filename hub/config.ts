@@ -21,6 +21,19 @@ export const HubConfigSchema = Type.Object({
     default: 'info',
   }),
   log_file: Type.String({ default: '' }),
+  /**
+   * Where config versions are kept: empty for the folder data_dir/objects, file:///path for another
+   * folder, or s3://ACCESS:SECRET@host:9000/bucket?ssl=false (MinIO or any S3; the bucket is created).
+   */
+  object_store_url: Type.String({ default: '' }),
+  /** Run the scheduled jobs while this hub listens; off for an API-only replica. */
+  jobs_enabled: Type.Boolean({ default: true }),
+  /** How often every node's traffic ledger is drained, in seconds. */
+  traffic_interval_s: Type.Number({ exclusiveMinimum: 0, default: 60 }),
+  /** How often quotas, expiry and monthly resets are applied, in seconds. */
+  quota_interval_s: Type.Number({ exclusiveMinimum: 0, default: 60 }),
+  /** How often nodes behind their desired users or config are pushed to, in seconds. */
+  reconcile_interval_s: Type.Number({ exclusiveMinimum: 0, default: 5 }),
 });
 
 export type HubConfig = Static<typeof HubConfigSchema>;
@@ -35,15 +48,23 @@ const ENV: Record<keyof HubConfig, string> = {
   login_attempts_per_minute: 'BOXFLEET_LOGIN_ATTEMPTS_PER_MINUTE',
   log_level: 'BOXFLEET_LOG_LEVEL',
   log_file: 'BOXFLEET_LOG_FILE',
+  object_store_url: 'BOXFLEET_OBJECT_STORE_URL',
+  jobs_enabled: 'BOXFLEET_JOBS_ENABLED',
+  traffic_interval_s: 'BOXFLEET_TRAFFIC_INTERVAL_S',
+  quota_interval_s: 'BOXFLEET_QUOTA_INTERVAL_S',
+  reconcile_interval_s: 'BOXFLEET_RECONCILE_INTERVAL_S',
 };
 
 /** Flags win over the environment, which wins over the defaults. */
-export function resolveHubConfig(flags: Partial<Record<keyof HubConfig, string | number>>, env = process.env): HubConfig {
+export function resolveHubConfig(flags: Partial<Record<keyof HubConfig, string | number | boolean>>, env = process.env): HubConfig {
   const raw: Record<string, unknown> = {};
   for (const [key, name] of Object.entries(ENV) as [keyof HubConfig, string][]) {
     const value = flags[key] ?? env[name];
-    const numeric = key === 'port' || key === 'jwt_ttl_s' || key === 'login_attempts_per_minute';
-    if (value !== undefined && value !== '') raw[key] = numeric ? Number(value) : value;
+    const type = (HubConfigSchema.properties[key] as { type?: string }).type;
+    const numeric = type === 'integer' || type === 'number';
+    if (value === undefined || value === '') continue;
+    if (type === 'boolean' && typeof value === 'string') raw[key] = /^(true|1|yes|on)$/i.test(value) ? true : /^(false|0|no|off)$/i.test(value) ? false : value;
+    else raw[key] = numeric ? Number(value) : value;
   }
   const config = validate<HubConfig>(HubConfigSchema, raw, 'hub');
   return Object.freeze({ ...config, data_dir: path.resolve(config.data_dir) });

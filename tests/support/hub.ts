@@ -27,6 +27,8 @@ export interface TestHub {
 
 export interface TestHubOptions {
   clock?: () => number;
+  /** Hub settings for this test; the scheduler is off unless `jobs_enabled` says otherwise. */
+  config?: Partial<Record<keyof HubConfig, string | number | boolean>>;
 }
 
 export async function startTestHub(kind: DatabaseKind, options: TestHubOptions = {}): Promise<TestHub> {
@@ -47,7 +49,7 @@ export async function startTestHub(kind: DatabaseKind, options: TestHubOptions =
     };
   }
   const config = resolveHubConfig(
-    { data_dir: dataDir, database_url: databaseUrl, log_level: 'error', login_attempts_per_minute: 1000 },
+    { data_dir: dataDir, database_url: databaseUrl, log_level: 'error', login_attempts_per_minute: 1000, jobs_enabled: false, ...options.config },
     {},
   );
   const app = await buildApp({ config, logger: createLogger({ service: 'hub', level: 'error' }), clock: options.clock });

@@ -29,3 +29,10 @@ export function mysqlUrl(): string {
   }
   return url;
 }
+
+/** An S3 server URL (s3://ACCESS:SECRET@127.0.0.1:PORT?ssl=false) from BOXFLEET_TEST_S3_URL. */
+export function s3ServerUrl(): string {
+  const url = process.env.BOXFLEET_TEST_S3_URL;
+  if (!url) throw new Error('no S3 server: set BOXFLEET_TEST_S3_URL=s3://ACCESS:SECRET@127.0.0.1:PORT?ssl=false (.ci/s3-server.sh starts one)');
+  return url;
+}

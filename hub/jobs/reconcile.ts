@@ -1,0 +1,252 @@
+// The reconciler: every enabled node whose applied config version or users revision is behind
+// what the hub wants gets singbox-config.config.apply (the version's content from the object store)
+// and then singbox-config.users.sync {revision, users}. Success records applied_* (what the node
+// confirmed) and health; a failure records last_error and backs that node off in memory (5 s,
+// 10 s, ... at most 5 min), so a node that was offline catches up when it returns without the hub
+// hammering it meanwhile. Config and users back off separately: a config the node keeps refusing
+// never holds back the removal of a suspended user.
+//
+// Every push is written to the audit log (architecture §6: every command sent to a node); the
+// node's config rollback reads the versions it applied from there.
+import type { Knex } from 'knex';
+import type { AppLogger } from '../../agent-core/logger.js';
+import type { AgentPool } from '../agents.js';
+import { AuditEntry, ConfigVersion, Node } from '../db/models.js';
+import { HubError, type HubErrorCode } from '../errors.js';
+import { usersForNode } from '../fleet.js';
+import type { ObjectStore } from '../object-store.js';
+import { isUnreachable, mapLimit, recordNodeError, recordNodeSeen } from './common.js';
+
+export const BACKOFF_FIRST_MS = 5_000;
+export const BACKOFF_MAX_MS = 5 * 60_000;
+/** The audit action of a config pushed to a node; its input names the version. */
+export const CONFIG_APPLY_ACTION = 'node.config.apply';
+export const USERS_SYNC_ACTION = 'node.users.sync';
+
+export interface ReconcileDeps {
+  db: Knex;
+  agents: AgentPool;
+  objects: ObjectStore;
+  now(): number;
+  logger: AppLogger;
+}
+
+/** Who a push is for the audit log: the reconciler itself, or the admin whose request ran it. */
+export interface Actor {
+  id: number | null;
+  name: string;
+}
+
+export interface PartResult {
+  /** applied: the node took it; failed: it did not; waiting: backing off after earlier failures. */
+  status: 'applied' | 'failed' | 'waiting';
+  error?: string;
+  code?: HubErrorCode;
+  /** The node did not answer (offline), as opposed to answering with an error. */
+  unreachable?: boolean;
+  retry_at?: string;
+}
+
+export interface NodeReconcileResult {
+  node_id: string;
+  /** null when the node already runs the desired config version (or none is set). */
+  config: (PartResult & { version: number }) | null;
+  /** null when the node already has the desired users revision. */
+  users: (PartResult & { revision: number; users?: number; changed?: boolean; locally_removed?: string[] }) | null;
+  ok: boolean;
+}
+
+export interface ReconcileSummary {
+  behind: number;
+  synced: number;
+  failed: number;
+  waiting: number;
+  results: NodeReconcileResult[];
+}
+
+/** A config version's content, parsed, from the object store. */
+export async function readConfigVersion(db: Knex, objects: ObjectStore, id: number): Promise<{ version: ConfigVersion; config: Record<string, unknown> }> {
+  const version = await ConfigVersion.query(db).findById(id);
+  if (!version) throw new HubError('HUB_ERR_NOT_FOUND', `no config version ${id}`);
+  const body = await objects.get(version.object_key);
+  return { version, config: JSON.parse(body.toString('utf8')) as Record<string, unknown> };
+}
+
+export class Reconciler {
+  private readonly backoff = new Map<string, { failures: number; until: number }>();
+  private readonly busy = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly deps: ReconcileDeps) {}
+
+  /** One tick: every enabled node that is behind, a few at a time. */
+  async tick(): Promise<ReconcileSummary> {
+    const nodes = await Node.query(this.deps.db)
+      .where('enabled', true)
+      .andWhere((q) =>
+        q
+          .whereRaw('applied_revision < desired_revision')
+          .orWhere((c) =>
+            c.whereNotNull('desired_config_version').andWhere((v) => v.whereNull('applied_config_version').orWhereRaw('applied_config_version <> desired_config_version')),
+          ),
+      )
+      .orderBy('id');
+    const results = await mapLimit(nodes, 8, (node) => this.reconcileNode(node));
+    const waiting = (r: NodeReconcileResult) => [r.config, r.users].some((p) => p?.status === 'waiting');
+    return {
+      behind: nodes.length,
+      synced: results.filter((r) => r.ok).length,
+      failed: results.filter((r) => [r.config, r.users].some((p) => p?.status === 'failed')).length,
+      waiting: results.filter((r) => !r.ok && waiting(r) && ![r.config, r.users].some((p) => p?.status === 'failed')).length,
+      results,
+    };
+  }
+
+  /**
+   * Brings one node to its desired config version and users revision. `force` ignores the
+   * backoff (an admin asked now). Pushes to one node never overlap on this hub.
+   */
+  reconcileNode(node: Pick<Node, 'id'>, options: { force?: boolean; actor?: Actor } = {}): Promise<NodeReconcileResult> {
+    const previous = this.busy.get(node.id) ?? Promise.resolve();
+    const run = previous.then(() => this.push(node.id, options.force ?? false, options.actor ?? { id: null, name: 'reconciler' }));
+    const settled = run.catch(() => undefined);
+    this.busy.set(node.id, settled);
+    void settled.then(() => {
+      if (this.busy.get(node.id) === settled) this.busy.delete(node.id);
+    });
+    return run;
+  }
+
+  /** When the part may be tried again; undefined when it may now. */
+  private waitingUntil(key: string, force: boolean): number | undefined {
+    const state = this.backoff.get(key);
+    if (force || !state || state.until <= this.deps.now()) return undefined;
+    return state.until;
+  }
+
+  private failed(key: string): void {
+    const failures = (this.backoff.get(key)?.failures ?? 0) + 1;
+    const delay = Math.min(BACKOFF_FIRST_MS * 2 ** (failures - 1), BACKOFF_MAX_MS);
+    this.backoff.set(key, { failures, until: this.deps.now() + delay });
+  }
+
+  private async push(nodeId: string, force: boolean, actor: Actor): Promise<NodeReconcileResult> {
+    const { db } = this.deps;
+    const node = await Node.query(db).findById(nodeId);
+    if (!node) throw new HubError('HUB_ERR_NOT_FOUND', `no node ${nodeId}`);
+    const result: NodeReconcileResult = { node_id: node.id, config: null, users: null, ok: true };
+
+    const desiredConfig = node.desired_config_version;
+    if (desiredConfig !== null && desiredConfig !== node.applied_config_version) {
+      result.config = { version: desiredConfig, ...(await this.pushConfig(node, desiredConfig, force, actor)) };
+    }
+    const revision = node.desired_revision;
+    if (node.applied_revision < revision) {
+      result.users = { revision, ...(await this.pushUsers(node, revision, force, actor)) };
+    }
+    result.ok = [result.config, result.users].every((p) => p === null || p.status === 'applied');
+    return result;
+  }
+
+  private async pushConfig(node: Node, versionId: number, force: boolean, actor: Actor): Promise<PartResult> {
+    const { db, agents, objects, now, logger } = this.deps;
+    const key = `${node.id}:config`;
+    const retryAt = this.waitingUntil(key, force);
+    if (retryAt !== undefined) return { status: 'waiting', retry_at: new Date(retryAt).toISOString() };
+
+    let content: Awaited<ReturnType<typeof readConfigVersion>>;
+    try {
+      content = await readConfigVersion(db, objects, versionId);
+    } catch (error) {
+      this.failed(key);
+      await recordNodeError(db, node.id, `config: version ${versionId}`, error, now(), false);
+      logger.error('config version unreadable', { node_id: node.id, version: versionId, error: (error as Error).message });
+      return failure(error);
+    }
+    const { version, config } = content;
+    const started = performance.now();
+    try {
+      const comment = `boxfleet config version ${version.id}${version.comment ? `: ${version.comment}` : ''}`.slice(0, 500);
+      await agents.execute(node, 'singbox-config.config.apply', { config, comment });
+      // What the node runs now, even if desired moved meanwhile (then it differs, and the next tick pushes that).
+      await db('nodes').where({ id: node.id }).update({ applied_config_version: version.id });
+      this.backoff.delete(key);
+      await recordNodeSeen(db, node.id, 'config', now());
+      await this.audit(actor, CONFIG_APPLY_ACTION, node.id, { version: version.id, hash: version.hash }, started);
+      logger.info('config applied', { node_id: node.id, version: version.id });
+      return { status: 'applied' };
+    } catch (error) {
+      this.failed(key);
+      await recordNodeError(db, node.id, `config: version ${version.id}`, error, now());
+      await this.audit(actor, CONFIG_APPLY_ACTION, node.id, { version: version.id, hash: version.hash }, started, error);
+      logger.warn('config not applied', { node_id: node.id, version: version.id, error: (error as Error).message });
+      return failure(error);
+    }
+  }
+
+  private async pushUsers(node: Node, revision: number, force: boolean, actor: Actor): Promise<PartResult & { users?: number; changed?: boolean; locally_removed?: string[] }> {
+    const { db, agents, now, logger } = this.deps;
+    const key = `${node.id}:users`;
+    const retryAt = this.waitingUntil(key, force);
+    if (retryAt !== undefined) return { status: 'waiting', retry_at: new Date(retryAt).toISOString() };
+
+    const users = await usersForNode(db, node, now());
+    const started = performance.now();
+    try {
+      const { result } = await agents.execute(node, 'singbox-config.users.sync', { revision, users });
+      const answer = (result ?? {}) as { changed?: boolean; locally_removed?: string[] };
+      // Never backwards: a slower push of an older revision must not undo a newer one's record.
+      await db('nodes').where({ id: node.id }).andWhere('applied_revision', '<', revision).update({ applied_revision: revision });
+      this.backoff.delete(key);
+      await recordNodeSeen(db, node.id, 'users.sync', now());
+      await this.audit(actor, USERS_SYNC_ACTION, node.id, { revision, users: users.length }, started);
+      if (answer.locally_removed?.length) {
+        logger.info('node had cut off users while the hub was away', { node_id: node.id, users: answer.locally_removed.slice(0, 50) });
+      }
+      return { status: 'applied', users: users.length, changed: answer.changed, locally_removed: answer.locally_removed };
+    } catch (error) {
+      this.failed(key);
+      await recordNodeError(db, node.id, `users.sync: revision ${revision}`, error, now());
+      await this.audit(actor, USERS_SYNC_ACTION, node.id, { revision, users: users.length }, started, error);
+      logger.warn('users not synced', { node_id: node.id, revision, error: (error as Error).message });
+      return failure(error);
+    }
+  }
+
+  private async audit(actor: Actor, action: string, target: string, input: Record<string, unknown>, started: number, error?: unknown): Promise<void> {
+    const statusCode = error === undefined ? 200 : error instanceof HubError ? error.statusCode : 500;
+    await AuditEntry.query(this.deps.db)
+      .insert({
+        time: Date.now(),
+        admin_id: actor.id,
+        admin: actor.name,
+        action,
+        target,
+        input,
+        result: error === undefined ? 'ok' : 'error',
+        status_code: statusCode,
+        error: error === undefined ? null : (error as Error).message.slice(0, 1000),
+        duration_ms: Math.round(performance.now() - started),
+        ip: '',
+        trace_id: null,
+      })
+      .catch((e: Error) => this.deps.logger.error('audit write failed', { action, target, error: e.message }));
+  }
+
+  /** The config versions this node applied, newest first, from the audit log. */
+  async appliedHistory(nodeId: string, limit = 100): Promise<number[]> {
+    const rows = await AuditEntry.query(this.deps.db)
+      .where({ action: CONFIG_APPLY_ACTION, target: nodeId, result: 'ok' })
+      .orderBy('id', 'desc')
+      .limit(limit);
+    return rows.map((r) => Number((r.input as { version?: number } | null)?.version)).filter((v) => Number.isInteger(v));
+  }
+}
+
+function failure(error: unknown): PartResult {
+  return {
+    status: 'failed',
+    error: (error as Error).message,
+    code: error instanceof HubError ? error.code : 'HUB_ERR_INTERNAL',
+    unreachable: isUnreachable(error),
+  };
+}

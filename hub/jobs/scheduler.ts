@@ -1,0 +1,216 @@
+// The hub's scheduled jobs (traffic, quota, reconcile) as one Fastify plugin, `app.jobs`.
+//
+// Each tick runs under a fleet-wide lease in job_leases, so with several hubs on one database each
+// tick runs once: a hub takes the lease when it has expired or is already its own, keeps it alive
+// while a long tick runs, and gives its leases up when it closes. Timers start when the hub
+// listens (and jobs_enabled is on), so tests that drive the app with inject() have none and call
+// app.jobs.run(name) instead.
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import fp from 'fastify-plugin';
+import type { Knex } from 'knex';
+import type { AppLogger } from '../../agent-core/logger.js';
+import type { HubConfig } from '../config.js';
+import { withRetry } from './common.js';
+import { runQuotaJob } from './quota.js';
+import { Reconciler } from './reconcile.js';
+import { runTrafficJob } from './traffic.js';
+
+export interface JobDefinition<Result = unknown> {
+  name: string;
+  intervalMs: number;
+  tick(): Promise<Result>;
+  /** Jobs to run right after a timer tick with this result (the quota job after traffic was billed). */
+  then?(result: Result): string[];
+}
+
+export interface JobStats {
+  runs: number;
+  /** Ticks another hub held the lease for. */
+  skipped: number;
+  failures: number;
+  running: boolean;
+  last_started_at: number | null;
+  last_duration_ms: number | null;
+  total_duration_ms: number;
+  last_error: string | null;
+  last_result: unknown;
+}
+
+export type JobRun = { ran: true; result: unknown; duration_ms: number } | { ran: false; holder: string };
+
+const HEARTBEATS_PER_LEASE = 3;
+
+export class Scheduler {
+  /** This hub in job_leases: host, pid and a random part (two apps in one process differ). */
+  readonly holder = `${hostname().slice(0, 60)}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  private readonly jobs = new Map<string, { definition: JobDefinition<any>; stats: JobStats; queue: Promise<unknown> }>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private started = false;
+
+  constructor(
+    private readonly db: Knex,
+    private readonly now: () => number,
+    private readonly logger: AppLogger,
+  ) {}
+
+  add<Result>(definition: JobDefinition<Result>): void {
+    if (!/^[a-z][a-z0-9-]{0,63}$/.test(definition.name)) throw new Error(`job name ${definition.name} must be kebab-case`);
+    if (this.jobs.has(definition.name)) throw new Error(`job ${definition.name} is added twice`);
+    this.jobs.set(definition.name, {
+      definition,
+      queue: Promise.resolve(),
+      stats: { runs: 0, skipped: 0, failures: 0, running: false, last_started_at: null, last_duration_ms: null, total_duration_ms: 0, last_error: null, last_result: null },
+    });
+  }
+
+  names(): string[] {
+    return [...this.jobs.keys()];
+  }
+
+  /**
+   * Runs one tick of the job now, if this hub gets its lease; ticks of one job on one hub never
+   * overlap (a call while one runs waits for it, then runs its own). A failing tick rejects.
+   */
+  run(name: string): Promise<JobRun> {
+    const job = this.jobs.get(name);
+    if (!job) return Promise.reject(new Error(`no job ${name}; jobs: ${this.names().join(', ')}`));
+    const next = job.queue.then(() => this.tick(job.definition, job.stats));
+    job.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async tick(definition: JobDefinition, stats: JobStats): Promise<JobRun> {
+    const ttl = definition.intervalMs;
+    let acquired: boolean;
+    try {
+      acquired = await withRetry(() => this.acquire(definition.name, ttl));
+    } catch (error) {
+      stats.failures += 1;
+      stats.last_error = `job lease: ${(error as Error).message}`;
+      throw error;
+    }
+    if (!acquired) {
+      stats.skipped += 1;
+      const row = await this.db('job_leases').where({ name: definition.name }).first();
+      return { ran: false, holder: String(row?.holder ?? 'another hub') };
+    }
+    // A tick longer than the lease keeps it, so no other hub starts the same job meanwhile.
+    const heartbeat = setInterval(() => {
+      this.db('job_leases')
+        .where({ name: definition.name, holder: this.holder })
+        .update({ expires_at: this.now() + ttl })
+        .catch((error: Error) => this.logger.warn('job lease renewal failed', { job: definition.name, error: error.message }));
+    }, Math.max(50, Math.floor(ttl / HEARTBEATS_PER_LEASE)));
+    const started = performance.now();
+    stats.running = true;
+    stats.last_started_at = this.now();
+    try {
+      const result = await definition.tick();
+      stats.runs += 1;
+      stats.last_result = result;
+      stats.last_error = null;
+      return { ran: true, result, duration_ms: Math.round(performance.now() - started) };
+    } catch (error) {
+      stats.failures += 1;
+      stats.last_error = (error as Error).message;
+      throw error;
+    } finally {
+      clearInterval(heartbeat);
+      const duration = performance.now() - started;
+      stats.running = false;
+      stats.last_duration_ms = Math.round(duration);
+      stats.total_duration_ms += duration;
+      this.logger.debug('job tick', { job: definition.name, duration_ms: Math.round(duration), error: stats.last_error ?? undefined });
+    }
+  }
+
+  /** Takes or renews the lease: a set-based UPDATE that only succeeds when it is free or ours. */
+  private async acquire(name: string, ttl: number): Promise<boolean> {
+    const now = this.now();
+    const taken = await this.db('job_leases')
+      .where({ name })
+      .andWhere((q) => q.where('expires_at', '<', now).orWhere('holder', this.holder))
+      .update({ holder: this.holder, expires_at: now + ttl });
+    if (taken > 0) return true;
+    if (await this.db('job_leases').where({ name }).first()) return false;
+    try {
+      await this.db('job_leases').insert({ name, holder: this.holder, expires_at: now + ttl });
+      return true;
+    } catch {
+      // Another hub inserted the row first (or the database failed, which the read says).
+      const row = await this.db('job_leases').where({ name }).first();
+      return row?.holder === this.holder;
+    }
+  }
+
+  /** Starts every job's timer: each tick is scheduled when the previous one ended. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    for (const { definition } of this.jobs.values()) this.schedule(definition);
+    this.logger.info('jobs started', { holder: this.holder, jobs: Object.fromEntries(this.names().map((n) => [n, this.jobs.get(n)!.definition.intervalMs])) });
+  }
+
+  private schedule(definition: JobDefinition): void {
+    const timer = setTimeout(async () => {
+      try {
+        const outcome = await this.run(definition.name);
+        for (const next of outcome.ran && definition.then ? definition.then(outcome.result) : []) {
+          if (this.started) await this.run(next);
+        }
+      } catch (error) {
+        this.logger.error('job failed', { job: definition.name, error: (error as Error).message });
+      }
+      if (this.started) this.schedule(definition);
+    }, definition.intervalMs);
+    timer.unref();
+    this.timers.set(definition.name, timer);
+  }
+
+  /** Stops the timers, waits for ticks in flight and gives this hub's leases to the others. */
+  async stop(): Promise<void> {
+    this.started = false;
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    await Promise.all([...this.jobs.values()].map((j) => j.queue));
+    await this.db('job_leases').where({ holder: this.holder }).update({ expires_at: 0 }).catch(() => undefined);
+  }
+
+  stats(): Record<string, JobStats> {
+    return Object.fromEntries([...this.jobs].map(([name, { stats }]) => [name, { ...stats }]));
+  }
+}
+
+export interface HubJobs extends Scheduler {
+  /** Pushes config and users to nodes; the config routes run it for one node synchronously. */
+  readonly reconciler: Reconciler;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    jobs: HubJobs;
+  }
+}
+
+export const jobsPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
+  async (app, { config, logger }) => {
+    const deps = { db: app.db, agents: app.agents, now: () => app.now(), logger };
+    const reconciler = new Reconciler({ ...deps, objects: app.objects });
+    const jobs: HubJobs = Object.assign(new Scheduler(app.db, deps.now, logger), { reconciler });
+    jobs.add({
+      name: 'traffic',
+      intervalMs: config.traffic_interval_s * 1000,
+      tick: () => runTrafficJob(deps),
+      // Bill, then enforce at once: a subscription that crossed its quota reaches its nodes at the
+      // next reconcile tick instead of a quota interval later.
+      then: (result) => (result.entries > 0 ? ['quota'] : []),
+    });
+    jobs.add({ name: 'quota', intervalMs: config.quota_interval_s * 1000, tick: () => runQuotaJob(deps) });
+    jobs.add({ name: 'reconcile', intervalMs: config.reconcile_interval_s * 1000, tick: () => reconciler.tick() });
+    app.decorate('jobs', jobs);
+    if (config.jobs_enabled) app.addHook('onListen', async () => jobs.start());
+    app.addHook('onClose', async () => jobs.stop());
+  },
+  { name: 'jobs', dependencies: ['database', 'agents', 'object-store'] },
+);

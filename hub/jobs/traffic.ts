@@ -1,0 +1,363 @@
+// The traffic job: drains every enabled node's ledger (clash-stats.traffic.drain) and bills it
+// exactly once (architecture §5, §7).
+//
+// For each batch, ONE transaction moves nodes.ledger_seq from the position read before the drain
+// to the batch's last seq (compare-and-set; it is the transaction's first write, so a second
+// applier waits on the node row and then finds it moved), adds the bytes to usage_hourly, and adds
+// the billed bytes to the users' subscriptions. Only after the commit is the batch acknowledged.
+// So a repeated drain is a no-op, a hub that dies between commit and ack re-drains from the
+// committed position (the agent still holds those entries, and they are after it), and two hubs
+// never both apply a batch: the one that finds ledger_seq moved rolls back.
+//
+// Entries for a user the hub does not know (deleted, or added on the node by hand) cannot be
+// stored (usage_hourly references users): they are skipped with a warning and counted in the
+// job's result, and the ledger position still moves past them so they do not block the node.
+// Bytes of a user without an active or suspended subscription are kept in usage_hourly and billed
+// to no subscription.
+import type { Knex } from 'knex';
+import type { AppLogger } from '../../agent-core/logger.js';
+import type { AgentPool } from '../agents.js';
+import { Node } from '../db/models.js';
+import { HubError } from '../errors.js';
+import { chunks, isTransient, mapLimit, recordNodeError, recordNodeSeen, withRetry } from './common.js';
+
+export interface TrafficDeps {
+  db: Knex;
+  agents: AgentPool;
+  now(): number;
+  logger: AppLogger;
+}
+
+export interface TrafficOptions {
+  /** Entries per drain call (the agent's limit is 10,000). */
+  batchSize?: number;
+  /** Batches per node per tick, so one node with a huge backlog cannot hold the tick forever. */
+  maxBatchesPerNode?: number;
+  /** Nodes drained at once. */
+  concurrency?: number;
+}
+
+/** One ledger entry as clash-stats.traffic.drain returns it. */
+export interface LedgerEntry {
+  seq: number;
+  /** ISO date-time (epoch ms is accepted too). */
+  time: string | number;
+  user: string;
+  upload_bytes: number;
+  download_bytes: number;
+}
+
+interface DrainResult {
+  entries: LedgerEntry[];
+  head_seq: number;
+  acked_seq: number;
+}
+
+export interface LedgerBatch {
+  nodeId: string;
+  /** The node's traffic multiplier: billed = round((upload + download) × multiplier). */
+  multiplier: number;
+  /** Tags of the node, to prefer a subscription whose plan reaches it. */
+  nodeTags: readonly string[];
+  /** nodes.ledger_seq as read before the drain; the batch applies only if it is still that. */
+  afterSeq: number;
+  /** Entries with seq > afterSeq, in increasing seq order. */
+  entries: readonly LedgerEntry[];
+  /** The hub's clock, for last_seen_at and for entries with an unreadable time. */
+  now: number;
+}
+
+export interface BatchOutcome {
+  /** False when another hub had already applied it (ledger_seq had moved): nothing was written. */
+  applied: boolean;
+  /** The batch's last seq: the node's ledger position after it. */
+  seq: number;
+  usageRows: number;
+  billedBytes: number;
+  unknownUsers: { entries: number; bytes: number; names: string[] };
+}
+
+const HOUR_MS = 3_600_000;
+const ROWS_PER_STATEMENT = 500;
+
+export const hourOf = (time: number) => Math.floor(time / HOUR_MS) * HOUR_MS;
+
+function entryTime(entry: LedgerEntry, fallback: number): number {
+  const ms = typeof entry.time === 'number' ? entry.time : Date.parse(entry.time);
+  return Number.isFinite(ms) ? ms : fallback;
+}
+
+const isMysql = (db: Knex) => String(db.client.config.client).startsWith('mysql');
+
+/** `column = column + <the new row's value>` for an upsert, in the database's dialect. */
+function addExcluded(db: Knex, column: string): Knex.Raw {
+  return isMysql(db) ? db.raw('?? + VALUES(??)', [column, column]) : db.raw('?? + excluded.??', [`usage_hourly.${column}`, column]);
+}
+
+interface Cell {
+  userId: number;
+  hour: number;
+  upload: number;
+  download: number;
+}
+
+/**
+ * Applies one drained batch in one transaction (see the file comment). Exported for the
+ * benchmark; the job calls it once per drained batch. Retries on deadlocks and busy databases.
+ */
+export async function applyLedgerBatch(db: Knex, batch: LedgerBatch): Promise<BatchOutcome> {
+  const last = batch.entries.at(-1);
+  if (!last) throw new Error('applyLedgerBatch: an empty batch');
+  return withRetry(() =>
+    db.transaction(async (trx): Promise<BatchOutcome> => {
+      const outcome: BatchOutcome = { applied: false, seq: last.seq, usageRows: 0, billedBytes: 0, unknownUsers: { entries: 0, bytes: 0, names: [] } };
+      const moved = await trx('nodes')
+        .where({ id: batch.nodeId, ledger_seq: batch.afterSeq })
+        .update({ ledger_seq: last.seq, last_seen_at: batch.now, health: 'online' });
+      if (moved === 0) return outcome;
+      outcome.applied = true;
+
+      const names = [...new Set(batch.entries.map((e) => e.user))];
+      const ids = new Map<string, number>();
+      for (const part of chunks(names, ROWS_PER_STATEMENT)) {
+        for (const row of await trx('users').whereIn('name', part).select('id', 'name')) ids.set(row.name, Number(row.id));
+      }
+
+      const cells = new Map<string, Cell>();
+      for (const entry of batch.entries) {
+        const userId = ids.get(entry.user);
+        if (userId === undefined) {
+          outcome.unknownUsers.entries += 1;
+          outcome.unknownUsers.bytes += entry.upload_bytes + entry.download_bytes;
+          if (!outcome.unknownUsers.names.includes(entry.user)) outcome.unknownUsers.names.push(entry.user);
+          continue;
+        }
+        const hour = hourOf(entryTime(entry, batch.now));
+        const key = `${userId}:${hour}`;
+        const cell = cells.get(key) ?? { userId, hour, upload: 0, download: 0 };
+        cell.upload += entry.upload_bytes;
+        cell.download += entry.download_bytes;
+        cells.set(key, cell);
+      }
+      if (cells.size === 0) return outcome;
+
+      // Rounded per user and hour, so usage_hourly.billed_bytes and traffic_used_bytes add up alike.
+      const rows = [...cells.values()]
+        .sort((a, b) => a.userId - b.userId || a.hour - b.hour)
+        .map((c) => ({
+          node_id: batch.nodeId,
+          user_id: c.userId,
+          hour: c.hour,
+          upload_bytes: c.upload,
+          download_bytes: c.download,
+          billed_bytes: Math.round((c.upload + c.download) * batch.multiplier),
+        }));
+      for (const part of chunks(rows, ROWS_PER_STATEMENT)) {
+        await trx('usage_hourly')
+          .insert(part)
+          .onConflict(['node_id', 'user_id', 'hour'])
+          .merge({
+            upload_bytes: addExcluded(trx, 'upload_bytes'),
+            download_bytes: addExcluded(trx, 'download_bytes'),
+            billed_bytes: addExcluded(trx, 'billed_bytes'),
+          });
+      }
+      outcome.usageRows = rows.length;
+
+      const billedByUser = new Map<number, number>();
+      for (const row of rows) {
+        billedByUser.set(row.user_id, (billedByUser.get(row.user_id) ?? 0) + row.billed_bytes);
+        outcome.billedBytes += row.billed_bytes;
+      }
+      const charges = await chargedSubscriptions(trx, [...billedByUser.keys()], batch.nodeTags);
+      const increments = [...charges]
+        .map(([userId, subscriptionId]) => [subscriptionId, billedByUser.get(userId)!] as const)
+        .filter(([, bytes]) => bytes > 0)
+        .sort((a, b) => a[0] - b[0]);
+      const updatedAt = Date.now();
+      for (const part of chunks(increments, ROWS_PER_STATEMENT)) await addUsed(trx, part, updatedAt);
+      return outcome;
+    }),
+  );
+}
+
+/**
+ * traffic_used_bytes += bytes for each [subscription id, bytes], in one statement joined to the
+ * list (several times faster than a CASE over the ids); ids in order, so concurrent appliers lock
+ * rows alike.
+ */
+async function addUsed(trx: Knex.Transaction, increments: (readonly [number, number])[], updatedAt: number): Promise<void> {
+  const pairs = increments.flat();
+  if (isMysql(trx)) {
+    const list = increments.map((_, i) => (i === 0 ? 'SELECT ? AS id, ? AS bytes' : 'SELECT ?, ?')).join(' UNION ALL ');
+    await trx.raw(
+      `UPDATE subscriptions AS s JOIN (${list}) AS v ON s.id = v.id SET s.traffic_used_bytes = s.traffic_used_bytes + v.bytes, s.updated_at = ?`,
+      [...pairs, updatedAt],
+    );
+  } else {
+    const list = increments.map(() => '(?, ?)').join(', ');
+    await trx.raw(
+      `UPDATE subscriptions SET traffic_used_bytes = traffic_used_bytes + v.column2, updated_at = ? FROM (VALUES ${list}) AS v WHERE subscriptions.id = v.column1`,
+      [updatedAt, ...pairs],
+    );
+  }
+}
+
+function compareRanks(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return 0;
+}
+
+/**
+ * The subscription each user's bytes on this node count against: of the user's active or
+ * suspended subscriptions, one whose plan reaches the node before one that doesn't, active before
+ * suspended, the one ending first.
+ */
+async function chargedSubscriptions(trx: Knex.Transaction, userIds: number[], nodeTags: readonly string[]): Promise<Map<number, number>> {
+  const chosen = new Map<number, { id: number; rank: [number, number, number, number] }>();
+  for (const part of chunks(userIds, ROWS_PER_STATEMENT)) {
+    const rows = await trx('subscriptions')
+      .join('plans', 'plans.id', 'subscriptions.plan_id')
+      .whereIn('subscriptions.user_id', part)
+      .whereIn('subscriptions.status', ['active', 'suspended'])
+      .select('subscriptions.id', 'subscriptions.user_id', 'subscriptions.status', 'subscriptions.end_time', 'plans.node_tags');
+    for (const row of rows) {
+      const tags = JSON.parse(String(row.node_tags)) as string[];
+      const rank: [number, number, number, number] = [
+        tags.some((t) => nodeTags.includes(t)) ? 0 : 1,
+        row.status === 'active' ? 0 : 1,
+        Number(row.end_time),
+        Number(row.id),
+      ];
+      const userId = Number(row.user_id);
+      const current = chosen.get(userId);
+      if (!current || compareRanks(rank, current.rank) < 0) chosen.set(userId, { id: Number(row.id), rank });
+    }
+  }
+  return new Map([...chosen].map(([userId, { id }]) => [userId, id]));
+}
+
+export interface NodeTrafficResult {
+  node_id: string;
+  entries: number;
+  batches: number;
+  billed_bytes: number;
+  /** ledger_seq after this tick. */
+  seq: number;
+  /** Batches another hub had applied first. */
+  conflicts: number;
+  unknown_user_entries: number;
+  error?: string;
+}
+
+/** Drains one node from its committed position until its ledger is empty (or the batch cap). */
+export async function drainNode(deps: TrafficDeps, node: Node, options: TrafficOptions = {}): Promise<NodeTrafficResult> {
+  const { db, agents, logger } = deps;
+  const limit = options.batchSize ?? 1000;
+  const maxBatches = options.maxBatchesPerNode ?? 100;
+  let position = Number(node.ledger_seq);
+  const result: NodeTrafficResult = { node_id: node.id, entries: 0, batches: 0, billed_bytes: 0, seq: position, conflicts: 0, unknown_user_entries: 0 };
+  const tags = Array.isArray(node.tags) ? node.tags : [];
+
+  const ack = async (seq: number) => {
+    try {
+      await agents.execute(node, 'clash-stats.traffic.ack', { seq });
+      return true;
+    } catch (error) {
+      // Committed but not acknowledged: the next tick drains from the committed position, past
+      // these entries, and acknowledges them then. Nothing is billed twice.
+      logger.warn('traffic ack failed; the entries stay on the node until the next tick acknowledges them', { node_id: node.id, seq, error: (error as Error).message });
+      await recordNodeError(db, node.id, 'traffic', error, deps.now());
+      result.error = `traffic.ack: ${(error as Error).message}`;
+      return false;
+    }
+  };
+
+  for (let i = 0; i < maxBatches; i++) {
+    let drained: DrainResult;
+    try {
+      drained = (await agents.execute(node, 'clash-stats.traffic.drain', { after_seq: position, limit })).result as DrainResult;
+    } catch (error) {
+      // The agent refuses an after_seq it already compacted: fine if another hub moved the position meanwhile.
+      if (error instanceof HubError && error.code === 'HUB_ERR_CONFLICT') {
+        const current = await db('nodes').where({ id: node.id }).first('ledger_seq');
+        if (current && Number(current.ledger_seq) !== position) {
+          result.conflicts += 1;
+          return result;
+        }
+      }
+      await recordNodeError(db, node.id, 'traffic', error, deps.now());
+      result.error = (error as Error).message;
+      return result;
+    }
+    const entries = (drained.entries ?? []).filter((e) => e.seq > position);
+    if (entries.some((e, k) => k > 0 && e.seq <= entries[k - 1]!.seq)) {
+      const error = new HubError('HUB_ERR_AGENT_FAILED', `node ${node.id}: traffic.drain returned entries out of seq order; nothing applied`);
+      await recordNodeError(db, node.id, 'traffic', error, deps.now());
+      result.error = error.message;
+      return result;
+    }
+    if (entries.length === 0) {
+      await recordNodeSeen(db, node.id, 'traffic', deps.now());
+      // An ack lost after an earlier commit: acknowledge the committed position now.
+      if (Number(drained.acked_seq) < position) await ack(position);
+      return result;
+    }
+
+    let outcome: BatchOutcome;
+    try {
+      outcome = await applyLedgerBatch(db, { nodeId: node.id, multiplier: Number(node.multiplier), nodeTags: tags, afterSeq: position, entries, now: deps.now() });
+    } catch (error) {
+      // A database failure: nothing was committed and the node did nothing wrong.
+      logger.error('traffic batch not applied', { node_id: node.id, after_seq: position, error: (error as Error).message, transient: isTransient(error) });
+      result.error = `database: ${(error as Error).message}`;
+      return result;
+    }
+    if (!outcome.applied) {
+      result.conflicts += 1;
+      logger.info('traffic batch already applied by another hub', { node_id: node.id, after_seq: position });
+      return result;
+    }
+    if (outcome.unknownUsers.entries > 0) {
+      logger.warn('traffic for users the hub does not know was skipped', { node_id: node.id, users: outcome.unknownUsers.names.slice(0, 20), entries: outcome.unknownUsers.entries, bytes: outcome.unknownUsers.bytes });
+    }
+    position = outcome.seq;
+    Object.assign(result, {
+      seq: position,
+      entries: result.entries + entries.length,
+      batches: result.batches + 1,
+      billed_bytes: result.billed_bytes + outcome.billedBytes,
+      unknown_user_entries: result.unknown_user_entries + outcome.unknownUsers.entries,
+    });
+    if (!(await ack(position))) return result;
+    if (entries.length < limit && position >= Number(drained.head_seq)) break;
+  }
+  await recordNodeSeen(db, node.id, 'traffic', deps.now());
+  return result;
+}
+
+export interface TrafficSummary {
+  nodes: number;
+  /** Nodes that could not be drained (unreachable, or an error). */
+  failed: number;
+  entries: number;
+  billed_bytes: number;
+  conflicts: number;
+  unknown_user_entries: number;
+  results: NodeTrafficResult[];
+}
+
+/** One tick: every enabled node, a few at a time; one node failing never stops the others. */
+export async function runTrafficJob(deps: TrafficDeps, options: TrafficOptions = {}): Promise<TrafficSummary> {
+  const nodes = await Node.query(deps.db).where('enabled', true).orderBy('id');
+  const results = await mapLimit(nodes, options.concurrency ?? 8, (node) => drainNode(deps, node, options));
+  return {
+    nodes: nodes.length,
+    failed: results.filter((r) => r.error).length,
+    entries: results.reduce((n, r) => n + r.entries, 0),
+    billed_bytes: results.reduce((n, r) => n + r.billed_bytes, 0),
+    conflicts: results.reduce((n, r) => n + r.conflicts, 0),
+    unknown_user_entries: results.reduce((n, r) => n + r.unknown_user_entries, 0),
+    results,
+  };
+}

@@ -1,0 +1,74 @@
+// /api/v1/usage: hourly traffic per user per node (raw up/down and billed), for charts and disputes.
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { UsageHourly } from '../db/models.js';
+import { HubError } from '../errors.js';
+import { IsoTime } from './users.js';
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+/** A year of hours per node and user is the most one answer holds. */
+const MAX_RANGE_DAYS = 366;
+
+const Bytes = { upload_bytes: Type.Integer(), download_bytes: Type.Integer(), billed_bytes: Type.Integer() };
+const UsageOut = Type.Object({
+  from: IsoTime,
+  to: IsoTime,
+  rows: Type.Array(Type.Object({ hour: IsoTime, node_id: Type.String(), user_id: Type.Integer(), ...Bytes })),
+  totals: Type.Object(Bytes),
+});
+
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        querystring: Type.Object({
+          user_id: Type.Optional(Type.Integer({ minimum: 1 })),
+          node_id: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })),
+          /** Default: 24 hours before `to`. */
+          from: Type.Optional(IsoTime),
+          /** Default: now. */
+          to: Type.Optional(IsoTime),
+        }),
+        response: { 200: UsageOut },
+      },
+    },
+    async (request) => {
+      const { user_id, node_id } = request.query;
+      if (user_id === undefined && node_id === undefined) {
+        throw new HubError('HUB_ERR_BAD_REQUEST', 'querystring.user_id: give user_id or node_id (or both)');
+      }
+      const to = request.query.to === undefined ? app.now() : Date.parse(request.query.to);
+      const from = request.query.from === undefined ? to - DAY_MS : Date.parse(request.query.from);
+      if (from > to) throw new HubError('HUB_ERR_BAD_REQUEST', `querystring.from: must not be after querystring.to (${request.query.to ?? 'now'})`);
+      if (to - from > MAX_RANGE_DAYS * DAY_MS) {
+        throw new HubError('HUB_ERR_BAD_REQUEST', `querystring.from: the range may span at most ${MAX_RANGE_DAYS} days`);
+      }
+      // Every hour that overlaps [from, to]: the one `from` falls in, up to the one `to` falls in.
+      const query = UsageHourly.query()
+        .where('hour', '>', from - HOUR_MS)
+        .andWhere('hour', '<=', to)
+        .orderBy([{ column: 'hour' }, { column: 'node_id' }, { column: 'user_id' }]);
+      if (user_id !== undefined) query.where({ user_id });
+      if (node_id !== undefined) query.where({ node_id });
+      const rows = (await query).map((r) => ({
+        hour: new Date(Number(r.hour)).toISOString(),
+        node_id: r.node_id,
+        user_id: r.user_id,
+        upload_bytes: Number(r.upload_bytes),
+        download_bytes: Number(r.download_bytes),
+        billed_bytes: Number(r.billed_bytes),
+      }));
+      const totals = { upload_bytes: 0, download_bytes: 0, billed_bytes: 0 };
+      for (const r of rows) {
+        totals.upload_bytes += r.upload_bytes;
+        totals.download_bytes += r.download_bytes;
+        totals.billed_bytes += r.billed_bytes;
+      }
+      return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), rows, totals };
+    },
+  );
+};
+
+export default routes;

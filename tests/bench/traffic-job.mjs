@@ -1,0 +1,83 @@
+// Benchmark (not a test): the traffic job's apply step — 200 nodes × 5,000 user deltas, one ledger
+// batch per node, each applied in one transaction (usage_hourly upsert, subscriptions, ledger_seq)
+// by the same function the job uses. On MariaDB/MySQL when BOXFLEET_TEST_MYSQL_URL is set (a fresh
+// database, dropped afterwards), else on SQLite in a temporary folder. Prints one JSON line.
+// Needs `npm run build` (dist/hub-jobs.js).
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import knexFactory from 'knex';
+import { applyLedgerBatch, openDatabase } from '../../dist/hub-jobs.js';
+
+const NODES = Number(process.env.BENCH_NODES ?? 200);
+const USERS = Number(process.env.BENCH_USERS ?? 5000);
+const HOUR = 3_600_000;
+
+async function benchDatabase() {
+  const server = process.env.BOXFLEET_TEST_MYSQL_URL;
+  if (!server) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'boxfleet-bench-'));
+    return { kind: 'sqlite', db: await openDatabase({ data_dir: dir, database_url: '' }), drop: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const name = `boxfleet_bench_${randomBytes(4).toString('hex')}`;
+  const admin = knexFactory({ client: 'mysql2', connection: server });
+  await admin.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  const db = await openDatabase({ data_dir: os.tmpdir(), database_url: `${server.replace(/\/$/, '')}/${name}` });
+  return { kind: 'mariadb', db, drop: async () => (await admin.raw(`DROP DATABASE \`${name}\``), admin.destroy()) };
+}
+
+async function insertChunked(db, table, rows) {
+  for (let i = 0; i < rows.length; i += 500) await db(table).insert(rows.slice(i, i + 500));
+}
+
+const { kind, db, drop } = await benchDatabase();
+try {
+  const now = Date.now();
+  const [planId] = await db('plans').insert({
+    name: 'bench', traffic_limit_bytes: 10 ** 15, duration_days: 30, price: 0, is_enabled: true,
+    node_tags: JSON.stringify(['bench']), reset_policy: 'none', created_at: now, updated_at: now,
+  });
+  const names = Array.from({ length: USERS }, (_, i) => `user${i}`);
+  await insertChunked(db, 'users', names.map((name) => ({
+    name, note: '', status: 'active', uuid: '00000000-0000-4000-8000-000000000000', password: 'p'.repeat(24),
+    ss_key: 'k'.repeat(44), sub_token: `t-${name}`, created_at: now, updated_at: now,
+  })));
+  const userIds = (await db('users').select('id')).map((r) => Number(r.id));
+  await insertChunked(db, 'subscriptions', userIds.map((user_id) => ({
+    user_id, plan_id: Number(planId), start_time: now, end_time: now + 30 * 24 * HOUR, traffic_used_bytes: 0,
+    traffic_total_bytes: 10 ** 15, status: 'active', suspended_reason: null, last_reset_at: now, created_at: now, updated_at: now,
+  })));
+  await insertChunked(db, 'nodes', Array.from({ length: NODES }, (_, i) => ({
+    id: `node${i}`, name: `node${i}`, address: '127.0.0.1:1', insecure: true, token: 'x'.repeat(32), tags: '["bench"]',
+    multiplier: 1.5, created_at: now, updated_at: now,
+  })));
+
+  const time = new Date(Math.floor(now / HOUR) * HOUR + 60_000).toISOString();
+  let expectedBilled = 0;
+  let elapsed = 0;
+  for (let n = 0; n < NODES; n++) {
+    const entries = names.map((user, i) => ({ seq: i + 1, time, user, upload_bytes: 1000 + i, download_bytes: 2000 + n }));
+    for (const e of entries) expectedBilled += Math.round((e.upload_bytes + e.download_bytes) * 1.5);
+    const started = performance.now();
+    const outcome = await applyLedgerBatch(db, { nodeId: `node${n}`, multiplier: 1.5, nodeTags: ['bench'], afterSeq: 0, entries, now });
+    elapsed += performance.now() - started;
+    if (!outcome.applied || outcome.usageRows !== USERS) throw new Error(`node${n}: batch not applied as expected: ${JSON.stringify(outcome)}`);
+  }
+  const [{ billed }] = await db('subscriptions').sum({ billed: 'traffic_used_bytes' });
+  const rows = NODES * USERS;
+  console.log(JSON.stringify({
+    bench: 'traffic-job',
+    database: kind,
+    nodes: NODES,
+    users: USERS,
+    entries: rows,
+    ms: Math.round(elapsed),
+    rows_per_s: Math.round(rows / (elapsed / 1000)),
+    ms_per_batch: Number((elapsed / NODES).toFixed(1)),
+    billed_ok: Number(billed) === expectedBilled,
+  }));
+} finally {
+  await db.destroy();
+  await drop();
+}

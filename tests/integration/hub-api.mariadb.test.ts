@@ -1,0 +1,3 @@
+import { hubApiSuite } from './hub-api.suite.js';
+
+hubApiSuite('mariadb');

@@ -1,0 +1,3 @@
+import { quotaJobSuite } from './jobs-quota.suite.js';
+
+quotaJobSuite('mariadb');

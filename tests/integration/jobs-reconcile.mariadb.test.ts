@@ -1,0 +1,3 @@
+import { reconcileSuite } from './jobs-reconcile.suite.js';
+
+reconcileSuite('mariadb');

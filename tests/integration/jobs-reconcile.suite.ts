@@ -1,0 +1,132 @@
+// The reconciler against a real agent process whose singbox-config is the recording test double:
+// users pushed to a node that is behind, a node that was offline catching up when it returns, and
+// a quota suspension travelling from the ledger to the node. Run on SQLite by
+// jobs-reconcile.test.ts, on MariaDB by jobs-reconcile.mariadb.test.ts.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { touchNodes } from '../../hub/fleet.js';
+import type { ReconcileSummary } from '../../hub/jobs/reconcile.js';
+import type { AgentProcess } from '../support/agent-process.js';
+import { startTestHub, type DatabaseKind, type TestHub } from '../support/hub.js';
+import { enroll, nodeCommand, nodeRow, seedPlan, seedUser, startFakeNode, subscription, type SeededSubscription } from './jobs.suite.js';
+
+interface FakeState {
+  revision: number | null;
+  users: { name: string; remaining_bytes: number | null }[];
+  syncs: number;
+  config: unknown;
+  applies: number;
+}
+
+export function reconcileSuite(kind: DatabaseKind): void {
+  describe(`reconciler, hub on ${kind}`, () => {
+    const NODE = `reconcile-${kind}`;
+    const clock = { now: Date.UTC(2033, 1, 1) };
+    let agent: AgentProcess;
+    let hub: TestHub;
+    let alice: SeededSubscription;
+    let bob: SeededSubscription;
+
+    const state = () => nodeCommand<FakeState>(hub, NODE, 'singbox-config.state');
+    const reconcile = async (): Promise<ReconcileSummary> => {
+      const run = await hub.app.jobs.run('reconcile');
+      if (!run.ran) throw new Error('the reconcile lease was held elsewhere');
+      return run.result as ReconcileSummary;
+    };
+    const audits = () => hub.app.db('audit_log').where({ action: 'node.users.sync', target: NODE }).orderBy('id');
+
+    beforeAll(async () => {
+      [agent, hub] = await Promise.all([startFakeNode(NODE), startTestHub(kind, { clock: () => clock.now })]);
+      await enroll(hub, agent, { tags: ['r'], multiplier: 2 });
+      const plan = await seedPlan(hub.app.db, 'reconcile-plan', { tags: ['r'] });
+      alice = await seedUser(hub.app.db, 'alice', { planId: plan, now: clock.now, total: 10_000, used: 1_000 });
+      bob = await seedUser(hub.app.db, 'bob', { planId: plan, now: clock.now, total: 5_000 });
+    });
+
+    afterAll(async () => {
+      await hub?.close();
+      await agent?.stop();
+    });
+
+    it('pushes the users that belong on a node that is behind and records the revision it applied', async () => {
+      const desired = (await nodeRow(hub.app.db, NODE)).desired_revision;
+      const result = await reconcile();
+      expect(result).toMatchObject({ behind: 1, synced: 1, failed: 0 });
+      expect(result.results[0]).toMatchObject({ node_id: NODE, config: null, users: { status: 'applied', revision: desired, users: 2 }, ok: true });
+      expect(await state()).toMatchObject({
+        revision: desired,
+        // Raw bytes left on this node: the quota left divided by its multiplier of 2.
+        users: [
+          { name: 'alice', remaining_bytes: 4_500 },
+          { name: 'bob', remaining_bytes: 2_500 },
+        ],
+        syncs: 1,
+      });
+      expect(await nodeRow(hub.app.db, NODE)).toMatchObject({ applied_revision: desired, health: 'online', last_error: null, last_seen_at: clock.now });
+      expect(await audits()).toMatchObject([{ admin: 'reconciler', result: 'ok', status_code: 200 }]);
+      expect(JSON.parse((await audits())[0].input)).toEqual({ revision: desired, users: 2 });
+
+      expect(await reconcile()).toMatchObject({ behind: 0, synced: 0 });
+      expect((await state()).syncs).toBe(1);
+    });
+
+    it('backs off from a node that is offline and catches it up when it returns', async () => {
+      await agent.kill9();
+      await hub.app.db('subscriptions').where({ id: bob.subscriptionId }).update({ status: 'suspended', suspended_reason: 'admin' });
+      await touchNodes(hub.app.db, ['r']);
+      const desired = (await nodeRow(hub.app.db, NODE)).desired_revision;
+
+      const failed = await reconcile();
+      expect(failed).toMatchObject({ behind: 1, synced: 0, failed: 1 });
+      expect(failed.results[0]!.users).toMatchObject({ status: 'failed', unreachable: true, code: 'HUB_ERR_AGENT_UNREACHABLE' });
+      const offline = await nodeRow(hub.app.db, NODE);
+      expect(offline).toMatchObject({ health: 'offline', applied_revision: desired - 1 });
+      expect(offline.last_error).toMatch(new RegExp(`^users.sync: revision ${desired}: node ${NODE}: `));
+
+      // Within the backoff (5 s, then 10 s, ...) the node is not tried at all.
+      const tried = (await audits()).length;
+      expect((await reconcile()).results[0]!.users).toMatchObject({ status: 'waiting', retry_at: new Date(clock.now + 5_000).toISOString() });
+      expect(await audits()).toHaveLength(tried);
+      clock.now += 5_000;
+      expect((await reconcile()).results[0]!.users).toMatchObject({ status: 'failed' });
+      clock.now += 9_999;
+      expect((await reconcile()).results[0]!.users).toMatchObject({ status: 'waiting' });
+
+      await agent.restart();
+      let result: ReconcileSummary | undefined;
+      for (let attempt = 0; attempt < 40 && !result?.results[0]?.ok; attempt++) {
+        clock.now += 5 * 60_000; // past any backoff; the gRPC channel reconnects on its own schedule
+        result = await reconcile();
+        if (!result.results[0]?.ok) await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(result?.results[0]).toMatchObject({ ok: true, users: { status: 'applied', revision: desired } });
+      expect(await state()).toMatchObject({ revision: desired, users: [{ name: 'alice', remaining_bytes: 4_500 }] });
+      expect(await nodeRow(hub.app.db, NODE)).toMatchObject({ applied_revision: desired, health: 'online', last_error: null });
+    });
+
+    it('takes a subscription that crossed its quota off its node: traffic, then quota, then the next reconcile tick', async () => {
+      await hub.app.db('subscriptions').where({ id: alice.subscriptionId }).update({ traffic_used_bytes: 9_990 });
+      await nodeCommand(hub, NODE, 'clash-stats.traffic.append', { user: 'alice', upload_bytes: 3, download_bytes: 4 });
+      clock.now += 61_000;
+      expect(await hub.app.jobs.run('traffic')).toMatchObject({ ran: true, result: { entries: 1 } });
+      expect((await subscription(hub.app.db, alice.subscriptionId)).used).toBe(10_004);
+
+      clock.now += 61_000;
+      const quota = await hub.app.jobs.run('quota');
+      expect(quota).toMatchObject({ ran: true, result: { suspended: 1, touched_nodes: [NODE] } });
+      expect(await subscription(hub.app.db, alice.subscriptionId)).toMatchObject({ status: 'suspended', suspended_reason: 'quota' });
+
+      expect(await reconcile()).toMatchObject({ behind: 1, synced: 1 });
+      expect((await state()).users).toEqual([]);
+    });
+
+    it('leaves a disabled node alone', async () => {
+      await hub.app.db('nodes').where({ id: NODE }).update({ enabled: false });
+      await touchNodes(hub.app.db, ['r']);
+      const syncs = (await state()).syncs;
+      expect(await reconcile()).toMatchObject({ behind: 0 });
+      expect((await state()).syncs).toBe(syncs);
+      await hub.app.db('nodes').where({ id: NODE }).update({ enabled: true });
+      expect(await reconcile()).toMatchObject({ behind: 1, synced: 1 });
+    });
+  });
+}

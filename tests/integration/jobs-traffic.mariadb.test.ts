@@ -1,0 +1,3 @@
+import { trafficJobSuite } from './jobs-traffic.suite.js';
+
+trafficJobSuite('mariadb');

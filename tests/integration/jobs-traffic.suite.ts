@@ -1,0 +1,261 @@
+// The traffic job against a real agent process whose clash-stats is the in-memory ledger double:
+// every byte billed exactly once through repeated drains, a hub dying between commit and ack, and
+// two hubs draining at once. Run on SQLite by jobs-traffic.test.ts, on MariaDB by
+// jobs-traffic.mariadb.test.ts.
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Node } from '../../hub/db/models.js';
+import { HubError } from '../../hub/errors.js';
+import { applyLedgerBatch, drainNode, hourOf } from '../../hub/jobs/traffic.js';
+import type { AgentProcess } from '../support/agent-process.js';
+import { startTestHub, type DatabaseKind, type TestHub } from '../support/hub.js';
+import {
+  enroll,
+  joinHub,
+  leave,
+  nodeCommand,
+  nodeRow,
+  seedPlan,
+  seedUnreachableNode,
+  seedUser,
+  shortSqliteWaits,
+  startFakeNode,
+  subscription,
+  trafficDeps,
+  type SeededSubscription,
+} from './jobs.suite.js';
+
+const MULTIPLIER = 1.5;
+
+interface LedgerState {
+  head_seq: number;
+  acked_seq: number;
+  pending: number;
+  acks: number;
+  totals: Record<string, { upload_bytes: number; download_bytes: number }>;
+}
+
+export function trafficJobSuite(kind: DatabaseKind): void {
+  describe(`traffic job, hub on ${kind}`, () => {
+    const NODE = `traffic-${kind}`;
+    const clock = { now: Date.UTC(2031, 4, 6, 10, 30) };
+    let agent: AgentProcess;
+    let hub: TestHub;
+    const extra: FastifyInstance[] = [];
+    let alice: SeededSubscription;
+    let bob: SeededSubscription;
+
+    const append = (user: string, upload_bytes: number, download_bytes: number, count = 1, time?: number) =>
+      nodeCommand(hub, NODE, 'clash-stats.traffic.append', { user, upload_bytes, download_bytes, count, ...(time ? { time: new Date(time).toISOString() } : {}) });
+    const ledger = () => nodeCommand<LedgerState>(hub, NODE, 'clash-stats.traffic.state');
+    const usage = async (userId: number) => {
+      const rows = await hub.app.db('usage_hourly').where({ node_id: NODE, user_id: userId }).orderBy('hour');
+      return rows.map((r) => ({ hour: Number(r.hour), up: Number(r.upload_bytes), down: Number(r.download_bytes), billed: Number(r.billed_bytes) }));
+    };
+    const billedTotal = async (userId: number) => (await usage(userId)).reduce((n, r) => n + r.billed, 0);
+    const rawTotals = async (userId: number) =>
+      (await usage(userId)).reduce((t, r) => ({ up: t.up + r.up, down: t.down + r.down }), { up: 0, down: 0 });
+    const node = async () => (await Node.query(hub.app.db).findById(NODE))!;
+    /** A tick on the test hub; a minute passes first, so a lease another hub took has run out. */
+    const runTraffic = (app = hub.app) => {
+      clock.now += 61_000;
+      return app.jobs.run('traffic');
+    };
+
+    /** Everything in the ledger is in the database exactly once, and the subscription agrees. */
+    const expectExactlyOnce = async () => {
+      const state = await ledger();
+      for (const [name, sub] of [['alice', alice], ['bob', bob]] as const) {
+        const totals = state.totals[name] ?? { upload_bytes: 0, download_bytes: 0 };
+        expect(await rawTotals(sub.userId)).toEqual({ up: totals.upload_bytes, down: totals.download_bytes });
+        expect((await subscription(hub.app.db, sub.subscriptionId)).used).toBe(await billedTotal(sub.userId));
+      }
+      expect((await nodeRow(hub.app.db, NODE)).ledger_seq).toBe(state.head_seq);
+    };
+
+    beforeAll(async () => {
+      [agent, hub] = await Promise.all([startFakeNode(NODE), startTestHub(kind, { clock: () => clock.now })]);
+      await enroll(hub, agent, { tags: ['traffic'], multiplier: MULTIPLIER });
+      const plan = await seedPlan(hub.app.db, 'traffic-plan', { tags: ['traffic'] });
+      alice = await seedUser(hub.app.db, 'alice', { planId: plan, now: clock.now });
+      bob = await seedUser(hub.app.db, 'bob', { planId: plan, now: clock.now });
+    });
+
+    afterAll(async () => {
+      for (const app of extra) await leave(app, hub);
+      await hub?.close();
+      await agent?.stop();
+    });
+
+    it('bills every ledger byte once: raw bytes per user and hour, billed × the node multiplier, added to the subscription', async () => {
+      const h1 = Date.UTC(2031, 4, 6, 8, 15);
+      const h2 = Date.UTC(2031, 4, 6, 9, 59, 59);
+      await append('alice', 1000, 2000, 3, h1);
+      await append('alice', 11, 20, 1, h2);
+      await append('bob', 501, 0, 1, h2);
+
+      const run = await runTraffic();
+      expect(run).toMatchObject({ ran: true, result: { nodes: 1, failed: 0, entries: 5, conflicts: 0 } });
+
+      expect(await usage(alice.userId)).toEqual([
+        { hour: hourOf(h1), up: 3000, down: 6000, billed: 13_500 },
+        { hour: hourOf(h2), up: 11, down: 20, billed: Math.round(31 * MULTIPLIER) },
+      ]);
+      expect(hourOf(h2)).toBe(Date.UTC(2031, 4, 6, 9));
+      expect(await usage(bob.userId)).toEqual([{ hour: hourOf(h2), up: 501, down: 0, billed: Math.round(501 * MULTIPLIER) }]);
+      expect((await subscription(hub.app.db, alice.subscriptionId)).used).toBe(13_500 + 47);
+      expect((await subscription(hub.app.db, bob.subscriptionId)).used).toBe(752);
+
+      const row = await nodeRow(hub.app.db, NODE);
+      expect(row).toMatchObject({ ledger_seq: 5, health: 'online', last_error: null, last_seen_at: clock.now });
+      expect(await ledger()).toMatchObject({ head_seq: 5, acked_seq: 5, pending: 0 });
+      await expectExactlyOnce();
+    });
+
+    it('changes nothing when the ledger is drained again, or when a batch is applied a second time', async () => {
+      const before = await usage(alice.userId);
+      expect(await runTraffic()).toMatchObject({ ran: true, result: { entries: 0 } });
+      expect(await usage(alice.userId)).toEqual(before);
+
+      // The same batch again, from the position it was drained at: ledger_seq has moved on.
+      const outcome = await applyLedgerBatch(hub.app.db, {
+        nodeId: NODE,
+        multiplier: MULTIPLIER,
+        nodeTags: ['traffic'],
+        afterSeq: 0,
+        entries: [{ seq: 1, time: new Date(clock.now).toISOString(), user: 'alice', upload_bytes: 1000, download_bytes: 2000 }],
+        now: clock.now,
+      });
+      expect(outcome).toMatchObject({ applied: false, usageRows: 0 });
+      expect(await usage(alice.userId)).toEqual(before);
+      await expectExactlyOnce();
+    });
+
+    it('drains a backlog batch by batch, each committed and acknowledged before the next drain', async () => {
+      const acksBefore = (await ledger()).acks;
+      await append('bob', 7, 3, 25);
+      const result = await drainNode(trafficDeps(hub.app), await node(), { batchSize: 7 });
+      expect(result).toMatchObject({ entries: 25, batches: 4, conflicts: 0 });
+      expect(result.error).toBeUndefined();
+      expect(await ledger()).toMatchObject({ acks: acksBefore + 4, pending: 0 });
+      await expectExactlyOnce();
+    });
+
+    it('re-drains from the committed position after a hub dies between commit and ack, billing nothing twice', async () => {
+      await append('alice', 100, 200, 3);
+      const execute = hub.app.agents.execute.bind(hub.app.agents);
+      const spy = vi.spyOn(hub.app.agents, 'execute').mockImplementation(async (n, command, input, requestId) => {
+        if (command === 'clash-stats.traffic.ack') throw new HubError('HUB_ERR_AGENT_UNREACHABLE', `node ${n.id}: the hub died before the ack`);
+        return execute(n, command, input, requestId);
+      });
+      try {
+        const first = await runTraffic();
+        expect(first).toMatchObject({ ran: true, result: { entries: 3, failed: 1 } });
+      } finally {
+        spy.mockRestore();
+      }
+      const state = await ledger();
+      expect(state.pending).toBe(3);
+      expect(state.acked_seq).toBeLessThan(state.head_seq);
+      expect((await nodeRow(hub.app.db, NODE)).ledger_seq).toBe(state.head_seq);
+
+      // A fresh hub process (nothing in memory) takes over once the dead one's lease ran out.
+      const restarted = await joinHub(hub, {}, () => clock.now);
+      const second = await runTraffic(restarted);
+      await leave(restarted, hub);
+      expect(second).toMatchObject({ ran: true, result: { entries: 0, failed: 0 } });
+      expect(await ledger()).toMatchObject({ pending: 0, acked_seq: state.head_seq });
+      await expectExactlyOnce();
+      expect((await nodeRow(hub.app.db, NODE)).last_error).toBeNull();
+    });
+
+    it('lets exactly one of two appliers of the same batch apply it', async () => {
+      const position = (await nodeRow(hub.app.db, NODE)).ledger_seq;
+      const batch = {
+        nodeId: NODE,
+        multiplier: MULTIPLIER,
+        nodeTags: ['traffic'],
+        afterSeq: position,
+        entries: [{ seq: position + 1, time: new Date(clock.now).toISOString(), user: 'bob', upload_bytes: 40, download_bytes: 2 }],
+        now: clock.now,
+      };
+      const other = await joinHub(hub, {}, () => clock.now);
+      await shortSqliteWaits(hub.app, other);
+      const before = (await subscription(hub.app.db, bob.subscriptionId)).used;
+      const outcomes = await Promise.all([applyLedgerBatch(hub.app.db, batch), applyLedgerBatch(other.db, batch)]).finally(() => leave(other, hub));
+      expect(outcomes.map((o) => o.applied).sort()).toEqual([false, true]);
+      expect((await subscription(hub.app.db, bob.subscriptionId)).used).toBe(before + 63);
+      // Put the ledger and the database back in step: the entry now exists on the node too.
+      await append('bob', 40, 2, 1);
+      await runTraffic();
+      await expectExactlyOnce();
+    });
+
+    it('bills exactly the ledger bytes when two hubs on one database drain at once, many times', async () => {
+      const other = await joinHub(hub, {}, () => clock.now);
+      extra.push(other);
+      await shortSqliteWaits(hub.app, other);
+      for (let round = 0; round < 8; round++) {
+        await append('alice', 1 + round, 1000 + round, 1 + (round % 3));
+        await append('bob', 3, 5 * round, 2);
+        clock.now += 61_000; // whichever hub asks first gets this minute's lease
+        const [a, b, c, d] = await Promise.all([
+          hub.app.jobs.run('traffic'),
+          other.jobs.run('traffic'),
+          // And both drain directly, without the lease: only ledger_seq keeps them apart.
+          Node.query(hub.app.db).findById(NODE).then((n) => drainNode(trafficDeps(hub.app), n!)),
+          Node.query(other.db).findById(NODE).then((n) => drainNode(trafficDeps(other), n!)),
+        ]);
+        expect([a.ran, b.ran].filter(Boolean)).toHaveLength(1);
+        for (const r of [c, d]) expect(r.error).toBeUndefined();
+      }
+      await leave(extra.pop()!, hub);
+      await runTraffic();
+      await expectExactlyOnce();
+      expect(await ledger()).toMatchObject({ pending: 0 });
+    });
+
+    it('marks an unreachable node offline with the reason and still drains the others', async () => {
+      await seedUnreachableNode(hub.app.db, 'ghost-traffic');
+      await append('alice', 5, 5);
+      const run = await runTraffic();
+      expect(run).toMatchObject({ ran: true, result: { nodes: 2, failed: 1, entries: 1 } });
+      const ghost = await nodeRow(hub.app.db, 'ghost-traffic');
+      expect(ghost).toMatchObject({ health: 'offline', ledger_seq: 0 });
+      expect(ghost.last_error).toMatch(/^traffic: node ghost-traffic: .*ECONNREFUSED/);
+      expect(await nodeRow(hub.app.db, NODE)).toMatchObject({ health: 'online', last_error: null });
+      await expectExactlyOnce();
+      await hub.app.db('nodes').where({ id: 'ghost-traffic' }).delete();
+    });
+
+    it('skips the bytes of users the hub does not know, says how many, and moves past them', async () => {
+      await append('mallory', 999, 999, 2);
+      await append('bob', 1, 1);
+      const run = await runTraffic();
+      expect(run).toMatchObject({ ran: true, result: { entries: 3, unknown_user_entries: 2, failed: 0 } });
+      expect(await ledger()).toMatchObject({ pending: 0 });
+      const state = await ledger();
+      expect((await nodeRow(hub.app.db, NODE)).ledger_seq).toBe(state.head_seq);
+      expect(await rawTotals(bob.userId)).toEqual({ up: state.totals.bob!.upload_bytes, down: state.totals.bob!.download_bytes });
+    });
+
+    it('runs on its timer while the hub listens, enforces quotas right after billing, and stops on close', async () => {
+      clock.now += 61_000;
+      const timed = await joinHub(hub, { jobs_enabled: true, traffic_interval_s: 0.2, quota_interval_s: 3600, reconcile_interval_s: 3600 }, () => clock.now);
+      await timed.listen({ host: '127.0.0.1', port: 0 });
+      await append('bob', 2, 2);
+      const deadline = Date.now() + 10_000;
+      while (timed.jobs.stats().quota!.runs === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const stats = timed.jobs.stats();
+      expect(stats.traffic!.runs).toBeGreaterThanOrEqual(1);
+      expect(stats.quota!.runs).toBeGreaterThanOrEqual(1);
+      expect(stats.traffic!.total_duration_ms).toBeGreaterThan(0);
+      await leave(timed, hub);
+      const runs = timed.jobs.stats().traffic!.runs;
+      await new Promise((r) => setTimeout(r, 500));
+      expect(timed.jobs.stats().traffic!.runs).toBe(runs);
+      expect(await hub.app.db('job_leases').where({ holder: timed.jobs.holder }).andWhere('expires_at', '>', 0)).toEqual([]);
+      await expectExactlyOnce();
+    });
+  });
+}

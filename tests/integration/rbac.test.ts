@@ -1,0 +1,219 @@
+// Every route the hub has, called with no token and as every role: 401 without a token, 403 below
+// the route's role, neither at or above it. The table below must name every route the app
+// registers (collected by an onRoute hook on the Fastify instance), so a new route without an
+// entry fails here. Plugin commands carry their own role, checked against a real agent.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Role } from '../../hub/db/models.js';
+import { createAdmin } from '../../hub/admins.js';
+import { startAgentProcess, type AgentProcess } from '../support/agent-process.js';
+import { startTestHub, type TestHub } from '../support/hub.js';
+
+const registered = vi.hoisted(() => [] as { method: string; url: string; role: string | undefined }[]);
+
+// The app is built as the server builds it; this only watches the routes it registers.
+vi.mock('fastify', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('fastify')>();
+  const watched = ((options?: Parameters<typeof actual.default>[0]) => {
+    const app = actual.default(options);
+    app.addHook('onRoute', (route) => {
+      for (const method of [route.method].flat()) registered.push({ method, url: route.url, role: route.config?.role });
+    });
+    return app;
+  }) as typeof actual.default;
+  return { ...actual, default: watched, fastify: watched };
+});
+
+type Who = 'none' | Role;
+type Need = Role | 'public';
+const WHO: Who[] = ['none', 'viewer', 'operator', 'admin', 'owner'];
+const RANK: Record<Who, number> = { none: -1, viewer: 0, operator: 1, admin: 2, owner: 3 };
+const LOGIN = { username: 'rbac-login', password: 'rbac login password' };
+
+/**
+ * [method, route, least role, request]. The requests are harmless for anyone allowed: ids that do
+ * not exist and bodies that fail validation, so a pass answers 400/404 and nothing changes.
+ */
+const ROUTES: [string, string, Need, { url?: string; body?: object }?][] = [
+  ['GET', '/health', 'public'],
+  ['GET', '/docs', 'public'],
+  ['GET', '/docs/json', 'public'],
+  ['GET', '/docs/yaml', 'public'],
+  ['GET', '/docs/static/index.html', 'public'],
+  ['GET', '/docs/static/swagger-initializer.js', 'public'],
+  ['GET', '/docs/static/*', 'public', { url: '/docs/static/swagger-ui.css' }],
+  ['POST', '/api/v1/auth/login', 'public', { body: LOGIN }],
+  ['GET', '/api/v1/auth/me', 'viewer'],
+
+  ['GET', '/api/v1/nodes', 'viewer'],
+  ['POST', '/api/v1/nodes', 'admin', { body: {} }],
+  ['GET', '/api/v1/nodes/:id', 'viewer', { url: '/api/v1/nodes/no-such-node' }],
+  ['PATCH', '/api/v1/nodes/:id', 'admin', { url: '/api/v1/nodes/no-such-node', body: {} }],
+  ['DELETE', '/api/v1/nodes/:id', 'admin', { url: '/api/v1/nodes/no-such-node' }],
+  // Viewers pass the route; the command's own role is checked against a real agent below.
+  ['POST', '/api/v1/nodes/:id/commands/:command', 'viewer', { url: '/api/v1/nodes/no-such-node/commands/hello.greet', body: {} }],
+
+  // Config versions: routes/configs.ts.
+  ['GET', '/api/v1/configs', 'viewer'],
+  ['POST', '/api/v1/configs', 'admin', { body: {} }],
+  ['GET', '/api/v1/configs/:id', 'viewer', { url: '/api/v1/configs/999999' }],
+  ['POST', '/api/v1/configs/:id/apply', 'admin', { url: '/api/v1/configs/999999/apply', body: {} }],
+  ['POST', '/api/v1/nodes/:id/config/rollback', 'admin', { url: '/api/v1/nodes/no-such-node/config/rollback' }],
+
+  ['GET', '/api/v1/admins', 'owner'],
+  ['POST', '/api/v1/admins', 'owner', { body: {} }],
+  ['PATCH', '/api/v1/admins/:id', 'owner', { url: '/api/v1/admins/999999', body: {} }],
+  ['DELETE', '/api/v1/admins/:id', 'owner', { url: '/api/v1/admins/999999' }],
+
+  ['GET', '/api/v1/users', 'viewer'],
+  ['POST', '/api/v1/users', 'operator', { body: {} }],
+  ['GET', '/api/v1/users/:id', 'viewer', { url: '/api/v1/users/999999' }],
+  ['PATCH', '/api/v1/users/:id', 'operator', { url: '/api/v1/users/999999', body: {} }],
+  ['DELETE', '/api/v1/users/:id', 'operator', { url: '/api/v1/users/999999' }],
+  ['GET', '/api/v1/users/:id/credentials', 'operator', { url: '/api/v1/users/999999/credentials' }],
+  ['POST', '/api/v1/users/:id/token/rotate', 'operator', { url: '/api/v1/users/999999/token/rotate' }],
+
+  ['GET', '/api/v1/plans', 'viewer'],
+  ['POST', '/api/v1/plans', 'admin', { body: {} }],
+  ['GET', '/api/v1/plans/:id', 'viewer', { url: '/api/v1/plans/999999' }],
+  ['PATCH', '/api/v1/plans/:id', 'admin', { url: '/api/v1/plans/999999', body: {} }],
+  ['DELETE', '/api/v1/plans/:id', 'admin', { url: '/api/v1/plans/999999' }],
+
+  ['GET', '/api/v1/subscriptions', 'viewer'],
+  ['POST', '/api/v1/subscriptions', 'operator', { body: {} }],
+  ['GET', '/api/v1/subscriptions/:id', 'viewer', { url: '/api/v1/subscriptions/999999' }],
+  ['POST', '/api/v1/subscriptions/:id/renew', 'operator', { url: '/api/v1/subscriptions/999999/renew' }],
+  ['POST', '/api/v1/subscriptions/:id/suspend', 'operator', { url: '/api/v1/subscriptions/999999/suspend' }],
+  ['POST', '/api/v1/subscriptions/:id/resume', 'operator', { url: '/api/v1/subscriptions/999999/resume' }],
+  ['POST', '/api/v1/subscriptions/:id/reset-traffic', 'operator', { url: '/api/v1/subscriptions/999999/reset-traffic' }],
+  ['POST', '/api/v1/subscriptions/:id/cancel', 'operator', { url: '/api/v1/subscriptions/999999/cancel' }],
+
+  ['GET', '/api/v1/usage', 'viewer'],
+  ['GET', '/api/v1/audit', 'admin'],
+];
+
+/** `/api/v1/users/` and `/api/v1/users` are one route (a plugin's `/` under its prefix). */
+const normal = (url: string) => (url.length > 1 ? url.replace(/\/$/, '') : url);
+const key = (method: string, url: string) => `${method} ${normal(url)}`;
+
+/** A plugin, written only as plain data, with a command for each role an agent can ask for. */
+const PROBE_PLUGIN = `
+const Empty = { type: 'object', properties: {} };
+const Counts = { type: 'object', properties: { pokes: { type: 'integer' }, nukes: { type: 'integer' } } };
+let pokes = 0;
+let nukes = 0;
+export default {
+  id: 'rbac-probe',
+  version: '1.0.0',
+  agent: '*',
+  commands: {
+    look: { description: 'Reads the counts.', input: Empty, output: Counts },
+    poke: { description: 'Changes something.', mutates: true, input: Empty, output: Counts },
+    nuke: { description: 'Changes something dangerous.', mutates: true, role: 'admin', input: Empty, output: Counts },
+  },
+  start() {
+    return {
+      commands: {
+        look: async () => ({ pokes, nukes }),
+        poke: async () => ({ pokes: ++pokes, nukes }),
+        nuke: async () => ({ pokes, nukes: ++nukes }),
+      },
+    };
+  },
+};
+`;
+
+describe('role-based access to every hub route', () => {
+  let hub: TestHub;
+  let headers: Record<Who, Record<string, string>>;
+
+  beforeAll(async () => {
+    hub = await startTestHub('sqlite');
+    await createAdmin(LOGIN.username, LOGIN.password, 'viewer');
+    headers = { none: {}, viewer: await hub.as('viewer'), operator: await hub.as('operator'), admin: await hub.as('admin'), owner: hub.auth };
+  });
+
+  afterAll(async () => {
+    await hub?.close();
+  });
+
+  it('has a table entry, with the declared role, for every route the app registers', () => {
+    expect(registered.length).toBeGreaterThan(0);
+    const table = new Map(ROUTES.map(([method, url, need]) => [key(method, url), need]));
+    const found = new Map<string, string | undefined>();
+    for (const route of registered) if (route.method !== 'HEAD') found.set(key(route.method, route.url), route.role);
+    // HEAD routes are Fastify's copies of GET routes, with the same config; they are walked with them.
+    for (const route of registered.filter((r) => r.method === 'HEAD')) {
+      expect(found.has(key('GET', route.url)), `HEAD ${route.url} has no GET`).toBe(true);
+    }
+    expect([...found.keys()].sort()).toEqual([...table.keys()].sort());
+    for (const [route, role] of found) {
+      // /docs routes come from @fastify/swagger-ui, which declares no role; the auth hook lets them pass.
+      if (!route.includes(' /docs')) expect(role, route).toBe(table.get(route));
+    }
+  });
+
+  for (const [method, route, need, request = {}] of ROUTES) {
+    it(`${method} ${route} needs ${need === 'public' ? 'no token' : `the ${need} role`}`, async () => {
+      const url = request.url ?? route;
+      const methods = method === 'GET' ? ['GET', 'HEAD'] : [method];
+      for (const m of methods) {
+        for (const who of WHO) {
+          const res = await hub.app.inject({ method: m as 'GET', url, headers: headers[who], payload: request.body });
+          const label = `${m} ${url} as ${who}: ${res.statusCode} ${res.body.slice(0, 200)}`;
+          if (need === 'public') expect([401, 403], label).not.toContain(res.statusCode);
+          else if (who === 'none') expect(res.statusCode, label).toBe(401);
+          else if (RANK[who] < RANK[need]) {
+            expect(res.statusCode, label).toBe(403);
+            if (m !== 'HEAD') expect(res.json().message, label).toBe(`this needs the ${need} role; test-${who} is ${who}`);
+          } else expect([401, 403], label).not.toContain(res.statusCode);
+        }
+      }
+    });
+  }
+
+  describe('plugin commands, by the role their agent declares', () => {
+    let agent: AgentProcess;
+    let dir: string;
+
+    beforeAll(async () => {
+      dir = await mkdtemp(path.join(os.tmpdir(), 'boxfleet-rbac-'));
+      const plugin = path.join(dir, 'rbac-probe.mjs');
+      await writeFile(plugin, PROBE_PLUGIN);
+      agent = await startAgentProcess({
+        nodeId: 'rbac-node',
+        insecure: true,
+        extraPlugins: `  rbac-probe:\n    module: ${plugin}\nreload_on_change: false`,
+      });
+      const enrolled = await hub.app.inject({ method: 'POST', url: '/api/v1/nodes', headers: hub.auth, payload: { enrollment: agent.enrollment } });
+      expect(enrolled.statusCode, enrolled.body).toBe(201);
+    });
+
+    afterAll(async () => {
+      await agent?.stop();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    const run = (who: Who, command: string) =>
+      hub.app.inject({ method: 'POST', url: `/api/v1/nodes/rbac-node/commands/rbac-probe.${command}`, headers: headers[who], payload: {} });
+
+    it('runs a read-only command for a viewer, a mutating one from operator up, an admin one from admin up', async () => {
+      const needs: Record<string, Role> = { look: 'viewer', poke: 'operator', nuke: 'admin' };
+      for (const [command, need] of Object.entries(needs)) {
+        for (const who of WHO) {
+          const res = await run(who, command);
+          const label = `rbac-probe.${command} as ${who}: ${res.statusCode} ${res.body.slice(0, 200)}`;
+          if (who === 'none') expect(res.statusCode, label).toBe(401);
+          else if (RANK[who] < RANK[need]) {
+            expect(res.statusCode, label).toBe(403);
+            expect(res.json().message, label).toBe(`rbac-probe.${command} needs the ${need} role; test-${who} is ${who}`);
+          } else expect(res.statusCode, label).toBe(200);
+        }
+      }
+      // A refused command never reached the agent: operator, admin and owner poked; admin and owner nuked.
+      expect((await run('viewer', 'look')).json()).toEqual({ pokes: 3, nukes: 2 });
+    });
+  });
+});
