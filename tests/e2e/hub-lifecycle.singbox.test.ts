@@ -1,0 +1,181 @@
+// The operator's whole flow against real agents running real sing-box: a plan reaching the hk
+// node, a user assigned to it, traffic billed with the node's multiplier, the quota cutting the
+// user off, a reset bringing them back, and the same for expiry with a clock the test moves.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, startAgentProcess, type AgentProcess } from '../support/agent-process.js';
+import { downloadThroughProxy, startByteServer, type ByteServer } from '../support/byte-server.js';
+import { startTestHub, type TestHub } from '../support/hub.js';
+import { singboxBin } from '../support/real-components.js';
+import { makeNodeProfile, startClient, type NodeProfile, type SingboxClient, type TestUser } from '../support/singbox-peers.js';
+
+const MB = 1024 * 1024;
+const DAY = 24 * 3600 * 1000;
+const TRAFFIC_INTERVAL_S = 2;
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('hub lifecycle against real agents and sing-box', { timeout: 240_000 }, () => {
+  const bin = singboxBin();
+  let clockOffset = 0;
+  let hub: TestHub;
+  let work: string;
+  let bytes: ByteServer;
+  const nodes: Record<'hk' | 'us', { agent: AgentProcess; profile: NodeProfile }> = {} as never;
+  const clients: SingboxClient[] = [];
+  let alice: TestUser;
+  let aliceId: number;
+  let subscriptionId: number;
+
+  const api = async (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) => {
+    const res = await hub.app.inject({ method, url, headers: hub.auth, ...(payload ? { payload } : {}) });
+    if (res.statusCode >= 400) throw new Error(`${method} ${url} → ${res.statusCode} ${res.body}`);
+    return res.json();
+  };
+  const usersOn = async (node: 'hk' | 'us') =>
+    ((await api('POST', `/api/v1/nodes/${node}/commands/singbox-config.users.list`, {})).users as { name: string }[]).map((u) => u.name);
+  /** Whether the node has applied every change the hub wants on it (nothing is in flight). */
+  const settled = async (node: 'hk' | 'us') => {
+    const { desired_revision, applied_revision } = await api('GET', `/api/v1/nodes/${node}`);
+    return desired_revision === applied_revision;
+  };
+  /** Waits until the hub's wish for `node` is applied there and `user` is (or is not) on it. */
+  const converged = (node: 'hk' | 'us', user: string, present: boolean, timeoutMs: number) =>
+    until(`${user} ${present ? 'on' : 'off'} ${node}`, async () => (await settled(node)) && (await usersOn(node)).includes(user) === present, timeoutMs);
+  const works = async (client: SingboxClient) =>
+    downloadThroughProxy(client.proxyPort, bytes.port, 64 * 1024, 5000).then(
+      () => true,
+      () => false,
+    );
+
+  async function startNode(id: 'hk' | 'us') {
+    const profile = await makeNodeProfile();
+    const [clashPort, v2rayPort] = [await freePort(), await freePort()];
+    const agent = await startAgentProcess({
+      nodeId: id,
+      configure: (config, dir) => {
+        config.plugins['singbox-config'] = {
+          enabled: true,
+          binary: bin,
+          config_path: path.join(dir, 'sing-box', 'config.json'),
+          coalesce_ms: 200,
+        };
+        config.plugins['clash-stats'] = {
+          enabled: true,
+          clash_api: { url: `http://127.0.0.1:${clashPort}`, secret: `secret-${id}` },
+          v2ray_api: { listen: `127.0.0.1:${v2rayPort}` },
+          sample_interval_s: 1,
+        };
+      },
+    });
+    nodes[id] = { agent, profile };
+    return agent;
+  }
+
+  beforeAll(async () => {
+    work = await mkdtemp(path.join(os.tmpdir(), 'boxfleet-lifecycle-'));
+    bytes = await startByteServer();
+    hub = await startTestHub('sqlite', {
+      clock: () => Date.now() + clockOffset,
+      config: { jobs_enabled: true, traffic_interval_s: TRAFFIC_INTERVAL_S, quota_interval_s: 1, reconcile_interval_s: 1 },
+    });
+    // The scheduler runs while the hub listens, as in production.
+    await hub.app.listen({ host: '127.0.0.1', port: 0 });
+    for (const id of ['hk', 'us'] as const) {
+      const agent = await startNode(id);
+      await api('POST', '/api/v1/nodes', { enrollment: agent.enrollment, tags: [id], multiplier: id === 'hk' ? 2 : 1 });
+      const version = await api('POST', '/api/v1/configs', { config: nodes[id].profile.baseConfig, comment: `${id} base` });
+      await api('POST', `/api/v1/configs/${version.id}/apply`, { node_id: id });
+    }
+  });
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.stop()));
+    for (const [id, { agent }] of Object.entries(nodes)) {
+      // sing-box outlives its agent by design; stop it too.
+      const status = await api('POST', `/api/v1/nodes/${id}/commands/singbox-config.status`, {}).catch(() => ({ pid: null }));
+      await agent.stop();
+      if (status.pid) process.kill(status.pid, 'SIGTERM');
+    }
+    await hub?.close();
+    await bytes?.close();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('puts an assigned user on the nodes the plan reaches, and only there', async () => {
+    const plan = await api('POST', '/api/v1/plans', {
+      name: 'hk 100 MB',
+      traffic_limit_bytes: 100 * MB,
+      duration_days: 30,
+      price: 5,
+      is_enabled: true,
+      node_tags: ['hk'],
+      reset_policy: 'none',
+    });
+    aliceId = (await api('POST', '/api/v1/users', { name: 'alice', note: 'lifecycle' })).id;
+    const credentials = await api('GET', `/api/v1/users/${aliceId}/credentials`);
+    alice = { name: 'alice', flow: '', remaining_bytes: null, expires_at: null, ...credentials };
+    subscriptionId = (await api('POST', '/api/v1/subscriptions', { user_id: aliceId, plan_id: plan.id })).id;
+
+    await converged('hk', 'alice', true, 30_000);
+    expect(await usersOn('us')).not.toContain('alice');
+    const onHk = await startClient(bin, work, nodes.hk.profile, 'vless', alice);
+    const onUs = await startClient(bin, work, nodes.us.profile, 'vless', alice);
+    clients.push(onHk, onUs);
+    expect(await works(onHk)).toBe(true);
+    expect(await works(onUs)).toBe(false);
+  });
+
+  it('bills what the user moves, times the node multiplier, within two traffic-job periods', async () => {
+    const client = clients[0]!;
+    const received = (await downloadThroughProxy(client.proxyPort, bytes.port, 20 * MB)).received;
+    const started = Date.now();
+    const usage = await until('usage in the API', async () => {
+      const u = await api('GET', `/api/v1/usage?user_id=${aliceId}`);
+      return u.totals.download_bytes >= 20 * MB && u;
+    });
+    expect(Date.now() - started).toBeLessThanOrEqual(2 * TRAFFIC_INTERVAL_S * 1000 + 1500);
+    expect(Math.abs(usage.totals.download_bytes - received) / received).toBeLessThan(0.02);
+    expect(Math.abs(usage.totals.billed_bytes - 2 * (usage.totals.download_bytes + usage.totals.upload_bytes))).toBeLessThanOrEqual(2);
+    const subscription = await api('GET', `/api/v1/subscriptions/${subscriptionId}`);
+    expect(subscription.traffic_used_bytes).toBe(usage.totals.billed_bytes);
+  });
+
+  it('suspends the user over quota and cuts them off within 2 minutes; a traffic reset brings them back', async () => {
+    const client = clients[0]!;
+    // 20 MB so far, billed twice: 35 MB more makes 110 MB billed, over the 100 MB plan.
+    await downloadThroughProxy(client.proxyPort, bytes.port, 35 * MB);
+    const crossed = Date.now();
+    await converged('hk', 'alice', false, 120_000);
+    expect(await works(client)).toBe(false);
+    expect(Date.now() - crossed).toBeLessThan(120_000);
+    expect(await api('GET', `/api/v1/subscriptions/${subscriptionId}`)).toMatchObject({ status: 'suspended', suspended_reason: 'quota' });
+
+    await api('POST', `/api/v1/subscriptions/${subscriptionId}/reset-traffic`, {});
+    expect(await api('GET', `/api/v1/subscriptions/${subscriptionId}`)).toMatchObject({ status: 'active', traffic_used_bytes: 0 });
+    await converged('hk', 'alice', true, 60_000);
+    expect(await works(client)).toBe(true);
+  });
+
+  it('expires the subscription when its end passes on the hub clock, and a renewal brings the user back', async () => {
+    const client = clients[0]!;
+    clockOffset = 31 * DAY;
+    await until('the expiry', async () => (await api('GET', `/api/v1/subscriptions/${subscriptionId}`)).status === 'expired', 60_000);
+    await converged('hk', 'alice', false, 60_000);
+    expect(await works(client)).toBe(false);
+    await api('POST', `/api/v1/subscriptions/${subscriptionId}/renew`, {});
+    expect(await api('GET', `/api/v1/subscriptions/${subscriptionId}`)).toMatchObject({ status: 'active' });
+    await converged('hk', 'alice', true, 60_000);
+    expect(await works(client)).toBe(true);
+  });
+});
