@@ -157,14 +157,23 @@ agent
   .command('call')
   .description('run a plugin command on the running agent and print its JSON result')
   .argument('<command>', '<plugin>.<command>, e.g. sysmetrics.current')
-  .argument('[json]', 'input as JSON', '{}')
+  .argument('[json]', 'input as JSON; @file reads it from a file, - from standard input', '{}')
   .option('-c, --config <file>', 'agent config', DEFAULT_AGENT_CONFIG)
   .option('--timeout <ms>', 'how long to wait', '30000')
   .action(
     run(async (command: string, json: string, opts: { config: string; timeout: string }) => {
+      let text = json;
+      if (json === '-') {
+        const chunks: Buffer[] = [];
+        for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+        text = Buffer.concat(chunks).toString('utf8');
+      } else if (json.startsWith('@')) {
+        const { readFile } = await import('node:fs/promises');
+        text = await readFile(json.slice(1), 'utf8');
+      }
       let input: unknown;
       try {
-        input = JSON.parse(json);
+        input = JSON.parse(text);
       } catch (error) {
         throw new Error(`input is not JSON: ${(error as Error).message}`);
       }

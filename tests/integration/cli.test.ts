@@ -1,6 +1,6 @@
 // The commands the README gives, run from a shell as a new user would: `npx boxfleet ...`.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -77,6 +77,13 @@ describe('npx boxfleet agent', () => {
     const description = JSON.parse(stdout);
     expect(description.nodeId).toBe('cli-1');
     expect(description.plugins.map((p: { id: string }) => p.id)).toContain('health-probe');
+  });
+
+  it('`agent call` reads the input from a file with @file', async () => {
+    const input = path.join(dir, 'probe.json');
+    await writeFile(input, JSON.stringify({ host: '127.0.0.1', port: 1, timeout_ms: 1000 }));
+    const { stdout } = await npx(['agent', 'call', '--config', config, 'health-probe.tcp', `@${input}`]);
+    expect(JSON.parse(stdout)).toMatchObject({ ok: false, error: expect.stringContaining('ECONNREFUSED') });
   });
 
   it('`agent call` with bad input exits 1 and names the field', async () => {
