@@ -2,7 +2,7 @@
 // Shadowsocks inbound) into one Reading, all from one sing-box instance, without resetting them.
 import { readFile } from 'node:fs/promises';
 import { UnavailableError } from '../../agent-core/sdk.js';
-import { V2RAY_SOURCE, sameInstance, ssmSource, type Reading } from './deltas.js';
+import { PRECISE_UPTIME_CALL_S, V2RAY_SOURCE, sameInstance, ssmSource, type Reading } from './deltas.js';
 import type { InstanceMarker, Pair } from './ledger.js';
 import { openV2RayStats } from './v2ray-stats.js';
 
@@ -24,13 +24,6 @@ export async function readBootId(): Promise<string | null> {
 /** CLOCK_MONOTONIC in seconds: the clock Go's time.Since (and so sing-box's uptime) runs on. */
 const monotonicSeconds = () => Number(process.hrtime.bigint() / 1000n) / 1e6;
 const ms = (seconds: number) => Math.round(seconds * 1000) / 1000;
-
-/**
- * An uptime answer that took longer than this places the instance's start too early by up to the
- * delay. That is harmless for comparing against a stored start (an earlier start never looks like
- * a restart), but such an estimate must not become the stored start of a new instance.
- */
-const PRECISE_UPTIME_CALL_S = 1;
 
 /** GET <url>/server/v1/stats (never `?clear`), as SSM username → [uplink, downlink]. */
 export async function readSsmCounters(url: string, timeoutMs: number, signal?: AbortSignal): Promise<Map<string, Pair>> {
@@ -80,6 +73,9 @@ export interface ReadOptions {
  */
 export async function readCounters(options: ReadOptions): Promise<{ reading: Reading; precise: boolean }> {
   const v2ray = openV2RayStats(options.v2rayListen, options.timeoutMs);
+  // An uptime answer slower than PRECISE_UPTIME_CALL_S places the instance's start too early by up
+  // to the delay. That is harmless for comparing against a stored start (an earlier start never
+  // looks like a restart), but such an estimate must not become a stored start.
   let precise = true;
   const instanceNow = async (): Promise<InstanceMarker> => {
     const mono = monotonicSeconds();

@@ -9,20 +9,53 @@ export const ssmSource = (inbound: string): string => `ssm:${inbound}`;
 
 /**
  * An instance's start is estimated as (clock read before the uptime call − uptime). Uptime drops
- * its fraction of a second, so an estimate is at most 1 s late; it is early by up to the call's
- * time, and the start stored for a new instance comes only from calls of at most 1 s. So a later
- * estimate of the same instance is never more than 2 s after the stored one, and one more than 2 s
- * after it is a new instance (the contract's "uptime < previous uptime + elapsed − 2"). An earlier
- * estimate is never taken for a restart: a false restart would count every counter again.
+ * its fraction of a second, so an estimate is less than 1 s late; it is early by up to the call's
+ * time. A start more than 2 s after the stored one is a new instance (the contract's "uptime <
+ * previous uptime + elapsed − 2"). An earlier estimate is never taken for a restart: a false
+ * restart would count every counter again.
+ *
+ * For the same reason no estimate of the instance a source's counters come from may be more than
+ * 2 s after the start stored with them, so the stored start must be less than 1 s before that
+ * instance's real start. A start recorded from a prompt call (PRECISE_UPTIME_CALL_S) is. But a
+ * restart less than 2 s after the stored start goes unseen when no counter went down (sing-box
+ * reloaded twice in a row before any traffic): the baselines go on with the new instance's
+ * counters while the stored start is the old instance's, up to 2 s earlier. So the stored start
+ * follows the readings (INSTANCE_MOVE_S): otherwise, depending on when a sample happens within
+ * the second, the new instance's estimates pass the 2 s mark and its whole counters are counted
+ * again.
  */
 export const RESTART_TOLERANCE_S = 2;
 
-export function sameInstance(earlier: InstanceMarker, later: InstanceMarker): boolean {
+/**
+ * An uptime answer slower than this gives no start to record (a new instance's, or a move): its
+ * estimate may be early by as much as the call took. Such a reading is still counted when it
+ * records no start.
+ */
+export const PRECISE_UPTIME_CALL_S = 0.5;
+
+/**
+ * A reading taken for the same instance whose start estimate is more than this after the stored
+ * start moves the stored start to it. One that does not move it and came from a prompt call is
+ * from an instance that started at most 0.4 + 0.5 s after the stored start: under the 1 s allowed,
+ * with 0.1 s to spare for clock and rounding noise. A move is a line in the ledger; one instance's
+ * prompt estimates span less than 1.5 s, so its start moves at most three times.
+ */
+export const INSTANCE_MOVE_S = 0.4;
+
+/**
+ * How much later `later` puts sing-box's start than `earlier`, on the clock both can be compared
+ * on: CLOCK_MONOTONIC within one boot, the wall clock without a boot id, Infinity across boots.
+ */
+function startGap(earlier: InstanceMarker, later: InstanceMarker): number {
   if (earlier.boot !== null && later.boot !== null) {
     // Another boot id: the machine rebooted, so sing-box started again.
-    return earlier.boot === later.boot && later.mono <= earlier.mono + RESTART_TOLERANCE_S;
+    return earlier.boot === later.boot ? later.mono - earlier.mono : Infinity;
   }
-  return later.wall <= earlier.wall + RESTART_TOLERANCE_S;
+  return later.wall - earlier.wall;
+}
+
+export function sameInstance(earlier: InstanceMarker, later: InstanceMarker): boolean {
+  return startGap(earlier, later) <= RESTART_TOLERANCE_S;
 }
 
 /** One consistent look at sing-box's counters: all taken from the instance `instance`. */
@@ -50,8 +83,13 @@ const ZERO: Pair = [0, 0];
  * baselines, counts its whole current values. The V2Ray counters only go down when sing-box
  * restarts (nothing here resets them), so a V2Ray counter that went down also counts as a restart
  * of the whole source. An SSM counter can go down alone (the user was deleted and added again), so
- * only that counter starts over. Sources not read this time keep their baselines, unless sing-box
+ * only that counter starts over. Otherwise the source counts what grew, and its stored start moves
+ * to this reading's when that is more than INSTANCE_MOVE_S later (the patch's `instance`; see
+ * RESTART_TOLERANCE_S). Sources not read this time keep their baselines, unless sing-box
  * restarted since: then their counters are gone and so are their baselines.
+ *
+ * A patch with `reset` or `instance` records this reading's start: only a reading whose uptime
+ * call took at most PRECISE_UPTIME_CALL_S may be used for it.
  */
 export function computeDeltas(
   baselines: ReadonlyMap<string, SourceBaseline>,
@@ -95,7 +133,11 @@ export function computeDeltas(
       add(source, key, up >= wasUp ? up - wasUp : up, down >= wasDown ? down - wasDown : down);
       changed[key] = up > 0 || down > 0 ? [up, down] : null;
     }
-    if (Object.keys(changed).length > 0) patch[source] = { counters: changed };
+    // Taken for the same instance, but maybe one that started within RESTART_TOLERANCE_S of the
+    // stored start without showing it: the start stays with the instance these counters are from.
+    if (startGap(previous!.instance, reading.instance) > INSTANCE_MOVE_S) {
+      patch[source] = { instance: reading.instance, counters: changed };
+    } else if (Object.keys(changed).length > 0) patch[source] = { counters: changed };
   }
 
   for (const [source, previous] of baselines) {

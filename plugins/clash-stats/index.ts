@@ -10,7 +10,7 @@ import {
   type ClashConnections,
 } from './clash-api.js';
 import { readBootId, readCounters, type SsmEndpoint } from './counters.js';
-import { computeDeltas } from './deltas.js';
+import { computeDeltas, PRECISE_UPTIME_CALL_S } from './deltas.js';
 import { Ledger } from './ledger.js';
 
 /** Each V2Ray and SSM call of a sample; sing-box is on the same machine. */
@@ -260,10 +260,10 @@ export default definePlugin({
       }
       const { reading, precise } = read;
       const { deltas, patch } = computeDeltas(ledger.baselines, reading);
-      if (!precise && Object.values(patch).some((p) => p?.reset)) {
+      if (!precise && Object.values(patch).some((p) => p?.reset || p?.instance)) {
         // Its start estimate could make a later sample take this same instance for a new one.
         warnings.fail('v2ray', 'traffic sample skipped: sing-box answered too slowly to record a new instance', {
-          error: 'uptime call took over 1 s',
+          error: `uptime call took over ${PRECISE_UPTIME_CALL_S} s`,
         });
         return { appended: 0, last_seq: ledger.headSeq };
       }

@@ -38,11 +38,13 @@ export interface SourceBaseline {
 
 /**
  * How a sample changes the baselines, per source: `null` drops the source; `reset` replaces the
- * source's counters (and instance) with `counters`; otherwise `counters` are merged (null deletes).
+ * source's counters (and instance) with `counters`; otherwise `counters` are merged (null deletes),
+ * and `instance`, when given, becomes the source's instance (a later estimate of its start).
  */
 export type BaselinePatch = Record<string, SourcePatch | null>;
 export interface SourcePatch {
   reset?: InstanceMarker;
+  instance?: InstanceMarker;
   counters: Record<string, Pair | null>;
 }
 
@@ -108,6 +110,7 @@ function isPatch(v: unknown): v is BaselinePatch {
         s === null ||
         (isObject(s) &&
           (s.reset === undefined || isMarker(s.reset)) &&
+          (s.instance === undefined || (s.reset === undefined && isMarker(s.instance))) &&
           isObject(s.counters) &&
           Object.values(s.counters).every((c) => c === null || isPair(c))),
     )
@@ -409,6 +412,10 @@ export class Ledger {
         this.baselineMap.set(source, baseline);
       }
       if (!baseline) continue; // refused by check()
+      if (patch.instance) {
+        baseline = { instance: patch.instance, counters: baseline.counters };
+        this.baselineMap.set(source, baseline);
+      }
       for (const [key, pair] of Object.entries(patch.counters)) {
         if (pair === null) baseline.counters.delete(key);
         else baseline.counters.set(key, [pair[0], pair[1]]);

@@ -230,22 +230,30 @@ describe('a node running real sing-box', { timeout: 120_000 }, () => {
     const carol = makeUser('carol', { remaining_bytes: 3 * MB });
     await sync([bob, carol]);
     const c = await clientFor('vless', carol);
-    await downloadThroughProxy(c.proxyPort, bytes.port, 2 * MB);
+    let received = (await downloadThroughProxy(c.proxyPort, bytes.port, 2 * MB)).received;
     // From here on nobody calls the agent: it is on its own after degraded_after_s (6 s).
-    await downloadThroughProxy(c.proxyPort, bytes.port, 2 * MB);
+    received += (await downloadThroughProxy(c.proxyPort, bytes.port, 2 * MB)).received;
     let cut = false;
     const deadline = Date.now() + 20_000;
     while (!cut && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 1000));
       cut = await downloadThroughProxy(c.proxyPort, bytes.port, 64 * 1024, 5000).then(
-        () => false,
-        () => true,
+        (d) => ((received += d.received), false),
+        (error: unknown) => ((received += error instanceof DownloadError ? error.received : 0), true),
       );
     }
     expect(cut).toBe(true);
+    // Her bytes are in the ledger once: the reloads right before her traffic, and the one that cut
+    // her off, did not make them count again.
+    const down = (await drainAndAck()).get('carol')?.down ?? 0;
+    expect(Math.abs(down - received) / received).toBeLessThanOrEqual(TOLERANCE);
     const b = await clientFor('vless', bob);
     await expect(downloadThroughProxy(b.proxyPort, bytes.port, 64 * 1024)).resolves.toMatchObject({ body: 64 * 1024 });
-    const { users } = await call<{ users: { name: string; locally_removed: unknown }[] }>('singbox-config.users.list');
-    expect(users.find((u) => u.name === 'carol')?.locally_removed).toBeTruthy();
+    const { users } = await call<{ users: { name: string; removed_locally: boolean; removed_reason: string | null }[] }>(
+      'singbox-config.users.list',
+    );
+    expect(users.find((u) => u.name === 'carol')).toMatchObject({ removed_locally: true });
+    expect(users.find((u) => u.name === 'carol')!.removed_reason).toMatch(/bytes/);
+    expect(users.find((u) => u.name === 'bob')).toMatchObject({ removed_locally: false });
   });
 });

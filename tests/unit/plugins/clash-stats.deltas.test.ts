@@ -55,7 +55,7 @@ describe('computeDeltas', () => {
   it('counts what each counter grew by since its baseline; an absent counter is 0', () => {
     const { deltas, patch } = computeDeltas(
       baselines(START, { v2ray: { alice: [10, 100], bob: [5, 5] } }),
-      reading(later(0.5), { v2ray: { alice: [15, 130], bob: [5, 5], carol: [1, 2] } }),
+      reading(later(0.3), { v2ray: { alice: [15, 130], bob: [5, 5], carol: [1, 2] } }),
     );
     expect(deltas).toEqual([
       { user: 'alice', upload_bytes: 5, download_bytes: 30 },
@@ -65,7 +65,7 @@ describe('computeDeltas', () => {
   });
 
   it('changes nothing when no counter moved', () => {
-    expect(computeDeltas(baselines(START, { v2ray: { alice: [1, 1] } }), reading(later(0.9), { v2ray: { alice: [1, 1] } }))).toEqual({
+    expect(computeDeltas(baselines(START, { v2ray: { alice: [1, 1] } }), reading(later(0.3), { v2ray: { alice: [1, 1] } }))).toEqual({
       deltas: [],
       patch: {},
     });
@@ -117,7 +117,7 @@ describe('computeDeltas', () => {
   it('restarts only the SSM counter that went down (a user deleted and added again)', () => {
     const { deltas, patch } = computeDeltas(
       baselines(START, { 'ssm:ss-in': { 'alice@ss-in': [100, 100], 'bob@ss-in': [50, 50] } }),
-      reading(later(0.5), { v2ray: {}, 'ssm:ss-in': { 'alice@ss-in': [5, 6], 'bob@ss-in': [60, 70] } }),
+      reading(later(0.3), { v2ray: {}, 'ssm:ss-in': { 'alice@ss-in': [5, 6], 'bob@ss-in': [60, 70] } }),
     );
     expect(deltas).toEqual([
       { user: 'alice', upload_bytes: 5, download_bytes: 6 },
@@ -129,7 +129,7 @@ describe('computeDeltas', () => {
   it('forgets an SSM user whose counter disappeared, without entries', () => {
     const { deltas, patch } = computeDeltas(
       baselines(START, { 'ssm:ss-in': { 'alice@ss-in': [100, 100] } }),
-      reading(later(0.5), { v2ray: {}, 'ssm:ss-in': {} }),
+      reading(later(0.3), { v2ray: {}, 'ssm:ss-in': {} }),
     );
     expect(deltas).toEqual([]);
     expect(patch['ssm:ss-in']).toEqual({ counters: { 'alice@ss-in': null } });
@@ -138,7 +138,7 @@ describe('computeDeltas', () => {
   it('adds a user\'s V2Ray and SSM bytes into one entry, with the SSM name mapped from "<name>@<tag>"', () => {
     const { deltas } = computeDeltas(
       baselines(START, { v2ray: { alice: [10, 10] }, 'ssm:ss-a': { 'alice@ss-a': [1, 1] } }),
-      reading(later(0.5), { v2ray: { alice: [20, 30] }, 'ssm:ss-a': { 'alice@ss-a': [4, 5], 'bob@ss-a': [2, 2] } }),
+      reading(later(0.3), { v2ray: { alice: [20, 30] }, 'ssm:ss-a': { 'alice@ss-a': [4, 5], 'bob@ss-a': [2, 2] } }),
     );
     expect(deltas).toEqual([
       { user: 'alice', upload_bytes: 13, download_bytes: 24 },
@@ -146,9 +146,42 @@ describe('computeDeltas', () => {
     ]);
   });
 
+  it('moves the stored start of each source read to a reading of the same instance more than 0.4 s later', () => {
+    const before = baselines(START, { v2ray: { alice: [10, 10] }, 'ssm:ss-in': { 'bob@ss-in': [1, 1] } });
+    // Uptime is whole seconds: estimates of one instance spread over a second, so 1.5 s later is not a restart.
+    expect(computeDeltas(before, reading(later(1.5), { v2ray: { alice: [10, 10] }, 'ssm:ss-in': { 'bob@ss-in': [1, 1] } }))).toEqual({
+      deltas: [],
+      patch: { v2ray: { instance: later(1.5), counters: {} }, 'ssm:ss-in': { instance: later(1.5), counters: {} } },
+    });
+    const { deltas, patch } = computeDeltas(before, reading(later(1.5), { v2ray: { alice: [15, 20] } }));
+    expect(deltas).toEqual([{ user: 'alice', upload_bytes: 5, download_bytes: 10 }]);
+    expect(patch).toEqual({ v2ray: { instance: later(1.5), counters: { alice: [15, 20] } } });
+    // An earlier estimate, or one at most 0.4 s later, leaves the stored start as it is.
+    expect(computeDeltas(before, reading(later(-0.8), { v2ray: { alice: [10, 10] } })).patch).toEqual({});
+    expect(computeDeltas(before, reading(later(0.3), { v2ray: { alice: [10, 10] } })).patch).toEqual({});
+  });
+
+  it('does not count again an instance that started unseen less than 2 s after the stored start (two reloads before any traffic)', () => {
+    // Stored: the start of sing-box's first instance. It is reloaded 1.5 s later with no counter
+    // yet, so nothing shows the restart; then carol moves 2 MB through the new instance.
+    const first = computeDeltas(baselines(START, { v2ray: {} }), reading(later(1.5), { v2ray: { carol: [105, 2_097_292] } }));
+    expect(first.deltas).toEqual([{ user: 'carol', upload_bytes: 105, download_bytes: 2_097_292 }]);
+    expect(first.patch).toEqual({ v2ray: { instance: later(1.5), counters: { carol: [105, 2_097_292] } } });
+    // 0.9 s into a second of the new instance its estimate is 2.4 s after the first instance's
+    // start: against that start it looks like a restart, and carol's 2 MB would be counted again.
+    const idle = reading(later(2.4), { v2ray: { carol: [105, 2_097_292] } });
+    expect(computeDeltas(baselines(START, { v2ray: { carol: [105, 2_097_292] } }), idle).deltas).toEqual([
+      { user: 'carol', upload_bytes: 105, download_bytes: 2_097_292 },
+    ]);
+    // With the start the first reading moved it to, it is the same instance: nothing to count.
+    const { deltas, patch } = computeDeltas(baselines(later(1.5), { v2ray: { carol: [105, 2_097_292] } }), idle);
+    expect(deltas).toEqual([]);
+    expect(patch).toEqual({ v2ray: { instance: later(2.4), counters: {} } });
+  });
+
   it('keeps the baselines of a source not read this time, unless sing-box restarted since', () => {
     const before = baselines(START, { v2ray: {}, 'ssm:ss-in': { 'alice@ss-in': [9, 9] } });
-    expect(computeDeltas(before, reading(later(0.5), { v2ray: {} })).patch).toEqual({});
+    expect(computeDeltas(before, reading(later(0.3), { v2ray: {} })).patch).toEqual({});
     expect(computeDeltas(before, reading(later(60), { v2ray: {} })).patch).toEqual({
       v2ray: { reset: later(60), counters: {} },
       'ssm:ss-in': null,

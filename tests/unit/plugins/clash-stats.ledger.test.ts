@@ -95,6 +95,35 @@ describe('traffic ledger: appending and draining', () => {
     expect(reopened.baselines.get('v2ray')).toEqual({ instance: later, counters: new Map() });
   });
 
+  it("moves a source's instance and keeps its counters, through reopen and compaction", async () => {
+    const ledger = await openLedger();
+    await sample(ledger, [d('alice', 5, 5)]);
+    const later = { ...INSTANCE, mono: INSTANCE.mono + 1.5, wall: INSTANCE.wall + 1.5 };
+    await ledger.append({ time: T, deltas: [], patch: { v2ray: { instance: later, counters: {} } } });
+    await ledger.append({ time: T, deltas: [d('alice', 1, 2)], patch: { v2ray: { counters: { alice: [6, 7] } } } });
+    const moved = { instance: later, counters: new Map([['alice', [6, 7]]]) };
+    expect(ledger.baselines.get('v2ray')).toEqual(moved);
+    await ledger.close();
+    const reopened = await openLedger();
+    expect(reopened.baselines.get('v2ray')).toEqual(moved);
+    await reopened.ack(2);
+    expect((await readFile(reopened.file, 'utf8')).trimEnd().split('\n')).toHaveLength(1); // compacted into the header
+    await reopened.close();
+    expect((await openLedger()).baselines.get('v2ray')).toEqual(moved);
+  });
+
+  it('refuses a move of an instance for a source it has no baselines for, or together with a reset', async () => {
+    const ledger = await openLedger();
+    await expect(ledger.append({ time: T, deltas: [], patch: { v2ray: { instance: INSTANCE, counters: {} } } })).rejects.toThrow(
+      /baselines for unknown source v2ray/,
+    );
+    await ledger.close();
+    open.length = 0;
+    const both = { time: T.toISOString(), baselines: { v2ray: { reset: INSTANCE, instance: INSTANCE, counters: {} } } };
+    await appendFile(ledger.file, `${JSON.stringify(both)}\n{"ack":0}\n`);
+    await expect(Ledger.open(dir)).rejects.toThrow(/is damaged at byte/);
+  });
+
   it('drains from after_seq, at most limit, the same entries every time', async () => {
     const ledger = await openLedger();
     for (let i = 1; i <= 5; i++) await sample(ledger, [d(`u${i}`, i, i), d(`v${i}`, i, 0)]);

@@ -27,6 +27,7 @@ interface Totals {
   users: Record<string, { upload_bytes: number; download_bytes: number }>;
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const brief = (entries: Entry[]) => entries.map((e) => [e.seq, e.user, e.upload_bytes, e.download_bytes]);
 
 /** A singbox-config that only answers ssm.endpoints, with whatever `endpoints()` returns then. */
@@ -156,6 +157,31 @@ describe('clash-stats.traffic.sample', () => {
       [3, 'alice', 5, 5],
       [4, 'bob', 20, 20],
     ]);
+  });
+
+  it('does not count bytes again when sing-box was reloaded within 2 s of its start, before any traffic', async () => {
+    v2ray = await fakeV2Ray();
+    const h = await startWithV2Ray();
+    v2ray.restart(); // sing-box starts: the first sample records this instance
+    expect(await h.execute('clash-stats.traffic.sample')).toEqual({ appended: 0, last_seq: 0 });
+    await sleep(1500);
+    // Reloaded 1.5 s later: uptime 0 again and no counter yet, so nothing tells it from the first.
+    v2ray.restart();
+    v2ray.counters.set('carol', [105, 2_097_292]);
+    expect(await h.execute('clash-stats.traffic.sample')).toEqual({ appended: 1, last_seq: 1 });
+    // 0.75 s into the new instance (uptime still 0) its start estimate is 2.25 s after the first
+    // instance's: a sample compared with that start would count carol's 2 MB a second time.
+    await sleep(750);
+    expect(await h.execute('clash-stats.traffic.sample')).toEqual({ appended: 0, last_seq: 1 });
+    v2ray.counters.set('carol', [210, 4_194_584]);
+    expect(await h.execute('clash-stats.traffic.sample')).toEqual({ appended: 1, last_seq: 2 });
+    expect(brief((await h.execute<Drained>('clash-stats.traffic.drain', { after_seq: 0 })).entries)).toEqual([
+      [1, 'carol', 105, 2_097_292],
+      [2, 'carol', 105, 2_097_292],
+    ]);
+    expect((await h.execute<Totals>('clash-stats.traffic.totals')).users).toEqual({
+      carol: { upload_bytes: 210, download_bytes: 4_194_584 },
+    });
   });
 
   it('counts through slow uptime answers, but records a restart only from a prompt one', async () => {
