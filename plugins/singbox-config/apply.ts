@@ -179,7 +179,11 @@ export interface ApplyResult {
   changed: boolean;
   /** sing-box was reloaded or started on it. */
   reloaded: boolean;
+  /** `sing-box check`, and reload + verify, in ms (0 for what did not run). */
+  timings: { check: number; reload: number };
 }
+
+const since = (start: number) => Math.round((performance.now() - start) * 10) / 10;
 
 /**
  * Serves `next`. Nothing happens when the file already holds it (unless `force`). A config that
@@ -189,13 +193,16 @@ export interface ApplyResult {
 export async function applyServed(env: ApplyEnv, next: Served, options: { force?: boolean; bad: BadConfig }): Promise<ApplyResult> {
   const { configPath, runner, logger } = env;
   const previous = await readIfExists(configPath);
-  if (previous === next.text && !options.force) return { changed: false, reloaded: false };
+  if (previous === next.text && !options.force) return { changed: false, reloaded: false, timings: { check: 0, reload: 0 } };
 
   const temp = `${configPath}.tmp`; // not *.json: `sing-box -C` must never load it (pitfall 13)
   await mkdir(path.dirname(configPath), { recursive: true });
   await writeLike(temp, next.text, configPath);
+  const checkStarted = performance.now();
+  let checkMs = 0;
   try {
     await check(env, temp, options.bad);
+    checkMs = since(checkStarted);
     const alive = await runner.isAlive();
     const held = alive ? listeners(parse(previous) ?? {}) : [];
     await assertBindable(listeners(next.config), held);
@@ -206,8 +213,9 @@ export async function applyServed(env: ApplyEnv, next: Served, options: { force?
   }
 
   await renameSynced(temp, configPath);
+  const reloadStarted = performance.now();
   const problem = await bringUp(env, next.config, 'new');
-  if (!problem) return { changed: previous !== next.text, reloaded: true };
+  if (!problem) return { changed: previous !== next.text, reloaded: true, timings: { check: checkMs, reload: since(reloadStarted) } };
 
   logger.error('config did not come up; restoring the previous one', { problem });
   const restored = await restore(env, previous);

@@ -29,7 +29,7 @@ const run = promisify(execFile);
 type SettingsT = Static<typeof Settings>;
 type UsersSyncInput = Static<(typeof commands)['users.sync']['input']>;
 type UsersSyncResult = Static<(typeof commands)['users.sync']['output']>;
-type LastApply = { time: string; action: string; ok: boolean; message: string };
+type LastApply = { time: string; action: string; ok: boolean; message: string; timings_ms?: { render: number; check: number; reload: number } };
 
 /** Cross-field and path checks the schema cannot express; errors name the field. */
 function checkSettings(settings: SettingsT, workDir: string): void {
@@ -218,8 +218,10 @@ export default definePlugin({
       options: { bad: BadConfig; force?: boolean; usersChanged?: boolean },
     ): Promise<{ changed: boolean; reloaded: boolean; served: Served }> {
       const target = servedUsers(nextUsers);
+      const renderStarted = performance.now();
       try {
         const next = await renderFor(nextBase.config, target);
+        const render = Math.round((performance.now() - renderStarted) * 10) / 10;
         const result = await applyServed(envFor(target), next, options);
         const live = !result.reloaded && options.usersChanged && managedInbounds(next.config).length > 0 && (await runner.isAlive());
         if (live) await syncSsmUsers(next.config, target);
@@ -230,7 +232,7 @@ export default definePlugin({
           : live
             ? 'managed users changed through the SSM API, without a reload'
             : 'the served config did not change';
-        lastApply = { time: new Date().toISOString(), action, ok: true, message };
+        lastApply = { time: new Date().toISOString(), action, ok: true, message, timings_ms: { render, ...result.timings } };
         if (result.reloaded || result.changed) {
           ctx.emit('config.applied', { action, version: nextBase.version, rendered_hash: next.hash, reloaded: result.reloaded });
         }

@@ -71,6 +71,14 @@ const LastApply = Type.Object({
   action: Type.String({ description: 'config.apply, users.sync, reload, restart, config.rollback, degraded, start' }),
   ok: Type.Boolean(),
   message: Type.String(),
+  timings_ms: Type.Optional(Type.Object(
+    {
+      render: Type.Number({ minimum: 0 }),
+      check: Type.Number({ minimum: 0, description: '`sing-box check` of the new file; 0 when the file did not change' }),
+      reload: Type.Number({ minimum: 0, description: 'reload or start, and the verification after it; 0 without a reload' }),
+    },
+    { description: 'Where the time of a successful apply went.' },
+  )),
 });
 
 const Empty = Type.Object({});

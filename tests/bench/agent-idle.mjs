@@ -1,39 +1,25 @@
 // Benchmark (not a test): starts the built agent with all five first-party plugins enabled, the
-// way deploy/boxfleet-agent.service does (same node flags), lets it idle for 60 s, and prints one
-// JSON line: rss_mb, heap_mb, cpu_percent (over the last 30 s), startup_ms.
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
+// way deploy/boxfleet-agent.service does (same node flags and environment), lets it idle for 60 s
+// and prints one JSON line: rss_mb, heap_mb, cpu_percent (over the last 30 s), startup_ms.
+// `--with-singbox`: singbox-config runs a real sing-box (3 inbounds, 100 users) and clash-stats
+// samples its counters every 10 s, as on a serving node.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { baseConfig, enableSingbox, makeUsers, prepareAgent, startAgent } from './singbox-node.mjs';
 
 const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 60);
 const CPU_WINDOW_S = Math.min(30, IDLE_S);
-const cli = path.resolve('dist/cli.js');
-const unit = readFileSync(process.env.BENCH_UNIT ?? 'deploy/boxfleet-agent.service', 'utf8');
-const nodeFlags = /ExecStart=\S*env node ((?:--\S+ )*)/.exec(unit)?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
-const unitEnv = Object.fromEntries([...unit.matchAll(/^Environment=(\w+)=(\S*)$/gm)].map((m) => [m[1], m[2]]));
+const withSingbox = process.argv.includes('--with-singbox');
 
-const port = await new Promise((resolve) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => {
-    const { port } = s.address();
-    s.close(() => resolve(port));
-  });
-});
-const dir = mkdtempSync(path.join(os.tmpdir(), 'boxfleet-bench-'));
-execFileSync(process.execPath, [cli, 'agent', 'init', '--dir', dir, '--node-id', 'bench', '--listen', `127.0.0.1:${port}`]);
-const config = path.join(dir, 'agent.yaml');
-
-const started = performance.now();
-const agent = spawn(process.execPath, [...nodeFlags, cli, 'agent', '--config', config], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-  env: { ...process.env, ...unitEnv },
-});
-await new Promise((resolve, reject) => {
-  agent.stdout.on('data', (chunk) => chunk.toString().includes('listening on') && resolve());
-  agent.once('exit', (code) => reject(new Error(`agent exited with ${code}`)));
-});
-const startupMs = Math.round(performance.now() - started);
+const agentDir = await prepareAgent();
+if (withSingbox) await enableSingbox(agentDir);
+const { child: agent, startupMs, nodeFlags, env } = await startAgent(agentDir.config);
+let singboxPid = null;
+if (withSingbox) {
+  agentDir.call('singbox-config.config.apply', { config: await baseConfig() });
+  agentDir.call('singbox-config.users.sync', { revision: 1, users: makeUsers(100) });
+  singboxPid = agentDir.call('singbox-config.status').pid;
+}
 
 const sleep = (s) => new Promise((r) => setTimeout(r, s * 1000));
 const ticks = () => {
@@ -50,10 +36,11 @@ const status = readFileSync(`/proc/${agent.pid}/status`, 'utf8');
 const kb = (field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)[1]);
 const mb = (k) => Math.round((k / 1024) * 10) / 10;
 
-const metrics = JSON.parse(execFileSync(process.execPath, [cli, 'agent', 'call', '--config', config, 'sysmetrics.current']).toString());
+const metrics = agentDir.call('sysmetrics.current');
 agent.kill('SIGTERM');
 await new Promise((r) => agent.once('exit', r));
-rmSync(dir, { recursive: true, force: true });
+if (singboxPid) process.kill(singboxPid, 'SIGTERM');
+agentDir.cleanup();
 
 console.log(
   JSON.stringify({
@@ -66,7 +53,8 @@ console.log(
     startup_ms: startupMs,
     idle_s: IDLE_S,
     plugins: 5,
+    singbox: withSingbox,
     node_flags: nodeFlags.join(' '),
-    env: unitEnv,
+    env,
   }),
 );
