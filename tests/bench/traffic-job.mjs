@@ -3,33 +3,12 @@
 // by the same function the job uses. On MariaDB/MySQL when BOXFLEET_TEST_MYSQL_URL is set (a fresh
 // database, dropped afterwards), else on SQLite in a temporary folder. Prints one JSON line.
 // Needs `npm run build` (dist/hub-jobs.js).
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import knexFactory from 'knex';
-import { applyLedgerBatch, openDatabase } from '../../dist/hub-jobs.js';
+import { applyLedgerBatch } from '../../dist/hub-jobs.js';
+import { benchDatabase, insertChunked } from './database.mjs';
 
 const NODES = Number(process.env.BENCH_NODES ?? 200);
 const USERS = Number(process.env.BENCH_USERS ?? 5000);
 const HOUR = 3_600_000;
-
-async function benchDatabase() {
-  const server = process.env.BOXFLEET_TEST_MYSQL_URL;
-  if (!server) {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'boxfleet-bench-'));
-    return { kind: 'sqlite', db: await openDatabase({ data_dir: dir, database_url: '' }), drop: async () => rmSync(dir, { recursive: true, force: true }) };
-  }
-  const name = `boxfleet_bench_${randomBytes(4).toString('hex')}`;
-  const admin = knexFactory({ client: 'mysql2', connection: server });
-  await admin.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-  const db = await openDatabase({ data_dir: os.tmpdir(), database_url: `${server.replace(/\/$/, '')}/${name}` });
-  return { kind: 'mariadb', db, drop: async () => (await admin.raw(`DROP DATABASE \`${name}\``), admin.destroy()) };
-}
-
-async function insertChunked(db, table, rows) {
-  for (let i = 0; i < rows.length; i += 500) await db(table).insert(rows.slice(i, i + 500));
-}
 
 const { kind, db, drop } = await benchDatabase();
 try {

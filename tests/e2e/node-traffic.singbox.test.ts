@@ -6,9 +6,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentClient, fetchAgentCertificate } from '../../hub/agent-client.js';
-import { parseEnrollment } from '../../agent-core/enrollment.js';
-import { startAgentProcess, freePort, type AgentProcess } from '../support/agent-process.js';
+import type { AgentClient } from '../../hub/agent-client.js';
+import { clientFromEnrollment, startAgentProcess, freePort, type AgentProcess } from '../support/agent-process.js';
 import { downloadThroughProxy, DownloadError, startByteServer, type ByteServer } from '../support/byte-server.js';
 import { singboxBin } from '../support/real-components.js';
 import { makeNodeProfile, makeUser, PROTOCOLS, startClient, type NodeProfile, type Protocol, type SingboxClient, type TestUser } from '../support/singbox-peers.js';
@@ -92,14 +91,7 @@ describe('a node running real sing-box', { timeout: 120_000 }, () => {
         };
       },
     });
-    const e = parseEnrollment(agent.enrollment);
-    client = new AgentClient({
-      address: e.address,
-      token: e.token,
-      insecure: false,
-      fingerprint: e.fingerprint,
-      certificate: await fetchAgentCertificate(e.address, e.fingerprint!),
-    });
+    client = await clientFromEnrollment(agent.enrollment);
     await call('singbox-config.config.apply', { config: profile.baseConfig, comment: 'e2e base' });
     await sync([alice, bob]);
   });

@@ -2,9 +2,9 @@
 // command-bus.grpc.test.ts and on MariaDB by command-bus.mariadb.test.ts.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentClient, AgentCallError, fetchAgentCertificate } from '../../hub/agent-client.js';
+import { AgentClient, AgentCallError } from '../../hub/agent-client.js';
 import { parseEnrollment } from '../../agent-core/enrollment.js';
-import { startAgentProcess, type AgentProcess } from '../support/agent-process.js';
+import { clientFromEnrollment, startAgentProcess, type AgentProcess } from '../support/agent-process.js';
 import { startTestHub, type DatabaseKind, type TestHub } from '../support/hub.js';
 
 const fixture = (name: string) => path.resolve('tests/fixtures/plugins', name);
@@ -26,14 +26,7 @@ export function commandBusSuite(kind: DatabaseKind): void {
     beforeAll(async () => {
       agent = await startAgentProcess({ nodeId: `bus-${kind}`, extraPlugins: EXTRA_PLUGINS });
       hub = await startTestHub(kind);
-      const e = parseEnrollment(agent.enrollment);
-      client = new AgentClient({
-        address: e.address,
-        token: e.token,
-        insecure: false,
-        fingerprint: e.fingerprint,
-        certificate: await fetchAgentCertificate(e.address, e.fingerprint!),
-      });
+      client = await clientFromEnrollment(agent.enrollment);
     });
 
     afterAll(async () => {

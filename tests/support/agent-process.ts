@@ -6,8 +6,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
+import { parseEnrollment } from '../../agent-core/enrollment.js';
+import { AgentClient, fetchAgentCertificate } from '../../hub/agent-client.js';
 
 export const CLI = path.resolve('dist/cli.js');
+
+/** A gRPC client for the agent an enrollment string names, with its certificate pinned as the hub does. */
+export async function clientFromEnrollment(enrollment: string): Promise<AgentClient> {
+  const e = parseEnrollment(enrollment);
+  return new AgentClient({
+    address: e.address,
+    token: e.token,
+    insecure: e.insecure,
+    fingerprint: e.fingerprint,
+    certificate: e.insecure ? undefined : await fetchAgentCertificate(e.address, e.fingerprint!),
+  });
+}
 const run = promisify(execFile);
 
 export async function freePort(): Promise<number> {

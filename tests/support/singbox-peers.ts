@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import selfsigned from 'selfsigned';
+import type { User } from '../../plugins/singbox-config/render.js';
 import { freePort } from './agent-process.js';
 
 export type Protocol = 'vless' | 'shadowsocks' | 'hysteria2';
@@ -29,15 +30,8 @@ export async function freeUdpPort(): Promise<number> {
   }
 }
 
-export interface TestUser {
-  name: string;
-  uuid: string;
-  password: string;
-  ss_key: string;
-  flow: '';
-  remaining_bytes: number | null;
-  expires_at: string | null;
-}
+/** A user as users.sync takes it. */
+export type TestUser = User;
 
 export function makeUser(name: string, overrides: Partial<TestUser> = {}): TestUser {
   return {

@@ -4,6 +4,7 @@ import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
 import { createHarness, type Harness } from '../../../agent-core/harness.js';
+export { freePort } from '../../support/agent-process.js';
 import type { AnyPluginDefinition } from '../../../agent-core/sdk.js';
 import clashStats from '../../../plugins/clash-stats/index.js';
 import { statsServiceDefinition } from '../../../plugins/clash-stats/v2ray-stats.js';
@@ -24,15 +25,6 @@ export async function start(config: Record<string, unknown>, others: AnyPluginDe
 export async function closeHarness(): Promise<void> {
   await harness?.close();
   harness = undefined;
-}
-
-/** A loopback port nothing listens on (the OS picked it free a moment ago). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** A stand-in for sing-box's V2Ray stats API: counters and uptime the test sets. */

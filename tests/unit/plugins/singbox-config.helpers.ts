@@ -1,4 +1,5 @@
 // Shared by the singbox-config*.test.ts files.
+import type { User } from '../../../plugins/singbox-config/render.js';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import dgram from 'node:dgram';
@@ -136,15 +137,7 @@ export function user(name: string, extra: Partial<TestUser> = {}): TestUser {
   };
 }
 
-export interface TestUser {
-  name: string;
-  uuid: string;
-  password: string;
-  ss_key: string;
-  flow?: '' | 'xtls-rprx-vision';
-  remaining_bytes: number | null;
-  expires_at: string | null;
-}
+export type TestUser = User;
 
 /**
  * A stand-in for clash-stats with the contract's commands, so singbox-config can be tested against
