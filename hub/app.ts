@@ -78,6 +78,7 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   await app.register(authPlugin, { config });
 
   app.get('/health', { config: { role: 'public' } }, async () => ({ status: 'ok' }));
+  await app.register(import('./routes/web.js'));
   await app.register(authRoutes, { prefix: '/api/v1/auth', attemptsPerMinute: config.login_attempts_per_minute, ttlSeconds: config.jwt_ttl_s });
   await app.register(nodeRoutes, { prefix: '/api/v1/nodes' });
   await app.register(import('./routes/admins.js'), { prefix: '/api/v1/admins' });
@@ -91,5 +92,9 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   await app.register(objectStorePlugin, { config });
   await app.register(jobsPlugin, { config, logger });
   await app.register(configRoutes, { prefix: '/api/v1' });
+
+  // End-user subscriptions (public, token in the path): hub/routes/sub.ts.
+  await app.register(import('./routes/sub.js'), { prefix: '/sub' });
+
   return app;
 }

@@ -38,6 +38,8 @@ const LOGIN = { username: 'rbac-login', password: 'rbac login password' };
  */
 const ROUTES: [string, string, Need, { url?: string; body?: object }?][] = [
   ['GET', '/health', 'public'],
+  ['GET', '/', 'public'],
+  ['GET', '/assets/:file', 'public', { url: '/assets/app.js' }],
   ['GET', '/docs', 'public'],
   ['GET', '/docs/json', 'public'],
   ['GET', '/docs/yaml', 'public'],
@@ -92,6 +94,12 @@ const ROUTES: [string, string, Need, { url?: string; body?: object }?][] = [
 
   ['GET', '/api/v1/usage', 'viewer'],
   ['GET', '/api/v1/audit', 'admin'],
+
+  // End-user subscriptions: routes/sub.ts (the token is the credential).
+  ['GET', '/sub/:token', 'public', { url: '/sub/no-such-token' }],
+  ['GET', '/sub/:token/qr.svg', 'public', { url: '/sub/no-such-token/qr.svg' }],
+  ['GET', '/sub/:token/qr.png', 'public', { url: '/sub/no-such-token/qr.png' }],
+
 ];
 
 /** `/api/v1/users/` and `/api/v1/users` are one route (a plugin's `/` under its prefix). */

@@ -1,0 +1,205 @@
+// /sub/:token: what an end user's proxy client fetches. Public (the token is the secret), never
+// audited, and the token never reaches a log line (the request log names the route pattern only).
+// An unknown token answers exactly like an unknown path. Rate-limited per token and per client IP.
+//
+// A suspended or expired user (or a disabled one, or one without a plan) still gets 200 and a
+// valid profile, with one stand-in entry that reaches nothing and whose name says why, plus the
+// status in profile-title. The client then shows the reason where the user picks a node, instead
+// of a bare "update failed". Peer panels: Marzban keeps answering with the user's usual configs
+// (the node side is what stops working) and can put the status into the remarks; 3x-ui/Hiddify
+// style panels add such info entries. We give out no node address or credential at all.
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import QRCode from 'qrcode';
+import { Node, Plan, Subscription, User } from '../db/models.js';
+import { HubError } from '../errors.js';
+import { readConfigVersion } from '../jobs/reconcile.js';
+import { renderClash } from '../subscriptions/clash.js';
+import { buildEntries, placeholderEntry, type Entry } from '../subscriptions/entries.js';
+import {
+  CONTENT_TYPES,
+  FORMATS,
+  UPDATE_INTERVAL_HOURS,
+  chooseFormat,
+  contentDisposition,
+  profileTitle,
+  subscriptionUserinfo,
+  type Format,
+  type Usage,
+} from '../subscriptions/format.js';
+import { renderBase64, renderLinks, shareLink } from '../subscriptions/links.js';
+import { renderSingbox } from '../subscriptions/singbox.js';
+import { StringEnum } from './users.js';
+
+export interface SubRoutesOptions {
+  /** Requests per token per minute. Default 60 (a client refreshes every few hours). */
+  perTokenPerMinute?: number;
+  /** Requests per client IP per minute, over all tokens. Default 600 (many users behind one NAT). */
+  perIpPerMinute?: number;
+}
+
+const Params = Type.Object({ token: Type.String({ maxLength: 200 }) });
+const FormatQuery = Type.Object({ format: Type.Optional(StringEnum(FORMATS)) });
+const QrQuery = Type.Object({ link: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })) });
+
+interface Profile {
+  user: User;
+  entries: Entry[];
+  usage: Usage;
+  /** Why no node is given; null when the user is served. */
+  reason: string | null;
+}
+
+/** Immutable, so cached for the process; a bound keeps a long-lived hub's memory flat. */
+const CONFIG_CACHE_MAX = 512;
+
+const routes: FastifyPluginAsyncTypebox<SubRoutesOptions> = async (app, opts) => {
+  await app.register(rateLimit, { global: false });
+  const perToken = app.createRateLimit({
+    max: opts.perTokenPerMinute ?? 60,
+    timeWindow: 60_000,
+    keyGenerator: (req) => `sub-token:${(req.params as { token?: string }).token ?? ''}`,
+  });
+  const perIp = app.createRateLimit({ max: opts.perIpPerMinute ?? 600, timeWindow: 60_000, keyGenerator: (req) => `sub-ip:${req.ip}` });
+  app.addHook('onRequest', async (request, reply) => {
+    for (const limiter of [perIp, perToken]) {
+      const result = await limiter(request);
+      if (!result.isAllowed && result.isExceeded) {
+        reply.header('retry-after', String(result.ttlInSeconds));
+        throw new HubError('HUB_ERR_RATE_LIMITED', `too many requests; try again in ${result.ttlInSeconds} s`);
+      }
+    }
+  });
+
+  const configs = new Map<number, Record<string, unknown>>();
+  const baseConfig = async (version: number) => {
+    let config = configs.get(version);
+    if (!config) {
+      config = (await readConfigVersion(app.db, app.objects, version)).config;
+      if (configs.size >= CONFIG_CACHE_MAX) configs.delete(configs.keys().next().value!);
+      configs.set(version, config);
+    }
+    return config;
+  };
+
+  /** The user behind a token with what they may use now; null for an unknown token. */
+  const load = async (token: string): Promise<Profile | null> => {
+    if (!/^[A-Za-z0-9_-]{20,200}$/.test(token)) return null;
+    const user = await User.query(app.db).findOne({ sub_token: token });
+    if (!user) return null;
+    // As the admin API: the active or suspended subscription, else the newest not cancelled.
+    const subscriptions = await Subscription.query(app.db).where({ user_id: user.id }).whereNot('status', 'cancelled').orderBy('id', 'desc');
+    const subscription = subscriptions.find((s) => s.status === 'active' || s.status === 'suspended') ?? subscriptions[0];
+    const now = app.now();
+    const usage: Usage = {
+      used: Number(subscription?.traffic_used_bytes ?? 0),
+      total: Number(subscription?.traffic_total_bytes ?? 0),
+      expire: subscription ? Math.floor(Number(subscription.end_time) / 1000) : 0,
+    };
+    let reason: string | null = null;
+    if (user.status !== 'active') reason = 'account disabled';
+    else if (!subscription) reason = 'no active plan';
+    else if (subscription.status === 'suspended') reason = subscription.suspended_reason === 'quota' ? 'traffic quota used up' : 'subscription suspended';
+    else if (subscription.status !== 'active' || Number(subscription.end_time) <= now) reason = 'subscription expired';
+    if (reason !== null) return { user, entries: [placeholderEntry(`⛔ ${reason}`)], usage, reason };
+
+    const plan = await Plan.query(app.db).findById(subscription!.plan_id);
+    const planTags = plan?.node_tags ?? [];
+    // Only nodes that serve this user now: enabled, online, running a known base config.
+    const nodes = (
+      await Node.query(app.db)
+        .select('id', 'name', 'address', 'tags', 'multiplier', 'applied_config_version')
+        .where('enabled', true)
+        .andWhere('health', 'online')
+        .whereNotNull('applied_config_version')
+        .orderBy(['name', 'id'])
+    ).filter((n) => n.tags.some((t) => planTags.includes(t)));
+    const withConfigs = [];
+    for (const node of nodes) {
+      const config = await baseConfig(node.applied_config_version!).catch(() => undefined);
+      if (config) withConfigs.push({ node, config });
+    }
+    const entries = buildEntries(withConfigs, planTags, user);
+    if (entries.length === 0) return { user, entries: [placeholderEntry('⛔ no node available right now')], usage, reason: 'no node available' };
+    return { user, entries, usage, reason: null };
+  };
+
+  /**
+   * The app's not-found answer, word for word (the tests compare it with an unknown path's), sent
+   * from this route rather than through reply.callNotFound(): that drops the route pattern, and the
+   * request log would then print the raw URL with the token in it.
+   */
+  const notFound = (request: FastifyRequest, reply: FastifyReply) =>
+    reply.code(404).send({ statusCode: 404, code: 'HUB_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+
+  const setHeaders = (reply: FastifyReply, profile: Profile, format: Format) => {
+    const title = `boxfleet · ${profile.user.name}${profile.reason ? ` (${profile.reason})` : ''}`;
+    reply
+      .header('content-type', CONTENT_TYPES[format])
+      .header('subscription-userinfo', subscriptionUserinfo(profile.usage))
+      .header('profile-update-interval', String(UPDATE_INTERVAL_HOURS))
+      .header('profile-title', profileTitle(title))
+      .header('content-disposition', contentDisposition(`boxfleet-${profile.user.name}`, format))
+      .header('cache-control', 'no-store');
+  };
+
+  app.get(
+    '/:token',
+    { config: { role: 'public', audit: false }, schema: { params: Params, querystring: FormatQuery, hide: true } },
+    async (request, reply) => {
+      const profile = await load(request.params.token);
+      if (!profile) return notFound(request, reply);
+      const format = chooseFormat(request.query.format, request.headers['user-agent']);
+      setHeaders(reply, profile, format);
+      switch (format) {
+        case 'singbox':
+          return JSON.stringify(renderSingbox(profile.entries), null, 2);
+        case 'clash':
+          return renderClash(profile.entries);
+        case 'links':
+          return renderLinks(profile.entries);
+        case 'base64':
+          return renderBase64(profile.entries);
+      }
+    },
+  );
+
+  /** The text a QR code stands for: the subscription URL, or one share link by index. */
+  const qrText = async (request: FastifyRequest, token: string, index: number | undefined, reply: FastifyReply) => {
+    const profile = await load(token);
+    if (!profile) {
+      await notFound(request, reply);
+      return null;
+    }
+    // Absolute, from how this request reached the hub (behind a proxy: its Host header).
+    if (index === undefined) return `${request.protocol}://${request.host}/sub/${token}`;
+    const entry = profile.entries[index];
+    if (!entry) throw new HubError('HUB_ERR_NOT_FOUND', `no link ${index}; this subscription has ${profile.entries.length}`);
+    return shareLink(entry);
+  };
+
+  app.get(
+    '/:token/qr.svg',
+    { config: { role: 'public', audit: false }, schema: { params: Params, querystring: QrQuery, hide: true } },
+    async (request, reply) => {
+      const text = await qrText(request, request.params.token, request.query.link, reply);
+      if (text === null) return reply;
+      const svg = await QRCode.toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+      return reply.header('content-type', 'image/svg+xml').header('cache-control', 'no-store').send(svg);
+    },
+  );
+
+  app.get(
+    '/:token/qr.png',
+    { config: { role: 'public', audit: false }, schema: { params: Params, querystring: QrQuery, hide: true } },
+    async (request, reply) => {
+      const text = await qrText(request, request.params.token, request.query.link, reply);
+      if (text === null) return reply;
+      const png = await QRCode.toBuffer(text, { type: 'png', errorCorrectionLevel: 'M', margin: 2, width: 512 });
+      return reply.header('content-type', 'image/png').header('cache-control', 'no-store').send(png);
+    },
+  );
+};
+
+export default routes;

@@ -1,0 +1,232 @@
+// What a client needs to reach one inbound of one node as one user: the format-neutral entry every
+// renderer (sing-box, Clash.Meta, share links) starts from. Pure functions: no I/O here.
+//
+// The entry mirrors how singbox-config injects users (plugins/singbox-config/render.ts): the same
+// credential per protocol, and for shadowsocks-2022 the user key is the first 16 or 32 bytes of
+// ss_key, with the client password "<server PSK>:<user key>". That file is the other side of this
+// contract; it is not imported, so the hub does not depend on a plugin's internals.
+import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
+
+export type EntryType = 'vless' | 'vmess' | 'trojan' | 'shadowsocks' | 'hysteria2' | 'tuic' | 'anytls';
+
+export interface EntryTls {
+  server_name: string;
+  alpn?: string[];
+  /** The server's self-signed certificate (PEM), when the base config carries it inline: clients pin it. */
+  certificate?: string;
+  /** SHA-256 of that certificate's DER, hex (mihomo `fingerprint`, hysteria2 `pinSHA256`). */
+  certificate_sha256?: string;
+  reality?: { public_key: string; short_id: string };
+}
+
+export interface EntryTransport {
+  type: 'ws' | 'grpc' | 'httpupgrade' | 'http';
+  path?: string;
+  host?: string;
+  service_name?: string;
+}
+
+export interface Entry {
+  /** Unique within one subscription: the display name and the outbound tag. */
+  name: string;
+  type: EntryType;
+  server: string;
+  port: number;
+  uuid?: string;
+  password?: string;
+  /** shadowsocks cipher. */
+  method?: string;
+  flow?: string;
+  tls?: EntryTls;
+  transport?: EntryTransport;
+  obfs?: { type: 'salamander'; password: string };
+  congestion_control?: string;
+  /** A stand-in that reaches nothing (suspended or expired user): renderers keep it out of url-test groups. */
+  placeholder?: boolean;
+}
+
+export interface EntryNode {
+  id: string;
+  name: string;
+  address: string;
+  tags: string[];
+  multiplier: number;
+}
+
+export interface EntryUser {
+  uuid: string;
+  password: string;
+  ss_key: string;
+}
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+const SS_2022_KEY_BYTES: Record<string, number> = { '2022-blake3-aes-128-gcm': 16, '2022-blake3-aes-256-gcm': 32 };
+const SS_LEGACY = new Set(['aes-128-gcm', 'aes-192-gcm', 'aes-256-gcm', 'chacha20-ietf-poly1305', 'xchacha20-ietf-poly1305']);
+const TYPES = new Set<string>(['vless', 'vmess', 'trojan', 'shadowsocks', 'hysteria2', 'tuic', 'anytls']);
+
+/**
+ * The host clients dial: the host part of the node's address (the agent's address, which on every
+ * node we know of is also where sing-box listens). The schema has no separate public host; when
+ * one is added it belongs here.
+ */
+export function hostOf(address: string): string {
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(address);
+  if (bracketed) return bracketed[1]!;
+  const colons = address.split(':').length - 1;
+  if (colons === 1) return address.slice(0, address.lastIndexOf(':'));
+  return address; // a bare host, or a bare IPv6 address
+}
+
+/** The X25519 public key (base64url, 43 chars) of a REALITY private key. */
+export function realityPublicKey(privateKey: string): string {
+  const raw = Buffer.from(privateKey, 'base64url');
+  // PKCS#8 wrapping of a raw X25519 private key (RFC 8410).
+  const der = Buffer.concat([Buffer.from('302e020100300506032b656e04220420', 'hex'), raw]);
+  const jwk = createPublicKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })).export({ format: 'jwk' });
+  return String(jwk.x);
+}
+
+function pemOf(value: unknown): string | undefined {
+  if (typeof value === 'string' && value.includes('BEGIN CERTIFICATE')) return value;
+  if (Array.isArray(value) && value.every((l) => typeof l === 'string')) return pemOf(value.join('\n'));
+  return undefined;
+}
+
+function certificateSha256(pem: string): string {
+  const body = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(pem)?.[1] ?? '';
+  return createHash('sha256').update(Buffer.from(body.replace(/\s+/g, ''), 'base64')).digest('hex');
+}
+
+/**
+ * The client side of an inbound's `tls` block. An inline certificate is taken as self-signed and
+ * pinned; a certificate_path or ACME certificate is taken as publicly trusted (the hub cannot read
+ * the node's files).
+ */
+function clientTls(tls: unknown, host: string): EntryTls | undefined {
+  if (!isObject(tls) || tls.enabled !== true) return undefined;
+  const out: EntryTls = { server_name: str(tls.server_name) ?? host };
+  if (Array.isArray(tls.alpn) && tls.alpn.length > 0) out.alpn = tls.alpn.map(String);
+  const reality = tls.reality;
+  if (isObject(reality) && reality.enabled === true && typeof reality.private_key === 'string') {
+    const ids = Array.isArray(reality.short_id) ? reality.short_id.map(String) : [];
+    out.reality = { public_key: realityPublicKey(reality.private_key), short_id: ids[0] ?? '' };
+    return out;
+  }
+  const pem = pemOf(tls.certificate);
+  if (pem) {
+    out.certificate = pem;
+    out.certificate_sha256 = certificateSha256(pem);
+  }
+  return out;
+}
+
+function transportOf(value: unknown): EntryTransport | undefined {
+  if (!isObject(value)) return undefined;
+  const type = String(value.type);
+  if (type === 'ws' || type === 'httpupgrade') {
+    const headers = isObject(value.headers) ? value.headers : {};
+    return { type, path: str(value.path) ?? '/', host: str(value.host) ?? str(headers.Host) ?? str(headers.host) };
+  }
+  if (type === 'grpc') return { type, service_name: str(value.service_name) ?? '' };
+  if (type === 'http') return { type, path: str(value.path) ?? '/', host: Array.isArray(value.host) ? str(value.host[0]) : undefined };
+  return undefined;
+}
+
+/** The user's key on a shadowsocks inbound with this method; undefined when the method takes no users. */
+export function shadowsocksPassword(inbound: Json, user: EntryUser): string | undefined {
+  const method = String(inbound.method ?? '');
+  const bytes = SS_2022_KEY_BYTES[method];
+  if (bytes !== undefined) {
+    const userKey = Buffer.from(user.ss_key, 'base64').subarray(0, bytes).toString('base64');
+    return `${String(inbound.password ?? '')}:${userKey}`;
+  }
+  return SS_LEGACY.has(method) ? user.password : undefined;
+}
+
+/** Everything but the name, for one inbound that takes users; undefined for any other inbound. */
+export function entryOf(inbound: Json, host: string, user: EntryUser): Omit<Entry, 'name'> | undefined {
+  const type = String(inbound.type);
+  const port = inbound.listen_port;
+  if (!TYPES.has(type) || typeof port !== 'number' || port <= 0) return undefined;
+  const base = { type: type as EntryType, server: host, port, tls: clientTls(inbound.tls, host), transport: transportOf(inbound.transport) };
+  switch (type) {
+    case 'vless':
+      return { ...base, uuid: user.uuid.toLowerCase(), flow: '' };
+    case 'vmess':
+      return { ...base, uuid: user.uuid.toLowerCase() };
+    case 'trojan':
+    case 'anytls':
+      return { ...base, password: user.password };
+    case 'hysteria2': {
+      const obfs = isObject(inbound.obfs) && inbound.obfs.type === 'salamander' ? { type: 'salamander' as const, password: String(inbound.obfs.password ?? '') } : undefined;
+      return { ...base, password: user.password, obfs };
+    }
+    case 'tuic':
+      return { ...base, uuid: user.uuid.toLowerCase(), password: user.password, congestion_control: str(inbound.congestion_control) ?? 'cubic' };
+    case 'shadowsocks': {
+      if (Array.isArray(inbound.destinations)) return undefined; // relay mode has no users
+      const password = shadowsocksPassword(inbound, user);
+      return password === undefined ? undefined : { ...base, tls: undefined, transport: undefined, method: String(inbound.method), password };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * "<node name> <region tag> ×<multiplier> <inbound type>": the region is the first node tag the
+ * plan reaches (left out when it is the node's name), the multiplier only when it is not 1.
+ */
+export function entryName(node: EntryNode, planTags: readonly string[], type: string): string {
+  const region = node.tags.find((t) => planTags.includes(t)) ?? node.tags[0];
+  const parts = [node.name];
+  if (region && region.toLowerCase() !== node.name.toLowerCase()) parts.push(region);
+  if (Number(node.multiplier) !== 1) parts.push(`×${Number(node.multiplier)}`);
+  parts.push(type);
+  return parts.join(' ');
+}
+
+/** One entry per user-taking inbound of each node's base config, with unique names, in node order. */
+export function buildEntries(
+  nodes: readonly { node: EntryNode; config: Json }[],
+  planTags: readonly string[],
+  user: EntryUser,
+): Entry[] {
+  const entries: Entry[] = [];
+  const taken = new Set<string>();
+  for (const { node, config } of nodes) {
+    const host = hostOf(node.address);
+    const inbounds = Array.isArray(config.inbounds) ? config.inbounds.filter(isObject) : [];
+    for (const inbound of inbounds) {
+      const entry = entryOf(inbound, host, user);
+      if (!entry) continue;
+      let name = entryName(node, planTags, entry.type);
+      // Two inbounds of one type on one node: tell them apart by tag, else by number.
+      if (taken.has(name) && typeof inbound.tag === 'string') name = `${name} ${inbound.tag}`;
+      for (let i = 2; taken.has(name); i++) name = `${entryName(node, planTags, entry.type)} ${i}`;
+      taken.add(name);
+      entries.push({ name, ...entry });
+    }
+  }
+  return entries;
+}
+
+/**
+ * What a suspended or expired user gets instead of nodes: one entry that reaches nothing (a closed
+ * loopback port, with a throwaway key) and whose name says why. Clients show it in their node
+ * list, so the user reads the reason where they would pick a node; no real credential or node
+ * address is given out.
+ */
+export function placeholderEntry(reason: string): Entry {
+  return {
+    name: reason,
+    type: 'shadowsocks',
+    server: '127.0.0.1',
+    port: 1,
+    method: 'chacha20-ietf-poly1305',
+    password: 'boxfleet-unavailable',
+    placeholder: true,
+  };
+}

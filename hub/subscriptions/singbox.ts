@@ -1,0 +1,103 @@
+// The sing-box client profile: a complete config (sing-box has no provider mechanism), with a local
+// mixed (HTTP + SOCKS) inbound, a selector over a urltest group and every node, typed DNS servers
+// (1.12+; legacy strings are fatal on 1.13) and route rules that work as imported. Pure.
+import type { Entry, EntryTls, EntryTransport } from './entries.js';
+
+type Json = Record<string, unknown>;
+
+export interface SingboxOptions {
+  /** Loopback port of the mixed inbound. Default 2080. */
+  mixedPort?: number;
+}
+
+export const SELECTOR_TAG = 'proxy';
+export const URLTEST_TAG = 'auto';
+export const DIRECT_TAG = 'direct';
+
+function tlsBlock(tls: EntryTls | undefined): Json | undefined {
+  if (!tls) return undefined;
+  const out: Json = { enabled: true, server_name: tls.server_name };
+  if (tls.alpn) out.alpn = tls.alpn;
+  if (tls.certificate) out.certificate = tls.certificate;
+  if (tls.reality) {
+    // REALITY rides on uTLS: the client refuses it without.
+    out.utls = { enabled: true, fingerprint: 'chrome' };
+    out.reality = { enabled: true, public_key: tls.reality.public_key, short_id: tls.reality.short_id };
+  }
+  return out;
+}
+
+function transportBlock(t: EntryTransport | undefined): Json | undefined {
+  if (!t) return undefined;
+  switch (t.type) {
+    case 'ws':
+      return { type: 'ws', path: t.path, ...(t.host ? { headers: { Host: t.host } } : {}) };
+    case 'httpupgrade':
+      return { type: 'httpupgrade', path: t.path, ...(t.host ? { host: t.host } : {}) };
+    case 'grpc':
+      return { type: 'grpc', service_name: t.service_name };
+    case 'http':
+      return { type: 'http', path: t.path, ...(t.host ? { host: [t.host] } : {}) };
+  }
+}
+
+/** Drops undefined fields: sing-box parses strictly, and `null` is not "absent" to every field. */
+const compact = (o: Json): Json => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+
+export function singboxOutbound(e: Entry): Json {
+  const common = { type: e.type, tag: e.name, server: e.server, server_port: e.port };
+  const tls = tlsBlock(e.tls);
+  const transport = transportBlock(e.transport);
+  switch (e.type) {
+    case 'vless':
+      return compact({ ...common, uuid: e.uuid, flow: e.flow || undefined, tls, transport });
+    case 'vmess':
+      return compact({ ...common, uuid: e.uuid, security: 'auto', alter_id: 0, tls, transport });
+    case 'trojan':
+      return compact({ ...common, password: e.password, tls, transport });
+    case 'shadowsocks':
+      return { ...common, method: e.method, password: e.password };
+    case 'hysteria2':
+      return compact({ ...common, password: e.password, obfs: e.obfs, tls });
+    case 'tuic':
+      return compact({ ...common, uuid: e.uuid, password: e.password, congestion_control: e.congestion_control, tls });
+    case 'anytls':
+      return compact({ ...common, password: e.password, tls });
+  }
+}
+
+export function renderSingbox(entries: readonly Entry[], options: SingboxOptions = {}): Json {
+  const usable = entries.filter((e) => !e.placeholder).map((e) => e.name);
+  const all = entries.map((e) => e.name);
+  const groups: Json[] = [];
+  if (usable.length > 0) {
+    groups.push({ type: 'selector', tag: SELECTOR_TAG, outbounds: [URLTEST_TAG, ...all], default: URLTEST_TAG });
+    groups.push({ type: 'urltest', tag: URLTEST_TAG, outbounds: usable, url: 'https://www.gstatic.com/generate_204', interval: '5m' });
+  } else {
+    // Nothing usable (suspended, expired or no node): the selector holds only the stand-in, never
+    // `direct`, so the client does not silently go out unproxied.
+    groups.push({ type: 'selector', tag: SELECTOR_TAG, outbounds: all.length > 0 ? all : [DIRECT_TAG] });
+  }
+  return {
+    log: { level: 'warn', timestamp: true },
+    dns: {
+      servers: [
+        { type: 'https', tag: 'remote', server: '1.1.1.1', detour: SELECTOR_TAG },
+        { type: 'local', tag: 'local' },
+      ],
+      final: 'remote',
+    },
+    inbounds: [{ type: 'mixed', tag: 'mixed-in', listen: '127.0.0.1', listen_port: options.mixedPort ?? 2080 }],
+    outbounds: [...groups, ...entries.map(singboxOutbound), { type: 'direct', tag: DIRECT_TAG }],
+    route: {
+      rules: [
+        { action: 'sniff' },
+        { protocol: 'dns', action: 'hijack-dns' },
+        { ip_is_private: true, outbound: DIRECT_TAG },
+      ],
+      final: SELECTOR_TAG,
+      // Node addresses may be names: resolve them without going through the proxy they lead to.
+      default_domain_resolver: 'local',
+    },
+  };
+}

@@ -1,0 +1,22 @@
+// Debian's Chromium driven by playwright-core (no downloaded browsers), headless, with the flags
+// this machine's closed network needs; every console error and page error is collected.
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const CHROMIUM = process.env.BOXFLEET_CHROMIUM ?? '/usr/bin/chromium';
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+  });
+}
+
+/** A page at the given width whose console errors land in `errors`. */
+export async function openPage(browser: Browser, width: number, errors: string[]): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width, height: width < 600 ? 844 : 800 } });
+  const page = await context.newPage();
+  page.on('console', (message) => message.type() === 'error' && errors.push(`console: ${message.text()}`));
+  page.on('pageerror', (error) => errors.push(`page: ${error.message}`));
+  return page;
+}
