@@ -96,5 +96,10 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   // End-user subscriptions (public, token in the path): hub/routes/sub.ts.
   await app.register(import('./routes/sub.js'), { prefix: '/sub' });
 
+  // Node metrics (issue 6): stored samples, live samples over WebSocket, Prometheus /metrics.
+  await app.register(import('@fastify/websocket'), { options: { maxPayload: 64 * 1024 } });
+  await app.register(import('./metrics.js'), { logger, retentionDays: config.metrics_retention_days, jobIntervalMs: config.metrics_interval_s * 1000 });
+  await app.register(import('./routes/ws.js'), { prefix: '/api/v1' });
+  await app.register(import('./routes/metrics.js'));
   return app;
 }

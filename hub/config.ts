@@ -34,6 +34,10 @@ export const HubConfigSchema = Type.Object({
   quota_interval_s: Type.Number({ exclusiveMinimum: 0, default: 60 }),
   /** How often nodes behind their desired users or config are pushed to, in seconds. */
   reconcile_interval_s: Type.Number({ exclusiveMinimum: 0, default: 5 }),
+  /** How long hourly node-metric averages are kept, in days. */
+  metrics_retention_days: Type.Integer({ minimum: 1, default: 30 }),
+  /** How often node metrics are pulled, downsampled and expired, in seconds. */
+  metrics_interval_s: Type.Number({ exclusiveMinimum: 0, default: 300 }),
 });
 
 export type HubConfig = Static<typeof HubConfigSchema>;
@@ -53,6 +57,8 @@ const ENV: Record<keyof HubConfig, string> = {
   traffic_interval_s: 'BOXFLEET_TRAFFIC_INTERVAL_S',
   quota_interval_s: 'BOXFLEET_QUOTA_INTERVAL_S',
   reconcile_interval_s: 'BOXFLEET_RECONCILE_INTERVAL_S',
+  metrics_retention_days: 'BOXFLEET_METRICS_RETENTION_DAYS',
+  metrics_interval_s: 'BOXFLEET_METRICS_INTERVAL_S',
 };
 
 /** Flags win over the environment, which wins over the defaults. */

@@ -232,3 +232,19 @@ export class AuditEntry extends Model {
     };
   }
 }
+
+/** A sysmetrics sample of one node: `raw` as received, or an `hour` average (time = start of the hour). */
+export class NodeMetric extends Model {
+  static override tableName = 'node_metrics';
+  static override idColumn = ['node_id', 'resolution', 'kind', 'time'];
+  static override jsonAttributes = ['values'];
+  node_id!: string;
+  time!: number;
+  kind!: string;
+  resolution!: 'raw' | 'hour';
+  values!: Record<string, number | null>;
+
+  toPublic() {
+    return { time: iso(this.time)!, kind: this.kind, resolution: this.resolution, values: this.values };
+  }
+}

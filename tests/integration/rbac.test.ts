@@ -100,6 +100,10 @@ const ROUTES: [string, string, Need, { url?: string; body?: object }?][] = [
   ['GET', '/sub/:token/qr.svg', 'public', { url: '/sub/no-such-token/qr.svg' }],
   ['GET', '/sub/:token/qr.png', 'public', { url: '/sub/no-such-token/qr.png' }],
 
+  // Node metrics: hub/routes/metrics.ts, hub/routes/ws.ts (the WebSocket checks its JWT itself).
+  ['GET', '/api/v1/nodes/:id/metrics', 'viewer', { url: '/api/v1/nodes/no-such-node/metrics' }],
+  ['GET', '/api/v1/ws', 'public'],
+  ['GET', '/metrics', 'public'],
 ];
 
 /** `/api/v1/users/` and `/api/v1/users` are one route (a plugin's `/` under its prefix). */

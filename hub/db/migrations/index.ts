@@ -2,10 +2,12 @@
 import type { Knex } from 'knex';
 import * as nodes from './001-nodes.js';
 import * as business from './002-business.js';
+import * as metrics from './003-metrics.js';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001-nodes': nodes,
   '002-business': business,
+  '003-metrics': metrics,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

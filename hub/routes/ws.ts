@@ -1,0 +1,132 @@
+// GET /api/v1/ws: live node samples for the browser. Browsers cannot set headers on a WebSocket,
+// so the route itself is public and the JWT comes as `?token=` or as the first message
+// `{"token": "..."}`; any signed-in role (viewer and up) may watch. Then:
+//   → {"subscribe": ["hk", ...]}   {"unsubscribe": ["hk"]}
+//   ← {"type":"subscribed","nodes":[...]}  {"type":"sample","node","kind","time","values"}
+//     {"type":"error","node"?,"message"}
+// The hub holds one Watch stream per node while anyone is subscribed (app.live); the browser never
+// talks to a node.
+import type { FastifyPluginAsync } from 'fastify';
+import type {} from '@fastify/websocket';
+import type { WebSocket } from 'ws';
+import { Admin, Node } from '../db/models.js';
+
+const AUTH_TIMEOUT_MS = 10_000;
+const MAX_SUBSCRIPTIONS = 100;
+
+const routes: FastifyPluginAsync = async (app) => {
+  const authenticate = async (token: string): Promise<Admin | string> => {
+    try {
+      const payload = app.jwt.verify<{ sub: number }>(token);
+      const admin = await Admin.query().findById(payload.sub);
+      if (!admin || admin.disabled) return 'this account is disabled or was removed';
+      return admin;
+    } catch (error) {
+      return `sign in first: ${(error as Error).message}`;
+    }
+  };
+
+  app.route({
+    method: 'GET',
+    url: '/ws',
+    config: { role: 'public' },
+    schema: { hide: true },
+    handler: async (_request, reply) =>
+      reply.code(400).send({ statusCode: 400, code: 'HUB_ERR_BAD_REQUEST', message: 'this is a WebSocket: connect with Upgrade: websocket' }),
+    wsHandler: (socket: WebSocket, request) => {
+      const send = (message: object): void => {
+        if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
+      };
+      const subscriptions = new Map<string, () => void>();
+      let admin: Admin | undefined;
+      let closed = false;
+      const authTimer = setTimeout(() => socket.close(4401, 'no token within 10 s'), AUTH_TIMEOUT_MS);
+
+      const signIn = async (token: string) => {
+        const result = await authenticate(token);
+        if (typeof result === 'string') {
+          send({ type: 'error', message: result });
+          socket.close(4401, 'unauthorized');
+          return;
+        }
+        clearTimeout(authTimer);
+        admin = result;
+        send({ type: 'ready', admin: admin.username });
+      };
+
+      const subscribe = async (ids: string[]) => {
+        for (const id of ids) {
+          if (subscriptions.has(id)) continue;
+          if (subscriptions.size >= MAX_SUBSCRIPTIONS) {
+            send({ type: 'error', node: id, message: `at most ${MAX_SUBSCRIPTIONS} nodes per connection` });
+            continue;
+          }
+          const node = await Node.query().findById(id);
+          if (closed) return;
+          if (!node) {
+            send({ type: 'error', node: id, message: `no node ${id}` });
+            continue;
+          }
+          if (subscriptions.has(id)) continue;
+          subscriptions.set(
+            id,
+            app.live.subscribe(
+              node,
+              (sample) => send({ type: 'sample', ...sample }),
+              (nodeId, message) => send({ type: 'error', node: nodeId, message }),
+            ),
+          );
+        }
+        send({ type: 'subscribed', nodes: [...subscriptions.keys()] });
+      };
+
+      const unsubscribe = (ids: string[]) => {
+        for (const id of ids) {
+          subscriptions.get(id)?.();
+          subscriptions.delete(id);
+        }
+        send({ type: 'subscribed', nodes: [...subscriptions.keys()] });
+      };
+
+      // Messages are handled one at a time, in order (a subscribe waits for the sign-in before it).
+      let queue = Promise.resolve();
+      socket.on('message', (data) => {
+        queue = queue.then(async () => {
+          let message: { token?: unknown; subscribe?: unknown; unsubscribe?: unknown };
+          try {
+            message = JSON.parse(String(data));
+          } catch {
+            return void send({ type: 'error', message: 'messages must be JSON' });
+          }
+          if (!admin) {
+            if (typeof message.token !== 'string') return void socket.close(4401, 'send {"token": "<JWT>"} first');
+            return signIn(message.token);
+          }
+          const ids = (value: unknown) => (Array.isArray(value) && value.every((v) => typeof v === 'string') ? (value as string[]) : undefined);
+          if (message.subscribe !== undefined) {
+            const list = ids(message.subscribe);
+            if (!list) return void send({ type: 'error', message: 'subscribe: must be an array of node ids' });
+            return subscribe(list);
+          }
+          if (message.unsubscribe !== undefined) {
+            const list = ids(message.unsubscribe);
+            if (!list) return void send({ type: 'error', message: 'unsubscribe: must be an array of node ids' });
+            return unsubscribe(list);
+          }
+          send({ type: 'error', message: 'expected {"subscribe": [...]} or {"unsubscribe": [...]}' });
+        }).catch((error: Error) => send({ type: 'error', message: error.message }));
+      });
+      socket.on('close', () => {
+        closed = true;
+        clearTimeout(authTimer);
+        for (const stop of subscriptions.values()) stop();
+        subscriptions.clear();
+      });
+
+      const token = (request.query as { token?: string }).token;
+      if (token) queue = queue.then(() => signIn(token));
+    },
+  });
+};
+
+export default routes;

@@ -1,0 +1,3 @@
+import { metricsStoreSuite } from './metrics.store.suite.js';
+
+metricsStoreSuite('sqlite');
