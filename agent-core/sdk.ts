@@ -131,7 +131,7 @@ export interface PluginDefinition<
 }
 
 /** Any plugin, whatever its schemas: what the host, the loader and the harness take. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- handler inputs are contravariant; `any` is the only common supertype
+// `any`: handler inputs are contravariant, so no narrower type is a common supertype of all plugins.
 export type AnyPluginDefinition = PluginDefinition<any, any, any>;
 
 /** Identity at run time; gives the definition its types. */
