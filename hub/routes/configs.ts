@@ -11,6 +11,7 @@ import { adminOf } from '../auth.js';
 import { ConfigVersion, Node } from '../db/models.js';
 import { HubError } from '../errors.js';
 import { readConfigVersion, type Actor } from '../jobs/reconcile.js';
+import { checkBase } from '../../plugins/singbox-config/render.js';
 
 const VersionParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 const NodeParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 63 }) });
@@ -28,27 +29,6 @@ export function canonicalJson(value: unknown): string {
     );
   };
   return JSON.stringify(sort(value));
-}
-
-// Inbound types whose `users` singbox-config fills from users.sync (see its README).
-const USER_INBOUNDS = new Set(['vless', 'vmess', 'trojan', 'hysteria2', 'tuic', 'anytls', 'shadowsocks']);
-
-/** The first section of a base config that the agent manages itself, named as the agent would. */
-export function managedSection(config: Record<string, unknown>): string | undefined {
-  const inbounds = Array.isArray(config.inbounds) ? (config.inbounds as Record<string, unknown>[]) : [];
-  for (const [i, inbound] of inbounds.entries()) {
-    if (inbound && USER_INBOUNDS.has(String(inbound.type)) && Array.isArray(inbound.users) && inbound.users.length > 0) {
-      return `body.config.inbounds[${i}].users: users are managed by users.sync; remove them from the base config`;
-    }
-  }
-  const experimental = (config.experimental ?? {}) as Record<string, unknown>;
-  for (const api of ['clash_api', 'v2ray_api']) {
-    if (experimental[api] !== undefined) return `body.config.experimental.${api}: is managed by the agent (clash-stats); remove it from the base config`;
-  }
-  const services = Array.isArray(config.services) ? (config.services as Record<string, unknown>[]) : [];
-  const ssm = services.findIndex((s) => s?.type === 'ssm-api');
-  if (ssm >= 0) return `body.config.services[${ssm}]: the ssm-api service is managed by singbox-config; remove it from the base config`;
-  return undefined;
 }
 
 export interface ApplyResult {
@@ -112,8 +92,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const admin = adminOf(request);
-      const problem = managedSection(request.body.config);
-      if (problem) throw new HubError('HUB_ERR_BAD_REQUEST', problem);
+      // The agent's own rule for what a base config may carry (singbox-config's contract), at save time.
+      try {
+        checkBase(request.body.config);
+      } catch (error) {
+        throw new HubError('HUB_ERR_BAD_REQUEST', `body.${(error as Error).message}`);
+      }
       const body = Buffer.from(canonicalJson(request.body.config));
       const hash = createHash('sha256').update(body).digest('hex');
       const key = `configs/${hash}.json`;
