@@ -153,6 +153,11 @@ export default definePlugin({
       mutates: true,
       timeoutMs: 60_000,
     },
+    'traffic.position': {
+      description: 'Where the ledger stands: the last entry written and the last one acknowledged.',
+      input: Type.Object({}),
+      output: Type.Object({ head_seq: Seq, acked_seq: Seq }),
+    },
     'traffic.totals': {
       description: 'Bytes per user over everything the ledger ever recorded (survives acknowledgement and restarts).',
       input: Type.Object({}),
@@ -309,6 +314,10 @@ export default definePlugin({
         'traffic.sample': () => sample(),
         'traffic.drain': async ({ after_seq, limit }) => (await openLedger()).drain(after_seq, limit),
         'traffic.ack': async ({ seq }) => (await openLedger()).ack(seq),
+        'traffic.position': async () => {
+          const ledger = await openLedger();
+          return { head_seq: ledger.headSeq, acked_seq: ledger.ackedSeq };
+        },
         'traffic.totals': async () => {
           const ledger = await openLedger();
           const users: Record<string, { upload_bytes: number; download_bytes: number }> = {};

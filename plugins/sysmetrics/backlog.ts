@@ -1,8 +1,7 @@
 // The traffic ledger's backlog (entries and bytes not yet acknowledged by the hub), counted through
-// clash-stats' public `traffic.drain` only. Entries are head − acked; bytes are summed over the
-// drained pages and kept, so a scrape reads only what was appended since the last one, and counts
-// afresh only after the hub acknowledged something.
-import type { AgentError } from '../../agent-core/sdk.js';
+// clash-stats' public `traffic.position` and `traffic.drain`. Entries are head − acked; bytes are
+// summed over the drained pages and kept, so a scrape reads only what was appended since the last
+// one, and counts afresh only after the hub acknowledged something.
 
 interface DrainPage {
   entries: { seq: number; upload_bytes: number; download_bytes: number }[];
@@ -27,7 +26,10 @@ export class BacklogCounter {
   private counted = 0;
   private bytes = 0;
 
-  constructor(private readonly drain: (input: { after_seq: number; limit: number }) => Promise<DrainPage>) {}
+  constructor(
+    private readonly position: () => Promise<{ head_seq: number; acked_seq: number }>,
+    private readonly drain: (input: { after_seq: number; limit: number }) => Promise<DrainPage>,
+  ) {}
 
   private reset(acked: number): void {
     this.acked = acked;
@@ -35,24 +37,15 @@ export class BacklogCounter {
     this.bytes = 0;
   }
 
-  private async page(): Promise<DrainPage> {
-    try {
-      return await this.drain({ after_seq: this.counted, limit: PAGE });
-    } catch (error) {
-      // "after_seq N is below acked_seq M": the hub acknowledged past what was counted; start at M.
-      const acked = /below acked_seq (\d+)/.exec((error as AgentError).message ?? '')?.[1];
-      if ((error as AgentError).status !== 'FAILED_PRECONDITION' || acked === undefined) throw error;
-      this.reset(Number(acked));
-      return this.drain({ after_seq: this.counted, limit: PAGE });
-    }
+  private page(): Promise<DrainPage> {
+    return this.drain({ after_seq: this.counted, limit: PAGE });
   }
 
   async read(): Promise<Backlog> {
+    // The hub acknowledged something (or this is the first read): count from what it acknowledged.
+    const { acked_seq } = await this.position();
+    if (acked_seq !== this.acked) this.reset(acked_seq);
     let page = await this.page();
-    if (page.acked_seq !== this.acked) {
-      this.reset(page.acked_seq);
-      page = await this.page();
-    }
     for (let n = 1; ; n++) {
       for (const entry of page.entries) {
         if (entry.seq <= this.counted) continue;

@@ -166,7 +166,10 @@ export default definePlugin({
       record('disk-network', now.at, values);
     });
 
-    const backlog = new BacklogCounter((input) => ctx.call('clash-stats.traffic.drain', input));
+    const backlog = new BacklogCounter(
+      () => ctx.call('clash-stats.traffic.position', {}),
+      (input) => ctx.call('clash-stats.traffic.drain', input),
+    );
     const collect = async (): Promise<Metric[]> => {
       const node = { node: ctx.nodeId };
       const [memory, times, net, disk, usage, summary, ledger] = await Promise.allSettled([

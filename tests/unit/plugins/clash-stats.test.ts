@@ -91,11 +91,19 @@ describe('clash-stats config', () => {
       'clash-stats.traffic.sample': [true, 'operator'],
       'clash-stats.traffic.drain': [false, 'viewer'],
       'clash-stats.traffic.ack': [true, 'operator'],
+      'clash-stats.traffic.position': [false, 'viewer'],
       'clash-stats.traffic.totals': [false, 'viewer'],
       'clash-stats.summary': [false, 'viewer'],
       'clash-stats.connections': [false, 'viewer'],
       'clash-stats.singbox-contribution': [false, 'viewer'],
     });
+  });
+});
+
+describe('clash-stats.traffic.position', () => {
+  it('says where the ledger stands: the head and what the hub acknowledged', async () => {
+    const h = await start({});
+    expect(await h.execute('clash-stats.traffic.position')).toEqual({ head_seq: 0, acked_seq: 0 });
   });
 });
 

@@ -26,10 +26,12 @@ const fakeClashStats = definePlugin({
       input: Type.Object({ after_seq: Type.Integer(), limit: Type.Integer() }),
       output: Type.Any(),
     },
+    'traffic.position': { description: 'x', input: Type.Object({}), output: Type.Any() },
   },
   start: () => ({
     commands: {
       summary: () => ({ upload_total: 123, download_total: 456, connections: 2, online_clients: 1, sampled_at: new Date().toISOString(), cached: false }),
+      'traffic.position': () => ({ head_seq: ledger.head, acked_seq: ledger.acked }),
       'traffic.drain': ({ after_seq, limit }) => {
         ledger.drains += 1;
         if (after_seq < ledger.acked) throw new FailedPreconditionError(`after_seq ${after_seq} is below acked_seq ${ledger.acked}: gone`);
