@@ -101,5 +101,9 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   await app.register(import('./metrics.js'), { logger, retentionDays: config.metrics_retention_days, jobIntervalMs: config.metrics_interval_s * 1000 });
   await app.register(import('./routes/ws.js'), { prefix: '/api/v1' });
   await app.register(import('./routes/metrics.js'));
+
+  // Alerts (issue 6): rules over stored samples and node health, the `alerts` job, GET /api/v1/alerts.
+  await app.register(import('./alerts/index.js'), { config, logger });
+  await app.register(import('./routes/alerts.js'), { prefix: '/api/v1/alerts' });
   return app;
 }

@@ -38,6 +38,35 @@ export const HubConfigSchema = Type.Object({
   metrics_retention_days: Type.Integer({ minimum: 1, default: 30 }),
   /** How often node metrics are pulled, downsampled and expired, in seconds. */
   metrics_interval_s: Type.Number({ exclusiveMinimum: 0, default: 300 }),
+  /** How often alert rules are evaluated over newly stored samples and node health, in seconds (hub/alerts). */
+  alerts_interval_s: Type.Number({ exclusiveMinimum: 0, default: 30 }),
+  /** An alert fires when a node's CPU busy percent is above this; 0 turns the rule off. */
+  alert_cpu_percent: Type.Number({ minimum: 0, maximum: 100, default: 80 }),
+  /** ... memory used (total − available) percent; 0 turns the rule off. */
+  alert_memory_percent: Type.Number({ minimum: 0, maximum: 100, default: 70 }),
+  /** ... disk used percent (sysmetrics' disk_path); 0 turns the rule off. */
+  alert_disk_percent: Type.Number({ minimum: 0, maximum: 100, default: 90 }),
+  /** A firing percent alert resolves once the value is below its threshold minus this. */
+  alert_hysteresis_percent: Type.Number({ minimum: 0, maximum: 100, default: 5 }),
+  /** ... and has stayed there this long (0: the first sample below resolves it), in seconds. */
+  alert_resolve_after_s: Type.Number({ minimum: 0, default: 0 }),
+  /** A node marked offline for longer than this fires the offline alert; 0 turns the rule off. */
+  alert_offline_after_s: Type.Number({ minimum: 0, default: 300 }),
+  /** Attempts per notification and channel (one per alerts tick) before it is marked failed. */
+  alert_max_attempts: Type.Integer({ minimum: 1, maximum: 20, default: 4 }),
+  /** Telegram channel: on when the bot token and chat id are set. */
+  telegram_bot_token: Type.String({ default: '' }),
+  telegram_chat_id: Type.String({ default: '' }),
+  /** The Bot API's base URL (a local stand-in in tests). */
+  telegram_api_url: Type.String({ default: 'https://api.telegram.org' }),
+  /** Email channel: smtp://user:pass@host:587 (or smtps://...:465); on when this and alert_email_to are set. */
+  smtp_url: Type.String({ default: '' }),
+  /** Comma-separated recipients. */
+  alert_email_to: Type.String({ default: '' }),
+  alert_email_from: Type.String({ default: 'boxfleet@localhost' }),
+  /** Webhook channel: a JSON POST signed with alert_webhook_secret (see hub/alerts/channels.ts). */
+  alert_webhook_url: Type.String({ default: '' }),
+  alert_webhook_secret: Type.String({ default: '' }),
 });
 
 export type HubConfig = Static<typeof HubConfigSchema>;
@@ -59,6 +88,22 @@ const ENV: Record<keyof HubConfig, string> = {
   reconcile_interval_s: 'BOXFLEET_RECONCILE_INTERVAL_S',
   metrics_retention_days: 'BOXFLEET_METRICS_RETENTION_DAYS',
   metrics_interval_s: 'BOXFLEET_METRICS_INTERVAL_S',
+  alerts_interval_s: 'BOXFLEET_ALERTS_INTERVAL_S',
+  alert_cpu_percent: 'BOXFLEET_ALERT_CPU_PERCENT',
+  alert_memory_percent: 'BOXFLEET_ALERT_MEMORY_PERCENT',
+  alert_disk_percent: 'BOXFLEET_ALERT_DISK_PERCENT',
+  alert_hysteresis_percent: 'BOXFLEET_ALERT_HYSTERESIS_PERCENT',
+  alert_resolve_after_s: 'BOXFLEET_ALERT_RESOLVE_AFTER_S',
+  alert_offline_after_s: 'BOXFLEET_ALERT_OFFLINE_AFTER_S',
+  alert_max_attempts: 'BOXFLEET_ALERT_MAX_ATTEMPTS',
+  telegram_bot_token: 'BOXFLEET_TELEGRAM_BOT_TOKEN',
+  telegram_chat_id: 'BOXFLEET_TELEGRAM_CHAT_ID',
+  telegram_api_url: 'BOXFLEET_TELEGRAM_API_URL',
+  smtp_url: 'BOXFLEET_SMTP_URL',
+  alert_email_to: 'BOXFLEET_ALERT_EMAIL_TO',
+  alert_email_from: 'BOXFLEET_ALERT_EMAIL_FROM',
+  alert_webhook_url: 'BOXFLEET_ALERT_WEBHOOK_URL',
+  alert_webhook_secret: 'BOXFLEET_ALERT_WEBHOOK_SECRET',
 };
 
 /** Flags win over the environment, which wins over the defaults. */

@@ -248,3 +248,72 @@ export class NodeMetric extends Model {
     return { time: iso(this.time)!, kind: this.kind, resolution: this.resolution, values: this.values };
   }
 }
+
+export type AlertRule = 'cpu' | 'memory' | 'disk' | 'offline';
+export type AlertChannel = 'telegram' | 'email' | 'webhook';
+
+/** One notification of an alert's firing or resolution on one channel (hub/alerts). */
+export class AlertNotification extends Model {
+  static override tableName = 'alert_notifications';
+  id!: number;
+  alert_id!: number;
+  event!: 'fired' | 'resolved';
+  channel!: AlertChannel;
+  status!: 'pending' | 'sent' | 'failed';
+  attempts!: number;
+  last_error!: string | null;
+  created_at!: number;
+  sent_at!: number | null;
+
+  toPublic() {
+    return {
+      event: this.event,
+      channel: this.channel,
+      status: this.status,
+      attempts: this.attempts,
+      last_error: this.last_error,
+      created_at: iso(this.created_at)!,
+      sent_at: iso(this.sent_at),
+    };
+  }
+}
+
+/** A rule that fired on a node: `firing` until the value clears, then `resolved` in place. */
+export class Alert extends Model {
+  static override tableName = 'alerts';
+  static override get relationMappings() {
+    return {
+      notifications: { relation: Model.HasManyRelation, modelClass: AlertNotification, join: { from: 'alerts.id', to: 'alert_notifications.alert_id' } },
+    };
+  }
+  id!: number;
+  node_id!: string;
+  rule!: AlertRule;
+  state!: 'firing' | 'resolved';
+  value!: number;
+  last_value!: number;
+  threshold!: number;
+  clear_below!: number | null;
+  fired_at!: number;
+  resolved_at!: number | null;
+  resolved_value!: number | null;
+  below_since!: number | null;
+  notifications?: AlertNotification[];
+
+  toPublic() {
+    return {
+      id: this.id,
+      node_id: this.node_id,
+      rule: this.rule,
+      state: this.state,
+      value: Number(this.value),
+      last_value: Number(this.last_value),
+      threshold: Number(this.threshold),
+      clear_below: this.clear_below === null ? null : Number(this.clear_below),
+      fired_at: iso(this.fired_at)!,
+      resolved_at: iso(this.resolved_at),
+      resolved_value: this.resolved_value === null ? null : Number(this.resolved_value),
+      notifications: (this.notifications ?? []).sort((a, b) => a.id - b.id).map((n) => n.toPublic()),
+    };
+  }
+}

@@ -1,4 +1,5 @@
-// The dashboard: static files built from web-components/ into dist/web (see web-components/build.mjs).
+// The dashboard and the end-user portal: static files built from web-components/ into dist/web (see
+// web-components/build.mjs).
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -33,6 +34,15 @@ const routes: FastifyPluginAsync = async (app) => {
     reply.type(TYPES['.html']!).header('cache-control', 'no-cache').send(await index()),
   );
 
+  // The end-user portal. The same page for every token, valid or not: the page asks /sub/<token>
+  // itself, so this route says nothing about a token and never touches the database.
+  app.get('/portal/:token', { config: { role: 'public', audit: false }, schema: { hide: true } }, async (_request, reply) => {
+    const body = await readFile(path.join(root, 'portal.html')).catch(() => {
+      throw new HubError('HUB_ERR_NOT_FOUND', 'the portal is not built: run `npm run build`');
+    });
+    return reply.type(TYPES['.html']!).header('cache-control', 'no-cache').header('referrer-policy', 'no-referrer').send(body);
+  });
+
   app.get<{ Params: { file: string } }>(
     '/assets/:file',
     { config: { role: 'public', audit: false }, schema: { hide: true } },
@@ -42,8 +52,8 @@ const routes: FastifyPluginAsync = async (app) => {
       const body = await readFile(path.join(root, 'assets', file)).catch(() => {
         throw new HubError('HUB_ERR_NOT_FOUND', `no asset ${file}`);
       });
-      // Chunk names carry a content hash; app.js does not, so it is revalidated.
-      const cache = file === 'app.js' ? 'no-cache' : 'public, max-age=31536000, immutable';
+      // Chunk names carry a content hash; the entry scripts (app.js, portal.js) do not, so they are revalidated.
+      const cache = file === 'app.js' || file === 'portal.js' ? 'no-cache' : 'public, max-age=31536000, immutable';
       return reply.type(TYPES['.js']!).header('cache-control', cache).send(body);
     },
   );

@@ -40,6 +40,7 @@ const ROUTES: [string, string, Need, { url?: string; body?: object }?][] = [
   ['GET', '/health', 'public'],
   ['GET', '/', 'public'],
   ['GET', '/assets/:file', 'public', { url: '/assets/app.js' }],
+  ['GET', '/portal/:token', 'public', { url: '/portal/no-such-token' }],
   ['GET', '/docs', 'public'],
   ['GET', '/docs/json', 'public'],
   ['GET', '/docs/yaml', 'public'],
@@ -104,6 +105,9 @@ const ROUTES: [string, string, Need, { url?: string; body?: object }?][] = [
   ['GET', '/api/v1/nodes/:id/metrics', 'viewer', { url: '/api/v1/nodes/no-such-node/metrics' }],
   ['GET', '/api/v1/ws', 'public'],
   ['GET', '/metrics', 'public'],
+
+  // Alerts: hub/routes/alerts.ts.
+  ['GET', '/api/v1/alerts', 'viewer'],
 ];
 
 /** `/api/v1/users/` and `/api/v1/users` are one route (a plugin's `/` under its prefix). */

@@ -3,11 +3,13 @@ import type { Knex } from 'knex';
 import * as nodes from './001-nodes.js';
 import * as business from './002-business.js';
 import * as metrics from './003-metrics.js';
+import * as alerts from './004-alerts.js';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001-nodes': nodes,
   '002-business': business,
   '003-metrics': metrics,
+  '004-alerts': alerts,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,0 +1,63 @@
+// <bf-portal-clients>: per client type, the one-tap import (where the app registers a URL scheme)
+// and the subscription URL to copy, pinned to the format that app reads.
+import { LitElement, css, html, nothing } from 'lit';
+import { clashImportUrl, singboxImportUrl, subscriptionUrl } from './data.js';
+import { msg, type PortalLocale, type PortalMessage } from './messages.js';
+import './bf-portal-copy.js';
+
+interface Client {
+  label: PortalMessage;
+  /** The URL the app fetches. */
+  url: (token: string) => string;
+  /** Its import link, when it has one. */
+  importUrl?: (token: string, name: string) => string;
+}
+
+const CLIENTS: Client[] = [
+  { label: 'clients.singbox', url: (t) => subscriptionUrl(t, 'singbox'), importUrl: singboxImportUrl },
+  { label: 'clients.clash', url: (t) => subscriptionUrl(t, 'clash'), importUrl: (t) => clashImportUrl(t) },
+  { label: 'clients.shadowrocket', url: (t) => subscriptionUrl(t, 'base64') },
+  { label: 'clients.v2rayn', url: (t) => subscriptionUrl(t, 'base64') },
+];
+
+export class BfPortalClients extends LitElement {
+  static override properties = { token: { type: String }, name: { type: String }, locale: { type: String } };
+  token = '';
+  name = '';
+  locale: PortalLocale = 'en';
+
+  static override styles = css`
+    :host { display: block; }
+    h2 { font-size: 16px; margin: 0 0 4px; }
+    .hint { color: #5a6272; font-size: 13px; margin: 0 0 8px; }
+    ul { list-style: none; margin: 0; padding: 0; }
+    li { display: flex; align-items: center; justify-content: space-between; gap: 8px; flex-wrap: wrap; padding: 12px 0; border-top: 1px solid #eceef2; }
+    .name { font-weight: 600; flex: 1 1 180px; }
+    .actions { display: flex; gap: 8px; flex-wrap: wrap; }
+    a.import { display: inline-flex; align-items: center; min-height: 40px; box-sizing: border-box; padding: 8px 14px; border-radius: 8px; background: #2f6fed; color: #fff; text-decoration: none; font-size: 14px; }
+    a.import:focus-visible { outline: 3px solid #9bbcff; outline-offset: 1px; }
+  `;
+
+  override render() {
+    const l = this.locale;
+    return html`
+      <h2>${msg(l, 'clients.title')}</h2>
+      <p class="hint">${msg(l, 'clients.hint')}</p>
+      <ul>
+        ${CLIENTS.map(
+          (c) => html`<li>
+            <span class="name">${msg(l, c.label)}</span>
+            <span class="actions">
+              ${c.importUrl
+                ? html`<a class="import" href=${c.importUrl(this.token, this.name)} aria-label="${msg(l, 'clients.import')} · ${msg(l, c.label)}">${msg(l, 'clients.import')}</a>`
+                : nothing}
+              <bf-portal-copy .value=${c.url(this.token)} .label=${msg(l, 'copy.url')} .locale=${l}></bf-portal-copy>
+            </span>
+          </li>`,
+        )}
+      </ul>
+    `;
+  }
+}
+
+customElements.define('bf-portal-clients', BfPortalClients);

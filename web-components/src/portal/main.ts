@@ -1,0 +1,2 @@
+// The portal's entry point (dist/web/assets/portal.js), loaded by portal.html.
+import './bf-portal.js';
