@@ -2,6 +2,9 @@
 
 const TOKEN_KEY = 'boxfleet.token';
 
+/** Sent on window when the hub no longer accepts the session (expired, or the admin was disabled). */
+export const SESSION_ENDED = 'bf-session-ended';
+
 /** A failed API call, with the hub's error code and message. */
 export class ApiError extends Error {
   constructor(
@@ -30,7 +33,10 @@ async function request<T>(method: string, url: string, body?: unknown): Promise<
   const data = res.status === 204 ? undefined : await res.json().catch(() => undefined);
   if (!res.ok) {
     const error = (data ?? {}) as { code?: string; message?: string };
-    if (res.status === 401) signOut();
+    if (res.status === 401) {
+      signOut();
+      window.dispatchEvent(new Event(SESSION_ENDED));
+    }
     throw new ApiError(res.status, error.code ?? 'HUB_ERR_INTERNAL', error.message ?? res.statusText);
   }
   return data as T;
@@ -67,3 +73,164 @@ export interface NodeSummary {
 export const listNodes = () => request<{ nodes: NodeSummary[] }>('GET', '/api/v1/nodes').then((r) => r.nodes);
 
 export const enrollNode = (enrollment: string, tags: string[]) => request<NodeSummary>('POST', '/api/v1/nodes', { enrollment, tags });
+
+export const ROLE_RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2, owner: 3 };
+/** Whether `role` may do what `needed` may (the hub enforces it; the dashboard only hides). */
+export const may = (role: Role, needed: Role) => ROLE_RANK[role] >= ROLE_RANK[needed];
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+  page: number;
+  per_page: number;
+}
+
+/** `?a=1&b=x`, leaving out empty values. */
+function query(params: Record<string, string | number | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== '') search.set(key, String(value));
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+// ---- Nodes ----
+
+export interface CommandDescription {
+  name: string;
+  description: string;
+  input: unknown;
+  output: unknown;
+  mutates: boolean;
+  role: string;
+  timeoutMs: number;
+}
+
+export interface PluginDescription {
+  id: string;
+  version: string;
+  state: string;
+  healthy: boolean;
+  message: string;
+  commands: CommandDescription[];
+}
+
+export interface NodeDetail extends Omit<NodeSummary, 'agent'> {
+  agent: { agentVersion: string; nodeId: string; plugins: PluginDescription[] } | null;
+}
+
+export const getNode = (id: string) => request<NodeDetail>('GET', `/api/v1/nodes/${encodeURIComponent(id)}`);
+
+export const runCommand = (nodeId: string, command: string, input: unknown) =>
+  request<unknown>('POST', `/api/v1/nodes/${encodeURIComponent(nodeId)}/commands/${encodeURIComponent(command)}`, input);
+
+// ---- Users ----
+
+export type UserStatus = 'active' | 'disabled';
+
+export interface User {
+  id: number;
+  name: string;
+  note: string;
+  status: UserStatus;
+  created_at: string;
+}
+
+export type SubscriptionStatus = 'active' | 'expired' | 'suspended' | 'cancelled';
+
+export interface Subscription {
+  id: number;
+  user_id: number;
+  plan_id: number;
+  start_time: string;
+  end_time: string;
+  traffic_used_bytes: number;
+  traffic_total_bytes: number;
+  status: SubscriptionStatus;
+  suspended_reason: 'quota' | 'admin' | null;
+}
+
+export interface UserDetail extends User {
+  subscription: Subscription | null;
+}
+
+export const listUsers = (options: { q?: string; status?: UserStatus; page?: number; per_page?: number }) =>
+  request<Page<User>>('GET', `/api/v1/users${query(options)}`);
+
+export const getUser = (id: number) => request<UserDetail>('GET', `/api/v1/users/${id}`);
+
+export const createUser = (body: { name: string; note?: string }) => request<User>('POST', '/api/v1/users', body);
+
+// ---- Plans ----
+
+export interface Plan {
+  id: number;
+  name: string;
+  traffic_limit_bytes: number;
+  duration_days: number;
+  price: number;
+  is_enabled: boolean;
+  node_tags: string[];
+  reset_policy: 'none' | 'monthly';
+  created_at: string;
+}
+
+export type NewPlan = Pick<Plan, 'name' | 'traffic_limit_bytes' | 'duration_days'> & Partial<Pick<Plan, 'price' | 'node_tags' | 'reset_policy' | 'is_enabled'>>;
+
+export const listPlans = () => request<{ items: Plan[] }>('GET', '/api/v1/plans').then((r) => r.items);
+
+export const createPlan = (body: NewPlan) => request<Plan>('POST', '/api/v1/plans', body);
+
+// ---- Subscriptions ----
+
+export type SubscriptionAction = 'renew' | 'suspend' | 'resume' | 'reset-traffic' | 'cancel';
+
+export const listSubscriptions = (options: { user_id?: number; plan_id?: number; status?: SubscriptionStatus; page?: number; per_page?: number }) =>
+  request<Page<Subscription>>('GET', `/api/v1/subscriptions${query(options)}`);
+
+export const assignPlan = (userId: number, planId: number) =>
+  request<Subscription>('POST', '/api/v1/subscriptions', { user_id: userId, plan_id: planId });
+
+export const changeSubscription = (id: number, action: SubscriptionAction) =>
+  request<Subscription>('POST', `/api/v1/subscriptions/${id}/${action}`, {});
+
+// ---- Audit ----
+
+export interface AuditEntry {
+  id: number;
+  time: string;
+  admin: string;
+  action: string;
+  target: string;
+  input: unknown;
+  result: 'ok' | 'error';
+  status_code: number;
+  error: string | null;
+  duration_ms: number;
+  ip: string;
+  trace_id: string | null;
+}
+
+export interface AuditFilter {
+  admin?: string;
+  action?: string;
+  target?: string;
+  from?: string;
+  to?: string;
+  result?: 'ok' | 'error';
+}
+
+export const listAudit = (filter: AuditFilter, page: number, per_page = 50) =>
+  request<Page<AuditEntry>>('GET', `/api/v1/audit${query({ ...filter, page, per_page })}`);
+
+// ---- Admin accounts (owner only) ----
+
+export interface AdminAccount extends Admin {
+  disabled: boolean;
+  created_at: string;
+  last_login_at: string | null;
+}
+
+export const listAdmins = () => request<{ items: AdminAccount[] }>('GET', '/api/v1/admins').then((r) => r.items);
+
+export const createAdminAccount = (body: { username: string; password: string; role: Role }) =>
+  request<AdminAccount>('POST', '/api/v1/admins', body);

@@ -1,19 +1,18 @@
 // <bf-nodes>: the node list with health and tags, with loading and error states; admins can add a
 // node from its enrollment string.
-import { LitElement, css, html } from 'lit';
+import { css, html } from 'lit';
 import { enrollNode, listNodes, type NodeSummary, type Role } from '../data/api.js';
-import { LOCALE_CHANGED, t } from '../i18n.js';
+import { t } from '../i18n.js';
+import { LocalizedElement } from './localized-element.js';
+import { screenStyles } from './shared-styles.js';
 
-export class BfNodes extends LitElement {
+export class BfNodes extends LocalizedElement {
   static override properties = { adminRole: {}, nodes: { state: true }, error: { state: true } };
   adminRole: Role = 'viewer';
   nodes: NodeSummary[] | null = null;
   error = '';
 
-  static override styles = css`
-    h2 { font-size: 20px; }
-    table { width: 100%; border-collapse: collapse; background: #fff; }
-    th, td { text-align: left; padding: 8px; border-bottom: 1px solid #e4e6eb; font-size: 14px; }
+  static override styles = [screenStyles, css`
     .online { color: #1b7f3b; }
     .offline { color: #b3261e; }
     .tag { display: inline-block; background: #e8eefc; border-radius: 3px; padding: 0 6px; margin-right: 4px; }
@@ -21,17 +20,11 @@ export class BfNodes extends LitElement {
     form { display: flex; gap: 8px; margin: 12px 0; flex-wrap: wrap; }
     form input { flex: 1; min-width: 200px; padding: 6px; }
     @media (max-width: 600px) { .address, .plugins { display: none; } }
-  `;
+  `];
 
-  private readonly rerender = () => this.requestUpdate();
   override connectedCallback(): void {
     super.connectedCallback();
-    window.addEventListener(LOCALE_CHANGED, this.rerender);
     void this.load();
-  }
-  override disconnectedCallback(): void {
-    window.removeEventListener(LOCALE_CHANGED, this.rerender);
-    super.disconnectedCallback();
   }
 
   private async load() {
@@ -75,7 +68,7 @@ export class BfNodes extends LitElement {
             <tbody>
               ${this.nodes.map(
                 (n) => html`<tr>
-                  <td>${n.name}</td>
+                  <td><a href="#/nodes/${encodeURIComponent(n.id)}">${n.name}</a></td>
                   <td class=${n.online ? 'online' : 'offline'}>${n.online ? t('nodes.online') : t('nodes.offline')}</td>
                   <td>${n.tags.map((tag) => html`<span class="tag">${tag}</span>`)}</td>
                   <td class="address">${n.address}</td>

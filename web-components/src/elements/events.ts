@@ -4,3 +4,14 @@ import type { Admin } from '../data/api.js';
 
 export const SIGNED_IN = 'bf-signed-in';
 export type SignedInEvent = CustomEvent<Admin>;
+
+/** <bf-schema-form> sends the form's value, shaped by its schema. */
+export const FORM_SUBMIT = 'bf-submit';
+export type FormSubmitEvent = CustomEvent<Record<string, unknown>>;
+
+/** <bf-confirm> sends one of these when the admin answers. */
+export const CONFIRMED = 'bf-confirmed';
+export const CANCELLED = 'bf-cancelled';
+
+/** Something changed that the parent may want to reload (a user's subscription, a new plan...). */
+export const CHANGED = 'bf-changed';

@@ -1,0 +1,91 @@
+// <bf-admins> (owner only): the accounts that sign in to the hub, and a form to add one.
+import { html, nothing } from 'lit';
+import { createAdminAccount, listAdmins, type AdminAccount, type Role } from '../data/api.js';
+import { t } from '../i18n.js';
+import './bf-schema-form.js';
+import type { FormSubmitEvent } from './events.js';
+import { formatTime } from './format.js';
+import type { JsonSchema } from './json-schema.js';
+import { LocalizedElement } from './localized-element.js';
+import { screenStyles } from './shared-styles.js';
+
+/** POST /api/v1/admins. */
+const NEW_ADMIN: JsonSchema = {
+  type: 'object',
+  required: ['username', 'password', 'role'],
+  properties: {
+    username: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$', minLength: 2, maxLength: 64 },
+    password: { type: 'string', format: 'password', minLength: 10, maxLength: 200 },
+    role: { type: 'string', enum: ['viewer', 'operator', 'admin', 'owner'], default: 'viewer' },
+  },
+};
+
+export class BfAdmins extends LocalizedElement {
+  static override properties = { admins: { state: true }, error: { state: true }, creating: { state: true }, createError: { state: true } };
+  admins: AdminAccount[] | null = null;
+  error = '';
+  creating = false;
+  createError = '';
+
+  static override styles = [screenStyles];
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    void this.load();
+  }
+
+  private async load() {
+    this.error = '';
+    this.admins = null;
+    try {
+      this.admins = await listAdmins();
+    } catch (error) {
+      this.error = (error as Error).message;
+    }
+  }
+
+  private async create(event: FormSubmitEvent) {
+    this.creating = true;
+    this.createError = '';
+    try {
+      await createAdminAccount(event.detail as { username: string; password: string; role: Role });
+      (event.target as HTMLElement).shadowRoot?.querySelector('form')?.reset();
+      await this.load();
+    } catch (error) {
+      this.createError = (error as Error).message;
+    } finally {
+      this.creating = false;
+    }
+  }
+
+  override render() {
+    const admins = this.admins;
+    return html`
+      <h2>${t('admins.title')}</h2>
+      ${this.error ? html`<p class="error" role="alert">${this.error} <button @click=${this.load}>${t('common.retry')}</button></p>` : nothing}
+      ${!admins && !this.error ? html`<p>${t('common.loading')}</p>` : nothing}
+      ${admins?.length
+        ? html`<div class="scroll"><table>
+            <thead><tr><th>${t('login.username')}</th><th>${t('admins.role')}</th><th>${t('admins.lastLogin')}</th></tr></thead>
+            <tbody>
+              ${admins.map(
+                (a) => html`<tr>
+                  <td>${a.username} ${a.disabled ? html`<span class="badge disabled">${t('admins.disabled')}</span>` : nothing}</td>
+                  <td>${a.role}</td>
+                  <td>${a.last_login_at ? formatTime(a.last_login_at) : '—'}</td>
+                </tr>`,
+              )}
+            </tbody>
+          </table></div>`
+        : nothing}
+      <section class="card">
+        <h3>${t('admins.create')}</h3>
+        <bf-schema-form .schema=${NEW_ADMIN} .submitLabel=${t('admins.create')} ?busy=${this.creating} @bf-submit=${this.create}
+          .labels=${{ username: t('login.username'), password: t('login.password'), role: t('admins.role') }}></bf-schema-form>
+        ${this.createError ? html`<p class="error" role="alert">${this.createError}</p>` : nothing}
+      </section>
+    `;
+  }
+}
+
+customElements.define('bf-admins', BfAdmins);

@@ -1,0 +1,83 @@
+// <bf-node-detail>: one node — its state, and a panel for every plugin its agent describes, with a
+// generic form for each of the plugin's commands.
+import { css, html, nothing } from 'lit';
+import { getNode, type NodeDetail, type Role } from '../data/api.js';
+import { t } from '../i18n.js';
+import './bf-command-panel.js';
+import { LocalizedElement } from './localized-element.js';
+import { screenStyles } from './shared-styles.js';
+
+export class BfNodeDetail extends LocalizedElement {
+  static override properties = { nodeId: {}, adminRole: {}, node: { state: true }, error: { state: true } };
+  nodeId = '';
+  adminRole: Role = 'viewer';
+  node: NodeDetail | null = null;
+  error = '';
+
+  static override styles = [
+    screenStyles,
+    css`
+      dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 12px; margin: 0; font-size: 14px; }
+      dt { color: #6b7280; }
+      dd { margin: 0; word-break: break-all; }
+      .plugin h3 { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin-top: 0; }
+      details { border-top: 1px solid #e4e6eb; padding: 8px 0; }
+      summary { cursor: pointer; font-family: ui-monospace, monospace; font-size: 14px; }
+      summary .muted { font-family: system-ui, sans-serif; }
+    `,
+  ];
+
+  override updated(changed: Map<string, unknown>) {
+    if (changed.has('nodeId')) void this.load();
+  }
+
+  private async load() {
+    this.error = '';
+    this.node = null;
+    try {
+      this.node = await getNode(this.nodeId);
+    } catch (error) {
+      this.error = (error as Error).message;
+    }
+  }
+
+  override render() {
+    const node = this.node;
+    return html`
+      <p><a href="#/nodes">← ${t('nav.nodes')}</a></p>
+      <h2>${t('node.title')} ${this.nodeId}</h2>
+      ${this.error ? html`<p class="error" role="alert">${this.error} <button @click=${this.load}>${t('common.retry')}</button></p>` : nothing}
+      ${!node && !this.error ? html`<p>${t('common.loading')}</p>` : nothing}
+      ${node
+        ? html`<div class="card">
+              <dl>
+                <dt>${t('node.status')}</dt>
+                <dd><span class="badge ${node.online ? 'ok' : 'error'}">${node.online ? t('nodes.online') : t('nodes.offline')}</span></dd>
+                <dt>${t('nodes.address')}</dt><dd>${node.address}</dd>
+                <dt>${t('nodes.tags')}</dt><dd>${node.tags.join(', ') || '—'}</dd>
+                <dt>${t('node.agentVersion')}</dt><dd>${node.agent?.agentVersion ?? '—'}</dd>
+                ${node.error ? html`<dt>${t('node.error')}</dt><dd class="error">${node.error}</dd>` : nothing}
+              </dl>
+            </div>
+            <h3>${t('nodes.plugins')}</h3>
+            ${node.agent?.plugins.length === 0 ? html`<p>${t('node.noPlugins')}</p>` : nothing}
+            ${node.agent?.plugins.map(
+              (p) => html`<section class="card plugin" data-plugin=${p.id}>
+                <h3>${p.id} <span class="muted">${p.version}</span>
+                  <span class="badge ${p.healthy ? 'ok' : 'error'}">${p.state}</span></h3>
+                ${p.message ? html`<p class="muted">${p.message}</p>` : nothing}
+                ${p.commands.length === 0 ? html`<p class="muted">${t('node.noCommands')}</p>` : nothing}
+                ${p.commands.map(
+                  (c) => html`<details data-command=${c.name}>
+                    <summary>${c.name} <span class="muted">${c.description}</span></summary>
+                    <bf-command-panel .nodeId=${node.id} .command=${c} .adminRole=${this.adminRole}></bf-command-panel>
+                  </details>`,
+                )}
+              </section>`,
+            )}`
+        : nothing}
+    `;
+  }
+}
+
+customElements.define('bf-node-detail', BfNodeDetail);

@@ -1,0 +1,74 @@
+// <bf-overview>: the fleet at a glance — nodes online and offline, users with a live subscription.
+import { css, html, nothing } from 'lit';
+import { listNodes, listSubscriptions, listUsers } from '../data/api.js';
+import { t } from '../i18n.js';
+import { LocalizedElement } from './localized-element.js';
+import { screenStyles } from './shared-styles.js';
+
+interface Counts {
+  online: number;
+  offline: number;
+  activeUsers: number;
+  users: number;
+}
+
+export class BfOverview extends LocalizedElement {
+  static override properties = { counts: { state: true }, error: { state: true } };
+  counts: Counts | null = null;
+  error = '';
+
+  static override styles = [
+    screenStyles,
+    css`
+      .tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(160px, 1fr)); gap: 12px; }
+      .tile { background: #fff; border-radius: 6px; box-shadow: 0 1px 3px #0001; padding: 16px; }
+      .tile .n { font-size: 32px; font-weight: 600; }
+      .tile a { text-decoration: none; color: inherit; }
+    `,
+  ];
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    void this.load();
+  }
+
+  private async load() {
+    this.error = '';
+    this.counts = null;
+    try {
+      // One active subscription per user at most, so the count of active subscriptions counts users.
+      const [nodes, live, users] = await Promise.all([
+        listNodes(),
+        listSubscriptions({ status: 'active', per_page: 1 }),
+        listUsers({ per_page: 1 }),
+      ]);
+      const online = nodes.filter((n) => n.online).length;
+      this.counts = { online, offline: nodes.length - online, activeUsers: live.total, users: users.total };
+    } catch (error) {
+      this.error = (error as Error).message;
+    }
+  }
+
+  private tile(id: string, label: string, value: number, href: string, tone = '') {
+    return html`<div class="tile" data-tile=${id}><a href=${href}><div class="n ${tone}">${value}</div><div>${label}</div></a></div>`;
+  }
+
+  override render() {
+    const c = this.counts;
+    return html`
+      <h2>${t('overview.title')}</h2>
+      ${this.error ? html`<p class="error" role="alert">${this.error} <button @click=${this.load}>${t('common.retry')}</button></p>` : nothing}
+      ${!c && !this.error ? html`<p>${t('common.loading')}</p>` : nothing}
+      ${c
+        ? html`<div class="tiles">
+            ${this.tile('online', t('overview.nodesOnline'), c.online, '#/nodes', 'ok')}
+            ${this.tile('offline', t('overview.nodesOffline'), c.offline, '#/nodes', c.offline ? 'error' : '')}
+            ${this.tile('active-users', t('overview.activeUsers'), c.activeUsers, '#/subscriptions')}
+            ${this.tile('users', t('overview.users'), c.users, '#/users')}
+          </div>`
+        : nothing}
+    `;
+  }
+}
+
+customElements.define('bf-overview', BfOverview);

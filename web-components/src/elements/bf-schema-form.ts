@@ -1,0 +1,109 @@
+// <bf-schema-form>: a form rendered from a JSON Schema (see json-schema.ts for what it covers):
+// required fields are marked, inputs start at the schema's defaults. Sends `bf-submit` with the value.
+import { css, html, nothing } from 'lit';
+import { t } from '../i18n.js';
+import { FORM_SUBMIT } from './events.js';
+import { defaultText, fieldsOf, FormValueError, valueOf, type Field, type JsonSchema } from './json-schema.js';
+import { LocalizedElement } from './localized-element.js';
+import { screenStyles } from './shared-styles.js';
+
+export class BfSchemaForm extends LocalizedElement {
+  static override properties = {
+    schema: { attribute: false },
+    labels: { attribute: false },
+    submitLabel: { attribute: false },
+    busy: { type: Boolean },
+    disabled: { type: Boolean },
+    invalid: { state: true },
+  };
+  schema: JsonSchema = {};
+  /** Labels by field name (and enum options by `name=value`), for schemas without titles in the current language. */
+  labels: Record<string, string> = {};
+  submitLabel = '';
+  busy = false;
+  disabled = false;
+  invalid = '';
+
+  static override styles = [
+    screenStyles,
+    css`
+      form { display: grid; gap: 10px; }
+      label { display: grid; gap: 4px; font-size: 14px; }
+      label.check { display: flex; gap: 6px; align-items: center; }
+      fieldset { border: 1px solid #e4e6eb; border-radius: 4px; display: grid; gap: 10px; }
+      .required { color: #b3261e; }
+      .hint { color: #6b7280; font-size: 12px; }
+      .actions { display: flex; gap: 8px; }
+    `,
+  ];
+
+  private submit(event: SubmitEvent) {
+    event.preventDefault();
+    const form = event.target as HTMLFormElement;
+    const data = new FormData(form);
+    this.invalid = '';
+    try {
+      const read = (name: string) => {
+        const v = data.get(name);
+        return v === null ? null : String(v);
+      };
+      const value = valueOf(fieldsOf(this.schema), read);
+      this.dispatchEvent(new CustomEvent(FORM_SUBMIT, { detail: value, bubbles: true, composed: true }));
+    } catch (error) {
+      if (!(error instanceof FormValueError)) throw error;
+      this.invalid = `${t('form.invalid')} ${error.message}`;
+    }
+  }
+
+  private label(field: Field) {
+    const text = this.labels[field.name] ?? field.schema.title ?? field.key;
+    return html`<span>${text}${field.required ? html` <span class="required" title=${t('form.required')}>*</span>` : nothing}</span>`;
+  }
+
+  private hint(field: Field) {
+    return field.schema.description ? html`<span class="hint">${field.schema.description}</span>` : nothing;
+  }
+
+  private field(field: Field): unknown {
+    const s = field.schema;
+    const value = defaultText(field);
+    switch (field.kind) {
+      case 'object':
+        return html`<fieldset><legend>${this.label(field)}</legend>${this.hint(field)}${field.children.map((c) => this.field(c))}</fieldset>`;
+      case 'boolean':
+        return html`<label class="check"><input type="checkbox" name=${field.name} ?checked=${s.default === true} />${this.label(field)}</label>`;
+      case 'enum':
+        return html`<label>${this.label(field)}
+          <select name=${field.name} ?required=${field.required}>
+            ${field.required ? nothing : html`<option value=""></option>`}
+            ${field.options.map((o) => html`<option value=${o} ?selected=${o === value}>${this.labels[`${field.name}=${o}`] ?? o}</option>`)}
+          </select>${this.hint(field)}</label>`;
+      case 'integer':
+      case 'number':
+        return html`<label>${this.label(field)}
+          <input type="number" name=${field.name} .value=${value} ?required=${field.required}
+            step=${field.kind === 'integer' ? '1' : 'any'} min=${s.minimum ?? nothing} max=${s.maximum ?? nothing} />${this.hint(field)}</label>`;
+      case 'strings':
+        return html`<label>${this.label(field)}
+          <input name=${field.name} .value=${value} ?required=${field.required} placeholder=${t('form.commaSeparated')} />${this.hint(field)}</label>`;
+      case 'json':
+        return html`<label>${this.label(field)}
+          <textarea name=${field.name} rows="3" placeholder="JSON" .value=${value} ?required=${field.required}></textarea>${this.hint(field)}</label>`;
+      default:
+        return html`<label>${this.label(field)}
+          <input name=${field.name} .value=${value} ?required=${field.required} type=${s.format === 'password' ? 'password' : 'text'}
+            minlength=${s.minLength ?? nothing} maxlength=${s.maxLength ?? nothing} />${this.hint(field)}</label>`;
+    }
+  }
+
+  override render() {
+    const fields = fieldsOf(this.schema);
+    return html`<form @submit=${this.submit}>
+      ${fields.map((f) => this.field(f))}
+      ${this.invalid ? html`<div class="error" role="alert">${this.invalid}</div>` : nothing}
+      <div class="actions"><button type="submit" ?disabled=${this.busy || this.disabled}>${this.submitLabel || t('form.submit')}</button></div>
+    </form>`;
+  }
+}
+
+customElements.define('bf-schema-form', BfSchemaForm);

@@ -1,0 +1,162 @@
+// <bf-user-detail>: one user's current subscription, assigning a plan, and the subscription's
+// actions; suspend, reset traffic and cancel ask first. Sends `bf-changed` after a change.
+import { css, html, nothing } from 'lit';
+import {
+  assignPlan,
+  changeSubscription,
+  getUser,
+  listPlans,
+  may,
+  type Plan,
+  type Role,
+  type SubscriptionAction,
+  type UserDetail,
+} from '../data/api.js';
+import { t, type MessageKey } from '../i18n.js';
+import './bf-confirm.js';
+import { CHANGED } from './events.js';
+import { formatBytes, formatTime } from './format.js';
+import { LocalizedElement } from './localized-element.js';
+import { screenStyles } from './shared-styles.js';
+
+const ACTIONS: { action: SubscriptionAction; label: MessageKey; confirm?: MessageKey; when: (s: UserDetail['subscription'] & {}) => boolean }[] = [
+  { action: 'renew', label: 'sub.renew', when: (s) => s.status !== 'cancelled' },
+  { action: 'suspend', label: 'sub.suspend', confirm: 'sub.confirmSuspend', when: (s) => s.status === 'active' },
+  { action: 'resume', label: 'sub.resume', when: (s) => s.status === 'suspended' && s.suspended_reason !== 'quota' },
+  { action: 'reset-traffic', label: 'sub.resetTraffic', confirm: 'sub.confirmReset', when: (s) => s.status !== 'cancelled' },
+  { action: 'cancel', label: 'sub.cancel', confirm: 'sub.confirmCancel', when: (s) => s.status !== 'cancelled' },
+];
+
+const STATUS_LABEL: Record<string, MessageKey> = {
+  active: 'sub.active',
+  suspended: 'sub.suspended',
+  expired: 'sub.expired',
+  cancelled: 'sub.cancelled',
+};
+
+export class BfUserDetail extends LocalizedElement {
+  static override properties = {
+    userId: { type: Number },
+    adminRole: {},
+    user: { state: true },
+    plans: { state: true },
+    error: { state: true },
+    actionError: { state: true },
+    busy: { state: true },
+    pending: { state: true },
+  };
+  userId = 0;
+  adminRole: Role = 'viewer';
+  user: UserDetail | null = null;
+  plans: Plan[] = [];
+  error = '';
+  actionError = '';
+  busy = false;
+  /** The destructive action waiting for the admin's confirmation. */
+  pending: (typeof ACTIONS)[number] | null = null;
+
+  static override styles = [
+    screenStyles,
+    css`
+      dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 12px; margin: 0 0 8px; font-size: 14px; }
+      dt { color: #6b7280; }
+      dd { margin: 0; }
+      h3 { margin-top: 0; }
+    `,
+  ];
+
+  override updated(changed: Map<string, unknown>) {
+    if (changed.has('userId')) void this.load();
+  }
+
+  private async load() {
+    this.error = '';
+    this.actionError = '';
+    this.user = null;
+    try {
+      [this.user, this.plans] = await Promise.all([getUser(this.userId), listPlans()]);
+    } catch (error) {
+      this.error = (error as Error).message;
+    }
+  }
+
+  /** Runs a change, then shows the user afresh and tells the list. */
+  private async change(run: () => Promise<unknown>) {
+    this.busy = true;
+    this.actionError = '';
+    try {
+      await run();
+      this.user = await getUser(this.userId);
+      this.dispatchEvent(new CustomEvent(CHANGED, { bubbles: true, composed: true }));
+    } catch (error) {
+      this.actionError = (error as Error).message;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private assign(event: SubmitEvent) {
+    event.preventDefault();
+    const planId = Number(new FormData(event.target as HTMLFormElement).get('plan'));
+    void this.change(() => assignPlan(this.userId, planId));
+  }
+
+  private act(entry: (typeof ACTIONS)[number]) {
+    if (entry.confirm) this.pending = entry;
+    else void this.run(entry);
+  }
+
+  private run(entry: (typeof ACTIONS)[number]) {
+    this.pending = null;
+    const id = this.user?.subscription?.id;
+    if (id !== undefined) void this.change(() => changeSubscription(id, entry.action));
+  }
+
+  override render() {
+    const user = this.user;
+    if (this.error) return html`<section class="card"><p class="error" role="alert">${this.error} <button @click=${this.load}>${t('common.retry')}</button></p></section>`;
+    if (!user) return html`<section class="card"><p>${t('common.loading')}</p></section>`;
+    const s = user.subscription;
+    const canEdit = may(this.adminRole, 'operator');
+    const live = s && (s.status === 'active' || s.status === 'suspended');
+    const plan = s ? this.plans.find((p) => p.id === s.plan_id) : undefined;
+    const enabled = this.plans.filter((p) => p.is_enabled);
+    return html`<section class="card" aria-label=${user.name}>
+      <h3>${user.name}</h3>
+      ${user.note ? html`<p class="muted">${user.note}</p>` : nothing}
+      <h4>${t('sub.title')}</h4>
+      ${s
+        ? html`<dl data-subscription=${s.id}>
+            <dt>${t('sub.plan')}</dt><dd>${plan?.name ?? `#${s.plan_id}`}</dd>
+            <dt>${t('sub.status')}</dt>
+            <dd><span class="badge ${s.status}" data-status=${s.status}>${t(STATUS_LABEL[s.status]!)}</span>
+              ${s.suspended_reason ? html`<span class="muted">(${t(s.suspended_reason === 'quota' ? 'sub.reasonQuota' : 'sub.reasonAdmin')})</span>` : nothing}</dd>
+            <dt>${t('sub.traffic')}</dt><dd>${formatBytes(s.traffic_used_bytes)} / ${formatBytes(s.traffic_total_bytes)}</dd>
+            <dt>${t('sub.ends')}</dt><dd>${formatTime(s.end_time)}</dd>
+          </dl>`
+        : html`<p class="muted">${t('sub.none')}</p>`}
+      ${canEdit && s
+        ? html`<div class="row">
+            ${ACTIONS.filter((a) => a.when(s)).map(
+              (a) => html`<button class=${a.confirm ? 'danger' : 'secondary'} ?disabled=${this.busy} @click=${() => this.act(a)}>${t(a.label)}</button>`,
+            )}
+          </div>`
+        : nothing}
+      ${canEdit && !live
+        ? enabled.length
+          ? html`<form class="row" @submit=${this.assign}>
+              <label>${t('sub.assignPlan')}
+                <select name="plan" required aria-label=${t('sub.assignPlan')}>${enabled.map((p) => html`<option value=${p.id}>${p.name}</option>`)}</select></label>
+              <button type="submit" ?disabled=${this.busy}>${t('sub.assign')}</button>
+            </form>`
+          : html`<p class="muted">${t('sub.noPlans')} <a href="#/plans">${t('nav.plans')}</a></p>`
+        : nothing}
+      ${this.actionError ? html`<p class="error" role="alert">${this.actionError}</p>` : nothing}
+      <bf-confirm .message=${this.pending ? t(this.pending.confirm!).replace('{user}', user.name) : ''}
+        .confirmLabel=${this.pending ? t(this.pending.label) : ''}
+        @bf-confirmed=${() => this.pending && this.run(this.pending)} @bf-cancelled=${() => (this.pending = null)}></bf-confirm>
+    </section>`;
+  }
+}
+
+customElements.define('bf-user-detail', BfUserDetail);

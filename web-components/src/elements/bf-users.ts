@@ -1,0 +1,158 @@
+// <bf-users>: the proxy users — search, paging, create; choosing one opens its subscription below.
+import { css, html, nothing } from 'lit';
+import { createUser, listUsers, may, type Page, type Role, type User } from '../data/api.js';
+import { t } from '../i18n.js';
+import './bf-schema-form.js';
+import './bf-user-detail.js';
+import type { FormSubmitEvent } from './events.js';
+import type { JsonSchema } from './json-schema.js';
+import { formatDate } from './format.js';
+import { LocalizedElement } from './localized-element.js';
+import { screenStyles } from './shared-styles.js';
+
+const PER_PAGE = 20;
+
+/** What POST /api/v1/users takes. */
+const NEW_USER: JsonSchema = {
+  type: 'object',
+  required: ['name'],
+  properties: {
+    name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$', maxLength: 64 },
+    note: { type: 'string', maxLength: 500 },
+  },
+};
+
+export class BfUsers extends LocalizedElement {
+  static override properties = {
+    adminRole: {},
+    users: { state: true },
+    error: { state: true },
+    q: { state: true },
+    page: { state: true },
+    selected: { attribute: false },
+    creating: { state: true },
+    createError: { state: true },
+  };
+  adminRole: Role = 'viewer';
+  users: Page<User> | null = null;
+  error = '';
+  q = '';
+  page = 1;
+  /** The user whose subscription shows beside the list. */
+  selected: number | null = null;
+  creating = false;
+  createError = '';
+
+  static override styles = [
+    screenStyles,
+    css`
+      .layout { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 16px; align-items: start; }
+      @media (max-width: 900px) { .layout { grid-template-columns: minmax(0, 1fr); } }
+      tr.selected td { background: #eef3ff; }
+      .search input { flex: 1; min-width: 120px; }
+      @media (max-width: 600px) { .note, .created { display: none; } }
+    `,
+  ];
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    void this.load();
+  }
+
+  private async load() {
+    this.error = '';
+    this.users = null;
+    try {
+      this.users = await listUsers({ q: this.q, page: this.page, per_page: PER_PAGE });
+    } catch (error) {
+      this.error = (error as Error).message;
+    }
+  }
+
+  private search(event: SubmitEvent) {
+    event.preventDefault();
+    this.q = String(new FormData(event.target as HTMLFormElement).get('q') ?? '').trim();
+    this.page = 1;
+    void this.load();
+  }
+
+  private go(page: number) {
+    this.page = page;
+    void this.load();
+  }
+
+  private async create(event: FormSubmitEvent) {
+    this.creating = true;
+    this.createError = '';
+    try {
+      const user = await createUser(event.detail as { name: string; note?: string });
+      // The address names the open user, so a reload or a shared link shows the same.
+      location.hash = `#/users/${user.id}`;
+      (event.target as HTMLElement).shadowRoot?.querySelector('form')?.reset();
+      await this.load();
+    } catch (error) {
+      this.createError = (error as Error).message;
+    } finally {
+      this.creating = false;
+    }
+  }
+
+  private pager(users: Page<User>) {
+    const pages = Math.max(1, Math.ceil(users.total / users.per_page));
+    return html`<div class="pager">
+      <button class="secondary" ?disabled=${users.page <= 1} @click=${() => this.go(users.page - 1)}>${t('common.previous')}</button>
+      <span>${t('common.page')} ${users.page} / ${pages} · ${users.total} ${t('users.count')}</span>
+      <button class="secondary" ?disabled=${users.page >= pages} @click=${() => this.go(users.page + 1)}>${t('common.next')}</button>
+    </div>`;
+  }
+
+  override render() {
+    const users = this.users;
+    const canEdit = may(this.adminRole, 'operator');
+    return html`
+      <h2>${t('users.title')}</h2>
+      <div class="layout">
+        <div>
+          <form class="row search" role="search" @submit=${this.search}>
+            <input name="q" type="search" .value=${this.q} placeholder=${t('users.searchPlaceholder')} aria-label=${t('users.search')} />
+            <button type="submit">${t('users.search')}</button>
+          </form>
+          ${this.error ? html`<p class="error" role="alert">${this.error} <button @click=${this.load}>${t('common.retry')}</button></p>` : nothing}
+          ${!users && !this.error ? html`<p>${t('common.loading')}</p>` : nothing}
+          ${users?.items.length === 0 ? html`<p>${this.q ? t('users.noMatch') : t('users.empty')}</p>` : nothing}
+          ${users?.items.length
+            ? html`<div class="scroll"><table>
+                  <thead><tr><th>${t('users.name')}</th><th>${t('users.status')}</th><th class="note">${t('users.note')}</th><th class="created">${t('users.created')}</th></tr></thead>
+                  <tbody>
+                    ${users.items.map(
+                      (u) => html`<tr class=${u.id === this.selected ? 'selected' : ''}>
+                        <td><a href="#/users/${u.id}">${u.name}</a></td>
+                        <td><span class="badge ${u.status}">${t(u.status === 'active' ? 'users.active' : 'users.disabled')}</span></td>
+                        <td class="note">${u.note}</td>
+                        <td class="created">${formatDate(u.created_at)}</td>
+                      </tr>`,
+                    )}
+                  </tbody>
+                </table></div>
+                ${this.pager(users)}`
+            : nothing}
+        </div>
+        <div>
+          ${this.selected !== null
+            ? html`<bf-user-detail .userId=${this.selected} .adminRole=${this.adminRole} @bf-changed=${this.load}></bf-user-detail>`
+            : nothing}
+          ${canEdit
+            ? html`<section class="card">
+                <h3>${t('users.create')}</h3>
+                <bf-schema-form .schema=${NEW_USER} .labels=${{ name: t('users.name'), note: t('users.note') }}
+                  .submitLabel=${t('users.create')} ?busy=${this.creating} @bf-submit=${this.create}></bf-schema-form>
+                ${this.createError ? html`<p class="error" role="alert">${this.createError}</p>` : nothing}
+              </section>`
+            : nothing}
+        </div>
+      </div>
+    `;
+  }
+}
+
+customElements.define('bf-users', BfUsers);

@@ -1,0 +1,16 @@
+// How numbers and times read on screen.
+import { currentLocale } from '../i18n.js';
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+export const formatTime = (iso: string) => new Date(iso).toLocaleString(currentLocale());
+export const formatDate = (iso: string) => new Date(iso).toLocaleDateString(currentLocale());
