@@ -105,5 +105,10 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   // Alerts (issue 6): rules over stored samples and node health, the `alerts` job, GET /api/v1/alerts.
   await app.register(import('./alerts/index.js'), { config, logger });
   await app.register(import('./routes/alerts.js'), { prefix: '/api/v1/alerts' });
+
+  // Live node figures (issue 6): the `live` job gathers Clash API summaries and ledger positions
+  // (hub/live.ts); GET /api/v1/nodes/:id/live and GET /api/v1/overview.
+  await app.register(import('./live.js'), { logger, intervalMs: config.live_interval_s * 1000 });
+  await app.register(import('./routes/live.js'), { prefix: '/api/v1' });
   return app;
 }

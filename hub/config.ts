@@ -38,6 +38,8 @@ export const HubConfigSchema = Type.Object({
   metrics_retention_days: Type.Integer({ minimum: 1, default: 30 }),
   /** How often node metrics are pulled, downsampled and expired, in seconds. */
   metrics_interval_s: Type.Number({ exclusiveMinimum: 0, default: 300 }),
+  /** How often each enabled online node's Clash API summary and ledger position are gathered, in seconds (hub/live.ts). */
+  live_interval_s: Type.Number({ exclusiveMinimum: 0, default: 60 }),
   /** How often alert rules are evaluated over newly stored samples and node health, in seconds (hub/alerts). */
   alerts_interval_s: Type.Number({ exclusiveMinimum: 0, default: 30 }),
   /** An alert fires when a node's CPU busy percent is above this; 0 turns the rule off. */
@@ -52,6 +54,13 @@ export const HubConfigSchema = Type.Object({
   alert_resolve_after_s: Type.Number({ minimum: 0, default: 0 }),
   /** A node marked offline for longer than this fires the offline alert; 0 turns the rule off. */
   alert_offline_after_s: Type.Number({ minimum: 0, default: 300 }),
+  /**
+   * A node's ledger backlog (entries written but not yet acknowledged by the hub, from the live job)
+   * above this fires the ledger_backlog alert; 0 turns the rule off.
+   */
+  alert_ledger_backlog_entries: Type.Integer({ minimum: 0, default: 10_000 }),
+  /** A firing ledger_backlog alert resolves once the backlog is below its threshold minus this many entries. */
+  alert_ledger_backlog_hysteresis_entries: Type.Integer({ minimum: 0, default: 1000 }),
   /** Attempts per notification and channel (one per alerts tick) before it is marked failed. */
   alert_max_attempts: Type.Integer({ minimum: 1, maximum: 20, default: 4 }),
   /** Telegram channel: on when the bot token and chat id are set. */
@@ -88,6 +97,7 @@ const ENV: Record<keyof HubConfig, string> = {
   reconcile_interval_s: 'BOXFLEET_RECONCILE_INTERVAL_S',
   metrics_retention_days: 'BOXFLEET_METRICS_RETENTION_DAYS',
   metrics_interval_s: 'BOXFLEET_METRICS_INTERVAL_S',
+  live_interval_s: 'BOXFLEET_LIVE_INTERVAL_S',
   alerts_interval_s: 'BOXFLEET_ALERTS_INTERVAL_S',
   alert_cpu_percent: 'BOXFLEET_ALERT_CPU_PERCENT',
   alert_memory_percent: 'BOXFLEET_ALERT_MEMORY_PERCENT',
@@ -95,6 +105,8 @@ const ENV: Record<keyof HubConfig, string> = {
   alert_hysteresis_percent: 'BOXFLEET_ALERT_HYSTERESIS_PERCENT',
   alert_resolve_after_s: 'BOXFLEET_ALERT_RESOLVE_AFTER_S',
   alert_offline_after_s: 'BOXFLEET_ALERT_OFFLINE_AFTER_S',
+  alert_ledger_backlog_entries: 'BOXFLEET_ALERT_LEDGER_BACKLOG_ENTRIES',
+  alert_ledger_backlog_hysteresis_entries: 'BOXFLEET_ALERT_LEDGER_BACKLOG_HYSTERESIS_ENTRIES',
   alert_max_attempts: 'BOXFLEET_ALERT_MAX_ATTEMPTS',
   telegram_bot_token: 'BOXFLEET_TELEGRAM_BOT_TOKEN',
   telegram_chat_id: 'BOXFLEET_TELEGRAM_CHAT_ID',

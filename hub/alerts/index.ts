@@ -11,18 +11,21 @@
 //   memory  memory_used_bytes / memory_total_bytes × 100  > alert_memory_percent (70)
 //   disk    disk_used_bytes / disk_total_bytes × 100      > alert_disk_percent (90)
 //   offline nodes.health offline for > alert_offline_after_s (300) since last_seen_at
+//   ledger_backlog  node_live.ledger_backlog_entries (head_seq − acked_seq of clash-stats' ledger,
+//           read by the `live` job, hub/live.ts) > alert_ledger_backlog_entries (10000 entries)
 // A rule fires once when its value crosses the threshold (one `firing` row, one notification per
 // channel); more samples above it change nothing but `last_value`. It resolves when the value is
 // below threshold − alert_hysteresis_percent and has stayed there for alert_resolve_after_s (0: at
 // the first such sample); then the row becomes `resolved` and one resolution goes to each channel.
-// The offline alert resolves when the node is no longer offline.
+// The offline alert resolves when the node is no longer offline. The ledger_backlog rule counts in
+// entries, not percent: it resolves below alert_ledger_backlog_entries −
+// alert_ledger_backlog_hysteresis_entries (1000), held for alert_resolve_after_s like the others;
+// each ledger position the live job stored is evaluated once (cursor kind `ledger`, keyed on the
+// hub time the position was read), so a node whose position is no longer read keeps its state.
 //
 // Notifications are rows (alert_notifications): a failed send is recorded (last_error) and tried
 // again at the next tick, up to alert_max_attempts, then marked failed. Ticks run under the jobs'
 // fleet-wide lease, so with several hubs each alert is raised and sent once.
-//
-// Cut: a ledger-backlog rule. The backlog is an agent-side Prometheus gauge only; it is not in the
-// samples the hub stores, so the hub has no value to evaluate.
 import fp from 'fastify-plugin';
 import type { Knex } from 'knex';
 import type { AppLogger } from '../../agent-core/logger.js';
@@ -53,8 +56,10 @@ const SAMPLE_RULES: Record<string, [AlertRule, (v: Record<string, number | null>
   'disk-network': [['disk', (v) => percent(v.disk_used_bytes, v.disk_total_bytes)]],
 };
 
-const UNIT: Record<AlertRule, string> = { cpu: '%', memory: '%', disk: '%', offline: ' s' };
-const LABEL: Record<AlertRule, string> = { cpu: 'CPU', memory: 'memory', disk: 'disk', offline: 'offline for' };
+const UNIT: Record<AlertRule, string> = { cpu: '%', memory: '%', disk: '%', offline: ' s', ledger_backlog: ' entries' };
+const LABEL: Record<AlertRule, string> = { cpu: 'CPU', memory: 'memory', disk: 'disk', offline: 'offline for', ledger_backlog: 'ledger backlog' };
+/** alert_cursors kind for the ledger positions in node_live. */
+const LEDGER_CURSOR = 'ledger';
 
 export interface AlertTickResult {
   samples: number;
@@ -77,7 +82,7 @@ export interface AlertEngineDeps {
 
 export class AlertEngine {
   readonly channels: Map<AlertChannel, ChannelSender>;
-  private readonly thresholds: Record<Exclude<AlertRule, 'offline'>, number>;
+  private readonly thresholds: Record<'cpu' | 'memory' | 'disk', number>;
 
   constructor(private readonly deps: AlertEngineDeps) {
     this.channels = deps.channels ?? configuredChannels(deps.config);
@@ -122,6 +127,21 @@ export class AlertEngine {
         const offlineFor = node.health === 'offline' ? Math.max(0, Math.round((now - since) / 1000)) : 0;
         // Hysteresis does not apply: the alert holds while the node stays offline.
         await this.evaluate(firing, result, node.id, 'offline', offlineFor, offlineAfter, node.health === 'offline' ? null : Infinity, now);
+      }
+
+      const backlogAbove = this.deps.config.alert_ledger_backlog_entries;
+      if (backlogAbove > 0) {
+        const live = await db('node_live').where({ node_id: node.id }).first();
+        if (live && live.ledger_at !== null && live.ledger_backlog_entries !== null) {
+          const at = Number(live.ledger_at);
+          const cursor = await db('alert_cursors').where({ node_id: node.id, kind: LEDGER_CURSOR }).first();
+          if (!cursor || Number(cursor.time) < at) {
+            const clearBelow = backlogAbove - this.deps.config.alert_ledger_backlog_hysteresis_entries;
+            await this.evaluate(firing, result, node.id, 'ledger_backlog', Number(live.ledger_backlog_entries), backlogAbove, clearBelow, at);
+            if (cursor) await db('alert_cursors').where({ node_id: node.id, kind: LEDGER_CURSOR }).update({ time: at });
+            else await db('alert_cursors').insert({ node_id: node.id, kind: LEDGER_CURSOR, time: at });
+          }
+        }
       }
     }
 

@@ -249,7 +249,7 @@ export class NodeMetric extends Model {
   }
 }
 
-export type AlertRule = 'cpu' | 'memory' | 'disk' | 'offline';
+export type AlertRule = 'cpu' | 'memory' | 'disk' | 'offline' | 'ledger_backlog';
 export type AlertChannel = 'telegram' | 'email' | 'webhook';
 
 /** One notification of an alert's firing or resolution on one channel (hub/alerts). */
@@ -316,4 +316,21 @@ export class Alert extends Model {
       notifications: (this.notifications ?? []).sort((a, b) => a.id - b.id).map((n) => n.toPublic()),
     };
   }
+}
+
+/** The latest Clash API summary and ledger position of a node, from the hub's `live` job (hub/live.ts). */
+export class NodeLive extends Model {
+  static override tableName = 'node_live';
+  static override idColumn = 'node_id';
+  node_id!: string;
+  online_clients!: number | null;
+  connections!: number | null;
+  upload_total!: number | null;
+  download_total!: number | null;
+  sampled_at!: number | null;
+  ledger_head_seq!: number | null;
+  ledger_acked_seq!: number | null;
+  ledger_backlog_entries!: number | null;
+  ledger_at!: number | null;
+  updated_at!: number;
 }

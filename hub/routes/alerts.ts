@@ -4,7 +4,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { Alert } from '../db/models.js';
 import { IsoTime, Nullable, PageOf, PageQuery, paged, StringEnum } from './users.js';
 
-const RULES = ['cpu', 'memory', 'disk', 'offline'] as const;
+const RULES = ['cpu', 'memory', 'disk', 'offline', 'ledger_backlog'] as const;
 
 const NotificationOut = Type.Object({
   event: StringEnum(['fired', 'resolved'] as const),
@@ -21,7 +21,7 @@ const AlertOut = Type.Object({
   node_id: Type.String(),
   rule: StringEnum(RULES),
   state: StringEnum(['firing', 'resolved'] as const),
-  value: Type.Number({ description: 'The value that crossed the threshold (percent; seconds offline for `offline`).' }),
+  value: Type.Number({ description: 'The value that crossed the threshold (percent; seconds offline for `offline`; entries for `ledger_backlog`).' }),
   last_value: Type.Number(),
   threshold: Type.Number(),
   clear_below: Nullable(Type.Number({ description: 'threshold − hysteresis: the alert resolves below it.' })),

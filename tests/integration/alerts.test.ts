@@ -325,3 +325,48 @@ describe('alerts: alert_resolve_after_s keeps an alert until the value has staye
     expect(res.json().items[0]).toMatchObject({ state: 'resolved', resolved_at: new Date(t0 + 5 * MINUTE).toISOString(), resolved_value: 72 });
   });
 });
+
+describe('alerts: ledger_backlog from the ledger positions the live job stores', () => {
+  let hub: TestHub;
+  const t0 = Date.parse('2026-03-11T12:00:00Z');
+
+  beforeAll(async () => {
+    hub = await startTestHub('sqlite');
+    await hub.app.db('nodes').insert({ id: 'n3', name: 'n3', address: '127.0.0.1:1', insecure: true, token: 't'.repeat(20), tags: '[]', created_at: t0, updated_at: t0, enabled: true, health: 'online' });
+  });
+  afterAll(() => hub?.close());
+
+  it('fires above alert_ledger_backlog_entries (10000), holds down to threshold − 1000 entries, resolves below; a position is evaluated once', async () => {
+    const sent: AlertMessage[] = [];
+    const engine = new AlertEngine({
+      db: hub.app.db,
+      config: hub.config,
+      now: () => Date.now(),
+      logger: createLogger({ service: 'hub', level: 'error' }),
+      channels: new Map([['webhook', async (m: AlertMessage) => void sent.push(m)]]),
+    });
+    /** As runLiveJob stores a ledger position read `minute` minutes after t0. */
+    const position = async (minute: number, head: number, acked: number) => {
+      const row = { ledger_head_seq: head, ledger_acked_seq: acked, ledger_backlog_entries: head - acked, ledger_at: t0 + minute * MINUTE, updated_at: t0 + minute * MINUTE };
+      await hub.app.db('node_live').insert({ node_id: 'n3', ...row }).onConflict('node_id').merge(row);
+    };
+    await position(0, 9_000, 0);
+    expect(await engine.tick()).toMatchObject({ fired: 0, sent: 0 });
+    await position(1, 12_500, 500);
+    expect(await engine.tick()).toMatchObject({ fired: 1, sent: 1 });
+    expect(sent[0]!.subject).toBe('[boxfleet] FIRING: node n3 ledger backlog 12000 entries > 10000 entries');
+    expect(sent[0]!.alert).toMatchObject({ node_id: 'n3', rule: 'ledger_backlog', state: 'firing', value: 12_000, threshold: 10_000, clear_below: 9_000 });
+    // The same position again (the live job did not run): nothing new.
+    expect(await engine.tick()).toMatchObject({ fired: 0, resolved: 0, sent: 0 });
+    // Between threshold − hysteresis and the threshold: still firing.
+    await position(2, 13_000, 3_500);
+    expect(await engine.tick()).toMatchObject({ fired: 0, resolved: 0 });
+    await position(3, 13_000, 4_001);
+    expect(await engine.tick()).toMatchObject({ resolved: 1, sent: 1 });
+    expect(sent.map((m) => m.event)).toEqual(['fired', 'resolved']);
+    const res = await hub.app.inject({ method: 'GET', url: '/api/v1/alerts?rule=ledger_backlog', headers: hub.auth });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().items).toHaveLength(1);
+    expect(res.json().items[0]).toMatchObject({ state: 'resolved', value: 12_000, last_value: 8_999, resolved_value: 8_999, resolved_at: new Date(t0 + 3 * MINUTE).toISOString() });
+  });
+});

@@ -108,6 +108,10 @@ const ROUTES: [string, string, Need, { url?: string; body?: object }?][] = [
 
   // Alerts: hub/routes/alerts.ts.
   ['GET', '/api/v1/alerts', 'viewer'],
+
+  // Live node figures and the fleet overview: hub/routes/live.ts.
+  ['GET', '/api/v1/nodes/:id/live', 'viewer', { url: '/api/v1/nodes/no-such-node/live' }],
+  ['GET', '/api/v1/overview', 'viewer'],
 ];
 
 /** `/api/v1/users/` and `/api/v1/users` are one route (a plugin's `/` under its prefix). */

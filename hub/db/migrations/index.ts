@@ -4,12 +4,14 @@ import * as nodes from './001-nodes.js';
 import * as business from './002-business.js';
 import * as metrics from './003-metrics.js';
 import * as alerts from './004-alerts.js';
+import * as nodeLive from './005-node-live.js';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001-nodes': nodes,
   '002-business': business,
   '003-metrics': metrics,
   '004-alerts': alerts,
+  '005-node-live': nodeLive,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
