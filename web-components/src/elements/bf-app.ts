@@ -1,8 +1,9 @@
 // <bf-app>: the shell — sign-in gate, header with language switch and sign-out, a nav limited to
 // what the admin's role may use, and the screen for the current #/route (loaded on first use).
-import { LitElement, css, html, nothing } from 'lit';
+import { css, html, nothing } from 'lit';
 import { currentAdmin, may, session, SESSION_ENDED, signOut, type Admin, type Role } from '../data/api.js';
-import { LOCALE_CHANGED, currentLocale, setLocale, t, type MessageKey } from '../i18n.js';
+import { currentLocale, setLocale, t, type MessageKey } from '../i18n.js';
+import { LocalizedElement } from './localized-element.js';
 import type { SignedInEvent } from './events.js';
 
 type Screen = 'overview' | 'nodes' | 'node' | 'users' | 'plans' | 'subscriptions' | 'audit' | 'admins';
@@ -44,7 +45,7 @@ function parseRoute(hash: string): Route {
   return { screen: 'overview', param: '' };
 }
 
-export class BfApp extends LitElement {
+export class BfApp extends LocalizedElement {
   static override properties = { admin: { state: true }, checking: { state: true }, route: { state: true }, loaded: { state: true } };
   admin: Admin | null = null;
   checking = true;
@@ -64,7 +65,6 @@ export class BfApp extends LitElement {
     @media (max-width: 600px) { main { padding: 12px 8px; } }
   `;
 
-  private readonly rerender = () => this.requestUpdate();
   private readonly onHashChange = () => void this.show(parseRoute(location.hash));
   /** The hub refused the token: back to sign-in, staying on the same address. */
   private readonly onSessionEnded = () => {
@@ -73,7 +73,6 @@ export class BfApp extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    window.addEventListener(LOCALE_CHANGED, this.rerender);
     window.addEventListener('hashchange', this.onHashChange);
     window.addEventListener(SESSION_ENDED, this.onSessionEnded);
     document.documentElement.lang = currentLocale();
@@ -81,7 +80,6 @@ export class BfApp extends LitElement {
   }
 
   override disconnectedCallback(): void {
-    window.removeEventListener(LOCALE_CHANGED, this.rerender);
     window.removeEventListener('hashchange', this.onHashChange);
     window.removeEventListener(SESSION_ENDED, this.onSessionEnded);
     super.disconnectedCallback();

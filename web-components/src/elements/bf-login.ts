@@ -1,10 +1,11 @@
 // <bf-login>: the sign-in form; sends `bf-signed-in` with the admin.
-import { LitElement, css, html } from 'lit';
+import { css, html } from 'lit';
 import { signIn } from '../data/api.js';
-import { LOCALE_CHANGED, t } from '../i18n.js';
+import { t } from '../i18n.js';
 import { SIGNED_IN } from './events.js';
+import { LocalizedElement } from './localized-element.js';
 
-export class BfLogin extends LitElement {
+export class BfLogin extends LocalizedElement {
   static override properties = { error: { state: true }, busy: { state: true } };
   error = '';
   busy = false;
@@ -18,15 +19,6 @@ export class BfLogin extends LitElement {
     .error { color: #b3261e; font-size: 14px; }
   `;
 
-  private readonly rerender = () => this.requestUpdate();
-  override connectedCallback(): void {
-    super.connectedCallback();
-    window.addEventListener(LOCALE_CHANGED, this.rerender);
-  }
-  override disconnectedCallback(): void {
-    window.removeEventListener(LOCALE_CHANGED, this.rerender);
-    super.disconnectedCallback();
-  }
 
   private async submit(event: SubmitEvent) {
     event.preventDefault();
