@@ -69,6 +69,42 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), rows, totals };
     },
   );
+
+  // The fleet's traffic per UTC day, every node and user summed: the overview's chart.
+  app.get(
+    '/daily',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        querystring: Type.Object({ days: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_RANGE_DAYS, default: 7 })) }),
+        response: { 200: Type.Array(Type.Object({ day: Type.String(), ...Bytes })) },
+      },
+    },
+    async (request) => {
+      const days = request.query.days ?? 7;
+      const today = Math.floor(app.now() / DAY_MS) * DAY_MS;
+      const from = today - (days - 1) * DAY_MS;
+      const rows = await app.db('usage_hourly')
+        .where('hour', '>=', from)
+        .select('hour')
+        .sum({ up: 'upload_bytes', down: 'download_bytes', billed: 'billed_bytes' })
+        .groupBy('hour');
+      const out = Array.from({ length: days }, (_, i) => ({
+        day: new Date(from + i * DAY_MS).toISOString().slice(0, 10),
+        upload_bytes: 0,
+        download_bytes: 0,
+        billed_bytes: 0,
+      }));
+      for (const r of rows as { hour: number | string; up: number | string; down: number | string; billed: number | string }[]) {
+        const day = out[Math.floor((Number(r.hour) - from) / DAY_MS)];
+        if (!day) continue;
+        day.upload_bytes += Number(r.up ?? 0);
+        day.download_bytes += Number(r.down ?? 0);
+        day.billed_bytes += Number(r.billed ?? 0);
+      }
+      return out;
+    },
+  );
 };
 
 export default routes;

@@ -30,7 +30,13 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
     await createAdmin('alice', PASSWORD, 'operator');
     await createAdmin('olga', PASSWORD, 'owner');
     url = await hub.app.listen({ host: '127.0.0.1', port: 0 });
-    agent = await startAgentProcess({ nodeId: 'web-1' });
+    // Samples every second, so the node's chart gets a new point over the WebSocket within the test.
+    agent = await startAgentProcess({
+      nodeId: 'web-1',
+      configure: (config) => {
+        config.plugins.sysmetrics = { ...config.plugins.sysmetrics, enabled: true, cpu_memory_interval_s: 1, disk_network_interval_s: 1 };
+      },
+    });
     const enrolled = await hub.app.inject({
       method: 'POST',
       url: '/api/v1/nodes',
@@ -38,6 +44,20 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
       payload: { enrollment: agent.enrollment, tags: ['web'] },
     });
     expect(enrolled.statusCode, enrolled.body).toBe(201);
+    // Some traffic over the last days, for the overview's chart.
+    const seeded = await hub.app.inject({ method: 'POST', url: '/api/v1/users', headers: hub.auth, payload: { name: 'carla' } });
+    expect(seeded.statusCode, seeded.body).toBe(201);
+    const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+    await hub.app.db('usage_hourly').insert(
+      [0, 1, 2, 3, 5].map((d) => ({
+        node_id: 'web-1',
+        user_id: seeded.json().id,
+        hour: hour - d * 86_400_000,
+        upload_bytes: (d + 1) * 300_000_000,
+        download_bytes: (d + 2) * 900_000_000,
+        billed_bytes: (d + 1) * 1_200_000_000,
+      })),
+    );
     // What health-probe.tcp connects to from the node.
     probed = net.createServer((socket) => socket.end());
     await new Promise<void>((resolve) => probed.listen(0, '127.0.0.1', resolve));
@@ -132,6 +152,13 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
     await nav(page, 'Nodes');
     await page.getByRole('link', { name: 'web-1' }).click();
     await page.getByRole('heading', { name: 'Node web-1' }).waitFor();
+    // Its live chart: ECharts draws on a canvas, and a new sample arrives over the WebSocket.
+    const chart = page.locator('bf-node-metrics bf-chart');
+    await chart.locator('canvas').first().waitFor();
+    const points = () => chart.getAttribute('data-points').then(Number);
+    await expect.poll(points).toBeGreaterThan(0);
+    const before0 = await points();
+    await expect.poll(points, { timeout: 10_000 }).toBeGreaterThan(before0);
     const tcp = page.locator('[data-command="health-probe.tcp"]');
     await tcp.locator('summary').click();
     expect(await tcp.getByLabel('timeout_ms').inputValue()).toBe('3000');
@@ -202,6 +229,10 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
       await shot(page, `login-${width}`);
       await signIn(page, 'olga');
       await page.locator('[data-tile="online"]').waitFor();
+      // The last 7 days of traffic: upload and download per day, from the seeded usage.
+      const traffic = page.locator('[data-traffic] bf-chart');
+      await traffic.locator('canvas').first().waitFor();
+      expect(await traffic.getAttribute('data-points')).toBe('14');
       await shot(page, `overview-${width}`);
       const screens: [hash: string, heading: string, ready: string][] = [
         ['#/nodes', 'Nodes', 'text=web-1'],
@@ -216,6 +247,10 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
         await page.goto(`${url}/${hash}`);
         await page.getByRole('heading', { name: heading }).waitFor();
         await page.locator(ready).first().waitFor();
+        if (hash === '#/nodes/web-1') {
+          await page.locator('bf-node-metrics bf-chart canvas').first().waitFor();
+          await expect.poll(() => page.locator('bf-node-metrics bf-chart').getAttribute('data-points').then(Number)).toBeGreaterThan(0);
+        }
         if (hash === '#/users') {
           await page.getByRole('link', { name: 'bob' }).click();
           await page.locator('[data-subscription]').waitFor();

@@ -489,6 +489,19 @@ export function hubApiSuite(kind: DatabaseKind): void {
         expect((await call('GET', `/api/v1/usage?user_id=${user.id}&from=yesterday`)).json().message).toBe(
           'querystring.from: must match format "date-time"',
         );
+
+        // The fleet per UTC day over the last 7 days (today last), every node and user summed.
+        const daily = await ok('GET', '/api/v1/usage/daily?days=7');
+        expect(daily.map((d: { day: string }) => d.day)).toEqual(['2031-02-23', '2031-02-24', '2031-02-25', '2031-02-26', '2031-02-27', '2031-02-28', '2031-03-01']);
+        expect(daily[4]).toEqual({ day: '2031-02-27', upload_bytes: 7, download_bytes: 7, billed_bytes: 14 });
+        expect(daily[5]).toEqual({
+          day: '2031-02-28',
+          upload_bytes: 3_000_000_000_105,
+          download_bytes: 4_000_000_001_050,
+          billed_bytes: 7_000_000_001_210,
+        });
+        expect(daily[6]).toEqual({ day: '2031-03-01', upload_bytes: 0, download_bytes: 0, billed_bytes: 0 });
+        expect((await call('GET', '/api/v1/usage/daily?days=0')).statusCode).toBe(400);
       });
     });
 

@@ -94,6 +94,7 @@ const ROUTES: [string, string, Need, { url?: string; body?: object }?][] = [
   ['POST', '/api/v1/subscriptions/:id/cancel', 'operator', { url: '/api/v1/subscriptions/999999/cancel' }],
 
   ['GET', '/api/v1/usage', 'viewer'],
+  ['GET', '/api/v1/usage/daily', 'viewer'],
   ['GET', '/api/v1/audit', 'admin'],
 
   // End-user subscriptions: routes/sub.ts (the token is the credential).

@@ -234,3 +234,28 @@ export const listAdmins = () => request<{ items: AdminAccount[] }>('GET', '/api/
 
 export const createAdminAccount = (body: { username: string; password: string; role: Role }) =>
   request<AdminAccount>('POST', '/api/v1/admins', body);
+
+// ---- Metrics and traffic (charts) ----
+
+export interface MetricSample {
+  time: string;
+  kind: string;
+  values: Record<string, number | null>;
+}
+
+/** Stored samples of a node between two times (default: the last 24 hours). */
+export const getNodeMetrics = (nodeId: string, from?: string, to?: string) =>
+  request<{ node: string; samples: MetricSample[]; truncated: boolean }>(
+    'GET',
+    `/api/v1/nodes/${encodeURIComponent(nodeId)}/metrics${query({ from, to })}`,
+  ).then((r) => r.samples);
+
+export interface DailyUsage {
+  day: string;
+  upload_bytes: number;
+  download_bytes: number;
+  billed_bytes: number;
+}
+
+/** The fleet's traffic per UTC day, the last `days` days, today last. */
+export const getDailyUsage = (days = 7) => request<DailyUsage[]>('GET', `/api/v1/usage/daily${query({ days })}`);

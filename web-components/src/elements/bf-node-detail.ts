@@ -4,6 +4,7 @@ import { css, html, nothing } from 'lit';
 import { getNode, type NodeDetail, type Role } from '../data/api.js';
 import { t } from '../i18n.js';
 import './bf-command-panel.js';
+import './bf-node-metrics.js';
 import { LocalizedElement } from './localized-element.js';
 import { screenStyles } from './shared-styles.js';
 
@@ -59,6 +60,7 @@ export class BfNodeDetail extends LocalizedElement {
                 ${node.error ? html`<dt>${t('node.error')}</dt><dd class="error">${node.error}</dd>` : nothing}
               </dl>
             </div>
+            <bf-node-metrics .nodeId=${node.id}></bf-node-metrics>
             <h3>${t('nodes.plugins')}</h3>
             ${node.agent?.plugins.length === 0 ? html`<p>${t('node.noPlugins')}</p>` : nothing}
             ${node.agent?.plugins.map(

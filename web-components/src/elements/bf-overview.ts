@@ -1,7 +1,9 @@
 // <bf-overview>: the fleet at a glance — nodes online and offline, users with a live subscription.
 import { css, html, nothing } from 'lit';
-import { listNodes, listSubscriptions, listUsers } from '../data/api.js';
+import { getDailyUsage, listNodes, listSubscriptions, listUsers, type DailyUsage } from '../data/api.js';
 import { t } from '../i18n.js';
+import './bf-chart.js';
+import { formatBytes } from './format.js';
 import { LocalizedElement } from './localized-element.js';
 import { screenStyles } from './shared-styles.js';
 
@@ -13,8 +15,9 @@ interface Counts {
 }
 
 export class BfOverview extends LocalizedElement {
-  static override properties = { counts: { state: true }, error: { state: true } };
+  static override properties = { counts: { state: true }, daily: { state: true }, error: { state: true } };
   counts: Counts | null = null;
+  daily: DailyUsage[] | null = null;
   error = '';
 
   static override styles = [
@@ -37,11 +40,13 @@ export class BfOverview extends LocalizedElement {
     this.counts = null;
     try {
       // One active subscription per user at most, so the count of active subscriptions counts users.
-      const [nodes, live, users] = await Promise.all([
+      const [nodes, live, users, daily] = await Promise.all([
         listNodes(),
         listSubscriptions({ status: 'active', per_page: 1 }),
         listUsers({ per_page: 1 }),
+        getDailyUsage(7),
       ]);
+      this.daily = daily;
       const online = nodes.filter((n) => n.online).length;
       this.counts = { online, offline: nodes.length - online, activeUsers: live.total, users: users.total };
     } catch (error) {
@@ -51,6 +56,22 @@ export class BfOverview extends LocalizedElement {
 
   private tile(id: string, label: string, value: number, href: string, tone = '') {
     return html`<div class="tile" data-tile=${id}><a href=${href}><div class="n ${tone}">${value}</div><div>${label}</div></a></div>`;
+  }
+
+  private traffic(daily: DailyUsage[]) {
+    return html`<section class="card" data-traffic>
+      <h3>${t('overview.traffic')}</h3>
+      <bf-chart
+        axis="category"
+        .categories=${daily.map((d) => d.day.slice(5))}
+        .yAxes=${[{ name: '', format: formatBytes }]}
+        .series=${[
+          { name: t('overview.upload'), type: 'bar', stack: 'traffic', data: daily.map((d) => d.upload_bytes) },
+          { name: t('overview.download'), type: 'bar', stack: 'traffic', data: daily.map((d) => d.download_bytes) },
+        ]}
+        label=${t('overview.traffic')}
+      ></bf-chart>
+    </section>`;
   }
 
   override render() {
@@ -65,7 +86,8 @@ export class BfOverview extends LocalizedElement {
             ${this.tile('offline', t('overview.nodesOffline'), c.offline, '#/nodes', c.offline ? 'error' : '')}
             ${this.tile('active-users', t('overview.activeUsers'), c.activeUsers, '#/subscriptions')}
             ${this.tile('users', t('overview.users'), c.users, '#/users')}
-          </div>`
+          </div>
+          ${this.daily ? this.traffic(this.daily) : nothing}`
         : nothing}
     `;
   }
