@@ -6,6 +6,7 @@ import './bf-schema-form.js';
 import type { FormSubmitEvent } from './events.js';
 import { formatTime } from './format.js';
 import type { JsonSchema } from './json-schema.js';
+import { Loader } from './loader.js';
 import { LocalizedElement } from './localized-element.js';
 import { screenStyles } from './shared-styles.js';
 
@@ -21,9 +22,8 @@ const NEW_ADMIN: JsonSchema = {
 };
 
 export class BfAdmins extends LocalizedElement {
-  static override properties = { admins: { state: true }, error: { state: true }, creating: { state: true }, createError: { state: true } };
-  admins: AdminAccount[] | null = null;
-  error = '';
+  static override properties = { creating: { state: true }, createError: { state: true } };
+  private readonly admins = new Loader<AdminAccount[]>(this, listAdmins);
   creating = false;
   createError = '';
 
@@ -31,17 +31,7 @@ export class BfAdmins extends LocalizedElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    void this.load();
-  }
-
-  private async load() {
-    this.error = '';
-    this.admins = null;
-    try {
-      this.admins = await listAdmins();
-    } catch (error) {
-      this.error = (error as Error).message;
-    }
+    void this.admins.load();
   }
 
   private async create(event: FormSubmitEvent) {
@@ -50,7 +40,7 @@ export class BfAdmins extends LocalizedElement {
     try {
       await createAdminAccount(event.detail as { username: string; password: string; role: Role });
       (event.target as HTMLElement).shadowRoot?.querySelector('form')?.reset();
-      await this.load();
+      await this.admins.load({ keep: true });
     } catch (error) {
       this.createError = (error as Error).message;
     } finally {
@@ -59,11 +49,10 @@ export class BfAdmins extends LocalizedElement {
   }
 
   override render() {
-    const admins = this.admins;
+    const admins = this.admins.value;
     return html`
       <h2>${t('admins.title')}</h2>
-      ${this.error ? html`<p class="error" role="alert">${this.error} <button @click=${this.load}>${t('common.retry')}</button></p>` : nothing}
-      ${!admins && !this.error ? html`<p>${t('common.loading')}</p>` : nothing}
+      ${this.admins.status()}
       ${admins?.length
         ? html`<div class="scroll"><table>
             <thead><tr><th>${t('login.username')}</th><th>${t('admins.role')}</th><th>${t('admins.lastLogin')}</th></tr></thead>
