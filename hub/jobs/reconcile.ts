@@ -232,14 +232,29 @@ export class Reconciler {
       .catch((e: Error) => this.deps.logger.error('audit write failed', { action, target, error: e.message }));
   }
 
-  /** The config versions this node applied, newest first, from the audit log. */
-  async appliedHistory(nodeId: string, limit = 100): Promise<number[]> {
-    const rows = await AuditEntry.query(this.deps.db)
-      .where({ action: CONFIG_APPLY_ACTION, target: nodeId, result: 'ok' })
-      .orderBy('id', 'desc')
-      .limit(limit);
-    return rows.map((r) => Number((r.input as { version?: number } | null)?.version)).filter((v) => Number.isInteger(v));
+  /**
+   * The config pushes to this node, newest first, from the audit log: every attempt with the
+   * node's answer, or (`applied`) only the versions it took.
+   */
+  async configHistory(nodeId: string, { limit = 100, applied = false } = {}): Promise<ConfigPush[]> {
+    const query = AuditEntry.query(this.deps.db).where({ action: CONFIG_APPLY_ACTION, target: nodeId }).orderBy('id', 'desc').limit(limit);
+    if (applied) query.where({ result: 'ok' });
+    return (await query).flatMap((r) => {
+      const version = Number((r.input as { version?: number } | null)?.version);
+      return Number.isInteger(version) ? [{ version, time: Number(r.time), by: r.admin, applied: r.result === 'ok', error: r.error }] : [];
+    });
   }
+}
+
+/** One push of a config version to a node, as the audit log recorded it. */
+export interface ConfigPush {
+  version: number;
+  time: number;
+  /** The admin whose request pushed it, or the reconciler's own name. */
+  by: string;
+  applied: boolean;
+  /** The node's refusal (sing-box's message) or why it could not be reached. */
+  error: string | null;
 }
 
 function failure(error: unknown): PartResult {

@@ -184,6 +184,24 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
+  app.get(
+    '/nodes/:id/config/history',
+    {
+      config: { role: 'viewer' },
+      schema: { params: NodeParams, querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }) }) },
+    },
+    async (request) => {
+      const node = await findNode(request.params.id);
+      const pushes = await app.jobs.reconciler.configHistory(node.id, { limit: request.query.limit });
+      return {
+        node_id: node.id,
+        applied_config_version: node.applied_config_version,
+        desired_config_version: node.desired_config_version,
+        pushes: pushes.map((p) => ({ ...p, time: new Date(p.time).toISOString() })),
+      };
+    },
+  );
+
   app.post(
     '/nodes/:id/config/rollback',
     { config: { role: 'admin', audit: 'node.config.rollback' }, schema: { params: NodeParams } },
@@ -191,7 +209,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const node = await findNode(request.params.id);
       const current = node.applied_config_version;
       if (current === null) throw new HubError('HUB_ERR_CONFLICT', `node ${node.id} has no applied config version to roll back from`);
-      const previous = (await app.jobs.reconciler.appliedHistory(node.id)).find((v) => v !== current);
+      const previous = (await app.jobs.reconciler.configHistory(node.id, { applied: true })).find((p) => p.version !== current)?.version;
       if (previous === undefined) throw new HubError('HUB_ERR_CONFLICT', `node ${node.id} applied no other config version before version ${current}`);
       await findVersion(previous);
       const admin = adminOf(request);

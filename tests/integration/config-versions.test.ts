@@ -156,6 +156,22 @@ describe('config versions, local object store', () => {
     expect(none.statusCode).toBe(409);
     expect(none.json().message).toBe('node cfg-new has no applied config version to roll back from');
   });
+
+  it("lists every push to a node newest first, with who pushed it and the node's refusal, to viewers", async () => {
+    const res = await hub.app.inject({ method: 'GET', url: '/api/v1/nodes/cfg-1/config/history?limit=3', headers: await hub.as('viewer') });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    const applied = (await nodeRow(hub.app.db, 'cfg-1')).applied_config_version;
+    expect(body).toMatchObject({ node_id: 'cfg-1', applied_config_version: applied, desired_config_version: applied });
+    // edge-wide (applied), broken (refused with sing-box's message), for cfg-1 (applied).
+    expect(body.pushes).toEqual([
+      { version: applied, time: expect.any(String), by: 'test-owner', applied: true, error: null },
+      { version: applied - 1, time: expect.any(String), by: 'test-owner', applied: false, error: 'sing-box check failed: inbounds[0]: unknown inbound type: invalid' },
+      { version: applied - 2, time: expect.any(String), by: 'test-owner', applied: true, error: null },
+    ]);
+    expect(Date.parse(body.pushes[0].time)).toBeGreaterThanOrEqual(Date.parse(body.pushes[1].time));
+    expect((await hub.app.inject({ method: 'GET', url: '/api/v1/nodes/nobody/config/history', headers: hub.auth })).statusCode).toBe(404);
+  });
 });
 
 describe('object stores', () => {
