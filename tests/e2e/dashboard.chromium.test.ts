@@ -1,16 +1,20 @@
-// The dashboard in a real browser against a real hub and a real agent: sign in, create a plan and a
-// user and assign it, suspend and resume, run a plugin command through the generic form, read the
-// audit log, switch language; every screen at 1280 px and on a 390 px phone, with a screenshot of
-// each and no console error.
+// The dashboard in a real browser against a real hub and a real agent running real sing-box: sign
+// in, create a plan and a user and assign it, suspend and resume, edit the node's config (a syntax
+// error marked on its line, a config sing-box refuses with its own message, a diff, a rollback), see
+// the user on the node, run a plugin command through the generic form, read the audit log, switch
+// language; every screen at 1280 px and on a 390 px phone, with a screenshot of each and no console
+// error.
 import { mkdir } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdmin } from '../../hub/admins.js';
-import { startAgentProcess, type AgentProcess } from '../support/agent-process.js';
+import { freePort, startAgentProcess, type AgentProcess } from '../support/agent-process.js';
 import { launchBrowser, openPage } from '../support/browser.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
+import { singboxBin } from '../support/real-components.js';
+import { makeNodeProfile, type NodeProfile } from '../support/singbox-peers.js';
 
 const SHOTS = path.resolve('test-output/screenshots');
 const PASSWORD = 'dashboard-test-password';
@@ -23,18 +27,28 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
   let agent: AgentProcess;
   let probed: net.Server;
   let probedPort: number;
+  let profile: NodeProfile;
 
   beforeAll(async () => {
     await mkdir(SHOTS, { recursive: true });
-    hub = await startTestHub('sqlite');
+    // The reconciler runs (every second), so an assigned user reaches the node's sing-box.
+    hub = await startTestHub('sqlite', { config: { jobs_enabled: true, reconcile_interval_s: 1 } });
     await createAdmin('alice', PASSWORD, 'operator');
     await createAdmin('olga', PASSWORD, 'owner');
     url = await hub.app.listen({ host: '127.0.0.1', port: 0 });
+    profile = await makeNodeProfile();
+    const [clashPort, v2rayPort] = [await freePort(), await freePort()];
     // Samples every second, so the node's chart gets a new point over the WebSocket within the test.
     agent = await startAgentProcess({
       nodeId: 'web-1',
-      configure: (config) => {
+      configure: (config, dir) => {
         config.plugins.sysmetrics = { ...config.plugins.sysmetrics, enabled: true, cpu_memory_interval_s: 1, disk_network_interval_s: 1 };
+        config.plugins['singbox-config'] = { enabled: true, binary: singboxBin(), config_path: path.join(dir, 'sing-box', 'config.json'), coalesce_ms: 200 };
+        config.plugins['clash-stats'] = {
+          enabled: true,
+          clash_api: { url: `http://127.0.0.1:${clashPort}`, secret: 'dashboard-secret' },
+          v2ray_api: { listen: `127.0.0.1:${v2rayPort}` },
+        };
       },
     });
     const enrolled = await hub.app.inject({
@@ -68,7 +82,12 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
   afterAll(async () => {
     await browser?.close();
     await new Promise((resolve) => probed?.close(resolve));
+    // sing-box outlives its agent by design; stop it too.
+    const status = await hub?.app
+      .inject({ method: 'POST', url: '/api/v1/nodes/web-1/commands/singbox-config.status', headers: hub.auth, payload: {} })
+      .then((r) => r.json() as { pid?: number });
     await agent?.stop();
+    if (status?.pid) process.kill(status.pid, 'SIGTERM');
     await hub?.close();
   });
 
@@ -179,6 +198,84 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
     // The browser logs the hub's 4xx answer as a failed resource: that one is expected here.
     expect(errors.splice(before)).toEqual([expect.stringMatching(/status of 4\d\d/)]);
 
+    // The node's base config. A syntax error is marked on its line and nothing can be saved.
+    await page.getByRole('link', { name: 'Edit config' }).click();
+    await page.getByRole('heading', { name: 'Config of web-1' }).waitFor();
+    await page.getByText('The node runs no config from the hub yet.').waitFor();
+    const editor = page.getByLabel('Base config (JSON)');
+    const confirmWith = async (label: string) => {
+      await dialog.getByRole('button', { name: label }).click();
+      await dialog.waitFor({ state: 'detached' });
+    };
+    const base = JSON.stringify(profile.baseConfig, null, 2);
+    await editor.fill(base.replace('"warn"\n  },', '"warn"\n  }'));
+    await expect.poll(() => page.locator('[data-parse-error]').textContent()).toContain('Line 5, column 3');
+    expect(await page.locator('[data-marked-line]').getAttribute('data-marked-line')).toBe('5');
+    expect(await page.getByRole('button', { name: 'Save and apply' }).isDisabled()).toBe(true);
+    await shot(page, 'config-syntax-error-1280');
+
+    // A valid config, saved and applied after confirming: the node runs it.
+    await editor.fill(base);
+    await page.getByLabel('Comment').fill('first');
+    await page.getByRole('button', { name: 'Save and apply' }).click();
+    await confirmWith('Save and apply');
+    await expect.poll(() => page.locator('[data-notice]').textContent()).toBe('web-1 runs version 1.');
+    await expect.poll(() => page.locator('[data-config-state]').textContent()).toContain('The node runs version 1.');
+
+    // The user assigned above reaches the node's sing-box (the reconciler syncs every second).
+    await page.getByRole('link', { name: '← Node web-1' }).click();
+    const usersList = page.locator('[data-command="singbox-config.users.list"]');
+    await usersList.locator('summary').click();
+    await expect
+      .poll(
+        async () => {
+          await usersList.getByRole('button', { name: 'Run' }).click();
+          return usersList.locator('[data-result] td').allTextContents();
+        },
+        { timeout: 20_000 },
+      )
+      .toContain('bob');
+    await shot(page, 'node-users-1280');
+
+    // A config sing-box refuses: its own message, the line it names marked, the node unchanged.
+    await page.getByRole('link', { name: 'Edit config' }).click();
+    await page.getByText('The node runs version 1.').waitFor();
+    const running = JSON.parse(await editor.inputValue());
+    running.inbounds[0].no_such_field = true;
+    await editor.fill(JSON.stringify(running, null, 2));
+    await page.getByRole('button', { name: 'Save and apply' }).click();
+    const beforeRefusal = errors.length;
+    await confirmWith('Save and apply');
+    const refusal = page.locator('[data-refusal]');
+    await expect.poll(() => refusal.textContent()).toContain('node web-1 refused config version 2: sing-box check refused the config');
+    expect(await refusal.textContent()).toContain('unknown field "no_such_field"');
+    const marked = Number(await page.locator('[data-marked-line]').getAttribute('data-marked-line'));
+    expect((await editor.inputValue()).split('\n')[marked - 1]).toContain('"no_such_field"');
+    expect(errors.splice(beforeRefusal)).toEqual([expect.stringMatching(/status of 400/)]);
+    await expect.poll(() => page.locator('[data-config-state]').textContent()).toContain('The node runs version 1.');
+    await page.locator('[data-push="2"]').getByText('refused', { exact: true }).waitFor();
+    await shot(page, 'config-refused-1280');
+
+    // A good change, applied; the diff between the two shows it; rolling back returns to version 1.
+    delete running.inbounds[0].no_such_field;
+    running.log.level = 'info';
+    await editor.fill(JSON.stringify(running, null, 2));
+    await page.getByRole('button', { name: 'Save and apply' }).click();
+    await confirmWith('Save and apply');
+    await expect.poll(() => page.locator('[data-notice]').textContent()).toBe('web-1 runs version 3.');
+    await page.getByLabel('From', { exact: true }).selectOption({ label: 'Version 1' });
+    await page.getByLabel('To', { exact: true }).selectOption({ label: 'Version 3' });
+    await expect.poll(() => page.locator('[data-diff] [data-kind="removed"]').allTextContents()).toEqual([expect.stringContaining('"level": "warn"')]);
+    expect(await page.locator('[data-diff] [data-kind="added"]').allTextContents()).toEqual([expect.stringContaining('"level": "info"')]);
+    await shot(page, 'config-diff-1280');
+    await page.getByRole('button', { name: 'Roll back' }).click();
+    expect(await dialog.textContent()).toContain('Roll web-1 back from version 3');
+    await confirmWith('Roll back');
+    await expect.poll(() => page.locator('[data-notice]').textContent()).toBe('web-1 runs version 1.');
+    await expect.poll(() => page.locator('[data-config-state]').textContent()).toContain('The node runs version 1.');
+    expect((await hub.app.inject({ method: 'GET', url: '/api/v1/nodes/web-1', headers: hub.auth })).json()).toMatchObject({ applied_config_version: 1 });
+    expect(JSON.parse(await editor.inputValue()).log.level).toBe('warn');
+
     await nav(page, 'Audit log');
     await page.getByRole('heading', { name: 'Audit log' }).waitFor();
     await page.getByLabel('Action').fill('subscription');
@@ -237,6 +334,7 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
       const screens: [hash: string, heading: string, ready: string][] = [
         ['#/nodes', 'Nodes', 'text=web-1'],
         ['#/nodes/web-1', 'Node web-1', '[data-plugin="health-probe"]'],
+        ['#/nodes/web-1/config', 'Config of web-1', '[data-version]'],
         ['#/users', 'Users', 'text=bob'],
         ['#/plans', 'Plans', 'text=Basic'],
         ['#/subscriptions', 'Subscriptions', 'text=Basic'],
@@ -255,7 +353,7 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
           await page.getByRole('link', { name: 'bob' }).click();
           await page.locator('[data-subscription]').waitFor();
         }
-        const name = hash.slice(2).replace('/', '-');
+        const name = hash.slice(2).replaceAll('/', '-');
         await shot(page, `${name}-${width}`);
         // Nothing may make the page wider than the screen (tables scroll inside their box).
         expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
@@ -306,6 +404,13 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
     await nav(page, 'Plans');
     await page.getByRole('heading', { name: 'Plans' }).waitFor();
     expect(await page.getByRole('button', { name: 'Create plan' }).count()).toBe(0);
+    // An operator reads the node's config and its versions but may not change them.
+    await page.goto(`${url}/#/nodes/web-1/config`);
+    await page.locator('[data-version]').first().waitFor();
+    expect(await page.getByLabel('Base config (JSON)').getAttribute('readonly')).not.toBeNull();
+    for (const name of ['Save and apply', 'Roll back', 'Apply']) expect(await page.getByRole('button', { name, exact: true }).count()).toBe(0);
+    await nav(page, 'Plans');
+    await page.getByRole('heading', { name: 'Plans' }).waitFor();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
 

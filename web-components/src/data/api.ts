@@ -116,6 +116,9 @@ export interface PluginDescription {
 
 export interface NodeDetail extends Omit<NodeSummary, 'agent'> {
   agent: { agentVersion: string; nodeId: string; plugins: PluginDescription[] } | null;
+  /** The base config version the hub wants on the node, and the one the node runs. */
+  desired_config_version: number | null;
+  applied_config_version: number | null;
 }
 
 export const getNode = (id: string) => request<NodeDetail>('GET', `/api/v1/nodes/${encodeURIComponent(id)}`);
@@ -259,3 +262,57 @@ export interface DailyUsage {
 
 /** The fleet's traffic per UTC day, the last `days` days, today last. */
 export const getDailyUsage = (days = 7) => request<DailyUsage[]>('GET', `/api/v1/usage/daily${query({ days })}`);
+
+// ---- Base config versions ----
+
+export interface ConfigVersion {
+  id: number;
+  hash: string;
+  size: number;
+  comment: string;
+  author: string;
+  created_at: string;
+}
+
+/** One push of a version to a node: applied, or the node's refusal (sing-box's message). */
+export interface ConfigPush {
+  version: number;
+  time: string;
+  by: string;
+  applied: boolean;
+  error: string | null;
+}
+
+export interface NodeConfigHistory {
+  node_id: string;
+  applied_config_version: number | null;
+  desired_config_version: number | null;
+  pushes: ConfigPush[];
+}
+
+/** What a node did with a version: it runs it, or it is offline and gets it when it returns. */
+export interface ApplyResult {
+  node_id: string;
+  status: 'applied' | 'pending';
+  version: number;
+  applied_config_version: number | null;
+  error: string | null;
+}
+
+export const listConfigVersions = (limit = 50, offset = 0) =>
+  request<{ versions: ConfigVersion[]; total: number }>('GET', `/api/v1/configs${query({ limit, offset })}`);
+
+export const getConfigVersion = (id: number) => request<ConfigVersion & { config: unknown }>('GET', `/api/v1/configs/${id}`);
+
+/** Saves a new version; the hub refuses (400, naming the field) what the agent manages itself. */
+export const saveConfigVersion = (config: unknown, comment: string) =>
+  request<ConfigVersion>('POST', '/api/v1/configs', { config, comment });
+
+/** Applies a version to one node; a node that refuses it answers with its message (an ApiError). */
+export const applyConfigVersion = (id: number, nodeId: string) => request<ApplyResult>('POST', `/api/v1/configs/${id}/apply`, { node_id: nodeId });
+
+export const getNodeConfigHistory = (nodeId: string) =>
+  request<NodeConfigHistory>('GET', `/api/v1/nodes/${encodeURIComponent(nodeId)}/config/history`);
+
+/** Back to the version the node ran before its current one. */
+export const rollBackNodeConfig = (nodeId: string) => request<ApplyResult>('POST', `/api/v1/nodes/${encodeURIComponent(nodeId)}/config/rollback`);

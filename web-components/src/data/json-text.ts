@@ -131,3 +131,17 @@ class Scanner {
     } while (depth > 0 || !/[,\]}\s]/.test(this.text[this.i] ?? ','));
   }
 }
+
+/** JSON with two-space indentation and every object's keys sorted, as the hub stores configs. */
+export function prettyJson(value: unknown): string {
+  const sort = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sort);
+    if (v === null || typeof v !== 'object') return v;
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
+    );
+  };
+  return JSON.stringify(sort(value), null, 2);
+}

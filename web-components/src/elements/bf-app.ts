@@ -6,13 +6,14 @@ import { currentLocale, setLocale, t, type MessageKey } from '../i18n.js';
 import { LocalizedElement } from './localized-element.js';
 import type { SignedInEvent } from './events.js';
 
-type Screen = 'overview' | 'nodes' | 'node' | 'users' | 'plans' | 'subscriptions' | 'audit' | 'admins';
+type Screen = 'overview' | 'nodes' | 'node' | 'config' | 'users' | 'plans' | 'subscriptions' | 'audit' | 'admins';
 
 /** Each screen's element, loaded as its own chunk the first time it is shown. */
 const LOADERS: Record<Screen, () => Promise<unknown>> = {
   overview: () => import('./bf-overview.js'),
   nodes: () => import('./bf-nodes.js'),
   node: () => import('./bf-node-detail.js'),
+  config: () => import('./bf-config-editor.js'),
   users: () => import('./bf-users.js'),
   plans: () => import('./bf-plans.js'),
   subscriptions: () => import('./bf-subscriptions.js'),
@@ -36,12 +37,15 @@ interface Route {
   param: string;
 }
 
-/** `#/nodes/web-1` → node web-1, `#/users/7` → the users with user 7 open; anything unknown → the overview. */
+/**
+ * `#/nodes/web-1` → node web-1, `#/nodes/web-1/config` → its config editor, `#/users/7` → the users
+ * with user 7 open; anything unknown → the overview.
+ */
 function parseRoute(hash: string): Route {
-  const [name = '', param = ''] = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
-  if (name === 'nodes' && param) return { screen: 'node', param };
+  const [name = '', param = '', sub = ''] = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  if (name === 'nodes' && param) return { screen: sub === 'config' ? 'config' : 'node', param };
   if (name === 'users') return { screen: 'users', param };
-  if (name in LOADERS && name !== 'node') return { screen: name as Screen, param: '' };
+  if (name in LOADERS && name !== 'node' && name !== 'config') return { screen: name as Screen, param: '' };
   return { screen: 'overview', param: '' };
 }
 
@@ -128,6 +132,8 @@ export class BfApp extends LocalizedElement {
         return html`<bf-nodes .adminRole=${admin.role}></bf-nodes>`;
       case 'node':
         return html`<bf-node-detail .nodeId=${this.route.param} .adminRole=${admin.role}></bf-node-detail>`;
+      case 'config':
+        return html`<bf-config-editor .nodeId=${this.route.param} .adminRole=${admin.role}></bf-config-editor>`;
       case 'users':
         return html`<bf-users .adminRole=${admin.role} .selected=${Number(this.route.param) || null}></bf-users>`;
       case 'plans':
@@ -143,7 +149,7 @@ export class BfApp extends LocalizedElement {
 
   override render() {
     const admin = this.admin;
-    const current = this.route.screen === 'node' ? 'nodes' : this.route.screen;
+    const current = this.route.screen === 'node' || this.route.screen === 'config' ? 'nodes' : this.route.screen;
     return html`
       <header>
         <h1>${t('app.title')}</h1>

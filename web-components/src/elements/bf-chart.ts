@@ -36,7 +36,8 @@ export class BfChart extends LitElement {
 
   static override styles = css`
     :host { display: block; }
-    div { width: 100%; height: var(--bf-chart-height, 260px); }
+    /* Only the container: ECharts adds divs of its own inside it (the tooltip among them). */
+    .box { width: 100%; height: var(--bf-chart-height, 260px); }
   `;
 
   override connectedCallback(): void {
@@ -58,7 +59,7 @@ export class BfChart extends LitElement {
     try {
       const { init } = await import('../charts/echarts.js');
       if (!this.connected || this.chart) return;
-      const box = this.renderRoot.querySelector('div')!;
+      const box = this.renderRoot.querySelector<HTMLDivElement>('.box')!;
       this.chart = init(box);
       this.resizer = new ResizeObserver(() => this.chart?.resize());
       this.resizer.observe(box);
@@ -119,7 +120,7 @@ export class BfChart extends LitElement {
   }
 
   override render() {
-    return html`<div role="img" aria-label=${this.label}></div>`;
+    return html`<div class="box" role="img" aria-label=${this.label}></div>`;
   }
 }
 

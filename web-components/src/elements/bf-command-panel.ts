@@ -1,7 +1,7 @@
 // <bf-command-panel>: runs one plugin command on a node through a form rendered from the command's
 // input schema; shows the result as a table (an array of flat objects) or as JSON, and the hub's
 // error message inline.
-import { css, html, nothing } from 'lit';
+import { css, html, nothing, type TemplateResult } from 'lit';
 import { may, runCommand, type CommandDescription, type Role } from '../data/api.js';
 import { t } from '../i18n.js';
 import './bf-schema-form.js';
@@ -12,13 +12,15 @@ import { screenStyles } from './shared-styles.js';
 
 type Flat = Record<string, string | number | boolean | null>;
 
+const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+
 /** True for a non-empty array whose items are objects of plain values: those read best as a table. */
 function isTable(value: unknown): value is Flat[] {
   return (
     Array.isArray(value) &&
     value.length > 0 &&
     value.every(
-      (row) => row !== null && typeof row === 'object' && !Array.isArray(row) && Object.values(row).every((v) => v === null || typeof v !== 'object'),
+      (row) => isObject(row) && Object.values(row).every((v) => v === null || typeof v !== 'object'),
     )
   );
 }
@@ -43,6 +45,8 @@ export class BfCommandPanel extends LocalizedElement {
     screenStyles,
     css`
       .result { margin-top: 12px; }
+      .result h5 { margin: 12px 0 4px; font-size: 14px; }
+      table.fields { width: auto; }
       pre { background: #f5f6f8; padding: 8px; border-radius: 4px; overflow-x: auto; font-size: 13px; margin: 0; }
     `,
   ];
@@ -61,13 +65,23 @@ export class BfCommandPanel extends LocalizedElement {
     }
   }
 
-  private renderResult(value: unknown) {
+  /**
+   * An array of flat objects as a table; an object holding such an array as its plain fields in a
+   * table of their own, then each other field under its name; anything else as JSON.
+   */
+  private renderResult(value: unknown): TemplateResult {
     if (isTable(value)) {
       const columns = [...new Set(value.flatMap((row) => Object.keys(row)))];
       return html`<div class="scroll"><table>
         <thead><tr>${columns.map((c) => html`<th>${c}</th>`)}</tr></thead>
         <tbody>${value.map((row) => html`<tr>${columns.map((c) => html`<td>${row[c] === undefined ? '' : String(row[c])}</td>`)}</tr>`)}</tbody>
       </table></div>`;
+    }
+    if (isObject(value) && Object.values(value).some(isTable)) {
+      const entries = Object.entries(value);
+      const plain = entries.filter(([, v]) => v === null || typeof v !== 'object');
+      return html`${plain.length ? html`<table class="fields">${plain.map(([k, v]) => html`<tr><th>${k}</th><td>${String(v)}</td></tr>`)}</table>` : nothing}
+        ${entries.filter(([, v]) => v !== null && typeof v === 'object').map(([k, v]) => html`<h5>${k}</h5>${this.renderResult(v)}`)}`;
     }
     return html`<pre>${JSON.stringify(value, null, 2)}</pre>`;
   }

@@ -57,6 +57,9 @@ export class BfNodeDetail extends LocalizedElement {
                 <dt>${t('nodes.address')}</dt><dd>${node.address}</dd>
                 <dt>${t('nodes.tags')}</dt><dd>${node.tags.join(', ') || '—'}</dd>
                 <dt>${t('node.agentVersion')}</dt><dd>${node.agent?.agentVersion ?? '—'}</dd>
+                <dt>${t('node.config')}</dt>
+                <dd>${node.applied_config_version === null ? '—' : `${t('config.version')} ${node.applied_config_version}`}
+                  <a href="#/nodes/${encodeURIComponent(node.id)}/config">${t('node.editConfig')}</a></dd>
                 ${node.error ? html`<dt>${t('node.error')}</dt><dd class="error">${node.error}</dd>` : nothing}
               </dl>
             </div>

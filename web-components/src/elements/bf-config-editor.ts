@@ -1,0 +1,432 @@
+// <bf-config-editor>: a node's sing-box base config. The JSON editor marks the line of a syntax
+// error as you type, and the line a refusal names (the hub's rule or sing-box's own message); saving
+// makes a new immutable version, applying pushes it to this node and shows what sing-box said. Also:
+// every saved version, every push to this node, a diff between any two versions (or a version and
+// the editor), and rollback. Applying and rolling back ask first.
+import { css, html, nothing } from 'lit';
+import {
+  ApiError,
+  applyConfigVersion,
+  getConfigVersion,
+  getNodeConfigHistory,
+  listConfigVersions,
+  may,
+  rollBackNodeConfig,
+  saveConfigVersion,
+  type ApplyResult,
+  type Role,
+} from '../data/api.js';
+import { lineOfPath, parseJson, pathInMessage, prettyJson } from '../data/json-text.js';
+import { t } from '../i18n.js';
+import './bf-config-diff.js';
+import './bf-confirm.js';
+import './bf-json-editor.js';
+import type { BfJsonEditor } from './bf-json-editor.js';
+import { formatTime } from './format.js';
+import { Loader } from './loader.js';
+import { LocalizedElement } from './localized-element.js';
+import { screenStyles } from './shared-styles.js';
+
+const PER_PAGE = 20;
+/** What a node without any config starts from: sing-box's smallest useful config. */
+const STARTER = { log: { level: 'warn' }, inbounds: [], outbounds: [{ type: 'direct', tag: 'direct' }], route: { final: 'direct' } };
+/** The diff's "to" side may be the editor's text instead of a saved version. */
+const EDITOR = 'editor';
+
+interface Pending {
+  message: string;
+  label: string;
+  run: () => Promise<void>;
+}
+
+export class BfConfigEditor extends LocalizedElement {
+  static override properties = {
+    nodeId: {},
+    adminRole: {},
+    opened: { state: true },
+    text: { state: true },
+    savedText: { state: true },
+    editing: { state: true },
+    comment: { state: true },
+    busy: { state: true },
+    notice: { state: true },
+    refusal: { state: true },
+    offset: { state: true },
+    pending: { state: true },
+    diffFrom: { state: true },
+    diffTo: { state: true },
+    diffTexts: { state: true },
+  };
+  nodeId = '';
+  adminRole: Role = 'viewer';
+  /** Whether the editor holds the node's config yet (it is not shown before). */
+  opened = false;
+  /** The editor's text, and the text of the version it was opened from (to tell unsaved edits). */
+  text = '';
+  savedText = '';
+  /** The version the editor was opened from; null for a new config. */
+  editing: number | null = null;
+  comment = '';
+  busy = false;
+  /** What the last action did, in words. */
+  notice = '';
+  /** The hub's or the node's refusal of the last save or apply, verbatim. */
+  refusal = '';
+  offset = 0;
+  pending: Pending | null = null;
+  diffFrom = 0;
+  diffTo: number | typeof EDITOR = EDITOR;
+  /** Saved versions' texts, fetched once each (versions never change). */
+  diffTexts = new Map<number, string>();
+
+  private readonly history = new Loader(this, () => getNodeConfigHistory(this.nodeId));
+  private readonly versions = new Loader(this, () => listConfigVersions(PER_PAGE, this.offset));
+
+  static override styles = [
+    screenStyles,
+    css`
+      .grid { display: grid; gap: 0 16px; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); }
+      @media (max-width: 900px) { .grid { grid-template-columns: minmax(0, 1fr); } }
+      pre.refusal { white-space: pre-wrap; word-break: break-word; background: #fde8e6; padding: 8px; border-radius: 4px; font-size: 13px; margin: 8px 0; }
+      .line-error { display: flex; gap: 8px; align-items: baseline; flex-wrap: wrap; }
+      .line-error button { padding: 2px 8px; }
+      input[name='comment'] { flex: 1; min-width: 160px; }
+      td.error { max-width: 320px; word-break: break-word; font-size: 13px; }
+      label { font-size: 14px; }
+    `,
+  ];
+
+  private readonly warnBeforeLeaving = (event: BeforeUnloadEvent) => {
+    if (this.dirty) event.preventDefault();
+  };
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    window.addEventListener('beforeunload', this.warnBeforeLeaving);
+  }
+
+  override disconnectedCallback(): void {
+    window.removeEventListener('beforeunload', this.warnBeforeLeaving);
+    super.disconnectedCallback();
+  }
+
+  override updated(changed: Map<string, unknown>) {
+    if (changed.has('nodeId')) void this.start();
+  }
+
+  private get dirty() {
+    return this.text !== this.savedText;
+  }
+
+  private get canChange() {
+    return may(this.adminRole, 'admin');
+  }
+
+  /** Loads the lists, then opens what the node runs (or what the hub wants on it, or a starter). */
+  private async start() {
+    this.opened = false;
+    await Promise.all([this.history.load(), this.versions.load()]);
+    const history = this.history.value;
+    const current = history?.applied_config_version ?? history?.desired_config_version ?? null;
+    if (current !== null) await this.open(current, { force: true });
+    else this.show(null, prettyJson(STARTER));
+  }
+
+  private show(version: number | null, text: string) {
+    this.opened = true;
+    this.editing = version;
+    this.text = this.savedText = text;
+    this.refusal = '';
+    this.diffFrom = version ?? this.diffFrom;
+    this.diffTo = EDITOR;
+  }
+
+  private async textOf(version: number): Promise<string> {
+    const known = this.diffTexts.get(version);
+    if (known !== undefined) return known;
+    const text = prettyJson((await getConfigVersion(version)).config);
+    this.diffTexts = new Map(this.diffTexts).set(version, text);
+    return text;
+  }
+
+  /** Opens a saved version in the editor; unsaved edits are only dropped after asking. */
+  private async open(version: number, { force = false } = {}) {
+    if (this.dirty && !force) {
+      this.pending = { message: t('config.confirmDiscard'), label: t('config.discard'), run: () => this.open(version, { force: true }) };
+      return;
+    }
+    await this.act(async () => this.show(version, await this.textOf(version)));
+  }
+
+  /** Runs an action with the buttons disabled; a failure becomes the refusal shown under the editor. */
+  private async act(run: () => Promise<void>) {
+    this.busy = true;
+    this.notice = '';
+    this.refusal = '';
+    try {
+      await run();
+    } catch (error) {
+      this.refusal = error instanceof ApiError ? error.message : String(error);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** After a change on the hub: the lists afresh, keeping what is shown until they arrive. */
+  private refresh() {
+    return Promise.all([this.history.load({ keep: true }), this.versions.load({ keep: true })]);
+  }
+
+  private async save(): Promise<number | null> {
+    const parsed = parseJson(this.text);
+    if (!parsed.ok) return null;
+    const version = await saveConfigVersion(parsed.value, this.comment);
+    this.editing = version.id;
+    this.savedText = this.text;
+    this.comment = '';
+    this.notice = t('config.saved').replace('{version}', String(version.id));
+    return version.id;
+  }
+
+  private describe(result: ApplyResult): string {
+    const key = result.status === 'applied' ? 'config.applied' : 'config.pendingApply';
+    return t(key).replace('{version}', String(result.version)).replace('{node}', result.node_id);
+  }
+
+  private saveOnly() {
+    void this.act(async () => {
+      await this.save();
+      await this.refresh();
+    });
+  }
+
+  private saveAndApply() {
+    this.pending = {
+      message: t('config.confirmSaveApply').replace('{node}', this.nodeId),
+      label: t('config.saveApply'),
+      run: () =>
+        this.act(async () => {
+          try {
+            const version = this.dirty || this.editing === null ? await this.save() : this.editing;
+            if (version !== null) this.notice = this.describe(await applyConfigVersion(version, this.nodeId));
+          } finally {
+            await this.refresh();
+          }
+        }),
+    };
+  }
+
+  private applyVersion(version: number) {
+    this.pending = {
+      message: t('config.confirmApply').replace('{version}', String(version)).replace('{node}', this.nodeId),
+      label: t('config.apply'),
+      run: () =>
+        this.act(async () => {
+          try {
+            this.notice = this.describe(await applyConfigVersion(version, this.nodeId));
+          } finally {
+            await this.refresh();
+          }
+        }),
+    };
+  }
+
+  private rollBack(current: number) {
+    this.pending = {
+      message: t('config.confirmRollback').replace('{node}', this.nodeId).replace('{version}', String(current)),
+      label: t('config.rollback'),
+      run: () =>
+        this.act(async () => {
+          try {
+            const result = await rollBackNodeConfig(this.nodeId);
+            this.notice = this.describe(result);
+            if (!this.dirty) this.show(result.version, await this.textOf(result.version));
+          } finally {
+            await this.refresh();
+          }
+        }),
+    };
+  }
+
+  private async confirm() {
+    const pending = this.pending;
+    this.pending = null;
+    await pending?.run();
+  }
+
+  private format() {
+    const parsed = parseJson(this.text);
+    if (parsed.ok) this.text = prettyJson(parsed.value);
+  }
+
+  private goTo(line: number) {
+    this.renderRoot.querySelector<BfJsonEditor>('bf-json-editor')?.goToLine(line);
+  }
+
+  private async compare(from: number, to: number | typeof EDITOR) {
+    this.diffFrom = from;
+    this.diffTo = to;
+    await this.act(async () => {
+      await Promise.all([from, to].filter((v): v is number => v !== EDITOR).map((v) => this.textOf(v)));
+    });
+  }
+
+  private editorSection() {
+    if (!this.opened) return html`<section class="card"><p>${t('common.loading')}</p>${this.refusal ? html`<p class="error" role="alert">${this.refusal}</p>` : nothing}</section>`;
+    const parsed = parseJson(this.text);
+    const refusedPath = this.refusal ? pathInMessage(this.refusal) : null;
+    const refusedLine = refusedPath && parsed.ok ? lineOfPath(this.text, refusedPath) : null;
+    const marked = parsed.ok ? (refusedLine ?? 0) : parsed.at.line;
+    const canChange = this.canChange;
+    return html`<section class="card">
+      <h3>${t('config.editor')}
+        <span class="muted">${this.editing === null ? t('config.newConfig') : t('config.fromVersion').replace('{version}', String(this.editing))}
+          ${this.dirty ? html` · <span data-unsaved>${t('config.unsaved')}</span>` : nothing}</span></h3>
+      <bf-json-editor .value=${this.text} .label=${t('config.editor')} .markedLine=${marked} ?readonly=${!canChange}
+        @input=${(e: Event) => (this.text = (e.currentTarget as BfJsonEditor).value)}></bf-json-editor>
+      ${parsed.ok
+        ? nothing
+        : html`<p class="error line-error" role="alert" data-parse-error>
+            ${t('config.lineColumn').replace('{line}', String(parsed.at.line)).replace('{column}', String(parsed.at.column))}: ${parsed.message}
+            <button class="secondary" @click=${() => this.goTo(parsed.at.line)}>${t('config.goToLine')}</button></p>`}
+      ${this.refusal
+        ? html`<div role="alert" data-refusal>
+            ${refusedLine ? html`<p class="error line-error">${t('config.refusedAt').replace('{line}', String(refusedLine))}
+              <button class="secondary" @click=${() => this.goTo(refusedLine)}>${t('config.goToLine')}</button></p>` : nothing}
+            <pre class="refusal">${this.refusal}</pre></div>`
+        : nothing}
+      ${this.notice ? html`<p class="ok" role="status" data-notice>${this.notice}</p>` : nothing}
+      ${canChange
+        ? html`<div class="row">
+            <input name="comment" aria-label=${t('config.comment')} placeholder=${t('config.comment')} maxlength="500"
+              .value=${this.comment} @input=${(e: Event) => (this.comment = (e.target as HTMLInputElement).value)} />
+            <button class="secondary" ?disabled=${this.busy || !parsed.ok} @click=${this.format}>${t('config.format')}</button>
+            <button class="secondary" ?disabled=${this.busy || !parsed.ok || !this.dirty} @click=${this.saveOnly}>${t('config.save')}</button>
+            <button ?disabled=${this.busy || !parsed.ok} @click=${this.saveAndApply}>${t('config.saveApply')}</button>
+          </div>`
+        : nothing}
+    </section>`;
+  }
+
+  private versionsSection(applied: number | null, desired: number | null) {
+    const page = this.versions.value;
+    const canChange = this.canChange;
+    return html`<section class="card">
+      <h3>${t('config.versions')}</h3>
+      ${this.versions.status()}
+      ${page?.total === 0 ? html`<p class="muted">${t('config.noVersions')}</p>` : nothing}
+      ${page?.versions.length
+        ? html`<div class="scroll"><table>
+            <thead><tr><th>#</th><th>${t('config.savedAt')}</th><th>${t('config.comment')}</th><th></th></tr></thead>
+            <tbody>
+              ${page.versions.map(
+                (v) => html`<tr data-version=${v.id}>
+                  <td>${v.id}</td>
+                  <td>${formatTime(v.created_at)}<div class="muted">${v.author}</div></td>
+                  <td>${v.comment || '—'}
+                    ${v.id === applied ? html`<span class="badge ok" data-running>${t('config.running')}</span>` : nothing}
+                    ${v.id === desired && desired !== applied ? html`<span class="badge" data-wanted>${t('config.wanted')}</span>` : nothing}</td>
+                  <td><div class="row">
+                    <button class="secondary" ?disabled=${this.busy} @click=${() => this.open(v.id)}>${t('config.open')}</button>
+                    <button class="secondary" ?disabled=${this.busy} @click=${() => this.compare(v.id, EDITOR)}>${t('config.compare')}</button>
+                    ${canChange && v.id !== applied
+                      ? html`<button class="secondary" ?disabled=${this.busy} @click=${() => this.applyVersion(v.id)}>${t('config.apply')}</button>`
+                      : nothing}
+                  </div></td>
+                </tr>`,
+              )}
+            </tbody>
+          </table></div>
+          <div class="pager">
+            <button class="secondary" ?disabled=${this.offset === 0} @click=${() => this.page(-1)}>${t('common.previous')}</button>
+            <span>${this.offset + 1}–${this.offset + page.versions.length} / ${page.total}</span>
+            <button class="secondary" ?disabled=${this.offset + PER_PAGE >= page.total} @click=${() => this.page(1)}>${t('common.next')}</button>
+          </div>`
+        : nothing}
+    </section>`;
+  }
+
+  private page(step: number) {
+    this.offset = Math.max(0, this.offset + step * PER_PAGE);
+    void this.versions.load({ keep: true });
+  }
+
+  private diffSection() {
+    const ids = this.versions.value?.versions.map((v) => v.id) ?? [];
+    if (ids.length === 0) return nothing;
+    const from = this.diffTexts.get(this.diffFrom);
+    const parsed = parseJson(this.text);
+    const to = this.diffTo === EDITOR ? (parsed.ok ? prettyJson(parsed.value) : this.text) : this.diffTexts.get(this.diffTo);
+    const option = (id: number, selected: number | typeof EDITOR) => html`<option value=${id} ?selected=${id === selected}>${t('config.version')} ${id}</option>`;
+    return html`<section class="card">
+      <h3>${t('config.diff')}</h3>
+      <div class="row">
+        <label>${t('config.diffFrom')}
+          <select aria-label=${t('config.diffFrom')} @change=${(e: Event) => this.compare(Number((e.target as HTMLSelectElement).value), this.diffTo)}>
+            ${ids.includes(this.diffFrom) ? nothing : html`<option value="" selected disabled>—</option>`}
+            ${ids.map((id) => option(id, this.diffFrom))}
+          </select></label>
+        <label>${t('config.diffTo')}
+          <select aria-label=${t('config.diffTo')} @change=${(e: Event) => {
+            const value = (e.target as HTMLSelectElement).value;
+            void this.compare(this.diffFrom, value === EDITOR ? EDITOR : Number(value));
+          }}>
+            <option value=${EDITOR} ?selected=${this.diffTo === EDITOR}>${t('config.editorText')}</option>
+            ${ids.map((id) => option(id, this.diffTo))}
+          </select></label>
+      </div>
+      ${from !== undefined && to !== undefined ? html`<bf-config-diff .oldText=${from} .newText=${to}></bf-config-diff>` : html`<p class="muted">${t('config.pickVersions')}</p>`}
+    </section>`;
+  }
+
+  private pushesSection() {
+    const pushes = this.history.value?.pushes ?? [];
+    return html`<section class="card">
+      <h3>${t('config.pushes')}</h3>
+      ${pushes.length === 0
+        ? html`<p class="muted">${t('config.noPushes')}</p>`
+        : html`<div class="scroll"><table>
+            <thead><tr><th>${t('config.time')}</th><th>${t('config.version')}</th><th>${t('config.result')}</th></tr></thead>
+            <tbody>
+              ${pushes.map(
+                (p) => html`<tr data-push=${p.version}>
+                  <td>${formatTime(p.time)}<div class="muted">${p.by}</div></td>
+                  <td>${p.version}</td>
+                  <td class=${p.applied ? '' : 'error'}>
+                    <span class="badge ${p.applied ? 'ok' : 'error'}">${p.applied ? t('config.pushApplied') : t('config.pushRefused')}</span>
+                    ${p.error ? html`<div>${p.error}</div>` : nothing}</td>
+                </tr>`,
+              )}
+            </tbody>
+          </table></div>`}
+    </section>`;
+  }
+
+  override render() {
+    const history = this.history.value;
+    const applied = history?.applied_config_version ?? null;
+    const desired = history?.desired_config_version ?? null;
+    return html`
+      <p><a href="#/nodes/${encodeURIComponent(this.nodeId)}">← ${t('node.title')} ${this.nodeId}</a></p>
+      <h2>${t('config.title').replace('{node}', this.nodeId)}</h2>
+      ${this.history.status()}
+      ${history
+        ? html`<div class="card row" data-config-state>
+            <span>${applied === null ? t('config.runsNone') : t('config.runs').replace('{version}', String(applied))}</span>
+            ${desired !== null && desired !== applied ? html`<span class="badge">${t('config.waitsFor').replace('{version}', String(desired))}</span>` : nothing}
+            ${this.canChange && applied !== null
+              ? html`<button class="danger" ?disabled=${this.busy} @click=${() => this.rollBack(applied)}>${t('config.rollback')}</button>`
+              : nothing}
+          </div>
+          <div class="grid">
+            <div>${this.editorSection()}${this.diffSection()}</div>
+            <div>${this.versionsSection(applied, desired)}${this.pushesSection()}</div>
+          </div>`
+        : nothing}
+      <bf-confirm .message=${this.pending?.message ?? ''} .confirmLabel=${this.pending?.label ?? ''}
+        @bf-confirmed=${this.confirm} @bf-cancelled=${() => (this.pending = null)}></bf-confirm>
+    `;
+  }
+}
+
+customElements.define('bf-config-editor', BfConfigEditor);
