@@ -1,5 +1,6 @@
 // Real sing-box processes for end-to-end tests: a node's base config with VLESS (TLS),
-// Shadowsocks-2022 and Hysteria2 (self-signed TLS) inbounds, and client processes that expose a
+// Shadowsocks-2022 and Hysteria2 (self-signed TLS) inbounds (and, when asked, a managed
+// Shadowsocks-2022 inbound whose users go through the SSM API), and client processes that expose a
 // local mixed (HTTP/SOCKS) proxy and reach the node as one user through one protocol.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -11,7 +12,9 @@ import selfsigned from 'selfsigned';
 import type { User } from '../../plugins/singbox-config/render.js';
 import { freePort } from './agent-process.js';
 
-export type Protocol = 'vless' | 'shadowsocks' | 'hysteria2';
+/** `shadowsocks-managed` is only there when makeNodeProfile was asked for it. */
+export type Protocol = 'vless' | 'shadowsocks' | 'hysteria2' | 'shadowsocks-managed';
+/** The inbounds every profile has. */
 export const PROTOCOLS: Protocol[] = ['vless', 'shadowsocks', 'hysteria2'];
 const SERVER_NAME = 'node.boxfleet.test';
 const SS_METHOD = '2022-blake3-aes-128-gcm';
@@ -47,23 +50,29 @@ export function makeUser(name: string, overrides: Partial<TestUser> = {}): TestU
 }
 
 export interface NodeProfile {
-  ports: Record<Protocol, number>;
+  ports: Partial<Record<Protocol, number>>;
   certificate: string;
   ssServerKey: string;
   /** The admin-authored base config (no users: those come from users.sync). */
   baseConfig: Record<string, unknown>;
 }
 
-export async function makeNodeProfile(): Promise<NodeProfile> {
+export async function makeNodeProfile({ managedShadowsocks = false } = {}): Promise<NodeProfile> {
   const pems = await selfsigned.generate([{ name: 'commonName', value: SERVER_NAME }], {
     keyType: 'ec',
     curve: 'P-256',
     algorithm: 'sha256',
     extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: SERVER_NAME }] }],
   });
-  const ports = { vless: await freePort(), shadowsocks: await freePort(), hysteria2: await freeUdpPort() };
+  const ports: NodeProfile['ports'] = { vless: await freePort(), shadowsocks: await freePort(), hysteria2: await freeUdpPort() };
   const ssServerKey = randomBytes(16).toString('base64');
   const tls = { enabled: true, server_name: SERVER_NAME, certificate: pems.cert, key: pems.private };
+  const shadowsocks = { listen: '127.0.0.1', network: 'tcp', method: SS_METHOD, password: ssServerKey };
+  const managed = [];
+  if (managedShadowsocks) {
+    ports['shadowsocks-managed'] = await freePort();
+    managed.push({ type: 'shadowsocks', tag: 'ss-managed', managed: true, listen_port: ports['shadowsocks-managed'], ...shadowsocks });
+  }
   return {
     ports,
     certificate: pems.cert,
@@ -72,8 +81,9 @@ export async function makeNodeProfile(): Promise<NodeProfile> {
       log: { level: 'warn' },
       inbounds: [
         { type: 'vless', tag: 'vless-in', listen: '127.0.0.1', listen_port: ports.vless, tls },
-        { type: 'shadowsocks', tag: 'ss-in', listen: '127.0.0.1', listen_port: ports.shadowsocks, network: 'tcp', method: SS_METHOD, password: ssServerKey },
+        { type: 'shadowsocks', tag: 'ss-in', listen_port: ports.shadowsocks, ...shadowsocks },
         { type: 'hysteria2', tag: 'hy2-in', listen: '127.0.0.1', listen_port: ports.hysteria2, tls },
+        ...managed,
       ],
       outbounds: [{ type: 'direct', tag: 'direct' }],
       route: { final: 'direct' },
@@ -83,11 +93,14 @@ export async function makeNodeProfile(): Promise<NodeProfile> {
 
 function outbound(profile: NodeProfile, protocol: Protocol, user: TestUser): Record<string, unknown> {
   const tls = { enabled: true, server_name: SERVER_NAME, certificate: profile.certificate };
-  const server = { tag: 'node', server: '127.0.0.1', server_port: profile.ports[protocol] };
+  const port = profile.ports[protocol];
+  if (port === undefined) throw new Error(`the node profile has no ${protocol} inbound`);
+  const server = { tag: 'node', server: '127.0.0.1', server_port: port };
   switch (protocol) {
     case 'vless':
       return { type: 'vless', ...server, uuid: user.uuid, flow: '', tls };
     case 'shadowsocks':
+    case 'shadowsocks-managed':
       // 16-byte method: the user's key is the first 16 bytes of ss_key (see the singbox-config README).
       return {
         type: 'shadowsocks',
