@@ -6,6 +6,7 @@ import './bf-schema-form.js';
 import type { FormSubmitEvent } from './events.js';
 import { formatBytes } from './format.js';
 import type { JsonSchema } from './json-schema.js';
+import { Loader } from './loader.js';
 import { LocalizedElement } from './localized-element.js';
 import { screenStyles } from './shared-styles.js';
 
@@ -26,10 +27,9 @@ const NEW_PLAN: JsonSchema = {
 };
 
 export class BfPlans extends LocalizedElement {
-  static override properties = { adminRole: {}, plans: { state: true }, error: { state: true }, creating: { state: true }, createError: { state: true } };
+  static override properties = { adminRole: {}, creating: { state: true }, createError: { state: true } };
   adminRole: Role = 'viewer';
-  plans: Plan[] | null = null;
-  error = '';
+  private readonly plans = new Loader<Plan[]>(this, listPlans);
   creating = false;
   createError = '';
 
@@ -42,17 +42,7 @@ export class BfPlans extends LocalizedElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    void this.load();
-  }
-
-  private async load() {
-    this.error = '';
-    this.plans = null;
-    try {
-      this.plans = await listPlans();
-    } catch (error) {
-      this.error = (error as Error).message;
-    }
+    void this.plans.load();
   }
 
   private async create(event: FormSubmitEvent) {
@@ -62,7 +52,7 @@ export class BfPlans extends LocalizedElement {
     try {
       await createPlan({ ...rest, traffic_limit_bytes: Math.round(traffic_gb * GB) });
       (event.target as HTMLElement).shadowRoot?.querySelector('form')?.reset();
-      await this.load();
+      await this.plans.load({ keep: true });
     } catch (error) {
       this.createError = (error as Error).message;
     } finally {
@@ -71,11 +61,10 @@ export class BfPlans extends LocalizedElement {
   }
 
   override render() {
-    const plans = this.plans;
+    const plans = this.plans.value;
     return html`
       <h2>${t('plans.title')}</h2>
-      ${this.error ? html`<p class="error" role="alert">${this.error} <button @click=${this.load}>${t('common.retry')}</button></p>` : nothing}
-      ${!plans && !this.error ? html`<p>${t('common.loading')}</p>` : nothing}
+      ${this.plans.status()}
       ${plans?.length === 0 ? html`<p>${t('plans.empty')}</p>` : nothing}
       ${plans?.length
         ? html`<div class="scroll"><table>

@@ -7,6 +7,7 @@ import './bf-user-detail.js';
 import type { FormSubmitEvent } from './events.js';
 import type { JsonSchema } from './json-schema.js';
 import { formatDate } from './format.js';
+import { Loader } from './loader.js';
 import { LocalizedElement } from './localized-element.js';
 import { screenStyles } from './shared-styles.js';
 
@@ -25,8 +26,6 @@ const NEW_USER: JsonSchema = {
 export class BfUsers extends LocalizedElement {
   static override properties = {
     adminRole: {},
-    users: { state: true },
-    error: { state: true },
     q: { state: true },
     page: { state: true },
     selected: { attribute: false },
@@ -34,8 +33,7 @@ export class BfUsers extends LocalizedElement {
     createError: { state: true },
   };
   adminRole: Role = 'viewer';
-  users: Page<User> | null = null;
-  error = '';
+  private readonly users = new Loader<Page<User>>(this, () => listUsers({ q: this.q, page: this.page, per_page: PER_PAGE }));
   q = '';
   page = 1;
   /** The user whose subscription shows beside the list. */
@@ -56,29 +54,19 @@ export class BfUsers extends LocalizedElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    void this.load();
-  }
-
-  private async load() {
-    this.error = '';
-    this.users = null;
-    try {
-      this.users = await listUsers({ q: this.q, page: this.page, per_page: PER_PAGE });
-    } catch (error) {
-      this.error = (error as Error).message;
-    }
+    void this.users.load();
   }
 
   private search(event: SubmitEvent) {
     event.preventDefault();
     this.q = String(new FormData(event.target as HTMLFormElement).get('q') ?? '').trim();
     this.page = 1;
-    void this.load();
+    void this.users.load();
   }
 
   private go(page: number) {
     this.page = page;
-    void this.load();
+    void this.users.load();
   }
 
   private async create(event: FormSubmitEvent) {
@@ -89,7 +77,7 @@ export class BfUsers extends LocalizedElement {
       // The address names the open user, so a reload or a shared link shows the same.
       location.hash = `#/users/${user.id}`;
       (event.target as HTMLElement).shadowRoot?.querySelector('form')?.reset();
-      await this.load();
+      await this.users.load({ keep: true });
     } catch (error) {
       this.createError = (error as Error).message;
     } finally {
@@ -107,7 +95,7 @@ export class BfUsers extends LocalizedElement {
   }
 
   override render() {
-    const users = this.users;
+    const users = this.users.value;
     const canEdit = may(this.adminRole, 'operator');
     return html`
       <h2>${t('users.title')}</h2>
@@ -117,8 +105,7 @@ export class BfUsers extends LocalizedElement {
             <input name="q" type="search" .value=${this.q} placeholder=${t('users.searchPlaceholder')} aria-label=${t('users.search')} />
             <button type="submit">${t('users.search')}</button>
           </form>
-          ${this.error ? html`<p class="error" role="alert">${this.error} <button @click=${this.load}>${t('common.retry')}</button></p>` : nothing}
-          ${!users && !this.error ? html`<p>${t('common.loading')}</p>` : nothing}
+          ${this.users.status()}
           ${users?.items.length === 0 ? html`<p>${this.q ? t('users.noMatch') : t('users.empty')}</p>` : nothing}
           ${users?.items.length
             ? html`<div class="scroll"><table>
@@ -139,7 +126,7 @@ export class BfUsers extends LocalizedElement {
         </div>
         <div>
           ${this.selected !== null
-            ? html`<bf-user-detail .userId=${this.selected} .adminRole=${this.adminRole} @bf-changed=${this.load}></bf-user-detail>`
+            ? html`<bf-user-detail .userId=${this.selected} .adminRole=${this.adminRole} @bf-changed=${() => this.users.load({ keep: true })}></bf-user-detail>`
             : nothing}
           ${canEdit
             ? html`<section class="card">
