@@ -16,6 +16,7 @@ import { t, type MessageKey } from '../i18n.js';
 import './bf-confirm.js';
 import { CHANGED } from './events.js';
 import { formatBytes, formatTime } from './format.js';
+import { Loader } from './loader.js';
 import { LocalizedElement } from './localized-element.js';
 import { screenStyles } from './shared-styles.js';
 
@@ -38,18 +39,15 @@ export class BfUserDetail extends LocalizedElement {
   static override properties = {
     userId: { type: Number },
     adminRole: {},
-    user: { state: true },
-    plans: { state: true },
-    error: { state: true },
     actionError: { state: true },
     busy: { state: true },
     pending: { state: true },
   };
   userId = 0;
   adminRole: Role = 'viewer';
-  user: UserDetail | null = null;
-  plans: Plan[] = [];
-  error = '';
+  /** Loaded again after each change, without the plans. */
+  private readonly user = new Loader<UserDetail>(this, () => getUser(this.userId));
+  private readonly plans = new Loader<Plan[]>(this, listPlans);
   actionError = '';
   busy = false;
   /** The destructive action waiting for the admin's confirmation. */
@@ -65,19 +63,11 @@ export class BfUserDetail extends LocalizedElement {
     `,
   ];
 
-  override updated(changed: Map<string, unknown>) {
-    if (changed.has('userId')) void this.load();
-  }
-
-  private async load() {
-    this.error = '';
+  override willUpdate(changed: Map<string, unknown>) {
+    if (!changed.has('userId')) return;
     this.actionError = '';
-    this.user = null;
-    try {
-      [this.user, this.plans] = await Promise.all([getUser(this.userId), listPlans()]);
-    } catch (error) {
-      this.error = (error as Error).message;
-    }
+    void this.user.load();
+    void this.plans.load();
   }
 
   /** Runs a change, then shows the user afresh and tells the list. */
@@ -86,7 +76,7 @@ export class BfUserDetail extends LocalizedElement {
     this.actionError = '';
     try {
       await run();
-      this.user = await getUser(this.userId);
+      await this.user.load({ keep: true });
       this.dispatchEvent(new CustomEvent(CHANGED, { bubbles: true, composed: true }));
     } catch (error) {
       this.actionError = (error as Error).message;
@@ -108,23 +98,25 @@ export class BfUserDetail extends LocalizedElement {
 
   private run(entry: (typeof ACTIONS)[number]) {
     this.pending = null;
-    const id = this.user?.subscription?.id;
+    const id = this.user.value?.subscription?.id;
     if (id !== undefined) void this.change(() => changeSubscription(id, entry.action));
   }
 
   override render() {
-    const user = this.user;
-    if (this.error) return html`<section class="card"><p class="error" role="alert">${this.error} <button @click=${this.load}>${t('common.retry')}</button></p></section>`;
-    if (!user) return html`<section class="card"><p>${t('common.loading')}</p></section>`;
+    const user = this.user.value;
+    if (!user) return html`<section class="card">${this.user.status()}</section>`;
     const s = user.subscription;
     const canEdit = may(this.adminRole, 'operator');
     const live = s && (s.status === 'active' || s.status === 'suspended');
-    const plan = s ? this.plans.find((p) => p.id === s.plan_id) : undefined;
-    const enabled = this.plans.filter((p) => p.is_enabled);
+    const plans = this.plans.value;
+    const plan = s ? plans?.find((p) => p.id === s.plan_id) : undefined;
+    const enabled = plans?.filter((p) => p.is_enabled) ?? [];
     return html`<section class="card" aria-label=${user.name}>
+      ${this.user.status()}
       <h3>${user.name}</h3>
       ${user.note ? html`<p class="muted">${user.note}</p>` : nothing}
       <h4>${t('sub.title')}</h4>
+      ${this.plans.status()}
       ${s
         ? html`<dl data-subscription=${s.id}>
             <dt>${t('sub.plan')}</dt><dd>${plan?.name ?? `#${s.plan_id}`}</dd>
@@ -142,7 +134,7 @@ export class BfUserDetail extends LocalizedElement {
             )}
           </div>`
         : nothing}
-      ${canEdit && !live
+      ${canEdit && !live && plans
         ? enabled.length
           ? html`<form class="row" @submit=${this.assign}>
               <label>${t('sub.assignPlan')}
