@@ -3,6 +3,7 @@ import { html, nothing } from 'lit';
 import { createAdminAccount, listAdmins, type AdminAccount, type Role } from '../data/api.js';
 import { t } from '../i18n.js';
 import './bf-schema-form.js';
+import type { BfSchemaForm } from './bf-schema-form.js';
 import type { FormSubmitEvent } from './events.js';
 import { formatTime } from './format.js';
 import type { JsonSchema } from './json-schema.js';
@@ -35,11 +36,13 @@ export class BfAdmins extends LocalizedElement {
   }
 
   private async create(event: FormSubmitEvent) {
+    // Read now: once the event has gone up to the window, its target is the shell.
+    const form = event.target as BfSchemaForm;
     this.creating = true;
     this.createError = '';
     try {
       await createAdminAccount(event.detail as { username: string; password: string; role: Role });
-      (event.target as HTMLElement).shadowRoot?.querySelector('form')?.reset();
+      form.reset();
       await this.admins.load({ keep: true });
     } catch (error) {
       this.createError = (error as Error).message;

@@ -3,6 +3,7 @@ import { css, html, nothing } from 'lit';
 import { createPlan, listPlans, may, type NewPlan, type Plan, type Role } from '../data/api.js';
 import { t } from '../i18n.js';
 import './bf-schema-form.js';
+import type { BfSchemaForm } from './bf-schema-form.js';
 import type { FormSubmitEvent } from './events.js';
 import { formatBytes } from './format.js';
 import type { JsonSchema } from './json-schema.js';
@@ -46,12 +47,14 @@ export class BfPlans extends LocalizedElement {
   }
 
   private async create(event: FormSubmitEvent) {
+    // Read now: once the event has gone up to the window, its target is the shell.
+    const form = event.target as BfSchemaForm;
     const { traffic_gb, ...rest } = event.detail as Omit<NewPlan, 'traffic_limit_bytes'> & { traffic_gb: number };
     this.creating = true;
     this.createError = '';
     try {
       await createPlan({ ...rest, traffic_limit_bytes: Math.round(traffic_gb * GB) });
-      (event.target as HTMLElement).shadowRoot?.querySelector('form')?.reset();
+      form.reset();
       await this.plans.load({ keep: true });
     } catch (error) {
       this.createError = (error as Error).message;

@@ -3,6 +3,7 @@ import { css, html, nothing } from 'lit';
 import { createUser, listUsers, may, type Page, type Role, type User } from '../data/api.js';
 import { t } from '../i18n.js';
 import './bf-schema-form.js';
+import type { BfSchemaForm } from './bf-schema-form.js';
 import './bf-user-detail.js';
 import type { FormSubmitEvent } from './events.js';
 import type { JsonSchema } from './json-schema.js';
@@ -70,13 +71,15 @@ export class BfUsers extends LocalizedElement {
   }
 
   private async create(event: FormSubmitEvent) {
+    // Read now: once the event has gone up to the window, its target is the shell.
+    const form = event.target as BfSchemaForm;
     this.creating = true;
     this.createError = '';
     try {
       const user = await createUser(event.detail as { name: string; note?: string });
       // The address names the open user, so a reload or a shared link shows the same.
       location.hash = `#/users/${user.id}`;
-      (event.target as HTMLElement).shadowRoot?.querySelector('form')?.reset();
+      form.reset();
       await this.users.load({ keep: true });
     } catch (error) {
       this.createError = (error as Error).message;
