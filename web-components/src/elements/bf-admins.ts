@@ -4,6 +4,7 @@ import { createAdminAccount, listAdmins, type AdminAccount, type Role } from '..
 import { t } from '../i18n.js';
 import './bf-schema-form.js';
 import type { BfSchemaForm } from './bf-schema-form.js';
+import { Changes } from './changes.js';
 import type { FormSubmitEvent } from './events.js';
 import { formatTime } from './format.js';
 import type { JsonSchema } from './json-schema.js';
@@ -23,10 +24,8 @@ const NEW_ADMIN: JsonSchema = {
 };
 
 export class BfAdmins extends LocalizedElement {
-  static override properties = { creating: { state: true }, createError: { state: true } };
   private readonly admins = new Loader<AdminAccount[]>(this, listAdmins);
-  creating = false;
-  createError = '';
+  private readonly creating = new Changes(this);
 
   static override styles = [screenStyles];
 
@@ -35,20 +34,14 @@ export class BfAdmins extends LocalizedElement {
     void this.admins.load();
   }
 
-  private async create(event: FormSubmitEvent) {
+  private create(event: FormSubmitEvent) {
     // Read now: once the event has gone up to the window, its target is the shell.
     const form = event.target as BfSchemaForm;
-    this.creating = true;
-    this.createError = '';
-    try {
+    void this.creating.run(async () => {
       await createAdminAccount(event.detail as { username: string; password: string; role: Role });
       form.reset();
       await this.admins.load({ keep: true });
-    } catch (error) {
-      this.createError = (error as Error).message;
-    } finally {
-      this.creating = false;
-    }
+    });
   }
 
   override render() {
@@ -72,9 +65,9 @@ export class BfAdmins extends LocalizedElement {
         : nothing}
       <section class="card">
         <h3>${t('admins.create')}</h3>
-        <bf-schema-form .schema=${NEW_ADMIN} .submitLabel=${t('admins.create')} ?busy=${this.creating} @bf-submit=${this.create}
+        <bf-schema-form .schema=${NEW_ADMIN} .submitLabel=${t('admins.create')} ?busy=${this.creating.busy} @bf-submit=${this.create}
           .labels=${{ username: t('login.username'), password: t('login.password'), role: t('admins.role') }}></bf-schema-form>
-        ${this.createError ? html`<p class="error" role="alert">${this.createError}</p>` : nothing}
+        ${this.creating.status()}
       </section>
     `;
   }

@@ -4,6 +4,7 @@ import { createPlan, listPlans, may, type NewPlan, type Plan, type Role } from '
 import { t } from '../i18n.js';
 import './bf-schema-form.js';
 import type { BfSchemaForm } from './bf-schema-form.js';
+import { Changes } from './changes.js';
 import type { FormSubmitEvent } from './events.js';
 import { formatBytes } from './format.js';
 import type { JsonSchema } from './json-schema.js';
@@ -28,11 +29,10 @@ const NEW_PLAN: JsonSchema = {
 };
 
 export class BfPlans extends LocalizedElement {
-  static override properties = { adminRole: {}, creating: { state: true }, createError: { state: true } };
+  static override properties = { adminRole: {} };
   adminRole: Role = 'viewer';
   private readonly plans = new Loader<Plan[]>(this, listPlans);
-  creating = false;
-  createError = '';
+  private readonly creating = new Changes(this);
 
   static override styles = [
     screenStyles,
@@ -46,21 +46,15 @@ export class BfPlans extends LocalizedElement {
     void this.plans.load();
   }
 
-  private async create(event: FormSubmitEvent) {
+  private create(event: FormSubmitEvent) {
     // Read now: once the event has gone up to the window, its target is the shell.
     const form = event.target as BfSchemaForm;
     const { traffic_gb, ...rest } = event.detail as Omit<NewPlan, 'traffic_limit_bytes'> & { traffic_gb: number };
-    this.creating = true;
-    this.createError = '';
-    try {
+    void this.creating.run(async () => {
       await createPlan({ ...rest, traffic_limit_bytes: Math.round(traffic_gb * GB) });
       form.reset();
       await this.plans.load({ keep: true });
-    } catch (error) {
-      this.createError = (error as Error).message;
-    } finally {
-      this.creating = false;
-    }
+    });
   }
 
   override render() {
@@ -93,7 +87,7 @@ export class BfPlans extends LocalizedElement {
       ${may(this.adminRole, 'admin')
         ? html`<section class="card">
             <h3>${t('plans.create')}</h3>
-            <bf-schema-form .schema=${NEW_PLAN} .submitLabel=${t('plans.create')} ?busy=${this.creating} @bf-submit=${this.create}
+            <bf-schema-form .schema=${NEW_PLAN} .submitLabel=${t('plans.create')} ?busy=${this.creating.busy} @bf-submit=${this.create}
               .labels=${{
                 name: t('plans.name'),
                 traffic_gb: t('plans.trafficGb'),
@@ -104,7 +98,7 @@ export class BfPlans extends LocalizedElement {
                 'reset_policy=none': t('plans.resetNone'),
                 'reset_policy=monthly': t('plans.resetMonthly'),
               }}></bf-schema-form>
-            ${this.createError ? html`<p class="error" role="alert">${this.createError}</p>` : nothing}
+            ${this.creating.status()}
           </section>`
         : nothing}
     `;

@@ -13,7 +13,7 @@ import {
   type UserDetail,
 } from '../data/api.js';
 import { t, type MessageKey } from '../i18n.js';
-import './bf-confirm.js';
+import { Changes } from './changes.js';
 import { CHANGED } from './events.js';
 import { formatBytes, formatTime } from './format.js';
 import { Loader } from './loader.js';
@@ -36,22 +36,13 @@ const STATUS_LABEL: Record<string, MessageKey> = {
 };
 
 export class BfUserDetail extends LocalizedElement {
-  static override properties = {
-    userId: { type: Number },
-    adminRole: {},
-    actionError: { state: true },
-    busy: { state: true },
-    pending: { state: true },
-  };
+  static override properties = { userId: { type: Number }, adminRole: {} };
   userId = 0;
   adminRole: Role = 'viewer';
   /** Loaded again after each change, without the plans. */
   private readonly user = new Loader<UserDetail>(this, () => getUser(this.userId));
   private readonly plans = new Loader<Plan[]>(this, listPlans);
-  actionError = '';
-  busy = false;
-  /** The destructive action waiting for the admin's confirmation. */
-  pending: (typeof ACTIONS)[number] | null = null;
+  private readonly changes = new Changes(this);
 
   static override styles = [
     screenStyles,
@@ -65,41 +56,30 @@ export class BfUserDetail extends LocalizedElement {
 
   override willUpdate(changed: Map<string, unknown>) {
     if (!changed.has('userId')) return;
-    this.actionError = '';
+    this.changes.error = '';
     void this.user.load();
     void this.plans.load();
   }
 
-  /** Runs a change, then shows the user afresh and tells the list. */
-  private async change(run: () => Promise<unknown>) {
-    this.busy = true;
-    this.actionError = '';
-    try {
+  /** A change of this user that, once made, shows the user afresh and tells the list. */
+  private change(run: () => Promise<unknown>) {
+    return async () => {
       await run();
       await this.user.load({ keep: true });
       this.dispatchEvent(new CustomEvent(CHANGED, { bubbles: true, composed: true }));
-    } catch (error) {
-      this.actionError = (error as Error).message;
-    } finally {
-      this.busy = false;
-    }
+    };
   }
 
   private assign(event: SubmitEvent) {
     event.preventDefault();
     const planId = Number(new FormData(event.target as HTMLFormElement).get('plan'));
-    void this.change(() => assignPlan(this.userId, planId));
+    void this.changes.run(this.change(() => assignPlan(this.userId, planId)));
   }
 
-  private act(entry: (typeof ACTIONS)[number]) {
-    if (entry.confirm) this.pending = entry;
-    else void this.run(entry);
-  }
-
-  private run(entry: (typeof ACTIONS)[number]) {
-    this.pending = null;
-    const id = this.user.value?.subscription?.id;
-    if (id !== undefined) void this.change(() => changeSubscription(id, entry.action));
+  private act(entry: (typeof ACTIONS)[number], subscriptionId: number, userName: string) {
+    const change = this.change(() => changeSubscription(subscriptionId, entry.action));
+    if (entry.confirm) this.changes.confirm(t(entry.confirm).replace('{user}', userName), t(entry.label), change);
+    else void this.changes.run(change);
   }
 
   override render() {
@@ -130,7 +110,7 @@ export class BfUserDetail extends LocalizedElement {
       ${canEdit && s
         ? html`<div class="row">
             ${ACTIONS.filter((a) => a.when(s)).map(
-              (a) => html`<button class=${a.confirm ? 'danger' : 'secondary'} ?disabled=${this.busy} @click=${() => this.act(a)}>${t(a.label)}</button>`,
+              (a) => html`<button class=${a.confirm ? 'danger' : 'secondary'} ?disabled=${this.changes.busy} @click=${() => this.act(a, s.id, user.name)}>${t(a.label)}</button>`,
             )}
           </div>`
         : nothing}
@@ -139,14 +119,12 @@ export class BfUserDetail extends LocalizedElement {
           ? html`<form class="row" @submit=${this.assign}>
               <label>${t('sub.assignPlan')}
                 <select name="plan" required aria-label=${t('sub.assignPlan')}>${enabled.map((p) => html`<option value=${p.id}>${p.name}</option>`)}</select></label>
-              <button type="submit" ?disabled=${this.busy}>${t('sub.assign')}</button>
+              <button type="submit" ?disabled=${this.changes.busy}>${t('sub.assign')}</button>
             </form>`
           : html`<p class="muted">${t('sub.noPlans')} <a href="#/plans">${t('nav.plans')}</a></p>`
         : nothing}
-      ${this.actionError ? html`<p class="error" role="alert">${this.actionError}</p>` : nothing}
-      <bf-confirm .message=${this.pending ? t(this.pending.confirm!).replace('{user}', user.name) : ''}
-        .confirmLabel=${this.pending ? t(this.pending.label) : ''}
-        @bf-confirmed=${() => this.pending && this.run(this.pending)} @bf-cancelled=${() => (this.pending = null)}></bf-confirm>
+      ${this.changes.status()}
+      ${this.changes.dialog()}
     </section>`;
   }
 }

@@ -4,6 +4,7 @@ import { createUser, listUsers, may, type Page, type Role, type User } from '../
 import { t } from '../i18n.js';
 import './bf-schema-form.js';
 import type { BfSchemaForm } from './bf-schema-form.js';
+import { Changes } from './changes.js';
 import './bf-user-detail.js';
 import type { FormSubmitEvent } from './events.js';
 import type { JsonSchema } from './json-schema.js';
@@ -30,8 +31,6 @@ export class BfUsers extends LocalizedElement {
     q: { state: true },
     page: { state: true },
     selected: { attribute: false },
-    creating: { state: true },
-    createError: { state: true },
   };
   adminRole: Role = 'viewer';
   private readonly users = new Loader<Page<User>>(this, () => listUsers({ q: this.q, page: this.page, per_page: PER_PAGE }));
@@ -39,8 +38,7 @@ export class BfUsers extends LocalizedElement {
   page = 1;
   /** The user whose subscription shows beside the list. */
   selected: number | null = null;
-  creating = false;
-  createError = '';
+  private readonly creating = new Changes(this);
 
   static override styles = [
     screenStyles,
@@ -70,22 +68,16 @@ export class BfUsers extends LocalizedElement {
     void this.users.load();
   }
 
-  private async create(event: FormSubmitEvent) {
+  private create(event: FormSubmitEvent) {
     // Read now: once the event has gone up to the window, its target is the shell.
     const form = event.target as BfSchemaForm;
-    this.creating = true;
-    this.createError = '';
-    try {
+    void this.creating.run(async () => {
       const user = await createUser(event.detail as { name: string; note?: string });
       // The address names the open user, so a reload or a shared link shows the same.
       location.hash = `#/users/${user.id}`;
       form.reset();
       await this.users.load({ keep: true });
-    } catch (error) {
-      this.createError = (error as Error).message;
-    } finally {
-      this.creating = false;
-    }
+    });
   }
 
   private pager(users: Page<User>) {
@@ -135,8 +127,8 @@ export class BfUsers extends LocalizedElement {
             ? html`<section class="card">
                 <h3>${t('users.create')}</h3>
                 <bf-schema-form .schema=${NEW_USER} .labels=${{ name: t('users.name'), note: t('users.note') }}
-                  .submitLabel=${t('users.create')} ?busy=${this.creating} @bf-submit=${this.create}></bf-schema-form>
-                ${this.createError ? html`<p class="error" role="alert">${this.createError}</p>` : nothing}
+                  .submitLabel=${t('users.create')} ?busy=${this.creating.busy} @bf-submit=${this.create}></bf-schema-form>
+                ${this.creating.status()}
               </section>`
             : nothing}
         </div>
