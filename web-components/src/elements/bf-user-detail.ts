@@ -1,21 +1,26 @@
-// <bf-user-detail>: one user's current subscription, assigning a plan, and the subscription's
-// actions; suspend, reset traffic and cancel ask first. Sends `bf-changed` after a change.
+// <bf-user-detail>: one user — their note and status, editing, disabling and deleting them — and
+// their current subscription, assigning a plan, and the subscription's actions; disable, delete,
+// suspend, reset traffic and cancel ask first. Sends `bf-changed` after a change.
 import { css, html, nothing } from 'lit';
 import {
   assignPlan,
   changeSubscription,
+  deleteUser,
   getUser,
   listPlans,
   may,
+  updateUser,
   type Plan,
   type Role,
   type SubscriptionAction,
   type UserDetail,
 } from '../data/api.js';
 import { t, type MessageKey } from '../i18n.js';
+import './bf-schema-form.js';
 import { Changes } from './changes.js';
-import { CHANGED } from './events.js';
+import { CHANGED, type FormSubmitEvent } from './events.js';
 import { formatBytes, formatTime } from './format.js';
+import type { JsonSchema } from './json-schema.js';
 import { Loader } from './loader.js';
 import { LocalizedElement } from './localized-element.js';
 import { screenStyles } from './shared-styles.js';
@@ -28,6 +33,9 @@ const ACTIONS: { action: SubscriptionAction; label: MessageKey; confirm?: Messag
   { action: 'cancel', label: 'sub.cancel', confirm: 'sub.confirmCancel', when: (s) => s.status !== 'cancelled' },
 ];
 
+/** What the detail edits with PATCH /api/v1/users/:id (the name cannot change). */
+const USER_NOTE: JsonSchema = { type: 'object', properties: { note: { type: 'string', maxLength: 500 } } };
+
 const STATUS_LABEL: Record<string, MessageKey> = {
   active: 'sub.active',
   suspended: 'sub.suspended',
@@ -36,9 +44,10 @@ const STATUS_LABEL: Record<string, MessageKey> = {
 };
 
 export class BfUserDetail extends LocalizedElement {
-  static override properties = { userId: { type: Number }, adminRole: {} };
+  static override properties = { userId: { type: Number }, adminRole: {}, editingNote: { state: true } };
   userId = 0;
   adminRole: Role = 'viewer';
+  editingNote = false;
   /** Loaded again after each change, without the plans. */
   private readonly user = new Loader<UserDetail>(this, () => getUser(this.userId));
   private readonly plans = new Loader<Plan[]>(this, listPlans);
@@ -57,6 +66,7 @@ export class BfUserDetail extends LocalizedElement {
   override willUpdate(changed: Map<string, unknown>) {
     if (!changed.has('userId')) return;
     this.changes.error = '';
+    this.editingNote = false;
     void this.user.load();
     void this.plans.load();
   }
@@ -66,8 +76,55 @@ export class BfUserDetail extends LocalizedElement {
     return async () => {
       await run();
       await this.user.load({ keep: true });
-      this.dispatchEvent(new CustomEvent(CHANGED, { bubbles: true, composed: true }));
+      this.tellList();
     };
+  }
+
+  private tellList() {
+    this.dispatchEvent(new CustomEvent(CHANGED, { bubbles: true, composed: true }));
+  }
+
+  private saveNote(event: FormSubmitEvent) {
+    // The form leaves an emptied note out of its value; sending '' is what clears it.
+    const note = String(event.detail.note ?? '');
+    void this.changes.run(
+      this.change(async () => {
+        await updateUser(this.userId, { note });
+        this.editingNote = false;
+      }),
+    );
+  }
+
+  private askDisable(user: UserDetail) {
+    const change = this.change(() => updateUser(user.id, { status: 'disabled' }));
+    this.changes.confirm(t('users.confirmDisable').replace('{user}', user.name), t('edit.disable'), change);
+  }
+
+  private askDelete(user: UserDetail) {
+    this.changes.confirm(t('users.confirmDelete').replace('{user}', user.name), t('edit.delete'), async () => {
+      await deleteUser(user.id);
+      this.tellList();
+      // The address named the user; without it the detail closes.
+      location.hash = '#/users';
+    });
+  }
+
+  /** Editing the note, disabling or enabling, deleting: for operators and up. */
+  private userActions(user: UserDetail) {
+    const busy = this.changes.busy;
+    return html`${this.editingNote
+        ? html`<bf-schema-form .schema=${USER_NOTE} .value=${{ note: user.note }} .labels=${{ note: t('users.note') }}
+            .submitLabel=${t('edit.save')} ?busy=${busy} @bf-submit=${this.saveNote}>
+            <button class="secondary" @click=${() => (this.editingNote = false)}>${t('edit.cancel')}</button>
+          </bf-schema-form>`
+        : nothing}
+      <div class="row">
+        ${this.editingNote ? nothing : html`<button class="secondary" @click=${() => (this.editingNote = true)}>${t('users.editNote')}</button>`}
+        ${user.status === 'disabled'
+          ? html`<button class="secondary" ?disabled=${busy} @click=${() => this.changes.run(this.change(() => updateUser(user.id, { status: 'active' })))}>${t('edit.enable')}</button>`
+          : html`<button class="danger" ?disabled=${busy} @click=${() => this.askDisable(user)}>${t('edit.disable')}</button>`}
+        <button class="danger" ?disabled=${busy} @click=${() => this.askDelete(user)}>${t('edit.delete')}</button>
+      </div>`;
   }
 
   private assign(event: SubmitEvent) {
@@ -93,8 +150,9 @@ export class BfUserDetail extends LocalizedElement {
     const enabled = plans?.filter((p) => p.is_enabled) ?? [];
     return html`<section class="card" aria-label=${user.name}>
       ${this.user.status()}
-      <h3>${user.name}</h3>
-      ${user.note ? html`<p class="muted">${user.note}</p>` : nothing}
+      <h3>${user.name} <span class="badge ${user.status}" data-user-status=${user.status}>${t(user.status === 'active' ? 'users.active' : 'users.disabled')}</span></h3>
+      ${user.note ? html`<p class="muted" data-note>${user.note}</p>` : nothing}
+      ${canEdit ? this.userActions(user) : nothing}
       <h4>${t('sub.title')}</h4>
       ${this.plans.status()}
       ${s
