@@ -1,6 +1,6 @@
 // The dashboard's schema forms: which input each schema gets, and the value read back from a form.
 import { describe, expect, it } from 'vitest';
-import { defaultText, fieldsOf, FormValueError, valueOf, type JsonSchema } from '../../../web-components/src/elements/json-schema.js';
+import { fieldsOf, FormValueError, initialText, initialValue, valueOf, type JsonSchema } from '../../../web-components/src/elements/json-schema.js';
 
 const schema: JsonSchema = {
   type: 'object',
@@ -35,7 +35,19 @@ describe('schema forms', () => {
       ['limits.max', 'integer', true],
       ['limits.deep', 'json', false],
     ]);
-    expect(defaultText(fields[5]!)).toBe('a, b');
+    expect(initialText(fields[5]!)).toBe('a, b');
+  });
+
+  it('starts each input at the given value, else at the schema default', () => {
+    const fields = fieldsOf(schema);
+    const given = { host: 'example.com', verbose: false, tags: ['x', 'y'], limits: { max: 5 } };
+    expect(initialText(fields[0]!, given)).toBe('example.com');
+    expect(initialText(fields[1]!, given)).toBe('');
+    expect(initialValue(fields[3]!, given)).toBe(false);
+    expect(initialValue(fields[3]!, {})).toBe(true);
+    expect(initialText(fields[5]!, given)).toBe('x, y');
+    expect(initialText(fields[6]!.children[0]!, given)).toBe('5');
+    expect(initialText(fields[6]!.children[1]!, given)).toBe('');
   });
 
   it('reads typed values back and leaves out empty optional fields', () => {

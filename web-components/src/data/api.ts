@@ -163,6 +163,11 @@ export const getUser = (id: number) => request<UserDetail>('GET', `/api/v1/users
 
 export const createUser = (body: { name: string; note?: string }) => request<User>('POST', '/api/v1/users', body);
 
+/** The name cannot change: sing-box knows the user by it. */
+export const updateUser = (id: number, body: { note?: string; status?: UserStatus }) => request<User>('PATCH', `/api/v1/users/${id}`, body);
+
+export const deleteUser = (id: number) => request<void>('DELETE', `/api/v1/users/${id}`);
+
 // ---- Plans ----
 
 export interface Plan {
@@ -182,6 +187,11 @@ export type NewPlan = Pick<Plan, 'name' | 'traffic_limit_bytes' | 'duration_days
 export const listPlans = () => request<{ items: Plan[] }>('GET', '/api/v1/plans').then((r) => r.items);
 
 export const createPlan = (body: NewPlan) => request<Plan>('POST', '/api/v1/plans', body);
+
+export const updatePlan = (id: number, body: Partial<NewPlan>) => request<Plan>('PATCH', `/api/v1/plans/${id}`, body);
+
+/** Refused (409) while any subscription, even an ended one, uses the plan: disable it instead. */
+export const deletePlan = (id: number) => request<void>('DELETE', `/api/v1/plans/${id}`);
 
 // ---- Subscriptions ----
 
@@ -237,6 +247,12 @@ export const listAdmins = () => request<{ items: AdminAccount[] }>('GET', '/api/
 
 export const createAdminAccount = (body: { username: string; password: string; role: Role }) =>
   request<AdminAccount>('POST', '/api/v1/admins', body);
+
+export const updateAdminAccount = (id: number, body: { role?: Role; disabled?: boolean; password?: string }) =>
+  request<AdminAccount>('PATCH', `/api/v1/admins/${id}`, body);
+
+/** Refused (409) for your own account and for the last enabled owner. */
+export const deleteAdminAccount = (id: number) => request<void>('DELETE', `/api/v1/admins/${id}`);
 
 // ---- Metrics and traffic (charts) ----
 

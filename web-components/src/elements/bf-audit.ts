@@ -3,6 +3,7 @@ import { css, html, nothing } from 'lit';
 import { listAudit, type AuditEntry, type AuditFilter, type Page } from '../data/api.js';
 import { t } from '../i18n.js';
 import { formatTime } from './format.js';
+import { Loader } from './loader.js';
 import { LocalizedElement } from './localized-element.js';
 import { screenStyles } from './shared-styles.js';
 
@@ -12,9 +13,8 @@ const PER_PAGE = 50;
 const isoOf = (local: string) => (local ? new Date(local).toISOString() : undefined);
 
 export class BfAudit extends LocalizedElement {
-  static override properties = { entries: { state: true }, error: { state: true }, filter: { state: true }, page: { state: true } };
-  entries: Page<AuditEntry> | null = null;
-  error = '';
+  static override properties = { filter: { state: true }, page: { state: true } };
+  private readonly entries = new Loader<Page<AuditEntry>>(this, () => listAudit(this.filter, this.page, PER_PAGE));
   filter: AuditFilter = {};
   page = 1;
 
@@ -30,17 +30,7 @@ export class BfAudit extends LocalizedElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    void this.load();
-  }
-
-  private async load() {
-    this.error = '';
-    this.entries = null;
-    try {
-      this.entries = await listAudit(this.filter, this.page, PER_PAGE);
-    } catch (error) {
-      this.error = (error as Error).message;
-    }
+    void this.entries.load();
   }
 
   private apply(event: SubmitEvent) {
@@ -56,16 +46,16 @@ export class BfAudit extends LocalizedElement {
       to: isoOf(String(form.get('to') ?? '')),
     };
     this.page = 1;
-    void this.load();
+    void this.entries.load();
   }
 
   private go(page: number) {
     this.page = page;
-    void this.load();
+    void this.entries.load();
   }
 
   override render() {
-    const list = this.entries;
+    const list = this.entries.value;
     const pages = list ? Math.max(1, Math.ceil(list.total / list.per_page)) : 1;
     return html`
       <h2>${t('audit.title')}</h2>
@@ -83,8 +73,7 @@ export class BfAudit extends LocalizedElement {
         <label>${t('audit.to')}<input name="to" type="datetime-local" /></label>
         <div><button type="submit">${t('audit.filter')}</button></div>
       </form>
-      ${this.error ? html`<p class="error" role="alert">${this.error} <button @click=${this.load}>${t('common.retry')}</button></p>` : nothing}
-      ${!list && !this.error ? html`<p>${t('common.loading')}</p>` : nothing}
+      ${this.entries.status()}
       ${list?.items.length === 0 ? html`<p>${t('audit.empty')}</p>` : nothing}
       ${list?.items.length
         ? html`<div class="scroll"><table>

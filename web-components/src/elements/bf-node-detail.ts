@@ -5,15 +5,15 @@ import { getNode, type NodeDetail, type Role } from '../data/api.js';
 import { t } from '../i18n.js';
 import './bf-command-panel.js';
 import './bf-node-metrics.js';
+import { Loader } from './loader.js';
 import { LocalizedElement } from './localized-element.js';
 import { screenStyles } from './shared-styles.js';
 
 export class BfNodeDetail extends LocalizedElement {
-  static override properties = { nodeId: {}, adminRole: {}, node: { state: true }, error: { state: true } };
+  static override properties = { nodeId: {}, adminRole: {} };
   nodeId = '';
   adminRole: Role = 'viewer';
-  node: NodeDetail | null = null;
-  error = '';
+  private readonly node = new Loader<NodeDetail>(this, () => getNode(this.nodeId));
 
   static override styles = [
     screenStyles,
@@ -28,27 +28,16 @@ export class BfNodeDetail extends LocalizedElement {
     `,
   ];
 
-  override updated(changed: Map<string, unknown>) {
-    if (changed.has('nodeId')) void this.load();
-  }
-
-  private async load() {
-    this.error = '';
-    this.node = null;
-    try {
-      this.node = await getNode(this.nodeId);
-    } catch (error) {
-      this.error = (error as Error).message;
-    }
+  override willUpdate(changed: Map<string, unknown>) {
+    if (changed.has('nodeId')) void this.node.load();
   }
 
   override render() {
-    const node = this.node;
+    const node = this.node.value;
     return html`
       <p><a href="#/nodes">← ${t('nav.nodes')}</a></p>
       <h2>${t('node.title')} ${this.nodeId}</h2>
-      ${this.error ? html`<p class="error" role="alert">${this.error} <button @click=${this.load}>${t('common.retry')}</button></p>` : nothing}
-      ${!node && !this.error ? html`<p>${t('common.loading')}</p>` : nothing}
+      ${this.node.status()}
       ${node
         ? html`<div class="card">
               <dl>

@@ -3,14 +3,15 @@
 import { css, html } from 'lit';
 import { enrollNode, listNodes, type NodeSummary, type Role } from '../data/api.js';
 import { t } from '../i18n.js';
+import { Loader } from './loader.js';
 import { LocalizedElement } from './localized-element.js';
 import { screenStyles } from './shared-styles.js';
 
 export class BfNodes extends LocalizedElement {
-  static override properties = { adminRole: {}, nodes: { state: true }, error: { state: true } };
+  static override properties = { adminRole: {}, enrollError: { state: true } };
   adminRole: Role = 'viewer';
-  nodes: NodeSummary[] | null = null;
-  error = '';
+  private readonly nodes = new Loader<NodeSummary[]>(this, listNodes);
+  enrollError = '';
 
   static override styles = [screenStyles, css`
     .online { color: #1b7f3b; }
@@ -24,32 +25,25 @@ export class BfNodes extends LocalizedElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    void this.load();
-  }
-
-  private async load() {
-    this.error = '';
-    try {
-      this.nodes = await listNodes();
-    } catch (error) {
-      this.error = (error as Error).message;
-    }
+    void this.nodes.load();
   }
 
   private async enroll(event: SubmitEvent) {
     event.preventDefault();
     const form = new FormData(event.target as HTMLFormElement);
     const tags = String(form.get('tags') ?? '').split(/[\s,]+/).filter(Boolean);
+    this.enrollError = '';
     try {
       await enrollNode(String(form.get('enrollment')), tags);
-      await this.load();
+      await this.nodes.load({ keep: true });
     } catch (error) {
-      this.error = (error as Error).message;
+      this.enrollError = (error as Error).message;
     }
   }
 
   override render() {
     const canEnroll = this.adminRole === 'admin' || this.adminRole === 'owner';
+    const nodes = this.nodes.value;
     return html`
       <h2>${t('nodes.title')}</h2>
       ${canEnroll
@@ -59,14 +53,14 @@ export class BfNodes extends LocalizedElement {
             <button type="submit">${t('nodes.enroll')}</button>
           </form>`
         : ''}
-      ${this.error ? html`<p class="error" role="alert">${this.error} <button @click=${this.load}>${t('common.retry')}</button></p>` : ''}
-      ${this.nodes === null && !this.error ? html`<p>${t('common.loading')}</p>` : ''}
-      ${this.nodes?.length === 0 ? html`<p>${t('nodes.empty')}</p>` : ''}
-      ${this.nodes?.length
+      ${this.enrollError ? html`<p class="error" role="alert">${this.enrollError}</p>` : ''}
+      ${this.nodes.status()}
+      ${nodes?.length === 0 ? html`<p>${t('nodes.empty')}</p>` : ''}
+      ${nodes?.length
         ? html`<table>
             <thead><tr><th>ID</th><th></th><th>${t('nodes.tags')}</th><th class="address">${t('nodes.address')}</th><th class="plugins">${t('nodes.plugins')}</th></tr></thead>
             <tbody>
-              ${this.nodes.map(
+              ${nodes.map(
                 (n) => html`<tr>
                   <td><a href="#/nodes/${encodeURIComponent(n.id)}">${n.name}</a></td>
                   <td class=${n.online ? 'online' : 'offline'}>${n.online ? t('nodes.online') : t('nodes.offline')}</td>

@@ -4,21 +4,32 @@ import { getDailyUsage, listNodes, listSubscriptions, listUsers, type DailyUsage
 import { t } from '../i18n.js';
 import './bf-chart.js';
 import { formatBytes } from './format.js';
+import { Loader } from './loader.js';
 import { LocalizedElement } from './localized-element.js';
 import { screenStyles } from './shared-styles.js';
 
-interface Counts {
+interface Figures {
   online: number;
   offline: number;
   activeUsers: number;
   users: number;
+  daily: DailyUsage[];
+}
+
+async function fleetFigures(): Promise<Figures> {
+  // One active subscription per user at most, so the count of active subscriptions counts users.
+  const [nodes, live, users, daily] = await Promise.all([
+    listNodes(),
+    listSubscriptions({ status: 'active', per_page: 1 }),
+    listUsers({ per_page: 1 }),
+    getDailyUsage(7),
+  ]);
+  const online = nodes.filter((n) => n.online).length;
+  return { online, offline: nodes.length - online, activeUsers: live.total, users: users.total, daily };
 }
 
 export class BfOverview extends LocalizedElement {
-  static override properties = { counts: { state: true }, daily: { state: true }, error: { state: true } };
-  counts: Counts | null = null;
-  daily: DailyUsage[] | null = null;
-  error = '';
+  private readonly figures = new Loader<Figures>(this, fleetFigures);
 
   static override styles = [
     screenStyles,
@@ -32,26 +43,7 @@ export class BfOverview extends LocalizedElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    void this.load();
-  }
-
-  private async load() {
-    this.error = '';
-    this.counts = null;
-    try {
-      // One active subscription per user at most, so the count of active subscriptions counts users.
-      const [nodes, live, users, daily] = await Promise.all([
-        listNodes(),
-        listSubscriptions({ status: 'active', per_page: 1 }),
-        listUsers({ per_page: 1 }),
-        getDailyUsage(7),
-      ]);
-      this.daily = daily;
-      const online = nodes.filter((n) => n.online).length;
-      this.counts = { online, offline: nodes.length - online, activeUsers: live.total, users: users.total };
-    } catch (error) {
-      this.error = (error as Error).message;
-    }
+    void this.figures.load();
   }
 
   private tile(id: string, label: string, value: number, href: string, tone = '') {
@@ -75,11 +67,10 @@ export class BfOverview extends LocalizedElement {
   }
 
   override render() {
-    const c = this.counts;
+    const c = this.figures.value;
     return html`
       <h2>${t('overview.title')}</h2>
-      ${this.error ? html`<p class="error" role="alert">${this.error} <button @click=${this.load}>${t('common.retry')}</button></p>` : nothing}
-      ${!c && !this.error ? html`<p>${t('common.loading')}</p>` : nothing}
+      ${this.figures.status()}
       ${c
         ? html`<div class="tiles">
             ${this.tile('online', t('overview.nodesOnline'), c.online, '#/nodes', 'ok')}
@@ -87,7 +78,7 @@ export class BfOverview extends LocalizedElement {
             ${this.tile('active-users', t('overview.activeUsers'), c.activeUsers, '#/subscriptions')}
             ${this.tile('users', t('overview.users'), c.users, '#/users')}
           </div>
-          ${this.daily ? this.traffic(this.daily) : nothing}`
+          ${this.traffic(c.daily)}`
         : nothing}
     `;
   }

@@ -1,9 +1,11 @@
 // <bf-schema-form>: a form rendered from a JSON Schema (see json-schema.ts for what it covers):
-// required fields are marked, inputs start at the schema's defaults. Sends `bf-submit` with the value.
+// required fields are marked, inputs start at `value` or else the schema's defaults. Sends
+// `bf-submit` with the value. Children (a Cancel button) stand beside the submit button.
 import { css, html, nothing } from 'lit';
+import { keyed } from 'lit/directives/keyed.js';
 import { t } from '../i18n.js';
 import { FORM_SUBMIT } from './events.js';
-import { defaultText, fieldsOf, FormValueError, valueOf, type Field, type JsonSchema } from './json-schema.js';
+import { fieldsOf, FormValueError, initialText, initialValue, valueOf, type Field, type JsonSchema } from './json-schema.js';
 import { LocalizedElement } from './localized-element.js';
 import { screenStyles } from './shared-styles.js';
 
@@ -11,6 +13,8 @@ export class BfSchemaForm extends LocalizedElement {
   static override properties = {
     schema: { attribute: false },
     labels: { attribute: false },
+    // Compared by content, so a parent may build the object afresh on every render.
+    value: { attribute: false, hasChanged: (a: unknown, b: unknown) => JSON.stringify(a) !== JSON.stringify(b) },
     submitLabel: { attribute: false },
     busy: { type: Boolean },
     disabled: { type: Boolean },
@@ -19,10 +23,14 @@ export class BfSchemaForm extends LocalizedElement {
   schema: JsonSchema = {};
   /** Labels by field name (and enum options by `name=value`), for schemas without titles in the current language. */
   labels: Record<string, string> = {};
+  /** What the inputs start with, shaped like the value the form sends (e.g. the thing being edited). */
+  value: Record<string, unknown> = {};
   submitLabel = '';
   busy = false;
   disabled = false;
   invalid = '';
+  /** Changed to render the inputs anew, so they show `value` again instead of what was typed. */
+  private generation = 0;
 
   static override styles = [
     screenStyles,
@@ -36,6 +44,17 @@ export class BfSchemaForm extends LocalizedElement {
       .actions { display: flex; gap: 8px; }
     `,
   ];
+
+  /** Puts every input back to its initial value (after the parent saved what was sent). */
+  reset(): void {
+    this.generation++;
+    this.invalid = '';
+    this.requestUpdate();
+  }
+
+  override willUpdate(changed: Map<string, unknown>) {
+    if (changed.has('value')) this.generation++;
+  }
 
   private submit(event: SubmitEvent) {
     event.preventDefault();
@@ -66,12 +85,12 @@ export class BfSchemaForm extends LocalizedElement {
 
   private field(field: Field): unknown {
     const s = field.schema;
-    const value = defaultText(field);
+    const value = initialText(field, this.value);
     switch (field.kind) {
       case 'object':
         return html`<fieldset><legend>${this.label(field)}</legend>${this.hint(field)}${field.children.map((c) => this.field(c))}</fieldset>`;
       case 'boolean':
-        return html`<label class="check"><input type="checkbox" name=${field.name} ?checked=${s.default === true} />${this.label(field)}</label>`;
+        return html`<label class="check"><input type="checkbox" name=${field.name} ?checked=${initialValue(field, this.value) === true} />${this.label(field)}</label>`;
       case 'enum':
         return html`<label>${this.label(field)}
           <select name=${field.name} ?required=${field.required}>
@@ -98,11 +117,14 @@ export class BfSchemaForm extends LocalizedElement {
 
   override render() {
     const fields = fieldsOf(this.schema);
-    return html`<form @submit=${this.submit}>
-      ${fields.map((f) => this.field(f))}
-      ${this.invalid ? html`<div class="error" role="alert">${this.invalid}</div>` : nothing}
-      <div class="actions"><button type="submit" ?disabled=${this.busy || this.disabled}>${this.submitLabel || t('form.submit')}</button></div>
-    </form>`;
+    return keyed(
+      this.generation,
+      html`<form @submit=${this.submit}>
+        ${fields.map((f) => this.field(f))}
+        ${this.invalid ? html`<div class="error" role="alert">${this.invalid}</div>` : nothing}
+        <div class="actions"><button type="submit" ?disabled=${this.busy || this.disabled}>${this.submitLabel || t('form.submit')}</button><slot></slot></div>
+      </form>`,
+    );
   }
 }
 

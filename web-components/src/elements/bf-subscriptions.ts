@@ -3,6 +3,7 @@ import { html, nothing } from 'lit';
 import { listPlans, listSubscriptions, type Page, type Plan, type Subscription, type SubscriptionStatus } from '../data/api.js';
 import { t, type MessageKey } from '../i18n.js';
 import { formatBytes, formatTime } from './format.js';
+import { Loader } from './loader.js';
 import { LocalizedElement } from './localized-element.js';
 import { screenStyles } from './shared-styles.js';
 
@@ -15,10 +16,11 @@ const STATUSES: { status: SubscriptionStatus; label: MessageKey }[] = [
 ];
 
 export class BfSubscriptions extends LocalizedElement {
-  static override properties = { list: { state: true }, plans: { state: true }, error: { state: true }, status: { state: true }, page: { state: true } };
-  list: Page<Subscription> | null = null;
-  plans: Plan[] = [];
-  error = '';
+  static override properties = { status: { state: true }, page: { state: true } };
+  /** A page of subscriptions, with the plans to name theirs. */
+  private readonly list = new Loader<[Page<Subscription>, Plan[]]>(this, () =>
+    Promise.all([listSubscriptions({ status: this.status || undefined, page: this.page, per_page: PER_PAGE }), listPlans()]),
+  );
   status: SubscriptionStatus | '' = '';
   page = 1;
 
@@ -26,35 +28,22 @@ export class BfSubscriptions extends LocalizedElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    void this.load();
-  }
-
-  private async load() {
-    this.error = '';
-    this.list = null;
-    try {
-      [this.list, this.plans] = await Promise.all([
-        listSubscriptions({ status: this.status || undefined, page: this.page, per_page: PER_PAGE }),
-        listPlans(),
-      ]);
-    } catch (error) {
-      this.error = (error as Error).message;
-    }
+    void this.list.load();
   }
 
   private filter(event: Event) {
     this.status = (event.target as HTMLSelectElement).value as SubscriptionStatus | '';
     this.page = 1;
-    void this.load();
+    void this.list.load();
   }
 
   private go(page: number) {
     this.page = page;
-    void this.load();
+    void this.list.load();
   }
 
   override render() {
-    const list = this.list;
+    const [list, plans = []] = this.list.value ?? [];
     const pages = list ? Math.max(1, Math.ceil(list.total / list.per_page)) : 1;
     const label = (status: SubscriptionStatus) => t(STATUSES.find((s) => s.status === status)!.label);
     return html`
@@ -66,8 +55,7 @@ export class BfSubscriptions extends LocalizedElement {
             ${STATUSES.map((s) => html`<option value=${s.status} ?selected=${s.status === this.status}>${t(s.label)}</option>`)}
           </select></label>
       </div>
-      ${this.error ? html`<p class="error" role="alert">${this.error} <button @click=${this.load}>${t('common.retry')}</button></p>` : nothing}
-      ${!list && !this.error ? html`<p>${t('common.loading')}</p>` : nothing}
+      ${this.list.status()}
       ${list?.items.length === 0 ? html`<p>${t('subs.empty')}</p>` : nothing}
       ${list?.items.length
         ? html`<div class="scroll"><table>
@@ -77,7 +65,7 @@ export class BfSubscriptions extends LocalizedElement {
                   (s) => html`<tr>
                     <td>${s.id}</td>
                     <td><a href="#/users/${s.user_id}">#${s.user_id}</a></td>
-                    <td>${this.plans.find((p) => p.id === s.plan_id)?.name ?? `#${s.plan_id}`}</td>
+                    <td>${plans.find((p) => p.id === s.plan_id)?.name ?? `#${s.plan_id}`}</td>
                     <td><span class="badge ${s.status}">${label(s.status)}</span></td>
                     <td>${formatBytes(s.traffic_used_bytes)} / ${formatBytes(s.traffic_total_bytes)}</td>
                     <td>${formatTime(s.end_time)}</td>

@@ -1,21 +1,27 @@
-// <bf-user-detail>: one user's current subscription, assigning a plan, and the subscription's
-// actions; suspend, reset traffic and cancel ask first. Sends `bf-changed` after a change.
+// <bf-user-detail>: one user — their note and status, editing, disabling and deleting them — and
+// their current subscription, assigning a plan, and the subscription's actions; disable, delete,
+// suspend, reset traffic and cancel ask first. Sends `bf-changed` after a change.
 import { css, html, nothing } from 'lit';
 import {
   assignPlan,
   changeSubscription,
+  deleteUser,
   getUser,
   listPlans,
   may,
+  updateUser,
   type Plan,
   type Role,
   type SubscriptionAction,
   type UserDetail,
 } from '../data/api.js';
 import { t, type MessageKey } from '../i18n.js';
-import './bf-confirm.js';
-import { CHANGED } from './events.js';
+import './bf-schema-form.js';
+import { Changes } from './changes.js';
+import { CHANGED, type FormSubmitEvent } from './events.js';
 import { formatBytes, formatTime } from './format.js';
+import type { JsonSchema } from './json-schema.js';
+import { Loader } from './loader.js';
 import { LocalizedElement } from './localized-element.js';
 import { screenStyles } from './shared-styles.js';
 
@@ -27,6 +33,9 @@ const ACTIONS: { action: SubscriptionAction; label: MessageKey; confirm?: Messag
   { action: 'cancel', label: 'sub.cancel', confirm: 'sub.confirmCancel', when: (s) => s.status !== 'cancelled' },
 ];
 
+/** What the detail edits with PATCH /api/v1/users/:id (the name cannot change). */
+const USER_NOTE: JsonSchema = { type: 'object', properties: { note: { type: 'string', maxLength: 500 } } };
+
 const STATUS_LABEL: Record<string, MessageKey> = {
   active: 'sub.active',
   suspended: 'sub.suspended',
@@ -35,25 +44,14 @@ const STATUS_LABEL: Record<string, MessageKey> = {
 };
 
 export class BfUserDetail extends LocalizedElement {
-  static override properties = {
-    userId: { type: Number },
-    adminRole: {},
-    user: { state: true },
-    plans: { state: true },
-    error: { state: true },
-    actionError: { state: true },
-    busy: { state: true },
-    pending: { state: true },
-  };
+  static override properties = { userId: { type: Number }, adminRole: {}, editingNote: { state: true } };
   userId = 0;
   adminRole: Role = 'viewer';
-  user: UserDetail | null = null;
-  plans: Plan[] = [];
-  error = '';
-  actionError = '';
-  busy = false;
-  /** The destructive action waiting for the admin's confirmation. */
-  pending: (typeof ACTIONS)[number] | null = null;
+  editingNote = false;
+  /** Loaded again after each change, without the plans. */
+  private readonly user = new Loader<UserDetail>(this, () => getUser(this.userId));
+  private readonly plans = new Loader<Plan[]>(this, listPlans);
+  private readonly changes = new Changes(this);
 
   static override styles = [
     screenStyles,
@@ -65,66 +63,98 @@ export class BfUserDetail extends LocalizedElement {
     `,
   ];
 
-  override updated(changed: Map<string, unknown>) {
-    if (changed.has('userId')) void this.load();
+  override willUpdate(changed: Map<string, unknown>) {
+    if (!changed.has('userId')) return;
+    this.changes.error = '';
+    this.editingNote = false;
+    void this.user.load();
+    void this.plans.load();
   }
 
-  private async load() {
-    this.error = '';
-    this.actionError = '';
-    this.user = null;
-    try {
-      [this.user, this.plans] = await Promise.all([getUser(this.userId), listPlans()]);
-    } catch (error) {
-      this.error = (error as Error).message;
-    }
-  }
-
-  /** Runs a change, then shows the user afresh and tells the list. */
-  private async change(run: () => Promise<unknown>) {
-    this.busy = true;
-    this.actionError = '';
-    try {
+  /** A change of this user that, once made, shows the user afresh and tells the list. */
+  private change(run: () => Promise<unknown>) {
+    return async () => {
       await run();
-      this.user = await getUser(this.userId);
-      this.dispatchEvent(new CustomEvent(CHANGED, { bubbles: true, composed: true }));
-    } catch (error) {
-      this.actionError = (error as Error).message;
-    } finally {
-      this.busy = false;
-    }
+      await this.user.load({ keep: true });
+      this.tellList();
+    };
+  }
+
+  private tellList() {
+    this.dispatchEvent(new CustomEvent(CHANGED, { bubbles: true, composed: true }));
+  }
+
+  private saveNote(event: FormSubmitEvent) {
+    // The form leaves an emptied note out of its value; sending '' is what clears it.
+    const note = String(event.detail.note ?? '');
+    void this.changes.run(
+      this.change(async () => {
+        await updateUser(this.userId, { note });
+        this.editingNote = false;
+      }),
+    );
+  }
+
+  private askDisable(user: UserDetail) {
+    const change = this.change(() => updateUser(user.id, { status: 'disabled' }));
+    this.changes.confirm(t('users.confirmDisable').replace('{user}', user.name), t('edit.disable'), change);
+  }
+
+  private askDelete(user: UserDetail) {
+    this.changes.confirm(t('users.confirmDelete').replace('{user}', user.name), t('edit.delete'), async () => {
+      await deleteUser(user.id);
+      this.tellList();
+      // The address named the user; without it the detail closes.
+      location.hash = '#/users';
+    });
+  }
+
+  /** Editing the note, disabling or enabling, deleting: for operators and up. */
+  private userActions(user: UserDetail) {
+    const busy = this.changes.busy;
+    return html`${this.editingNote
+        ? html`<bf-schema-form .schema=${USER_NOTE} .value=${{ note: user.note }} .labels=${{ note: t('users.note') }}
+            .submitLabel=${t('edit.save')} ?busy=${busy} @bf-submit=${this.saveNote}>
+            <button class="secondary" @click=${() => (this.editingNote = false)}>${t('edit.cancel')}</button>
+          </bf-schema-form>`
+        : nothing}
+      <div class="row">
+        ${this.editingNote ? nothing : html`<button class="secondary" @click=${() => (this.editingNote = true)}>${t('users.editNote')}</button>`}
+        ${user.status === 'disabled'
+          ? html`<button class="secondary" ?disabled=${busy} @click=${() => this.changes.run(this.change(() => updateUser(user.id, { status: 'active' })))}>${t('edit.enable')}</button>`
+          : html`<button class="danger" ?disabled=${busy} @click=${() => this.askDisable(user)}>${t('edit.disable')}</button>`}
+        <button class="danger" ?disabled=${busy} @click=${() => this.askDelete(user)}>${t('edit.delete')}</button>
+      </div>`;
   }
 
   private assign(event: SubmitEvent) {
     event.preventDefault();
     const planId = Number(new FormData(event.target as HTMLFormElement).get('plan'));
-    void this.change(() => assignPlan(this.userId, planId));
+    void this.changes.run(this.change(() => assignPlan(this.userId, planId)));
   }
 
-  private act(entry: (typeof ACTIONS)[number]) {
-    if (entry.confirm) this.pending = entry;
-    else void this.run(entry);
-  }
-
-  private run(entry: (typeof ACTIONS)[number]) {
-    this.pending = null;
-    const id = this.user?.subscription?.id;
-    if (id !== undefined) void this.change(() => changeSubscription(id, entry.action));
+  private act(entry: (typeof ACTIONS)[number], subscriptionId: number, userName: string) {
+    const change = this.change(() => changeSubscription(subscriptionId, entry.action));
+    if (entry.confirm) this.changes.confirm(t(entry.confirm).replace('{user}', userName), t(entry.label), change);
+    else void this.changes.run(change);
   }
 
   override render() {
-    const user = this.user;
-    if (this.error) return html`<section class="card"><p class="error" role="alert">${this.error} <button @click=${this.load}>${t('common.retry')}</button></p></section>`;
-    if (!user) return html`<section class="card"><p>${t('common.loading')}</p></section>`;
+    const user = this.user.value;
+    if (!user) return html`<section class="card">${this.user.status()}</section>`;
     const s = user.subscription;
     const canEdit = may(this.adminRole, 'operator');
     const live = s && (s.status === 'active' || s.status === 'suspended');
-    const plan = s ? this.plans.find((p) => p.id === s.plan_id) : undefined;
-    const enabled = this.plans.filter((p) => p.is_enabled);
+    const plans = this.plans.value;
+    const plan = s ? plans?.find((p) => p.id === s.plan_id) : undefined;
+    const enabled = plans?.filter((p) => p.is_enabled) ?? [];
     return html`<section class="card" aria-label=${user.name}>
-      <h3>${user.name}</h3>
-      ${user.note ? html`<p class="muted">${user.note}</p>` : nothing}
+      ${this.user.status()}
+      <h3>${user.name} <span class="badge ${user.status}" data-user-status=${user.status}>${t(user.status === 'active' ? 'users.active' : 'users.disabled')}</span></h3>
+      ${user.note ? html`<p class="muted" data-note>${user.note}</p>` : nothing}
+      ${canEdit ? this.userActions(user) : nothing}
       <h4>${t('sub.title')}</h4>
+      ${this.plans.status()}
       ${s
         ? html`<dl data-subscription=${s.id}>
             <dt>${t('sub.plan')}</dt><dd>${plan?.name ?? `#${s.plan_id}`}</dd>
@@ -138,23 +168,21 @@ export class BfUserDetail extends LocalizedElement {
       ${canEdit && s
         ? html`<div class="row">
             ${ACTIONS.filter((a) => a.when(s)).map(
-              (a) => html`<button class=${a.confirm ? 'danger' : 'secondary'} ?disabled=${this.busy} @click=${() => this.act(a)}>${t(a.label)}</button>`,
+              (a) => html`<button class=${a.confirm ? 'danger' : 'secondary'} ?disabled=${this.changes.busy} @click=${() => this.act(a, s.id, user.name)}>${t(a.label)}</button>`,
             )}
           </div>`
         : nothing}
-      ${canEdit && !live
+      ${canEdit && !live && plans
         ? enabled.length
           ? html`<form class="row" @submit=${this.assign}>
               <label>${t('sub.assignPlan')}
                 <select name="plan" required aria-label=${t('sub.assignPlan')}>${enabled.map((p) => html`<option value=${p.id}>${p.name}</option>`)}</select></label>
-              <button type="submit" ?disabled=${this.busy}>${t('sub.assign')}</button>
+              <button type="submit" ?disabled=${this.changes.busy}>${t('sub.assign')}</button>
             </form>`
           : html`<p class="muted">${t('sub.noPlans')} <a href="#/plans">${t('nav.plans')}</a></p>`
         : nothing}
-      ${this.actionError ? html`<p class="error" role="alert">${this.actionError}</p>` : nothing}
-      <bf-confirm .message=${this.pending ? t(this.pending.confirm!).replace('{user}', user.name) : ''}
-        .confirmLabel=${this.pending ? t(this.pending.label) : ''}
-        @bf-confirmed=${() => this.pending && this.run(this.pending)} @bf-cancelled=${() => (this.pending = null)}></bf-confirm>
+      ${this.changes.status()}
+      ${this.changes.dialog()}
     </section>`;
   }
 }

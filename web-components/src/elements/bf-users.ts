@@ -3,10 +3,13 @@ import { css, html, nothing } from 'lit';
 import { createUser, listUsers, may, type Page, type Role, type User } from '../data/api.js';
 import { t } from '../i18n.js';
 import './bf-schema-form.js';
+import type { BfSchemaForm } from './bf-schema-form.js';
+import { Changes } from './changes.js';
 import './bf-user-detail.js';
 import type { FormSubmitEvent } from './events.js';
 import type { JsonSchema } from './json-schema.js';
 import { formatDate } from './format.js';
+import { Loader } from './loader.js';
 import { LocalizedElement } from './localized-element.js';
 import { screenStyles } from './shared-styles.js';
 
@@ -25,23 +28,17 @@ const NEW_USER: JsonSchema = {
 export class BfUsers extends LocalizedElement {
   static override properties = {
     adminRole: {},
-    users: { state: true },
-    error: { state: true },
     q: { state: true },
     page: { state: true },
     selected: { attribute: false },
-    creating: { state: true },
-    createError: { state: true },
   };
   adminRole: Role = 'viewer';
-  users: Page<User> | null = null;
-  error = '';
+  private readonly users = new Loader<Page<User>>(this, () => listUsers({ q: this.q, page: this.page, per_page: PER_PAGE }));
   q = '';
   page = 1;
   /** The user whose subscription shows beside the list. */
   selected: number | null = null;
-  creating = false;
-  createError = '';
+  private readonly creating = new Changes(this);
 
   static override styles = [
     screenStyles,
@@ -56,45 +53,31 @@ export class BfUsers extends LocalizedElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    void this.load();
-  }
-
-  private async load() {
-    this.error = '';
-    this.users = null;
-    try {
-      this.users = await listUsers({ q: this.q, page: this.page, per_page: PER_PAGE });
-    } catch (error) {
-      this.error = (error as Error).message;
-    }
+    void this.users.load();
   }
 
   private search(event: SubmitEvent) {
     event.preventDefault();
     this.q = String(new FormData(event.target as HTMLFormElement).get('q') ?? '').trim();
     this.page = 1;
-    void this.load();
+    void this.users.load();
   }
 
   private go(page: number) {
     this.page = page;
-    void this.load();
+    void this.users.load();
   }
 
-  private async create(event: FormSubmitEvent) {
-    this.creating = true;
-    this.createError = '';
-    try {
+  private create(event: FormSubmitEvent) {
+    // Read now: once the event has gone up to the window, its target is the shell.
+    const form = event.target as BfSchemaForm;
+    void this.creating.run(async () => {
       const user = await createUser(event.detail as { name: string; note?: string });
       // The address names the open user, so a reload or a shared link shows the same.
       location.hash = `#/users/${user.id}`;
-      (event.target as HTMLElement).shadowRoot?.querySelector('form')?.reset();
-      await this.load();
-    } catch (error) {
-      this.createError = (error as Error).message;
-    } finally {
-      this.creating = false;
-    }
+      form.reset();
+      await this.users.load({ keep: true });
+    });
   }
 
   private pager(users: Page<User>) {
@@ -107,7 +90,7 @@ export class BfUsers extends LocalizedElement {
   }
 
   override render() {
-    const users = this.users;
+    const users = this.users.value;
     const canEdit = may(this.adminRole, 'operator');
     return html`
       <h2>${t('users.title')}</h2>
@@ -117,8 +100,7 @@ export class BfUsers extends LocalizedElement {
             <input name="q" type="search" .value=${this.q} placeholder=${t('users.searchPlaceholder')} aria-label=${t('users.search')} />
             <button type="submit">${t('users.search')}</button>
           </form>
-          ${this.error ? html`<p class="error" role="alert">${this.error} <button @click=${this.load}>${t('common.retry')}</button></p>` : nothing}
-          ${!users && !this.error ? html`<p>${t('common.loading')}</p>` : nothing}
+          ${this.users.status()}
           ${users?.items.length === 0 ? html`<p>${this.q ? t('users.noMatch') : t('users.empty')}</p>` : nothing}
           ${users?.items.length
             ? html`<div class="scroll"><table>
@@ -139,14 +121,14 @@ export class BfUsers extends LocalizedElement {
         </div>
         <div>
           ${this.selected !== null
-            ? html`<bf-user-detail .userId=${this.selected} .adminRole=${this.adminRole} @bf-changed=${this.load}></bf-user-detail>`
+            ? html`<bf-user-detail .userId=${this.selected} .adminRole=${this.adminRole} @bf-changed=${() => this.users.load({ keep: true })}></bf-user-detail>`
             : nothing}
           ${canEdit
             ? html`<section class="card">
                 <h3>${t('users.create')}</h3>
                 <bf-schema-form .schema=${NEW_USER} .labels=${{ name: t('users.name'), note: t('users.note') }}
-                  .submitLabel=${t('users.create')} ?busy=${this.creating} @bf-submit=${this.create}></bf-schema-form>
-                ${this.createError ? html`<p class="error" role="alert">${this.createError}</p>` : nothing}
+                  .submitLabel=${t('users.create')} ?busy=${this.creating.busy} @bf-submit=${this.create}></bf-schema-form>
+                ${this.creating.status()}
               </section>`
             : nothing}
         </div>

@@ -128,11 +128,17 @@ export function valueOf(fields: Field[], read: (name: string) => string | null):
   return value;
 }
 
-/** The text an input starts with: the schema's default. */
-export function defaultText(field: Field): string {
-  const d = field.schema.default;
-  if (d === undefined) return '';
-  if (field.kind === 'strings' && Array.isArray(d)) return d.join(', ');
-  if (field.kind === 'json') return JSON.stringify(d);
-  return String(d);
+/** What a field starts with: its value in `initial` (found by the field's path), else the schema's default. */
+export function initialValue(field: Field, initial: Record<string, unknown>): unknown {
+  const given = field.name.split('.').reduce<unknown>((value, key) => (value as Record<string, unknown> | null | undefined)?.[key], initial);
+  return given === undefined ? field.schema.default : given;
+}
+
+/** The text an input starts with (see initialValue). */
+export function initialText(field: Field, initial: Record<string, unknown> = {}): string {
+  const value = initialValue(field, initial);
+  if (value === undefined || value === null) return '';
+  if (field.kind === 'strings' && Array.isArray(value)) return value.join(', ');
+  if (field.kind === 'json') return JSON.stringify(value);
+  return String(value);
 }

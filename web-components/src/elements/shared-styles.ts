@@ -25,5 +25,7 @@ export const screenStyles = css`
   .badge.active, .badge.ok { background: #dcf3e3; color: #1b7f3b; }
   .badge.suspended, .badge.error, .badge.disabled { background: #fde2e0; color: #b3261e; }
   .badge.expired, .badge.cancelled { background: #eceef2; color: #4a5263; }
+  /** A row's buttons; on a phone they stack instead of widening the table. */
+  td.actions button { margin: 0 0 4px; }
   .pager { display: flex; gap: 8px; align-items: center; margin: 8px 0; }
 `;

@@ -1,0 +1,268 @@
+// Editing and deleting in the dashboard, in a real browser against a real hub: a user's note, status
+// and deletion; a plan's fields and deletion (refused while a subscription uses it); another admin's
+// role, password, status and deletion (refused for your own account); what an operator is not
+// offered. Every destructive action asks first. The edit forms at 1280 px and on a 390 px phone,
+// with a screenshot of each and no console error but the hub's deliberate refusals.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAdmin } from '../../hub/admins.js';
+import { launchBrowser, openPage } from '../support/browser.js';
+import { startTestHub, type TestHub } from '../support/hub.js';
+
+const SHOTS = path.resolve('test-output/screenshots');
+const PASSWORD = 'dashboard-test-password';
+const GB = 1024 ** 3;
+
+describe('editing and deleting in the dashboard, in Chromium', { timeout: 90_000 }, () => {
+  let hub: TestHub;
+  let url: string;
+  let browser: Browser;
+  /** Ids of what the hub starts with, by name. */
+  const users = {} as Record<'bob' | 'carla' | 'dan', number>;
+  const plans = {} as Record<'Basic' | 'Spare' | 'Trial', number>;
+
+  const api = async (method: 'GET' | 'POST', route: string, payload?: object) => {
+    const res = await hub.app.inject({ method, url: `/api/v1${route}`, headers: hub.auth, payload });
+    expect(res.statusCode, res.body).toBeLessThan(300);
+    return res.json();
+  };
+
+  beforeAll(async () => {
+    await mkdir(SHOTS, { recursive: true });
+    hub = await startTestHub('sqlite');
+    await createAdmin('olga', PASSWORD, 'owner');
+    await createAdmin('alice', PASSWORD, 'operator');
+    await createAdmin('dave', PASSWORD, 'viewer');
+    await createAdmin('erin', PASSWORD, 'viewer');
+    url = await hub.app.listen({ host: '127.0.0.1', port: 0 });
+    for (const [name, note] of [['bob', 'first note'], ['carla', ''], ['dan', 'leaving']] as const) {
+      users[name] = (await api('POST', '/users', { name, note })).id;
+    }
+    for (const [name, gb] of [['Basic', 100], ['Spare', 5], ['Trial', 10]] as const) {
+      plans[name] = (await api('POST', '/plans', { name, traffic_limit_bytes: gb * GB, duration_days: 30, node_tags: ['web'] })).id;
+    }
+    // Basic is in use, so the hub refuses to delete it.
+    await api('POST', '/subscriptions', { user_id: users.carla, plan_id: plans.Basic });
+    browser = await launchBrowser();
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await hub?.close();
+  });
+
+  async function signIn(page: Page, username: string, password = PASSWORD) {
+    await page.goto(url);
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  }
+
+  const nav = (page: Page, name: string) => page.getByRole('navigation').getByRole('link', { name, exact: true }).click();
+  const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  const row = (page: Page, text: string) => page.locator('tr').filter({ has: page.getByRole('cell', { name: text, exact: true }) });
+  const adminRow = (page: Page, username: string) => page.locator(`tr[data-admin="${username}"]`);
+  const dialog = (page: Page) => page.getByRole('alertdialog');
+  /** Answers the open question with the button `answer` and waits for the dialog to close. */
+  async function answer(page: Page, expected: string, answer: string) {
+    await expect(dialog(page).textContent()).resolves.toContain(expected);
+    await dialog(page).getByRole('button', { name: answer, exact: true }).click();
+    await dialog(page).waitFor({ state: 'detached' });
+  }
+
+  for (const width of [1280, 390]) {
+    it(`shows the edit forms at ${width} px without widening the page`, async () => {
+      const errors: string[] = [];
+      const page = await openPage(browser, width, errors);
+      page.setDefaultTimeout(10_000);
+      await signIn(page, 'olga');
+      const fits = async () => expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
+
+      await page.goto(`${url}/#/users/${users.bob}`);
+      const detail = page.locator('bf-user-detail');
+      await detail.getByRole('button', { name: 'Edit note' }).click();
+      expect(await detail.getByLabel('Note').inputValue()).toBe('first note');
+      await shot(page, `edit-user-${width}`);
+      await fits();
+
+      await nav(page, 'Plans');
+      await row(page, 'Trial').getByRole('button', { name: 'Edit' }).click();
+      const card = page.locator('[data-edit-plan]');
+      expect(await card.getByLabel('Traffic (GB)').inputValue()).toBe('10');
+      await shot(page, `edit-plan-${width}`);
+      await fits();
+
+      await nav(page, 'Admins');
+      await adminRow(page, 'dave').getByRole('button', { name: 'Edit' }).click();
+      await page.locator('[data-edit-admin]').getByLabel('Role').waitFor();
+      await shot(page, `edit-admin-${width}`);
+      await fits();
+      await page.getByRole('button', { name: '中文' }).click();
+      await adminRow(page, 'dave').getByRole('button', { name: '删除' }).click();
+      await expect(dialog(page).textContent()).resolves.toContain('删除管理员账号 dave？');
+      await shot(page, `edit-admin-zh-confirm-${width}`);
+      await dialog(page).getByRole('button', { name: '取消' }).click();
+      await page.getByRole('button', { name: 'English' }).click();
+
+      expect(errors).toEqual([]);
+      await page.context().close();
+    });
+  }
+
+  it("lets an operator edit a user's note, disable and enable them, and delete another", async () => {
+    const errors: string[] = [];
+    const page = await openPage(browser, 1280, errors);
+    page.setDefaultTimeout(10_000);
+    await signIn(page, 'alice');
+    await nav(page, 'Users');
+    await page.getByRole('link', { name: 'bob' }).click();
+    const detail = page.locator('bf-user-detail');
+    await detail.getByRole('heading', { name: 'bob' }).waitFor();
+
+    await detail.getByRole('button', { name: 'Edit note' }).click();
+    await detail.getByLabel('Note').fill('pays yearly');
+    await detail.getByRole('button', { name: 'Save' }).click();
+    await detail.locator('[data-note]', { hasText: 'pays yearly' }).waitFor();
+    await row(page, 'pays yearly').waitFor();
+    expect((await api('GET', `/users/${users.bob}`)).note).toBe('pays yearly');
+
+    // Disabling asks first; cancelling changes nothing.
+    await detail.getByRole('button', { name: 'Disable' }).click();
+    await answer(page, 'Disable bob?', 'Cancel');
+    expect(await detail.locator('[data-user-status="active"]').count()).toBe(1);
+    expect((await api('GET', `/users/${users.bob}`)).status).toBe('active');
+    await detail.getByRole('button', { name: 'Disable' }).click();
+    await answer(page, 'Disable bob?', 'Disable');
+    await detail.locator('[data-user-status="disabled"]').waitFor();
+    await row(page, 'bob').getByText('disabled').waitFor();
+    expect((await api('GET', `/users/${users.bob}`)).status).toBe('disabled');
+    // Enabling takes nothing away, so it does not ask.
+    await detail.getByRole('button', { name: 'Enable' }).click();
+    await detail.locator('[data-user-status="active"]').waitFor();
+    await row(page, 'bob').getByText('active').waitFor();
+
+    await page.getByRole('link', { name: 'dan' }).click();
+    await detail.getByRole('heading', { name: 'dan' }).waitFor();
+    await detail.getByRole('button', { name: 'Delete' }).click();
+    await answer(page, 'Delete dan and all their subscriptions?', 'Delete');
+    await page.getByRole('link', { name: 'dan' }).waitFor({ state: 'detached' });
+    expect(new URL(page.url()).hash).toBe('#/users');
+    await detail.waitFor({ state: 'detached' });
+    const names = (await api('GET', '/users')).items.map((u: { name: string }) => u.name);
+    expect(names).toEqual(['bob', 'carla']);
+
+    // An operator may not change plans or see the admin accounts.
+    expect(await page.getByRole('navigation').getByRole('link', { name: 'Admins' }).count()).toBe(0);
+    await nav(page, 'Plans');
+    await row(page, 'Basic').waitFor();
+    expect(await page.getByRole('button', { name: 'Edit' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Delete' }).count()).toBe(0);
+
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('lets an admin edit a plan, shows why a plan in use cannot be deleted, and deletes an unused one', async () => {
+    const errors: string[] = [];
+    const page = await openPage(browser, 1280, errors);
+    page.setDefaultTimeout(10_000);
+    await signIn(page, 'olga');
+    await nav(page, 'Plans');
+
+    await row(page, 'Trial').getByRole('button', { name: 'Edit' }).click();
+    const card = page.locator('[data-edit-plan]');
+    expect(await card.getByLabel('Name').inputValue()).toBe('Trial');
+    expect(await card.getByLabel('Node tags').inputValue()).toBe('web');
+    await card.getByLabel('Name').fill('Trial XL');
+    await card.getByLabel('Traffic (GB)').fill('250');
+    await card.getByRole('button', { name: 'Save' }).click();
+    await card.waitFor({ state: 'detached' });
+    await row(page, 'Trial XL').getByRole('cell', { name: '250.0 GB' }).waitFor();
+    expect(await row(page, 'Trial').count()).toBe(0);
+    // What the form did not change stays as it was.
+    expect(await api('GET', `/plans/${plans.Trial}`)).toMatchObject({
+      name: 'Trial XL',
+      traffic_limit_bytes: 250 * GB,
+      duration_days: 30,
+      node_tags: ['web'],
+      is_enabled: true,
+    });
+
+    // A plan in use: the hub's refusal, and its advice, shown where the admin asked.
+    await row(page, 'Basic').getByRole('button', { name: 'Delete' }).click();
+    const before = errors.length;
+    await answer(page, 'Delete the plan Basic?', 'Delete');
+    await expect.poll(() => page.getByRole('alert').textContent().catch(() => '')).toContain('disable it (is_enabled: false) instead of deleting it');
+    // The browser logs the hub's 409 as a failed resource: that one is expected here.
+    expect(errors.splice(before)).toEqual([expect.stringMatching(/status of 409/)]);
+    await row(page, 'Basic').waitFor();
+    // ...so it is disabled instead.
+    await row(page, 'Basic').getByRole('button', { name: 'Edit' }).click();
+    await card.getByLabel('Enabled').uncheck();
+    await card.getByRole('button', { name: 'Save' }).click();
+    await row(page, 'Basic').getByText('disabled').waitFor();
+    expect((await api('GET', `/plans/${plans.Basic}`)).is_enabled).toBe(false);
+
+    await row(page, 'Spare').getByRole('button', { name: 'Delete' }).click();
+    await answer(page, 'Delete the plan Spare?', 'Delete');
+    await row(page, 'Spare').waitFor({ state: 'detached' });
+    const names = (await api('GET', '/plans')).items.map((p: { name: string }) => p.name);
+    expect(names).toEqual(['Basic', 'Trial XL']);
+
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it("lets an owner change another admin's role and password, disable and delete accounts, but not their own", async () => {
+    const errors: string[] = [];
+    const page = await openPage(browser, 1280, errors);
+    page.setDefaultTimeout(10_000);
+    await signIn(page, 'olga');
+    await nav(page, 'Admins');
+
+    await adminRow(page, 'dave').getByRole('button', { name: 'Edit' }).click();
+    const card = page.locator('[data-edit-admin]');
+    expect(await card.getByLabel('Role').inputValue()).toBe('viewer');
+    await card.getByLabel('Role').selectOption('operator');
+    await card.getByLabel('New password').fill('dave-new-password');
+    await card.getByRole('button', { name: 'Save' }).click();
+    await card.waitFor({ state: 'detached' });
+    await adminRow(page, 'dave').getByRole('cell', { name: 'operator' }).waitFor();
+
+    // Dave signs in with the new password, as an operator.
+    const daves = await openPage(browser, 1280, errors);
+    daves.setDefaultTimeout(10_000);
+    await signIn(daves, 'dave', 'dave-new-password');
+    await daves.getByText('dave · operator').waitFor();
+    await daves.context().close();
+
+    await adminRow(page, 'dave').getByRole('button', { name: 'Disable' }).click();
+    await answer(page, 'Disable dave?', 'Cancel');
+    expect(await adminRow(page, 'dave').getByText('disabled').count()).toBe(0);
+    await adminRow(page, 'dave').getByRole('button', { name: 'Disable' }).click();
+    await answer(page, 'Disable dave?', 'Disable');
+    await adminRow(page, 'dave').getByText('disabled').waitFor();
+    const dave = (await api('GET', '/admins')).items.find((a: { username: string }) => a.username === 'dave');
+    expect(dave).toMatchObject({ role: 'operator', disabled: true });
+
+    await adminRow(page, 'olga').getByRole('button', { name: 'Delete' }).click();
+    const before = errors.length;
+    await answer(page, 'Delete the admin account olga?', 'Delete');
+    await expect.poll(() => page.getByRole('alert').textContent().catch(() => '')).toContain('you cannot delete your own account');
+    expect(errors.splice(before)).toEqual([expect.stringMatching(/status of 409/)]);
+    await adminRow(page, 'olga').waitFor();
+
+    await adminRow(page, 'erin').getByRole('button', { name: 'Delete' }).click();
+    await answer(page, 'Delete the admin account erin?', 'Delete');
+    await adminRow(page, 'erin').waitFor({ state: 'detached' });
+    const names = (await api('GET', '/admins')).items.map((a: { username: string }) => a.username);
+    expect(names).not.toContain('erin');
+    expect(names).toEqual(expect.arrayContaining(['olga', 'alice', 'dave']));
+
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+});
