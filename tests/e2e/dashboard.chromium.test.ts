@@ -32,7 +32,8 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
   beforeAll(async () => {
     await mkdir(SHOTS, { recursive: true });
     // The reconciler runs (every second), so an assigned user reaches the node's sing-box.
-    hub = await startTestHub('sqlite', { config: { jobs_enabled: true, reconcile_interval_s: 1 } });
+    // The alerts job stays away (first tick in an hour), so the alert seeded below keeps firing.
+    hub = await startTestHub('sqlite', { config: { jobs_enabled: true, reconcile_interval_s: 1, alerts_interval_s: 3600 } });
     await createAdmin('alice', PASSWORD, 'operator');
     await createAdmin('olga', PASSWORD, 'owner');
     url = await hub.app.listen({ host: '127.0.0.1', port: 0 });
@@ -72,6 +73,17 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
         billed_bytes: (d + 1) * 1_200_000_000,
       })),
     );
+    // An alert firing since ten minutes ago, for the overview.
+    await hub.app.db('alerts').insert({
+      node_id: 'web-1',
+      rule: 'disk',
+      state: 'firing',
+      value: 93,
+      last_value: 95,
+      threshold: 90,
+      clear_below: 85,
+      fired_at: Date.now() - 600_000,
+    });
     // What health-probe.tcp connects to from the node.
     probed = net.createServer((socket) => socket.end());
     await new Promise<void>((resolve) => probed.listen(0, '127.0.0.1', resolve));
@@ -108,6 +120,10 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
     page.setDefaultTimeout(10_000);
     await signIn(page, 'olga');
     await expect.poll(() => page.locator('[data-tile="online"] .n').textContent()).toBe('1');
+    // Today's seeded traffic (300 MB up, 1.8 GB down) and the firing alert, with its node and value.
+    expect(await page.locator('[data-tile="traffic-today"] .n').textContent()).toBe('2.0 GB');
+    expect(await page.locator('[data-tile="open-alerts"] .n').textContent()).toBe('1');
+    expect(await page.locator('[data-alert="disk"]').textContent()).toMatch(/web-1\s*Disk\s*95 %/);
     expect(await page.getByRole('navigation').getByRole('link', { name: 'Audit log' }).isVisible()).toBe(true);
     expect(await page.getByRole('navigation').getByRole('link', { name: 'Admins' }).isVisible()).toBe(true);
 
@@ -222,19 +238,20 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
     await expect.poll(() => page.locator('[data-notice]').textContent()).toBe('web-1 runs version 1.');
     await expect.poll(() => page.locator('[data-config-state]').textContent()).toContain('The node runs version 1.');
 
-    // The user assigned above reaches the node's sing-box (the reconciler syncs every second).
+    // The user assigned above reaches the node's sing-box (the reconciler syncs every second): the
+    // singbox-config panel lists the node's users.
     await page.getByRole('link', { name: '← Node web-1' }).click();
-    const usersList = page.locator('[data-command="singbox-config.users.list"]');
-    await usersList.locator('summary').click();
+    const singbox = page.locator('bf-singbox-panel');
     await expect
       .poll(
         async () => {
-          await usersList.getByRole('button', { name: 'Run' }).click();
-          return usersList.locator('[data-result] td').allTextContents();
+          await singbox.getByRole('button', { name: 'Refresh' }).click();
+          return singbox.locator('[data-node-users] td').allTextContents();
         },
         { timeout: 20_000 },
       )
       .toContain('bob');
+    expect(await singbox.locator('[data-singbox-status]').textContent()).toMatch(/sing-box\s*running\s*1\.13/);
     await shot(page, 'node-users-1280');
 
     // A config sing-box refuses: its own message, the line it names marked, the node unchanged.

@@ -254,6 +254,36 @@ export const updateAdminAccount = (id: number, body: { role?: Role; disabled?: b
 /** Refused (409) for your own account and for the last enabled owner. */
 export const deleteAdminAccount = (id: number) => request<void>('DELETE', `/api/v1/admins/${id}`);
 
+// ---- The fleet at a glance ----
+
+export interface Overview {
+  nodes_online: number;
+  nodes_offline: number;
+  active_users: number;
+  traffic_today_bytes: number;
+  open_alerts: number;
+}
+
+export const getOverview = () => request<Overview>('GET', '/api/v1/overview');
+
+export type AlertRule = 'cpu' | 'memory' | 'disk' | 'offline' | 'ledger_backlog';
+
+export interface Alert {
+  id: number;
+  node_id: string;
+  rule: AlertRule;
+  state: 'firing' | 'resolved';
+  /** Percent for cpu, memory and disk; seconds for offline; entries for ledger_backlog. */
+  value: number;
+  last_value: number;
+  threshold: number;
+  fired_at: string;
+  resolved_at: string | null;
+}
+
+export const listAlerts = (options: { state?: Alert['state']; node_id?: string; page?: number; per_page?: number }) =>
+  request<Page<Alert>>('GET', `/api/v1/alerts${query(options)}`);
+
 // ---- Metrics and traffic (charts) ----
 
 export interface MetricSample {

@@ -5,7 +5,6 @@
 // the editor), and rollback. Applying and rolling back ask first.
 import { css, html, nothing } from 'lit';
 import {
-  ApiError,
   applyConfigVersion,
   getConfigVersion,
   getNodeConfigHistory,
@@ -19,9 +18,9 @@ import {
 import { lineOfPath, parseJson, pathInMessage, prettyJson } from '../data/json-text.js';
 import { t } from '../i18n.js';
 import './bf-config-diff.js';
-import './bf-confirm.js';
 import './bf-json-editor.js';
 import type { BfJsonEditor } from './bf-json-editor.js';
+import { Changes } from './changes.js';
 import { formatTime } from './format.js';
 import { Loader } from './loader.js';
 import { LocalizedElement } from './localized-element.js';
@@ -33,12 +32,6 @@ const STARTER = { log: { level: 'warn' }, inbounds: [], outbounds: [{ type: 'dir
 /** The diff's "to" side may be the editor's text instead of a saved version. */
 const EDITOR = 'editor';
 
-interface Pending {
-  message: string;
-  label: string;
-  run: () => Promise<void>;
-}
-
 export class BfConfigEditor extends LocalizedElement {
   static override properties = {
     nodeId: {},
@@ -48,11 +41,8 @@ export class BfConfigEditor extends LocalizedElement {
     savedText: { state: true },
     editing: { state: true },
     comment: { state: true },
-    busy: { state: true },
     notice: { state: true },
-    refusal: { state: true },
     offset: { state: true },
-    pending: { state: true },
     diffFrom: { state: true },
     diffTo: { state: true },
     diffTexts: { state: true },
@@ -67,13 +57,9 @@ export class BfConfigEditor extends LocalizedElement {
   /** The version the editor was opened from; null for a new config. */
   editing: number | null = null;
   comment = '';
-  busy = false;
   /** What the last action did, in words. */
   notice = '';
-  /** The hub's or the node's refusal of the last save or apply, verbatim. */
-  refusal = '';
   offset = 0;
-  pending: Pending | null = null;
   diffFrom = 0;
   diffTo: number | typeof EDITOR = EDITOR;
   /** Saved versions' texts, fetched once each (versions never change). */
@@ -81,6 +67,8 @@ export class BfConfigEditor extends LocalizedElement {
 
   private readonly history = new Loader(this, () => getNodeConfigHistory(this.nodeId));
   private readonly versions = new Loader(this, () => listConfigVersions(PER_PAGE, this.offset));
+  /** Busy while a change runs; its error is the hub's or the node's refusal (sing-box's message), verbatim. */
+  private readonly changes = new Changes(this);
 
   static override styles = [
     screenStyles,
@@ -128,7 +116,7 @@ export class BfConfigEditor extends LocalizedElement {
     await Promise.all([this.history.load(), this.versions.load()]);
     const history = this.history.value;
     const current = history?.applied_config_version ?? history?.desired_config_version ?? null;
-    if (current !== null) await this.open(current, { force: true });
+    if (current !== null) await this.act(async () => this.show(current, await this.textOf(current)));
     else this.show(null, prettyJson(STARTER));
   }
 
@@ -136,7 +124,7 @@ export class BfConfigEditor extends LocalizedElement {
     this.opened = true;
     this.editing = version;
     this.text = this.savedText = text;
-    this.refusal = '';
+    this.changes.error = '';
     this.diffFrom = version ?? this.diffFrom;
     this.diffTo = EDITOR;
   }
@@ -150,26 +138,22 @@ export class BfConfigEditor extends LocalizedElement {
   }
 
   /** Opens a saved version in the editor; unsaved edits are only dropped after asking. */
-  private async open(version: number, { force = false } = {}) {
-    if (this.dirty && !force) {
-      this.pending = { message: t('config.confirmDiscard'), label: t('config.discard'), run: () => this.open(version, { force: true }) };
-      return;
-    }
-    await this.act(async () => this.show(version, await this.textOf(version)));
+  private open(version: number) {
+    const open = this.change(async () => this.show(version, await this.textOf(version)));
+    if (this.dirty) this.changes.confirm(t('config.confirmDiscard'), t('config.discard'), open);
+    else void this.changes.run(open);
   }
 
-  /** Runs an action with the buttons disabled; a failure becomes the refusal shown under the editor. */
-  private async act(run: () => Promise<void>) {
-    this.busy = true;
-    this.notice = '';
-    this.refusal = '';
-    try {
-      await run();
-    } catch (error) {
-      this.refusal = error instanceof ApiError ? error.message : String(error);
-    } finally {
-      this.busy = false;
-    }
+  /** A change for `changes` to run: what it did goes to `notice`, its refusal to `changes.error`. */
+  private change(body: () => Promise<void>) {
+    return async () => {
+      this.notice = '';
+      await body();
+    };
+  }
+
+  private act(body: () => Promise<void>) {
+    return this.changes.run(this.change(body));
   }
 
   /** After a change on the hub: the lists afresh, keeping what is shown until they arrive. */
@@ -201,57 +185,42 @@ export class BfConfigEditor extends LocalizedElement {
   }
 
   private saveAndApply() {
-    this.pending = {
-      message: t('config.confirmSaveApply').replace('{node}', this.nodeId),
-      label: t('config.saveApply'),
-      run: () =>
-        this.act(async () => {
-          try {
-            const version = this.dirty || this.editing === null ? await this.save() : this.editing;
-            if (version !== null) this.notice = this.describe(await applyConfigVersion(version, this.nodeId));
-          } finally {
-            await this.refresh();
-          }
-        }),
-    };
+    this.changes.confirm(t('config.confirmSaveApply').replace('{node}', this.nodeId), t('config.saveApply'),
+      this.change(async () => {
+        try {
+          const version = this.dirty || this.editing === null ? await this.save() : this.editing;
+          if (version !== null) this.notice = this.describe(await applyConfigVersion(version, this.nodeId));
+        } finally {
+          await this.refresh();
+        }
+      }),
+    );
   }
 
   private applyVersion(version: number) {
-    this.pending = {
-      message: t('config.confirmApply').replace('{version}', String(version)).replace('{node}', this.nodeId),
-      label: t('config.apply'),
-      run: () =>
-        this.act(async () => {
-          try {
-            this.notice = this.describe(await applyConfigVersion(version, this.nodeId));
-          } finally {
-            await this.refresh();
-          }
-        }),
-    };
+    this.changes.confirm(t('config.confirmApply').replace('{version}', String(version)).replace('{node}', this.nodeId), t('config.apply'),
+      this.change(async () => {
+        try {
+          this.notice = this.describe(await applyConfigVersion(version, this.nodeId));
+        } finally {
+          await this.refresh();
+        }
+      }),
+    );
   }
 
   private rollBack(current: number) {
-    this.pending = {
-      message: t('config.confirmRollback').replace('{node}', this.nodeId).replace('{version}', String(current)),
-      label: t('config.rollback'),
-      run: () =>
-        this.act(async () => {
-          try {
-            const result = await rollBackNodeConfig(this.nodeId);
-            this.notice = this.describe(result);
-            if (!this.dirty) this.show(result.version, await this.textOf(result.version));
-          } finally {
-            await this.refresh();
-          }
-        }),
-    };
-  }
-
-  private async confirm() {
-    const pending = this.pending;
-    this.pending = null;
-    await pending?.run();
+    this.changes.confirm(t('config.confirmRollback').replace('{node}', this.nodeId).replace('{version}', String(current)), t('config.rollback'),
+      this.change(async () => {
+        try {
+          const result = await rollBackNodeConfig(this.nodeId);
+          this.notice = this.describe(result);
+          if (!this.dirty) this.show(result.version, await this.textOf(result.version));
+        } finally {
+          await this.refresh();
+        }
+      }),
+    );
   }
 
   private format() {
@@ -272,9 +241,10 @@ export class BfConfigEditor extends LocalizedElement {
   }
 
   private editorSection() {
-    if (!this.opened) return html`<section class="card"><p>${t('common.loading')}</p>${this.refusal ? html`<p class="error" role="alert">${this.refusal}</p>` : nothing}</section>`;
+    if (!this.opened) return html`<section class="card"><p>${t('common.loading')}</p>${this.changes.status()}</section>`;
     const parsed = parseJson(this.text);
-    const refusedPath = this.refusal ? pathInMessage(this.refusal) : null;
+    const refusal = this.changes.error;
+    const refusedPath = refusal ? pathInMessage(refusal) : null;
     const refusedLine = refusedPath && parsed.ok ? lineOfPath(this.text, refusedPath) : null;
     const marked = parsed.ok ? (refusedLine ?? 0) : parsed.at.line;
     const canChange = this.canChange;
@@ -289,20 +259,20 @@ export class BfConfigEditor extends LocalizedElement {
         : html`<p class="error line-error" role="alert" data-parse-error>
             ${t('config.lineColumn').replace('{line}', String(parsed.at.line)).replace('{column}', String(parsed.at.column))}: ${parsed.message}
             <button class="secondary" @click=${() => this.goTo(parsed.at.line)}>${t('config.goToLine')}</button></p>`}
-      ${this.refusal
+      ${refusal
         ? html`<div role="alert" data-refusal>
             ${refusedLine ? html`<p class="error line-error">${t('config.refusedAt').replace('{line}', String(refusedLine))}
               <button class="secondary" @click=${() => this.goTo(refusedLine)}>${t('config.goToLine')}</button></p>` : nothing}
-            <pre class="refusal">${this.refusal}</pre></div>`
+            <pre class="refusal">${refusal}</pre></div>`
         : nothing}
       ${this.notice ? html`<p class="ok" role="status" data-notice>${this.notice}</p>` : nothing}
       ${canChange
         ? html`<div class="row">
             <input name="comment" aria-label=${t('config.comment')} placeholder=${t('config.comment')} maxlength="500"
               .value=${this.comment} @input=${(e: Event) => (this.comment = (e.target as HTMLInputElement).value)} />
-            <button class="secondary" ?disabled=${this.busy || !parsed.ok} @click=${this.format}>${t('config.format')}</button>
-            <button class="secondary" ?disabled=${this.busy || !parsed.ok || !this.dirty} @click=${this.saveOnly}>${t('config.save')}</button>
-            <button ?disabled=${this.busy || !parsed.ok} @click=${this.saveAndApply}>${t('config.saveApply')}</button>
+            <button class="secondary" ?disabled=${this.changes.busy || !parsed.ok} @click=${this.format}>${t('config.format')}</button>
+            <button class="secondary" ?disabled=${this.changes.busy || !parsed.ok || !this.dirty} @click=${this.saveOnly}>${t('config.save')}</button>
+            <button ?disabled=${this.changes.busy || !parsed.ok} @click=${this.saveAndApply}>${t('config.saveApply')}</button>
           </div>`
         : nothing}
     </section>`;
@@ -327,10 +297,10 @@ export class BfConfigEditor extends LocalizedElement {
                     ${v.id === applied ? html`<span class="badge ok" data-running>${t('config.running')}</span>` : nothing}
                     ${v.id === desired && desired !== applied ? html`<span class="badge" data-wanted>${t('config.wanted')}</span>` : nothing}</td>
                   <td><div class="row">
-                    <button class="secondary" ?disabled=${this.busy} @click=${() => this.open(v.id)}>${t('config.open')}</button>
-                    <button class="secondary" ?disabled=${this.busy} @click=${() => this.compare(v.id, EDITOR)}>${t('config.compare')}</button>
+                    <button class="secondary" ?disabled=${this.changes.busy} @click=${() => this.open(v.id)}>${t('config.open')}</button>
+                    <button class="secondary" ?disabled=${this.changes.busy} @click=${() => this.compare(v.id, EDITOR)}>${t('config.compare')}</button>
                     ${canChange && v.id !== applied
-                      ? html`<button class="secondary" ?disabled=${this.busy} @click=${() => this.applyVersion(v.id)}>${t('config.apply')}</button>`
+                      ? html`<button class="secondary" ?disabled=${this.changes.busy} @click=${() => this.applyVersion(v.id)}>${t('config.apply')}</button>`
                       : nothing}
                   </div></td>
                 </tr>`,
@@ -415,7 +385,7 @@ export class BfConfigEditor extends LocalizedElement {
             <span>${applied === null ? t('config.runsNone') : t('config.runs').replace('{version}', String(applied))}</span>
             ${desired !== null && desired !== applied ? html`<span class="badge">${t('config.waitsFor').replace('{version}', String(desired))}</span>` : nothing}
             ${this.canChange && applied !== null
-              ? html`<button class="danger" ?disabled=${this.busy} @click=${() => this.rollBack(applied)}>${t('config.rollback')}</button>`
+              ? html`<button class="danger" ?disabled=${this.changes.busy} @click=${() => this.rollBack(applied)}>${t('config.rollback')}</button>`
               : nothing}
           </div>
           <div class="grid">
@@ -423,8 +393,7 @@ export class BfConfigEditor extends LocalizedElement {
             <div>${this.versionsSection(applied, desired)}${this.pushesSection()}</div>
           </div>`
         : nothing}
-      <bf-confirm .message=${this.pending?.message ?? ''} .confirmLabel=${this.pending?.label ?? ''}
-        @bf-confirmed=${this.confirm} @bf-cancelled=${() => (this.pending = null)}></bf-confirm>
+      ${this.changes.dialog()}
     `;
   }
 }

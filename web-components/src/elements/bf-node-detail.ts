@@ -1,12 +1,15 @@
-// <bf-node-detail>: one node — its state, and a panel for every plugin its agent describes, with a
-// generic form for each of the plugin's commands.
+// <bf-node-detail>: one node — its state, and a panel for every plugin its agent describes: the
+// plugin's own richer panel when one is registered (panels.ts), then a generic form for each of its
+// commands.
 import { css, html, nothing } from 'lit';
-import { getNode, type NodeDetail, type Role } from '../data/api.js';
+import { html as staticHtml, unsafeStatic } from 'lit/static-html.js';
+import { getNode, type NodeDetail, type PluginDescription, type Role } from '../data/api.js';
 import { t } from '../i18n.js';
 import './bf-command-panel.js';
 import './bf-node-metrics.js';
 import { Loader } from './loader.js';
 import { LocalizedElement } from './localized-element.js';
+import { PLUGIN_PANELS } from './panels.js';
 import { screenStyles } from './shared-styles.js';
 
 export class BfNodeDetail extends LocalizedElement {
@@ -30,6 +33,18 @@ export class BfNodeDetail extends LocalizedElement {
 
   override willUpdate(changed: Map<string, unknown>) {
     if (changed.has('nodeId')) void this.node.load();
+  }
+
+  /**
+   * The plugin's registered panel, while it runs. Its chunk loads on first use; Lit keeps the
+   * properties set before the element is defined.
+   */
+  private richPanel(nodeId: string, plugin: PluginDescription) {
+    const panel = PLUGIN_PANELS[plugin.id];
+    if (!panel || plugin.state !== 'running') return nothing;
+    void panel.load();
+    const tag = unsafeStatic(panel.element);
+    return staticHtml`<${tag} .nodeId=${nodeId} .plugin=${plugin} .adminRole=${this.adminRole}></${tag}>`;
   }
 
   override render() {
@@ -60,6 +75,7 @@ export class BfNodeDetail extends LocalizedElement {
                 <h3>${p.id} <span class="muted">${p.version}</span>
                   <span class="badge ${p.healthy ? 'ok' : 'error'}">${p.state}</span></h3>
                 ${p.message ? html`<p class="muted">${p.message}</p>` : nothing}
+                ${this.richPanel(node.id, p)}
                 ${p.commands.length === 0 ? html`<p class="muted">${t('node.noCommands')}</p>` : nothing}
                 ${p.commands.map(
                   (c) => html`<details data-command=${c.name}>

@@ -1,31 +1,47 @@
-// <bf-overview>: the fleet at a glance — nodes online and offline, users with a live subscription.
+// <bf-overview>: the fleet at a glance — nodes online and offline, users with a live subscription,
+// traffic today and over the last 7 days, and the alerts firing now.
 import { css, html, nothing } from 'lit';
-import { getDailyUsage, listNodes, listSubscriptions, listUsers, type DailyUsage } from '../data/api.js';
-import { t } from '../i18n.js';
+import { getDailyUsage, getOverview, listAlerts, listUsers, type Alert, type DailyUsage, type Overview } from '../data/api.js';
+import { t, type MessageKey } from '../i18n.js';
 import './bf-chart.js';
-import { formatBytes } from './format.js';
+import { formatBytes, formatTime } from './format.js';
 import { Loader } from './loader.js';
 import { LocalizedElement } from './localized-element.js';
 import { screenStyles } from './shared-styles.js';
 
+/** The firing alerts listed; the tile counts them all. */
+const ALERTS_SHOWN = 20;
+
 interface Figures {
-  online: number;
-  offline: number;
-  activeUsers: number;
+  overview: Overview;
   users: number;
   daily: DailyUsage[];
+  alerts: Alert[];
 }
 
 async function fleetFigures(): Promise<Figures> {
-  // One active subscription per user at most, so the count of active subscriptions counts users.
-  const [nodes, live, users, daily] = await Promise.all([
-    listNodes(),
-    listSubscriptions({ status: 'active', per_page: 1 }),
+  const [overview, users, daily, alerts] = await Promise.all([
+    getOverview(),
     listUsers({ per_page: 1 }),
     getDailyUsage(7),
+    listAlerts({ state: 'firing', per_page: ALERTS_SHOWN }),
   ]);
-  const online = nodes.filter((n) => n.online).length;
-  return { online, offline: nodes.length - online, activeUsers: live.total, users: users.total, daily };
+  return { overview, users: users.total, daily, alerts: alerts.items };
+}
+
+const RULE_LABEL: Record<Alert['rule'], MessageKey> = {
+  cpu: 'alerts.cpu',
+  memory: 'alerts.memory',
+  disk: 'alerts.disk',
+  offline: 'alerts.offline',
+  ledger_backlog: 'alerts.ledgerBacklog',
+};
+
+/** An alert's value as its rule measures it. */
+function measured(alert: Alert, value: number): string {
+  if (alert.rule === 'offline') return `${Math.round(value / 60)} min`;
+  if (alert.rule === 'ledger_backlog') return String(Math.round(value));
+  return `${value.toFixed(0)} %`;
 }
 
 export class BfOverview extends LocalizedElement {
@@ -46,8 +62,10 @@ export class BfOverview extends LocalizedElement {
     void this.figures.load();
   }
 
-  private tile(id: string, label: string, value: number, href: string, tone = '') {
-    return html`<div class="tile" data-tile=${id}><a href=${href}><div class="n ${tone}">${value}</div><div>${label}</div></a></div>`;
+  /** A figure, leading to the screen behind it when there is one. */
+  private tile(id: string, label: string, value: number | string, href: string | null, tone = '') {
+    const body = html`<div class="n ${tone}">${value}</div><div>${label}</div>`;
+    return html`<div class="tile" data-tile=${id}>${href ? html`<a href=${href}>${body}</a>` : body}</div>`;
   }
 
   private traffic(daily: DailyUsage[]) {
@@ -66,18 +84,43 @@ export class BfOverview extends LocalizedElement {
     </section>`;
   }
 
+  private alerts(alerts: Alert[]) {
+    return html`<section class="card" data-alerts>
+      <h3>${t('alerts.open')}</h3>
+      ${alerts.length === 0
+        ? html`<p class="muted">${t('alerts.none')}</p>`
+        : html`<div class="scroll"><table>
+            <thead><tr><th>${t('alerts.node')}</th><th>${t('alerts.rule')}</th><th>${t('alerts.value')}</th><th>${t('alerts.since')}</th></tr></thead>
+            <tbody>
+              ${alerts.map(
+                (a) => html`<tr data-alert=${a.rule}>
+                  <td><a href="#/nodes/${encodeURIComponent(a.node_id)}">${a.node_id}</a></td>
+                  <td>${t(RULE_LABEL[a.rule])}</td>
+                  <td class="error">${measured(a, a.last_value)} <span class="muted">(${t('alerts.threshold')} ${measured(a, a.threshold)})</span></td>
+                  <td>${formatTime(a.fired_at)}</td>
+                </tr>`,
+              )}
+            </tbody>
+          </table></div>`}
+    </section>`;
+  }
+
   override render() {
     const c = this.figures.value;
+    const o = c?.overview;
     return html`
       <h2>${t('overview.title')}</h2>
       ${this.figures.status()}
-      ${c
+      ${c && o
         ? html`<div class="tiles">
-            ${this.tile('online', t('overview.nodesOnline'), c.online, '#/nodes', 'ok')}
-            ${this.tile('offline', t('overview.nodesOffline'), c.offline, '#/nodes', c.offline ? 'error' : '')}
-            ${this.tile('active-users', t('overview.activeUsers'), c.activeUsers, '#/subscriptions')}
+            ${this.tile('online', t('overview.nodesOnline'), o.nodes_online, '#/nodes', 'ok')}
+            ${this.tile('offline', t('overview.nodesOffline'), o.nodes_offline, '#/nodes', o.nodes_offline ? 'error' : '')}
+            ${this.tile('active-users', t('overview.activeUsers'), o.active_users, '#/subscriptions')}
             ${this.tile('users', t('overview.users'), c.users, '#/users')}
+            ${this.tile('traffic-today', t('overview.trafficToday'), formatBytes(o.traffic_today_bytes), null)}
+            ${this.tile('open-alerts', t('alerts.open'), o.open_alerts, null, o.open_alerts ? 'error' : '')}
           </div>
+          ${this.alerts(c.alerts)}
           ${this.traffic(c.daily)}`
         : nothing}
     `;
