@@ -1,7 +1,7 @@
 // Editing and deleting in the dashboard, in a real browser against a real hub: a user's note, status
 // and deletion; a plan's fields and deletion (refused while a subscription uses it); another admin's
-// role, password, status and deletion (refused for your own account); what an operator is not
-// offered. Every destructive action asks first. The edit forms at 1280 px and on a 390 px phone,
+// role, password, status and deletion (refused for your own account); a node's settings and its
+// removal; what an operator is not offered. Every destructive action asks first. The edit forms at 1280 px and on a 390 px phone,
 // with a screenshot of each and no console error but the hub's deliberate refusals.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdmin } from '../../hub/admins.js';
 import { launchBrowser, openPage } from '../support/browser.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
+import { seedUnreachableNode } from '../integration/jobs.suite.js';
 
 const SHOTS = path.resolve('test-output/screenshots');
 const PASSWORD = 'dashboard-test-password';
@@ -43,6 +44,8 @@ describe('editing and deleting in the dashboard, in Chromium', { timeout: 90_000
     for (const [name, gb] of [['Basic', 100], ['Spare', 5], ['Trial', 10]] as const) {
       plans[name] = (await api('POST', '/plans', { name, traffic_limit_bytes: gb * GB, duration_days: 30, node_tags: ['web'] })).id;
     }
+    // A node whose agent is not running: its settings are the hub's own.
+    await seedUnreachableNode(hub.app.db, 'spare-1', ['web']);
     // Basic is in use, so the hub refuses to delete it.
     await api('POST', '/subscriptions', { user_id: users.carla, plan_id: plans.Basic });
     browser = await launchBrowser();
@@ -261,6 +264,38 @@ describe('editing and deleting in the dashboard, in Chromium', { timeout: 90_000
     const names = (await api('GET', '/admins')).items.map((a: { username: string }) => a.username);
     expect(names).not.toContain('erin');
     expect(names).toEqual(expect.arrayContaining(['olga', 'alice', 'dave']));
+
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+  it("lets an admin change a node's settings and remove it from the hub, after asking", async () => {
+    const errors: string[] = [];
+    const page = await openPage(browser, 1280, errors);
+    page.setDefaultTimeout(10_000);
+    await signIn(page, 'olga');
+    await page.goto(`${url}/#/nodes/spare-1`);
+    await page.getByRole('heading', { name: 'Node spare-1' }).waitFor();
+    await page.getByRole('button', { name: 'Edit node' }).click();
+    const form = page.locator('[data-node-settings]');
+    expect(await form.getByLabel('Address').inputValue()).toBe('127.0.0.1:1');
+    await form.getByLabel('Name').fill('Spare one');
+    await form.getByLabel('Tags').fill('web, edge');
+    await form.getByLabel('Traffic multiplier').fill('2');
+    await shot(page, 'edit-node-1280');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('×2').waitFor();
+    expect(await page.getByText('web, edge').isVisible()).toBe(true);
+    expect(await api('GET', '/nodes/spare-1')).toMatchObject({ name: 'Spare one', tags: ['web', 'edge'], multiplier: 2 });
+
+    // Removing asks first; cancelling keeps the node.
+    await page.getByRole('button', { name: 'Remove node' }).click();
+    await answer(page, 'Remove spare-1 from the hub?', 'Cancel');
+    expect((await hub.app.inject({ method: 'GET', url: '/api/v1/nodes/spare-1', headers: hub.auth })).statusCode).toBe(200);
+    await page.getByRole('button', { name: 'Remove node' }).click();
+    await answer(page, 'Remove spare-1 from the hub?', 'Remove node');
+    await page.getByRole('heading', { name: 'Nodes' }).waitFor();
+    await page.getByText('No nodes yet.', { exact: false }).waitFor();
+    expect((await hub.app.inject({ method: 'GET', url: '/api/v1/nodes/spare-1', headers: hub.auth })).statusCode).toBe(404);
 
     expect(errors).toEqual([]);
     await page.context().close();

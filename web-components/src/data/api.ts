@@ -74,6 +74,14 @@ export const listNodes = () => request<{ nodes: NodeSummary[] }>('GET', '/api/v1
 
 export const enrollNode = (enrollment: string, tags: string[]) => request<NodeSummary>('POST', '/api/v1/nodes', { enrollment, tags });
 
+/** What an admin may change on a node (PATCH /api/v1/nodes/:id); new tags re-sync its users. */
+export type NodeSettings = Partial<Pick<NodeSummary, 'name' | 'address' | 'tags' | 'multiplier' | 'enabled'>>;
+
+export const updateNode = (id: string, settings: NodeSettings) => request<NodeSummary>('PATCH', `/api/v1/nodes/${encodeURIComponent(id)}`, settings);
+
+/** Removes the node from the hub; its agent and sing-box keep running as they are. */
+export const deleteNode = (id: string) => request<void>('DELETE', `/api/v1/nodes/${encodeURIComponent(id)}`);
+
 export const ROLE_RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2, owner: 3 };
 /** Whether `role` may do what `needed` may (the hub enforces it; the dashboard only hides). */
 export const may = (role: Role, needed: Role) => ROLE_RANK[role] >= ROLE_RANK[needed];

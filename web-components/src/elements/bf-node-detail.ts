@@ -3,20 +3,40 @@
 // commands.
 import { css, html, nothing } from 'lit';
 import { html as staticHtml, unsafeStatic } from 'lit/static-html.js';
-import { getNode, type NodeDetail, type PluginDescription, type Role } from '../data/api.js';
+import { deleteNode, getNode, may, updateNode, type NodeDetail, type NodeSettings, type PluginDescription, type Role } from '../data/api.js';
 import { t } from '../i18n.js';
 import './bf-command-panel.js';
 import './bf-node-metrics.js';
+import './bf-schema-form.js';
+import { Changes } from './changes.js';
+import type { FormSubmitEvent } from './events.js';
+import type { JsonSchema } from './json-schema.js';
 import { Loader } from './loader.js';
 import { LocalizedElement } from './localized-element.js';
 import { PLUGIN_PANELS } from './panels.js';
 import { screenStyles } from './shared-styles.js';
 
+/** PATCH /api/v1/nodes/:id, as the hub checks it. */
+const NODE_SETTINGS: JsonSchema = {
+  type: 'object',
+  required: ['name', 'address'],
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 200 },
+    address: { type: 'string', pattern: '^.+:[0-9]{1,5}$' },
+    tags: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' } },
+    multiplier: { type: 'number', minimum: 0, maximum: 100 },
+    enabled: { type: 'boolean' },
+  },
+};
+
 export class BfNodeDetail extends LocalizedElement {
-  static override properties = { nodeId: {}, adminRole: {} };
+  static override properties = { nodeId: {}, adminRole: {}, editing: { state: true } };
   nodeId = '';
   adminRole: Role = 'viewer';
+  /** Whether the settings form is open. */
+  editing = false;
   private readonly node = new Loader<NodeDetail>(this, () => getNode(this.nodeId));
+  private readonly changes = new Changes(this);
 
   static override styles = [
     screenStyles,
@@ -28,6 +48,7 @@ export class BfNodeDetail extends LocalizedElement {
       details { border-top: 1px solid #e4e6eb; padding: 8px 0; }
       summary { cursor: pointer; font-family: ui-monospace, monospace; font-size: 14px; }
       summary .muted { font-family: system-ui, sans-serif; }
+      [data-node-settings] { margin-top: 12px; border-top: 1px solid #e4e6eb; }
     `,
   ];
 
@@ -47,6 +68,43 @@ export class BfNodeDetail extends LocalizedElement {
     return staticHtml`<${tag} .nodeId=${nodeId} .plugin=${plugin} .adminRole=${this.adminRole}></${tag}>`;
   }
 
+  private save(event: FormSubmitEvent) {
+    // The form leaves emptied tags out of its value; [] is what removes them all.
+    const settings = { tags: [], ...event.detail } as NodeSettings;
+    void this.changes.run(async () => {
+      await updateNode(this.nodeId, settings);
+      this.editing = false;
+      await this.node.load({ keep: true });
+    });
+  }
+
+  private askRemove(node: NodeDetail) {
+    this.changes.confirm(t('node.confirmRemove').replace('{node}', node.id), t('node.remove'), async () => {
+      await deleteNode(node.id);
+      location.hash = '#/nodes';
+    });
+  }
+
+  private settings(node: NodeDetail) {
+    if (!may(this.adminRole, 'admin')) return nothing;
+    if (!this.editing) {
+      return html`<div class="row">
+        <button class="secondary" @click=${() => (this.editing = true)}>${t('node.edit')}</button>
+        <button class="danger" ?disabled=${this.changes.busy} @click=${() => this.askRemove(node)}>${t('node.remove')}</button>
+      </div>${this.changes.status()}`;
+    }
+    const { name, address, tags, multiplier, enabled } = node;
+    return html`<div data-node-settings>
+      <h3>${t('node.edit')}</h3>
+      <bf-schema-form .schema=${NODE_SETTINGS} .value=${{ name, address, tags, multiplier, enabled }} .submitLabel=${t('edit.save')}
+        ?busy=${this.changes.busy} @bf-submit=${this.save}
+        .labels=${{ name: t('node.name'), address: t('nodes.address'), tags: t('nodes.tags'), multiplier: t('node.multiplier'), enabled: t('node.enabled') }}>
+        <button class="secondary" @click=${() => (this.editing = false)}>${t('edit.cancel')}</button>
+      </bf-schema-form>
+      ${this.changes.status()}
+    </div>`;
+  }
+
   override render() {
     const node = this.node.value;
     return html`
@@ -64,8 +122,11 @@ export class BfNodeDetail extends LocalizedElement {
                 <dt>${t('node.config')}</dt>
                 <dd>${node.applied_config_version === null ? '—' : `${t('config.version')} ${node.applied_config_version}`}
                   <a href="#/nodes/${encodeURIComponent(node.id)}/config">${t('node.editConfig')}</a></dd>
+                <dt>${t('node.multiplier')}</dt><dd>×${node.multiplier}</dd>
+                ${node.enabled ? nothing : html`<dt>${t('node.enabled')}</dt><dd><span class="badge disabled">${t('admins.disabled')}</span></dd>`}
                 ${node.error ? html`<dt>${t('node.error')}</dt><dd class="error">${node.error}</dd>` : nothing}
               </dl>
+              ${this.settings(node)}
             </div>
             <bf-node-metrics .nodeId=${node.id}></bf-node-metrics>
             <h3>${t('nodes.plugins')}</h3>
@@ -86,6 +147,7 @@ export class BfNodeDetail extends LocalizedElement {
               </section>`,
             )}`
         : nothing}
+      ${this.changes.dialog()}
     `;
   }
 }

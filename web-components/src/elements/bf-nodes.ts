@@ -1,7 +1,7 @@
 // <bf-nodes>: the node list with health and tags, with loading and error states; admins can add a
 // node from its enrollment string.
-import { css, html } from 'lit';
-import { enrollNode, listNodes, type NodeSummary, type Role } from '../data/api.js';
+import { css, html, nothing } from 'lit';
+import { enrollNode, listNodes, may, type NodeSummary, type Role } from '../data/api.js';
 import { t } from '../i18n.js';
 import { Loader } from './loader.js';
 import { LocalizedElement } from './localized-element.js';
@@ -42,7 +42,7 @@ export class BfNodes extends LocalizedElement {
   }
 
   override render() {
-    const canEnroll = this.adminRole === 'admin' || this.adminRole === 'owner';
+    const canEnroll = may(this.adminRole, 'admin');
     const nodes = this.nodes.value;
     return html`
       <h2>${t('nodes.title')}</h2>
@@ -52,26 +52,28 @@ export class BfNodes extends LocalizedElement {
             <input name="tags" placeholder=${t('nodes.tags')} />
             <button type="submit">${t('nodes.enroll')}</button>
           </form>`
-        : ''}
-      ${this.enrollError ? html`<p class="error" role="alert">${this.enrollError}</p>` : ''}
+        : nothing}
+      ${this.enrollError ? html`<p class="error" role="alert">${this.enrollError}</p>` : nothing}
       ${this.nodes.status()}
-      ${nodes?.length === 0 ? html`<p>${t('nodes.empty')}</p>` : ''}
+      ${nodes?.length === 0 ? html`<p>${t('nodes.empty')}</p>` : nothing}
       ${nodes?.length
-        ? html`<table>
+        ? html`<div class="scroll"><table>
             <thead><tr><th>ID</th><th></th><th>${t('nodes.tags')}</th><th class="address">${t('nodes.address')}</th><th class="plugins">${t('nodes.plugins')}</th></tr></thead>
             <tbody>
               ${nodes.map(
                 (n) => html`<tr>
                   <td><a href="#/nodes/${encodeURIComponent(n.id)}">${n.name}</a></td>
-                  <td class=${n.online ? 'online' : 'offline'}>${n.online ? t('nodes.online') : t('nodes.offline')}</td>
+                  <td class=${n.online ? 'online' : 'offline'}>${n.online ? t('nodes.online') : t('nodes.offline')}
+                    ${n.enabled ? nothing : html`<span class="badge disabled">${t('admins.disabled')}</span>`}
+                    ${n.error ? html`<div class="muted error" title=${n.error}>${t('node.error')}</div>` : nothing}</td>
                   <td>${n.tags.map((tag) => html`<span class="tag">${tag}</span>`)}</td>
                   <td class="address">${n.address}</td>
                   <td class="plugins">${n.agent?.plugins.filter((p) => p.state === 'running').length ?? 0}</td>
                 </tr>`,
               )}
             </tbody>
-          </table>`
-        : ''}
+          </table></div>`
+        : nothing}
     `;
   }
 }
