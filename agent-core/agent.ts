@@ -9,6 +9,7 @@ import { startGrpcServer, type RunningServer } from './grpc-server.js';
 import { createLogger, type AppLogger } from './logger.js';
 import { loadPluginEntries } from './plugin-loader.js';
 import { PluginHost } from './plugin-host.js';
+import { flushTracing, startTracing } from './tracing.js';
 import { AGENT_VERSION } from './version.js';
 
 export interface RunningAgent {
@@ -46,6 +47,8 @@ export async function startAgent(configFile: string): Promise<RunningAgent> {
     file: config.log.file,
     fields: { node_id: config.node_id },
   });
+  // Before the gRPC server exists, as the SkyWalking agent wants.
+  if (config.tracing.collector) startTracing({ collector: config.tracing.collector, service: 'boxfleet-agent', instance: config.node_id });
   const host = new PluginHost({
     nodeId: config.node_id,
     agentVersion: AGENT_VERSION,
@@ -79,6 +82,7 @@ export async function startAgent(configFile: string): Promise<RunningAgent> {
       for (const field of ['node_id', 'listen', 'insecure', 'state_dir', 'command_timeout_ms', 'reload_on_change'] as const) {
         if (next[field] !== config[field]) logger.warn(`${field} changed; restart the agent to apply it`, { field });
       }
+      if (next.tracing.collector !== config.tracing.collector) logger.warn('tracing.collector changed; restart the agent to apply it', { field: 'tracing.collector' });
       await host.apply(await loadPluginEntries(next));
       config = next;
       token = nextToken;
@@ -115,6 +119,7 @@ export async function startAgent(configFile: string): Promise<RunningAgent> {
       clearTimeout(debounce);
       await server.close();
       await host.close();
+      await flushTracing();
       logger.info('agent stopped');
       logger.close();
     },

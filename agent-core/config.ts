@@ -43,6 +43,17 @@ export const AgentConfigSchema = Type.Object({
     },
     { default: {} },
   ),
+  /**
+   * SkyWalking traces of the hub's calls (continuing the hub's traces). Off unless a collector is
+   * given: tracing costs the agent about 6–10 MB of memory.
+   */
+  tracing: Type.Object(
+    {
+      /** SkyWalking OAP's gRPC address, host:11800. */
+      collector: Type.String({ default: '', pattern: '^$|^.+:[0-9]{1,5}$' }),
+    },
+    { default: {} },
+  ),
   plugins: Type.Record(Type.String(), PluginSettings, { default: {} }),
 });
 

@@ -18,6 +18,7 @@ import {
 import { isAgentError, InvalidArgumentError, UnauthenticatedError, type AgentError } from './errors.js';
 import type { AppLogger } from './logger.js';
 import type { PluginHost } from './plugin-host.js';
+import { entrySpan, SW8 } from './tracing.js';
 
 /** Large enough for a rendered sing-box config with tens of thousands of users. */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -69,11 +70,21 @@ export function startGrpcServer(options: GrpcServerOptions): Promise<RunningServ
     if (!sameSecret(header, `Bearer ${options.token()}`)) throw new UnauthenticatedError('missing or wrong agent token');
   };
 
-  function unary<Req, Res>(name: string, handle: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>) {
+  /**
+   * A unary method: authenticated, then handled in a SkyWalking entry span (named `operation` of the
+   * request) that continues the hub's trace when tracing is on.
+   */
+  function unary<Req, Res>(
+    name: string,
+    handle: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>,
+    operation: (request: Req) => string = () => `Agent.${name}`,
+  ) {
     return (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => {
       Promise.resolve()
         .then(() => authenticate(call.metadata))
-        .then(() => handle(call.request, call))
+        .then(() =>
+          entrySpan(operation(call.request), () => handle(call.request, call), { sw8: call.metadata.get(SW8)[0]?.toString(), peer: call.getPeer() }),
+        )
         .then(
           (response) => callback(null, response),
           (error: unknown) => {
@@ -132,7 +143,7 @@ export function startGrpcServer(options: GrpcServerOptions): Promise<RunningServ
       requestId: request.requestId,
       durationMs,
     });
-  });
+  }, (request) => `Agent.Execute/${request.command}`);
 
   const watch = (call: grpc.ServerWritableStream<WatchRequest, Event>) => {
     try {

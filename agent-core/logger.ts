@@ -1,6 +1,7 @@
 // JSON-lines logging shared by the agent and the hub: time, level, msg, service, plus whatever
-// default fields the process adds (node_id on the agent).
+// default fields the process adds (node_id on the agent), and trace_id while a trace is active.
 import winston from 'winston';
+import { traceId } from './tracing.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -18,7 +19,8 @@ const jsonLine = winston.format.combine(
   winston.format((info) => {
     // winston calls the text `message`; our lines call it `msg`, after `time` and `level`.
     const { level, message, timestamp, ...rest } = info;
-    return { level, time: timestamp, msg: message, ...rest } as unknown as winston.Logform.TransformableInfo;
+    const trace = traceId();
+    return { level, time: timestamp, msg: message, ...rest, ...(trace ? { trace_id: trace } : {}) } as unknown as winston.Logform.TransformableInfo;
   })(),
   winston.format.json(),
 );

@@ -13,6 +13,7 @@ import {
   type Event,
 } from '../proto/agent-service.js';
 import { splitAddress } from '../agent-core/config.js';
+import { exitSpan, SW8 } from '../agent-core/tracing.js';
 
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
@@ -135,22 +136,27 @@ export class AgentClient {
     this.metadata.set('authorization', `Bearer ${target.token}`);
   }
 
-  private unary<Req, Res>(def: grpc.MethodDefinition<Req, Res>, request: Req, timeoutMs: number): Promise<Res> {
-    return new Promise((resolve, reject) => {
-      this.client.makeUnaryRequest(
-        def.path,
-        def.requestSerialize,
-        def.responseDeserialize,
-        request,
-        this.metadata,
-        { deadline: Date.now() + timeoutMs },
-        (error, response) => (error ? reject(callError(error)) : resolve(response!)),
-      );
+  /** One call, in a SkyWalking exit span named `operation` when tracing is on. */
+  private unary<Req, Res>(operation: string, def: grpc.MethodDefinition<Req, Res>, request: Req, timeoutMs: number): Promise<Res> {
+    return exitSpan(operation, this.target.address, (sw8) => {
+      const metadata = sw8 ? this.metadata.clone() : this.metadata;
+      if (sw8) metadata.set(SW8, sw8);
+      return new Promise<Res>((resolve, reject) => {
+        this.client.makeUnaryRequest(
+          def.path,
+          def.requestSerialize,
+          def.responseDeserialize,
+          request,
+          metadata,
+          { deadline: Date.now() + timeoutMs },
+          (error, response) => (error ? reject(callError(error)) : resolve(response!)),
+        );
+      });
     });
   }
 
   async describe(timeoutMs = 5000): Promise<AgentDescription> {
-    const res = await this.unary(agentServiceDefinition.Describe, create(DescribeRequestSchema), timeoutMs);
+    const res = await this.unary('Agent.Describe', agentServiceDefinition.Describe, create(DescribeRequestSchema), timeoutMs);
     return {
       agentVersion: res.agentVersion,
       nodeId: res.nodeId,
@@ -182,6 +188,7 @@ export class AgentClient {
   ): Promise<{ result: unknown; durationMs: number; requestId: string }> {
     const requestId = options.requestId ?? randomUUID();
     const res = await this.unary(
+      `Agent.Execute/${command}`,
       agentServiceDefinition.Execute,
       create(ExecuteRequestSchema, { command, payloadJson: JSON.stringify(input ?? {}), requestId }),
       (options.timeoutMs ?? 5000) + 2000,

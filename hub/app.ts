@@ -7,6 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ErrorObject } from 'ajv';
 import { compileSchema, describeError } from '../agent-core/schema.js';
 import type { AppLogger } from '../agent-core/logger.js';
+import { nameCurrentSpan } from '../agent-core/tracing.js';
 import { AGENT_VERSION } from '../agent-core/version.js';
 import { agentsPlugin } from './agents.js';
 import { authPlugin } from './auth.js';
@@ -55,6 +56,10 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ statusCode: 404, code: 'HUB_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
   );
+  // Traces name a request by its route (`GET:/api/v1/users/:id`), not by its URL.
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.url) nameCurrentSpan(`${request.method}:${request.routeOptions.url}`);
+  });
   app.addHook('onResponse', async (request, reply) => {
     logger.info('request', {
       method: request.method,

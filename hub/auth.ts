@@ -5,6 +5,7 @@ import fastifyJwt from '@fastify/jwt';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Knex } from 'knex';
+import { traceId } from '../agent-core/tracing.js';
 import type { HubConfig } from './config.js';
 import { Admin, AuditEntry, ROLES, type Role } from './db/models.js';
 import { HubError } from './errors.js';
@@ -106,7 +107,7 @@ export const authPlugin = fp<{ config: HubConfig }>(
         error: reply.statusCode < 400 ? null : (request.auditError ?? null)?.slice(0, 1000) ?? null,
         duration_ms: Math.round(reply.elapsedTime),
         ip: request.ip,
-        trace_id: null,
+        trace_id: traceId() ?? null,
       };
       await AuditEntry.query().insert(entry).catch((error: Error) => {
         request.log.error({ error: error.message }, 'audit write failed');

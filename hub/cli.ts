@@ -46,16 +46,24 @@ program
   .option('--data-dir <dir>', 'SQLite database and local files (env BOXFLEET_DATA_DIR)')
   .option('--database-url <url>', 'mysql://user:pass@host:3306/db instead of SQLite (env BOXFLEET_DATABASE_URL)')
   .option('--log-level <level>', 'error | warn | info | debug (env BOXFLEET_LOG_LEVEL)')
+  .option('--skywalking <host:port>', 'send traces to this SkyWalking collector (env BOXFLEET_SKYWALKING_COLLECTOR)')
   .action(
-    run(async (opts: { host?: string; port?: string; dataDir?: string; databaseUrl?: string; logLevel?: string }) => {
-      const [{ resolveHubConfig }, { startHub }] = await Promise.all([import('./config.js'), import('./server.js')]);
+    run(async (opts: { host?: string; port?: string; dataDir?: string; databaseUrl?: string; logLevel?: string; skywalking?: string }) => {
+      const { resolveHubConfig } = await import('./config.js');
       const config = resolveHubConfig({
         host: opts.host,
         port: opts.port,
         data_dir: opts.dataDir,
         database_url: opts.databaseUrl,
         log_level: opts.logLevel,
+        skywalking_collector: opts.skywalking,
       });
+      // Before the hub's modules load: the SkyWalking agent patches http and mysql2 as they are required.
+      if (config.skywalking_collector) {
+        const { startTracing } = await import('../agent-core/tracing.js');
+        startTracing({ collector: config.skywalking_collector, service: 'boxfleet-hub' });
+      }
+      const { startHub } = await import('./server.js');
       const hub = await startHub(config);
       process.stdout.write(`boxfleet hub listening on ${hub.url}\n`);
     }),

@@ -21,6 +21,8 @@ export const HubConfigSchema = Type.Object({
     default: 'info',
   }),
   log_file: Type.String({ default: '' }),
+  /** SkyWalking OAP's gRPC address (host:11800) to send traces to; no tracing when empty. */
+  skywalking_collector: Type.String({ default: '', pattern: '^$|^.+:[0-9]{1,5}$' }),
   /**
    * Where config versions are kept: empty for the folder data_dir/objects, file:///path for another
    * folder, or s3://ACCESS:SECRET@host:9000/bucket?ssl=false (MinIO or any S3; the bucket is created).
@@ -90,6 +92,7 @@ const ENV: Record<keyof HubConfig, string> = {
   login_attempts_per_minute: 'BOXFLEET_LOGIN_ATTEMPTS_PER_MINUTE',
   log_level: 'BOXFLEET_LOG_LEVEL',
   log_file: 'BOXFLEET_LOG_FILE',
+  skywalking_collector: 'BOXFLEET_SKYWALKING_COLLECTOR',
   object_store_url: 'BOXFLEET_OBJECT_STORE_URL',
   jobs_enabled: 'BOXFLEET_JOBS_ENABLED',
   traffic_interval_s: 'BOXFLEET_TRAFFIC_INTERVAL_S',

@@ -1,5 +1,6 @@
 // Starts the hub: builds the app, listens, and closes gracefully on SIGINT/SIGTERM.
 import { createLogger } from '../agent-core/logger.js';
+import { flushTracing } from '../agent-core/tracing.js';
 import { buildApp } from './app.js';
 import type { HubConfig } from './config.js';
 import { Admin } from './db/models.js';
@@ -21,6 +22,7 @@ export async function startHub(config: HubConfig): Promise<{ url: string; close(
     (closing ??= (async () => {
       logger.info('hub shutting down');
       await app.close();
+      await flushTracing();
       logger.close();
     })());
   const onSignal = () => void close().then(() => process.exit(0));

@@ -10,6 +10,7 @@
 // node's config rollback reads the versions it applied from there.
 import type { Knex } from 'knex';
 import type { AppLogger } from '../../agent-core/logger.js';
+import { traceId } from '../../agent-core/tracing.js';
 import type { AgentPool } from '../agents.js';
 import { AuditEntry, ConfigVersion, Node } from '../db/models.js';
 import { HubError, type HubErrorCode } from '../errors.js';
@@ -227,7 +228,7 @@ export class Reconciler {
         error: error === undefined ? null : (error as Error).message.slice(0, 1000),
         duration_ms: Math.round(performance.now() - started),
         ip: '',
-        trace_id: null,
+        trace_id: traceId() ?? null,
       })
       .catch((e: Error) => this.deps.logger.error('audit write failed', { action, target, error: e.message }));
   }

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import fp from 'fastify-plugin';
 import type { Knex } from 'knex';
 import type { AppLogger } from '../../agent-core/logger.js';
+import { entrySpan } from '../../agent-core/tracing.js';
 import type { HubConfig } from '../config.js';
 import { withRetry } from './common.js';
 import { runQuotaJob } from './quota.js';
@@ -106,7 +107,8 @@ export class Scheduler {
     stats.running = true;
     stats.last_started_at = this.now();
     try {
-      const result = await definition.tick();
+      // A trace per tick, so the calls a job makes to agents hang together.
+      const result = await entrySpan(`job/${definition.name}`, () => definition.tick());
       stats.runs += 1;
       stats.last_result = result;
       stats.last_error = null;

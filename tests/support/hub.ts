@@ -31,25 +31,29 @@ export interface TestHubOptions {
   config?: Partial<Record<keyof HubConfig, string | number | boolean>>;
 }
 
-export async function startTestHub(kind: DatabaseKind, options: TestHubOptions = {}): Promise<TestHub> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'boxfleet-hub-'));
-  let databaseUrl = '';
-  let dropDatabase = async () => {};
-  if (kind === 'mariadb') {
-    const server = mysqlUrl();
-    const name = `boxfleet_t_${randomBytes(5).toString('hex')}`;
-    const admin = knexFactory({ client: 'mysql2', connection: server });
-    await admin.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-    await admin.destroy();
-    databaseUrl = `${server.replace(/\/$/, '')}/${name}`;
-    dropDatabase = async () => {
+/** A fresh database for one test: none (SQLite in the data dir) or a new MariaDB database, and how to drop it. */
+export async function createTestDatabase(kind: DatabaseKind): Promise<{ url: string; drop(): Promise<void> }> {
+  if (kind === 'sqlite') return { url: '', drop: async () => {} };
+  const server = mysqlUrl();
+  const name = `boxfleet_t_${randomBytes(5).toString('hex')}`;
+  const admin = knexFactory({ client: 'mysql2', connection: server });
+  await admin.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  await admin.destroy();
+  return {
+    url: `${server.replace(/\/$/, '')}/${name}`,
+    async drop() {
       const k = knexFactory({ client: 'mysql2', connection: server });
       await k.raw(`DROP DATABASE IF EXISTS \`${name}\``);
       await k.destroy();
-    };
-  }
+    },
+  };
+}
+
+export async function startTestHub(kind: DatabaseKind, options: TestHubOptions = {}): Promise<TestHub> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'boxfleet-hub-'));
+  const database = await createTestDatabase(kind);
   const config = resolveHubConfig(
-    { data_dir: dataDir, database_url: databaseUrl, log_level: 'error', login_attempts_per_minute: 1000, jobs_enabled: false, ...options.config },
+    { data_dir: dataDir, database_url: database.url, log_level: 'error', login_attempts_per_minute: 1000, jobs_enabled: false, ...options.config },
     {},
   );
   const app = await buildApp({ config, logger: createLogger({ service: 'hub', level: 'error' }), clock: options.clock });
@@ -74,7 +78,7 @@ export async function startTestHub(kind: DatabaseKind, options: TestHubOptions =
     as,
     async close() {
       await app.close();
-      await dropDatabase();
+      await database.drop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

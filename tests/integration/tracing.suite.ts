@@ -1,0 +1,196 @@
+// SkyWalking traces across hub → agent: the built hub and agent processes, both told of a collector,
+// report to a stand-in collector that speaks SkyWalking's real gRPC protocol (the service
+// definitions skywalking-backend-js ships). One API request that runs a node command must become
+// one trace: the hub's entry span named by its route, its gRPC exit span to the agent, and the
+// agent's entry span continuing it; the audit record and the log lines of both carry its id. On
+// MySQL (MariaDB) the request's queries are spans of the same trace. Run by tracing.test.ts (SQLite)
+// and tracing.mariadb.test.ts.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, freePort, startAgentProcess, type AgentProcess } from '../support/agent-process.js';
+import { createTestDatabase, type DatabaseKind } from '../support/hub.js';
+
+const load = createRequire(import.meta.url);
+const { TraceSegmentReportServiceService } = load('skywalking-backend-js/lib/proto/language-agent/Tracing_grpc_pb.js');
+const { ManagementServiceService } = load('skywalking-backend-js/lib/proto/management/Management_grpc_pb.js');
+const { Commands } = load('skywalking-backend-js/lib/proto/common/Common_pb.js');
+
+interface SpanObject {
+  spanid: number;
+  parentspanid: number;
+  operationname: string;
+  peer: string;
+  spantype: number;
+  componentid: number;
+  iserror: boolean;
+  refsList: { traceid: string; parenttracesegmentid: string; parentspanid: number; parentservice: string }[];
+}
+interface Segment {
+  traceid: string;
+  tracesegmentid: string;
+  service: string;
+  serviceinstance: string;
+  spansList: SpanObject[];
+}
+/** SpanType and component ids in SkyWalking's protocol. */
+const ENTRY = 0;
+const EXIT = 1;
+const GRPC = 23;
+const MYSQL = 5;
+const PASSWORD = 'tracing-test-password';
+
+/** A collector that keeps every segment it is sent and answers the management calls. */
+async function startCollector() {
+  const segments: Segment[] = [];
+  const server = new grpc.Server();
+  const collect = (call: grpc.ServerReadableStream<{ toObject(): Segment }, unknown>, done: grpc.sendUnaryData<unknown>) => {
+    call.on('data', (segment) => segments.push(segment.toObject()));
+    call.on('end', () => done(null, new Commands()));
+  };
+  server.addService(TraceSegmentReportServiceService, { collect, collectInSync: collect });
+  server.addService(ManagementServiceService, {
+    reportInstanceProperties: (_call: unknown, done: grpc.sendUnaryData<unknown>) => done(null, new Commands()),
+    keepAlive: (_call: unknown, done: grpc.sendUnaryData<unknown>) => done(null, new Commands()),
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, p) => (error ? reject(error) : resolve(p))),
+  );
+  return { address: `127.0.0.1:${port}`, segments, close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())) };
+}
+
+async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export function tracingSuite(kind: DatabaseKind) {
+  describe(`SkyWalking traces from hub to agent (${kind})`, { timeout: 90_000 }, () => {
+    let collector: Awaited<ReturnType<typeof startCollector>>;
+    let agent: AgentProcess;
+    let hub: ChildProcess;
+    let hubOutput = '';
+    let url: string;
+    let dir: string;
+    let database: Awaited<ReturnType<typeof createTestDatabase>>;
+    let token: string;
+
+    const api = async (method: string, route: string, body?: unknown) => {
+      const res = await fetch(`${url}${route}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const json = await res.json();
+      if (!res.ok) throw new Error(`${method} ${route} → ${res.status} ${JSON.stringify(json)}`);
+      return json;
+    };
+
+    beforeAll(async () => {
+      collector = await startCollector();
+      dir = await mkdtemp(path.join(os.tmpdir(), 'boxfleet-tracing-'));
+      database = await createTestDatabase(kind);
+      const hubEnv = { ...process.env, BOXFLEET_DATA_DIR: dir, BOXFLEET_DATABASE_URL: database.url };
+      agent = await startAgentProcess({
+        nodeId: 'traced-1',
+        configure: (config) => {
+          config.tracing = { collector: collector.address };
+          config.log = { level: 'debug' };
+        },
+      });
+      // `admin create` reads the password from stdin: give it one.
+      await new Promise<void>((resolve, reject) => {
+        const child = spawn(process.execPath, [CLI, 'admin', 'create', '--username', 'olga', '--password-stdin'], { env: hubEnv });
+        child.stdin.end(`${PASSWORD}\n`);
+        child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`admin create exited ${code}`))));
+      });
+      const port = await freePort();
+      hub = spawn(process.execPath, [CLI, 'hub', '--host', '127.0.0.1', '--port', String(port), '--skywalking', collector.address], {
+        env: { ...hubEnv, BOXFLEET_JOBS_ENABLED: 'true', BOXFLEET_RECONCILE_INTERVAL_S: '1', BOXFLEET_LOG_LEVEL: 'debug' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      hub.stdout!.on('data', (c) => (hubOutput += c));
+      hub.stderr!.on('data', (c) => (hubOutput += c));
+      url = await until('the hub to listen', () => /listening on (http:\S+)/.exec(hubOutput)?.[1], 15_000);
+      const login = await fetch(`${url}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'olga', password: PASSWORD }),
+      });
+      token = (await login.json()).token;
+      await api('POST', '/api/v1/nodes', { enrollment: agent.enrollment, tags: ['traced'] });
+    });
+
+    afterAll(async () => {
+      if (hub && hub.exitCode === null) {
+        const exited = new Promise((resolve) => hub.once('exit', resolve));
+        hub.kill('SIGTERM');
+        await exited;
+      }
+      await agent?.stop();
+      await collector?.close();
+      await database?.drop();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('makes one trace of an API request, the hub’s gRPC call and the agent’s command', async () => {
+      await api('POST', '/api/v1/nodes/traced-1/commands/health-probe.tcp', { host: '127.0.0.1', port: agent.port });
+      const route = 'POST:/api/v1/nodes/:id/commands/:command';
+      const operation = 'Agent.Execute/health-probe.tcp';
+
+      const hubSegment = await until('the hub segment', () =>
+        collector.segments.find((s) => s.service === 'boxfleet-hub' && s.spansList.some((span) => span.operationname === route)),
+      );
+      expect(hubSegment.spansList.find((s) => s.operationname === route)).toMatchObject({ spantype: ENTRY });
+      const exit = hubSegment.spansList.find((s) => s.operationname === operation)!;
+      expect(exit).toMatchObject({ spantype: EXIT, componentid: GRPC, peer: `127.0.0.1:${agent.port}`, iserror: false });
+      // The request's queries (finding the node, writing the audit record) are spans too, on MySQL.
+      const queries = hubSegment.spansList.filter((s) => s.componentid === MYSQL);
+      if (kind === 'mariadb') expect(queries.length).toBeGreaterThanOrEqual(2);
+      else expect(queries).toEqual([]);
+
+      const agentSegment = await until('the agent segment', () =>
+        collector.segments.find((s) => s.service === 'boxfleet-agent' && s.traceid === hubSegment.traceid),
+      );
+      expect(agentSegment.serviceinstance).toBe('traced-1');
+      const agentEntry = agentSegment.spansList.find((s) => s.operationname === operation)!;
+      expect(agentEntry).toMatchObject({ spantype: ENTRY, componentid: GRPC });
+      // Exactly one parent: the hub's exit span (not an earlier call the agent served).
+      expect(agentEntry.refsList).toEqual([
+        expect.objectContaining({ traceid: hubSegment.traceid, parenttracesegmentid: hubSegment.tracesegmentid, parentspanid: exit.spanid, parentservice: 'boxfleet-hub' }),
+      ]);
+
+      // The audit record and both processes' log lines carry the trace id.
+      const audit = await api('GET', '/api/v1/audit?action=node.command');
+      expect(audit.items[0]).toMatchObject({ target: 'traced-1 health-probe.tcp', trace_id: hubSegment.traceid });
+      const hubLine = hubOutput.split('\n').find((l) => l.includes('"msg":"request"') && l.includes('/commands/:command'));
+      expect(JSON.parse(hubLine!)).toMatchObject({ trace_id: hubSegment.traceid });
+      const agentLine = agent.output().split('\n').find((l) => l.includes('"msg":"command executed"') && l.includes('health-probe.tcp'));
+      expect(JSON.parse(agentLine!)).toMatchObject({ trace_id: hubSegment.traceid });
+    });
+
+    it('gives each scheduled job tick a trace of its own', async () => {
+      const tick = await until('a reconcile tick', () =>
+        collector.segments.find((s) => s.service === 'boxfleet-hub' && s.spansList.some((span) => span.operationname === 'job/reconcile')),
+      );
+      expect(tick.spansList.find((s) => s.operationname === 'job/reconcile')).toMatchObject({ spantype: ENTRY, refsList: [] });
+      // Ticks are separate traces, not children of one another or of a request.
+      const ticks = collector.segments.filter((s) => s.spansList.some((span) => span.operationname === 'job/reconcile'));
+      expect(new Set(ticks.map((s) => s.traceid)).size).toBe(ticks.length);
+    });
+
+    it('leaves the log lines of untraced work without a trace id', () => {
+      const started = agent.output().split('\n').find((l) => l.includes('"msg":"agent started"'))!;
+      expect(JSON.parse(started).trace_id).toBeUndefined();
+    });
+  });
+}

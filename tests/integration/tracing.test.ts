@@ -1,0 +1,3 @@
+import { tracingSuite } from './tracing.suite.js';
+
+tracingSuite('sqlite');
