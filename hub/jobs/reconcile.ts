@@ -1,9 +1,9 @@
 // The reconciler: every enabled node whose applied config version or users revision is behind
 // what the hub wants gets singbox-config.config.apply (the version's content from the object store)
-// and then singbox-config.users.sync {revision, users, ledger_seq}. Success records applied_* (what the node
-// confirmed) and health; a failure records last_error and backs that node off in memory (5 s,
-// 10 s, ... at most 5 min), so a node that was offline catches up when it returns without the hub
-// hammering it meanwhile. Config and users back off separately: a config the node keeps refusing
+// and then singbox-config.users.sync {revision, users, ledger_seq}. Success records applied_*
+// (what the node confirmed) and health; a failure records last_error and backs that node off in
+// memory (5 s, 10 s, ... at most 5 min), so a node that was offline catches up when it returns
+// without the hub hammering it meanwhile. Config and users back off separately: a config the node keeps refusing
 // never holds back the removal of a suspended user.
 //
 // Every push is written to the audit log (architecture §6: every command sent to a node); the
