@@ -54,6 +54,15 @@ export class AgentPool {
     return (await this.commandInfo(node, command))?.role;
   }
 
+  /**
+   * Whether the node's command declares this input field, from a Describe at most a minute old.
+   * Ask before sending a field newer than the plugin: its schema refuses unknown fields.
+   */
+  async takesInput(node: Node, command: string, field: string): Promise<boolean> {
+    const input = (await this.commandInfo(node, command))?.input as { properties?: Record<string, unknown> } | undefined;
+    return input?.properties?.[field] !== undefined;
+  }
+
   /** Runs a plugin command with that command's own deadline; errors become HubErrors. */
   async execute(node: Node, command: string, input: unknown, requestId?: string) {
     try {

@@ -1,9 +1,9 @@
 // The reconciler: every enabled node whose applied config version or users revision is behind
 // what the hub wants gets singbox-config.config.apply (the version's content from the object store)
-// and then singbox-config.users.sync {revision, users}. Success records applied_* (what the node
-// confirmed) and health; a failure records last_error and backs that node off in memory (5 s,
-// 10 s, ... at most 5 min), so a node that was offline catches up when it returns without the hub
-// hammering it meanwhile. Config and users back off separately: a config the node keeps refusing
+// and then singbox-config.users.sync {revision, users, ledger_seq}. Success records applied_*
+// (what the node confirmed) and health; a failure records last_error and backs that node off in
+// memory (5 s, 10 s, ... at most 5 min), so a node that was offline catches up when it returns
+// without the hub hammering it meanwhile. Config and users back off separately: a config the node keeps refusing
 // never holds back the removal of a suspended user.
 //
 // Every push is written to the audit log (architecture §6: every command sent to a node); the
@@ -23,6 +23,7 @@ export const BACKOFF_MAX_MS = 5 * 60_000;
 /** The audit action of a config pushed to a node; its input names the version. */
 export const CONFIG_APPLY_ACTION = 'node.config.apply';
 export const USERS_SYNC_ACTION = 'node.users.sync';
+const USERS_SYNC_COMMAND = 'singbox-config.users.sync';
 
 export interface ReconcileDeps {
   db: Knex;
@@ -190,10 +191,19 @@ export class Reconciler {
     const retryAt = this.waitingUntil(key, force);
     if (retryAt !== undefined) return { status: 'waiting', retry_at: new Date(retryAt).toISOString() };
 
-    const users = await usersForNode(db, node, now());
+    // One transaction, so that remaining_bytes and ledger_seq describe one moment: the node counts
+    // the usage after ledger_seq against remaining_bytes. (On MySQL, InnoDB's default REPEATABLE
+    // READ gives both reads one snapshot; a SQLite transaction reads one state of the file.)
+    const { users, ledgerSeq } = await db.transaction(async (trx) => {
+      const position = await trx('nodes').where({ id: node.id }).first('ledger_seq');
+      if (!position) throw new HubError('HUB_ERR_NOT_FOUND', `no node ${node.id}`);
+      return { users: await usersForNode(trx, node, now()), ledgerSeq: Number(position.ledger_seq) };
+    });
     const started = performance.now();
     try {
-      const { result } = await agents.execute(node, 'singbox-config.users.sync', { revision, users });
+      // An older singbox-config refuses the field; it counts usage from the sync instead.
+      const exact = await agents.takesInput(node, USERS_SYNC_COMMAND, 'ledger_seq');
+      const { result } = await agents.execute(node, USERS_SYNC_COMMAND, { revision, users, ...(exact ? { ledger_seq: ledgerSeq } : {}) });
       const answer = (result ?? {}) as { changed?: boolean; locally_removed?: string[] };
       // Never backwards: a slower push of an older revision must not undo a newer one's record.
       await db('nodes').where({ id: node.id }).andWhere('applied_revision', '<', revision).update({ applied_revision: revision });

@@ -122,7 +122,7 @@ function isSsmEndpoints(value: unknown): value is { endpoints: SsmEndpoint[] } {
 
 export default definePlugin({
   id: 'clash-stats',
-  version: '0.2.0',
+  version: '0.3.0',
   agent: '>=0.1.0 <1',
   description: 'Per-user traffic in a durable ledger, and node totals and connections, from sing-box.',
   config: Config,
@@ -159,10 +159,17 @@ export default definePlugin({
       output: Type.Object({ head_seq: Seq, acked_seq: Seq }),
     },
     'traffic.totals': {
-      description: 'Bytes per user over everything the ledger ever recorded (survives acknowledgement and restarts).',
-      input: Type.Object({}),
+      description: 'Bytes per user over everything the ledger ever recorded (survives acknowledgement and restarts), or up to at_seq.',
+      input: Type.Object({
+        at_seq: Type.Optional(
+          Type.Integer({
+            minimum: 0,
+            description: 'The totals as of this seq (from acked_seq to head_seq): what the hub had when it committed up to here.',
+          }),
+        ),
+      }),
       output: Type.Object({
-        last_seq: Seq,
+        last_seq: Type.Integer({ minimum: 0, description: 'The seq the totals are as of.' }),
         users: Type.Record(Type.String(), Type.Object({ upload_bytes: Bytes, download_bytes: Bytes })),
       }),
     },
@@ -318,11 +325,12 @@ export default definePlugin({
           const ledger = await openLedger();
           return { head_seq: ledger.headSeq, acked_seq: ledger.ackedSeq };
         },
-        'traffic.totals': async () => {
+        'traffic.totals': async ({ at_seq }) => {
           const ledger = await openLedger();
+          const [lastSeq, totals] = at_seq === undefined ? [ledger.headSeq, ledger.totals] : [at_seq, await ledger.totalsAt(at_seq)];
           const users: Record<string, { upload_bytes: number; download_bytes: number }> = {};
-          for (const [user, [up, down]] of ledger.totals) users[user] = { upload_bytes: up, download_bytes: down };
-          return { last_seq: ledger.headSeq, users };
+          for (const [user, [up, down]] of totals) users[user] = { upload_bytes: up, download_bytes: down };
+          return { last_seq: lastSeq, users };
         },
 
         async summary({ fresh }, { signal }) {

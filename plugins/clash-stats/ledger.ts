@@ -501,6 +501,37 @@ export class Ledger {
     });
   }
 
+  /**
+   * Bytes per user as of `seq`: the totals minus every entry after it. Those entries are still in
+   * the file, since only acknowledged ones are dropped; a user first seen after `seq` is left out.
+   */
+  totalsAt(seq: number): Promise<Map<string, Pair>> {
+    return this.serial(async () => {
+      if (seq < this.acked) {
+        throw new FailedPreconditionError(
+          `input.at_seq: ${seq} is below acked_seq ${this.acked}: entries up to ${this.acked} were acknowledged and compacted away`,
+        );
+      }
+      if (seq > this.head) {
+        throw new FailedPreconditionError(
+          `input.at_seq: ${seq} is beyond head_seq ${this.head}: this node's ledger (id ${this.id}) is not the one that position came from`,
+        );
+      }
+      const totals = new Map(this.totalMap);
+      if (seq === this.head) return totals;
+      for await (const batch of this.batchesFrom(seq + 1)) {
+        batch.entries.forEach(([user, up, down], i) => {
+          if (batch.seq + i <= seq) return;
+          const [totalUp, totalDown] = totals.get(user)!;
+          totals.set(user, [totalUp - up, totalDown - down]);
+        });
+      }
+      // Every entry has bytes, so nothing left means no entry up to seq.
+      for (const [user, [up, down]] of totals) if (up === 0 && down === 0) totals.delete(user);
+      return totals;
+    });
+  }
+
   /** Lines with entries that may hold `fromSeq` or later, from the nearest index point on. */
   private async *batchesFrom(fromSeq: number): AsyncGenerator<{ seq: number; time: string; entries: [string, number, number][]; offset: number }> {
     const start = this.pointBefore(fromSeq);

@@ -62,7 +62,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 export default definePlugin({
   id: 'singbox-config',
-  version: '0.2.0',
+  version: '0.3.0',
   agent: '>=0.1.0 <1',
   description: 'The sing-box process and its config: users, contributions, checked reloads with rollback.',
   config: Settings,
@@ -142,6 +142,26 @@ export default definePlugin({
         logger.warn('could not read the traffic ledger totals', { error: messageOf(error) });
         return undefined;
       }
+    }
+
+    /**
+     * Where a snapshot's usage counts from: the ledger totals as of `ledgerSeq`, the hub's committed
+     * position its remaining_bytes were computed at, so that the bytes after it (not yet in
+     * remaining_bytes) count too. Without one, or when the ledger cannot go back there (e.g. it
+     * was started afresh), the totals now.
+     */
+    async function baselineAt(ledgerSeq: number | undefined): Promise<Record<string, number> | undefined> {
+      if (ledgerSeq !== undefined) {
+        try {
+          return bytesByUser(await ctx.call<LedgerTotals>('clash-stats.traffic.totals', { at_seq: ledgerSeq }));
+        } catch (error) {
+          logger.warn('no ledger totals at the hub\'s position; usage counts from now, so bytes since that position are not counted', {
+            ledger_seq: ledgerSeq,
+            error: messageOf(error),
+          });
+        }
+      }
+      return ledgerTotals();
     }
 
     const hooks: RunnerHooks = {
@@ -262,7 +282,7 @@ export default definePlugin({
         };
         let reloaded = false;
         if (base) reloaded = (await commit('users.sync', base, next, { bad: 'failed-precondition', usersChanged: changed })).reloaded;
-        if (!sameRevision || !next.baseline) next.baseline = (await ledgerTotals()) ?? null;
+        if (!sameRevision || !next.baseline) next.baseline = (await baselineAt(input.ledger_seq)) ?? null;
         await store.writeUsers(next);
         users = next;
         if (cleared.length > 0) logger.info('the hub is back: locally removed users are served again', { users: cleared.map((r) => r.name) });
@@ -283,6 +303,7 @@ export default definePlugin({
 
     const batcher = new Batcher<UsersSyncInput, UsersSyncResult>(
       settings.coalesce_ms,
+      // The whole input of the newest revision: its ledger_seq goes with the remaining_bytes it was read with.
       (kept, next) => (next.revision >= kept.revision ? next : kept),
       applyUsers,
     );

@@ -136,7 +136,16 @@ export const commands = {
   },
   'users.sync': {
     description: 'The users this node serves (a full snapshot). Calls within coalesce_ms share one reload.',
-    input: Type.Object({ revision: Type.Integer({ minimum: 0 }), users: Type.Array(User) }),
+    input: Type.Object({
+      revision: Type.Integer({ minimum: 0 }),
+      users: Type.Array(User),
+      ledger_seq: Type.Optional(
+        Type.Integer({
+          minimum: 0,
+          description: "The hub's committed clash-stats ledger position that remaining_bytes already reflect: usage after it counts against them.",
+        }),
+      ),
+    }),
     output: Type.Object({
       revision: Type.Integer(),
       changed: Type.Boolean(),

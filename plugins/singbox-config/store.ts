@@ -85,7 +85,10 @@ export interface UsersState {
   revision: number;
   synced_at: string;
   users: User[];
-  /** Each user's ledger total (upload + download bytes) when this snapshot arrived; null until clash-stats answered. */
+  /**
+   * Each user's ledger total (upload + download bytes) as of the snapshot's ledger_seq, or when it
+   * arrived; null until clash-stats answered.
+   */
   baseline: Record<string, number> | null;
   /** Users cut off here while the hub was away (degraded mode); cleared by the next users.sync. */
   removed: LocalRemoval[];

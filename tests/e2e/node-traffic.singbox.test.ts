@@ -254,4 +254,50 @@ describe('a node running real sing-box', { timeout: 120_000 }, () => {
     const down = (await drainAndAck()).get('carol')?.down ?? 0;
     expect(Math.abs(down - received) / received).toBeLessThanOrEqual(TOLERANCE);
   });
+
+  it('counts against a user, while the hub is away, the bytes moved after the ledger position its users.sync names', async () => {
+    const dave = makeUser('dave');
+    const removals: { name: string; reason: string }[][] = [];
+    let applied!: () => void;
+    const live = new Promise<void>((resolve) => (applied = resolve));
+    const stopWatching = client.watch(
+      ['singbox-config'],
+      (event) => {
+        if (event.name === 'singbox-config.config.applied') applied();
+        if (event.name === 'singbox-config.users.removed-locally') removals.push((event.payload as { users: { name: string; reason: string }[] }).users);
+      },
+      () => {},
+    );
+    try {
+      await sync([bob, dave]); // adds dave: a reload, whose config.applied shows the watch is open
+      await live;
+      // The hub committed the ledger up to here, and computes dave's remaining bytes from it.
+      await drainAndAck();
+      const position = drainedUpTo;
+      const c = await clientFor('vless', dave);
+      const moved = (await downloadThroughProxy(c.proxyPort, bytes.port, 2 * MB)).received;
+      // On the node's ledger, after the hub's position: the hub has not drained it yet.
+      await call('clash-stats.traffic.sample');
+      expect((await call<{ head_seq: number }>('clash-stats.traffic.position')).head_seq).toBeGreaterThan(position);
+
+      const left = MB;
+      await call('singbox-config.users.sync', { revision: ++revision, users: [bob, { ...dave, remaining_bytes: left }], ledger_seq: position });
+      // From here nobody calls the agent and dave moves nothing: the first check after
+      // degraded_after_s (6 s) finds the bytes he moved before the sync and cuts him off.
+      const deadline = Date.now() + 30_000;
+      while (removals.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      expect(removals).toHaveLength(1);
+      expect(removals[0]!.map((r) => r.name)).toEqual(['dave']);
+      const used = Number(/^used (\d+) bytes since users\.sync revision (\d+), which left (\d+)$/.exec(removals[0]![0]!.reason)?.[1]);
+      expect(used).toBeGreaterThanOrEqual(moved * (1 - TOLERANCE));
+      expect(used).toBeGreaterThan(left);
+      expect(removals[0]![0]!.reason).toBe(`used ${used} bytes since users.sync revision ${revision}, which left ${left}`);
+    } finally {
+      stopWatching();
+    }
+    const again = await clientFor('vless', dave);
+    await expect(downloadThroughProxy(again.proxyPort, bytes.port, 64 * 1024, 5000)).rejects.toThrow(DownloadError);
+    const b = await clientFor('vless', bob);
+    await expect(downloadThroughProxy(b.proxyPort, bytes.port, 64 * 1024)).resolves.toMatchObject({ body: 64 * 1024 });
+  });
 });

@@ -1,6 +1,7 @@
 // The reconciler against a real agent process whose singbox-config is the recording test double:
-// users pushed to a node that is behind, a node that was offline catching up when it returns, and
-// a quota suspension travelling from the ledger to the node. Run on SQLite by
+// users pushed to a node that is behind with the ledger position they were computed at (but not to
+// a node whose singbox-config predates it), a node that was offline catching up when it returns,
+// and a quota suspension travelling from the ledger to the node. Run on SQLite by
 // jobs-reconcile.test.ts, on MariaDB by jobs-reconcile.mariadb.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { touchNodes } from '../../hub/fleet.js';
@@ -12,6 +13,7 @@ import { enroll, nodeCommand, nodeRow, seedPlan, seedUser, startFakeNode, subscr
 interface FakeState {
   revision: number | null;
   users: { name: string; remaining_bytes: number | null }[];
+  ledger_seq: number | null;
   syncs: number;
   config: unknown;
   applies: number;
@@ -22,11 +24,12 @@ export function reconcileSuite(kind: DatabaseKind): void {
     const NODE = `reconcile-${kind}`;
     const clock = { now: Date.UTC(2033, 1, 1) };
     let agent: AgentProcess;
+    let olderAgent: AgentProcess | undefined;
     let hub: TestHub;
     let alice: SeededSubscription;
     let bob: SeededSubscription;
 
-    const state = () => nodeCommand<FakeState>(hub, NODE, 'singbox-config.state');
+    const state = (node = NODE) => nodeCommand<FakeState>(hub, node, 'singbox-config.state');
     const reconcile = async (): Promise<ReconcileSummary> => {
       const run = await hub.app.jobs.run('reconcile');
       if (!run.ran) throw new Error('the reconcile lease was held elsewhere');
@@ -45,6 +48,7 @@ export function reconcileSuite(kind: DatabaseKind): void {
     afterAll(async () => {
       await hub?.close();
       await agent?.stop();
+      await olderAgent?.stop();
     });
 
     it('pushes the users that belong on a node that is behind and records the revision it applied', async () => {
@@ -59,6 +63,7 @@ export function reconcileSuite(kind: DatabaseKind): void {
           { name: 'alice', remaining_bytes: 4_500 },
           { name: 'bob', remaining_bytes: 2_500 },
         ],
+        ledger_seq: 0,
         syncs: 1,
       });
       expect(await nodeRow(hub.app.db, NODE)).toMatchObject({ applied_revision: desired, health: 'online', last_error: null, last_seen_at: clock.now });
@@ -103,6 +108,24 @@ export function reconcileSuite(kind: DatabaseKind): void {
       expect(await nodeRow(hub.app.db, NODE)).toMatchObject({ applied_revision: desired, health: 'online', last_error: null });
     });
 
+    it('sends with the users the ledger position their remaining bytes were computed at', async () => {
+      await nodeCommand(hub, NODE, 'clash-stats.traffic.append', { user: 'alice', upload_bytes: 100, download_bytes: 100, count: 3 });
+      clock.now += 61_000;
+      expect(await hub.app.jobs.run('traffic')).toMatchObject({ ran: true, result: { entries: 3 } });
+      const committed = (await nodeRow(hub.app.db, NODE)).ledger_seq;
+      expect(committed).toBe(3);
+      // Recorded on the node but not drained: neither in remaining_bytes nor in the position sent.
+      await nodeCommand(hub, NODE, 'clash-stats.traffic.append', { user: 'alice', upload_bytes: 1, download_bytes: 1 });
+
+      await touchNodes(hub.app.db, ['r']);
+      expect(await reconcile()).toMatchObject({ behind: 1, synced: 1 });
+      // alice used 1 000 + 600 raw bytes billed 1 200 at multiplier 2: (10 000 − 2 200) / 2 left.
+      expect(await state()).toMatchObject({ ledger_seq: committed, users: [{ name: 'alice', remaining_bytes: 3_900 }] });
+
+      clock.now += 61_000;
+      expect(await hub.app.jobs.run('traffic')).toMatchObject({ ran: true, result: { entries: 1 } });
+    });
+
     it('takes a subscription that crossed its quota off its node: traffic, then quota, then the next reconcile tick', async () => {
       await hub.app.db('subscriptions').where({ id: alice.subscriptionId }).update({ traffic_used_bytes: 9_990 });
       await nodeCommand(hub, NODE, 'clash-stats.traffic.append', { user: 'alice', upload_bytes: 3, download_bytes: 4 });
@@ -127,6 +150,18 @@ export function reconcileSuite(kind: DatabaseKind): void {
       expect((await state()).syncs).toBe(syncs);
       await hub.app.db('nodes').where({ id: NODE }).update({ enabled: true });
       expect(await reconcile()).toMatchObject({ behind: 1, synced: 1 });
+    });
+
+    it('sends no ledger_seq to a node whose singbox-config predates it, which would refuse the field', async () => {
+      const OLDER = `reconcile-older-${kind}`;
+      olderAgent = await startFakeNode(OLDER, 'fake-singbox-0.2.js');
+      await enroll(hub, olderAgent, { tags: ['r'] });
+      await touchNodes(hub.app.db, ['r']);
+      const result = await reconcile();
+      expect(result).toMatchObject({ behind: 2, synced: 2, failed: 0 });
+      const desired = (await nodeRow(hub.app.db, OLDER)).desired_revision;
+      expect(await state(OLDER)).toMatchObject({ revision: desired, ledger_seq: null, syncs: 1 });
+      expect((await state()).ledger_seq).toBe((await nodeRow(hub.app.db, NODE)).ledger_seq);
     });
   });
 }

@@ -19,14 +19,17 @@ export const fixture = (name: string) => path.resolve('tests/fixtures/plugins', 
 export const logger = createLogger({ service: 'hub', level: 'error' });
 export const DAY_MS = 24 * 3_600_000;
 
-/** A real agent whose only plugins are the ledger and singbox-config test doubles. */
-export function startFakeNode(nodeId: string): Promise<AgentProcess> {
+/**
+ * A real agent whose only plugins are the ledger and singbox-config test doubles (`singbox`:
+ * fake-singbox-0.2.js for a node whose singbox-config predates users.sync's ledger_seq).
+ */
+export function startFakeNode(nodeId: string, singbox = 'fake-singbox.js'): Promise<AgentProcess> {
   return startAgentProcess({
     nodeId,
     configure: (config) => {
       config.plugins = {
         'clash-stats': { module: fixture('fake-ledger.js') },
-        'singbox-config': { module: fixture('fake-singbox.js') },
+        'singbox-config': { module: fixture(singbox) },
       };
       config.reload_on_change = false;
     },

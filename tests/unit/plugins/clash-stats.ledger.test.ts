@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FailedPreconditionError, InternalError, InvalidArgumentError } from '../../../agent-core/errors.js';
-import { LEDGER_FILE, Ledger, type BaselinePatch, type Delta, type InstanceMarker } from '../../../plugins/clash-stats/ledger.js';
+import { LEDGER_FILE, Ledger, type BaselinePatch, type Delta, type InstanceMarker, type Pair } from '../../../plugins/clash-stats/ledger.js';
 
 const INSTANCE: InstanceMarker = { boot: 'boot-1', mono: 1000, wall: 1_700_000_000 };
 const T = new Date('2026-03-10T12:00:00.000Z');
@@ -251,6 +251,61 @@ describe('traffic ledger: acknowledging', () => {
     const reopened = await openLedger();
     expect(await snapshot(reopened)).toEqual(before);
     await expect(stat(`${path.join(dir, LEDGER_FILE)}.tmp`)).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe('traffic ledger: totals as of a seq', () => {
+  /** Samples these deltas and returns every entry appended, in seq order (the test's own record). */
+  async function record(ledger: Ledger, samples: Delta[][]): Promise<Delta[]> {
+    const entries: Delta[] = [];
+    for (const deltas of samples) {
+      await sample(ledger, deltas);
+      entries.push(...deltas);
+    }
+    return entries;
+  }
+
+  /** Bytes per user over the first `seq` entries, summed here independently of the ledger. */
+  function sumUpTo(entries: Delta[], seq: number): Record<string, Pair> {
+    const out: Record<string, Pair> = {};
+    for (const { user, upload_bytes, download_bytes } of entries.slice(0, seq)) {
+      const [up, down] = out[user] ?? [0, 0];
+      out[user] = [up + upload_bytes, down + download_bytes];
+    }
+    return out;
+  }
+
+  const samples = [[d('alice', 10, 100), d('bob', 1, 2)], [d('alice', 5, 0)], [d('carol', 7, 7), d('alice', 1, 1), d('bob', 0, 9)], [d('alice', 3, 30)]];
+
+  it('gives, for every seq from acked_seq to the head, the exact sums of the entries up to it', async () => {
+    const ledger = await openLedger({ compactBelowBytes: 0 });
+    const entries = await record(ledger, samples);
+    expect(ledger.headSeq).toBe(7);
+    for (let seq = 0; seq <= 7; seq++) expect(Object.fromEntries(await ledger.totalsAt(seq))).toEqual(sumUpTo(entries, seq));
+    expect(Object.fromEntries(await ledger.totalsAt(7))).toEqual(Object.fromEntries(ledger.totals));
+
+    // Acknowledged as a line (a big ledger), then compacted, then reopened: the entries after
+    // acked_seq are still there to subtract.
+    await ledger.ack(1);
+    expect((await readFile(ledger.file, 'utf8')).trimEnd().split('\n').at(-1)).toBe('{"ack":1}');
+    for (let seq = 1; seq <= 7; seq++) expect(Object.fromEntries(await ledger.totalsAt(seq))).toEqual(sumUpTo(entries, seq));
+    await ledger.ack(4);
+    await ledger.close();
+    const reopened = await openLedger();
+    const more = await record(reopened, [[d('bob', 2, 2)]]);
+    for (let seq = 4; seq <= 8; seq++) expect(Object.fromEntries(await reopened.totalsAt(seq))).toEqual(sumUpTo([...entries, ...more], seq));
+  });
+
+  it('refuses a seq below acked_seq or beyond the head, naming the field and the position', async () => {
+    const ledger = await openLedger();
+    await record(ledger, samples);
+    await ledger.ack(3);
+    const below = await ledger.totalsAt(2).catch((e: unknown) => e);
+    expect(below).toBeInstanceOf(FailedPreconditionError);
+    expect((below as Error).message).toBe('input.at_seq: 2 is below acked_seq 3: entries up to 3 were acknowledged and compacted away');
+    const beyond = await ledger.totalsAt(8).catch((e: unknown) => e);
+    expect(beyond).toBeInstanceOf(FailedPreconditionError);
+    expect((beyond as Error).message).toBe(`input.at_seq: 8 is beyond head_seq 7: this node's ledger (id ${ledger.ledgerId}) is not the one that position came from`);
   });
 });
 

@@ -324,6 +324,47 @@ describe('clash-stats.traffic.drain and traffic.ack', () => {
   });
 });
 
+describe('clash-stats.traffic.totals', () => {
+  it('answers the totals as of at_seq: exact sums of the entries up to it, with last_seq = at_seq', async () => {
+    const h = await startWithV2Ray();
+    const answered: Totals[] = [];
+    for (const [alice, bob] of [[[100, 1000], [0, 0]], [[150, 1000], [7, 70]], [[150, 1001], [7, 70]], [[151, 1001], [9, 90]]] as const) {
+      v2ray!.counters.set('alice', [...alice]).set('bob', [...bob]);
+      await h.execute('clash-stats.traffic.sample');
+      answered.push(await h.execute<Totals>('clash-stats.traffic.totals'));
+    }
+    expect(answered.map((t) => t.last_seq)).toEqual([1, 3, 4, 6]);
+    await h.execute('clash-stats.traffic.ack', { seq: 1 });
+    // At each position a sample left the ledger at (acked_seq included): what plain totals answered then.
+    for (const then of answered) {
+      expect(await h.execute<Totals>('clash-stats.traffic.totals', { at_seq: then.last_seq }, { remote: true })).toEqual(then);
+    }
+    // Between the two entries of one sample: alice's second entry counted, bob's not yet.
+    expect(await h.execute<Totals>('clash-stats.traffic.totals', { at_seq: 2 })).toEqual({
+      last_seq: 2,
+      users: { alice: { upload_bytes: 150, download_bytes: 1000 } },
+    });
+    // At the head: the plain totals.
+    expect(await h.execute('clash-stats.traffic.totals', { at_seq: 6 })).toEqual(await h.execute('clash-stats.traffic.totals'));
+  });
+
+  it('refuses an at_seq below acked_seq or beyond the head as FAILED_PRECONDITION naming the field and the position', async () => {
+    const h = await startWithV2Ray();
+    for (let i = 1; i <= 3; i++) {
+      v2ray!.counters.set('alice', [i, i]);
+      await h.execute('clash-stats.traffic.sample');
+    }
+    await h.execute('clash-stats.traffic.ack', { seq: 2 });
+    const below = await h.execute('clash-stats.traffic.totals', { at_seq: 1 }).catch((e: unknown) => e);
+    expect(below).toBeInstanceOf(FailedPreconditionError);
+    expect((below as Error).message).toBe('input.at_seq: 1 is below acked_seq 2: entries up to 2 were acknowledged and compacted away');
+    const beyond = await h.execute('clash-stats.traffic.totals', { at_seq: 4 }).catch((e: unknown) => e);
+    expect(beyond).toBeInstanceOf(FailedPreconditionError);
+    expect((beyond as Error).message).toMatch(/^input\.at_seq: 4 is beyond head_seq 3: this node's ledger \(id [0-9a-f-]{36}\) is not the one/);
+    await expect(h.execute('clash-stats.traffic.totals', { at_seq: -1 })).rejects.toThrow(/^input\.at_seq: /);
+  });
+});
+
 describe('clash-stats with a damaged ledger', () => {
   it('keeps running unhealthy, refuses the traffic commands with the reason, and serves the rest', async () => {
     await writeFile(path.join(ledgerDir, LEDGER_FILE), 'not a ledger\n');

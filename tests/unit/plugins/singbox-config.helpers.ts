@@ -8,7 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createHarness, type Harness } from '../../../agent-core/harness.js';
-import { definePlugin, Type, type AnyPluginDefinition } from '../../../agent-core/sdk.js';
+import { definePlugin, FailedPreconditionError, Type, type AnyPluginDefinition } from '../../../agent-core/sdk.js';
 import singboxConfig from '../../../plugins/singbox-config/index.js';
 
 export interface Status {
@@ -139,16 +139,34 @@ export function user(name: string, extra: Partial<TestUser> = {}): TestUser {
 
 export type TestUser = User;
 
+type Totals = Record<string, { upload_bytes: number; download_bytes: number }>;
+
 /**
  * A stand-in for clash-stats with the contract's commands, so singbox-config can be tested against
- * its peer before the real one lands: totals are whatever the test sets.
+ * its peer before the real one lands: totals are whatever the test sets; `entries` are the ledger's
+ * entries after `acked_seq` (already in `totals`), which traffic.totals { at_seq } takes back out.
  */
 export function fakeClashStats(options: { clashPort?: number; v2rayPort?: number } = {}) {
   const state = {
-    totals: {} as Record<string, { upload_bytes: number; download_bytes: number }>,
+    totals: {} as Totals,
+    acked_seq: 0,
+    entries: [] as { seq: number; user: string; upload_bytes: number; download_bytes: number }[],
+    /** The at_seq of every traffic.totals call (undefined: plain totals). */
+    totalsAt: [] as (number | undefined)[],
     samples: 0,
     contributions: [] as string[][],
   };
+  function totalsAt(seq: number): Totals {
+    const head = state.entries.at(-1)?.seq ?? state.acked_seq;
+    if (seq < state.acked_seq) throw new FailedPreconditionError(`input.at_seq: ${seq} is below acked_seq ${state.acked_seq}`);
+    if (seq > head) throw new FailedPreconditionError(`input.at_seq: ${seq} is beyond head_seq ${head}`);
+    const totals = structuredClone(state.totals);
+    for (const e of state.entries.filter((entry) => entry.seq > seq)) {
+      totals[e.user]!.upload_bytes -= e.upload_bytes;
+      totals[e.user]!.download_bytes -= e.download_bytes;
+    }
+    return totals;
+  }
   const plugin = definePlugin({
     id: 'clash-stats',
     version: '0.0.0-test',
@@ -161,7 +179,7 @@ export function fakeClashStats(options: { clashPort?: number; v2rayPort?: number
       },
       'traffic.totals': {
         description: 'test double',
-        input: Type.Object({}),
+        input: Type.Object({ at_seq: Type.Optional(Type.Integer({ minimum: 0 })) }),
         output: Type.Object({ last_seq: Type.Integer(), users: Type.Record(Type.String(), Type.Object({ upload_bytes: Type.Integer(), download_bytes: Type.Integer() })) }),
       },
       'singbox-contribution': {
@@ -176,7 +194,10 @@ export function fakeClashStats(options: { clashPort?: number; v2rayPort?: number
           state.samples += 1;
           return { appended: 0, last_seq: state.samples };
         },
-        'traffic.totals': () => ({ last_seq: state.samples, users: structuredClone(state.totals) }),
+        'traffic.totals': ({ at_seq }) => {
+          state.totalsAt.push(at_seq);
+          return at_seq === undefined ? { last_seq: state.samples, users: structuredClone(state.totals) } : { last_seq: at_seq, users: totalsAt(at_seq) };
+        },
         'singbox-contribution': ({ users }) => {
           state.contributions.push(users);
           const experimental: Record<string, unknown> = {};

@@ -7,8 +7,9 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DeadlineExceededError, FailedPreconditionError, InvalidArgumentError } from '../../../agent-core/errors.js';
 import { createHarness, type Harness } from '../../../agent-core/harness.js';
+import type { AnyPluginDefinition } from '../../../agent-core/sdk.js';
 import singboxConfig from '../../../plugins/singbox-config/index.js';
-import { closeHarness, status, user, type Status } from './singbox-config.helpers.js';
+import { closeHarness, fakeClashStats, status, user, type Status } from './singbox-config.helpers.js';
 
 let tmp: string;
 const originalPath = process.env.PATH;
@@ -24,11 +25,11 @@ afterEach(async () => {
   harness = undefined;
 });
 
-/** singbox-config with config_path and work_dir in a fresh folder, and no sing-box anywhere. */
-async function start(settings: Record<string, unknown> = {}): Promise<{ h: Harness; configPath: string }> {
+/** singbox-config (and `peers`) with config_path and work_dir in a fresh folder, and no sing-box anywhere. */
+async function start(settings: Record<string, unknown> = {}, peers: AnyPluginDefinition[] = []): Promise<{ h: Harness; configPath: string }> {
   const dir = await mkdtemp(path.join(tmp, 'node-'));
   const configPath = path.join(dir, 'etc', 'config.json');
-  harness = await createHarness(singboxConfig, {
+  harness = await createHarness([singboxConfig, ...peers], {
     config: { 'singbox-config': { config_path: configPath, work_dir: path.join(dir, 'work'), binary: path.join(dir, 'no-sing-box'), coalesce_ms: 0, ...settings } },
   });
   return { h: harness, configPath };
@@ -201,6 +202,89 @@ describe('singbox-config.users.sync (before any config)', () => {
     const { h } = await start();
     const bad = { ...user('a'), ss_key: Buffer.alloc(16).toString('base64') };
     await expect(h.execute('singbox-config.users.sync', { revision: 1, users: [bad] })).rejects.toThrow(/^input\.users\.0\.ss_key: must match pattern/);
+  });
+});
+
+describe('degraded mode (before any config, against a stand-in clash-stats)', () => {
+  type Removed = { users: { name: string; reason: string }[] };
+
+  /**
+   * The hub committed (and acknowledged) the ledger up to seq 10; entries 11 and 12 are in the
+   * ledger but not yet drained: alice moved 500 bytes there, bob 100.
+   */
+  async function startBehindTheHub() {
+    const clash = fakeClashStats();
+    Object.assign(clash.state, {
+      totals: { alice: { upload_bytes: 800, download_bytes: 700 }, bob: { upload_bytes: 1000, download_bytes: 1000 } },
+      acked_seq: 10,
+      entries: [
+        { seq: 11, user: 'alice', upload_bytes: 300, download_bytes: 200 },
+        { seq: 12, user: 'bob', upload_bytes: 50, download_bytes: 50 },
+      ],
+    });
+    const { h } = await start({ degraded_after_s: 1, degraded_check_s: 1 }, [clash.plugin]);
+    return { h, clash };
+  }
+  // The hub computed these from its committed position: alice has exactly the bytes she moved after it left.
+  const users = [user('alice', { remaining_bytes: 500 }), user('bob', { remaining_bytes: 1000 })];
+
+  /** Resolves once `n` more degraded-mode checks (each samples first) have run. */
+  async function checks(clash: ReturnType<typeof fakeClashStats>, n: number): Promise<void> {
+    const target = clash.state.samples + n;
+    while (clash.state.samples < target) await new Promise((r) => setTimeout(r, 100));
+  }
+
+  it('counts the bytes between ledger_seq and the sync against the user: one whose remaining bytes they use up is cut off', async () => {
+    const { h, clash } = await startBehindTheHub();
+    await h.execute('singbox-config.users.sync', { revision: 1, users, ledger_seq: 10 }, { remote: true });
+    expect(clash.state.totalsAt).toEqual([10]);
+    // Nobody moves another byte: the first check after the hub went away cuts alice off.
+    const removed = await h.nextEvent('singbox-config.users.removed-locally', 5000);
+    expect((removed.payload as Removed).users).toEqual([
+      expect.objectContaining({ name: 'alice', reason: 'used 500 bytes since users.sync revision 1, which left 500' }),
+    ]);
+    expect((await h.execute<Status>('singbox-config.status')).users).toMatchObject({ count: 2, served: 1, locally_removed: [{ name: 'alice' }] });
+  });
+
+  it('without ledger_seq counts from the sync, as before: alice is cut off only after moving her remaining bytes again', async () => {
+    const { h, clash } = await startBehindTheHub();
+    await h.execute('singbox-config.users.sync', { revision: 1, users }, { remote: true });
+    expect(clash.state.totalsAt).toEqual([undefined]);
+    await checks(clash, 2);
+    expect(h.events.filter((e) => e.name === 'singbox-config.users.removed-locally')).toEqual([]);
+    clash.state.totals.alice!.download_bytes += 500;
+    const removed = await h.nextEvent('singbox-config.users.removed-locally', 5000);
+    expect((removed.payload as Removed).users).toEqual([expect.objectContaining({ name: 'alice', reason: 'used 500 bytes since users.sync revision 1, which left 500' })]);
+  });
+
+  it('falls back to the totals at the sync, with a warning, when clash-stats refuses ledger_seq', async () => {
+    const { h, clash } = await startBehindTheHub();
+    // The ledger already dropped the entries after 5 (acknowledged up to 10).
+    await h.execute('singbox-config.users.sync', { revision: 1, users, ledger_seq: 5 }, { remote: true });
+    expect(clash.state.totalsAt).toEqual([5, undefined]);
+    expect(h.logs.filter((l) => l.level === 'warn')).toEqual([
+      {
+        level: 'warn',
+        msg: "no ledger totals at the hub's position; usage counts from now, so bytes since that position are not counted",
+        meta: expect.objectContaining({ ledger_seq: 5, error: expect.stringContaining('input.at_seq: 5 is below acked_seq 10') }),
+      },
+    ]);
+    await checks(clash, 2);
+    expect(h.events.filter((e) => e.name === 'singbox-config.users.removed-locally')).toEqual([]);
+    clash.state.totals.alice!.upload_bytes += 500;
+    await h.nextEvent('singbox-config.users.removed-locally', 5000);
+  });
+
+  it('takes the baseline at the ledger_seq of the revision a coalesced batch applies', async () => {
+    const clash = fakeClashStats();
+    Object.assign(clash.state, { acked_seq: 4, entries: [{ seq: 10, user: 'alice', upload_bytes: 1, download_bytes: 1 }], totals: { alice: { upload_bytes: 1, download_bytes: 1 } } });
+    const { h } = await start({ coalesce_ms: 200 }, [clash.plugin]);
+    const results = await Promise.all([
+      h.execute('singbox-config.users.sync', { revision: 3, users, ledger_seq: 10 }),
+      h.execute('singbox-config.users.sync', { revision: 2, users: [], ledger_seq: 4 }),
+    ]);
+    expect(results.map((r) => (r as { revision: number }).revision)).toEqual([3, 3]);
+    expect(clash.state.totalsAt).toEqual([10]);
   });
 });
 
