@@ -29,6 +29,8 @@ const run = promisify(execFile);
 type SettingsT = Static<typeof Settings>;
 type UsersSyncInput = Static<(typeof commands)['users.sync']['input']>;
 type UsersSyncResult = Static<(typeof commands)['users.sync']['output']>;
+/** A users.sync waiting for its batch, with the ledger totals at its ledger_seq taken when it arrived. */
+type PendingSync = { input: UsersSyncInput; baseline: Record<string, number> | undefined };
 type LastApply = { time: string; action: string; ok: boolean; message: string; timings_ms?: { render: number; check: number; reload: number } };
 
 /** Cross-field and path checks the schema cannot express; errors name the field. */
@@ -145,23 +147,21 @@ export default definePlugin({
     }
 
     /**
-     * Where a snapshot's usage counts from: the ledger totals as of `ledgerSeq`, the hub's committed
-     * position its remaining_bytes were computed at, so that the bytes after it (not yet in
-     * remaining_bytes) count too. Without one, or when the ledger cannot go back there (e.g. it
-     * was started afresh), the totals now.
+     * Each user's ledger total as of `ledgerSeq`, the hub's committed position its remaining_bytes
+     * were computed at, so that the bytes after it (not yet in remaining_bytes) count too; undefined
+     * when the ledger cannot go back there (it was started afresh, or the hub has acknowledged past
+     * that position since).
      */
-    async function baselineAt(ledgerSeq: number | undefined): Promise<Record<string, number> | undefined> {
-      if (ledgerSeq !== undefined) {
-        try {
-          return bytesByUser(await ctx.call<LedgerTotals>('clash-stats.traffic.totals', { at_seq: ledgerSeq }));
-        } catch (error) {
-          logger.warn('no ledger totals at the hub\'s position; usage counts from now, so bytes since that position are not counted', {
-            ledger_seq: ledgerSeq,
-            error: messageOf(error),
-          });
-        }
+    async function totalsAt(ledgerSeq: number): Promise<Record<string, number> | undefined> {
+      try {
+        return bytesByUser(await ctx.call<LedgerTotals>('clash-stats.traffic.totals', { at_seq: ledgerSeq }));
+      } catch (error) {
+        logger.warn('no ledger totals at the hub\'s position; usage counts from the sync, so bytes since that position are not counted', {
+          ledger_seq: ledgerSeq,
+          error: messageOf(error),
+        });
+        return undefined;
       }
-      return ledgerTotals();
     }
 
     const hooks: RunnerHooks = {
@@ -263,7 +263,7 @@ export default definePlugin({
       }
     }
 
-    async function applyUsers(input: UsersSyncInput): Promise<UsersSyncResult> {
+    async function applyUsers({ input, baseline }: PendingSync): Promise<UsersSyncResult> {
       return serialize(async () => {
         // Checked again here: another batch may have applied a newer revision while this one waited.
         if (users && input.revision < users.revision) {
@@ -282,7 +282,7 @@ export default definePlugin({
         };
         let reloaded = false;
         if (base) reloaded = (await commit('users.sync', base, next, { bad: 'failed-precondition', usersChanged: changed })).reloaded;
-        if (!sameRevision || !next.baseline) next.baseline = (await baselineAt(input.ledger_seq)) ?? null;
+        if (!sameRevision || !next.baseline) next.baseline = baseline ?? (await ledgerTotals()) ?? null;
         await store.writeUsers(next);
         users = next;
         if (cleared.length > 0) logger.info('the hub is back: locally removed users are served again', { users: cleared.map((r) => r.name) });
@@ -301,10 +301,10 @@ export default definePlugin({
       );
     }
 
-    const batcher = new Batcher<UsersSyncInput, UsersSyncResult>(
+    const batcher = new Batcher<PendingSync, UsersSyncResult>(
       settings.coalesce_ms,
-      // The whole input of the newest revision: its ledger_seq goes with the remaining_bytes it was read with.
-      (kept, next) => (next.revision >= kept.revision ? next : kept),
+      // The newest revision, with the baseline taken for its ledger_seq: they go with the remaining_bytes read with it.
+      (kept, next) => (next.input.revision >= kept.input.revision ? next : kept),
       applyUsers,
     );
 
@@ -441,7 +441,10 @@ export default definePlugin({
             }
             if (users.removed.length === 0) return { revision: input.revision, changed: false, reloaded: false, locally_removed: [] };
           }
-          return batcher.submit(input);
+          // The totals at the hub's position are taken now, not after the coalescing wait and the
+          // reload: by then the hub may have acknowledged past it, and the ledger dropped those entries.
+          const baseline = input.ledger_seq === undefined ? undefined : await totalsAt(input.ledger_seq);
+          return batcher.submit({ input, baseline });
         },
 
         'users.list': async () => {

@@ -265,7 +265,7 @@ describe('degraded mode (before any config, against a stand-in clash-stats)', ()
     expect(h.logs.filter((l) => l.level === 'warn')).toEqual([
       {
         level: 'warn',
-        msg: "no ledger totals at the hub's position; usage counts from now, so bytes since that position are not counted",
+        msg: "no ledger totals at the hub's position; usage counts from the sync, so bytes since that position are not counted",
         meta: expect.objectContaining({ ledger_seq: 5, error: expect.stringContaining('input.at_seq: 5 is below acked_seq 10') }),
       },
     ]);
@@ -281,10 +281,25 @@ describe('degraded mode (before any config, against a stand-in clash-stats)', ()
     const { h } = await start({ coalesce_ms: 200 }, [clash.plugin]);
     const results = await Promise.all([
       h.execute('singbox-config.users.sync', { revision: 3, users, ledger_seq: 10 }),
-      h.execute('singbox-config.users.sync', { revision: 2, users: [], ledger_seq: 4 }),
+      // Refused (below acked_seq): had the batch used this one, it would fall back to plain totals.
+      h.execute('singbox-config.users.sync', { revision: 2, users: [], ledger_seq: 3 }),
     ]);
     expect(results.map((r) => (r as { revision: number }).revision)).toEqual([3, 3]);
-    expect(clash.state.totalsAt).toEqual([10]);
+    // Each sync's totals are taken as it arrives; the batch applies revision 3 with its own.
+    expect(clash.state.totalsAt).toEqual([10, 3]);
+  });
+
+  it('takes the totals at ledger_seq as the sync arrives, so an acknowledgement during the coalescing wait changes nothing', async () => {
+    const clash = fakeClashStats();
+    Object.assign(clash.state, { acked_seq: 4, entries: [{ seq: 10, user: 'alice', upload_bytes: 1, download_bytes: 1 }], totals: { alice: { upload_bytes: 1, download_bytes: 1 } } });
+    const { h } = await start({ coalesce_ms: 300 }, [clash.plugin]);
+    const synced = h.execute('singbox-config.users.sync', { revision: 1, users, ledger_seq: 4 });
+    // The hub's traffic job commits and acknowledges past 4 before the batch is applied.
+    await new Promise((r) => setTimeout(r, 100));
+    clash.state.acked_seq = 10;
+    await synced;
+    expect(clash.state.totalsAt).toEqual([4]);
+    expect(h.logs.filter((l) => l.level === 'warn')).toEqual([]);
   });
 });
 
