@@ -200,16 +200,19 @@ export class Reconciler {
       return { users: await usersForNode(trx, node, now()), ledgerSeq: Number(position.ledger_seq) };
     });
     const started = performance.now();
+    const input: { revision: number; users: typeof users; ledger_seq?: number } = { revision, users };
+    /** The audit record names the users by their count. */
+    const sent = () => ({ ...input, users: users.length });
     try {
       // An older singbox-config refuses the field; it counts usage from the sync instead.
-      const exact = await agents.takesInput(node, USERS_SYNC_COMMAND, 'ledger_seq');
-      const { result } = await agents.execute(node, USERS_SYNC_COMMAND, { revision, users, ...(exact ? { ledger_seq: ledgerSeq } : {}) });
+      if (await agents.takesInput(node, USERS_SYNC_COMMAND, 'ledger_seq')) input.ledger_seq = ledgerSeq;
+      const { result } = await agents.execute(node, USERS_SYNC_COMMAND, input);
       const answer = (result ?? {}) as { changed?: boolean; locally_removed?: string[] };
       // Never backwards: a slower push of an older revision must not undo a newer one's record.
       await db('nodes').where({ id: node.id }).andWhere('applied_revision', '<', revision).update({ applied_revision: revision });
       this.backoff.delete(key);
       await recordNodeSeen(db, node.id, 'users.sync', now());
-      await this.audit(actor, USERS_SYNC_ACTION, node.id, { revision, users: users.length }, started);
+      await this.audit(actor, USERS_SYNC_ACTION, node.id, sent(), started);
       if (answer.locally_removed?.length) {
         logger.info('node had cut off users while the hub was away', { node_id: node.id, users: answer.locally_removed.slice(0, 50) });
       }
@@ -217,7 +220,7 @@ export class Reconciler {
     } catch (error) {
       this.failed(key);
       await recordNodeError(db, node.id, `users.sync: revision ${revision}`, error, now());
-      await this.audit(actor, USERS_SYNC_ACTION, node.id, { revision, users: users.length }, started, error);
+      await this.audit(actor, USERS_SYNC_ACTION, node.id, sent(), started, error);
       logger.warn('users not synced', { node_id: node.id, revision, error: (error as Error).message });
       return failure(error);
     }

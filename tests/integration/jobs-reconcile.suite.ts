@@ -68,7 +68,7 @@ export function reconcileSuite(kind: DatabaseKind): void {
       });
       expect(await nodeRow(hub.app.db, NODE)).toMatchObject({ applied_revision: desired, health: 'online', last_error: null, last_seen_at: clock.now });
       expect(await audits()).toMatchObject([{ admin: 'reconciler', result: 'ok', status_code: 200 }]);
-      expect(JSON.parse((await audits())[0].input)).toEqual({ revision: desired, users: 2 });
+      expect(JSON.parse((await audits())[0].input)).toEqual({ revision: desired, users: 2, ledger_seq: 0 });
 
       expect(await reconcile()).toMatchObject({ behind: 0, synced: 0 });
       expect((await state()).syncs).toBe(1);
