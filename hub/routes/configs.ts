@@ -12,24 +12,11 @@ import { ConfigVersion, Node } from '../db/models.js';
 import { HubError } from '../errors.js';
 import { readConfigVersion, type Actor } from '../jobs/reconcile.js';
 import { checkBase } from '../../plugins/singbox-config/render.js';
+import { canonicalJson } from '../../proto/canonical-json.js';
 
 const VersionParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 const NodeParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 63 }) });
 const Tag = Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' });
-
-/** JSON with every object's keys sorted and no whitespace: equal configs give equal bytes and hash. */
-export function canonicalJson(value: unknown): string {
-  const sort = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(sort);
-    if (v === null || typeof v !== 'object') return v;
-    return Object.fromEntries(
-      Object.keys(v)
-        .sort()
-        .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
-    );
-  };
-  return JSON.stringify(sort(value));
-}
 
 export interface ApplyResult {
   node_id: string;

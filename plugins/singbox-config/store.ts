@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { canonicalJson } from '../../proto/canonical-json.js';
 import type { SingboxConfig, User } from './render.js';
 
 /** Writes `data` to `file` and flushes it to disk (not atomic by itself: see writeFileAtomic). */
@@ -52,15 +53,9 @@ async function readJson<T>(file: string): Promise<T | undefined> {
   }
 }
 
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.keys(value).sort().map((key) => [key, canonical((value as Record<string, unknown>)[key])]));
-}
-
-/** sha256 of the JSON with sorted keys, so the same config always has the same hash. */
+/** sha256 of the canonical JSON (sorted keys), so the same config always has the same hash — the hub's too. */
 export function hashJson(value: unknown): string {
-  return createHash('sha256').update(JSON.stringify(canonical(value))).digest('hex');
+  return createHash('sha256').update(canonicalJson(value)).digest('hex');
 }
 
 export function hashText(text: string): string {

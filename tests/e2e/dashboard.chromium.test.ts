@@ -252,6 +252,9 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
       )
       .toContain('bob');
     expect(await singbox.locator('[data-singbox-status]').textContent()).toMatch(/sing-box\s*running\s*1\.13/);
+    // The node hashes its base config as the hub hashes versions: the same hash is the same config.
+    const applied = (await hub.app.inject({ method: 'GET', url: '/api/v1/configs/1', headers: hub.auth })).json();
+    expect(await singbox.locator('[data-singbox-status]').textContent()).toContain(`sha256 ${applied.hash.slice(0, 12)}`);
     await shot(page, 'node-users-1280');
 
     // A config sing-box refuses: its own message, the line it names marked, the node unchanged.

@@ -2,6 +2,8 @@
 // parse error points at, and the line of a path such as `inbounds[0].users` that the hub or
 // sing-box names in its message.
 
+import { sortKeys } from '../../../proto/canonical-json.js';
+
 export type JsonPath = (string | number)[];
 
 export interface TextPosition {
@@ -133,15 +135,4 @@ class Scanner {
 }
 
 /** JSON with two-space indentation and every object's keys sorted, as the hub stores configs. */
-export function prettyJson(value: unknown): string {
-  const sort = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(sort);
-    if (v === null || typeof v !== 'object') return v;
-    return Object.fromEntries(
-      Object.keys(v)
-        .sort()
-        .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
-    );
-  };
-  return JSON.stringify(sort(value), null, 2);
-}
+export const prettyJson = (value: unknown): string => JSON.stringify(sortKeys(value), null, 2);

@@ -291,7 +291,7 @@ export class BfConfigEditor extends LocalizedElement {
             <tbody>
               ${page.versions.map(
                 (v) => html`<tr data-version=${v.id}>
-                  <td>${v.id}</td>
+                  <td>${v.id}<div class="muted" title=${v.hash}>${v.hash.slice(0, 12)}</div></td>
                   <td>${formatTime(v.created_at)}<div class="muted">${v.author}</div></td>
                   <td>${v.comment || '—'}
                     ${v.id === applied ? html`<span class="badge ok" data-running>${t('config.running')}</span>` : nothing}

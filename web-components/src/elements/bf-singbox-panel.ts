@@ -16,7 +16,7 @@ interface Status {
   pid: number | null;
   since: string | null;
   restarts: number;
-  config: { version: number | null };
+  config: { version: number | null; hash: string | null };
   users: { revision: number | null; count: number; served: number };
   last_apply: { time: string; action: string; ok: boolean; message: string } | null;
   degraded: boolean;
@@ -62,7 +62,8 @@ export class BfSingboxPanel extends LocalizedElement {
         ${s.version ?? ''} ${s.pid ? html`<span class="muted">pid ${s.pid}</span>` : nothing}
         ${s.degraded ? html`<span class="badge error" title=${t('singbox.degradedHint')}>${t('singbox.degraded')}</span>` : nothing}</dd>
       ${s.since ? html`<dt>${t('singbox.since')}</dt><dd>${formatTime(s.since)}${s.restarts ? html` · ${t('singbox.restarts')} ${s.restarts}` : nothing}</dd>` : nothing}
-      <dt>${t('singbox.nodeConfig')}</dt><dd>${s.config.version ?? '—'}</dd>
+      <dt>${t('singbox.nodeConfig')}</dt>
+      <dd>${s.config.version ?? '—'} ${s.config.hash ? html`<span class="muted" title=${s.config.hash}>sha256 ${s.config.hash.slice(0, 12)}</span>` : nothing}</dd>
       <dt>${t('singbox.users')}</dt><dd>${s.users.served} / ${s.users.count} ${s.users.revision === null ? '' : html`<span class="muted">(${t('singbox.revision')} ${s.users.revision})</span>`}</dd>
       ${s.last_apply
         ? html`<dt>${t('singbox.lastApply')}</dt>
