@@ -2,7 +2,7 @@
 // one's role or password, disabling, enabling and deleting it; disable and delete ask first. The hub
 // refuses to delete your own account or to lose the last enabled owner, and says so here.
 import { css, html, nothing } from 'lit';
-import { createAdminAccount, deleteAdminAccount, listAdmins, updateAdminAccount, type AdminAccount, type Role } from '../data/api.js';
+import { createAdminAccount, deleteAdminAccount, listAdmins, updateAdminAccount, type Admin, type AdminAccount, type Role } from '../data/api.js';
 import { t } from '../i18n.js';
 import './bf-schema-form.js';
 import type { BfSchemaForm } from './bf-schema-form.js';
@@ -32,7 +32,9 @@ const NEW_ADMIN: JsonSchema = {
 const CHANGE_ADMIN: JsonSchema = { type: 'object', required: ['role'], properties: { role: ROLE, password: PASSWORD } };
 
 export class BfAdmins extends LocalizedElement {
-  static override properties = { editing: { state: true } };
+  static override properties = { me: { attribute: false }, editing: { state: true } };
+  /** The signed-in owner: their own account cannot be disabled or deleted from here. */
+  me: Admin | null = null;
   /** The account whose form shows in place of the create form. */
   editing: AdminAccount | null = null;
   private readonly admins = new Loader<AdminAccount[]>(this, listAdmins);
@@ -69,8 +71,17 @@ export class BfAdmins extends LocalizedElement {
   }
 
   private save(admin: AdminAccount, event: FormSubmitEvent) {
+    const patch = event.detail as { role: Role; password?: string };
+    if (admin.id === this.me?.id && patch.role !== 'owner') {
+      // Giving up the owner role closes this screen: sign the session in afresh with the new role.
+      this.changes.confirm(t('admins.confirmDemoteSelf').replace('{role}', patch.role), t('edit.save'), async () => {
+        await updateAdminAccount(admin.id, patch);
+        location.reload();
+      });
+      return;
+    }
     void this.saving.run(async () => {
-      await updateAdminAccount(admin.id, event.detail as { role: Role; password?: string });
+      await updateAdminAccount(admin.id, patch);
       this.editing = null;
       await this.admins.load({ keep: true });
     });
@@ -99,6 +110,9 @@ export class BfAdmins extends LocalizedElement {
 
   private actions(admin: AdminAccount) {
     const busy = this.changes.busy;
+    if (admin.id === this.me?.id) {
+      return html`<td class="actions"><button class="secondary" @click=${() => this.edit(admin)}>${t('edit.edit')}</button></td>`;
+    }
     return html`<td class="actions">
       <button class="secondary" @click=${() => this.edit(admin)}>${t('edit.edit')}</button>
       ${admin.disabled
@@ -138,7 +152,8 @@ export class BfAdmins extends LocalizedElement {
             <tbody>
               ${admins.map(
                 (a) => html`<tr data-admin=${a.username}>
-                  <td>${a.username} ${a.disabled ? html`<span class="badge disabled">${t('admins.disabled')}</span>` : nothing}</td>
+                  <td>${a.username} ${a.id === this.me?.id ? html`<span class="muted">(${t('admins.you')})</span>` : nothing}
+                    ${a.disabled ? html`<span class="badge disabled">${t('admins.disabled')}</span>` : nothing}</td>
                   <td>${a.role}</td>
                   <td class="last-login">${a.last_login_at ? formatTime(a.last_login_at) : '—'}</td>
                   ${this.actions(a)}

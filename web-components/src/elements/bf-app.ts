@@ -143,7 +143,7 @@ export class BfApp extends LocalizedElement {
       case 'audit':
         return html`<bf-audit></bf-audit>`;
       case 'admins':
-        return html`<bf-admins></bf-admins>`;
+        return html`<bf-admins .me=${admin}></bf-admins>`;
     }
   }
 
