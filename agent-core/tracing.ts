@@ -45,7 +45,9 @@ export function startTracing({ collector, service, instance = os.hostname() }: T
   const sw = load('skywalking-backend-js') as SkyWalking;
   const { ContextCarrier } = load('skywalking-backend-js/lib/trace/context/ContextCarrier.js') as typeof import('skywalking-backend-js/lib/trace/context/ContextCarrier.js');
   const { Component } = load('skywalking-backend-js/lib/trace/Component.js') as typeof import('skywalking-backend-js/lib/trace/Component.js');
-  sw.default.start({ serviceName: service, serviceInstance: instance, collectorAddress: collector, traceIgnorePath: '/health' });
+  // Health checks and Prometheus scrapes come every few seconds and would bury the traces that matter
+  // (HTTP entry spans are named METHOD:/path).
+  sw.default.start({ serviceName: service, serviceInstance: instance, collectorAddress: collector, traceIgnorePath: '*:/health,*:/metrics' });
   tracer = { sw, carrier: ContextCarrier, component: new Component(GRPC_COMPONENT) };
 }
 

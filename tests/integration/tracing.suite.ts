@@ -188,6 +188,18 @@ export function tracingSuite(kind: DatabaseKind) {
       expect(new Set(ticks.map((s) => s.traceid)).size).toBe(ticks.length);
     });
 
+    it('leaves health checks and Prometheus scrapes untraced', async () => {
+      expect((await fetch(`${url}/health`)).status).toBe(200);
+      expect((await fetch(`${url}/metrics`)).status).toBe(200);
+      // The next request is traced; once it is in, the two before it would have been too.
+      await api('GET', '/api/v1/nodes');
+      await until('the nodes request', () =>
+        collector.segments.find((s) => s.spansList.some((span) => span.operationname === 'GET:/api/v1/nodes')),
+      );
+      const operations = collector.segments.flatMap((s) => s.spansList.map((span) => span.operationname));
+      expect(operations.filter((o) => /^GET:\/(health|metrics)$/.test(o))).toEqual([]);
+    });
+
     it('leaves the log lines of untraced work without a trace id', () => {
       const started = agent.output().split('\n').find((l) => l.includes('"msg":"agent started"'))!;
       expect(JSON.parse(started).trace_id).toBeUndefined();
