@@ -296,6 +296,17 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
     expect((await hub.app.inject({ method: 'GET', url: '/api/v1/nodes/web-1', headers: hub.auth })).json()).toMatchObject({ applied_config_version: 1 });
     expect(JSON.parse(await editor.inputValue()).log.level).toBe('warn');
 
+    // A version to every node with the tag: each node's answer is listed.
+    await page.locator('[data-version="3"]').getByRole('button', { name: 'Open' }).click();
+    await expect.poll(async () => JSON.parse(await editor.inputValue()).log.level).toBe('info');
+    await page.getByLabel('Tag', { exact: true }).selectOption('web');
+    await page.getByRole('button', { name: 'Apply to tag' }).click();
+    expect(await dialog.textContent()).toContain('Apply version 3 to every node tagged web?');
+    await confirmWith('Apply to tag');
+    await expect.poll(() => page.locator('[data-tag-summary]').textContent()).toBe('Nodes tagged web: 1 applied, 0 pending, 0 refused.');
+    expect(await page.locator('[data-tag-results] tr').allTextContents()).toEqual([expect.stringMatching(/web-1\s*applied/)]);
+    await expect.poll(() => page.locator('[data-config-state]').textContent()).toContain('The node runs version 3.');
+
     await nav(page, 'Audit log');
     await page.getByRole('heading', { name: 'Audit log' }).waitFor();
     await page.getByLabel('Action').fill('subscription');

@@ -365,6 +365,19 @@ export const saveConfigVersion = (config: unknown, comment: string) =>
 /** Applies a version to one node; a node that refuses it answers with its message (an ApiError). */
 export const applyConfigVersion = (id: number, nodeId: string) => request<ApplyResult>('POST', `/api/v1/configs/${id}/apply`, { node_id: nodeId });
 
+/** What every node with a tag did with a version (refusals are results here, not errors). */
+export interface TagApplyResult {
+  version: number;
+  tag: string;
+  applied: number;
+  pending: number;
+  refused: number;
+  results: (Omit<ApplyResult, 'status'> & { status: ApplyResult['status'] | 'refused' })[];
+}
+
+/** Applies a version to every node with the tag, a few at a time. */
+export const applyConfigVersionToTag = (id: number, tag: string) => request<TagApplyResult>('POST', `/api/v1/configs/${id}/apply`, { tag });
+
 export const getNodeConfigHistory = (nodeId: string) =>
   request<NodeConfigHistory>('GET', `/api/v1/nodes/${encodeURIComponent(nodeId)}/config/history`);
 

@@ -6,13 +6,16 @@
 import { css, html, nothing } from 'lit';
 import {
   applyConfigVersion,
+  applyConfigVersionToTag,
   getConfigVersion,
+  getNode,
   getNodeConfigHistory,
   listConfigVersions,
   may,
   rollBackNodeConfig,
   saveConfigVersion,
   type ApplyResult,
+  type TagApplyResult,
   type Role,
 } from '../data/api.js';
 import { lineOfPath, parseJson, pathInMessage, prettyJson } from '../data/json-text.js';
@@ -29,6 +32,7 @@ import { screenStyles } from './shared-styles.js';
 const PER_PAGE = 20;
 /** What a node without any config starts from: sing-box's smallest useful config. */
 const STARTER = { log: { level: 'warn' }, inbounds: [], outbounds: [{ type: 'direct', tag: 'direct' }], route: { final: 'direct' } };
+const TAG_STATUS = { applied: 'config.pushApplied', pending: 'config.pending', refused: 'config.pushRefused' } as const;
 /** The diff's "to" side may be the editor's text instead of a saved version. */
 const EDITOR = 'editor';
 
@@ -46,6 +50,8 @@ export class BfConfigEditor extends LocalizedElement {
     diffFrom: { state: true },
     diffTo: { state: true },
     diffTexts: { state: true },
+    tagResult: { state: true },
+    tag: { state: true },
   };
   nodeId = '';
   adminRole: Role = 'viewer';
@@ -64,9 +70,15 @@ export class BfConfigEditor extends LocalizedElement {
   diffTo: number | typeof EDITOR = EDITOR;
   /** Saved versions' texts, fetched once each (versions never change). */
   diffTexts = new Map<number, string>();
+  /** Each node's answer to the last apply to a tag. */
+  tagResult: TagApplyResult | null = null;
+  /** The tag picked for that (the node's first until another is picked). */
+  tag = '';
 
   private readonly history = new Loader(this, () => getNodeConfigHistory(this.nodeId));
   private readonly versions = new Loader(this, () => listConfigVersions(PER_PAGE, this.offset));
+  /** The node, for its tags: a version can go to every node that shares one. */
+  private readonly node = new Loader(this, () => getNode(this.nodeId));
   /** Busy while a change runs; its error is the hub's or the node's refusal (sing-box's message), verbatim. */
   private readonly changes = new Changes(this);
 
@@ -113,7 +125,8 @@ export class BfConfigEditor extends LocalizedElement {
   /** Loads the lists, then opens what the node runs (or what the hub wants on it, or a starter). */
   private async start() {
     this.opened = false;
-    await Promise.all([this.history.load(), this.versions.load()]);
+    this.tagResult = null;
+    await Promise.all([this.history.load(), this.versions.load(), this.node.load()]);
     const history = this.history.value;
     const current = history?.applied_config_version ?? history?.desired_config_version ?? null;
     if (current !== null) await this.act(async () => this.show(current, await this.textOf(current)));
@@ -209,6 +222,53 @@ export class BfConfigEditor extends LocalizedElement {
     );
   }
 
+  private applyToTag(version: number, tag: string) {
+    const message = t('config.confirmApplyTag').replace('{version}', String(version)).replace('{tag}', tag);
+    this.changes.confirm(message, t('config.applyTag'),
+      this.change(async () => {
+        try {
+          this.tagResult = await applyConfigVersionToTag(version, tag);
+        } finally {
+          await this.refresh();
+        }
+      }),
+    );
+  }
+
+  /** Sending the open version to every node with one of this node's tags, and how each answered. */
+  private tagSection() {
+    const tags = this.node.value?.tags ?? [];
+    const version = this.editing;
+    const result = this.tagResult;
+    if (!this.canChange || tags.length === 0 || version === null || this.dirty) return nothing;
+    const tag = tags.includes(this.tag) ? this.tag : tags[0]!;
+    return html`<div class="row" data-apply-tag>
+        <label>${t('config.applyToTag').replace('{version}', String(version))}
+          <select aria-label=${t('config.tag')} @change=${(e: Event) => (this.tag = (e.target as HTMLSelectElement).value)}>
+            ${tags.map((name) => html`<option ?selected=${name === tag}>${name}</option>`)}
+          </select></label>
+        <button class="secondary" ?disabled=${this.changes.busy} @click=${() => this.applyToTag(version, tag)}>${t('config.applyTag')}</button>
+      </div>
+      ${result
+        ? html`<p data-tag-summary>${t('config.tagSummary')
+            .replace('{tag}', result.tag)
+            .replace('{applied}', String(result.applied))
+            .replace('{pending}', String(result.pending))
+            .replace('{refused}', String(result.refused))}</p>
+          <div class="scroll"><table data-tag-results>
+            <tbody>
+              ${result.results.map(
+                (r) => html`<tr>
+                  <td><a href="#/nodes/${encodeURIComponent(r.node_id)}/config">${r.node_id}</a></td>
+                  <td><span class="badge ${r.status === 'applied' ? 'ok' : r.status === 'refused' ? 'error' : ''}">${t(TAG_STATUS[r.status])}</span></td>
+                  <td class="error">${r.error ?? ''}</td>
+                </tr>`,
+              )}
+            </tbody>
+          </table></div>`
+        : nothing}`;
+  }
+
   private rollBack(current: number) {
     this.changes.confirm(t('config.confirmRollback').replace('{node}', this.nodeId).replace('{version}', String(current)), t('config.rollback'),
       this.change(async () => {
@@ -275,6 +335,7 @@ export class BfConfigEditor extends LocalizedElement {
             <button ?disabled=${this.changes.busy || !parsed.ok} @click=${this.saveAndApply}>${t('config.saveApply')}</button>
           </div>`
         : nothing}
+      ${this.tagSection()}
     </section>`;
   }
 
