@@ -87,6 +87,7 @@ export class BfConfigEditor extends LocalizedElement {
     css`
       .grid { display: grid; gap: 0 16px; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); }
       @media (max-width: 900px) { .grid { grid-template-columns: minmax(0, 1fr); } }
+      @media (max-width: 600px) { .saved { display: none; } }
       pre.refusal { white-space: pre-wrap; word-break: break-word; background: #fde8e6; padding: 8px; border-radius: 4px; font-size: 13px; margin: 8px 0; }
       .line-error { display: flex; gap: 8px; align-items: baseline; flex-wrap: wrap; }
       .line-error button { padding: 2px 8px; }
@@ -348,12 +349,12 @@ export class BfConfigEditor extends LocalizedElement {
       ${page?.total === 0 ? html`<p class="muted">${t('config.noVersions')}</p>` : nothing}
       ${page?.versions.length
         ? html`<div class="scroll"><table>
-            <thead><tr><th>#</th><th>${t('config.savedAt')}</th><th>${t('config.comment')}</th><th></th></tr></thead>
+            <thead><tr><th>#</th><th class="saved">${t('config.savedAt')}</th><th>${t('config.comment')}</th><th></th></tr></thead>
             <tbody>
               ${page.versions.map(
                 (v) => html`<tr data-version=${v.id}>
                   <td>${v.id}<div class="muted" title=${v.hash}>${v.hash.slice(0, 12)}</div></td>
-                  <td>${formatTime(v.created_at)}<div class="muted">${v.author}</div></td>
+                  <td class="saved">${formatTime(v.created_at)}<div class="muted">${v.author}</div></td>
                   <td>${v.comment || '—'}
                     ${v.id === applied ? html`<span class="badge ok" data-running>${t('config.running')}</span>` : nothing}
                     ${v.id === desired && desired !== applied ? html`<span class="badge" data-wanted>${t('config.wanted')}</span>` : nothing}</td>
