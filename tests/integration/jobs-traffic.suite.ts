@@ -64,6 +64,13 @@ export function trafficJobSuite(kind: DatabaseKind): void {
       clock.now += 61_000;
       return app.jobs.run('traffic');
     };
+    /** Another hub on the same database, ticking on the test clock (closed by afterAll if a test fails first). */
+    const secondHub = async () => {
+      const other = await joinHub(hub, {}, () => clock.now);
+      extra.push(other);
+      await shortSqliteWaits(hub.app, other);
+      return other;
+    };
     /** The node's agent reinstalled: a new, empty ledger with another id, counting from 1 again. */
     const replaceLedger = () => nodeCommand<{ ledger_id: string }>(hub, NODE, 'clash-stats.traffic.replace');
     /** The node's row once it billed a few more entries of its current ledger. */
@@ -204,9 +211,7 @@ export function trafficJobSuite(kind: DatabaseKind): void {
     });
 
     it('bills exactly the ledger bytes when two hubs on one database drain at once, many times', async () => {
-      const other = await joinHub(hub, {}, () => clock.now);
-      extra.push(other);
-      await shortSqliteWaits(hub.app, other);
+      const other = await secondHub();
       for (let round = 0; round < 8; round++) {
         await append('alice', 1 + round, 1000 + round, 1 + (round % 3));
         await append('bob', 3, 5 * round, 2);
@@ -309,9 +314,7 @@ export function trafficJobSuite(kind: DatabaseKind): void {
     });
 
     it('bills each entry of a replaced ledger once when two hubs that read the old position drain it at once', async () => {
-      const other = await joinHub(hub, {}, () => clock.now);
-      extra.push(other);
-      await shortSqliteWaits(hub.app, other);
+      const other = await secondHub();
       for (let round = 0; round < 6; round++) {
         const position = (await nodeRow(hub.app.db, NODE)).ledger_seq;
         await replaceLedger();
