@@ -136,6 +136,8 @@ export class Node extends Timestamped {
   desired_config_version!: number | null;
   applied_config_version!: number | null;
   ledger_seq!: number;
+  /** The clash-stats ledger ledger_seq counts in; null until a drain named it. */
+  ledger_id!: string | null;
   last_seen_at!: number | null;
   health!: 'unknown' | 'online' | 'offline';
   last_error!: string | null;
@@ -156,6 +158,7 @@ export class Node extends Timestamped {
       desired_config_version: this.desired_config_version,
       applied_config_version: this.applied_config_version,
       ledger_seq: Number(this.ledger_seq),
+      ledger_id: this.ledger_id,
       last_seen_at: iso(this.last_seen_at),
       health: this.health,
       last_error: this.last_error,

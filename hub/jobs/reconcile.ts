@@ -10,13 +10,12 @@
 // node's config rollback reads the versions it applied from there.
 import type { Knex } from 'knex';
 import type { AppLogger } from '../../agent-core/logger.js';
-import { traceId } from '../../agent-core/tracing.js';
 import type { AgentPool } from '../agents.js';
 import { AuditEntry, ConfigVersion, Node } from '../db/models.js';
 import { HubError, type HubErrorCode } from '../errors.js';
 import { usersForNode } from '../fleet.js';
 import type { ObjectStore } from '../object-store.js';
-import { isUnreachable, mapLimit, recordNodeError, recordNodeSeen } from './common.js';
+import { isUnreachable, mapLimit, recordAudit, recordNodeError, recordNodeSeen, type Actor } from './common.js';
 
 export const BACKOFF_FIRST_MS = 5_000;
 export const BACKOFF_MAX_MS = 5 * 60_000;
@@ -31,12 +30,6 @@ export interface ReconcileDeps {
   objects: ObjectStore;
   now(): number;
   logger: AppLogger;
-}
-
-/** Who a push is for the audit log: the reconciler itself, or the admin whose request ran it. */
-export interface Actor {
-  id: number | null;
-  name: string;
 }
 
 export interface PartResult {
@@ -226,24 +219,8 @@ export class Reconciler {
     }
   }
 
-  private async audit(actor: Actor, action: string, target: string, input: Record<string, unknown>, started: number, error?: unknown): Promise<void> {
-    const statusCode = error === undefined ? 200 : error instanceof HubError ? error.statusCode : 500;
-    await AuditEntry.query(this.deps.db)
-      .insert({
-        time: Date.now(),
-        admin_id: actor.id,
-        admin: actor.name,
-        action,
-        target,
-        input,
-        result: error === undefined ? 'ok' : 'error',
-        status_code: statusCode,
-        error: error === undefined ? null : (error as Error).message.slice(0, 1000),
-        duration_ms: Math.round(performance.now() - started),
-        ip: '',
-        trace_id: traceId() ?? null,
-      })
-      .catch((e: Error) => this.deps.logger.error('audit write failed', { action, target, error: e.message }));
+  private audit(actor: Actor, action: string, target: string, input: Record<string, unknown>, started: number, error?: unknown): Promise<void> {
+    return recordAudit(this.deps.db, this.deps.logger, { actor, action, target, input, started, error });
   }
 
   /**

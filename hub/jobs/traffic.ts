@@ -9,6 +9,17 @@
 // committed position (the agent still holds those entries, and they are after it), and two hubs
 // never both apply a batch: the one that finds ledger_seq moved rolls back.
 //
+// A position counts in one ledger: nodes.ledger_id names it (clash-stats 0.4.0 sends it with each
+// drain). A node whose agent was reinstalled or lost its state has a new ledger, with another id
+// and seqs from 1 again; the old position would be refused there, or, once the new ledger grew
+// past it, skip its first entries. So when the node names another ledger than the one the hub's
+// position is in, the job moves the node to the new ledger's acknowledged position (compare-and-set
+// on ledger_seq and ledger_id, like a batch), says so in the log, the audit log and its result, and
+// drains the new ledger from there in the same tick. Each batch applies only while ledger_id is
+// still the ledger its entries came from, so a hub that drained the old ledger never bills into the
+// new one. Entries the old ledger held beyond the hub's position were lost with it. An older
+// clash-stats names no ledger: its node is drained by position alone, as before.
+//
 // Entries for a user the hub does not know (deleted, or added on the node by hand) cannot be
 // stored (usage_hourly references users): they are skipped with a warning and counted in the
 // job's result, and the ledger position still moves past them so they do not block the node.
@@ -19,7 +30,10 @@ import type { AppLogger } from '../../agent-core/logger.js';
 import type { AgentPool } from '../agents.js';
 import { Node } from '../db/models.js';
 import { HubError } from '../errors.js';
-import { chunks, isTransient, mapLimit, recordNodeError, recordNodeSeen, withRetry } from './common.js';
+import { chunks, isTransient, mapLimit, recordAudit, recordNodeError, recordNodeSeen, withRetry } from './common.js';
+
+/** The audit action of a node moved to a new ledger (its old one was lost). */
+export const LEDGER_REPLACED_ACTION = 'node.ledger.replaced';
 
 export interface TrafficDeps {
   db: Knex;
@@ -47,10 +61,15 @@ export interface LedgerEntry {
   download_bytes: number;
 }
 
-interface DrainResult {
-  entries: LedgerEntry[];
+/** Where a node's ledger stands (clash-stats.traffic.position); ledger_id is absent before clash-stats 0.4.0. */
+interface LedgerPosition {
   head_seq: number;
   acked_seq: number;
+  ledger_id?: string;
+}
+
+interface DrainResult extends LedgerPosition {
+  entries: LedgerEntry[];
 }
 
 export interface LedgerBatch {
@@ -61,6 +80,11 @@ export interface LedgerBatch {
   nodeTags: readonly string[];
   /** nodes.ledger_seq as read before the drain; the batch applies only if it is still that. */
   afterSeq: number;
+  /**
+   * The ledger the entries came from: the batch applies only if nodes.ledger_id is still it.
+   * Undefined for a clash-stats that does not name its ledger (then ledger_seq alone decides).
+   */
+  ledgerId?: string;
   /** Entries with seq > afterSeq, in increasing seq order. */
   entries: readonly LedgerEntry[];
   /** The hub's clock, for last_seen_at and for entries with an unreadable time. */
@@ -112,7 +136,7 @@ export async function applyLedgerBatch(db: Knex, batch: LedgerBatch): Promise<Ba
     db.transaction(async (trx): Promise<BatchOutcome> => {
       const outcome: BatchOutcome = { applied: false, seq: last.seq, usageRows: 0, billedBytes: 0, unknownUsers: { entries: 0, bytes: 0, names: [] } };
       const moved = await trx('nodes')
-        .where({ id: batch.nodeId, ledger_seq: batch.afterSeq })
+        .where({ id: batch.nodeId, ledger_seq: batch.afterSeq, ...(batch.ledgerId === undefined ? {} : { ledger_id: batch.ledgerId }) })
         .update({ ledger_seq: last.seq, last_seen_at: batch.now, health: 'online' });
       if (moved === 0) return outcome;
       outcome.applied = true;
@@ -247,7 +271,35 @@ export interface NodeTrafficResult {
   /** Batches another hub had applied first. */
   conflicts: number;
   unknown_user_entries: number;
+  /** Set when this tick found the node on a new ledger and moved its position there. */
+  ledger_replaced?: LedgerReplaced;
   error?: string;
+}
+
+/** A node moved from the ledger the hub's position was in to a new one (audit input, job result). */
+export interface LedgerReplaced {
+  /** null when the hub had not learnt the old ledger's id (drained before it kept them). */
+  old_ledger_id: string | null;
+  new_ledger_id: string;
+  /** The hub's position in the old ledger: everything up to it was billed. */
+  old_seq: number;
+  /** The new ledger's acknowledged position, billed from here on. */
+  new_seq: number;
+}
+
+/** The hub's committed place in a node's ledger: nodes.ledger_seq in the ledger nodes.ledger_id. */
+interface LedgerMark {
+  seq: number;
+  id: string | null;
+}
+
+/**
+ * Whether the node's answer names another ledger than the one `mark` is in. With no id recorded
+ * yet, only a head below the position shows it (seqs never go back within one ledger).
+ */
+function isOtherLedger(mark: LedgerMark, answer: LedgerPosition): answer is LedgerPosition & { ledger_id: string } {
+  if (typeof answer.ledger_id !== 'string') return false;
+  return mark.id === null ? Number(answer.head_seq) < mark.seq : answer.ledger_id !== mark.id;
 }
 
 /** Drains one node from its committed position until its ledger is empty (or the batch cap). */
@@ -255,8 +307,8 @@ export async function drainNode(deps: TrafficDeps, node: Node, options: TrafficO
   const { db, agents, logger } = deps;
   const limit = options.batchSize ?? 1000;
   const maxBatches = options.maxBatchesPerNode ?? 100;
-  let position = Number(node.ledger_seq);
-  const result: NodeTrafficResult = { node_id: node.id, entries: 0, batches: 0, billed_bytes: 0, seq: position, conflicts: 0, unknown_user_entries: 0 };
+  let mark: LedgerMark = { seq: Number(node.ledger_seq), id: node.ledger_id ?? null };
+  const result: NodeTrafficResult = { node_id: node.id, entries: 0, batches: 0, billed_bytes: 0, seq: mark.seq, conflicts: 0, unknown_user_entries: 0 };
   const tags = Array.isArray(node.tags) ? node.tags : [];
 
   const ack = async (seq: number) => {
@@ -273,16 +325,61 @@ export async function drainNode(deps: TrafficDeps, node: Node, options: TrafficO
     }
   };
 
+  /**
+   * Moves the committed place to `to` if it is still what this tick read (compare-and-set, as a
+   * batch does); false, and the result says why, when another hub moved it first or the database failed.
+   */
+  const move = async (to: { seq: number; id: string }) => {
+    try {
+      const where = { id: node.id, ledger_seq: mark.seq, ledger_id: mark.id };
+      if ((await withRetry(() => db('nodes').where(where).update({ ledger_seq: to.seq, ledger_id: to.id }))) > 0) {
+        mark = to;
+        result.seq = to.seq;
+        return true;
+      }
+      result.conflicts += 1;
+      logger.info('ledger position already moved by another hub', { node_id: node.id, after_seq: mark.seq, ledger_id: mark.id });
+    } catch (error) {
+      logger.error('ledger position not moved', { node_id: node.id, after_seq: mark.seq, error: (error as Error).message, transient: isTransient(error) });
+      result.error = `database: ${(error as Error).message}`;
+    }
+    return false;
+  };
+
+  /** The node has a new ledger: bill it from what it already counts as acknowledged (normally 0). */
+  const replace = async (found: LedgerPosition & { ledger_id: string }) => {
+    const started = performance.now();
+    const from = mark;
+    if (!(await move({ seq: Number(found.acked_seq), id: found.ledger_id }))) return false;
+    const replaced: LedgerReplaced = { old_ledger_id: from.id, new_ledger_id: found.ledger_id, old_seq: from.seq, new_seq: mark.seq };
+    logger.warn("node's traffic ledger was replaced (agent reinstalled or its state lost): billing the new ledger from its acknowledged position; entries the old one held after old_seq, if any, were lost with it", {
+      node_id: node.id,
+      ...replaced,
+    });
+    await recordAudit(db, logger, { actor: { id: null, name: 'traffic' }, action: LEDGER_REPLACED_ACTION, target: node.id, input: { ...replaced }, started });
+    result.ledger_replaced = replaced;
+    return true;
+  };
+
   for (let i = 0; i < maxBatches; i++) {
     let drained: DrainResult;
     try {
-      drained = (await agents.execute(node, 'clash-stats.traffic.drain', { after_seq: position, limit })).result as DrainResult;
+      drained = (await agents.execute(node, 'clash-stats.traffic.drain', { after_seq: mark.seq, limit })).result as DrainResult;
     } catch (error) {
-      // The agent refuses an after_seq it already compacted: fine if another hub moved the position meanwhile.
+      // The agent refuses an after_seq it already compacted or beyond its head: fine if another hub
+      // moved the position meanwhile, and a new ledger on the node if it names another one.
       if (error instanceof HubError && error.code === 'HUB_ERR_CONFLICT') {
-        const current = await db('nodes').where({ id: node.id }).first('ledger_seq');
-        if (current && Number(current.ledger_seq) !== position) {
+        const current = await db('nodes').where({ id: node.id }).first('ledger_seq', 'ledger_id');
+        if (current && (Number(current.ledger_seq) !== mark.seq || current.ledger_id !== mark.id)) {
           result.conflicts += 1;
+          return result;
+        }
+        const found = await agents.execute(node, 'clash-stats.traffic.position', {}).then(
+          ({ result: position }) => position as LedgerPosition,
+          () => undefined,
+        );
+        if (found && isOtherLedger(mark, found)) {
+          if (await replace(found)) continue;
           return result;
         }
       }
@@ -290,7 +387,15 @@ export async function drainNode(deps: TrafficDeps, node: Node, options: TrafficO
       result.error = (error as Error).message;
       return result;
     }
-    const entries = (drained.entries ?? []).filter((e) => e.seq > position);
+    if (isOtherLedger(mark, drained)) {
+      // Its entries after the old position are not the ones after it in the new ledger: drain again.
+      if (await replace(drained)) continue;
+      return result;
+    }
+    // The first drain that names the ledger (a new node, or one drained before the hub kept ids).
+    if (mark.id === null && typeof drained.ledger_id === 'string' && !(await move({ seq: mark.seq, id: drained.ledger_id }))) return result;
+
+    const entries = (drained.entries ?? []).filter((e) => e.seq > mark.seq);
     if (entries.some((e, k) => k > 0 && e.seq <= entries[k - 1]!.seq)) {
       const error = new HubError('HUB_ERR_AGENT_FAILED', `node ${node.id}: traffic.drain returned entries out of seq order; nothing applied`);
       await recordNodeError(db, node.id, 'traffic', error, deps.now());
@@ -300,37 +405,45 @@ export async function drainNode(deps: TrafficDeps, node: Node, options: TrafficO
     if (entries.length === 0) {
       await recordNodeSeen(db, node.id, 'traffic', deps.now());
       // An ack lost after an earlier commit: acknowledge the committed position now.
-      if (Number(drained.acked_seq) < position) await ack(position);
+      if (Number(drained.acked_seq) < mark.seq) await ack(mark.seq);
       return result;
     }
 
     let outcome: BatchOutcome;
     try {
-      outcome = await applyLedgerBatch(db, { nodeId: node.id, multiplier: Number(node.multiplier), nodeTags: tags, afterSeq: position, entries, now: deps.now() });
+      outcome = await applyLedgerBatch(db, {
+        nodeId: node.id,
+        multiplier: Number(node.multiplier),
+        nodeTags: tags,
+        afterSeq: mark.seq,
+        ledgerId: drained.ledger_id,
+        entries,
+        now: deps.now(),
+      });
     } catch (error) {
       // A database failure: nothing was committed and the node did nothing wrong.
-      logger.error('traffic batch not applied', { node_id: node.id, after_seq: position, error: (error as Error).message, transient: isTransient(error) });
+      logger.error('traffic batch not applied', { node_id: node.id, after_seq: mark.seq, error: (error as Error).message, transient: isTransient(error) });
       result.error = `database: ${(error as Error).message}`;
       return result;
     }
     if (!outcome.applied) {
       result.conflicts += 1;
-      logger.info('traffic batch already applied by another hub', { node_id: node.id, after_seq: position });
+      logger.info('traffic batch already applied by another hub', { node_id: node.id, after_seq: mark.seq });
       return result;
     }
     if (outcome.unknownUsers.entries > 0) {
       logger.warn('traffic for users the hub does not know was skipped', { node_id: node.id, users: outcome.unknownUsers.names.slice(0, 20), entries: outcome.unknownUsers.entries, bytes: outcome.unknownUsers.bytes });
     }
-    position = outcome.seq;
+    mark = { ...mark, seq: outcome.seq };
     Object.assign(result, {
-      seq: position,
+      seq: mark.seq,
       entries: result.entries + entries.length,
       batches: result.batches + 1,
       billed_bytes: result.billed_bytes + outcome.billedBytes,
       unknown_user_entries: result.unknown_user_entries + outcome.unknownUsers.entries,
     });
-    if (!(await ack(position))) return result;
-    if (entries.length < limit && position >= Number(drained.head_seq)) break;
+    if (!(await ack(mark.seq))) return result;
+    if (entries.length < limit && mark.seq >= Number(drained.head_seq)) break;
   }
   await recordNodeSeen(db, node.id, 'traffic', deps.now());
   return result;

@@ -10,7 +10,8 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { adminOf } from '../auth.js';
 import { ConfigVersion, Node } from '../db/models.js';
 import { HubError } from '../errors.js';
-import { readConfigVersion, type Actor } from '../jobs/reconcile.js';
+import type { Actor } from '../jobs/common.js';
+import { readConfigVersion } from '../jobs/reconcile.js';
 import { checkBase } from '../../plugins/singbox-config/render.js';
 import { canonicalJson } from '../../proto/canonical-json.js';
 

@@ -22,6 +22,7 @@ const WARN_EVERY_MS = 5 * 60_000;
 const UserName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$' });
 const Bytes = Type.Integer({ minimum: 0 });
 const Seq = Type.Integer({ minimum: 0 });
+const LedgerId = Type.String({ description: "The ledger's id; a new ledger (its file lost) gets another, and its seqs start again at 1." });
 
 const Summary = Type.Object({
   upload_total: Type.Integer({ minimum: 0, description: 'Bytes sent by all connections since sing-box started.' }),
@@ -122,7 +123,7 @@ function isSsmEndpoints(value: unknown): value is { endpoints: SsmEndpoint[] } {
 
 export default definePlugin({
   id: 'clash-stats',
-  version: '0.3.0',
+  version: '0.4.0',
   agent: '>=0.1.0 <1',
   description: 'Per-user traffic in a durable ledger, and node totals and connections, from sing-box.',
   config: Config,
@@ -143,7 +144,7 @@ export default definePlugin({
         after_seq: Seq,
         limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
       }),
-      output: Type.Object({ entries: Type.Array(Entry), head_seq: Seq, acked_seq: Seq }),
+      output: Type.Object({ entries: Type.Array(Entry), head_seq: Seq, acked_seq: Seq, ledger_id: LedgerId }),
       timeoutMs: 15_000,
     },
     'traffic.ack': {
@@ -156,7 +157,7 @@ export default definePlugin({
     'traffic.position': {
       description: 'Where the ledger stands: the last entry written and the last one acknowledged.',
       input: Type.Object({}),
-      output: Type.Object({ head_seq: Seq, acked_seq: Seq }),
+      output: Type.Object({ head_seq: Seq, acked_seq: Seq, ledger_id: LedgerId }),
     },
     'traffic.totals': {
       description: 'Bytes per user over everything the ledger ever recorded (survives acknowledgement and restarts), or up to at_seq.',
@@ -319,11 +320,14 @@ export default definePlugin({
     return {
       commands: {
         'traffic.sample': () => sample(),
-        'traffic.drain': async ({ after_seq, limit }) => (await openLedger()).drain(after_seq, limit),
+        'traffic.drain': async ({ after_seq, limit }) => {
+          const ledger = await openLedger();
+          return { ...(await ledger.drain(after_seq, limit)), ledger_id: ledger.ledgerId };
+        },
         'traffic.ack': async ({ seq }) => (await openLedger()).ack(seq),
         'traffic.position': async () => {
           const ledger = await openLedger();
-          return { head_seq: ledger.headSeq, acked_seq: ledger.ackedSeq };
+          return { head_seq: ledger.headSeq, acked_seq: ledger.ackedSeq, ledger_id: ledger.ledgerId };
         },
         'traffic.totals': async ({ at_seq }) => {
           const ledger = await openLedger();

@@ -154,7 +154,7 @@ export function reconcileSuite(kind: DatabaseKind): void {
 
     it('sends no ledger_seq to a node whose singbox-config predates it, which would refuse the field', async () => {
       const OLDER = `reconcile-older-${kind}`;
-      olderAgent = await startFakeNode(OLDER, 'fake-singbox-0.2.js');
+      olderAgent = await startFakeNode(OLDER, { singbox: 'fake-singbox-0.2.js' });
       await enroll(hub, olderAgent, { tags: ['r'] });
       await touchNodes(hub.app.db, ['r']);
       const result = await reconcile();

@@ -1,12 +1,12 @@
 // The traffic job against a real agent process whose clash-stats is the in-memory ledger double:
-// every byte billed exactly once through repeated drains, a hub dying between commit and ack, and
-// two hubs draining at once. Run on SQLite by jobs-traffic.test.ts, on MariaDB by
+// every byte billed exactly once through repeated drains, a hub dying between commit and ack, two
+// hubs draining at once, and a node whose ledger was replaced (its agent reinstalled). Run on SQLite by jobs-traffic.test.ts, on MariaDB by
 // jobs-traffic.mariadb.test.ts.
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Node } from '../../hub/db/models.js';
+import { AuditEntry, Node } from '../../hub/db/models.js';
 import { HubError } from '../../hub/errors.js';
-import { applyLedgerBatch, drainNode, hourOf } from '../../hub/jobs/traffic.js';
+import { applyLedgerBatch, drainNode, hourOf, LEDGER_REPLACED_ACTION, type TrafficSummary } from '../../hub/jobs/traffic.js';
 import type { AgentProcess } from '../support/agent-process.js';
 import { startTestHub, type DatabaseKind, type TestHub } from '../support/hub.js';
 import {
@@ -20,6 +20,7 @@ import {
   seedUser,
   shortSqliteWaits,
   startFakeNode,
+
   subscription,
   trafficDeps,
   type SeededSubscription,
@@ -30,6 +31,7 @@ const MULTIPLIER = 1.5;
 interface LedgerState {
   head_seq: number;
   acked_seq: number;
+  ledger_id: string;
   pending: number;
   acks: number;
   totals: Record<string, { upload_bytes: number; download_bytes: number }>;
@@ -42,6 +44,7 @@ export function trafficJobSuite(kind: DatabaseKind): void {
     let agent: AgentProcess;
     let hub: TestHub;
     const extra: FastifyInstance[] = [];
+    let planId: number;
     let alice: SeededSubscription;
     let bob: SeededSubscription;
 
@@ -61,6 +64,22 @@ export function trafficJobSuite(kind: DatabaseKind): void {
       clock.now += 61_000;
       return app.jobs.run('traffic');
     };
+    /** Another hub on the same database, ticking on the test clock (closed by afterAll if a test fails first). */
+    const secondHub = async () => {
+      const other = await joinHub(hub, {}, () => clock.now);
+      extra.push(other);
+      await shortSqliteWaits(hub.app, other);
+      return other;
+    };
+    /** The node's agent reinstalled: a new, empty ledger with another id, counting from 1 again. */
+    const replaceLedger = () => nodeCommand<{ ledger_id: string }>(hub, NODE, 'clash-stats.traffic.replace');
+    /** The node's row once it billed a few more entries of its current ledger. */
+    const drainedSome = async () => {
+      await append('bob', 1, 1, 5);
+      await runTraffic();
+      return nodeRow(hub.app.db, NODE);
+    };
+    const replacedAudit = () => AuditEntry.query(hub.app.db).where({ action: LEDGER_REPLACED_ACTION, target: NODE }).orderBy('id');
 
     /** Everything in the ledger is in the database exactly once, and the subscription agrees. */
     const expectExactlyOnce = async () => {
@@ -76,9 +95,9 @@ export function trafficJobSuite(kind: DatabaseKind): void {
     beforeAll(async () => {
       [agent, hub] = await Promise.all([startFakeNode(NODE), startTestHub(kind, { clock: () => clock.now })]);
       await enroll(hub, agent, { tags: ['traffic'], multiplier: MULTIPLIER });
-      const plan = await seedPlan(hub.app.db, 'traffic-plan', { tags: ['traffic'] });
-      alice = await seedUser(hub.app.db, 'alice', { planId: plan, now: clock.now });
-      bob = await seedUser(hub.app.db, 'bob', { planId: plan, now: clock.now });
+      planId = await seedPlan(hub.app.db, 'traffic-plan', { tags: ['traffic'] });
+      alice = await seedUser(hub.app.db, 'alice', { planId, now: clock.now });
+      bob = await seedUser(hub.app.db, 'bob', { planId, now: clock.now });
     });
 
     afterAll(async () => {
@@ -192,9 +211,7 @@ export function trafficJobSuite(kind: DatabaseKind): void {
     });
 
     it('bills exactly the ledger bytes when two hubs on one database drain at once, many times', async () => {
-      const other = await joinHub(hub, {}, () => clock.now);
-      extra.push(other);
-      await shortSqliteWaits(hub.app, other);
+      const other = await secondHub();
       for (let round = 0; round < 8; round++) {
         await append('alice', 1 + round, 1000 + round, 1 + (round % 3));
         await append('bob', 3, 5 * round, 2);
@@ -237,6 +254,108 @@ export function trafficJobSuite(kind: DatabaseKind): void {
       const state = await ledger();
       expect((await nodeRow(hub.app.db, NODE)).ledger_seq).toBe(state.head_seq);
       expect(await rawTotals(bob.userId)).toEqual({ up: state.totals.bob!.upload_bytes, down: state.totals.bob!.download_bytes });
+    });
+
+    it("records the ledger's id with the position it drains to", async () => {
+      await append('bob', 4, 4);
+      await runTraffic();
+      expect(await nodeRow(hub.app.db, NODE)).toMatchObject({ ledger_id: (await ledger()).ledger_id, ledger_seq: (await ledger()).head_seq });
+    });
+
+    it('bills every entry of a replaced ledger that is still shorter than the old position, and says it was replaced', async () => {
+      const old = await drainedSome();
+      const { ledger_id: newId } = await replaceLedger();
+      await append('alice', 70, 30, 2);
+      await append('bob', 9, 1);
+
+      const run = await runTraffic();
+      expect(run).toMatchObject({ ran: true, result: { failed: 0, entries: 3 } });
+      const replaced = { old_ledger_id: old.ledger_id, new_ledger_id: newId, old_seq: old.ledger_seq, new_seq: 0 };
+      expect((run as { result: TrafficSummary }).result.results).toEqual([expect.objectContaining({ node_id: NODE, seq: 3, ledger_replaced: replaced })]);
+      expect(await nodeRow(hub.app.db, NODE)).toMatchObject({ ledger_seq: 3, ledger_id: newId, health: 'online', last_error: null });
+      expect((await replacedAudit()).map((a) => [a.admin, a.result, a.input])).toEqual([['traffic', 'ok', replaced]]);
+      expect(await ledger()).toMatchObject({ head_seq: 3, acked_seq: 3, pending: 0 });
+      await expectExactlyOnce();
+    });
+
+    it('bills every entry of a replaced ledger that grew past the old position, skipping none', async () => {
+      const old = await drainedSome();
+      const { ledger_id: newId } = await replaceLedger();
+      await append('alice', 5, 6, old.ledger_seq + 4);
+      await append('bob', 1, 2, 2);
+
+      const run = await runTraffic();
+      expect(run).toMatchObject({ ran: true, result: { failed: 0, entries: old.ledger_seq + 6 } });
+      expect((run as { result: TrafficSummary }).result.results[0]!.ledger_replaced).toEqual({
+        old_ledger_id: old.ledger_id,
+        new_ledger_id: newId,
+        old_seq: old.ledger_seq,
+        new_seq: 0,
+      });
+      expect(await nodeRow(hub.app.db, NODE)).toMatchObject({ ledger_seq: old.ledger_seq + 6, ledger_id: newId, last_error: null });
+      expect(await replacedAudit()).toHaveLength(2);
+      await expectExactlyOnce();
+    });
+
+    it('moves a node drained before the hub kept ledger ids to its new ledger once the old position is beyond its head', async () => {
+      // As after the upgrade: a position without the id of the ledger it came from.
+      await hub.app.db('nodes').where({ id: NODE }).update({ ledger_id: null });
+      const old = await nodeRow(hub.app.db, NODE);
+      const { ledger_id: newId } = await replaceLedger();
+      await append('bob', 8, 8, 2);
+
+      const run = await runTraffic();
+      expect((run as { result: TrafficSummary }).result.results[0]).toMatchObject({
+        entries: 2,
+        ledger_replaced: { old_ledger_id: null, new_ledger_id: newId, old_seq: old.ledger_seq, new_seq: 0 },
+      });
+      expect(await nodeRow(hub.app.db, NODE)).toMatchObject({ ledger_seq: 2, ledger_id: newId, last_error: null });
+      await expectExactlyOnce();
+    });
+
+    it('bills each entry of a replaced ledger once when two hubs that read the old position drain it at once', async () => {
+      const other = await secondHub();
+      for (let round = 0; round < 6; round++) {
+        const position = (await nodeRow(hub.app.db, NODE)).ledger_seq;
+        await replaceLedger();
+        // Shorter than the old position (drain refused, position asked) or longer (drain answers from the wrong ledger), in turn.
+        await append('alice', 10 + round, 20, round % 2 === 0 ? 1 : position + 2);
+        await append('bob', 3, round, 1);
+        const [mine, theirs] = await Promise.all([Node.query(hub.app.db).findById(NODE), Node.query(other.db).findById(NODE)]);
+        const results = await Promise.all([drainNode(trafficDeps(hub.app), mine!), drainNode(trafficDeps(other), theirs!)]);
+        for (const r of results) expect(r.error).toBeUndefined();
+        expect(results.filter((r) => r.ledger_replaced)).toHaveLength(1);
+        expect(results.filter((r) => r.conflicts > 0)).toHaveLength(1);
+        await expectExactlyOnce();
+      }
+      await leave(extra.pop()!, hub);
+      expect(await ledger()).toMatchObject({ pending: 0 });
+    });
+
+    it('drains a node whose clash-stats names no ledger by position alone, as before', async () => {
+      const OLDER = `traffic-older-${kind}`;
+      const older = await startFakeNode(OLDER, { ledger: 'fake-ledger-0.3.js' });
+      try {
+        await enroll(hub, older, { tags: ['traffic'], multiplier: MULTIPLIER });
+        const carol = await seedUser(hub.app.db, 'carol', { planId, now: clock.now });
+        await nodeCommand(hub, OLDER, 'clash-stats.traffic.append', { user: 'carol', upload_bytes: 100, download_bytes: 50, count: 4 });
+        expect(await runTraffic()).toMatchObject({ ran: true, result: { failed: 0, entries: 4 } });
+        expect(await nodeRow(hub.app.db, OLDER)).toMatchObject({ ledger_seq: 4, ledger_id: null, last_error: null });
+        expect((await subscription(hub.app.db, carol.subscriptionId)).used).toBe(4 * 150 * MULTIPLIER);
+
+        // Without an id the hub cannot tell a new ledger from a damaged one: it refuses, as it always did, and says why.
+        await nodeCommand(hub, OLDER, 'clash-stats.traffic.replace');
+        await nodeCommand(hub, OLDER, 'clash-stats.traffic.append', { user: 'carol', upload_bytes: 1, download_bytes: 1 });
+        expect(await runTraffic()).toMatchObject({ ran: true, result: { failed: 1, entries: 0 } });
+        const row = await nodeRow(hub.app.db, OLDER);
+        expect(row).toMatchObject({ ledger_seq: 4, ledger_id: null });
+        expect(row.last_error).toMatch(/^traffic: .*after_seq 4 is beyond head_seq 1/);
+        expect(await hub.app.db('audit_log').where({ action: LEDGER_REPLACED_ACTION, target: OLDER })).toEqual([]);
+      } finally {
+        await hub.app.db('nodes').where({ id: OLDER }).update({ enabled: false });
+        await older.stop();
+      }
+      await expectExactlyOnce();
     });
 
     it('runs on its timer while the hub listens, enforces quotas right after billing, and stops on close', async () => {

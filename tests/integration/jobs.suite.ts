@@ -21,14 +21,15 @@ export const DAY_MS = 24 * 3_600_000;
 
 /**
  * A real agent whose only plugins are the ledger and singbox-config test doubles (`singbox`:
- * fake-singbox-0.2.js for a node whose singbox-config predates users.sync's ledger_seq).
+ * fake-singbox-0.2.js for a node whose singbox-config predates users.sync's ledger_seq; `ledger`:
+ * fake-ledger-0.3.js for one whose clash-stats predates the ledger id).
  */
-export function startFakeNode(nodeId: string, singbox = 'fake-singbox.js'): Promise<AgentProcess> {
+export function startFakeNode(nodeId: string, { singbox = 'fake-singbox.js', ledger = 'fake-ledger.js' } = {}): Promise<AgentProcess> {
   return startAgentProcess({
     nodeId,
     configure: (config) => {
       config.plugins = {
-        'clash-stats': { module: fixture('fake-ledger.js') },
+        'clash-stats': { module: fixture(ledger) },
         'singbox-config': { module: fixture(singbox) },
       };
       config.reload_on_change = false;

@@ -5,6 +5,7 @@ import * as business from './002-business.js';
 import * as metrics from './003-metrics.js';
 import * as alerts from './004-alerts.js';
 import * as nodeLive from './005-node-live.js';
+import * as nodeLedgerId from './006-node-ledger-id.js';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001-nodes': nodes,
@@ -12,6 +13,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '003-metrics': metrics,
   '004-alerts': alerts,
   '005-node-live': nodeLive,
+  '006-node-ledger-id': nodeLedgerId,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -21,6 +21,7 @@ interface Drained {
   entries: Entry[];
   head_seq: number;
   acked_seq: number;
+  ledger_id: string;
 }
 interface Totals {
   last_seq: number;
@@ -101,9 +102,34 @@ describe('clash-stats config', () => {
 });
 
 describe('clash-stats.traffic.position', () => {
-  it('says where the ledger stands: the head and what the hub acknowledged', async () => {
+  it("says where the ledger stands: the head, what the hub acknowledged, and the ledger's id", async () => {
     const h = await start({});
-    expect(await h.execute('clash-stats.traffic.position')).toEqual({ head_seq: 0, acked_seq: 0 });
+    expect(await h.execute('clash-stats.traffic.position')).toEqual({ head_seq: 0, acked_seq: 0, ledger_id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+  });
+});
+
+describe("clash-stats' ledger id", () => {
+  it('is the same in drain and position, stays across agent restarts, and changes when the ledger is lost', async () => {
+    let h = await startWithV2Ray();
+    v2ray!.counters.set('alice', [10, 20]);
+    await h.execute('clash-stats.traffic.sample');
+    const { ledger_id: id } = await h.execute<Drained>('clash-stats.traffic.drain', { after_seq: 0 });
+    expect(await h.execute('clash-stats.traffic.position')).toEqual({ head_seq: 1, acked_seq: 0, ledger_id: id });
+
+    await closeHarness();
+    h = await startWithV2Ray();
+    expect(await h.execute('clash-stats.traffic.position')).toEqual({ head_seq: 1, acked_seq: 0, ledger_id: id });
+
+    // The agent reinstalled: its state is gone, and the new ledger counts from 1 again.
+    await closeHarness();
+    await rm(ledgerDir, { recursive: true, force: true });
+    h = await startWithV2Ray();
+    v2ray!.counters.set('alice', [15, 30]);
+    await h.execute('clash-stats.traffic.sample');
+    const drained = await h.execute<Drained>('clash-stats.traffic.drain', { after_seq: 0 });
+    expect(drained.ledger_id).not.toBe(id);
+    expect(drained.entries.map((e) => e.seq)).toEqual([1]);
+    expect(await h.execute('clash-stats.traffic.position')).toEqual({ head_seq: 1, acked_seq: 0, ledger_id: drained.ledger_id });
   });
 });
 
@@ -295,7 +321,7 @@ describe('clash-stats.traffic.drain and traffic.ack', () => {
     const h = await withEntries(5);
     const page = await h.execute<Drained>('clash-stats.traffic.drain', { after_seq: 1, limit: 2 }, { remote: true });
     expect(page.entries.map((e) => e.seq)).toEqual([2, 3]);
-    expect(page).toMatchObject({ head_seq: 5, acked_seq: 0 });
+    expect(page).toMatchObject({ head_seq: 5, acked_seq: 0, ledger_id: expect.any(String) });
     expect(await h.execute('clash-stats.traffic.drain', { after_seq: 1, limit: 2 })).toEqual(page);
   });
 
