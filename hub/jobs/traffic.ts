@@ -187,6 +187,15 @@ export async function applyLedgerBatch(db: Knex, batch: LedgerBatch): Promise<Ba
           });
       }
       outcome.usageRows = rows.length;
+      // The node's running totals (the hub's /metrics counters), in the same transaction.
+      const sum = (pick: (row: (typeof rows)[number]) => number) => rows.reduce((n, row) => n + pick(row), 0);
+      await trx('nodes')
+        .where({ id: batch.nodeId })
+        .update({
+          upload_bytes_total: trx.raw('?? + ?', ['upload_bytes_total', sum((r) => r.upload_bytes)]),
+          download_bytes_total: trx.raw('?? + ?', ['download_bytes_total', sum((r) => r.download_bytes)]),
+          billed_bytes_total: trx.raw('?? + ?', ['billed_bytes_total', sum((r) => r.billed_bytes)]),
+        });
 
       const billedByUser = new Map<number, number>();
       for (const row of rows) {

@@ -65,9 +65,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       line('boxfleet_hub_traffic_last_entries', {}, traffic?.entries ?? 0);
     out += head('boxfleet_hub_traffic_last_failed_nodes', 'gauge', 'Nodes the last traffic tick could not drain.') +
       line('boxfleet_hub_traffic_last_failed_nodes', {}, traffic?.failed ?? 0);
-    // From the database, so the figure is the fleet's (every hub replica) and survives restarts.
-    const usage = await app.db('usage_hourly')
-      .sum({ up: 'upload_bytes', down: 'download_bytes', billed: 'billed_bytes' })
+    // From the database, so the figure is the fleet's (every hub replica) and survives restarts:
+    // each node's running totals, kept by the traffic job with the usage it applies.
+    const usage = await app.db('nodes')
+      .sum({ up: 'upload_bytes_total', down: 'download_bytes_total', billed: 'billed_bytes_total' })
       .first();
     out += head('boxfleet_hub_traffic_bytes_applied_total', 'counter', 'Upload + download bytes applied from every node ledger.') +
       line('boxfleet_hub_traffic_bytes_applied_total', {}, Number(usage?.up ?? 0) + Number(usage?.down ?? 0));

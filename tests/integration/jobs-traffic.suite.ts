@@ -1,7 +1,8 @@
 // The traffic job against a real agent process whose clash-stats is the in-memory ledger double:
 // every byte billed exactly once through repeated drains, a hub dying between commit and ack, two
-// hubs draining at once, and a node whose ledger was replaced (its agent reinstalled). Run on SQLite by jobs-traffic.test.ts, on MariaDB by
-// jobs-traffic.mariadb.test.ts.
+// hubs draining at once, and a node whose ledger was replaced (its agent reinstalled); the node's
+// running totals (the hub's /metrics counters) agree. Run on SQLite by jobs-traffic.test.ts, on
+// MariaDB by jobs-traffic.mariadb.test.ts.
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AuditEntry, Node } from '../../hub/db/models.js';
@@ -20,7 +21,6 @@ import {
   seedUser,
   shortSqliteWaits,
   startFakeNode,
-
   subscription,
   trafficDeps,
   type SeededSubscription,
@@ -89,7 +89,13 @@ export function trafficJobSuite(kind: DatabaseKind): void {
         expect(await rawTotals(sub.userId)).toEqual({ up: totals.upload_bytes, down: totals.download_bytes });
         expect((await subscription(hub.app.db, sub.subscriptionId)).used).toBe(await billedTotal(sub.userId));
       }
-      expect((await nodeRow(hub.app.db, NODE)).ledger_seq).toBe(state.head_seq);
+      const row = await nodeRow(hub.app.db, NODE);
+      expect(row.ledger_seq).toBe(state.head_seq);
+      // The node's running totals are exactly its usage rows, summed.
+      const sums = await hub.app.db('usage_hourly').where({ node_id: NODE }).sum({ up: 'upload_bytes', down: 'download_bytes', billed: 'billed_bytes' }).first();
+      expect([row.upload_bytes_total, row.download_bytes_total, row.billed_bytes_total].map(Number)).toEqual(
+        [sums?.up, sums?.down, sums?.billed].map((v) => Number(v ?? 0)),
+      );
     };
 
     beforeAll(async () => {
@@ -375,6 +381,23 @@ export function trafficJobSuite(kind: DatabaseKind): void {
       expect(timed.jobs.stats().traffic!.runs).toBe(runs);
       expect(await hub.app.db('job_leases').where({ holder: timed.jobs.holder }).andWhere('expires_at', '>', 0)).toEqual([]);
       await expectExactlyOnce();
+    });
+
+    it("counts the fleet's traffic in /metrics from the nodes' running totals, which deleting a user does not lower", async () => {
+      const scrape = async () => {
+        const body = (await hub.app.inject({ method: 'GET', url: '/metrics' })).body;
+        const value = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(body)?.[1]);
+        return { applied: value('boxfleet_hub_traffic_bytes_applied_total'), billed: value('boxfleet_hub_traffic_billed_bytes_total') };
+      };
+      await append('alice', 100, 200);
+      await runTraffic();
+      const totals = await hub.app.db('nodes').sum({ up: 'upload_bytes_total', down: 'download_bytes_total', billed: 'billed_bytes_total' }).first();
+      const before = await scrape();
+      expect(before).toEqual({ applied: Number(totals!.up) + Number(totals!.down), billed: Number(totals!.billed) });
+      expect(before.applied).toBeGreaterThan(0);
+      const deleted = await hub.app.inject({ method: 'DELETE', url: `/api/v1/users/${alice.userId}`, headers: hub.auth });
+      expect(deleted.statusCode).toBe(204);
+      expect(await scrape()).toEqual(before);
     });
   });
 }

@@ -6,6 +6,7 @@ import * as metrics from './003-metrics.js';
 import * as alerts from './004-alerts.js';
 import * as nodeLive from './005-node-live.js';
 import * as nodeLedgerId from './006-node-ledger-id.js';
+import * as nodeTrafficTotals from './007-node-traffic-totals.js';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001-nodes': nodes,
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '004-alerts': alerts,
   '005-node-live': nodeLive,
   '006-node-ledger-id': nodeLedgerId,
+  '007-node-traffic-totals': nodeTrafficTotals,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
