@@ -124,6 +124,11 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
     expect(await page.locator('[data-tile="traffic-today"] .n').textContent()).toBe('2.0 GB');
     expect(await page.locator('[data-tile="open-alerts"] .n').textContent()).toBe('1');
     expect(await page.locator('[data-alert="disk"]').textContent()).toMatch(/web-1\s*Disk\s*95 %/);
+    // Figures left on screen stay current: coming back to the tab fetches them again (and every 30 s).
+    await hub.app.db('alerts').insert({ node_id: 'web-1', rule: 'cpu', state: 'firing', value: 91, last_value: 92, threshold: 80, clear_below: 75, fired_at: Date.now() });
+    await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+    await expect.poll(() => page.locator('[data-tile="open-alerts"] .n').textContent()).toBe('2');
+    expect(await page.locator('[data-alert="cpu"]').textContent()).toMatch(/web-1\s*CPU\s*92 %/);
     expect(await page.getByRole('navigation').getByRole('link', { name: 'Audit log' }).isVisible()).toBe(true);
     expect(await page.getByRole('navigation').getByRole('link', { name: 'Admins' }).isVisible()).toBe(true);
 

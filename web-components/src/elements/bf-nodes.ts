@@ -10,7 +10,7 @@ import { screenStyles } from './shared-styles.js';
 export class BfNodes extends LocalizedElement {
   static override properties = { adminRole: {}, enrollError: { state: true } };
   adminRole: Role = 'viewer';
-  private readonly nodes = new Loader<NodeSummary[]>(this, listNodes);
+  private readonly nodes = new Loader<NodeSummary[]>(this, listNodes, { refreshMs: 30_000 });
   enrollError = '';
 
   static override styles = [screenStyles, css`

@@ -45,7 +45,7 @@ function measured(alert: Alert, value: number): string {
 }
 
 export class BfOverview extends LocalizedElement {
-  private readonly figures = new Loader<Figures>(this, fleetFigures);
+  private readonly figures = new Loader<Figures>(this, fleetFigures, { refreshMs: 30_000 });
 
   static override styles = [
     screenStyles,
