@@ -25,6 +25,11 @@ export async function readBootId(): Promise<string | null> {
 const monotonicSeconds = () => Number(process.hrtime.bigint() / 1000n) / 1e6;
 const ms = (seconds: number) => Math.round(seconds * 1000) / 1000;
 
+/** Now, on the clocks instance starts are estimated on: what a sing-box starting now would be given. */
+export function clockNow(bootId: string | null): InstanceMarker {
+  return { boot: bootId, mono: ms(monotonicSeconds()), wall: ms(Date.now() / 1000) };
+}
+
 /** GET <url>/server/v1/stats (never `?clear`), as SSM username → [uplink, downlink]. */
 export async function readSsmCounters(url: string, timeoutMs: number, signal?: AbortSignal): Promise<Map<string, Pair>> {
   const target = `${url.replace(/\/+$/, '')}/server/v1/stats`;
@@ -67,24 +72,23 @@ export interface ReadOptions {
 
 /**
  * One reading, bracketed by two uptime calls so that every counter in it comes from the same
- * sing-box instance. `precise` is false when an uptime answer was slow (see PRECISE_UPTIME_CALL_S).
+ * sing-box instance; `precise` is false when an uptime answer was slow.
  * Throws UnavailableError when the V2Ray API cannot be read or sing-box restarted in between:
  * then nothing is to be recorded.
  */
-export async function readCounters(options: ReadOptions): Promise<{ reading: Reading; precise: boolean }> {
+export async function readCounters(options: ReadOptions): Promise<Reading> {
   const v2ray = openV2RayStats(options.v2rayListen, options.timeoutMs);
   // An uptime answer slower than PRECISE_UPTIME_CALL_S places the instance's start too early by up
   // to the delay. That is harmless for comparing against a stored start (an earlier start never
   // looks like a restart), but such an estimate must not become a stored start.
   let precise = true;
   const instanceNow = async (): Promise<InstanceMarker> => {
-    const mono = monotonicSeconds();
-    const wall = Date.now() / 1000;
+    const now = clockNow(options.bootId);
     const uptime = await v2ray.uptime();
-    if (monotonicSeconds() - mono > PRECISE_UPTIME_CALL_S) precise = false;
+    if (monotonicSeconds() - now.mono > PRECISE_UPTIME_CALL_S) precise = false;
     // The clock read before the call: the estimate can be early by the call's time, late by at
     // most the 1 s that uptime's whole seconds drop.
-    return { boot: options.bootId, mono: ms(mono - uptime), wall: ms(wall - uptime) };
+    return { boot: now.boot, mono: ms(now.mono - uptime), wall: ms(now.wall - uptime) };
   };
   try {
     const before = await instanceNow();
@@ -101,7 +105,7 @@ export async function readCounters(options: ReadOptions): Promise<{ reading: Rea
     );
     const after = await instanceNow();
     if (!sameInstance(before, after)) throw new UnavailableError('sing-box restarted while its counters were being read');
-    return { reading: { instance: before, sources }, precise };
+    return { instance: before, sources, precise };
   } finally {
     v2ray.close();
   }

@@ -61,6 +61,8 @@ export function sameInstance(earlier: InstanceMarker, later: InstanceMarker): bo
 /** One consistent look at sing-box's counters: all taken from the instance `instance`. */
 export interface Reading {
   instance: InstanceMarker;
+  /** Every uptime call was answered within PRECISE_UPTIME_CALL_S: `instance` may become a stored start. */
+  precise: boolean;
   /** Counter values per source and key; a counter that is absent is 0. */
   sources: Map<string, Map<string, Pair>>;
 }
@@ -76,6 +78,27 @@ export function userOf(source: string, key: string): string {
 
 const ZERO: Pair = [0, 0];
 
+/** A source's counters as a baseline: the ones with bytes (an absent counter is 0). */
+function countersOf(current: Map<string, Pair>): Record<string, Pair> {
+  const counters: Record<string, Pair> = {};
+  for (const [key, [up, down]] of current) if (up > 0 || down > 0) counters[key] = [up, down];
+  return counters;
+}
+
+/**
+ * Whether `instance` started more than RESTART_TOLERANCE_S before the ledger was created, so its
+ * counters up to now may already be in a ledger that is gone. The error that must not happen is
+ * taking a sing-box started after the ledger for an older one: its bytes would be lost with
+ * nobody else counting them. A prompt estimate is at most PRECISE_UPTIME_CALL_S early, well within
+ * the tolerance, so that cannot happen; the price is that an instance started within 2 s before
+ * the ledger is counted in full (in practice the one the same agent start launched). Across boots
+ * startGap is Infinity: the ledger is from an earlier boot than the running sing-box, which started
+ * after it.
+ */
+function startedBeforeLedger(instance: InstanceMarker, ledgerCreated: InstanceMarker): boolean {
+  return startGap(ledgerCreated, instance) < -RESTART_TOLERANCE_S;
+}
+
 /**
  * Deltas per user (sources summed, zero deltas left out, sorted by user) and the baseline patch.
  *
@@ -88,12 +111,19 @@ const ZERO: Pair = [0, 0];
  * RESTART_TOLERANCE_S). Sources not read this time keep their baselines, unless sing-box
  * restarted since: then their counters are gone and so are their baselines.
  *
- * A patch with `reset` or `instance` records this reading's start: only a reading whose uptime
- * call took at most PRECISE_UPTIME_CALL_S may be used for it.
+ * With `ledgerCreated` (the ledger's creation marker; a ledger older than clash-stats 0.5.0 has
+ * none), a source without a baseline whose instance started before the ledger (see
+ * startedBeforeLedger) counts nothing: its current values become the baseline. They were counted,
+ * if at all, by the ledger this one replaced. That decision needs a precise reading: from any
+ * other the source is left out (no baseline, no deltas) until a precise one comes.
+ *
+ * A patch with `reset` or `instance` records this reading's start: only a precise reading may be
+ * used for it.
  */
 export function computeDeltas(
   baselines: ReadonlyMap<string, SourceBaseline>,
   reading: Reading,
+  ledgerCreated?: InstanceMarker,
 ): { deltas: Delta[]; patch: BaselinePatch } {
   const patch: BaselinePatch = {};
   const byUser = new Map<string, Pair>();
@@ -109,6 +139,14 @@ export function computeDeltas(
 
   for (const [source, current] of reading.sources) {
     const previous = baselines.get(source);
+    if (!previous && ledgerCreated) {
+      // A slow answer makes the start estimate early, which could pass for "before the ledger".
+      if (!reading.precise) continue;
+      if (startedBeforeLedger(reading.instance, ledgerCreated)) {
+        patch[source] = { reset: reading.instance, counters: countersOf(current) };
+        continue;
+      }
+    }
     let restarted = !previous || !sameInstance(previous.instance, reading.instance);
     if (!restarted && source === V2RAY_SOURCE) {
       for (const [key, [up, down]] of previous!.counters) {
@@ -117,12 +155,8 @@ export function computeDeltas(
       }
     }
     if (restarted) {
-      const counters: Record<string, Pair> = {};
-      for (const [key, [up, down]] of current) {
-        add(source, key, up, down);
-        if (up > 0 || down > 0) counters[key] = [up, down];
-      }
-      patch[source] = { reset: reading.instance, counters };
+      for (const [key, [up, down]] of current) add(source, key, up, down);
+      patch[source] = { reset: reading.instance, counters: countersOf(current) };
       continue;
     }
     const changed: Record<string, Pair | null> = {};

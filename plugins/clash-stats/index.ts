@@ -9,7 +9,7 @@ import {
   fetchConnections,
   type ClashConnections,
 } from './clash-api.js';
-import { readBootId, readCounters, type SsmEndpoint } from './counters.js';
+import { clockNow, readBootId, readCounters, type SsmEndpoint } from './counters.js';
 import { computeDeltas, PRECISE_UPTIME_CALL_S } from './deltas.js';
 import { Ledger } from './ledger.js';
 
@@ -123,7 +123,7 @@ function isSsmEndpoints(value: unknown): value is { endpoints: SsmEndpoint[] } {
 
 export default definePlugin({
   id: 'clash-stats',
-  version: '0.4.0',
+  version: '0.5.0',
   agent: '>=0.1.0 <1',
   description: 'Per-user traffic in a durable ledger, and node totals and connections, from sing-box.',
   config: Config,
@@ -210,12 +210,15 @@ export default definePlugin({
     const { clash_api, cache_ttl_s, v2ray_api, sample_interval_s } = ctx.config;
     const warnings = throttledWarnings(ctx.logger);
     const ledgerDir = path.resolve(ctx.config.ledger_dir ?? ctx.stateDir);
+    const bootId = await readBootId();
     // Opening replays the file: milliseconds normally, but a ledger that grew for days while the hub
     // was away takes longer than a plugin may take to start. Commands wait for it instead; a damaged
     // ledger makes the traffic commands fail and the plugin unhealthy, and the rest keeps working.
     let opened: Ledger | undefined;
     let ledgerError: string | undefined;
     const opening = Ledger.open(ledgerDir, {
+      // A new ledger's creation tells which sing-box counted bytes before it existed (computeDeltas).
+      now: () => clockNow(bootId),
       onTornTail: ({ offset, bytes }) =>
         ctx.logger.warn('traffic ledger ended in a torn line (interrupted write); dropped it', { offset, bytes }),
     }).then(
@@ -231,7 +234,6 @@ export default definePlugin({
       if (!ledger) throw new FailedPreconditionError(`traffic ledger unavailable: ${ledgerError}`);
       return ledger;
     }
-    const bootId = await readBootId();
     let lastSummary: { summary: Summary; at: number } | undefined;
 
     async function ssmEndpoints(): Promise<SsmEndpoint[]> {
@@ -254,9 +256,9 @@ export default definePlugin({
     async function sampleNow(): Promise<{ appended: number; last_seq: number }> {
       const ledger = await openLedger();
       const endpoints = await ssmEndpoints();
-      let read;
+      let reading;
       try {
-        read = await readCounters({
+        reading = await readCounters({
           v2rayListen: v2ray_api.listen,
           endpoints,
           bootId,
@@ -271,10 +273,11 @@ export default definePlugin({
         warnings.fail('v2ray', 'traffic sample skipped: sing-box counters not readable', { error: (error as Error).message });
         return { appended: 0, last_seq: ledger.headSeq };
       }
-      const { reading, precise } = read;
-      const { deltas, patch } = computeDeltas(ledger.baselines, reading);
-      if (!precise && Object.values(patch).some((p) => p?.reset || p?.instance)) {
-        // Its start estimate could make a later sample take this same instance for a new one.
+      const { deltas, patch } = computeDeltas(ledger.baselines, reading, ledger.createdAt);
+      const undecided = [...reading.sources.keys()].some((source) => !ledger.baselines.has(source) && !patch[source]);
+      if (!reading.precise && (undecided || Object.values(patch).some((p) => p?.reset || p?.instance))) {
+        // Its start estimate could make a later sample take this same instance for a new one, or
+        // (a source left without a baseline) could not tell whether it started before the ledger.
         warnings.fail('v2ray', 'traffic sample skipped: sing-box answered too slowly to record a new instance', {
           error: `uptime call took over ${PRECISE_UPTIME_CALL_S} s`,
         });

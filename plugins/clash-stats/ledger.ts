@@ -69,6 +69,8 @@ interface HeaderRecord {
   head_seq: number;
   baselines: Record<string, { instance: InstanceMarker; counters: Record<string, Pair> }>;
   totals: Record<string, Pair>;
+  /** When the ledger was created (since clash-stats 0.5.0; older ledgers have none). */
+  created?: InstanceMarker;
 }
 
 /** A sample: its entries (seq, seq+1, ...) and the baseline changes they consumed. */
@@ -96,6 +98,7 @@ const isMarker = (v: unknown): v is InstanceMarker =>
 function isHeader(v: unknown): v is HeaderRecord {
   if (!isObject(v) || v.ledger !== FORMAT || v.version !== VERSION || typeof v.id !== 'string') return false;
   if (!isCount(v.acked_seq) || !isCount(v.head_seq) || v.acked_seq > v.head_seq) return false;
+  if (v.created !== undefined && !isMarker(v.created)) return false;
   if (!isObject(v.baselines) || !isObject(v.totals) || !Object.values(v.totals).every(isPair)) return false;
   return Object.values(v.baselines).every(
     (s) => isObject(s) && isMarker(s.instance) && isObject(s.counters) && Object.values(s.counters).every(isPair),
@@ -213,6 +216,11 @@ export interface LedgerOptions {
   onTornTail?(info: { offset: number; bytes: number }): void;
   /** Rewrite on ack when the file is at most this big, else only when half of it is acknowledged. */
   compactBelowBytes?: number;
+  /**
+   * Now, on the clocks sing-box's starts are estimated on: a new ledger records it as its creation
+   * (`createdAt`). Without it a new ledger has no creation marker, like one from before clash-stats 0.5.0.
+   */
+  now?(): InstanceMarker;
 }
 
 const COMPACT_BELOW_BYTES = 4 * 1024 * 1024;
@@ -222,6 +230,7 @@ export class Ledger {
   private id = '';
   private head = 0;
   private acked = 0;
+  private created: InstanceMarker | undefined;
   private size = 0;
   private readonly baselineMap = new Map<string, SourceBaseline>();
   private readonly totalMap = new Map<string, Pair>();
@@ -272,6 +281,10 @@ export class Ledger {
   get ackedSeq(): number {
     return this.acked;
   }
+  /** When this ledger was created; undefined for a ledger created before clash-stats 0.5.0. */
+  get createdAt(): InstanceMarker | undefined {
+    return this.created;
+  }
   get sizeBytes(): number {
     return this.size;
   }
@@ -302,6 +315,7 @@ export class Ledger {
       head_seq: 0,
       baselines: {},
       totals: {},
+      created: this.options.now?.(),
     };
     const tmp = `${this.file}.tmp`;
     const handle = await open(tmp, 'w');
@@ -361,6 +375,7 @@ export class Ledger {
     this.id = header.id;
     this.head = header.head_seq;
     this.acked = header.acked_seq;
+    this.created = header.created;
     this.baselineMap.clear();
     for (const [source, { instance, counters }] of Object.entries(header.baselines)) {
       this.baselineMap.set(source, { instance, counters: new Map(Object.entries(counters)) });
@@ -605,6 +620,7 @@ export class Ledger {
       head_seq: this.head,
       baselines,
       totals: Object.fromEntries(this.totalMap),
+      created: this.created,
     };
     const tmp = `${this.file}.tmp`;
     const out = await open(tmp, 'w');

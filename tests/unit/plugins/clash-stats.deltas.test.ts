@@ -11,8 +11,8 @@ const later = (seconds: number, from: InstanceMarker = START): InstanceMarker =>
   wall: from.wall + seconds,
 });
 
-function reading(instance: InstanceMarker, sources: Record<string, Record<string, Pair>>): Reading {
-  return { instance, sources: new Map(Object.entries(sources).map(([s, c]) => [s, new Map(Object.entries(c))])) };
+function reading(instance: InstanceMarker, sources: Record<string, Record<string, Pair>>, precise = true): Reading {
+  return { instance, sources: new Map(Object.entries(sources).map(([s, c]) => [s, new Map(Object.entries(c))])), precise };
 }
 
 function baselines(instance: InstanceMarker, sources: Record<string, Record<string, Pair>>): Map<string, SourceBaseline> {
@@ -186,6 +186,67 @@ describe('computeDeltas', () => {
       v2ray: { reset: later(60), counters: {} },
       'ssm:ss-in': null,
     });
+  });
+});
+
+describe('computeDeltas for a source the ledger has no baseline for, with the ledger created at CREATED', () => {
+  // sing-box kept running while the agent's state was lost: the new ledger was created an hour
+  // into it, and its counters hold bytes the lost ledger may have recorded already.
+  const CREATED = later(3600);
+
+  it('takes the counters of an instance that started before the ledger as the baseline and counts nothing', () => {
+    const { deltas, patch } = computeDeltas(
+      new Map(),
+      reading(START, { v2ray: { alice: [10, 100], bob: [0, 0] }, 'ssm:ss-in': { 'carol@ss-in': [5, 6] } }),
+      CREATED,
+    );
+    expect(deltas).toEqual([]);
+    expect(patch).toEqual({
+      v2ray: { reset: START, counters: { alice: [10, 100] } },
+      'ssm:ss-in': { reset: START, counters: { 'carol@ss-in': [5, 6] } },
+    });
+    // From there on, only what grows counts.
+    const next = computeDeltas(baselines(START, { v2ray: { alice: [10, 100] } }), reading(START, { v2ray: { alice: [15, 130] } }), CREATED);
+    expect(next.deltas).toEqual([{ user: 'alice', upload_bytes: 5, download_bytes: 30 }]);
+  });
+
+  it('counts the whole values of an instance that started after the ledger (a fresh install, a restart, a reload)', () => {
+    const { deltas, patch } = computeDeltas(new Map(), reading(later(3700), { v2ray: { alice: [10, 100] } }), CREATED);
+    expect(deltas).toEqual([{ user: 'alice', upload_bytes: 10, download_bytes: 100 }]);
+    expect(patch).toEqual({ v2ray: { reset: later(3700), counters: { alice: [10, 100] } } });
+  });
+
+  it('counts the whole values of an instance that started at most 2 s before the ledger: the agent start that created it may have started that sing-box', () => {
+    for (const gap of [2, 0.5, -1]) {
+      expect(computeDeltas(new Map(), reading(later(-gap, CREATED), { v2ray: { alice: [1, 2] } }), CREATED).deltas).toEqual([
+        { user: 'alice', upload_bytes: 1, download_bytes: 2 },
+      ]);
+    }
+    expect(computeDeltas(new Map(), reading(later(-2.001, CREATED), { v2ray: { alice: [1, 2] } }), CREATED).deltas).toEqual([]);
+  });
+
+  it('counts the whole values of an instance from a later boot than the ledger, whatever the monotonic clocks say', () => {
+    const { deltas } = computeDeltas(new Map(), reading({ ...START, boot: 'boot-2' }, { v2ray: { alice: [1, 2] } }), CREATED);
+    expect(deltas).toEqual([{ user: 'alice', upload_bytes: 1, download_bytes: 2 }]);
+  });
+
+  it('counts the whole values when the ledger has no creation marker (created before clash-stats 0.5.0), as before', () => {
+    const { deltas, patch } = computeDeltas(new Map(), reading(START, { v2ray: { alice: [10, 100] } }));
+    expect(deltas).toEqual([{ user: 'alice', upload_bytes: 10, download_bytes: 100 }]);
+    expect(patch).toEqual({ v2ray: { reset: START, counters: { alice: [10, 100] } } });
+  });
+
+  it('decides nothing from a slow uptime call: no baseline, no deltas, until a prompt reading', () => {
+    // A slow answer's estimate is early: it could make an instance started after the ledger look older.
+    expect(computeDeltas(new Map(), reading(START, { v2ray: { alice: [10, 100] } }, false), CREATED)).toEqual({ deltas: [], patch: {} });
+    expect(computeDeltas(new Map(), reading(later(3700), { v2ray: { alice: [10, 100] } }, false), CREATED)).toEqual({ deltas: [], patch: {} });
+    // A source that has a baseline is counted as usual.
+    const known = computeDeltas(
+      baselines(START, { v2ray: { alice: [10, 100] } }),
+      reading(START, { v2ray: { alice: [12, 100] }, 'ssm:ss-in': { 'bob@ss-in': [1, 1] } }, false),
+      CREATED,
+    );
+    expect(known).toEqual({ deltas: [{ user: 'alice', upload_bytes: 2, download_bytes: 0 }], patch: { v2ray: { counters: { alice: [12, 100] } } } });
   });
 });
 

@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   const t0 = Number(t0Text);
   const ledger = await Ledger.open(dir!, { compactBelowBytes: Number(compactText) });
   for (;;) {
-    const reading = { instance: INSTANCE, sources: new Map([['v2ray', countersAt(t0, Date.now())]]) };
+    const reading = { instance: INSTANCE, sources: new Map([['v2ray', countersAt(t0, Date.now())]]), precise: true };
     const { deltas, patch } = computeDeltas(ledger.baselines, reading);
     const { last_seq } = await ledger.append({ time: new Date(), deltas, patch });
     process.stdout.write(`${last_seq}\n`);

@@ -117,7 +117,7 @@ describe('traffic ledger under kill -9', () => {
     const final = countersAt(t0, Date.now());
     const ledger = await Ledger.open(ledgerDir);
     try {
-      const { deltas, patch } = computeDeltas(ledger.baselines, { instance: INSTANCE, sources: new Map([['v2ray', final]]) });
+      const { deltas, patch } = computeDeltas(ledger.baselines, { instance: INSTANCE, sources: new Map([['v2ray', final]]), precise: true });
       await ledger.append({ time: new Date(), deltas, patch });
       for (const user of USERS) expect(ledger.totals.get(user)).toEqual(final.get(user));
       expect(totalAppends).toBeGreaterThan(KILLS);

@@ -166,6 +166,42 @@ describe('traffic ledger: appending and draining', () => {
   });
 });
 
+describe("traffic ledger: the ledger's creation marker", () => {
+  const CREATED: InstanceMarker = { boot: 'boot-1', mono: 4600, wall: 1_700_003_600 };
+  const header = async () => JSON.parse((await readFile(path.join(dir, LEDGER_FILE), 'utf8')).split('\n')[0]!);
+
+  it('is recorded in a new ledger\'s header, and kept through compaction and reopening', async () => {
+    let ledger = await openLedger({ now: () => CREATED });
+    expect(ledger.createdAt).toEqual(CREATED);
+    expect(await header()).toMatchObject({ created: CREATED });
+    for (let i = 1; i <= 3; i++) await sample(ledger, [d('alice', 1, 1)]);
+    await ledger.ack(2);
+    expect(await header()).toMatchObject({ acked_seq: 2, created: CREATED });
+    await ledger.close();
+    // Reopening an existing ledger keeps its creation: a later moment would pass for a new ledger.
+    ledger = await openLedger({ now: () => ({ ...CREATED, mono: CREATED.mono + 60 }) });
+    expect(ledger.createdAt).toEqual(CREATED);
+    await ledger.ack(3);
+    expect(await header()).toMatchObject({ acked_seq: 3, created: CREATED });
+  });
+
+  it('is absent from a ledger written before it existed, which still opens, samples and compacts', async () => {
+    const old = { ledger: 'boxfleet-traffic-ledger', version: 1, id: 'old', acked_seq: 0, head_seq: 0, baselines: {}, totals: {} };
+    await writeFile(path.join(dir, LEDGER_FILE), `${JSON.stringify(old)}\n`);
+    const ledger = await openLedger({ now: () => CREATED });
+    expect(ledger.createdAt).toBeUndefined();
+    await sample(ledger, [d('alice', 1, 1)]);
+    await ledger.ack(1);
+    expect(await header()).toEqual({ ...old, acked_seq: 1, head_seq: 1, totals: { alice: [1, 1] }, baselines: expect.any(Object) });
+  });
+
+  it('refuses a header whose creation marker is not one', async () => {
+    const bad = { ledger: 'boxfleet-traffic-ledger', version: 1, id: 'x', acked_seq: 0, head_seq: 0, baselines: {}, totals: {}, created: { mono: 1 } };
+    await writeFile(path.join(dir, LEDGER_FILE), `${JSON.stringify(bad)}\n`);
+    await expect(Ledger.open(dir)).rejects.toThrow(/is damaged at byte 0 \(no valid header line\)/);
+  });
+});
+
 describe('traffic ledger: acknowledging', () => {
   it('compacts acknowledged entries away and keeps totals, baselines and the head', async () => {
     const ledger = await openLedger();

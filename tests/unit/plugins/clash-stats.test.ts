@@ -7,7 +7,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FailedPreconditionError, InvalidArgumentError, UnavailableError } from '../../../agent-core/errors.js';
 import { definePlugin, Type } from '../../../agent-core/sdk.js';
-import { LEDGER_FILE } from '../../../plugins/clash-stats/ledger.js';
+import { clockNow, readBootId } from '../../../plugins/clash-stats/counters.js';
+import { LEDGER_FILE, Ledger } from '../../../plugins/clash-stats/ledger.js';
 import { closeHarness, fakeHttp, fakeV2Ray, freePort, json, start, type FakeV2Ray } from './clash-stats.helpers.js';
 
 interface Entry {
@@ -54,6 +55,10 @@ const closers: (() => Promise<void>)[] = [];
 
 beforeEach(async () => {
   ledgerDir = await mkdtemp(path.join(os.tmpdir(), 'clash-stats-plugin-'));
+  // The agent was installed two hours ago, before the fake sing-box started (an hour ago, see
+  // fakeV2Ray): its counters are all bytes this ledger is to count.
+  const now = clockNow(await readBootId());
+  await (await Ledger.open(ledgerDir, { now: () => ({ ...now, mono: now.mono - 7200, wall: now.wall - 7200 }) })).close();
 });
 
 afterEach(async () => {
@@ -120,9 +125,11 @@ describe("clash-stats' ledger id", () => {
     h = await startWithV2Ray();
     expect(await h.execute('clash-stats.traffic.position')).toEqual({ head_seq: 1, acked_seq: 0, ledger_id: id });
 
-    // The agent reinstalled: its state is gone, and the new ledger counts from 1 again.
+    // The node reinstalled: the agent's state is gone, sing-box starts with it, and the new
+    // ledger counts from 1 again.
     await closeHarness();
     await rm(ledgerDir, { recursive: true, force: true });
+    v2ray!.restart();
     h = await startWithV2Ray();
     v2ray!.counters.set('alice', [15, 30]);
     await h.execute('clash-stats.traffic.sample');
@@ -130,6 +137,49 @@ describe("clash-stats' ledger id", () => {
     expect(drained.ledger_id).not.toBe(id);
     expect(drained.entries.map((e) => e.seq)).toEqual([1]);
     expect(await h.execute('clash-stats.traffic.position')).toEqual({ head_seq: 1, acked_seq: 0, ledger_id: drained.ledger_id });
+  });
+});
+
+describe('clash-stats with its state lost under a sing-box that kept running', () => {
+  it('counts only the bytes moved after the new ledger exists, not those the lost ledger had', async () => {
+    let h = await startWithV2Ray();
+    v2ray!.counters.set('alice', [100, 1000]);
+    await h.execute('clash-stats.traffic.sample');
+    const { ledger_id: lost } = await h.execute<{ ledger_id: string }>('clash-stats.traffic.position');
+    await closeHarness();
+    await rm(ledgerDir, { recursive: true, force: true });
+    // Moved while no agent ran: sampled by nobody, so lost with the old ledger.
+    v2ray!.counters.set('alice', [110, 1100]);
+
+    h = await startWithV2Ray();
+    expect(await h.execute('clash-stats.traffic.sample')).toEqual({ appended: 0, last_seq: 0 });
+    v2ray!.counters.set('alice', [115, 1300]).set('bob', [1, 2]);
+    expect(await h.execute('clash-stats.traffic.sample')).toEqual({ appended: 2, last_seq: 2 });
+    const drained = await h.execute<Drained>('clash-stats.traffic.drain', { after_seq: 0 });
+    expect(drained.ledger_id).not.toBe(lost);
+    expect(brief(drained.entries)).toEqual([
+      [1, 'alice', 5, 200],
+      [2, 'bob', 1, 2],
+    ]);
+    expect((await h.execute<Totals>('clash-stats.traffic.totals')).users).toEqual({
+      alice: { upload_bytes: 5, download_bytes: 200 },
+      bob: { upload_bytes: 1, download_bytes: 2 },
+    });
+  });
+
+  it('waits for a prompt uptime answer before deciding, and warns meanwhile', async () => {
+    v2ray = await fakeV2Ray();
+    v2ray.uptimeDelayMs = 600;
+    await rm(ledgerDir, { recursive: true, force: true });
+    const h = await startWithV2Ray();
+    v2ray.counters.set('alice', [100, 1000]);
+    expect(await h.execute('clash-stats.traffic.sample')).toEqual({ appended: 0, last_seq: 0 });
+    expect(h.logs.at(-1)?.msg).toBe('traffic sample skipped: sing-box answered too slowly to record a new instance');
+    v2ray.uptimeDelayMs = 0;
+    expect(await h.execute('clash-stats.traffic.sample')).toEqual({ appended: 0, last_seq: 0 });
+    v2ray.counters.set('alice', [101, 1010]);
+    expect(await h.execute('clash-stats.traffic.sample')).toEqual({ appended: 1, last_seq: 1 });
+    expect(brief((await h.execute<Drained>('clash-stats.traffic.drain', { after_seq: 0 })).entries)).toEqual([[1, 'alice', 1, 10]]);
   });
 });
 
