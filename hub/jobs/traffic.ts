@@ -366,6 +366,9 @@ export async function drainNode(deps: TrafficDeps, node: Node, options: TrafficO
       ...replaced,
     });
     await recordAudit(db, logger, { actor: { id: null, name: 'traffic' }, action: LEDGER_REPLACED_ACTION, target: node.id, input: { ...replaced }, started });
+    // Push the users again: the node's last users.sync counted usage from a position in the old
+    // ledger (degraded mode would fall back), and the state it lost may have held its users too.
+    await withRetry(() => db('nodes').where({ id: node.id }).increment('desired_revision', 1));
     result.ledger_replaced = replaced;
     return true;
   };

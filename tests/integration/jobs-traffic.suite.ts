@@ -279,6 +279,8 @@ export function trafficJobSuite(kind: DatabaseKind): void {
       const replaced = { old_ledger_id: old.ledger_id, new_ledger_id: newId, old_seq: old.ledger_seq, new_seq: 0 };
       expect((run as { result: TrafficSummary }).result.results).toEqual([expect.objectContaining({ node_id: NODE, seq: 3, ledger_replaced: replaced })]);
       expect(await nodeRow(hub.app.db, NODE)).toMatchObject({ ledger_seq: 3, ledger_id: newId, health: 'online', last_error: null });
+      // The users go to the node again, with a position in its new ledger.
+      expect((await nodeRow(hub.app.db, NODE)).desired_revision).toBe(old.desired_revision + 1);
       expect((await replacedAudit()).map((a) => [a.admin, a.result, a.input])).toEqual([['traffic', 'ok', replaced]]);
       expect(await ledger()).toMatchObject({ head_seq: 3, acked_seq: 3, pending: 0 });
       await expectExactlyOnce();
