@@ -10,11 +10,11 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdmin } from '../../hub/admins.js';
-import { freePort, startAgentProcess, type AgentProcess } from '../support/agent-process.js';
+import { startAgentProcess, type AgentProcess } from '../support/agent-process.js';
 import { launchBrowser, openPage } from '../support/browser.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { singboxBin } from '../support/real-components.js';
-import { makeNodeProfile, type NodeProfile } from '../support/singbox-peers.js';
+import { makeNodeProfile, singboxNodePlugins, type NodeProfile } from '../support/singbox-peers.js';
 
 const SHOTS = path.resolve('test-output/screenshots');
 const PASSWORD = 'dashboard-test-password';
@@ -38,18 +38,13 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
     await createAdmin('olga', PASSWORD, 'owner');
     url = await hub.app.listen({ host: '127.0.0.1', port: 0 });
     profile = await makeNodeProfile();
-    const [clashPort, v2rayPort] = [await freePort(), await freePort()];
+    const plugins = await singboxNodePlugins(singboxBin());
     // Samples every second, so the node's chart gets a new point over the WebSocket within the test.
     agent = await startAgentProcess({
       nodeId: 'web-1',
       configure: (config, dir) => {
         config.plugins.sysmetrics = { ...config.plugins.sysmetrics, enabled: true, cpu_memory_interval_s: 1, disk_network_interval_s: 1 };
-        config.plugins['singbox-config'] = { enabled: true, binary: singboxBin(), config_path: path.join(dir, 'sing-box', 'config.json'), coalesce_ms: 200 };
-        config.plugins['clash-stats'] = {
-          enabled: true,
-          clash_api: { url: `http://127.0.0.1:${clashPort}`, secret: 'dashboard-secret' },
-          v2ray_api: { listen: `127.0.0.1:${v2rayPort}` },
-        };
+        Object.assign(config.plugins, plugins(dir));
       },
     });
     const enrolled = await hub.app.inject({
@@ -190,6 +185,7 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
 
     // The node's page: a panel per plugin, a form per command, rendered from its input schema.
     await nav(page, 'Nodes');
+    await page.getByRole('heading', { name: 'Nodes' }).waitFor();
     await page.getByRole('link', { name: 'web-1' }).click();
     await page.getByRole('heading', { name: 'Node web-1' }).waitFor();
     // Its live chart: ECharts draws on a canvas, and a new sample arrives over the WebSocket.
@@ -434,6 +430,8 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
     await page.goto(`${url}/#/audit`);
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
     await nav(page, 'Nodes');
+    // (The overview's alerts link to web-1 too: wait for the node list itself.)
+    await page.getByRole('heading', { name: 'Nodes' }).waitFor();
     await page.getByRole('link', { name: 'web-1' }).waitFor();
     // An operator may not enroll nodes or create plans: the forms are not offered.
     expect(await page.getByRole('button', { name: 'Add node' }).count()).toBe(0);

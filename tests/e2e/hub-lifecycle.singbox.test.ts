@@ -7,11 +7,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startAgentProcess, type AgentProcess } from '../support/agent-process.js';
+import { startAgentProcess, type AgentProcess } from '../support/agent-process.js';
 import { downloadThroughProxy, startByteServer, type ByteServer } from '../support/byte-server.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { singboxBin } from '../support/real-components.js';
-import { makeNodeProfile, startClient, type NodeProfile, type SingboxClient, type TestUser } from '../support/singbox-peers.js';
+import { makeNodeProfile, singboxNodePlugins, startClient, type NodeProfile, type SingboxClient, type TestUser } from '../support/singbox-peers.js';
 
 const MB = 1024 * 1024;
 const DAY = 24 * 3600 * 1000;
@@ -62,22 +62,11 @@ describe('hub lifecycle against real agents and sing-box', { timeout: 240_000 },
 
   async function startNode(id: 'hk' | 'us') {
     const profile = await makeNodeProfile();
-    const [clashPort, v2rayPort] = [await freePort(), await freePort()];
+    const plugins = await singboxNodePlugins(bin, { clash: { sample_interval_s: 1 } });
     const agent = await startAgentProcess({
       nodeId: id,
       configure: (config, dir) => {
-        config.plugins['singbox-config'] = {
-          enabled: true,
-          binary: bin,
-          config_path: path.join(dir, 'sing-box', 'config.json'),
-          coalesce_ms: 200,
-        };
-        config.plugins['clash-stats'] = {
-          enabled: true,
-          clash_api: { url: `http://127.0.0.1:${clashPort}`, secret: `secret-${id}` },
-          v2ray_api: { listen: `127.0.0.1:${v2rayPort}` },
-          sample_interval_s: 1,
-        };
+        Object.assign(config.plugins, plugins(dir));
       },
     });
     nodes[id] = { agent, profile };
@@ -190,6 +179,10 @@ describe('hub lifecycle against real agents and sing-box', { timeout: 240_000 },
         const used = await billed();
         return used >= from + 2 * bytes && used;
       });
+    // A sing-box that (re)started within RESTART_TOLERANCE_S (2 s) of a new ledger is counted from
+    // its start (clash-stats deltas.ts: that is what a fresh install looks like). This one last
+    // reloaded when the previous test gave alice her renewal back: let that be longer ago.
+    await new Promise((r) => setTimeout(r, 2500));
     // Bytes in sing-box's counters that the old ledger records and the hub bills.
     const earlier = (await downloadThroughProxy(client.proxyPort, bytes.port, 5 * MB)).received;
     const before = await billedBeyond(await billed(), earlier);

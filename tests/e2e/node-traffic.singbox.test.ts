@@ -7,25 +7,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentClient } from '../../hub/agent-client.js';
-import { clientFromEnrollment, startAgentProcess, freePort, type AgentProcess } from '../support/agent-process.js';
+import { clientFromEnrollment, startAgentProcess, type AgentProcess } from '../support/agent-process.js';
 import { downloadThroughProxy, DownloadError, startByteServer, type ByteServer } from '../support/byte-server.js';
+import { LedgerReader } from '../support/ledger-reader.js';
 import { singboxBin } from '../support/real-components.js';
-import { makeNodeProfile, makeUser, PROTOCOLS, startClient, type NodeProfile, type Protocol, type SingboxClient, type TestUser } from '../support/singbox-peers.js';
+import { makeNodeProfile, makeUser, PROTOCOLS, singboxNodePlugins, startClient, type NodeProfile, type Protocol, type SingboxClient, type TestUser } from '../support/singbox-peers.js';
 
 /** Counters count the proxied stream (request and response, headers included), not protocol overhead. */
 const TOLERANCE = 0.02;
 const MB = 1024 * 1024;
 
-interface Entry {
-  seq: number;
-  user: string;
-  upload_bytes: number;
-  download_bytes: number;
-}
-
 describe('a node running real sing-box', { timeout: 120_000 }, () => {
   const bin = singboxBin();
-  const secret = 'clash-secret-e2e';
   let work: string;
   let agent: AgentProcess;
   let client: AgentClient;
@@ -35,30 +28,12 @@ describe('a node running real sing-box', { timeout: 120_000 }, () => {
   const alice = makeUser('alice');
   const bob = makeUser('bob');
   let revision = 0;
-  /** Ledger entries drained and acknowledged so far. */
-  let drainedUpTo = 0;
+  /** Drains as the hub would: samples, drains everything new, acknowledges it; bytes per user. */
+  const ledger = new LedgerReader(() => client);
 
   const call = async <T>(command: string, input: unknown = {}, timeoutMs = 60_000) =>
     (await client.execute(command, input, { timeoutMs })).result as T;
   const sync = (users: TestUser[]) => call('singbox-config.users.sync', { revision: ++revision, users });
-
-  /** Samples, drains everything new, acknowledges it, and returns per-user byte totals. */
-  async function drainAndAck(): Promise<Map<string, { up: number; down: number }>> {
-    await call('clash-stats.traffic.sample');
-    const totals = new Map<string, { up: number; down: number }>();
-    for (;;) {
-      const { entries } = await call<{ entries: Entry[] }>('clash-stats.traffic.drain', { after_seq: drainedUpTo, limit: 1000 });
-      if (entries.length === 0) break;
-      for (const e of entries) {
-        expect(e.seq).toBeGreaterThan(drainedUpTo);
-        const t = totals.get(e.user) ?? { up: 0, down: 0 };
-        totals.set(e.user, { up: t.up + e.upload_bytes, down: t.down + e.download_bytes });
-        drainedUpTo = e.seq;
-      }
-      await call('clash-stats.traffic.ack', { seq: drainedUpTo });
-    }
-    return totals;
-  }
 
   async function clientFor(protocol: Protocol, user: TestUser): Promise<SingboxClient> {
     const c = await startClient(bin, work, profile, protocol, user);
@@ -70,25 +45,11 @@ describe('a node running real sing-box', { timeout: 120_000 }, () => {
     work = await mkdtemp(path.join(os.tmpdir(), 'boxfleet-e2e-'));
     profile = await makeNodeProfile();
     bytes = await startByteServer();
-    const clashPort = await freePort();
-    const v2rayPort = await freePort();
+    const plugins = await singboxNodePlugins(bin, { singbox: { coalesce_ms: 300, degraded_after_s: 6, degraded_check_s: 1 }, clash: { sample_interval_s: 1 } });
     agent = await startAgentProcess({
       nodeId: 'e2e',
       configure: (config, dir) => {
-        config.plugins['singbox-config'] = {
-          enabled: true,
-          binary: bin,
-          config_path: path.join(dir, 'sing-box', 'config.json'),
-          coalesce_ms: 300,
-          degraded_after_s: 6,
-          degraded_check_s: 1,
-        };
-        config.plugins['clash-stats'] = {
-          enabled: true,
-          clash_api: { url: `http://127.0.0.1:${clashPort}`, secret },
-          v2ray_api: { listen: `127.0.0.1:${v2rayPort}` },
-          sample_interval_s: 1,
-        };
+        Object.assign(config.plugins, plugins(dir));
       },
     });
     client = await clientFromEnrollment(agent.enrollment);
@@ -113,7 +74,7 @@ describe('a node running real sing-box', { timeout: 120_000 }, () => {
   });
 
   it('attributes bytes moved through each inbound to the user who moved them (within 2 %)', async () => {
-    await drainAndAck();
+    await ledger.drain();
     let received = 0;
     let sent = 0;
     for (const protocol of PROTOCOLS) {
@@ -122,7 +83,7 @@ describe('a node running real sing-box', { timeout: 120_000 }, () => {
       received += d.received;
       sent += d.sent;
     }
-    const totals = await drainAndAck();
+    const totals = await ledger.drain();
     const a = totals.get('alice')!;
     expect(Math.abs(a.down - received) / received).toBeLessThanOrEqual(TOLERANCE);
     expect(a.up).toBeGreaterThanOrEqual(sent);
@@ -145,7 +106,7 @@ describe('a node running real sing-box', { timeout: 120_000 }, () => {
 
   it('conserves bytes across an agent kill -9, restarts, reloads and repeated drains', async () => {
     await sync([alice, bob]);
-    await drainAndAck();
+    await ledger.drain();
     const vless = await clientFor('vless', alice);
     const ss = await clientFor('shadowsocks', alice);
     let moved = 0;
@@ -183,13 +144,13 @@ describe('a node running real sing-box', { timeout: 120_000 }, () => {
 
     // Draining twice from the same position gives the same entries; acknowledging is what moves on.
     await call('clash-stats.traffic.sample');
-    const first = await call<{ entries: Entry[] }>('clash-stats.traffic.drain', { after_seq: drainedUpTo, limit: 10000 });
-    const second = await call<{ entries: Entry[] }>('clash-stats.traffic.drain', { after_seq: drainedUpTo, limit: 10000 });
+    const first = await call<{ entries: { seq: number }[] }>('clash-stats.traffic.drain', { after_seq: ledger.position, limit: 10000 });
+    const second = await call<{ entries: { seq: number }[] }>('clash-stats.traffic.drain', { after_seq: ledger.position, limit: 10000 });
     expect(second.entries).toEqual(first.entries);
     const seqs = first.entries.map((e) => e.seq);
     expect(new Set(seqs).size).toBe(seqs.length);
 
-    const totals = await drainAndAck();
+    const totals = await ledger.drain();
     const down = totals.get('alice')?.down ?? 0;
     expect(moved).toBeGreaterThan(8 * MB);
     expect(Math.abs(down - moved) / moved).toBeLessThanOrEqual(TOLERANCE);
@@ -251,7 +212,7 @@ describe('a node running real sing-box', { timeout: 120_000 }, () => {
     await expect(downloadThroughProxy(b.proxyPort, bytes.port, 64 * 1024)).resolves.toMatchObject({ body: 64 * 1024 });
     // Her bytes are in the ledger once: the reloads right before her traffic, and the one that cut
     // her off, did not make them count again.
-    const down = (await drainAndAck()).get('carol')?.down ?? 0;
+    const down = (await ledger.drain()).get('carol')?.down ?? 0;
     expect(Math.abs(down - received) / received).toBeLessThanOrEqual(TOLERANCE);
   });
 
@@ -272,8 +233,8 @@ describe('a node running real sing-box', { timeout: 120_000 }, () => {
       await sync([bob, dave]); // adds dave: a reload, whose config.applied shows the watch is open
       await live;
       // The hub committed the ledger up to here, and computes dave's remaining bytes from it.
-      await drainAndAck();
-      const position = drainedUpTo;
+      await ledger.drain();
+      const position = ledger.position;
       const c = await clientFor('vless', dave);
       const moved = (await downloadThroughProxy(c.proxyPort, bytes.port, 2 * MB)).received;
       // On the node's ledger, after the hub's position: the hub has not drained it yet.

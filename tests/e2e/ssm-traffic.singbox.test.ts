@@ -9,18 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentClient } from '../../hub/agent-client.js';
 import { clientFromEnrollment, freePort, startAgentProcess, type AgentProcess } from '../support/agent-process.js';
 import { downloadThroughProxy, DownloadError, startByteServer, type ByteServer } from '../support/byte-server.js';
+import { LedgerReader } from '../support/ledger-reader.js';
 import { singboxBin } from '../support/real-components.js';
-import { makeNodeProfile, makeUser, startClient, type NodeProfile, type Protocol, type SingboxClient, type TestUser } from '../support/singbox-peers.js';
+import { makeNodeProfile, makeUser, singboxNodePlugins, startClient, type NodeProfile, type Protocol, type SingboxClient, type TestUser } from '../support/singbox-peers.js';
 
 const TOLERANCE = 0.02;
 const MB = 1024 * 1024;
-
-interface Entry {
-  seq: number;
-  user: string;
-  upload_bytes: number;
-  download_bytes: number;
-}
 
 describe('a managed shadowsocks inbound (SSM API) on real sing-box', { timeout: 120_000 }, () => {
   const bin = singboxBin();
@@ -33,25 +27,15 @@ describe('a managed shadowsocks inbound (SSM API) on real sing-box', { timeout: 
   const alice = makeUser('alice');
   const bob = makeUser('bob');
   let revision = 0;
-  let drainedUpTo = 0;
+  const ledger = new LedgerReader(() => client);
 
   const call = async <T>(command: string, input: unknown = {}) => (await client.execute(command, input, { timeoutMs: 60_000 })).result as T;
   const sync = (users: TestUser[]) => call<{ changed: boolean }>('singbox-config.users.sync', { revision: ++revision, users });
   const singboxPid = async () => (await call<{ pid: number | null }>('singbox-config.status')).pid;
 
-  /** Samples now, then drains and acknowledges everything new: bytes per user since the last call. */
+  /** Samples now, then drains and acknowledges everything new: bytes (both ways) per user since the last call. */
   async function drained(): Promise<Map<string, number>> {
-    await call('clash-stats.traffic.sample');
-    const totals = new Map<string, number>();
-    for (;;) {
-      const { entries } = await call<{ entries: Entry[] }>('clash-stats.traffic.drain', { after_seq: drainedUpTo, limit: 1000 });
-      if (entries.length === 0) return totals;
-      for (const e of entries) {
-        totals.set(e.user, (totals.get(e.user) ?? 0) + e.upload_bytes + e.download_bytes);
-        drainedUpTo = e.seq;
-      }
-      await call('clash-stats.traffic.ack', { seq: drainedUpTo });
-    }
+    return new Map([...(await ledger.drain())].map(([user, { up, down }]) => [user, up + down]));
   }
 
   /** Downloads `size` bytes as `user` over `protocol`; the bytes both ways, as the client saw them. */
@@ -71,24 +55,12 @@ describe('a managed shadowsocks inbound (SSM API) on real sing-box', { timeout: 
     work = await mkdtemp(path.join(os.tmpdir(), 'boxfleet-ssm-'));
     profile = await makeNodeProfile({ managedShadowsocks: true });
     bytes = await startByteServer();
-    const [clashPort, v2rayPort, ssmPort] = [await freePort(), await freePort(), await freePort()];
+    // The test samples when it wants to; a background sample must not split its figures.
+    const plugins = await singboxNodePlugins(bin, { singbox: { ssm_api_port: await freePort() }, clash: { sample_interval_s: 3600 } });
     agent = await startAgentProcess({
       nodeId: 'ssm',
       configure: (config, dir) => {
-        config.plugins['singbox-config'] = {
-          enabled: true,
-          binary: bin,
-          config_path: path.join(dir, 'sing-box', 'config.json'),
-          coalesce_ms: 200,
-          ssm_api_port: ssmPort,
-        };
-        config.plugins['clash-stats'] = {
-          enabled: true,
-          clash_api: { url: `http://127.0.0.1:${clashPort}`, secret: 'ssm-secret' },
-          v2ray_api: { listen: `127.0.0.1:${v2rayPort}` },
-          // The test samples when it wants to; a background sample must not split its figures.
-          sample_interval_s: 3600,
-        };
+        Object.assign(config.plugins, plugins(dir));
       },
     });
     client = await clientFromEnrollment(agent.enrollment);

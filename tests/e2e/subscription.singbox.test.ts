@@ -13,7 +13,7 @@ import { freePort, startAgentProcess, type AgentProcess } from '../support/agent
 import { downloadThroughProxy, startByteServer, type ByteServer } from '../support/byte-server.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { singboxBin } from '../support/real-components.js';
-import { makeNodeProfile, type NodeProfile } from '../support/singbox-peers.js';
+import { makeNodeProfile, singboxNodePlugins, type NodeProfile } from '../support/singbox-peers.js';
 
 const MB = 1024 * 1024;
 
@@ -86,17 +86,11 @@ describe('subscription profile used by a real sing-box client', { timeout: 180_0
     hub = await startTestHub('sqlite', { config: { jobs_enabled: true, traffic_interval_s: 1, quota_interval_s: 1, reconcile_interval_s: 1 } });
     base = await hub.app.listen({ host: '127.0.0.1', port: 0 });
     profile = await makeNodeProfile();
-    const [clashPort, v2rayPort] = [await freePort(), await freePort()];
+    const plugins = await singboxNodePlugins(bin, { clash: { sample_interval_s: 1 } });
     agent = await startAgentProcess({
       nodeId: 'hk',
       configure: (config, dir) => {
-        config.plugins['singbox-config'] = { enabled: true, binary: bin, config_path: path.join(dir, 'sing-box', 'config.json'), coalesce_ms: 200 };
-        config.plugins['clash-stats'] = {
-          enabled: true,
-          clash_api: { url: `http://127.0.0.1:${clashPort}`, secret: 'secret-hk' },
-          v2ray_api: { listen: `127.0.0.1:${v2rayPort}` },
-          sample_interval_s: 1,
-        };
+        Object.assign(config.plugins, plugins(dir));
       },
     });
     await api('POST', '/api/v1/nodes', { enrollment: agent.enrollment, tags: ['hk'], multiplier: 1 });

@@ -113,6 +113,24 @@ function outbound(profile: NodeProfile, protocol: Protocol, user: TestUser): Rec
   }
 }
 
+/**
+ * agent.yaml plugin settings for a node running real sing-box: singbox-config supervising `bin`
+ * (its config in the agent's folder) and clash-stats reading sing-box's Clash and V2Ray APIs on
+ * free loopback ports. `singbox` and `clash` add to or override each plugin's settings.
+ */
+export async function singboxNodePlugins(bin: string, extra: { singbox?: Record<string, unknown>; clash?: Record<string, unknown> } = {}) {
+  const [clashPort, v2rayPort] = [await freePort(), await freePort()];
+  return (dir: string) => ({
+    'singbox-config': { enabled: true, binary: bin, config_path: path.join(dir, 'sing-box', 'config.json'), coalesce_ms: 200, ...extra.singbox },
+    'clash-stats': {
+      enabled: true,
+      clash_api: { url: `http://127.0.0.1:${clashPort}`, secret: 'clash-secret' },
+      v2ray_api: { listen: `127.0.0.1:${v2rayPort}` },
+      ...extra.clash,
+    },
+  });
+}
+
 export interface SingboxClient {
   proxyPort: number;
   child: ChildProcess;
