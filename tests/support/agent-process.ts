@@ -24,12 +24,23 @@ export async function clientFromEnrollment(enrollment: string): Promise<AgentCli
 }
 const run = promisify(execFile);
 
+/**
+ * Ports this process has handed out: the OS may offer a port it just freed again, and two settings
+ * given the same one (a node's Clash and V2Ray APIs, say) would collide once both listen.
+ */
+const handedOut = new Set<number>();
+
 export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  for (;;) {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 export interface AgentProcess {
