@@ -12,20 +12,11 @@ import { downloadThroughProxy, startByteServer, type ByteServer } from '../suppo
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { singboxBin } from '../support/real-components.js';
 import { makeNodeProfile, singboxNodePlugins, startClient, type NodeProfile, type SingboxClient, type TestUser } from '../support/singbox-peers.js';
+import { until } from '../support/until.js';
 
 const MB = 1024 * 1024;
 const DAY = 24 * 3600 * 1000;
 const TRAFFIC_INTERVAL_S = 2;
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 describe('hub lifecycle against real agents and sing-box', { timeout: 240_000 }, () => {
   const bin = singboxBin();

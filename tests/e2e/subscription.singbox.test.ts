@@ -14,18 +14,9 @@ import { downloadThroughProxy, startByteServer, type ByteServer } from '../suppo
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { singboxBin } from '../support/real-components.js';
 import { makeNodeProfile, singboxNodePlugins, type NodeProfile } from '../support/singbox-peers.js';
+import { until } from '../support/until.js';
 
 const MB = 1024 * 1024;
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 type Json = Record<string, any>;
 

@@ -20,6 +20,26 @@ const SMTP_USER = 'alerts';
 const SMTP_PASS = 'smtp password';
 const MINUTE = 60_000;
 
+/** An enabled, online node `id` seen at `time`, for the alert rules to look at. */
+const seedNode = (hub: TestHub, id: string, time: number, name = id) =>
+  hub.app.db('nodes').insert({
+    id, name, address: '127.0.0.1:1', insecure: true, token: 't'.repeat(20), tags: '[]',
+    created_at: time, updated_at: time, enabled: true, health: 'online', last_seen_at: time,
+  });
+
+/** An alert engine on the hub's settings whose only channel collects what it would send. */
+function collectingEngine(hub: TestHub): { engine: AlertEngine; sent: AlertMessage[] } {
+  const sent: AlertMessage[] = [];
+  const engine = new AlertEngine({
+    db: hub.app.db,
+    config: hub.config,
+    now: () => Date.now(),
+    logger: createLogger({ service: 'hub', level: 'error' }),
+    channels: new Map([['webhook', async (m: AlertMessage) => void sent.push(m)]]),
+  });
+  return { engine, sent };
+}
+
 const readBody = (req: IncomingMessage) =>
   new Promise<string>((resolve, reject) => {
     const parts: Buffer[] = [];
@@ -124,10 +144,7 @@ describe('alerts: thresholds with hysteresis, sent to Telegram, SMTP and a signe
       },
     });
     t0 = Date.now() - 30 * MINUTE;
-    await hub.app.db('nodes').insert({
-      id: 'n1', name: 'edge-1', address: '127.0.0.1:1', insecure: true, token: 't'.repeat(20), tags: '[]',
-      created_at: t0, updated_at: t0, enabled: true, health: 'online', last_seen_at: t0,
-    });
+    await seedNode(hub, 'n1', t0, 'edge-1');
   });
 
   afterAll(async () => {
@@ -299,19 +316,12 @@ describe('alerts: alert_resolve_after_s keeps an alert until the value has staye
 
   beforeAll(async () => {
     hub = await startTestHub('sqlite', { config: { alert_resolve_after_s: 120 } });
-    await hub.app.db('nodes').insert({ id: 'n2', name: 'n2', address: '127.0.0.1:1', insecure: true, token: 't'.repeat(20), tags: '[]', created_at: t0, updated_at: t0, enabled: true, health: 'online' });
+    await seedNode(hub, 'n2', t0);
   });
   afterAll(() => hub?.close());
 
   it('resolves at the first sample two minutes into an unbroken run below threshold − hysteresis', async () => {
-    const sent: AlertMessage[] = [];
-    const engine = new AlertEngine({
-      db: hub.app.db,
-      config: hub.config,
-      now: () => Date.now(),
-      logger: createLogger({ service: 'hub', level: 'error' }),
-      channels: new Map([['webhook', async (m: AlertMessage) => void sent.push(m)]]),
-    });
+    const { engine, sent } = collectingEngine(hub);
     const at = (minute: number, cpu_percent: number) => ({ node: 'n2', kind: 'cpu-memory', time: new Date(t0 + minute * MINUTE).toISOString(), values: { cpu_percent } });
     await storeSamples(hub.app.db, [at(0, 85)]);
     expect(await engine.tick()).toMatchObject({ fired: 1, sent: 1 });
@@ -332,19 +342,12 @@ describe('alerts: ledger_backlog from the ledger positions the live job stores',
 
   beforeAll(async () => {
     hub = await startTestHub('sqlite');
-    await hub.app.db('nodes').insert({ id: 'n3', name: 'n3', address: '127.0.0.1:1', insecure: true, token: 't'.repeat(20), tags: '[]', created_at: t0, updated_at: t0, enabled: true, health: 'online' });
+    await seedNode(hub, 'n3', t0);
   });
   afterAll(() => hub?.close());
 
   it('fires above alert_ledger_backlog_entries (10000), holds down to threshold − 1000 entries, resolves below; a position is evaluated once', async () => {
-    const sent: AlertMessage[] = [];
-    const engine = new AlertEngine({
-      db: hub.app.db,
-      config: hub.config,
-      now: () => Date.now(),
-      logger: createLogger({ service: 'hub', level: 'error' }),
-      channels: new Map([['webhook', async (m: AlertMessage) => void sent.push(m)]]),
-    });
+    const { engine, sent } = collectingEngine(hub);
     /** As runLiveJob stores a ledger position read `minute` minutes after t0. */
     const position = async (minute: number, head: number, acked: number) => {
       const row = { ledger_head_seq: head, ledger_acked_seq: acked, ledger_backlog_entries: head - acked, ledger_at: t0 + minute * MINUTE, updated_at: t0 + minute * MINUTE };

@@ -14,6 +14,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, freePort, startAgentProcess, type AgentProcess } from '../support/agent-process.js';
 import { createTestDatabase, type DatabaseKind } from '../support/hub.js';
+import { until } from '../support/until.js';
 
 const load = createRequire(import.meta.url);
 const { TraceSegmentReportServiceService } = load('skywalking-backend-js/lib/proto/language-agent/Tracing_grpc_pb.js');
@@ -61,16 +62,6 @@ async function startCollector() {
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, p) => (error ? reject(error) : resolve(p))),
   );
   return { address: `127.0.0.1:${port}`, segments, close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())) };
-}
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 export function tracingSuite(kind: DatabaseKind) {

@@ -1,6 +1,7 @@
 // Runs the built agent (dist/cli.js) as a real process on loopback, as an operator would.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import dgram from 'node:dgram';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,6 +41,20 @@ export async function freePort(): Promise<number> {
       handedOut.add(port);
       return port;
     }
+  }
+}
+
+/** A loopback port free for UDP as well as TCP (for QUIC-based inbounds such as Hysteria2). */
+export async function freeUdpPort(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    const socket = dgram.createSocket('udp4');
+    const ok = await new Promise<boolean>((resolve) => {
+      socket.once('error', () => resolve(false));
+      socket.bind(port, '127.0.0.1', () => resolve(true));
+    });
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+    if (ok) return port;
   }
 }
 

@@ -4,13 +4,12 @@
 // local mixed (HTTP/SOCKS) proxy and reach the node as one user through one protocol.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import dgram from 'node:dgram';
 import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import selfsigned from 'selfsigned';
 import type { User } from '../../plugins/singbox-config/render.js';
-import { freePort } from './agent-process.js';
+import { freePort, freeUdpPort } from './agent-process.js';
 
 /** `shadowsocks-managed` is only there when makeNodeProfile was asked for it. */
 export type Protocol = 'vless' | 'shadowsocks' | 'hysteria2' | 'shadowsocks-managed';
@@ -18,20 +17,6 @@ export type Protocol = 'vless' | 'shadowsocks' | 'hysteria2' | 'shadowsocks-mana
 export const PROTOCOLS: Protocol[] = ['vless', 'shadowsocks', 'hysteria2'];
 const SERVER_NAME = 'node.boxfleet.test';
 const SS_METHOD = '2022-blake3-aes-128-gcm';
-
-/** A UDP port nothing is bound to right now. */
-export async function freeUdpPort(): Promise<number> {
-  for (;;) {
-    const port = await freePort();
-    const socket = dgram.createSocket('udp4');
-    const ok = await new Promise<boolean>((resolve) => {
-      socket.once('error', () => resolve(false));
-      socket.bind(port, '127.0.0.1', () => resolve(true));
-    });
-    socket.close();
-    if (ok) return port;
-  }
-}
 
 /** A user as users.sync takes it. */
 export type TestUser = User;

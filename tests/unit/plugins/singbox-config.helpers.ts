@@ -2,7 +2,6 @@
 import type { User } from '../../../plugins/singbox-config/render.js';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import dgram from 'node:dgram';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -44,22 +43,8 @@ export async function closeHarness(): Promise<void> {
   harness = undefined;
 }
 
-/** A loopback port nothing listens on (the OS picked it free a moment ago), free for TCP and UDP. */
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as net.AddressInfo;
-    await new Promise((resolve) => server.close(resolve));
-    const udp = dgram.createSocket('udp4');
-    const free = await new Promise<boolean>((resolve) => {
-      udp.once('error', () => resolve(false));
-      udp.bind(port, '127.0.0.1', () => resolve(true));
-    });
-    await new Promise<void>((resolve) => udp.close(() => resolve()));
-    if (free) return port;
-  }
-}
+/** A loopback port free for TCP and UDP (sing-box's inbounds here take either). */
+export { freeUdpPort as freePort } from '../../support/agent-process.js';
 
 export function tcpConnects(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
