@@ -1,14 +1,14 @@
 // `boxfleet agent init`: writes agent.yaml, a TLS key and self-signed certificate, and a random
 // token into one folder, and returns the enrollment string for the hub.
 import { randomBytes, X509Certificate } from 'node:crypto';
-import { access, mkdir, writeFile } from 'node:fs/promises';
-import { isIP } from 'node:net';
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer, isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import selfsigned from 'selfsigned';
 import { BUILTIN_PLUGINS } from './builtin-plugins.js';
-import { splitAddress } from './config.js';
-import { formatEnrollment } from './enrollment.js';
+import { readAgentConfig, splitAddress } from './config.js';
+import { formatEnrollment, normalizeFingerprint } from './enrollment.js';
 import { FailedPreconditionError } from './errors.js';
 
 export interface InitOptions {
@@ -19,6 +19,10 @@ export interface InitOptions {
   address?: string;
   insecure?: boolean;
   force?: boolean;
+  /** Where plugins keep their state (the traffic ledger among it); default `state` beside agent.yaml. */
+  stateDir?: string;
+  /** singbox-config's settings for a sing-box installed with the agent (install.sh passes them). */
+  singbox?: { binary: string; configPath: string; systemdUnit?: string };
 }
 
 export interface InitResult {
@@ -36,11 +40,49 @@ function externalIPv4(): string | undefined {
     .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
 }
 
+/** The address the hub dials when none is given: this host's first external IPv4 on a wildcard listen. */
+function defaultAddress(listen: string): string {
+  const { host, port } = splitAddress(listen);
+  const wildcard = host === '0.0.0.0' || host === '::' || host === '';
+  return `${wildcard ? (externalIPv4() ?? '127.0.0.1') : host}:${port}`;
+}
+
+/** The enrollment string of an agent already set up, e.g. to add it to the hub again after an upgrade. */
+export async function enrollmentOf(configFile: string, address?: string): Promise<string> {
+  const config = await readAgentConfig(configFile);
+  const token = (await readFile(config.token_file, 'utf8')).trim();
+  const fingerprint = config.insecure ? undefined : normalizeFingerprint(new X509Certificate(await readFile(config.tls.cert)).fingerprint256);
+  return formatEnrollment({ address: address ?? defaultAddress(config.listen), nodeId: config.node_id, token, fingerprint, insecure: config.insecure });
+}
+
 async function exists(file: string): Promise<boolean> {
   return access(file).then(
     () => true,
     () => false,
   );
+}
+
+/** Refuses a listen address another process holds, before anything is written. */
+async function checkListenFree(host: string, port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new FailedPreconditionError(
+          error.code === 'EADDRINUSE'
+            ? `${host}:${port} is already in use by another process; choose another --listen port`
+            : `cannot listen on ${host}:${port}: ${error.message}`,
+        ),
+      ),
+    );
+    server.listen({ host: host || '0.0.0.0', port, exclusive: true }, () => server.close(() => resolve()));
+  });
+}
+
+function singboxSettings(singbox: NonNullable<InitOptions['singbox']>): string {
+  const lines = [`    binary: ${JSON.stringify(singbox.binary)}`, `    config_path: ${JSON.stringify(singbox.configPath)}`];
+  if (singbox.systemdUnit) lines.push('    mode: systemd', `    systemd_unit: ${JSON.stringify(singbox.systemdUnit)}`);
+  return lines.map((line) => `\n${line}`).join('');
 }
 
 export async function initAgent(options: InitOptions): Promise<InitResult> {
@@ -52,9 +94,9 @@ export async function initAgent(options: InitOptions): Promise<InitResult> {
   const nodeId = options.nodeId ?? defaultNodeId();
   const listen = options.listen ?? '0.0.0.0:7443';
   const { host: listenHost, port } = splitAddress(listen);
-  const wildcard = listenHost === '0.0.0.0' || listenHost === '::' || listenHost === '';
-  const address = options.address ?? `${wildcard ? (externalIPv4() ?? '127.0.0.1') : listenHost}:${port}`;
+  const address = options.address ?? defaultAddress(listen);
   const { host: addressHost } = splitAddress(address);
+  await checkListenFree(listenHost, port);
 
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const token = randomBytes(32).toString('base64url');
@@ -81,10 +123,12 @@ export async function initAgent(options: InitOptions): Promise<InitResult> {
     });
     await writeFile(path.join(dir, 'agent.key'), pems.private, { mode: 0o600 });
     await writeFile(path.join(dir, 'agent.crt'), pems.cert);
-    fingerprint = new X509Certificate(pems.cert).fingerprint256.replace(/:/g, '').toLowerCase();
+    fingerprint = normalizeFingerprint(new X509Certificate(pems.cert).fingerprint256);
   }
 
-  const plugins = BUILTIN_PLUGINS.map((p) => `  ${p.id}:\n    enabled: true`).join('\n');
+  const plugins = BUILTIN_PLUGINS.map(
+    (p) => `  ${p.id}:\n    enabled: true${p.id === 'singbox-config' && options.singbox ? singboxSettings(options.singbox) : ''}`,
+  ).join('\n');
   await writeFile(
     configFile,
     `# boxfleet agent — written by \`boxfleet agent init\`. Relative paths are relative to this file.
@@ -95,7 +139,7 @@ ${options.insecure ? 'insecure: true   # plaintext gRPC: loopback tests only\n' 
   cert: agent.crt
   key: agent.key
 token_file: token
-state_dir: state
+state_dir: ${JSON.stringify(options.stateDir ?? 'state')}
 command_timeout_ms: 5000
 log:
   level: error    # error | warn | info | debug

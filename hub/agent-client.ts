@@ -218,3 +218,19 @@ export class AgentClient {
     this.client.close();
   }
 }
+
+/** A client for the agent a local agent.yaml describes, as an operator on that node uses it. */
+export async function connectLocalAgent(configFile: string): Promise<AgentClient> {
+  const [{ readFile }, { readAgentConfig }] = await Promise.all([import('node:fs/promises'), import('../agent-core/config.js')]);
+  const config = await readAgentConfig(configFile);
+  const { host, port } = splitAddress(config.listen);
+  const local = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
+  const certificate = config.insecure ? undefined : await readFile(config.tls.cert, 'utf8');
+  return new AgentClient({
+    address: `${local}:${port}`,
+    token: (await readFile(config.token_file, 'utf8')).trim(),
+    insecure: config.insecure,
+    certificate,
+    fingerprint: certificate && new X509Certificate(certificate).fingerprint256.replace(/:/g, '').toLowerCase(),
+  });
+}

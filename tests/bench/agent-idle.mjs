@@ -1,25 +1,38 @@
-// Benchmark (not a test): starts the built agent with all five first-party plugins enabled, the
-// way deploy/boxfleet-agent.service does (same node flags and environment), lets it idle for 60 s
-// and prints one JSON line: rss_mb, heap_mb, cpu_percent (over the last 30 s), startup_ms.
-// `--with-singbox`: singbox-config runs a real sing-box (3 inbounds, 100 users) and clash-stats
-// samples its counters every 10 s, as on a serving node.
-import { execFileSync } from 'node:child_process';
+// Benchmark (not a test): the released agent executable (release/, `npm run release`), installed as
+// install.sh installs it, with all five first-party plugins enabled and its unit's environment,
+// idles for 60 s; prints one JSON line: rss_mb, heap_mb, cpu_percent (over the last 30 s),
+// startup_ms, and beside them the floors measured in the same run with the same flags: Node running
+// only a grpc-js TLS server (floor_grpc_rss_mb) and Node doing nothing (floor_node_rss_mb).
+// `--with-singbox`: singbox-config runs the installed sing-box (3 inbounds, 100 users) and
+// clash-stats samples its counters every 10 s, as on a serving node.
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { baseConfig, enableSingbox, makeUsers, prepareAgent, startAgent } from './singbox-node.mjs';
+import path from 'node:path';
+import { baseConfig, deployedAgent, enableSingbox, makeUsers, prepareAgent, startAgent } from './singbox-node.mjs';
 
 const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 60);
 const CPU_WINDOW_S = Math.min(30, IDLE_S);
 const withSingbox = process.argv.includes('--with-singbox');
 
-const agentDir = await prepareAgent();
-if (withSingbox) await enableSingbox(agentDir);
-const { child: agent, startupMs, nodeFlags, env } = await startAgent(agentDir.config);
+const node = await prepareAgent();
+if (withSingbox) await enableSingbox(node);
+const { child: agent, startupMs, env } = await startAgent(node);
 let singboxPid = null;
 if (withSingbox) {
-  agentDir.call('singbox-config.config.apply', { config: await baseConfig() });
-  agentDir.call('singbox-config.users.sync', { revision: 1, users: makeUsers(100) });
-  singboxPid = agentDir.call('singbox-config.status').pid;
+  node.call('singbox-config.config.apply', { config: await baseConfig() });
+  node.call('singbox-config.users.sync', { revision: 1, users: makeUsers(100) });
+  singboxPid = node.call('singbox-config.status').pid;
 }
+
+// The executable sets --no-opt itself; the floors get it on the command line.
+const floorFlags = ['--no-opt'];
+const floorEnv = { ...process.env, ...env };
+const floorScript = path.resolve('tests/bench/floor-grpc.mjs');
+const etc = path.dirname(node.config);
+const floors = {
+  grpc: spawn(process.execPath, [...floorFlags, floorScript, path.join(etc, 'agent.crt'), path.join(etc, 'agent.key')], { env: floorEnv, stdio: 'ignore' }),
+  node: spawn(process.execPath, [...floorFlags, floorScript, '--bare'], { env: floorEnv, stdio: 'ignore' }),
+};
 
 const sleep = (s) => new Promise((r) => setTimeout(r, s * 1000));
 const ticks = () => {
@@ -27,34 +40,40 @@ const ticks = () => {
   return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks
 };
 const clockTicks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+const status = (pid) => readFileSync(`/proc/${pid}/status`, 'utf8');
+const kb = (text, field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(text)[1]);
+const mb = (k) => Math.round((k / 1024) * 10) / 10;
 
 await sleep(IDLE_S - CPU_WINDOW_S);
 const before = ticks();
 await sleep(CPU_WINDOW_S);
 const cpuPercent = ((ticks() - before) / clockTicks / CPU_WINDOW_S) * 100;
-const status = readFileSync(`/proc/${agent.pid}/status`, 'utf8');
-const kb = (field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)[1]);
-const mb = (k) => Math.round((k / 1024) * 10) / 10;
+const agentStatus = status(agent.pid);
+const floorGrpc = kb(status(floors.grpc.pid), 'VmRSS');
+const floorNode = kb(status(floors.node.pid), 'VmRSS');
 
-const metrics = agentDir.call('sysmetrics.current');
-agent.kill('SIGTERM');
+const metrics = node.call('sysmetrics.current');
+for (const child of [agent, floors.grpc, floors.node]) child.kill('SIGTERM');
 await new Promise((r) => agent.once('exit', r));
 if (singboxPid) process.kill(singboxPid, 'SIGTERM');
-agentDir.cleanup();
+node.cleanup();
 
 console.log(
   JSON.stringify({
-    rss_mb: mb(kb('VmRSS')),
-    // File-backed pages are the node binary's own code, shared and reclaimable; anon is the agent's.
-    rss_anon_mb: mb(kb('RssAnon')),
-    rss_file_mb: mb(kb('RssFile')),
+    rss_mb: mb(kb(agentStatus, 'VmRSS')),
+    // File-backed pages are the executable's own code, shared and reclaimable; anon is the agent's.
+    rss_anon_mb: mb(kb(agentStatus, 'RssAnon')),
+    rss_file_mb: mb(kb(agentStatus, 'RssFile')),
     heap_mb: Math.round((metrics.agent.heap_used_bytes / 1024 / 1024) * 10) / 10,
     cpu_percent: Math.round(cpuPercent * 100) / 100,
     startup_ms: startupMs,
+    floor_grpc_rss_mb: mb(floorGrpc),
+    floor_node_rss_mb: mb(floorNode),
+    ratio_to_grpc_floor: Math.round((kb(agentStatus, 'VmRSS') / floorGrpc) * 100) / 100,
     idle_s: IDLE_S,
     plugins: 5,
     singbox: withSingbox,
-    node_flags: nodeFlags.join(' '),
+    executable: node.tarball,
     env,
   }),
 );

@@ -9,7 +9,7 @@ import { baseConfig, enableSingbox, makeUsers, prepareAgent, startAgent } from '
 const USERS = Number(process.env.BENCH_USERS ?? 10_000);
 const node = await prepareAgent();
 await enableSingbox(node);
-const { child: agent } = await startAgent(node.config);
+const { child: agent } = await startAgent(node);
 node.call('singbox-config.config.apply', { config: await baseConfig() });
 
 const users = makeUsers(USERS, { remaining_bytes: 100 * 1024 ** 3, expires_at: new Date(Date.now() + 30 * 86400_000).toISOString() });

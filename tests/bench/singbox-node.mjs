@@ -1,12 +1,10 @@
-// Shared by the node benchmarks: a built agent on loopback running a real sing-box through
-// singbox-config, with clash-stats sampling, driven with `boxfleet agent call` as an operator would.
+// Shared by the node benchmarks: the released agent, installed, on loopback running a real sing-box through
+// singbox-config, with clash-stats sampling, driven with `boxfleet-agent call` as an operator would.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-
-export const cli = path.resolve('dist/cli.js');
 
 export function singboxBin() {
   const bin = process.env.BOXFLEET_SINGBOX_BIN || path.join(os.homedir(), '.cache/boxfleet/sing-box-v1.13.2/sing-box');
@@ -23,57 +21,53 @@ export function freePort() {
   });
 }
 
-/** The agent unit's node flags and environment, so benchmarks run the agent as deployed. */
+/** The agent unit's environment (NODE_OPTIONS, MALLOC_ARENA_MAX), so benchmarks run the agent as deployed. */
 export function deployedAgent() {
-  const unit = readFileSync(process.env.BENCH_UNIT ?? 'deploy/boxfleet-agent.service', 'utf8');
-  const nodeFlags = /ExecStart=\S*env node ((?:--\S+ )*)/.exec(unit)?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
-  const env = Object.fromEntries([...unit.matchAll(/^Environment=(\w+)=(\S*)$/gm)].map((m) => [m[1], m[2]]));
-  return { nodeFlags, env };
+  const unit = readFileSync('deploy/node/boxfleet-agent.service', 'utf8');
+  const env = Object.fromEntries([...unit.matchAll(/^Environment="?(\w+)=([^"\n]*)"?$/gm)].map((m) => [m[1], m[2]]));
+  return { env };
 }
 
 /**
- * `agent init` in a temp folder. Returns the folder, config file and a `call(command, input)`
- * that runs `boxfleet agent call`.
+ * The released amd64 agent (release/, from `npm run release`) installed as install.sh installs it
+ * (`--no-systemd`, into a temp prefix), on a loopback port. Returns the folder, the installed
+ * executable, the config file and a `call(command, input)` that runs `boxfleet-agent call`.
  */
 export async function prepareAgent() {
+  const tarball = readdirSync('release').find((f) => /^boxfleet-agent-.*-linux-amd64\.tar\.gz$/.test(f));
+  if (!tarball) throw new Error('no release/boxfleet-agent-*-linux-amd64.tar.gz: run npm run release');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'boxfleet-bench-'));
+  execFileSync('tar', ['-xzf', path.resolve('release', tarball), '-C', dir]);
+  const installer = path.join(dir, tarball.replace(/\.tar\.gz$/, ''), 'install.sh');
   const port = await freePort();
-  execFileSync(process.execPath, [cli, 'agent', 'init', '--dir', dir, '--node-id', 'bench', '--listen', `127.0.0.1:${port}`]);
-  const config = path.join(dir, 'agent.yaml');
+  execFileSync(installer, ['--no-systemd', '--prefix', path.join(dir, 'opt'), '--config-dir', path.join(dir, 'etc'), '--state-dir', path.join(dir, 'var'), '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const agent = path.join(dir, 'opt', 'bin', 'boxfleet-agent');
+  const config = path.join(dir, 'etc', 'agent.yaml');
   const call = (command, input = {}) => {
     const file = path.join(dir, `input-${Date.now()}.json`);
     writeFileSync(file, JSON.stringify(input));
-    const out = execFileSync(process.execPath, [cli, 'agent', 'call', '--config', config, '--timeout', '300000', command, `@${file}`], {
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    const out = execFileSync(agent, ['call', '--config', config, '--timeout', '300000', command, `@${file}`], { maxBuffer: 64 * 1024 * 1024 });
     return JSON.parse(out.toString());
   };
-  return { dir, config, call, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { dir, agent, config, tarball, call, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Starts the agent as the unit does; resolves with the child and its start-up time. */
-export async function startAgent(config) {
-  const { nodeFlags, env } = deployedAgent();
+/** Starts the installed agent as its unit does; resolves with the child and its start-up time. */
+export async function startAgent(prepared) {
+  const { env } = deployedAgent();
   const started = performance.now();
-  const child = spawn(process.execPath, [...nodeFlags, cli, 'agent', '--config', config], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, ...env },
-  });
+  const child = spawn(prepared.agent, ['--config', prepared.config], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   await new Promise((resolve, reject) => {
     child.stdout.on('data', (chunk) => chunk.toString().includes('listening on') && resolve());
     child.once('exit', (code) => reject(new Error(`agent exited with ${code}`)));
   });
-  return { child, startupMs: Math.round(performance.now() - started), nodeFlags, env };
+  return { child, startupMs: Math.round(performance.now() - started), env };
 }
 
-/** Rewrites the agent's singbox-config and clash-stats settings so they run a real sing-box. */
+/** Points clash-stats at the installed sing-box's Clash and V2Ray APIs, so it samples as on a serving node. */
 export async function enableSingbox(agent) {
   const [clash, v2ray] = [await freePort(), await freePort()];
-  const settings = `  singbox-config:
-    enabled: true
-    binary: ${singboxBin()}
-    config_path: ${path.join(agent.dir, 'sing-box', 'config.json')}
-  clash-stats:
+  const settings = `  clash-stats:
     enabled: true
     clash_api:
       url: http://127.0.0.1:${clash}
@@ -82,8 +76,8 @@ export async function enableSingbox(agent) {
       listen: 127.0.0.1:${v2ray}
 `;
   const yaml = readFileSync(agent.config, 'utf8');
-  const written = yaml.replace('  singbox-config:\n    enabled: true\n  clash-stats:\n    enabled: true\n', settings);
-  if (written === yaml) throw new Error(`${agent.config} is not as agent init wrote it`);
+  const written = yaml.replace('  clash-stats:\n    enabled: true\n', settings);
+  if (written === yaml) throw new Error(`${agent.config} is not as install.sh wrote it`);
   writeFileSync(agent.config, written);
 }
 
