@@ -78,6 +78,15 @@ try {
     logLevel: 'error',
     // Code that locates files next to itself (tracing's optional SkyWalking package) looks next to the executable.
     define: { 'import.meta.url': '__boxfleet_executable_url' },
+    // The agent reads only its version from package.json; the rest (the hub's dependency list) stays out.
+    plugins: [
+      {
+        name: 'package-version',
+        setup(b) {
+          b.onLoad({ filter: /[\\/]package\.json$/ }, () => ({ contents: JSON.stringify({ version }), loader: 'json' }));
+        },
+      },
+    ],
     // No optimizing compiler: the agent is I/O-bound, and TurboFan's code costs ~4 MB on a 1 GB node
     // (`boxfleet agent` from npm gets --no-opt on its command line; an executable sets it first thing).
     banner: {

@@ -5,12 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentClient, AgentCallError } from '../../hub/agent-client.js';
 import { parseEnrollment } from '../../agent-core/enrollment.js';
 import { clientFromEnrollment, startAgentProcess, type AgentProcess } from '../support/agent-process.js';
+import { helloPluginWith, type HelloPlugin } from '../support/hello-plugin.js';
 import { startTestHub, type DatabaseKind, type TestHub } from '../support/hub.js';
 
 const fixture = (name: string) => path.resolve('tests/fixtures/plugins', name);
-const EXTRA_PLUGINS = `
+const extraPlugins = (hello: string) => `
   hello:
-    module: ${path.resolve('examples/hello-plugin/index.js')}
+    module: ${hello}
   broken-start:
     module: ${fixture('broken-start.js')}
   slow:
@@ -22,9 +23,11 @@ export function commandBusSuite(kind: DatabaseKind): void {
     let agent: AgentProcess;
     let hub: TestHub;
     let client: AgentClient;
+    let hello: HelloPlugin;
 
     beforeAll(async () => {
-      agent = await startAgentProcess({ nodeId: `bus-${kind}`, extraPlugins: EXTRA_PLUGINS });
+      hello = await helloPluginWith(process.cwd());
+      agent = await startAgentProcess({ nodeId: `bus-${kind}`, extraPlugins: extraPlugins(hello.module) });
       hub = await startTestHub(kind);
       client = await clientFromEnrollment(agent.enrollment);
     });
@@ -33,6 +36,7 @@ export function commandBusSuite(kind: DatabaseKind): void {
       client?.close();
       await hub?.close();
       await agent?.stop();
+      await hello?.cleanup();
     });
 
     const command = (name: string, body: unknown, node = `bus-${kind}`) =>
