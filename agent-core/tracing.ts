@@ -5,6 +5,7 @@
 // the `sw8` header in the call's metadata, and the agent continues that trace in an entry span.
 import { createRequire } from 'node:module';
 import os from 'node:os';
+import path from 'node:path';
 
 /** The parts of skywalking-backend-js used here (deep paths: the package exports no others). */
 type SkyWalking = typeof import('skywalking-backend-js');
@@ -40,9 +41,19 @@ let tracer: Tracer | null = null;
  */
 export function startTracing({ collector, service, instance = os.hostname() }: TracingOptions): void {
   if (tracer) return;
-  // The package is CommonJS; its default export is the agent.
+  // The package is CommonJS; its default export is the agent. The standalone agent executable does
+  // not bundle it (it patches modules it finds on disk), so there it is looked up next to the executable.
   const load = createRequire(import.meta.url);
-  const sw = load('skywalking-backend-js') as SkyWalking;
+  let sw: SkyWalking;
+  try {
+    sw = load('skywalking-backend-js') as SkyWalking;
+  } catch (error) {
+    const beside = path.dirname(path.dirname(process.execPath));
+    throw new Error(
+      `tracing needs the npm package skywalking-backend-js, which is not installed here (${(error as Error).message.split('\n')[0]}); ` +
+        `install it beside the executable (npm install --prefix ${beside} skywalking-backend-js@0.9.0) or turn tracing off`,
+    );
+  }
   const { ContextCarrier } = load('skywalking-backend-js/lib/trace/context/ContextCarrier.js') as typeof import('skywalking-backend-js/lib/trace/context/ContextCarrier.js');
   const { Component } = load('skywalking-backend-js/lib/trace/Component.js') as typeof import('skywalking-backend-js/lib/trace/Component.js');
   // Health checks and Prometheus scrapes come every few seconds and would bury the traces that matter

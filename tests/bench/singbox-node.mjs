@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 export function singboxBin() {
-  const bin = process.env.BOXFLEET_SINGBOX_BIN || path.join(os.homedir(), '.cache/boxfleet/sing-box-v1.13.2/sing-box');
+  const bin = process.env.BOXFLEET_SINGBOX_BIN || path.join(os.homedir(), '.cache/boxfleet/sing-box-v1.13.2-linux-amd64/sing-box');
   if (!existsSync(bin)) throw new Error(`no sing-box at ${bin}: set BOXFLEET_SINGBOX_BIN or run .ci/run once`);
   return bin;
 }

@@ -6,9 +6,10 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import pkg from '../../package.json' with { type: 'json' };
 
-// Where .ci/run caches the sing-box it builds.
-const CACHED_SINGBOX = path.join(os.homedir(), '.cache/boxfleet/sing-box-v1.13.2/sing-box');
+// Where deploy/build-sing-box.sh (run by .ci/run and npm run release) caches the amd64 sing-box.
+const CACHED_SINGBOX = path.join(os.homedir(), `.cache/boxfleet/sing-box-v${pkg.boxfleet.singbox.version}-linux-amd64/sing-box`);
 
 /**
  * A real sing-box binary: BOXFLEET_SINGBOX_BIN when set (used as given, so a wrong path fails
