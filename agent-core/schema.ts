@@ -1,11 +1,32 @@
 // JSON Schema validation for plugin config and command input. Defaults from the schema are filled
 // in; a failure names the field (`input.host: must be string`) so an operator can fix it at once.
+import { isIPv4, isIPv6 } from 'node:net';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { TSchema } from '@sinclair/typebox';
 import { InvalidArgumentError } from './errors.js';
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
+
+/**
+ * The `host` format: what a client dials, as a DNS name or an IP address, with no scheme, port,
+ * path or brackets. A name whose last label is all digits is refused, so a mistyped IPv4 address
+ * (`203.0.113.300`, `10.1.1`) is not taken for a name; an IPv6 zone (`%eth0`) means nothing to a
+ * remote client.
+ */
+function isHost(text: string): boolean {
+  if (isIPv4(text)) return true;
+  if (text.includes(':')) return isIPv6(text) && !text.includes('%');
+  const labels = text.split('.');
+  return text.length <= 253 && labels.every((l) => LABEL.test(l)) && !/^\d+$/.test(labels.at(-1)!);
+}
+
+/** What a failed custom format means, for the error message. */
+const FORMAT_MEANING: Record<string, string> = {
+  host: 'must be a DNS name or an IP address, without scheme, port, path or brackets',
+};
+
+const addFormats = (ajv: Ajv): Ajv => (addFormatsModule as unknown as (ajv: Ajv) => Ajv)(ajv).addFormat('host', isHost);
 const ajv = addFormats(new Ajv({ useDefaults: true, strict: false, allErrors: false }));
 /** For URL params and query strings, whose values arrive as text. */
 const coercingAjv = addFormats(new Ajv({ useDefaults: true, strict: false, allErrors: false, coerceTypes: 'array' }));
@@ -30,6 +51,7 @@ export function describeError(error: ErrorObject, root: string): string {
   if (error.keyword === 'required') return `${path}.${String(params.missingProperty)}: is required`;
   if (error.keyword === 'additionalProperties') return `${path}.${String(params.additionalProperty)}: unknown field`;
   if (error.keyword === 'enum') return `${path}: must be one of ${(params.allowedValues as unknown[]).join(', ')}`;
+  if (error.keyword === 'format' && FORMAT_MEANING[String(params.format)]) return `${path}: ${FORMAT_MEANING[String(params.format)]}`;
   return `${path}: ${error.message ?? 'is invalid'}`;
 }
 

@@ -1,6 +1,7 @@
 // One objection model per table; only the thin part of objection (models over knex) is used.
 // Times are epoch milliseconds; the API shows them as ISO strings.
 import { Model } from 'objection';
+import type { InboundOverride } from '../subscriptions/entries.js';
 
 const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
 
@@ -120,10 +121,15 @@ export class Subscription extends Timestamped {
 
 export class Node extends Timestamped {
   static override tableName = 'nodes';
-  static override jsonAttributes = ['tags'];
+  static override jsonAttributes = ['tags', 'inbound_overrides'];
   id!: string;
   name!: string;
+  /** The agent's gRPC address, which the hub dials. */
   address!: string;
+  /** The host end users' clients dial; null: the host of `address`. */
+  public_host!: string | null;
+  /** By inbound tag: the host and/or port clients use for that inbound instead. */
+  inbound_overrides!: Record<string, InboundOverride> | null;
   insecure!: boolean;
   fingerprint!: string | null;
   certificate!: string | null;
@@ -148,6 +154,8 @@ export class Node extends Timestamped {
       id: this.id,
       name: this.name,
       address: this.address,
+      public_host: this.public_host ?? null,
+      inbound_overrides: this.inbound_overrides ?? {},
       insecure: Boolean(this.insecure),
       fingerprint: this.fingerprint,
       tags: this.tags,

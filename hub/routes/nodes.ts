@@ -16,6 +16,23 @@ const CommandParams = Type.Object({
 const DESCRIBE_FOR_LIST_MS = 3000;
 const Tags = Type.Array(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' }), { maxItems: 32, uniqueItems: true });
 const Multiplier = Type.Number({ minimum: 0, maximum: 100 });
+const Host = Type.String({ format: 'host', maxLength: 253, description: 'A DNS name or an IP address (IPv6 without brackets); no scheme, port or path.' });
+const PublicHost = Type.Union([Host, Type.Null()], {
+  description: "The host end users' clients dial for this node; null: the host of `address` (the agent's gRPC address).",
+  examples: ['hk1.example.com', '203.0.113.10', '2001:db8::10'],
+});
+const InboundOverrides = Type.Record(
+  Type.String(),
+  Type.Object({ host: Type.Optional(Host), port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })) }, { minProperties: 1 }),
+  {
+    propertyNames: { minLength: 1, maxLength: 64 },
+    maxProperties: 64,
+    description:
+      "By inbound tag of the node's base config: the host and/or port clients use for that inbound instead of `public_host` and " +
+      "the inbound's listen_port (a CDN in front of one inbound, a mapped port). The whole map is replaced; {} removes them all.",
+    examples: [{ 'vless-ws': { host: 'cdn.example.com', port: 443 }, 'hy2-in': { port: 20443 } }],
+  },
+);
 
 async function findNode(id: string): Promise<Node> {
   const node = await Node.query().findById(id);
@@ -48,6 +65,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
           multiplier: Type.Optional(Multiplier),
           /** Overrides the address in the enrollment string (e.g. behind NAT). */
           address: Type.Optional(Type.String({ pattern: '^.+:[0-9]{1,5}$' })),
+          public_host: Type.Optional(PublicHost),
+          inbound_overrides: Type.Optional(InboundOverrides),
         }),
       },
     },
@@ -80,6 +99,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         token: enrollment.token,
         tags: request.body.tags ?? [],
         multiplier: request.body.multiplier ?? 1,
+        public_host: request.body.public_host ?? null,
+        inbound_overrides: request.body.inbound_overrides ?? {},
       });
       // Enrolling proves the address, the certificate and the token all work.
       const agent = await app.agents.describe(node);
@@ -114,6 +135,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
             multiplier: Type.Optional(Multiplier),
             enabled: Type.Optional(Type.Boolean()),
             address: Type.Optional(Type.String({ pattern: '^.+:[0-9]{1,5}$' })),
+            public_host: Type.Optional(PublicHost),
+            inbound_overrides: Type.Optional(InboundOverrides),
           },
           { minProperties: 1 },
         ),

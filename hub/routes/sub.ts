@@ -109,7 +109,7 @@ const routes: FastifyPluginAsyncTypebox<SubRoutesOptions> = async (app, opts) =>
     // Only nodes that serve this user now: enabled, online, running a known base config.
     const nodes = (
       await Node.query(app.db)
-        .select('id', 'name', 'address', 'tags', 'multiplier', 'applied_config_version')
+        .select('id', 'name', 'address', 'public_host', 'inbound_overrides', 'tags', 'multiplier', 'applied_config_version')
         .where('enabled', true)
         .andWhere('health', 'online')
         .whereNotNull('applied_config_version')

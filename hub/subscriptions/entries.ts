@@ -45,12 +45,29 @@ export interface Entry {
   placeholder?: boolean;
 }
 
+/** Where clients reach one inbound of a node instead of the node's public host and the inbound's listen port. */
+export interface InboundOverride {
+  host?: string;
+  port?: number;
+}
+
 export interface EntryNode {
   id: string;
   name: string;
+  /** The agent's gRPC address. */
   address: string;
+  /** The host clients dial; empty: the host of `address`. */
+  public_host?: string | null;
+  /** By inbound tag. */
+  inbound_overrides?: Record<string, InboundOverride> | null;
   tags: string[];
   multiplier: number;
+}
+
+/** Where a client connects to for one inbound. */
+export interface Dial {
+  host: string;
+  port: number;
 }
 
 export interface EntryUser {
@@ -67,11 +84,7 @@ const SS_2022_KEY_BYTES: Record<string, number> = { '2022-blake3-aes-128-gcm': 1
 const SS_LEGACY = new Set(['aes-128-gcm', 'aes-192-gcm', 'aes-256-gcm', 'chacha20-ietf-poly1305', 'xchacha20-ietf-poly1305']);
 const TYPES = new Set<string>(['vless', 'vmess', 'trojan', 'shadowsocks', 'hysteria2', 'tuic', 'anytls']);
 
-/**
- * The host clients dial: the host part of the node's address (the agent's address, which on every
- * node we know of is also where sing-box listens). The schema has no separate public host; when
- * one is added it belongs here.
- */
+/** The host part of an agent address (`host:port`, `[v6]:port`, or a bare host). */
 export function hostOf(address: string): string {
   const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(address);
   if (bracketed) return bracketed[1]!;
@@ -104,6 +117,10 @@ function certificateSha256(pem: string): string {
  * The client side of an inbound's `tls` block. An inline certificate is taken as self-signed and
  * pinned; a certificate_path or ACME certificate is taken as publicly trusted (the hub cannot read
  * the node's files).
+ *
+ * The SNI is the inbound's own server_name when it sets one: its certificate (or REALITY target)
+ * is for that name whichever host clients dial. Else it is the host clients dial, so a CDN domain
+ * given as an inbound's override host is also its SNI, as the CDN expects.
  */
 function clientTls(tls: unknown, host: string): EntryTls | undefined {
   if (!isObject(tls) || tls.enabled !== true) return undefined;
@@ -146,12 +163,22 @@ export function shadowsocksPassword(inbound: Json, user: EntryUser): string | un
   return SS_LEGACY.has(method) ? user.password : undefined;
 }
 
-/** Everything but the name, for one inbound that takes users; undefined for any other inbound. */
-export function entryOf(inbound: Json, host: string, user: EntryUser): Omit<Entry, 'name'> | undefined {
-  const type = String(inbound.type);
+/**
+ * Where clients reach an inbound: its override, else the node's public host, else the host of the
+ * agent's address; the override's port, else the inbound's listen port.
+ */
+function dialOf(node: EntryNode, inbound: Json): Dial | undefined {
   const port = inbound.listen_port;
-  if (!TYPES.has(type) || typeof port !== 'number' || port <= 0) return undefined;
-  const base = { type: type as EntryType, server: host, port, tls: clientTls(inbound.tls, host), transport: transportOf(inbound.transport) };
+  if (typeof port !== 'number' || port <= 0) return undefined;
+  const override = typeof inbound.tag === 'string' ? node.inbound_overrides?.[inbound.tag] : undefined;
+  return { host: override?.host || node.public_host || hostOf(node.address), port: override?.port ?? port };
+}
+
+/** Everything but the name, for one inbound that takes users; undefined for any other inbound. */
+export function entryOf(inbound: Json, dial: Dial, user: EntryUser): Omit<Entry, 'name'> | undefined {
+  const type = String(inbound.type);
+  if (!TYPES.has(type)) return undefined;
+  const base = { type: type as EntryType, server: dial.host, port: dial.port, tls: clientTls(inbound.tls, dial.host), transport: transportOf(inbound.transport) };
   switch (type) {
     case 'vless':
       return { ...base, uuid: user.uuid.toLowerCase(), flow: '' };
@@ -197,10 +224,10 @@ export function buildEntries(
   const entries: Entry[] = [];
   const taken = new Set<string>();
   for (const { node, config } of nodes) {
-    const host = hostOf(node.address);
     const inbounds = Array.isArray(config.inbounds) ? config.inbounds.filter(isObject) : [];
     for (const inbound of inbounds) {
-      const entry = entryOf(inbound, host, user);
+      const dial = dialOf(node, inbound);
+      const entry = dial && entryOf(inbound, dial, user);
       if (!entry) continue;
       let name = entryName(node, planTags, entry.type);
       // Two inbounds of one type on one node: tell them apart by tag, else by number.

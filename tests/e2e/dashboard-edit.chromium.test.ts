@@ -1,7 +1,7 @@
 // Editing and deleting in the dashboard, in a real browser against a real hub: a user's note, status
 // and deletion; a plan's fields and deletion (refused while a subscription uses it); another admin's
-// role, password, status and deletion (not offered for your own account); a node's settings and its
-// removal; what an operator is not offered. Every destructive action asks first. The edit forms at 1280 px and on a 390 px phone,
+// role, password, status and deletion (not offered for your own account); a node's settings (its
+// public host and a per-inbound override among them) and its removal; what an operator is not offered. Every destructive action asks first. The edit forms at 1280 px and on a 390 px phone,
 // with a screenshot of each and no console error but the hub's deliberate refusals.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -44,8 +44,15 @@ describe('editing and deleting in the dashboard, in Chromium', { timeout: 90_000
     for (const [name, gb] of [['Basic', 100], ['Spare', 5], ['Trial', 10]] as const) {
       plans[name] = (await api('POST', '/plans', { name, traffic_limit_bytes: gb * GB, duration_days: 30, node_tags: ['web'] })).id;
     }
-    // A node whose agent is not running: its settings are the hub's own.
+    // A node whose agent is not running: its settings are the hub's own. It runs a config with two
+    // inbounds, whose tags the overrides table offers.
     await seedUnreachableNode(hub.app.db, 'spare-1', ['web']);
+    const inbounds = [
+      { type: 'vless', tag: 'vless-ws', listen: '::', listen_port: 10443, transport: { type: 'ws', path: '/ws' } },
+      { type: 'hysteria2', tag: 'hy2-in', listen: '::', listen_port: 10444 },
+    ];
+    const version = await api('POST', '/configs', { config: { inbounds }, comment: 'spare' });
+    await hub.app.db('nodes').where({ id: 'spare-1' }).update({ applied_config_version: version.id });
     // Basic is in use, so the hub refuses to delete it.
     await api('POST', '/subscriptions', { user_id: users.carla, plan_id: plans.Basic });
     browser = await launchBrowser();
@@ -96,6 +103,13 @@ describe('editing and deleting in the dashboard, in Chromium', { timeout: 90_000
       const card = page.locator('[data-edit-plan]');
       expect(await card.getByLabel('Traffic (GB)').inputValue()).toBe('10');
       await shot(page, `edit-plan-${width}`);
+      await fits();
+
+      await page.goto(`${url}/#/nodes/spare-1`);
+      await page.getByRole('button', { name: 'Edit node' }).click();
+      await page.getByRole('button', { name: 'Add override' }).click();
+      await page.getByLabel('Inbound tag 1', { exact: true }).waitFor();
+      await shot(page, `edit-node-overrides-${width}`);
       await fits();
 
       await nav(page, 'Admins');
@@ -288,11 +302,47 @@ describe('editing and deleting in the dashboard, in Chromium', { timeout: 90_000
     await form.getByLabel('Name').fill('Spare one');
     await form.getByLabel('Tags').fill('web, edge');
     await form.getByLabel('Traffic multiplier').fill('2');
+    // Clients dial another name than the agent's address, and a CDN on another port for one inbound.
+    expect(await form.getByLabel('Public host').inputValue()).toBe('');
+    await form.getByLabel('Public host').fill('spare.example.com');
+    await form.getByRole('button', { name: 'Add override' }).click();
+    expect(await form.locator('datalist option').evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value))).toEqual(['vless-ws', 'hy2-in']);
+    await form.getByLabel('Inbound tag 1', { exact: true }).fill('vless-ws');
+    await form.getByLabel('Host 1', { exact: true }).fill('cdn.example.com');
+    await form.getByLabel('Port 1', { exact: true }).fill('8443');
     await shot(page, 'edit-node-1280');
     await form.getByRole('button', { name: 'Save' }).click();
     await page.getByText('×2').waitFor();
     expect(await page.getByText('web, edge').isVisible()).toBe(true);
-    expect(await api('GET', '/nodes/spare-1')).toMatchObject({ name: 'Spare one', tags: ['web', 'edge'], multiplier: 2 });
+    expect(await page.locator('[data-public-host]').textContent()).toBe('spare.example.com');
+    expect(await page.locator('[data-overrides]').textContent()).toBe('vless-ws → cdn.example.com, Port 8443');
+    expect(await api('GET', '/nodes/spare-1')).toMatchObject({
+      name: 'Spare one',
+      tags: ['web', 'edge'],
+      multiplier: 2,
+      address: '127.0.0.1:1',
+      public_host: 'spare.example.com',
+      inbound_overrides: { 'vless-ws': { host: 'cdn.example.com', port: 8443 } },
+    });
+    await nav(page, 'Nodes');
+    await row(page, 'Spare one').getByText('Public host: spare.example.com').waitFor();
+
+    // A port alone is an override too; a row left without host and port is refused before saving.
+    await page.getByRole('link', { name: 'Spare one' }).click();
+    await page.getByRole('button', { name: 'Edit node' }).click();
+    expect(await form.getByLabel('Host 1', { exact: true }).inputValue()).toBe('cdn.example.com');
+    await form.getByRole('button', { name: 'Add override' }).click();
+    await form.getByLabel('Inbound tag 2', { exact: true }).fill('hy2-in');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await form.getByRole('alert').filter({ hasText: 'The override of hy2-in needs a host or a port.' }).waitFor();
+    await form.getByLabel('Port 2', { exact: true }).fill('20443');
+    await form.getByLabel('Public host').fill('');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await page.locator('[data-overrides]', { hasText: 'hy2-in → Port 20443' }).waitFor();
+    expect(await api('GET', '/nodes/spare-1')).toMatchObject({
+      public_host: null,
+      inbound_overrides: { 'vless-ws': { host: 'cdn.example.com', port: 8443 }, 'hy2-in': { port: 20443 } },
+    });
 
     // Removing asks first; cancelling keeps the node.
     await page.getByRole('button', { name: 'Remove node' }).click();

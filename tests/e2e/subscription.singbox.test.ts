@@ -2,7 +2,8 @@
 // SS-2022 and Hysteria2 inbounds), a user on a plan, the sing-box profile fetched from /sub over
 // HTTP with a sing-box app's User-Agent, and a real sing-box client started from that profile
 // moving bytes through each protocol's node outbound; the hub's usage attributes them to the user.
-// A suspended user still gets a profile, and nothing gets through it.
+// The hub reaches the agent by the name `localhost` while the node's public host is 127.0.0.1, so
+// the client dials the public host. A suspended user still gets a profile, and nothing gets through it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -84,7 +85,7 @@ describe('subscription profile used by a real sing-box client', { timeout: 180_0
         Object.assign(config.plugins, plugins(dir));
       },
     });
-    await api('POST', '/api/v1/nodes', { enrollment: agent.enrollment, tags: ['hk'], multiplier: 1 });
+    await api('POST', '/api/v1/nodes', { enrollment: agent.enrollment, address: `localhost:${agent.port}`, public_host: '127.0.0.1', tags: ['hk'], multiplier: 1 });
     const version = await api('POST', '/api/v1/configs', { config: profile.baseConfig, comment: 'hk base' });
     await api('POST', `/api/v1/configs/${version.id}/apply`, { node_id: 'hk' });
 
@@ -117,6 +118,7 @@ describe('subscription profile used by a real sing-box client', { timeout: 180_0
     const nodes = (config.outbounds as Json[]).filter((o) => o.server);
     expect(nodes.map((o) => o.type).sort()).toEqual(['hysteria2', 'shadowsocks', 'vless']);
     expect(nodes.map((o) => o.tag).sort()).toEqual(['hk hysteria2', 'hk shadowsocks', 'hk vless']);
+    expect(nodes.map((o) => o.server)).toEqual(['127.0.0.1', '127.0.0.1', '127.0.0.1']);
     let received = 0;
     for (const node of nodes) {
       const port = await startFromProfile(config, node.tag);

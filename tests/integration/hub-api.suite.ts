@@ -1,4 +1,4 @@
-// The hub's REST API for admins, users, plans, subscriptions, usage and the audit log, driven
+// The hub's REST API for admins, users, plans, subscriptions, node settings, usage and the audit log, driven
 // through app.inject(); run on SQLite by hub-api.test.ts and on MariaDB by hub-api.mariadb.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Node } from '../../hub/db/models.js';
@@ -438,6 +438,68 @@ export function hubApiSuite(kind: DatabaseKind): void {
       });
     });
 
+    describe('nodes', () => {
+      const OVERRIDES = { 'vless-ws': { host: 'cdn.example.com', port: 443 }, 'hy2-in': { port: 20443 } };
+      const clientSide = async (id: string) => {
+        const node = await ok('GET', `/api/v1/nodes/${id}`);
+        return { name: node.name, address: node.address, public_host: node.public_host, inbound_overrides: node.inbound_overrides };
+      };
+
+      it("sets, returns and clears a node's public host and per-inbound overrides, audited, without re-syncing the node", async () => {
+        expect(await clientSide('hk-1')).toEqual({ name: 'Hong Kong 1', address: '127.0.0.1:1', public_host: null, inbound_overrides: {} });
+        let updated: any;
+        const touched = await touchedBy(async () => {
+          updated = await ok('PATCH', '/api/v1/nodes/hk-1', { public_host: 'hk1.example.com', inbound_overrides: OVERRIDES });
+        });
+        // Only clients dial it: the users on the node stay as they are.
+        expect(touched).toEqual({});
+        expect(updated).toMatchObject({ id: 'hk-1', address: '127.0.0.1:1', public_host: 'hk1.example.com', inbound_overrides: OVERRIDES });
+        expect(await clientSide('hk-1')).toMatchObject({ public_host: 'hk1.example.com', inbound_overrides: OVERRIDES });
+        const [audited] = await auditEntries('action=node.update&target=hk-1');
+        expect(audited).toMatchObject({ admin: 'test-owner', result: 'ok', input: { public_host: 'hk1.example.com', inbound_overrides: OVERRIDES } });
+
+        expect((await ok('PATCH', '/api/v1/nodes/hk-1', { public_host: '2001:db8::10' })).public_host).toBe('2001:db8::10');
+        expect((await ok('PATCH', '/api/v1/nodes/hk-1', { public_host: '203.0.113.10' })).inbound_overrides).toEqual(OVERRIDES);
+        expect(await ok('PATCH', '/api/v1/nodes/hk-1', { public_host: null, inbound_overrides: {} })).toMatchObject({ public_host: null, inbound_overrides: {} });
+        expect((await call('PATCH', '/api/v1/nodes/hk-1', { public_host: 'x.example.com' }, await hub.as('operator'))).statusCode).toBe(403);
+      });
+
+      it('refuses a bad public host or override with 400 naming the field, and changes nothing', async () => {
+        await ok('PATCH', '/api/v1/nodes/us-1', { public_host: 'us1.example.com', inbound_overrides: OVERRIDES });
+        const before = await clientSide('us-1');
+        const HOST = 'must be a DNS name or an IP address, without scheme, port, path or brackets';
+        const cases: [object, string][] = [
+          ...['https://us1.example.com', 'us1.example.com:443', 'us1.example.com/sub', '[2001:db8::1]', '203.0.113.300', '10.1.1', 'fe80::1%eth0', 'bad host', '', '-us1.example.com'].map(
+            (host): [object, string] => [{ public_host: host }, `body.public_host: ${HOST}`],
+          ),
+          [{ public_host: 'a'.repeat(254) }, `body.public_host: must NOT have more than 253 characters`],
+          [{ inbound_overrides: { 'vless-ws': { host: 'cdn.example.com:443' } } }, `body.inbound_overrides.vless-ws.host: ${HOST}`],
+          [{ inbound_overrides: { 'vless-ws': { port: 0 } } }, 'body.inbound_overrides.vless-ws.port: must be >= 1'],
+          [{ inbound_overrides: { 'vless-ws': { port: 65536 } } }, 'body.inbound_overrides.vless-ws.port: must be <= 65535'],
+          [{ inbound_overrides: { 'vless-ws': { port: '443' } } }, 'body.inbound_overrides.vless-ws.port: must be integer'],
+          [{ inbound_overrides: { 'vless-ws': {} } }, 'body.inbound_overrides.vless-ws: must NOT have fewer than 1 properties'],
+          [{ inbound_overrides: { 'vless-ws': { port: 443, weight: 2 } } }, 'body.inbound_overrides.vless-ws.weight: unknown field'],
+          [{ inbound_overrides: { ['t'.repeat(65)]: { port: 443 } } }, 'body.inbound_overrides: must NOT have more than 64 characters'],
+          [{ inbound_overrides: { '': { port: 443 } } }, 'body.inbound_overrides: must NOT have fewer than 1 characters'],
+          [{ inbound_overrides: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`in-${i}`, { port: 1000 + i }])) }, 'body.inbound_overrides: must NOT have more than 64 properties'],
+          [{ inbound_overrides: null }, 'body.inbound_overrides: must be object'],
+          // A good field beside a bad one is not applied either.
+          [{ name: 'Renamed', public_host: 'http://us1.example.com' }, `body.public_host: ${HOST}`],
+        ];
+        for (const [body, message] of cases) {
+          const res = await call('PATCH', '/api/v1/nodes/us-1', body);
+          expect(res.statusCode, JSON.stringify(body)).toBe(400);
+          expect(res.json(), JSON.stringify(body)).toEqual({ statusCode: 400, code: 'HUB_ERR_BAD_REQUEST', message });
+        }
+        expect(await clientSide('us-1')).toEqual(before);
+        // Enrolling checks them before it dials the agent.
+        const enroll = await call('POST', '/api/v1/nodes', { enrollment: 'boxfleet://203.0.113.5:7443?node=new-1', public_host: 'new-1.example.com:443' });
+        expect(enroll.json()).toEqual({ statusCode: 400, code: 'HUB_ERR_BAD_REQUEST', message: `body.public_host: ${HOST}` });
+        const enrollOverride = await call('POST', '/api/v1/nodes', { enrollment: 'boxfleet://203.0.113.5:7443?node=new-1', inbound_overrides: { 'ss-in': { port: 70000 } } });
+        expect(enrollOverride.json().message).toBe('body.inbound_overrides.ss-in.port: must be <= 65535');
+      });
+    });
+
     describe('usage', () => {
       it('answers hourly rows and totals for a user or a node over a range, by default the last 24 hours', async () => {
         const user = await newUser('petra');
@@ -680,6 +742,10 @@ export function hubApiSuite(kind: DatabaseKind): void {
       const create = doc.paths['/api/v1/plans/'].post;
       expect(create.requestBody.content['application/json'].schema.properties.traffic_limit_bytes).toMatchObject({ type: 'integer', minimum: 0 });
       expect(create.responses['201']).toBeDefined();
+      const nodeBody = doc.paths['/api/v1/nodes/{id}'].patch.requestBody.content['application/json'].schema.properties;
+      expect(nodeBody.public_host).toMatchObject({ description: expect.stringContaining('clients dial'), example: 'hk1.example.com' });
+      expect(nodeBody.inbound_overrides).toMatchObject({ type: 'object', maxProperties: 64, example: { 'vless-ws': { host: 'cdn.example.com', port: 443 } } });
+      expect(doc.paths['/api/v1/nodes/'].post.requestBody.content['application/json'].schema.properties).toHaveProperty('public_host');
       const list = doc.paths['/api/v1/users/'].get;
       expect(list.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['q', 'page', 'per_page']));
     });

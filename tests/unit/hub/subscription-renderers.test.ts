@@ -1,44 +1,15 @@
-// The subscription renderers as pure functions: entries from a base config, share links that parse
-// back to what went in for every scheme, Clash.Meta YAML whose every string is a quoted string, the
+// The subscription renderers as pure functions: entries from a base config, where every format
+// sends clients (agent host, public host, per-inbound overrides, IPv6), share links that parse back
+// to what went in for every scheme, Clash.Meta YAML whose every string is a quoted string, the
 // sing-box profile's shape, and the headers and User-Agent rules.
 import { isMap, isScalar, isSeq, parse, parseDocument, type Node as YamlNode } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { clashDocument, renderClash } from '../../../hub/subscriptions/clash.js';
-import { entryName, hostOf, placeholderEntry, realityPublicKey, type Entry } from '../../../hub/subscriptions/entries.js';
-import { chooseFormat, contentDisposition, profileTitle, subscriptionUserinfo } from '../../../hub/subscriptions/format.js';
+import { buildEntries, entryName, hostOf, placeholderEntry, realityPublicKey, type Entry } from '../../../hub/subscriptions/entries.js';
+import { chooseFormat, contentDisposition, FORMATS, profileTitle, subscriptionUserinfo, type Format } from '../../../hub/subscriptions/format.js';
 import { renderBase64, renderLinks, shareLink } from '../../../hub/subscriptions/links.js';
 import { renderSingbox } from '../../../hub/subscriptions/singbox.js';
-import { makeFixture, SERVER_NAME, type Fixture } from './subscription.helpers.js';
-
-interface ParsedLink {
-  scheme: string;
-  host: string;
-  port: number;
-  /** uuid, password, or "method:password" for ss, "uuid:password" for tuic. */
-  credential: string;
-  params: Record<string, string>;
-  name: string;
-}
-
-/** A small independent parser: WHATWG URL for the URI schemes, base64 JSON for vmess. */
-function parseLink(link: string): ParsedLink {
-  const scheme = link.slice(0, link.indexOf('://'));
-  if (scheme === 'vmess') {
-    const body = JSON.parse(Buffer.from(link.slice('vmess://'.length), 'base64').toString('utf8'));
-    expect(typeof body.ps).toBe('string');
-    expect(typeof body.port).toBe('string');
-    return { scheme, host: body.add, port: Number(body.port), credential: body.id, params: body, name: body.ps };
-  }
-  // Parse as http so WHATWG URL splits userinfo and host the same way for every scheme.
-  const url = new URL(`http://${link.slice(scheme.length + 3)}`);
-  const params = Object.fromEntries(url.searchParams);
-  const user = decodeURIComponent(url.username);
-  const pass = url.password === '' ? undefined : decodeURIComponent(url.password);
-  let credential = pass === undefined ? user : `${user}:${pass}`;
-  if (scheme === 'ss' && pass === undefined) credential = Buffer.from(user, 'base64url').toString('utf8');
-  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-  return { scheme, host, port: Number(url.port || 443), credential, params, name: decodeURIComponent(url.hash.slice(1)) };
-}
+import { dialed, makeFixture, parseLink, SERVER_NAME, type Dialed, type Fixture } from './subscription.helpers.js';
 
 describe('subscription entries', () => {
   let f: Fixture;
@@ -73,6 +44,80 @@ describe('subscription entries', () => {
     expect(hostOf('[2001:db8::1]:50051')).toBe('2001:db8::1');
     expect(hostOf('node.example.com:50051')).toBe('node.example.com');
     expect(hostOf('node.example.com')).toBe('node.example.com');
+  });
+});
+
+describe('where clients connect', () => {
+  const RENDER: Record<Format, (entries: Entry[]) => string> = {
+    singbox: (entries) => JSON.stringify(renderSingbox(entries)),
+    clash: renderClash,
+    base64: renderBase64,
+    links: renderLinks,
+  };
+  /** The fixture's inbounds: listen port and the TLS server name each sets (none for vmess and ss). */
+  const INBOUNDS: Record<string, Dialed> = {
+    vless: { host: '', port: 10443, sni: 'www.example.com' },
+    vmess: { host: '', port: 10001 },
+    trojan: { host: '', port: 10002, sni: SERVER_NAME },
+    shadowsocks: { host: '', port: 10003 },
+    hysteria2: { host: '', port: 10004, sni: SERVER_NAME },
+    tuic: { host: '', port: 10005, sni: SERVER_NAME },
+    anytls: { host: '', port: 10006, sni: SERVER_NAME },
+  };
+  /** What every format must dial: `host` and the listen ports, but for the entries of the types in `changed`. */
+  const expected = (entries: Entry[], host: string, changed: Record<string, Partial<Dialed>> = {}) =>
+    Object.fromEntries(entries.map((e) => [e.name, { ...INBOUNDS[e.type]!, host, ...changed[e.type] }]));
+  const expectEveryFormat = (entries: Entry[], want: Record<string, Dialed>) => {
+    for (const format of FORMATS) expect(dialed(format, RENDER[format](entries)), format).toEqual(want);
+  };
+
+  it("dials the host of the agent's address when the node has no public host", async () => {
+    const { entries } = await makeFixture();
+    expectEveryFormat(entries, expected(entries, '203.0.113.10'));
+  });
+
+  it('dials the public host instead of the agent address when the node has one', async () => {
+    const { entries } = await makeFixture({ host: '10.0.0.5', publicHost: 'edge.example.net' });
+    expectEveryFormat(entries, expected(entries, 'edge.example.net'));
+  });
+
+  it("changes the host and/or port of an overridden inbound only, and keeps the server name the inbound sets", async () => {
+    const { entries } = await makeFixture({
+      host: '10.0.0.5',
+      publicHost: 'edge.example.net',
+      overrides: { 'trojan-in': { host: 'cdn.example.org' }, 'ss-in': { port: 20003 }, 'hy2-in': { host: '198.51.100.7', port: 443 }, 'gone-in': { port: 1 } },
+    });
+    expectEveryFormat(
+      entries,
+      expected(entries, 'edge.example.net', { trojan: { host: 'cdn.example.org' }, shadowsocks: { port: 20003 }, hysteria2: { host: '198.51.100.7', port: 443 } }),
+    );
+  });
+
+  it('sends the host clients dial as the server name of an inbound that sets none, an override host included', () => {
+    const tls = { enabled: true, certificate_path: '/etc/sing-box/cert.pem', key_path: '/etc/sing-box/key.pem' };
+    const config = {
+      inbounds: [
+        { type: 'trojan', tag: 'via-cdn', listen: '::', listen_port: 8443, tls },
+        { type: 'trojan', tag: 'direct', listen: '::', listen_port: 9443, tls },
+      ],
+    };
+    const node = { id: 'n', name: 'n', address: '10.0.0.5:50051', public_host: 'edge.example.net', inbound_overrides: { 'via-cdn': { host: 'cdn.example.org', port: 443 } }, tags: [], multiplier: 1 };
+    const entries = buildEntries([{ node, config }], [], { uuid: '00000000-0000-4000-8000-000000000000', password: 'pw', ss_key: '' });
+    expectEveryFormat(entries, {
+      'n trojan': { host: 'cdn.example.org', port: 443, sni: 'cdn.example.org' },
+      'n trojan direct': { host: 'edge.example.net', port: 9443, sni: 'edge.example.net' },
+    });
+  });
+
+  it('brackets an IPv6 host in share links and gives sing-box and Clash the bare address', async () => {
+    const { entries } = await makeFixture({ publicHost: '2001:db8::10', overrides: { 'vmess-ws': { host: '2001:db8::20' } } });
+    expectEveryFormat(entries, expected(entries, '2001:db8::10', { vmess: { host: '2001:db8::20' } }));
+    const links = renderLinks(entries).split('\n');
+    for (const link of links.filter((l) => !l.startsWith('vmess://'))) expect(link).toMatch(/@\[2001:db8::10\]:\d+[/?#]/);
+    const vmess = links.find((l) => l.startsWith('vmess://'))!;
+    expect(JSON.parse(Buffer.from(vmess.slice('vmess://'.length), 'base64').toString()).add).toBe('2001:db8::20');
+    expect(renderClash(entries)).toContain('server: "2001:db8::10"');
+    expect((renderSingbox(entries).outbounds as { server?: string }[]).filter((o) => o.server).map((o) => o.server)).toContain('2001:db8::10');
   });
 });
 

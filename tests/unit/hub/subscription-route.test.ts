@@ -1,6 +1,7 @@
 // GET /sub/:token and its QR codes, on a hub with SQLite (no network): only the nodes the user's
-// plan reaches that are enabled and online, every format with its headers, a stand-in profile for
-// a suspended user, no hint for an unknown token, the per-token rate limit.
+// plan reaches that are enabled and online, every format with its headers, the public host and
+// per-inbound overrides an admin sets on a node, a stand-in profile for a suspended user, no hint
+// for an unknown token, the per-token rate limit.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -13,8 +14,9 @@ import { buildApp } from '../../../hub/app.js';
 import { resolveHubConfig } from '../../../hub/config.js';
 import { Node, User } from '../../../hub/db/models.js';
 import { newCredentials } from '../../../hub/routes/users.js';
+import { FORMATS } from '../../../hub/subscriptions/format.js';
 import { startTestHub, type TestHub } from '../../support/hub.js';
-import { makeFixture } from './subscription.helpers.js';
+import { dialed, makeFixture } from './subscription.helpers.js';
 
 describe('GET /sub/:token', () => {
   let hub: TestHub;
@@ -22,7 +24,7 @@ describe('GET /sub/:token', () => {
   let subscriptionId: number;
   let userId: number;
 
-  const api = async (method: 'GET' | 'POST', url: string, payload?: object) => {
+  const api = async (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) => {
     const res = await hub.app.inject({ method, url, headers: hub.auth, ...(payload ? { payload } : {}) });
     if (res.statusCode >= 400) throw new Error(`${method} ${url} → ${res.statusCode} ${res.body}`);
     return res.json();
@@ -82,6 +84,27 @@ describe('GET /sub/:token', () => {
     }
     expect((await sub('?format=links')).body.split('\n')[0]).toMatch(/^vless:\/\//);
     expect((await sub('?format=nope')).statusCode).toBe(400);
+  });
+
+  it("dials the node's public host and per-inbound overrides in every format, and the agent's host once they are cleared", async () => {
+    await api('PATCH', '/api/v1/nodes/hk-1', { public_host: '2001:db8::10', inbound_overrides: { 'trojan-in': { host: 'cdn.example.org', port: 8443 } } });
+    for (const format of FORMATS) {
+      const res = await sub(`?format=${format}`);
+      const targets = Object.entries(dialed(format, res.body));
+      expect(targets, format).toHaveLength(7);
+      for (const [name, { host, port }] of targets) {
+        if (name.endsWith(' trojan')) expect({ host, port }, `${format} ${name}`).toEqual({ host: 'cdn.example.org', port: 8443 });
+        else expect(host, `${format} ${name}`).toBe('2001:db8::10');
+      }
+      // The portal lists these links as they are.
+      if (format === 'links') expect(res.body).toContain('@[2001:db8::10]:10443?');
+    }
+    await api('PATCH', '/api/v1/nodes/hk-1', { public_host: null, inbound_overrides: {} });
+    for (const format of FORMATS) {
+      const targets = Object.values(dialed(format, (await sub(`?format=${format}`)).body));
+      expect(new Set(targets.map((t) => t.host)), format).toEqual(new Set(['203.0.113.10']));
+      expect(targets.map((t) => t.port).sort(), format).toEqual([10001, 10002, 10003, 10004, 10005, 10006, 10443]);
+    }
   });
 
   it('answers an unknown token exactly like an unknown path', async () => {

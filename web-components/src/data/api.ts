@@ -58,10 +58,21 @@ export async function signIn(username: string, password: string): Promise<Admin>
 
 export const currentAdmin = () => request<Admin>('GET', '/api/v1/auth/me');
 
+/** Where clients reach one inbound instead of the node's public host and the inbound's port. */
+export interface InboundOverride {
+  host?: string;
+  port?: number;
+}
+
 export interface NodeSummary {
   id: string;
   name: string;
+  /** The agent's gRPC address, which the hub dials. */
   address: string;
+  /** What users' clients dial; null: the host of `address`. */
+  public_host: string | null;
+  /** By inbound tag. */
+  inbound_overrides: Record<string, InboundOverride>;
   tags: string[];
   multiplier: number;
   enabled: boolean;
@@ -75,7 +86,7 @@ export const listNodes = () => request<{ nodes: NodeSummary[] }>('GET', '/api/v1
 export const enrollNode = (enrollment: string, tags: string[]) => request<NodeSummary>('POST', '/api/v1/nodes', { enrollment, tags });
 
 /** What an admin may change on a node (PATCH /api/v1/nodes/:id); new tags re-sync its users. */
-export type NodeSettings = Partial<Pick<NodeSummary, 'name' | 'address' | 'tags' | 'multiplier' | 'enabled'>>;
+export type NodeSettings = Partial<Pick<NodeSummary, 'name' | 'address' | 'public_host' | 'inbound_overrides' | 'tags' | 'multiplier' | 'enabled'>>;
 
 export const updateNode = (id: string, settings: NodeSettings) => request<NodeSummary>('PATCH', `/api/v1/nodes/${encodeURIComponent(id)}`, settings);
 
@@ -357,6 +368,13 @@ export const listConfigVersions = (limit = 50, offset = 0) =>
   request<{ versions: ConfigVersion[]; total: number }>('GET', `/api/v1/configs${query({ limit, offset })}`);
 
 export const getConfigVersion = (id: number) => request<ConfigVersion & { config: unknown }>('GET', `/api/v1/configs/${id}`);
+
+/** The tags of the inbounds in a config version, in its order. */
+export const inboundTagsOf = (id: number) =>
+  getConfigVersion(id).then(({ config }) => {
+    const inbounds = (config as { inbounds?: unknown } | null)?.inbounds;
+    return Array.isArray(inbounds) ? inbounds.map((i) => (i as { tag?: unknown }).tag).filter((tag): tag is string => typeof tag === 'string') : [];
+  });
 
 /** Saves a new version; the hub refuses (400, naming the field) what the agent manages itself. */
 export const saveConfigVersion = (config: unknown, comment: string) =>

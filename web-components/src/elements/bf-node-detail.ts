@@ -3,38 +3,60 @@
 // commands.
 import { css, html, nothing } from 'lit';
 import { html as staticHtml, unsafeStatic } from 'lit/static-html.js';
-import { deleteNode, getNode, may, updateNode, type NodeDetail, type NodeSettings, type PluginDescription, type Role } from '../data/api.js';
+import {
+  deleteNode,
+  getNode,
+  inboundTagsOf,
+  may,
+  updateNode,
+  type NodeDetail,
+  type NodeSettings,
+  type PluginDescription,
+  type Role,
+} from '../data/api.js';
 import { t } from '../i18n.js';
 import './bf-command-panel.js';
+import { overridesOf, rowsOf, type OverrideRow } from './bf-inbound-overrides.js';
 import './bf-node-metrics.js';
 import './bf-schema-form.js';
 import { Changes } from './changes.js';
-import type { FormSubmitEvent } from './events.js';
+import type { FormSubmitEvent, OverridesChangedEvent } from './events.js';
 import type { JsonSchema } from './json-schema.js';
 import { Loader } from './loader.js';
 import { LocalizedElement } from './localized-element.js';
 import { PLUGIN_PANELS } from './panels.js';
 import { screenStyles } from './shared-styles.js';
 
-/** PATCH /api/v1/nodes/:id, as the hub checks it. */
-const NODE_SETTINGS: JsonSchema = {
+/** PATCH /api/v1/nodes/:id, as the hub checks it (inbound_overrides has a table of its own). */
+const nodeSettings = (): JsonSchema => ({
   type: 'object',
   required: ['name', 'address'],
   properties: {
     name: { type: 'string', minLength: 1, maxLength: 200 },
     address: { type: 'string', pattern: '^.+:[0-9]{1,5}$' },
+    public_host: { type: 'string', maxLength: 253, description: t('node.publicHostHint') },
     tags: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' } },
     multiplier: { type: 'number', minimum: 0, maximum: 100 },
     enabled: { type: 'boolean' },
   },
-};
+});
 
 export class BfNodeDetail extends LocalizedElement {
-  static override properties = { nodeId: {}, adminRole: {}, editing: { state: true } };
+  static override properties = {
+    nodeId: {},
+    adminRole: {},
+    editing: { state: true },
+    overrideRows: { state: true },
+    inboundTags: { state: true },
+  };
   nodeId = '';
   adminRole: Role = 'viewer';
   /** Whether the settings form is open. */
   editing = false;
+  /** The per-inbound overrides in the open form, as typed. */
+  overrideRows: OverrideRow[] = [];
+  /** The inbound tags of the config the node runs, offered in the overrides table. */
+  inboundTags: string[] = [];
   private readonly node = new Loader<NodeDetail>(this, () => getNode(this.nodeId));
   private readonly changes = new Changes(this);
 
@@ -68,10 +90,22 @@ export class BfNodeDetail extends LocalizedElement {
     return staticHtml`<${tag} .nodeId=${nodeId} .plugin=${plugin} .adminRole=${this.adminRole}></${tag}>`;
   }
 
+  private startEditing(node: NodeDetail) {
+    this.overrideRows = rowsOf(node.inbound_overrides);
+    this.inboundTags = [];
+    this.editing = true;
+    if (node.applied_config_version === null) return;
+    inboundTagsOf(node.applied_config_version).then(
+      (tags) => (this.inboundTags = tags),
+      // Only suggestions: without them the admin types the tag.
+      () => undefined,
+    );
+  }
+
   private save(event: FormSubmitEvent) {
-    // The form leaves emptied tags out of its value; [] is what removes them all.
-    const settings = { tags: [], ...event.detail } as NodeSettings;
     void this.changes.run(async () => {
+      // The form leaves emptied fields out of its value; [] and null are what clear tags and the public host.
+      const settings = { tags: [], public_host: null, ...event.detail, inbound_overrides: overridesOf(this.overrideRows) } as NodeSettings;
       await updateNode(this.nodeId, settings);
       this.editing = false;
       await this.node.load({ keep: true });
@@ -89,16 +123,25 @@ export class BfNodeDetail extends LocalizedElement {
     if (!may(this.adminRole, 'admin')) return nothing;
     if (!this.editing) {
       return html`<div class="row">
-        <button class="secondary" @click=${() => (this.editing = true)}>${t('node.edit')}</button>
+        <button class="secondary" @click=${() => this.startEditing(node)}>${t('node.edit')}</button>
         <button class="danger" ?disabled=${this.changes.busy} @click=${() => this.askRemove(node)}>${t('node.remove')}</button>
       </div>${this.changes.status()}`;
     }
-    const { name, address, tags, multiplier, enabled } = node;
+    const { name, address, public_host, tags, multiplier, enabled } = node;
     return html`<div data-node-settings>
       <h3>${t('node.edit')}</h3>
-      <bf-schema-form .schema=${NODE_SETTINGS} .value=${{ name, address, tags, multiplier, enabled }} .submitLabel=${t('edit.save')}
+      <bf-schema-form .schema=${nodeSettings()} .value=${{ name, address, public_host, tags, multiplier, enabled }} .submitLabel=${t('edit.save')}
         ?busy=${this.changes.busy} @bf-submit=${this.save}
-        .labels=${{ name: t('node.name'), address: t('nodes.address'), tags: t('nodes.tags'), multiplier: t('node.multiplier'), enabled: t('node.enabled') }}>
+        .labels=${{
+          name: t('node.name'),
+          address: t('nodes.address'),
+          public_host: t('node.publicHost'),
+          tags: t('nodes.tags'),
+          multiplier: t('node.multiplier'),
+          enabled: t('node.enabled'),
+        }}>
+        <bf-inbound-overrides slot="fields" .rows=${this.overrideRows} .inboundTags=${this.inboundTags}
+          @bf-overrides-changed=${(e: OverridesChangedEvent) => (this.overrideRows = e.detail)}></bf-inbound-overrides>
         <button class="secondary" @click=${() => (this.editing = false)}>${t('edit.cancel')}</button>
       </bf-schema-form>
       ${this.changes.status()}
@@ -117,6 +160,13 @@ export class BfNodeDetail extends LocalizedElement {
                 <dt>${t('node.status')}</dt>
                 <dd><span class="badge ${node.online ? 'ok' : 'error'}">${node.online ? t('nodes.online') : t('nodes.offline')}</span></dd>
                 <dt>${t('nodes.address')}</dt><dd>${node.address}</dd>
+                <dt>${t('node.publicHost')}</dt><dd data-public-host>${node.public_host ?? html`<span class="muted">${t('node.publicHostDefault')}</span>`}</dd>
+                ${Object.keys(node.inbound_overrides).length
+                  ? html`<dt>${t('node.overrides')}</dt>
+                      <dd data-overrides>${Object.entries(node.inbound_overrides).map(
+                        ([tag, o]) => html`<div>${tag} → ${[o.host, o.port === undefined ? undefined : `${t('node.overridePort')} ${o.port}`].filter(Boolean).join(', ')}</div>`,
+                      )}</dd>`
+                  : nothing}
                 <dt>${t('nodes.tags')}</dt><dd>${node.tags.join(', ') || '—'}</dd>
                 <dt>${t('node.agentVersion')}</dt><dd>${node.agent?.agentVersion ?? '—'}</dd>
                 <dt>${t('node.config')}</dt>

@@ -67,7 +67,8 @@ export class BfNodes extends LocalizedElement {
                     ${n.enabled ? nothing : html`<span class="badge disabled">${t('admins.disabled')}</span>`}
                     ${n.error ? html`<div class="muted error" title=${n.error}>${t('node.error')}</div>` : nothing}</td>
                   <td>${n.tags.map((tag) => html`<span class="tag">${tag}</span>`)}</td>
-                  <td class="address">${n.address}</td>
+                  <td class="address">${n.address}
+                    ${n.public_host ? html`<div class="muted" title=${t('node.publicHost')}>${t('node.publicHost')}: ${n.public_host}</div>` : nothing}</td>
                   <td class="plugins">${n.agent?.plugins.filter((p) => p.state === 'running').length ?? 0}</td>
                 </tr>`,
               )}

@@ -1,6 +1,7 @@
 // <bf-schema-form>: a form rendered from a JSON Schema (see json-schema.ts for what it covers):
 // required fields are marked, inputs start at `value` or else the schema's defaults. Sends
-// `bf-submit` with the value. Children (a Cancel button) stand beside the submit button.
+// `bf-submit` with the value. Children (a Cancel button) stand beside the submit button; children
+// in slot "fields" (inputs the schema cannot describe, which their parent reads) follow the fields.
 import { css, html, nothing } from 'lit';
 import { keyed } from 'lit/directives/keyed.js';
 import { t } from '../i18n.js';
@@ -121,6 +122,7 @@ export class BfSchemaForm extends LocalizedElement {
       this.generation,
       html`<form @submit=${this.submit}>
         ${fields.map((f) => this.field(f))}
+        <slot name="fields"></slot>
         ${this.invalid ? html`<div class="error" role="alert">${this.invalid}</div>` : nothing}
         <div class="actions"><button type="submit" ?disabled=${this.busy || this.disabled}>${this.submitLabel || t('form.submit')}</button><slot></slot></div>
       </form>`,

@@ -1,6 +1,7 @@
 // Event names the elements send up, typed once. (Lit templates cannot bind an event name from a
 // constant, so templates spell it out: @bf-signed-in.)
 import type { Admin } from '../data/api.js';
+import type { OverrideRow } from './bf-inbound-overrides.js';
 
 export const SIGNED_IN = 'bf-signed-in';
 export type SignedInEvent = CustomEvent<Admin>;
@@ -8,6 +9,10 @@ export type SignedInEvent = CustomEvent<Admin>;
 /** <bf-schema-form> sends the form's value, shaped by its schema. */
 export const FORM_SUBMIT = 'bf-submit';
 export type FormSubmitEvent = CustomEvent<Record<string, unknown>>;
+
+/** <bf-inbound-overrides> sends its rows, as typed, whenever one changes. */
+export const OVERRIDES_CHANGED = 'bf-overrides-changed';
+export type OverridesChangedEvent = CustomEvent<OverrideRow[]>;
 
 /** <bf-confirm> sends one of these when the admin answers. */
 export const CONFIRMED = 'bf-confirmed';
