@@ -101,8 +101,10 @@ try {
   // 3. A single-executable blob, made once by this Node (no code cache: it would be amd64's).
   const blob = path.join(work, 'agent.blob');
   const seaConfig = path.join(work, 'sea-config.json');
-  writeFileSync(seaConfig, JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: false }));
-  sh(process.execPath, ['--experimental-sea-config', seaConfig]);
+  // Relative paths: the blob records the main script's path, and a temp folder's name would make
+  // every build differ.
+  writeFileSync(seaConfig, JSON.stringify({ main: path.basename(bundle), output: path.basename(blob), disableExperimentalSEAWarning: true, useCodeCache: false }));
+  sh(process.execPath, ['--experimental-sea-config', path.basename(seaConfig)], { cwd: work });
   const blobData = readFileSync(blob);
 
   const sums = [];
