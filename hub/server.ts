@@ -2,11 +2,15 @@
 import { createLogger } from '../agent-core/logger.js';
 import { flushTracing } from '../agent-core/tracing.js';
 import { buildApp } from './app.js';
-import type { HubConfig } from './config.js';
+import { unknownVariables, type HubConfig } from './config.js';
 import { Admin } from './db/models.js';
 
 export async function startHub(config: HubConfig): Promise<{ url: string; close(): Promise<void> }> {
   const logger = createLogger({ service: 'hub', level: config.log_level, file: config.log_file || undefined });
+  // A mistyped variable would otherwise leave its setting at the default without a word.
+  for (const { name, suggestion } of unknownVariables(process.env)) {
+    logger.warn(`${name} is not a hub setting and is ignored${suggestion ? `; did you mean ${suggestion}?` : ''}`, { variable: name, suggestion });
+  }
   const app = await buildApp({ config, logger });
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
