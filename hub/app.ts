@@ -11,13 +11,14 @@ import { nameCurrentSpan } from '../agent-core/tracing.js';
 import { AGENT_VERSION } from '../agent-core/version.js';
 import { agentsPlugin } from './agents.js';
 import { authPlugin } from './auth.js';
-import type { HubConfig } from './config.js';
+import { trustedProxies, type HubConfig } from './config.js';
 import { databasePlugin } from './db/database.js';
 import { HubError } from './errors.js';
 import authRoutes from './routes/auth.js';
 import nodeRoutes from './routes/nodes.js';
 import { jobsPlugin } from './jobs/scheduler.js';
 import { objectStorePlugin } from './object-store.js';
+import { httpsOptions } from './tls.js';
 import configRoutes from './routes/configs.js';
 
 declare module 'fastify' {
@@ -34,7 +35,15 @@ export interface AppOptions {
 }
 
 export async function buildApp({ config, logger, clock = Date.now }: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 }).withTypeProvider<TypeBoxTypeProvider>();
+  const proxies = trustedProxies(config);
+  // Typed as the http server's instance whether or not it serves HTTPS: routes never see the difference.
+  const app = (Fastify as (options: object) => FastifyInstance)({
+    logger: false,
+    bodyLimit: 16 * 1024 * 1024,
+    // request.ip (rate limits, audit log) comes from X-Forwarded-For only when the peer is one of these.
+    trustProxy: proxies.length > 0 ? proxies : false,
+    https: await httpsOptions(config),
+  }).withTypeProvider<TypeBoxTypeProvider>();
   app.decorate('now', clock);
 
   app.setValidatorCompiler(({ schema, httpPart }) => compileSchema(schema, { coerce: httpPart !== 'body' }));

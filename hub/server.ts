@@ -15,8 +15,13 @@ export async function startHub(config: HubConfig): Promise<{ url: string; close(
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-  logger.info('hub listening', { url, database: config.database_url ? 'mysql' : 'sqlite', data_dir: config.data_dir });
+  const url = `${config.tls_cert ? 'https' : 'http'}://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  logger.info('hub listening', {
+    url,
+    public_url: config.public_url || undefined,
+    database: config.database_url ? 'mysql' : 'sqlite',
+    data_dir: config.data_dir,
+  });
   if (!(await Admin.query().first())) {
     logger.warn('no admin account yet: create the first owner with `npx boxfleet admin create --username <name>` (same --data-dir / --database-url as the hub)');
   }
