@@ -1,6 +1,6 @@
 // The hub as a Fastify app: composes the infrastructure plugins and the routes. Building it does
 // not listen, so tests drive it with app.inject().
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -26,6 +26,10 @@ declare module 'fastify' {
     /** The hub's clock in epoch ms; tests move it to check expiry. */
     now(): number;
   }
+  interface FastifyRequest {
+    /** Where links to this hub point: the public_url setting, else how this request reached the hub. */
+    readonly publicUrl: string;
+  }
 }
 
 export interface AppOptions {
@@ -45,6 +49,11 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
     https: await httpsOptions(config),
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.decorate('now', clock);
+  app.decorateRequest('publicUrl', {
+    getter(this: FastifyRequest) {
+      return config.public_url || `${this.protocol}://${this.host}`;
+    },
+  });
 
   app.setValidatorCompiler(({ schema, httpPart }) => compileSchema(schema, { coerce: httpPart !== 'body' }));
   app.setErrorHandler((error: FastifyError | HubError, request, reply) => {
@@ -92,6 +101,7 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   await app.register(authPlugin, { config });
 
   app.get('/health', { config: { role: 'public' } }, async () => ({ status: 'ok' }));
+  await app.register(import('./routes/info.js'), { prefix: '/api/v1/info' });
   await app.register(import('./routes/web.js'));
   await app.register(authRoutes, { prefix: '/api/v1/auth', attemptsPerMinute: config.login_attempts_per_minute, ttlSeconds: config.jwt_ttl_s });
   await app.register(nodeRoutes, { prefix: '/api/v1/nodes' });
