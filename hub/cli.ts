@@ -55,6 +55,8 @@ for (const { option } of hubFlags) hubCommand.addOption(option);
 hubCommand.addHelpText('after', settingsHelp);
 hubCommand.action(
   run(async (opts: Record<string, string | undefined>) => {
+    // Whatever the hub writes (database, config versions, logs) is for its own user only.
+    process.umask(0o077);
     const config = resolveHubConfig(Object.fromEntries(hubFlags.map(({ key, option }) => [key, opts[option.attributeName()]])));
     // Before the hub's modules load: the SkyWalking agent patches http and mysql2 as they are required.
     if (config.skywalking_collector) {

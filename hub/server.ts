@@ -4,6 +4,7 @@ import { flushTracing } from '../agent-core/tracing.js';
 import { buildApp } from './app.js';
 import { unknownVariables, type HubConfig } from './config.js';
 import { Admin } from './db/models.js';
+import { privateDir } from './private-files.js';
 
 export async function startHub(config: HubConfig): Promise<{ url: string; close(): Promise<void> }> {
   const logger = createLogger({ service: 'hub', level: config.log_level, file: config.log_file || undefined });
@@ -11,6 +12,8 @@ export async function startHub(config: HubConfig): Promise<{ url: string; close(
   for (const { name, suggestion } of unknownVariables(process.env)) {
     logger.warn(`${name} is not a hub setting and is ignored${suggestion ? `; did you mean ${suggestion}?` : ''}`, { variable: name, suggestion });
   }
+  const loose = await privateDir(config.data_dir);
+  if (loose) logger.warn(`data dir ${loose}`, { data_dir: config.data_dir });
   const app = await buildApp({ config, logger });
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
