@@ -8,7 +8,7 @@ export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export interface LoggerOptions {
   service: 'agent' | 'hub' | 'cli';
   level: LogLevel;
-  /** Also append to this file. */
+  /** Also append to this file, created readable by this user only (0600). */
   file?: string;
   fields?: Record<string, unknown>;
 }
@@ -27,7 +27,7 @@ const jsonLine = winston.format.combine(
 
 export function createLogger({ service, level, file, fields }: LoggerOptions): AppLogger {
   const transports: winston.transport[] = [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })];
-  if (file) transports.push(new winston.transports.File({ filename: file }));
+  if (file) transports.push(new winston.transports.File({ filename: file, options: { flags: 'a', mode: 0o600 } }));
   return winston.createLogger({
     level,
     defaultMeta: { service, ...fields },

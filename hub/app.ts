@@ -1,6 +1,6 @@
 // The hub as a Fastify app: composes the infrastructure plugins and the routes. Building it does
 // not listen, so tests drive it with app.inject().
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -11,19 +11,24 @@ import { nameCurrentSpan } from '../agent-core/tracing.js';
 import { AGENT_VERSION } from '../agent-core/version.js';
 import { agentsPlugin } from './agents.js';
 import { authPlugin } from './auth.js';
-import type { HubConfig } from './config.js';
+import { trustedProxies, type HubConfig } from './config.js';
 import { databasePlugin } from './db/database.js';
 import { HubError } from './errors.js';
 import authRoutes from './routes/auth.js';
 import nodeRoutes from './routes/nodes.js';
 import { jobsPlugin } from './jobs/scheduler.js';
 import { objectStorePlugin } from './object-store.js';
+import { httpsOptions } from './tls.js';
 import configRoutes from './routes/configs.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** The hub's clock in epoch ms; tests move it to check expiry. */
     now(): number;
+  }
+  interface FastifyRequest {
+    /** Where links to this hub point: the public_url setting, else how this request reached the hub. */
+    readonly publicUrl: string;
   }
 }
 
@@ -34,8 +39,21 @@ export interface AppOptions {
 }
 
 export async function buildApp({ config, logger, clock = Date.now }: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 }).withTypeProvider<TypeBoxTypeProvider>();
+  const proxies = trustedProxies(config);
+  // Typed as the http server's instance whether or not it serves HTTPS: routes never see the difference.
+  const app = (Fastify as (options: object) => FastifyInstance)({
+    logger: false,
+    bodyLimit: 16 * 1024 * 1024,
+    // request.ip (rate limits, audit log) comes from X-Forwarded-For only when the peer is one of these.
+    trustProxy: proxies.length > 0 ? proxies : false,
+    https: await httpsOptions(config),
+  }).withTypeProvider<TypeBoxTypeProvider>();
   app.decorate('now', clock);
+  app.decorateRequest('publicUrl', {
+    getter(this: FastifyRequest) {
+      return config.public_url || `${this.protocol}://${this.host}`;
+    },
+  });
 
   app.setValidatorCompiler(({ schema, httpPart }) => compileSchema(schema, { coerce: httpPart !== 'body' }));
   app.setErrorHandler((error: FastifyError | HubError, request, reply) => {
@@ -83,6 +101,7 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   await app.register(authPlugin, { config });
 
   app.get('/health', { config: { role: 'public' } }, async () => ({ status: 'ok' }));
+  await app.register(import('./routes/info.js'), { prefix: '/api/v1/info' });
   await app.register(import('./routes/web.js'));
   await app.register(authRoutes, { prefix: '/api/v1/auth', attemptsPerMinute: config.login_attempts_per_minute, ttlSeconds: config.jwt_ttl_s });
   await app.register(nodeRoutes, { prefix: '/api/v1/nodes' });

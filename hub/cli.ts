@@ -1,45 +1,45 @@
 #!/usr/bin/env node
 // `boxfleet`: the hub, the agent, and the operator's commands on a node. Each subcommand loads
-// only what it needs, so the agent never loads the hub's dependencies.
-import { Command } from 'commander';
+// only what it needs, so the agent never loads the hub's dependencies (the hub's settings are
+// plain data in TypeBox, which the agent uses too).
+import { Command, Option } from 'commander';
 import { addAgentCommands, readStdin, run } from '../agent-core/cli.js';
 import { AGENT_VERSION } from '../agent-core/version.js';
+import { HUB_SETTINGS, envName, resolveHubConfig, settingEntries, type SettingDeclaration, type SettingKey } from './config.js';
+import { settingsHelp } from './settings-docs.js';
 
 /** describe and call reach the local agent through the hub's own client (loaded only then). */
 const connectLocalAgent = async (configFile: string) => (await import('./agent-client.js')).connectLocalAgent(configFile);
 
 const program = new Command('boxfleet').version(AGENT_VERSION).description('Run a fleet of sing-box proxy nodes.');
 
-program
-  .command('hub')
-  .description('start the hub (defaults: port 8080, SQLite and data under ./data)')
-  .option('--host <host>', 'address to listen on (env BOXFLEET_HOST)')
-  .option('--port <port>', 'port to listen on (env BOXFLEET_PORT)')
-  .option('--data-dir <dir>', 'SQLite database and local files (env BOXFLEET_DATA_DIR)')
-  .option('--database-url <url>', 'mysql://user:pass@host:3306/db instead of SQLite (env BOXFLEET_DATABASE_URL)')
-  .option('--log-level <level>', 'error | warn | info | debug (env BOXFLEET_LOG_LEVEL)')
-  .option('--skywalking <host:port>', 'send traces to this SkyWalking collector (env BOXFLEET_SKYWALKING_COLLECTOR)')
-  .action(
-    run(async (opts: { host?: string; port?: string; dataDir?: string; databaseUrl?: string; logLevel?: string; skywalking?: string }) => {
-      const { resolveHubConfig } = await import('./config.js');
-      const config = resolveHubConfig({
-        host: opts.host,
-        port: opts.port,
-        data_dir: opts.dataDir,
-        database_url: opts.databaseUrl,
-        log_level: opts.logLevel,
-        skywalking_collector: opts.skywalking,
-      });
-      // Before the hub's modules load: the SkyWalking agent patches http and mysql2 as they are required.
-      if (config.skywalking_collector) {
-        const { startTracing } = await import('../agent-core/tracing.js');
-        startTracing({ collector: config.skywalking_collector, service: 'boxfleet-hub' });
-      }
-      const { startHub } = await import('./server.js');
-      const hub = await startHub(config);
-      process.stdout.write(`boxfleet hub listening on ${hub.url}\n`);
-    }),
-  );
+/** The flag of a declared hub setting, its help naming the variable too. */
+function settingOption(key: SettingKey): Option {
+  const setting: SettingDeclaration = HUB_SETTINGS[key];
+  if (!setting.flag) throw new Error(`hub setting ${key} has no flag`);
+  return new Option(setting.flag, `${setting.meaning} (env ${envName(key)})`);
+}
+
+const hubFlags = settingEntries().flatMap(([key, setting]) => (setting.flag ? [{ key, option: settingOption(key).hideHelp() }] : []));
+const hubCommand = program.command('hub').description('start the hub (defaults: port 8080, SQLite and data under ./data)');
+// The settings' own listing replaces commander's, which could show neither the variables nor the groups.
+for (const { option } of hubFlags) hubCommand.addOption(option);
+hubCommand.addHelpText('after', settingsHelp);
+hubCommand.action(
+  run(async (opts: Record<string, string | undefined>) => {
+    // Whatever the hub writes (database, config versions, logs) is for its own user only.
+    process.umask(0o077);
+    const config = resolveHubConfig(Object.fromEntries(hubFlags.map(({ key, option }) => [key, opts[option.attributeName()]])));
+    // Before the hub's modules load: the SkyWalking agent patches http and mysql2 as they are required.
+    if (config.skywalking_collector) {
+      const { startTracing } = await import('../agent-core/tracing.js');
+      startTracing({ collector: config.skywalking_collector, service: 'boxfleet-hub' });
+    }
+    const { startHub } = await import('./server.js');
+    const hub = await startHub(config);
+    process.stdout.write(`boxfleet hub listening on ${hub.url}${config.public_url ? ` (public URL ${config.public_url})` : ''}\n`);
+  }),
+);
 
 program
   .command('admin')
@@ -49,13 +49,12 @@ program
   .requiredOption('--username <name>', 'login name')
   .option('--role <role>', 'owner | admin | operator | viewer', 'owner')
   .option('--password-stdin', 'read the password from standard input')
-  .option('--data-dir <dir>', 'the hub data dir (env BOXFLEET_DATA_DIR)')
-  .option('--database-url <url>', 'the hub database (env BOXFLEET_DATABASE_URL)')
+  .addOption(settingOption('data_dir'))
+  .addOption(settingOption('database_url'))
   .action(
     run(async (opts: { username: string; role: string; passwordStdin?: boolean; dataDir?: string; databaseUrl?: string }) => {
-      const [{ randomBytes }, { resolveHubConfig }, { openDatabase }, { Model }, { createAdmin }] = await Promise.all([
+      const [{ randomBytes }, { openDatabase }, { Model }, { createAdmin }] = await Promise.all([
         import('node:crypto'),
-        import('./config.js'),
         import('./db/database.js'),
         import('objection'),
         import('./admins.js'),

@@ -1,137 +1,277 @@
-// Hub settings: embedded defaults (port 8080, SQLite and data under ./data) so that `boxfleet hub`
-// alone starts a working hub; each can be set by a CLI flag or a BOXFLEET_* variable.
+// Hub settings, each declared once below: its group, meaning, TypeBox schema (type and default) and,
+// where an operator sets it per run, its `boxfleet hub` flag. The environment variable is
+// BOXFLEET_<KEY>. The config schema, `boxfleet hub` options and help, and README's table all come
+// from HUB_SETTINGS. Embedded defaults (port 8080, SQLite and data under ./data) let `boxfleet hub`
+// alone start a working hub.
+import { isIP } from 'node:net';
 import path from 'node:path';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { InvalidArgumentError } from '../agent-core/errors.js';
 import { validate } from '../agent-core/schema.js';
 
-export const HubConfigSchema = Type.Object({
-  host: Type.String({ default: '0.0.0.0' }),
-  port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
-  /** SQLite database and local files live here. */
-  data_dir: Type.String({ default: './data' }),
-  /** mysql://user:pass@host:3306/db — SQLite under data_dir when empty. */
-  database_url: Type.String({ default: '' }),
-  /** Signs admin sessions; when empty one is generated once and kept in the database. */
-  jwt_secret: Type.String({ default: '' }),
-  /** How long a login lasts, in seconds. */
-  jwt_ttl_s: Type.Integer({ minimum: 60, default: 12 * 3600 }),
-  /** Login attempts per client IP per minute. */
-  login_attempts_per_minute: Type.Integer({ minimum: 1, default: 10 }),
-  log_level: Type.Union([Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug')], {
-    default: 'info',
-  }),
-  log_file: Type.String({ default: '' }),
-  /** SkyWalking OAP's gRPC address (host:11800) to send traces to; no tracing when empty. */
-  skywalking_collector: Type.String({ default: '', pattern: '^$|^.+:[0-9]{1,5}$' }),
+/** Headings of `boxfleet hub --help` and README's table, in this order. */
+export const SETTING_GROUPS = {
+  server: 'Server',
+  security: 'Security',
+  database: 'Database',
+  storage: 'Storage',
+  logging: 'Logging',
+  tracing: 'Tracing',
+  jobs: 'Scheduled jobs',
+  alerts: 'Alerts',
+  install: 'Node install',
+} as const;
+
+export type SettingGroup = keyof typeof SETTING_GROUPS;
+
+export interface SettingDeclaration {
+  group: SettingGroup;
+  /** What it means, in one line, with its unit. */
+  meaning: string;
+  /** Type, limits and default. */
+  schema: TSchema;
   /**
-   * Where config versions are kept: empty for the folder data_dir/objects, file:///path for another
-   * folder, or s3://ACCESS:SECRET@host:9000/bucket?ssl=false (MinIO or any S3; the bucket is created).
+   * The `boxfleet hub` flag with its value's placeholder; none for settings usually set once per
+   * install, and for secrets, which a command line shows to every local user.
    */
-  object_store_url: Type.String({ default: '' }),
-  /** Run the scheduled jobs while this hub listens; off for an API-only replica. */
-  jobs_enabled: Type.Boolean({ default: true }),
-  /** How often every node's traffic ledger is drained, in seconds. */
-  traffic_interval_s: Type.Number({ exclusiveMinimum: 0, default: 60 }),
-  /** How often quotas, expiry and monthly resets are applied, in seconds. */
-  quota_interval_s: Type.Number({ exclusiveMinimum: 0, default: 60 }),
-  /** How often nodes behind their desired users or config are pushed to, in seconds. */
-  reconcile_interval_s: Type.Number({ exclusiveMinimum: 0, default: 5 }),
-  /** How long hourly node-metric averages are kept, in days. */
-  metrics_retention_days: Type.Integer({ minimum: 1, default: 30 }),
-  /** How often node metrics are pulled, downsampled and expired, in seconds. */
-  metrics_interval_s: Type.Number({ exclusiveMinimum: 0, default: 300 }),
-  /** How often each enabled online node's Clash API summary and ledger position are gathered, in seconds (hub/live.ts). */
-  live_interval_s: Type.Number({ exclusiveMinimum: 0, default: 60 }),
-  /** How often alert rules are evaluated over newly stored samples and node health, in seconds (hub/alerts). */
-  alerts_interval_s: Type.Number({ exclusiveMinimum: 0, default: 30 }),
-  /** An alert fires when a node's CPU busy percent is above this; 0 turns the rule off. */
-  alert_cpu_percent: Type.Number({ minimum: 0, maximum: 100, default: 80 }),
-  /** ... memory used (total − available) percent; 0 turns the rule off. */
-  alert_memory_percent: Type.Number({ minimum: 0, maximum: 100, default: 70 }),
-  /** ... disk used percent (sysmetrics' disk_path); 0 turns the rule off. */
-  alert_disk_percent: Type.Number({ minimum: 0, maximum: 100, default: 90 }),
-  /** A firing percent alert resolves once the value is below its threshold minus this. */
-  alert_hysteresis_percent: Type.Number({ minimum: 0, maximum: 100, default: 5 }),
-  /** ... and has stayed there this long (0: the first sample below resolves it), in seconds. */
-  alert_resolve_after_s: Type.Number({ minimum: 0, default: 0 }),
-  /** A node marked offline for longer than this fires the offline alert; 0 turns the rule off. */
-  alert_offline_after_s: Type.Number({ minimum: 0, default: 300 }),
-  /**
-   * A node's ledger backlog (entries written but not yet acknowledged by the hub, from the live job)
-   * above this fires the ledger_backlog alert; 0 turns the rule off.
-   */
-  alert_ledger_backlog_entries: Type.Integer({ minimum: 0, default: 10_000 }),
-  /** A firing ledger_backlog alert resolves once the backlog is below its threshold minus this many entries. */
-  alert_ledger_backlog_hysteresis_entries: Type.Integer({ minimum: 0, default: 1000 }),
-  /** Attempts per notification and channel (one per alerts tick) before it is marked failed. */
-  alert_max_attempts: Type.Integer({ minimum: 1, maximum: 20, default: 4 }),
-  /** Telegram channel: on when the bot token and chat id are set. */
-  telegram_bot_token: Type.String({ default: '' }),
-  telegram_chat_id: Type.String({ default: '' }),
-  /** The Bot API's base URL (a local stand-in in tests). */
-  telegram_api_url: Type.String({ default: 'https://api.telegram.org' }),
-  /** Email channel: smtp://user:pass@host:587 (or smtps://...:465); on when this and alert_email_to are set. */
-  smtp_url: Type.String({ default: '' }),
-  /** Comma-separated recipients. */
-  alert_email_to: Type.String({ default: '' }),
-  alert_email_from: Type.String({ default: 'boxfleet@localhost' }),
-  /** Webhook channel: a JSON POST signed with alert_webhook_secret (see hub/alerts/channels.ts). */
-  alert_webhook_url: Type.String({ default: '' }),
-  alert_webhook_secret: Type.String({ default: '' }),
+  flag?: `--${string} <${string}>`;
+}
+
+const job = <S extends TSchema>(meaning: string, schema: S) => ({ group: 'jobs' as const, meaning, schema });
+const percent = (meaning: string, fallback: number) => ({
+  group: 'alerts' as const,
+  meaning,
+  schema: Type.Number({ minimum: 0, maximum: 100, default: fallback }),
 });
+/** A string enum as JSON Schema `enum`, so a wrong value reads "must be one of a, b". */
+const oneOf = <T extends string>(values: readonly T[], fallback: T) => Type.Unsafe<T>({ type: 'string', enum: [...values], default: fallback });
+
+export const HUB_SETTINGS = {
+  host: { group: 'server', flag: '--host <address>', meaning: 'address to listen on', schema: Type.String({ default: '0.0.0.0' }) },
+  port: { group: 'server', flag: '--port <port>', meaning: 'port to listen on (0: any free port)', schema: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }) },
+  public_url: {
+    group: 'server',
+    flag: '--public-url <url>',
+    meaning: 'where users and admins reach the hub, e.g. https://panel.example.com; the links it gives out start with it (empty: from each request)',
+    schema: Type.String({ default: '' }),
+  },
+  trust_proxy: {
+    group: 'server',
+    flag: '--trust-proxy <cidrs>',
+    meaning: 'comma-separated IPs or CIDRs (or loopback, linklocal, uniquelocal) of reverse proxies whose X-Forwarded-For/-Proto/-Host are believed (empty: none)',
+    schema: Type.String({ default: '' }),
+  },
+  tls_cert: { group: 'server', flag: '--tls-cert <file>', meaning: 'PEM certificate (chain) to serve HTTPS with; set with tls_key', schema: Type.String({ default: '' }) },
+  tls_key: { group: 'server', flag: '--tls-key <file>', meaning: "PEM private key of tls_cert", schema: Type.String({ default: '' }) },
+
+  jwt_secret: { group: 'security', meaning: 'signs admin sessions (empty: one is generated once and kept in the database)', schema: Type.String({ default: '' }) },
+  jwt_ttl_s: { group: 'security', meaning: 'how long a sign-in lasts, in seconds', schema: Type.Integer({ minimum: 60, default: 12 * 3600 }) },
+  login_attempts_per_minute: { group: 'security', meaning: 'sign-in attempts per client IP per minute', schema: Type.Integer({ minimum: 1, default: 10 }) },
+
+  database_url: {
+    group: 'database',
+    flag: '--database-url <url>',
+    meaning: 'mysql://user:pass@host:3306/db to use MySQL or MariaDB (empty: SQLite in data_dir)',
+    schema: Type.String({ default: '' }),
+  },
+
+  data_dir: { group: 'storage', flag: '--data-dir <dir>', meaning: 'folder of the SQLite database and local files, kept private (0700)', schema: Type.String({ default: './data' }) },
+  object_store_url: {
+    group: 'storage',
+    meaning: 'where config versions are kept: empty for data_dir/objects, file:///path, or s3://ACCESS:SECRET@host:9000/bucket?ssl=false (MinIO or any S3)',
+    schema: Type.String({ default: '' }),
+  },
+
+  log_level: {
+    group: 'logging',
+    flag: '--log-level <level>',
+    meaning: 'error, warn, info or debug',
+    schema: oneOf(['error', 'warn', 'info', 'debug'] as const, 'info'),
+  },
+  log_file: { group: 'logging', flag: '--log-file <file>', meaning: 'also append the JSON log lines to this file (empty: standard error only)', schema: Type.String({ default: '' }) },
+
+  skywalking_collector: {
+    group: 'tracing',
+    flag: '--skywalking <host:port>',
+    meaning: "SkyWalking OAP's gRPC address (host:11800) to send traces to (empty: no tracing)",
+    schema: Type.String({ default: '', pattern: '^$|^.+:[0-9]{1,5}$' }),
+  },
+
+  jobs_enabled: { group: 'jobs', meaning: 'run the scheduled jobs in this hub; false for an API-only replica', schema: Type.Boolean({ default: true }) },
+  traffic_interval_s: job("how often every node's traffic ledger is drained, in seconds", Type.Number({ exclusiveMinimum: 0, default: 60 })),
+  quota_interval_s: job('how often quotas, expiry and monthly resets are applied, in seconds', Type.Number({ exclusiveMinimum: 0, default: 60 })),
+  reconcile_interval_s: job('how often nodes behind their desired users or config are pushed to, in seconds', Type.Number({ exclusiveMinimum: 0, default: 5 })),
+  metrics_interval_s: job('how often node metrics are pulled, downsampled and expired, in seconds', Type.Number({ exclusiveMinimum: 0, default: 300 })),
+  metrics_retention_days: job('how long hourly node-metric averages are kept, in days', Type.Integer({ minimum: 1, default: 30 })),
+  live_interval_s: job("how often each online node's Clash API summary and ledger position are gathered, in seconds", Type.Number({ exclusiveMinimum: 0, default: 60 })),
+
+  alerts_interval_s: { group: 'alerts', meaning: 'how often alert rules are evaluated, in seconds', schema: Type.Number({ exclusiveMinimum: 0, default: 30 }) },
+  alert_cpu_percent: percent("a node's CPU busy percent above this fires an alert (0: off)", 80),
+  alert_memory_percent: percent("a node's used memory percent above this fires an alert (0: off)", 70),
+  alert_disk_percent: percent("a node's used disk percent (sysmetrics' disk_path) above this fires an alert (0: off)", 90),
+  alert_hysteresis_percent: percent('a percent alert resolves once the value is this far below its threshold', 5),
+  alert_resolve_after_s: {
+    group: 'alerts',
+    meaning: 'a percent alert resolves only once its value has stayed that far below this long, in seconds (0: at the first sample)',
+    schema: Type.Number({ minimum: 0, default: 0 }),
+  },
+  alert_offline_after_s: { group: 'alerts', meaning: 'a node offline for longer than this fires an alert, in seconds (0: off)', schema: Type.Number({ minimum: 0, default: 300 }) },
+  alert_ledger_backlog_entries: {
+    group: 'alerts',
+    meaning: "a node's traffic ledger entries not yet acknowledged by the hub above this fire an alert (0: off)",
+    schema: Type.Integer({ minimum: 0, default: 10_000 }),
+  },
+  alert_ledger_backlog_hysteresis_entries: { group: 'alerts', meaning: 'a ledger backlog alert resolves once the backlog is this many entries below its threshold', schema: Type.Integer({ minimum: 0, default: 1000 }) },
+  alert_max_attempts: { group: 'alerts', meaning: 'attempts per notification and channel (one per alerts tick) before it is marked failed', schema: Type.Integer({ minimum: 1, maximum: 20, default: 4 }) },
+  telegram_bot_token: { group: 'alerts', meaning: 'Telegram channel: on when this and telegram_chat_id are set', schema: Type.String({ default: '' }) },
+  telegram_chat_id: { group: 'alerts', meaning: 'the Telegram chat alerts go to', schema: Type.String({ default: '' }) },
+  telegram_api_url: { group: 'alerts', meaning: "the Telegram Bot API's base URL", schema: Type.String({ default: 'https://api.telegram.org' }) },
+  smtp_url: { group: 'alerts', meaning: 'email channel: smtp://user:pass@host:587 or smtps://...:465; on when this and alert_email_to are set', schema: Type.String({ default: '' }) },
+  alert_email_to: { group: 'alerts', meaning: 'comma-separated recipients of alert emails', schema: Type.String({ default: '' }) },
+  alert_email_from: { group: 'alerts', meaning: 'sender of alert emails', schema: Type.String({ default: 'boxfleet@localhost' }) },
+  alert_webhook_url: { group: 'alerts', meaning: 'webhook channel: alerts are POSTed here as JSON, signed with alert_webhook_secret', schema: Type.String({ default: '' }) },
+  alert_webhook_secret: { group: 'alerts', meaning: "the webhook signature's HMAC key", schema: Type.String({ default: '' }) },
+
+  release_dir: {
+    group: 'install',
+    flag: '--release-dir <dir>',
+    meaning: "folder holding the agent tarballs and SHA256SUMS that 'Add node' serves (empty: data_dir/releases)",
+    schema: Type.String({ default: '' }),
+  },
+  install_token_ttl_s: { group: 'install', meaning: 'how long a one-time node install command stays valid, in seconds', schema: Type.Integer({ minimum: 60, default: 3600 }) },
+} satisfies Record<string, SettingDeclaration>;
+
+export type SettingKey = keyof typeof HUB_SETTINGS;
+
+export const HubConfigSchema = Type.Object(
+  Object.fromEntries(Object.entries(HUB_SETTINGS).map(([key, setting]) => [key, setting.schema])) as {
+    [K in SettingKey]: (typeof HUB_SETTINGS)[K]['schema'];
+  },
+);
 
 export type HubConfig = Static<typeof HubConfigSchema>;
 
-const ENV: Record<keyof HubConfig, string> = {
-  host: 'BOXFLEET_HOST',
-  port: 'BOXFLEET_PORT',
-  data_dir: 'BOXFLEET_DATA_DIR',
-  database_url: 'BOXFLEET_DATABASE_URL',
-  jwt_secret: 'BOXFLEET_JWT_SECRET',
-  jwt_ttl_s: 'BOXFLEET_JWT_TTL_S',
-  login_attempts_per_minute: 'BOXFLEET_LOGIN_ATTEMPTS_PER_MINUTE',
-  log_level: 'BOXFLEET_LOG_LEVEL',
-  log_file: 'BOXFLEET_LOG_FILE',
-  skywalking_collector: 'BOXFLEET_SKYWALKING_COLLECTOR',
-  object_store_url: 'BOXFLEET_OBJECT_STORE_URL',
-  jobs_enabled: 'BOXFLEET_JOBS_ENABLED',
-  traffic_interval_s: 'BOXFLEET_TRAFFIC_INTERVAL_S',
-  quota_interval_s: 'BOXFLEET_QUOTA_INTERVAL_S',
-  reconcile_interval_s: 'BOXFLEET_RECONCILE_INTERVAL_S',
-  metrics_retention_days: 'BOXFLEET_METRICS_RETENTION_DAYS',
-  metrics_interval_s: 'BOXFLEET_METRICS_INTERVAL_S',
-  live_interval_s: 'BOXFLEET_LIVE_INTERVAL_S',
-  alerts_interval_s: 'BOXFLEET_ALERTS_INTERVAL_S',
-  alert_cpu_percent: 'BOXFLEET_ALERT_CPU_PERCENT',
-  alert_memory_percent: 'BOXFLEET_ALERT_MEMORY_PERCENT',
-  alert_disk_percent: 'BOXFLEET_ALERT_DISK_PERCENT',
-  alert_hysteresis_percent: 'BOXFLEET_ALERT_HYSTERESIS_PERCENT',
-  alert_resolve_after_s: 'BOXFLEET_ALERT_RESOLVE_AFTER_S',
-  alert_offline_after_s: 'BOXFLEET_ALERT_OFFLINE_AFTER_S',
-  alert_ledger_backlog_entries: 'BOXFLEET_ALERT_LEDGER_BACKLOG_ENTRIES',
-  alert_ledger_backlog_hysteresis_entries: 'BOXFLEET_ALERT_LEDGER_BACKLOG_HYSTERESIS_ENTRIES',
-  alert_max_attempts: 'BOXFLEET_ALERT_MAX_ATTEMPTS',
-  telegram_bot_token: 'BOXFLEET_TELEGRAM_BOT_TOKEN',
-  telegram_chat_id: 'BOXFLEET_TELEGRAM_CHAT_ID',
-  telegram_api_url: 'BOXFLEET_TELEGRAM_API_URL',
-  smtp_url: 'BOXFLEET_SMTP_URL',
-  alert_email_to: 'BOXFLEET_ALERT_EMAIL_TO',
-  alert_email_from: 'BOXFLEET_ALERT_EMAIL_FROM',
-  alert_webhook_url: 'BOXFLEET_ALERT_WEBHOOK_URL',
-  alert_webhook_secret: 'BOXFLEET_ALERT_WEBHOOK_SECRET',
+export const settingEntries = () => Object.entries(HUB_SETTINGS) as [SettingKey, SettingDeclaration][];
+
+/** BOXFLEET_PORT for port. */
+export const envName = (key: string) => `BOXFLEET_${key.toUpperCase()}`;
+
+/** How a setting is named in an error: `port (--port or BOXFLEET_PORT)`. */
+export const settingName = (key: SettingKey) => {
+  const flag = (HUB_SETTINGS[key] as SettingDeclaration).flag?.split(' ')[0];
+  return `${key} (${flag ? `${flag} or ` : ''}${envName(key)})`;
 };
 
-/** Flags win over the environment, which wins over the defaults. */
-export function resolveHubConfig(flags: Partial<Record<keyof HubConfig, string | number | boolean>>, env = process.env): HubConfig {
-  const raw: Record<string, unknown> = {};
-  for (const [key, name] of Object.entries(ENV) as [keyof HubConfig, string][]) {
-    const value = flags[key] ?? env[name];
-    const type = (HubConfigSchema.properties[key] as { type?: string }).type;
-    const numeric = type === 'integer' || type === 'number';
-    if (value === undefined || value === '') continue;
-    if (type === 'boolean' && typeof value === 'string') raw[key] = /^(true|1|yes|on)$/i.test(value) ? true : /^(false|0|no|off)$/i.test(value) ? false : value;
-    else raw[key] = numeric ? Number(value) : value;
+/** Text from a flag or the environment as the setting's type; what cannot be converted is left for the schema to refuse. */
+function fromText(schema: TSchema, value: string | number | boolean): unknown {
+  if (typeof value !== 'string') return value;
+  if (schema.type === 'boolean') return /^(true|1|yes|on)$/i.test(value) ? true : /^(false|0|no|off)$/i.test(value) ? false : value;
+  if (schema.type === 'integer' || schema.type === 'number') {
+    const number = Number(value);
+    return value.trim() !== '' && Number.isFinite(number) ? number : value;
   }
-  const config = validate<HubConfig>(HubConfigSchema, raw, 'hub');
-  return Object.freeze({ ...config, data_dir: path.resolve(config.data_dir) });
+  return value;
+}
+
+/** The names proxy-addr (Fastify's trustProxy) knows for address ranges. */
+const PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_RANGES.includes(entry)) return true;
+  const [address = '', bits, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (!family || rest.length > 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
+
+/** trust_proxy as the list Fastify takes; empty when no proxy is trusted. */
+export const trustedProxies = (config: Pick<HubConfig, 'trust_proxy'>) =>
+  config.trust_proxy
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+
+/** The checks one schema cannot make; each throws naming the setting. */
+function checkTogether(config: HubConfig): HubConfig {
+  const bad = (key: SettingKey, message: string) => new InvalidArgumentError(`${settingName(key)}: ${message}`);
+  for (const entry of trustedProxies(config)) {
+    if (!isProxyAddress(entry)) throw bad('trust_proxy', `${JSON.stringify(entry)} is not an IP address or CIDR (e.g. 10.0.0.1 or 10.0.0.0/8)`);
+  }
+  if (Boolean(config.tls_cert) !== Boolean(config.tls_key)) {
+    throw bad(config.tls_cert ? 'tls_key' : 'tls_cert', 'HTTPS needs both tls_cert and tls_key; set the other one too, or neither');
+  }
+  let publicUrl = '';
+  if (config.public_url) {
+    const example = 'an http(s) address such as https://panel.example.com';
+    let url: URL;
+    try {
+      url = new URL(config.public_url);
+    } catch {
+      throw bad('public_url', `must be ${example}, not ${JSON.stringify(config.public_url)}`);
+    }
+    if (!['http:', 'https:'].includes(url.protocol)) throw bad('public_url', `must be ${example}, not ${url.protocol}`);
+    if (url.search || url.hash || url.username || url.password) throw bad('public_url', `must be ${example}, without a query, fragment or credentials`);
+    // The dashboard and portal load their scripts from /assets, so the hub must sit at the root of its host.
+    if (url.pathname !== '/') throw bad('public_url', `must be ${example}, without a path: the hub is served from the root of its host`);
+    publicUrl = url.origin;
+  }
+  const dataDir = path.resolve(config.data_dir);
+  return {
+    ...config,
+    public_url: publicUrl,
+    data_dir: dataDir,
+    release_dir: config.release_dir ? path.resolve(config.release_dir) : path.join(dataDir, 'releases'),
+  };
+}
+
+/** Flags win over the environment, which wins over the defaults. */
+export function resolveHubConfig(flags: Partial<Record<SettingKey, string | number | boolean>>, env: NodeJS.ProcessEnv = process.env): HubConfig {
+  const raw: Record<string, unknown> = {};
+  for (const [key, setting] of settingEntries()) {
+    const value = flags[key] ?? env[envName(key)];
+    if (value === undefined || value === '') continue;
+    try {
+      raw[key] = validate(setting.schema, fromText(setting.schema, value), settingName(key));
+    } catch (error) {
+      throw new InvalidArgumentError(`${(error as Error).message}, not ${JSON.stringify(value)}`);
+    }
+  }
+  return Object.freeze(checkTogether(validate<HubConfig>(HubConfigSchema, raw, 'hub')));
+}
+
+/** BOXFLEET_* variables that belong to the tests, benchmarks and CI, not to the hub. */
+const NOT_HUB_VARIABLES = ['BOXFLEET_SINGBOX_BIN', 'BOXFLEET_CHROMIUM', 'BOXFLEET_PROMETHEUS_BIN'];
+
+/** Optimal string alignment distance: edits, with a swap of two neighbours counted as one. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * BOXFLEET_* variables that name no hub setting (a typo would otherwise fall back to the default
+ * without a word), each with the setting's variable it is closest to, when one is close.
+ */
+export function unknownVariables(env: NodeJS.ProcessEnv): { name: string; suggestion?: string }[] {
+  const known = settingEntries().map(([key]) => envName(key));
+  return Object.keys(env)
+    .filter((name) => name.startsWith('BOXFLEET_') && !name.startsWith('BOXFLEET_TEST_') && !known.includes(name) && !NOT_HUB_VARIABLES.includes(name))
+    .sort()
+    .map((name) => {
+      const typed = name.slice('BOXFLEET_'.length);
+      const allowed = Math.min(3, Math.max(1, Math.floor(typed.length / 4)));
+      let best: { name: string; distance: number } | undefined;
+      for (const candidate of known) {
+        const distance = editDistance(typed, candidate.slice('BOXFLEET_'.length));
+        if (distance <= allowed && (!best || distance < best.distance)) best = { name: candidate, distance };
+      }
+      return best ? { name, suggestion: best.name } : { name };
+    });
 }

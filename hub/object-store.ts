@@ -10,6 +10,7 @@ import fp from 'fastify-plugin';
 import { Client as MinioClient } from 'minio';
 import type { HubConfig } from './config.js';
 import { HubError } from './errors.js';
+import { PRIVATE_DIR, PRIVATE_FILE } from './private-files.js';
 
 export interface ObjectStore {
   /** Where the objects are, for logs and errors (never with credentials). */
@@ -39,10 +40,10 @@ export class FolderStore implements ObjectStore {
 
   async put(key: string, body: Buffer): Promise<void> {
     const file = path.join(this.root, checkKey(key));
-    await mkdir(path.dirname(file), { recursive: true });
+    await mkdir(path.dirname(file), { recursive: true, mode: PRIVATE_DIR });
     const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
     try {
-      await writeFile(temporary, body, { flush: true });
+      await writeFile(temporary, body, { flush: true, mode: PRIVATE_FILE });
       await rename(temporary, file);
     } catch (error) {
       await rm(temporary, { force: true });

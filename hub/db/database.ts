@@ -6,6 +6,7 @@ import fp from 'fastify-plugin';
 import knexFactory, { type Knex } from 'knex';
 import { Model } from 'objection';
 import type { HubConfig } from '../config.js';
+import { PRIVATE_DIR, privateFile } from '../private-files.js';
 import { migrationSource } from './migrations/index.js';
 
 declare module 'fastify' {
@@ -21,10 +22,12 @@ export async function openDatabase(config: Pick<HubConfig, 'data_dir' | 'databas
     if (url.protocol !== 'mysql:') throw new Error(`database_url must be mysql://..., not ${url.protocol}`);
     knex = knexFactory({ client: 'mysql2', connection: { uri: config.database_url, timezone: 'Z', supportBigNumbers: true } as never, pool: { min: 0, max: 10 } });
   } else {
-    await mkdir(config.data_dir, { recursive: true });
+    const filename = path.join(config.data_dir, 'boxfleet.sqlite');
+    await mkdir(config.data_dir, { recursive: true, mode: PRIVATE_DIR });
+    await privateFile(filename);
     knex = knexFactory({
       client: 'better-sqlite3',
-      connection: { filename: path.join(config.data_dir, 'boxfleet.sqlite') },
+      connection: { filename },
       useNullAsDefault: true,
       pool: { afterCreate: (conn: { pragma(s: string): void }, done: () => void) => (conn.pragma('journal_mode = WAL'), conn.pragma('foreign_keys = ON'), done()) },
     });

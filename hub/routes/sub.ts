@@ -133,9 +133,11 @@ const routes: FastifyPluginAsyncTypebox<SubRoutesOptions> = async (app, opts) =>
   const notFound = (request: FastifyRequest, reply: FastifyReply) =>
     reply.code(404).send({ statusCode: 404, code: 'HUB_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` });
 
-  const setHeaders = (reply: FastifyReply, profile: Profile, format: Format) => {
+  const setHeaders = (request: FastifyRequest, reply: FastifyReply, profile: Profile, format: Format) => {
     const title = `boxfleet · ${profile.user.name}${profile.reason ? ` (${profile.reason})` : ''}`;
     reply
+      // Clients show it as the profile's web page; the portal takes the hub's public address from it.
+      .header('profile-web-page-url', `${request.publicUrl}/portal/${profile.user.sub_token}`)
       .header('content-type', CONTENT_TYPES[format])
       .header('subscription-userinfo', subscriptionUserinfo(profile.usage))
       .header('profile-update-interval', String(UPDATE_INTERVAL_HOURS))
@@ -151,7 +153,7 @@ const routes: FastifyPluginAsyncTypebox<SubRoutesOptions> = async (app, opts) =>
       const profile = await load(request.params.token);
       if (!profile) return notFound(request, reply);
       const format = chooseFormat(request.query.format, request.headers['user-agent']);
-      setHeaders(reply, profile, format);
+      setHeaders(request, reply, profile, format);
       switch (format) {
         case 'singbox':
           return JSON.stringify(renderSingbox(profile.entries), null, 2);
@@ -172,8 +174,7 @@ const routes: FastifyPluginAsyncTypebox<SubRoutesOptions> = async (app, opts) =>
       await notFound(request, reply);
       return null;
     }
-    // Absolute, from how this request reached the hub (behind a proxy: its Host header).
-    if (index === undefined) return `${request.protocol}://${request.host}/sub/${token}`;
+    if (index === undefined) return `${request.publicUrl}/sub/${token}`;
     const entry = profile.entries[index];
     if (!entry) throw new HubError('HUB_ERR_NOT_FOUND', `no link ${index}; this subscription has ${profile.entries.length}`);
     return shareLink(entry);

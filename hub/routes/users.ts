@@ -3,6 +3,7 @@
 // audited. Changes that alter who belongs on a node raise those nodes' revisions.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Type, type FastifyPluginAsyncTypebox, type TSchema } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import type { Knex } from 'knex';
 import { UniqueViolationError, type AnyQueryBuilder, type Model, type QueryBuilder } from 'objection';
 import { Subscription, User } from '../db/models.js';
@@ -112,6 +113,13 @@ const UserDetailOut = Type.Object({
   ...UserOut.properties,
   subscription: Nullable(SubscriptionOut),
 });
+/** The user's links as the hub gives them out: at public_url, else at the address this request came to. */
+const UserLinksOut = Type.Object({ subscription_url: Type.String(), portal_url: Type.String() });
+const userLinks = (request: FastifyRequest, token: string) => ({
+  subscription_url: `${request.publicUrl}/sub/${token}`,
+  portal_url: `${request.publicUrl}/portal/${token}`,
+});
+
 const CredentialsOut = Type.Object({
   uuid: Type.String(),
   password: Type.String(),
@@ -119,6 +127,7 @@ const CredentialsOut = Type.Object({
   sub_token: Type.String(),
   /** Where the user's client fetches its nodes (relative to the hub's public URL). */
   subscription_path: Type.String(),
+  ...UserLinksOut.properties,
 });
 
 async function findUser(db: Knex, id: number, lock = false): Promise<User> {
@@ -262,7 +271,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const user = await findUser(app.db, request.params.id);
       request.auditTarget = `user:${user.name}`;
       const { uuid, password, ss_key, sub_token } = user;
-      return { uuid, password, ss_key, sub_token, subscription_path: `/sub/${sub_token}` };
+      return { uuid, password, ss_key, sub_token, subscription_path: `/sub/${sub_token}`, ...userLinks(request, sub_token) };
     },
   );
 
@@ -271,7 +280,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { role: 'operator', audit: 'user.token.rotate' },
       preValidation: bodyMayBeEmpty,
-      schema: { params: IdParams, body: Type.Object({}), response: { 200: Type.Object({ sub_token: Type.String(), subscription_path: Type.String() }) } },
+      schema: {
+        params: IdParams,
+        body: Type.Object({}),
+        response: { 200: Type.Object({ sub_token: Type.String(), subscription_path: Type.String(), ...UserLinksOut.properties }) },
+      },
     },
     async (request) => {
       const user = await findUser(app.db, request.params.id);
@@ -279,7 +292,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       // The old token stops working at once: whoever leaked it loses the user's node list.
       const sub_token = newSubToken();
       await User.query().patch({ sub_token }).findById(user.id);
-      return { sub_token, subscription_path: `/sub/${sub_token}` };
+      return { sub_token, subscription_path: `/sub/${sub_token}`, ...userLinks(request, sub_token) };
     },
   );
 };

@@ -49,6 +49,7 @@ const ROUTES: [string, string, Need, { url?: string; body?: object }?][] = [
   ['GET', '/docs/static/*', 'public', { url: '/docs/static/swagger-ui.css' }],
   ['POST', '/api/v1/auth/login', 'public', { body: LOGIN }],
   ['GET', '/api/v1/auth/me', 'viewer'],
+  ['GET', '/api/v1/info', 'viewer'],
 
   ['GET', '/api/v1/nodes', 'viewer'],
   ['POST', '/api/v1/nodes', 'admin', { body: {} }],

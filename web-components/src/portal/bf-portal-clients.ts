@@ -7,22 +7,23 @@ import './bf-portal-copy.js';
 
 interface Client {
   label: PortalMessage;
-  /** The URL the app fetches. */
-  url: (token: string) => string;
+  /** The URL the app fetches, from the subscription URL. */
+  url: (url: string) => string;
   /** Its import link, when it has one. */
-  importUrl?: (token: string, name: string) => string;
+  importUrl?: (url: string, name: string) => string;
 }
 
 const CLIENTS: Client[] = [
-  { label: 'clients.singbox', url: (t) => subscriptionUrl(t, 'singbox'), importUrl: singboxImportUrl },
-  { label: 'clients.clash', url: (t) => subscriptionUrl(t, 'clash'), importUrl: (t) => clashImportUrl(t) },
-  { label: 'clients.shadowrocket', url: (t) => subscriptionUrl(t, 'base64') },
-  { label: 'clients.v2rayn', url: (t) => subscriptionUrl(t, 'base64') },
+  { label: 'clients.singbox', url: (u) => subscriptionUrl(u, 'singbox'), importUrl: singboxImportUrl },
+  { label: 'clients.clash', url: (u) => subscriptionUrl(u, 'clash'), importUrl: (u) => clashImportUrl(u) },
+  { label: 'clients.shadowrocket', url: (u) => subscriptionUrl(u, 'base64') },
+  { label: 'clients.v2rayn', url: (u) => subscriptionUrl(u, 'base64') },
 ];
 
 export class BfPortalClients extends LitElement {
-  static override properties = { token: { type: String }, name: { type: String }, locale: { type: String } };
-  token = '';
+  static override properties = { url: { type: String }, name: { type: String }, locale: { type: String } };
+  /** The subscription URL. */
+  url = '';
   name = '';
   locale: PortalLocale = 'en';
 
@@ -49,9 +50,9 @@ export class BfPortalClients extends LitElement {
             <span class="name">${msg(l, c.label)}</span>
             <span class="actions">
               ${c.importUrl
-                ? html`<a class="import" href=${c.importUrl(this.token, this.name)} aria-label="${msg(l, 'clients.import')} · ${msg(l, c.label)}">${msg(l, 'clients.import')}</a>`
+                ? html`<a class="import" href=${c.importUrl(this.url, this.name)} aria-label="${msg(l, 'clients.import')} · ${msg(l, c.label)}">${msg(l, 'clients.import')}</a>`
                 : nothing}
-              <bf-portal-copy .value=${c.url(this.token)} .label=${msg(l, 'copy.url')} .locale=${l}></bf-portal-copy>
+              <bf-portal-copy .value=${c.url(this.url)} .label=${msg(l, 'copy.url')} .locale=${l}></bf-portal-copy>
             </span>
           </li>`,
         )}

@@ -1,7 +1,7 @@
 // <bf-portal>: the end-user page at /portal/<token>: status, traffic and expiry, the subscription
 // QR code and link, import and copy per client app, the servers; English or Simplified Chinese.
 import { LitElement, css, html, nothing } from 'lit';
-import { InvalidLinkError, loadPortal, qrImageUrl, subscriptionUrl, tokenFromPath, type Portal } from './data.js';
+import { InvalidLinkError, loadPortal, qrImageUrl, tokenFromPath, type Portal } from './data.js';
 import { initialLocale, msg, reasonText, storeLocale, type PortalLocale } from './messages.js';
 import './bf-portal-clients.js';
 import './bf-portal-copy.js';
@@ -75,7 +75,6 @@ export class BfPortal extends LitElement {
 
   private renderReady(p: Portal) {
     const l = this.locale;
-    const url = subscriptionUrl(p.token);
     return html`
       <div class="grid">
         <section class="card">
@@ -89,11 +88,11 @@ export class BfPortal extends LitElement {
         <section class="card qr">
           <h2>${msg(l, 'qr.title')}</h2>
           <img src=${qrImageUrl(p.token)} alt=${msg(l, 'qr.alt')} width="220" height="220" />
-          <code class="url" aria-label=${msg(l, 'sub.url')}>${url}</code>
-          <bf-portal-copy primary .value=${url} .label=${msg(l, 'copy.url')} .locale=${l}></bf-portal-copy>
+          <code class="url" aria-label=${msg(l, 'sub.url')}>${p.url}</code>
+          <bf-portal-copy primary .value=${p.url} .label=${msg(l, 'copy.url')} .locale=${l}></bf-portal-copy>
         </section>
         <section class="card wide">
-          <bf-portal-clients .token=${p.token} .name=${p.name} .locale=${l}></bf-portal-clients>
+          <bf-portal-clients .url=${p.url} .name=${p.name} .locale=${l}></bf-portal-clients>
         </section>
         ${p.reason ? nothing : html`<section class="card wide"><bf-portal-links .token=${p.token} .links=${p.links} .locale=${l}></bf-portal-links></section>`}
       </div>

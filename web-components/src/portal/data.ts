@@ -6,6 +6,8 @@ export type Status = 'active' | 'suspended' | 'expired' | 'inactive';
 
 export interface Portal {
   token: string;
+  /** The subscription URL, at the hub's public address. */
+  url: string;
   /** The profile's name: the hub's profile-title without the reason. */
   name: string;
   status: Status;
@@ -39,18 +41,17 @@ export function tokenFromPath(pathname: string = location.pathname): string | nu
   return match ? match[1]! : null;
 }
 
-/** The subscription URL a client adds, optionally pinned to one format. */
-export function subscriptionUrl(token: string, format?: 'singbox' | 'clash' | 'base64'): string {
-  return `${location.origin}/sub/${token}${format ? `?format=${format}` : ''}`;
+/** The subscription URL (`Portal.url`) pinned to the format one client reads. */
+export function subscriptionUrl(url: string, format: 'singbox' | 'clash' | 'base64'): string {
+  return `${url}?format=${format}`;
 }
 
 export const qrImageUrl = (token: string, link?: number): string => `/sub/${token}/qr.svg${link === undefined ? '' : `?link=${link}`}`;
 
 /** One-tap import links (sing-box and Clash Meta clients register these URL schemes). */
-export const singboxImportUrl = (token: string, name: string): string =>
-  `sing-box://import-remote-profile?url=${encodeURIComponent(subscriptionUrl(token, 'singbox'))}#${encodeURIComponent(name)}`;
-export const clashImportUrl = (token: string): string =>
-  `clash://install-config?url=${encodeURIComponent(subscriptionUrl(token, 'clash'))}`;
+export const singboxImportUrl = (url: string, name: string): string =>
+  `sing-box://import-remote-profile?url=${encodeURIComponent(subscriptionUrl(url, 'singbox'))}#${encodeURIComponent(name)}`;
+export const clashImportUrl = (url: string): string => `clash://install-config?url=${encodeURIComponent(subscriptionUrl(url, 'clash'))}`;
 
 function parseUserinfo(header: string | null): { used: number; total: number; expire: number } {
   const fields: Record<string, number> = {};
@@ -98,7 +99,10 @@ export async function loadPortal(token: string): Promise<Portal> {
   // With a reason the body holds one stand-in entry that reaches nothing: not a server to show.
   const lines = reason ? [] : body.split('\n').map((l) => l.trim()).filter(Boolean);
   const links = lines.map((url, i) => ({ name: linkName(url, i), url }));
-  return { token, name, status, reason, ...usage, links };
+  // The hub names this page at its public address; this page may have been opened at another one.
+  const page = res.headers.get('profile-web-page-url');
+  const url = `${page ? new URL(page).origin : location.origin}/sub/${token}`;
+  return { token, url, name, status, reason, ...usage, links };
 }
 
 /** Copies text; falls back to a hidden textarea where the Clipboard API is missing (plain http). */
