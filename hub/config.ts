@@ -78,6 +78,12 @@ export const HubConfigSchema = Type.Object({
   /** Webhook channel: a JSON POST signed with alert_webhook_secret (see hub/alerts/channels.ts). */
   alert_webhook_url: Type.String({ default: '' }),
   alert_webhook_secret: Type.String({ default: '' }),
+  /** The hub's address as operators reach it (https://panel.example.com), for the links it hands out; empty: each request's protocol and Host. */
+  public_url: Type.String({ default: '', pattern: '^$|^https?://[^/?#\\s]+(/[^?#\\s]*)?$' }),
+  /** Agent tarballs and their SHA256SUMS for install commands; empty: data_dir/releases. */
+  release_dir: Type.String({ default: '' }),
+  /** How long an install command works, in seconds. */
+  install_token_ttl_s: Type.Integer({ minimum: 60, default: 3600 }),
 });
 
 export type HubConfig = Static<typeof HubConfigSchema>;
@@ -119,6 +125,9 @@ const ENV: Record<keyof HubConfig, string> = {
   alert_email_from: 'BOXFLEET_ALERT_EMAIL_FROM',
   alert_webhook_url: 'BOXFLEET_ALERT_WEBHOOK_URL',
   alert_webhook_secret: 'BOXFLEET_ALERT_WEBHOOK_SECRET',
+  public_url: 'BOXFLEET_PUBLIC_URL',
+  release_dir: 'BOXFLEET_RELEASE_DIR',
+  install_token_ttl_s: 'BOXFLEET_INSTALL_TOKEN_TTL_S',
 };
 
 /** Flags win over the environment, which wins over the defaults. */
@@ -133,5 +142,6 @@ export function resolveHubConfig(flags: Partial<Record<keyof HubConfig, string |
     else raw[key] = numeric ? Number(value) : value;
   }
   const config = validate<HubConfig>(HubConfigSchema, raw, 'hub');
-  return Object.freeze({ ...config, data_dir: path.resolve(config.data_dir) });
+  const dataDir = path.resolve(config.data_dir);
+  return Object.freeze({ ...config, data_dir: dataDir, release_dir: config.release_dir ? path.resolve(config.release_dir) : path.join(dataDir, 'releases') });
 }
