@@ -7,6 +7,7 @@ import * as alerts from './004-alerts.js';
 import * as nodeLive from './005-node-live.js';
 import * as nodeLedgerId from './006-node-ledger-id.js';
 import * as nodeTrafficTotals from './007-node-traffic-totals.js';
+import * as installTokens from './009-install-tokens.js';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001-nodes': nodes,
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '005-node-live': nodeLive,
   '006-node-ledger-id': nodeLedgerId,
   '007-node-traffic-totals': nodeTrafficTotals,
+  '009-install-tokens': installTokens,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
