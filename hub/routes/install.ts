@@ -75,6 +75,7 @@ const routes: FastifyPluginAsyncTypebox<InstallRoutesOptions> = async (app, { co
     {
       config: { role: 'public', audit: 'node.install.script' },
       schema: {
+        security: [],
         description:
           'The install script an install command pipes into sh (text/x-shellscript). For a token that cannot be used it is a ' +
           'script that prints why on standard error and exits 1 (still 200, so that `curl -f` passes it to sh).',
@@ -106,6 +107,7 @@ const routes: FastifyPluginAsyncTypebox<InstallRoutesOptions> = async (app, { co
     {
       config: { role: 'public', audit: 'node.install.download' },
       schema: {
+        security: [],
         description: "The agent tarball for this architecture, from the hub's release folder, while the install command is unused.",
         params: Type.Object({ token: Type.String({ maxLength: 200 }), arch: StringEnum(ARCHITECTURES) }),
       },
@@ -137,6 +139,7 @@ const routes: FastifyPluginAsyncTypebox<InstallRoutesOptions> = async (app, { co
       config: { role: 'public', audit: 'node.install.register' },
       bodyLimit: 4096,
       schema: {
+        security: [],
         description:
           "Adds the node from the enrollment string its install.sh printed, as POST /api/v1/nodes does, with the install command's " +
           'tags, name and multiplier, and spends the command in the same transaction. A node the hub cannot reach leaves it unused.',
