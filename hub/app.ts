@@ -120,6 +120,10 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   // End-user subscriptions (public, token in the path): hub/routes/sub.ts.
   await app.register(import('./routes/sub.js'), { prefix: '/sub' });
 
+  // Install commands: admins create them, a new machine runs one to install the agent and join.
+  await app.register(import('./routes/install-tokens.js'), { prefix: '/api/v1/nodes/install-tokens', config });
+  await app.register(import('./routes/install.js'), { prefix: '/install', config });
+
   // Node metrics (issue 6): stored samples, live samples over WebSocket, Prometheus /metrics.
   await app.register(import('@fastify/websocket'), { options: { maxPayload: 64 * 1024 } });
   await app.register(import('./metrics.js'), { logger, retentionDays: config.metrics_retention_days, jobIntervalMs: config.metrics_interval_s * 1000 });

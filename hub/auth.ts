@@ -23,6 +23,9 @@ declare module 'fastify' {
     admin?: Admin;
     /** Set by a route for the audit record when the target is not in the URL. */
     auditTarget?: string;
+    /** Set by a route whose audit action depends on the outcome (an install command refused). */
+    auditAction?: string;
+    /** Why the request failed; set with a 2xx answer, it still records a failure. */
     auditError?: string;
   }
 }
@@ -95,16 +98,17 @@ export const authPlugin = fp<{ config: HubConfig }>(
       const mutating = !['GET', 'HEAD', 'OPTIONS'].includes(request.method);
       if (audit === false || (!audit && !mutating) || !request.routeOptions.url) return;
       const params = request.params as Record<string, string>;
+      const failed = reply.statusCode >= 400 || request.auditError !== undefined;
       const entry = {
         time: Date.now(),
         admin_id: request.admin?.id ?? null,
         admin: request.admin?.username ?? (request.body as { username?: string } | undefined)?.username ?? '',
-        action: audit || `${request.method} ${request.routeOptions.url}`,
+        action: request.auditAction ?? (audit || `${request.method} ${request.routeOptions.url}`),
         target: request.auditTarget ?? Object.values(params ?? {}).join('/'),
         input: request.body === undefined ? null : redact(request.body),
-        result: reply.statusCode < 400 ? ('ok' as const) : ('error' as const),
+        result: failed ? ('error' as const) : ('ok' as const),
         status_code: reply.statusCode,
-        error: reply.statusCode < 400 ? null : (request.auditError ?? null)?.slice(0, 1000) ?? null,
+        error: failed ? (request.auditError ?? null)?.slice(0, 1000) ?? null : null,
         duration_ms: Math.round(reply.elapsedTime),
         ip: request.ip,
         trace_id: traceId() ?? null,

@@ -9,6 +9,8 @@ export const HUB_ERRORS = {
   HUB_ERR_FORBIDDEN: 403,
   HUB_ERR_NOT_FOUND: 404,
   HUB_ERR_CONFLICT: 409,
+  /** An install command that was used, revoked or has expired. */
+  HUB_ERR_GONE: 410,
   HUB_ERR_RATE_LIMITED: 429,
   HUB_ERR_AGENT_FAILED: 502,
   HUB_ERR_AGENT_UNREACHABLE: 502,
@@ -16,6 +18,8 @@ export const HUB_ERRORS = {
   HUB_ERR_AGENT_UNTRUSTED: 502,
   HUB_ERR_AGENT_TIMEOUT: 504,
   HUB_ERR_INTERNAL: 500,
+  /** The release folder holds no agent tarball to install. */
+  HUB_ERR_NO_AGENT_RELEASE: 503,
 } as const;
 
 export type HubErrorCode = keyof typeof HUB_ERRORS;

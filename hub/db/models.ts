@@ -1,5 +1,6 @@
 // One objection model per table; only the thin part of objection (models over knex) is used.
 // Times are epoch milliseconds; the API shows them as ISO strings.
+import { createHash } from 'node:crypto';
 import { Model } from 'objection';
 import type { InboundOverride } from '../subscriptions/entries.js';
 
@@ -344,4 +345,51 @@ export class NodeLive extends Model {
   ledger_backlog_entries!: number | null;
   ledger_at!: number | null;
   updated_at!: number;
+}
+
+export type InstallTokenStatus = 'pending' | 'used' | 'expired' | 'revoked';
+
+/** A one-time install command (hub/routes/install-tokens.ts); the token itself is only ever hashed here. */
+export class InstallToken extends Model {
+  static override tableName = 'install_tokens';
+  static override jsonAttributes = ['tags'];
+  id!: number;
+  token_hash!: string;
+  name!: string | null;
+  tags!: string[];
+  multiplier!: number | null;
+  created_by_id!: number | null;
+  created_by!: string;
+  created_at!: number;
+  expires_at!: number;
+  revoked_at!: number | null;
+  used_at!: number | null;
+  used_by_node!: string | null;
+
+  static hash(token: string): string {
+    return createHash('sha256').update(token).digest('hex');
+  }
+
+  /** A used token stays used after it expires; a revoked one was never used. */
+  status(now: number): InstallTokenStatus {
+    if (this.used_at !== null) return 'used';
+    if (this.revoked_at !== null) return 'revoked';
+    return Number(this.expires_at) <= now ? 'expired' : 'pending';
+  }
+
+  toPublic(now: number) {
+    return {
+      id: this.id,
+      status: this.status(now),
+      name: this.name,
+      tags: this.tags,
+      multiplier: this.multiplier === null ? null : Number(this.multiplier),
+      created_by: this.created_by,
+      created_at: iso(this.created_at)!,
+      expires_at: iso(this.expires_at)!,
+      revoked_at: iso(this.revoked_at),
+      used_at: iso(this.used_at),
+      used_by_node: this.used_by_node,
+    };
+  }
 }

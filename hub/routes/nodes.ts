@@ -1,12 +1,11 @@
 // /api/v1/nodes: enroll nodes, list them with what their agents describe, and run any plugin
 // command on a node (JSON in, JSON out).
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { fetchAgentCertificate, type AgentDescription } from '../agent-client.js';
-import { parseEnrollment } from '../../agent-core/enrollment.js';
-import { AgentError } from '../../agent-core/errors.js';
+import type { AgentDescription } from '../agent-client.js';
 import { adminOf, rank } from '../auth.js';
 import { Node, type Role } from '../db/models.js';
-import { fromAgent, HubError } from '../errors.js';
+import { enrollNode } from '../enroll.js';
+import { HubError } from '../errors.js';
 
 const NodeParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 63 }) });
 const CommandParams = Type.Object({
@@ -14,8 +13,9 @@ const CommandParams = Type.Object({
   command: Type.String({ pattern: '^[a-z][a-z0-9-]*\\.[a-z][a-z0-9.-]*$' }),
 });
 const DESCRIBE_FOR_LIST_MS = 3000;
-const Tags = Type.Array(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' }), { maxItems: 32, uniqueItems: true });
-const Multiplier = Type.Number({ minimum: 0, maximum: 100 });
+/** A node's tags and traffic multiplier, as nodes and install commands take them. */
+export const Tags = Type.Array(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' }), { maxItems: 32, uniqueItems: true });
+export const Multiplier = Type.Number({ minimum: 0, maximum: 100 });
 const Host = Type.String({ format: 'host', maxLength: 253, description: 'A DNS name or an IP address (IPv6 without brackets); no scheme, port or path.' });
 const PublicHost = Type.Union([Host, Type.Null()], {
   description: "The host end users' clients dial for this node; null: the host of `address` (the agent's gRPC address).",
@@ -71,47 +71,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      let enrollment;
-      try {
-        enrollment = parseEnrollment(request.body.enrollment);
-      } catch (error) {
-        throw new HubError('HUB_ERR_BAD_REQUEST', (error as AgentError).message);
-      }
-      const address = request.body.address ?? enrollment.address;
-      if (await Node.query().findById(enrollment.nodeId)) {
-        throw new HubError('HUB_ERR_CONFLICT', `node ${enrollment.nodeId} is already enrolled; delete it first to re-enroll`);
-      }
-      let certificate: string | null = null;
-      if (!enrollment.insecure) {
-        try {
-          certificate = await fetchAgentCertificate(address, enrollment.fingerprint!);
-        } catch (error) {
-          throw fromAgent(enrollment.nodeId, error);
-        }
-      }
-      const node = Node.fromJson({
-        id: enrollment.nodeId,
-        name: request.body.name ?? enrollment.nodeId,
-        address,
-        insecure: enrollment.insecure,
-        fingerprint: enrollment.fingerprint ?? null,
-        certificate,
-        token: enrollment.token,
-        tags: request.body.tags ?? [],
-        multiplier: request.body.multiplier ?? 1,
-        public_host: request.body.public_host ?? null,
-        inbound_overrides: request.body.inbound_overrides ?? {},
-      });
-      // Enrolling proves the address, the certificate and the token all work.
-      const agent = await app.agents.describe(node);
-      if (agent.nodeId !== enrollment.nodeId) {
-        app.agents.forget(node.id);
-        throw new HubError('HUB_ERR_CONFLICT', `the agent at ${address} is node ${agent.nodeId}, not ${enrollment.nodeId}`);
-      }
-      const saved = await Node.query().insertAndFetch({ ...node, health: 'online', last_seen_at: Date.now() });
-      request.auditTarget = saved.id;
+      const { node, agent } = await enrollNode(app.db, app.agents, request.body);
+      request.auditTarget = node.id;
       reply.code(201);
-      return { ...saved.toPublic(), online: true, error: null, agent };
+      return { ...node.toPublic(), online: true, error: null, agent };
     },
   );
 

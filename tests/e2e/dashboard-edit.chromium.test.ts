@@ -1,9 +1,11 @@
 // Editing and deleting in the dashboard, in a real browser against a real hub: a user's note, status
 // and deletion; a plan's fields and deletion (refused while a subscription uses it); another admin's
 // role, password, status and deletion (not offered for your own account); a node's settings (its
-// public host and a per-inbound override among them) and its removal; what an operator is not offered. Every destructive action asks first. The edit forms at 1280 px and on a 390 px phone,
+// public host and a per-inbound override among them) and its removal; an install command for a new
+// node, copied and revoked; what an operator is not offered. Every destructive action asks first. The edit forms at 1280 px and on a 390 px phone,
 // with a screenshot of each and no console error but the hub's deliberate refusals.
-import { mkdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -353,6 +355,79 @@ describe('editing and deleting in the dashboard, in Chromium', { timeout: 90_000
     await page.getByRole('heading', { name: 'Nodes' }).waitFor();
     await page.getByText('No nodes yet.', { exact: false }).waitFor();
     expect((await hub.app.inject({ method: 'GET', url: '/api/v1/nodes/spare-1', headers: hub.auth })).statusCode).toBe(404);
+
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('lets an admin create an install command for a new node, copy it, and revoke it', async () => {
+    // The agent tarballs the hub hands out (stand-ins: nothing runs them here).
+    await mkdir(hub.config.release_dir, { recursive: true });
+    let sums = '';
+    for (const arch of ['amd64', 'arm64']) {
+      const file = `boxfleet-agent-9.9.9-linux-${arch}.tar.gz`;
+      await writeFile(path.join(hub.config.release_dir, file), arch);
+      sums += `${createHash('sha256').update(arch).digest('hex')}  ${file}\n`;
+    }
+    await writeFile(path.join(hub.config.release_dir, 'SHA256SUMS'), sums);
+
+    const errors: string[] = [];
+    const page = await openPage(browser, 1280, errors);
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url });
+    page.setDefaultTimeout(10_000);
+    await signIn(page, 'olga');
+    await nav(page, 'Nodes');
+    await page.getByRole('button', { name: 'Add node' }).click();
+    const add = page.getByRole('dialog', { name: 'Add node' });
+    expect(await add.getByRole('tab', { name: 'Install command' }).getAttribute('aria-selected')).toBe('true');
+    await add.getByLabel('Tags').fill('edge, hk');
+    await add.getByLabel('Name').fill('Edge one');
+    await add.getByLabel('Traffic multiplier').fill('2');
+    await add.getByRole('button', { name: 'Create command' }).click();
+
+    const shown = add.locator('[data-install-command]');
+    const command = (await shown.locator('pre').textContent())!;
+    expect(command.startsWith(`curl -fsSL ${url}/install/`)).toBe(true);
+    expect(command).toMatch(/\/install\/[A-Za-z0-9_-]{43} \| sudo sh -s -- --address <host:port>$/);
+    const text = await shown.textContent();
+    expect(text).toContain('Replace <host:port> with the address the hub will dial to reach the new node');
+    expect(text).toContain('It adds one node, until');
+    expect(text).toContain('Installs boxfleet-agent 9.9.9 for Linux amd64, arm64.');
+    await shot(page, 'add-node-command-1280');
+    await shown.getByRole('button', { name: 'Copy' }).click();
+    await shown.getByRole('button', { name: '✓ Copied' }).waitFor();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(command);
+    const [pending] = (await api('GET', '/nodes/install-tokens?status=pending')).items;
+    expect(pending).toMatchObject({ tags: ['edge', 'hk'], name: 'Edge one', multiplier: 2, created_by: 'olga' });
+
+    // A node whose agent is already set up is still added from its enrollment string.
+    await add.getByRole('tab', { name: 'Enrollment string' }).click();
+    await add.getByLabel('Enrollment string').waitFor();
+    await add.getByRole('button', { name: 'Close' }).click();
+    await add.waitFor({ state: 'detached' });
+
+    // Listed until used; revoking asks first.
+    const listed = page.locator(`[data-install-command-id="${pending.id}"]`);
+    expect(await listed.textContent()).toContain('Edge one');
+    await listed.getByRole('button', { name: 'Revoke' }).click();
+    await answer(page, 'Revoke the install command olga created at', 'Cancel');
+    await listed.getByRole('button', { name: 'Revoke' }).click();
+    await answer(page, 'Revoke the install command olga created at', 'Revoke');
+    await listed.waitFor({ state: 'detached' });
+    expect((await api('GET', '/nodes/install-tokens?status=revoked')).items[0]).toMatchObject({ id: pending.id });
+    const script = await hub.app.inject({ method: 'GET', url: new URL(command.split(' ')[2]!).pathname });
+    expect(script.body).toContain('this install command was revoked at');
+
+    // The dialog on a phone, in Chinese.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByRole('button', { name: '中文' }).click();
+    await page.getByRole('button', { name: '添加节点' }).click();
+    await page.getByRole('dialog', { name: '添加节点' }).getByRole('button', { name: '生成命令' }).click();
+    await page.getByRole('dialog', { name: '添加节点' }).getByText('把 <host:port> 换成').waitFor();
+    await shot(page, 'add-node-command-zh-390');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.getByRole('dialog', { name: '添加节点' }).getByRole('button', { name: '关闭' }).click();
+    await page.getByRole('button', { name: 'English' }).click();
 
     expect(errors).toEqual([]);
     await page.context().close();

@@ -59,6 +59,14 @@ const ROUTES: [string, string, Need, { url?: string; body?: object }?][] = [
   // Viewers pass the route; the command's own role is checked against a real agent below.
   ['POST', '/api/v1/nodes/:id/commands/:command', 'viewer', { url: '/api/v1/nodes/no-such-node/commands/hello.greet', body: {} }],
 
+  // Install commands: routes/install-tokens.ts; what a new machine fetches with one: routes/install.ts (the token is the credential).
+  ['POST', '/api/v1/nodes/install-tokens', 'admin', { body: { ttl_s: 1 } }],
+  ['GET', '/api/v1/nodes/install-tokens', 'admin'],
+  ['DELETE', '/api/v1/nodes/install-tokens/:id', 'admin', { url: '/api/v1/nodes/install-tokens/999999' }],
+  ['GET', '/install/:token', 'public', { url: '/install/no-such-token' }],
+  ['GET', '/install/:token/agent-linux-:arch.tar.gz', 'public', { url: '/install/no-such-token/agent-linux-amd64.tar.gz' }],
+  ['POST', '/install/:token/register', 'public', { url: '/install/no-such-token/register', body: {} }],
+
   // Config versions: routes/configs.ts.
   ['GET', '/api/v1/configs', 'viewer'],
   ['POST', '/api/v1/configs', 'admin', { body: {} }],

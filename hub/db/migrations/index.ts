@@ -8,6 +8,7 @@ import * as nodeLive from './005-node-live.js';
 import * as nodeLedgerId from './006-node-ledger-id.js';
 import * as nodeTrafficTotals from './007-node-traffic-totals.js';
 import * as nodePublicHost from './008-node-public-host.js';
+import * as installTokens from './009-install-tokens.js';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001-nodes': nodes,
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '006-node-ledger-id': nodeLedgerId,
   '007-node-traffic-totals': nodeTrafficTotals,
   '008-node-public-host': nodePublicHost,
+  '009-install-tokens': installTokens,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

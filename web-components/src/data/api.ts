@@ -83,7 +83,9 @@ export interface NodeSummary {
 
 export const listNodes = () => request<{ nodes: NodeSummary[] }>('GET', '/api/v1/nodes').then((r) => r.nodes);
 
-export const enrollNode = (enrollment: string, tags: string[]) => request<NodeSummary>('POST', '/api/v1/nodes', { enrollment, tags });
+/** Adds a node from the enrollment string its agent printed; the hub dials it before saying yes. */
+export const enrollNode = (body: { enrollment: string; tags?: string[]; name?: string; multiplier?: number }) =>
+  request<NodeSummary>('POST', '/api/v1/nodes', body);
 
 /** What an admin may change on a node (PATCH /api/v1/nodes/:id); new tags re-sync its users. */
 export type NodeSettings = Partial<Pick<NodeSummary, 'name' | 'address' | 'public_host' | 'inbound_overrides' | 'tags' | 'multiplier' | 'enabled'>>;
@@ -139,6 +141,46 @@ export interface NodeDetail extends Omit<NodeSummary, 'agent'> {
   desired_config_version: number | null;
   applied_config_version: number | null;
 }
+
+/** What a new node gets when its install command adds it. */
+export interface InstallCommandSettings {
+  tags?: string[];
+  name?: string;
+  multiplier?: number;
+}
+
+/** A new install command: `command` is shown once, here; the hub keeps only a hash of its token. */
+export interface InstallCommand {
+  id: number;
+  command: string;
+  expires_at: string;
+  /** The Linux architectures the hub has an agent tarball for. */
+  architectures: string[];
+  version: string;
+}
+
+export type InstallCommandStatus = 'pending' | 'used' | 'expired' | 'revoked';
+
+export interface InstallCommandSummary {
+  id: number;
+  status: InstallCommandStatus;
+  name: string | null;
+  tags: string[];
+  multiplier: number | null;
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+  used_by_node: string | null;
+}
+
+/** Refused (503) while the hub's release folder holds no agent tarball; the message says where to put one. */
+export const createInstallCommand = (settings: InstallCommandSettings) => request<InstallCommand>('POST', '/api/v1/nodes/install-tokens', settings);
+
+export const listInstallCommands = (status: InstallCommandStatus) =>
+  request<Page<InstallCommandSummary>>('GET', `/api/v1/nodes/install-tokens${query({ status, per_page: 200 })}`).then((r) => r.items);
+
+/** Running a revoked command only prints that it was revoked. */
+export const revokeInstallCommand = (id: number) => request<void>('DELETE', `/api/v1/nodes/install-tokens/${id}`);
 
 export const getNode = (id: string) => request<NodeDetail>('GET', `/api/v1/nodes/${encodeURIComponent(id)}`);
 

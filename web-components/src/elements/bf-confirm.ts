@@ -4,7 +4,7 @@ import { css, html, nothing } from 'lit';
 import { t } from '../i18n.js';
 import { CANCELLED, CONFIRMED } from './events.js';
 import { LocalizedElement } from './localized-element.js';
-import { screenStyles } from './shared-styles.js';
+import { dialogStyles, screenStyles } from './shared-styles.js';
 
 export class BfConfirm extends LocalizedElement {
   static override properties = { message: {}, confirmLabel: { attribute: false } };
@@ -13,11 +13,9 @@ export class BfConfirm extends LocalizedElement {
 
   static override styles = [
     screenStyles,
+    dialogStyles,
     css`
-      .backdrop { position: fixed; inset: 0; background: #0006; display: grid; place-items: center; z-index: 10; padding: 16px; }
-      .dialog { background: #fff; border-radius: 8px; padding: 20px; max-width: 420px; width: 100%; box-shadow: 0 4px 24px #0004; }
       .dialog p { margin: 0 0 16px; }
-      .actions { display: flex; gap: 8px; justify-content: flex-end; }
     `,
   ];
 

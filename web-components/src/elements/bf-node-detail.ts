@@ -24,6 +24,7 @@ import type { FormSubmitEvent, OverridesChangedEvent } from './events.js';
 import type { JsonSchema } from './json-schema.js';
 import { Loader } from './loader.js';
 import { LocalizedElement } from './localized-element.js';
+import { NODE_FIELDS } from './node-fields.js';
 import { PLUGIN_PANELS } from './panels.js';
 import { screenStyles } from './shared-styles.js';
 
@@ -32,11 +33,11 @@ const nodeSettings = (): JsonSchema => ({
   type: 'object',
   required: ['name', 'address'],
   properties: {
-    name: { type: 'string', minLength: 1, maxLength: 200 },
+    name: NODE_FIELDS.name,
     address: { type: 'string', pattern: '^.+:[0-9]{1,5}$' },
     public_host: { type: 'string', maxLength: 253, description: t('node.publicHostHint') },
-    tags: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' } },
-    multiplier: { type: 'number', minimum: 0, maximum: 100 },
+    tags: NODE_FIELDS.tags,
+    multiplier: NODE_FIELDS.multiplier,
     enabled: { type: 'boolean' },
   },
 });

@@ -1,25 +1,30 @@
-// <bf-nodes>: the node list with health and tags, with loading and error states; admins can add a
-// node from its enrollment string.
+// <bf-nodes>: the node list with health and tags, with loading and error states; admins add a node
+// through the "Add node" dialog (an install command, or an enrollment string) and see the install
+// commands not used yet.
 import { css, html, nothing } from 'lit';
-import { enrollNode, listNodes, may, type NodeSummary, type Role } from '../data/api.js';
+import { listNodes, may, type NodeSummary, type Role } from '../data/api.js';
 import { t } from '../i18n.js';
+import './bf-add-node.js';
+import './bf-install-commands.js';
 import { Loader } from './loader.js';
 import { LocalizedElement } from './localized-element.js';
 import { screenStyles } from './shared-styles.js';
 
 export class BfNodes extends LocalizedElement {
-  static override properties = { adminRole: {}, enrollError: { state: true } };
+  static override properties = { adminRole: {}, adding: { state: true }, installs: { state: true } };
   adminRole: Role = 'viewer';
+  /** Whether the Add node dialog is open. */
+  adding = false;
+  /** Raised after the dialog changed something, so the list of install commands is fetched again. */
+  installs = 0;
   private readonly nodes = new Loader<NodeSummary[]>(this, listNodes, { refreshMs: 30_000 });
-  enrollError = '';
 
   static override styles = [screenStyles, css`
     .online { color: #1b7f3b; }
     .offline { color: #b3261e; }
     .tag { display: inline-block; background: #e8eefc; border-radius: 3px; padding: 0 6px; margin-right: 4px; }
-    .error { color: #b3261e; }
-    form { display: flex; gap: 8px; margin: 12px 0; flex-wrap: wrap; }
-    form input { flex: 1; min-width: 200px; padding: 6px; }
+    .heading { justify-content: space-between; }
+    .heading h2 { margin: 0; }
     @media (max-width: 600px) { .address, .plugins { display: none; } }
   `];
 
@@ -28,32 +33,19 @@ export class BfNodes extends LocalizedElement {
     void this.nodes.load();
   }
 
-  private async enroll(event: SubmitEvent) {
-    event.preventDefault();
-    const form = new FormData(event.target as HTMLFormElement);
-    const tags = String(form.get('tags') ?? '').split(/[\s,]+/).filter(Boolean);
-    this.enrollError = '';
-    try {
-      await enrollNode(String(form.get('enrollment')), tags);
-      await this.nodes.load({ keep: true });
-    } catch (error) {
-      this.enrollError = (error as Error).message;
-    }
+  private changed() {
+    this.installs++;
+    void this.nodes.load({ keep: true });
   }
 
   override render() {
-    const canEnroll = may(this.adminRole, 'admin');
+    const canAdd = may(this.adminRole, 'admin');
     const nodes = this.nodes.value;
     return html`
-      <h2>${t('nodes.title')}</h2>
-      ${canEnroll
-        ? html`<form @submit=${this.enroll}>
-            <input name="enrollment" placeholder=${t('nodes.enrollment')} required />
-            <input name="tags" placeholder=${t('nodes.tags')} />
-            <button type="submit">${t('nodes.enroll')}</button>
-          </form>`
-        : nothing}
-      ${this.enrollError ? html`<p class="error" role="alert">${this.enrollError}</p>` : nothing}
+      <div class="row heading">
+        <h2>${t('nodes.title')}</h2>
+        ${canAdd ? html`<button @click=${() => (this.adding = true)}>${t('nodes.enroll')}</button>` : nothing}
+      </div>
       ${this.nodes.status()}
       ${nodes?.length === 0 ? html`<p>${t('nodes.empty')}</p>` : nothing}
       ${nodes?.length
@@ -75,6 +67,8 @@ export class BfNodes extends LocalizedElement {
             </tbody>
           </table></div>`
         : nothing}
+      ${canAdd ? html`<bf-install-commands .changed=${this.installs}></bf-install-commands>` : nothing}
+      ${this.adding ? html`<bf-add-node @bf-changed=${this.changed} @bf-closed=${() => (this.adding = false)}></bf-add-node>` : nothing}
     `;
   }
 }

@@ -20,3 +20,6 @@ export const CANCELLED = 'bf-cancelled';
 
 /** Something changed that the parent may want to reload (a user's subscription, a new plan...). */
 export const CHANGED = 'bf-changed';
+
+/** A dialog was closed (<bf-add-node>); what it changed was sent as CHANGED already. */
+export const CLOSED = 'bf-closed';

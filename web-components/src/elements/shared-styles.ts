@@ -29,3 +29,10 @@ export const screenStyles = css`
   td.actions button { margin: 0 0 4px; }
   .pager { display: flex; gap: 8px; align-items: center; margin: 8px 0; }
 `;
+
+/** A modal dialog over a dimmed page: `.backdrop` holding one `.dialog`. */
+export const dialogStyles = css`
+  .backdrop { position: fixed; inset: 0; background: #0006; display: grid; place-items: center; z-index: 10; padding: 16px; }
+  .dialog { background: #fff; border-radius: 8px; padding: 20px; max-width: 420px; width: 100%; box-shadow: 0 4px 24px #0004; }
+  .actions { display: flex; gap: 8px; justify-content: flex-end; }
+`;

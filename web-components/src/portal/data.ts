@@ -104,30 +104,3 @@ export async function loadPortal(token: string): Promise<Portal> {
   const url = `${page ? new URL(page).origin : location.origin}/sub/${token}`;
   return { token, url, name, status, reason, ...usage, links };
 }
-
-/** Copies text; falls back to a hidden textarea where the Clipboard API is missing (plain http). */
-export async function copyText(text: string): Promise<boolean> {
-  try {
-    if (navigator.clipboard && window.isSecureContext) {
-      await navigator.clipboard.writeText(text);
-      return true;
-    }
-  } catch {
-    // Denied or unfocused: try the old way.
-  }
-  const area = document.createElement('textarea');
-  area.value = text;
-  area.setAttribute('readonly', '');
-  area.style.position = 'fixed';
-  area.style.opacity = '0';
-  document.body.append(area);
-  area.select();
-  let ok = false;
-  try {
-    ok = document.execCommand('copy');
-  } catch {
-    ok = false;
-  }
-  area.remove();
-  return ok;
-}
