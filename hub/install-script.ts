@@ -2,13 +2,7 @@
 // hub/routes/install.ts): detect the architecture, download the agent tarball from this hub, check
 // its SHA-256 against SHA256SUMS, run its install.sh, and send the enrollment string it prints back
 // to the hub, which adds the node.
-import type { FastifyRequest } from 'fastify';
 import type { AgentRelease } from './releases.js';
-
-/** The hub's URL as operators reach it: public_url when set, else this request's protocol and Host. */
-export function hubUrl(publicUrl: string, request: FastifyRequest): string {
-  return (publicUrl || `${request.protocol}://${request.host}`).replace(/\/+$/, '');
-}
 
 /** The operator replaces <host:port> with the address the hub will dial to reach the new node. */
 export const installCommand = (hub: string, token: string) => `curl -fsSL ${hub}/install/${token} | sudo sh -s -- --address <host:port>`;
@@ -138,7 +132,19 @@ ${checksums}
   printf '{"enrollment":"%s"}\\n' "$ENROLLMENT" >"$TMP/register.json"
 
   say "adding this node to the hub"
-  request "$INSTALL_URL/register" "$TMP/register.out" "$TMP/register.json" || fail "the hub could not add this node: $(hub_says "$TMP/register.out")"
+  # A freshly started agent takes a moment to listen, and one installed with --no-systemd waits for
+  # the operator to start it: while the hub cannot reach it yet, ask again (every 2 s, for
+  # BOXFLEET_REGISTER_WAIT_S seconds, default 60).
+  WAIT_S=\${BOXFLEET_REGISTER_WAIT_S:-60}
+  case "$WAIT_S" in '' | *[!0-9]*) fail "BOXFLEET_REGISTER_WAIT_S must be a number of seconds, not $WAIT_S" ;; esac
+  WAITED=0
+  until request "$INSTALL_URL/register" "$TMP/register.out" "$TMP/register.json"; do
+    grep -Eq '"code":"HUB_ERR_AGENT_(UNREACHABLE|TIMEOUT)"' "$TMP/register.out" 2>/dev/null && [ "$WAITED" -lt "$WAIT_S" ] ||
+      fail "the hub could not add this node: $(hub_says "$TMP/register.out")"
+    [ "$WAITED" -gt 0 ] || say "the hub cannot reach the agent yet ($(hub_says "$TMP/register.out")); asking again for up to $WAIT_S s (installed with --no-systemd? start the agent now)"
+    WAITED=$((WAITED + 2))
+    sleep 2
+  done
   ADDED=$(sed -n 's/^{"node":{"id":"\\([^"]*\\)","name":"\\(.*\\)","address":"\\([^"]*\\)"}}$/node \\1 (\\2), which the hub reaches at \\3/p' "$TMP/register.out")
   printf 'boxfleet: added to the hub as %s\\n' "\${ADDED:-$(cat "$TMP/register.out")}"
 }

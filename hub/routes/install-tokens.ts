@@ -8,7 +8,7 @@ import { adminOf } from '../auth.js';
 import type { HubConfig } from '../config.js';
 import { InstallToken, type InstallTokenStatus } from '../db/models.js';
 import { HubError } from '../errors.js';
-import { hubUrl, installCommand } from '../install-script.js';
+import { installCommand } from '../install-script.js';
 import { agentRelease, ARCHITECTURES } from '../releases.js';
 import { Multiplier, Tags } from './nodes.js';
 import { IdParams, IsoTime, Nullable, PageOf, PageQuery, paged, StringEnum } from './users.js';
@@ -87,7 +87,7 @@ const routes: FastifyPluginAsyncTypebox<{ config: HubConfig }> = async (app, { c
         id: row.id,
         token,
         expires_at: new Date(Number(row.expires_at)).toISOString(),
-        command: installCommand(hubUrl(config.public_url, request), token),
+        command: installCommand(request.publicUrl, token),
         architectures: ARCHITECTURES.filter((arch) => release.tarballs[arch]),
         version: release.version,
       };

@@ -19,7 +19,7 @@ import type { HubConfig } from '../config.js';
 import { InstallToken } from '../db/models.js';
 import { enrollNode } from '../enroll.js';
 import { HubError, type HubErrorCode } from '../errors.js';
-import { hubUrl, installScript, refusalScript } from '../install-script.js';
+import { installScript, refusalScript } from '../install-script.js';
 import { agentRelease, ARCHITECTURES } from '../releases.js';
 import { StringEnum } from './users.js';
 
@@ -88,7 +88,7 @@ const routes: FastifyPluginAsyncTypebox<InstallRoutesOptions> = async (app, { co
         const row = await usable(request, request.params.token);
         const release = await agentRelease(config.release_dir);
         return installScript({
-          hub: hubUrl(config.public_url, request),
+          hub: request.publicUrl,
           token: request.params.token,
           expiresAt: new Date(Number(row.expires_at)),
           release,

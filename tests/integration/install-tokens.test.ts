@@ -270,7 +270,7 @@ describe('adding a node with one install command', { timeout: 60_000 }, () => {
     // The agent was told an address where nothing listens (a wrong --address, a closed firewall).
     const wrong = agent.enrollment.replace(`127.0.0.1:${agent.port}`, '127.0.0.1:1');
     await writeFile(path.join(stage, 'enrollment'), `${wrong}\n`);
-    const failed = await runCommand(created.command, '127.0.0.1:1');
+    const failed = await runCommand(created.command, '127.0.0.1:1', '', { ...process.env, BOXFLEET_REGISTER_WAIT_S: '0' });
     expect(failed.code).not.toBe(0);
     expect(failed.stderr).toMatch(
       /boxfleet: the hub could not add this node: node retry-1: cannot reach 127\.0\.0\.1:1: .*; the install command is still unused: fix this, then run it again\n$/,
@@ -282,6 +282,20 @@ describe('adding a node with one install command', { timeout: 60_000 }, () => {
     const fixed = await runCommand(created.command, `127.0.0.1:${agent.port}`);
     expect(fixed.code, fixed.stderr).toBe(0);
     expect((await api('GET', '/nodes/retry-1')).json()).toMatchObject({ tags: ['retry'], name: 'retry-1', multiplier: 1, online: true });
+  });
+
+  it('keeps asking the hub while the new agent is not listening yet, and adds it once it is', async () => {
+    const created = await createCommand({ tags: ['late'] });
+    const agent = await nextAgent('late-1');
+    await agent.kill9();
+    const running = runCommand(created.command, `127.0.0.1:${agent.port}`, '', { ...process.env, BOXFLEET_REGISTER_WAIT_S: '20' });
+    // The script and the download are audited, then the first registration the hub could not dial.
+    await auditOf(`install-token:${created.id}`, 3);
+    await agent.restart();
+    const done = await running;
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stderr).toContain('the hub cannot reach the agent yet');
+    expect((await api('GET', '/nodes/late-1')).json()).toMatchObject({ tags: ['late'], online: true });
   });
 
   it('adds exactly one node when two registrations with one command race', async () => {
