@@ -3,6 +3,7 @@
 // only what it needs, so the agent never loads the hub's dependencies.
 import { Command } from 'commander';
 import { AGENT_VERSION } from '../agent-core/version.js';
+import { addBackupCommands } from './backup-cli.js';
 
 function fail(error: unknown): never {
   const e = error as Error & { code?: string };
@@ -38,7 +39,7 @@ async function localAgent(configFile: string) {
 const DEFAULT_AGENT_CONFIG = '/etc/boxfleet/agent.yaml';
 const program = new Command('boxfleet').version(AGENT_VERSION).description('Run a fleet of sing-box proxy nodes.');
 
-program
+const hub = program
   .command('hub')
   .description('start the hub (defaults: port 8080, SQLite and data under ./data)')
   .option('--host <host>', 'address to listen on (env BOXFLEET_HOST)')
@@ -68,6 +69,8 @@ program
       process.stdout.write(`boxfleet hub listening on ${hub.url}\n`);
     }),
   );
+
+addBackupCommands(hub, run);
 
 program
   .command('admin')
