@@ -29,8 +29,8 @@ import { connectDatabase, SQLITE_FILE } from './db/database.js';
 import { migrationSource } from './db/migrations/index.js';
 import { openObjectStore, type ObjectStore } from './object-store.js';
 
-export const ARCHIVE_FORMAT = 'boxfleet-hub-backup';
-export const ARCHIVE_FORMAT_VERSION = 1;
+const ARCHIVE_FORMAT = 'boxfleet-hub-backup';
+const ARCHIVE_FORMAT_VERSION = 1;
 
 const ColumnKind = Type.Union([Type.Literal('boolean'), Type.Literal('number'), Type.Literal('text'), Type.Literal('binary')]);
 type ColumnKind = Static<typeof ColumnKind>;
