@@ -2,23 +2,18 @@
 // `boxfleet`: the hub, the agent, and the operator's commands on a node. Each subcommand loads
 // only what it needs, so the agent never loads the hub's dependencies (the hub's settings are
 // plain data in TypeBox, which the agent uses too).
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { addAgentCommands, readStdin, run } from '../agent-core/cli.js';
 import { AGENT_VERSION } from '../agent-core/version.js';
-import { HUB_SETTINGS, envName, resolveHubConfig, settingEntries, type SettingDeclaration, type SettingKey } from './config.js';
+import { addBackupCommands } from './backup-cli.js';
+import { resolveHubConfig, settingEntries } from './config.js';
+import { settingOption } from './setting-option.js';
 import { settingsHelp } from './settings-docs.js';
 
 /** describe and call reach the local agent through the hub's own client (loaded only then). */
 const connectLocalAgent = async (configFile: string) => (await import('./agent-client.js')).connectLocalAgent(configFile);
 
 const program = new Command('boxfleet').version(AGENT_VERSION).description('Run a fleet of sing-box proxy nodes.');
-
-/** The flag of a declared hub setting, its help naming the variable too. */
-function settingOption(key: SettingKey): Option {
-  const setting: SettingDeclaration = HUB_SETTINGS[key];
-  if (!setting.flag) throw new Error(`hub setting ${key} has no flag`);
-  return new Option(setting.flag, `${setting.meaning} (env ${envName(key)})`);
-}
 
 const hubFlags = settingEntries().flatMap(([key, setting]) => (setting.flag ? [{ key, option: settingOption(key).hideHelp() }] : []));
 const hubCommand = program.command('hub').description('start the hub (defaults: port 8080, SQLite and data under ./data)');
@@ -40,6 +35,8 @@ hubCommand.action(
     process.stdout.write(`boxfleet hub listening on ${hub.url}${config.public_url ? ` (public URL ${config.public_url})` : ''}\n`);
   }),
 );
+
+addBackupCommands(hubCommand, run);
 
 program
   .command('admin')

@@ -78,6 +78,7 @@ export const HUB_SETTINGS = {
   data_dir: { group: 'storage', flag: '--data-dir <dir>', meaning: 'folder of the SQLite database and local files, kept private (0700)', schema: Type.String({ default: './data' }) },
   object_store_url: {
     group: 'storage',
+    flag: '--object-store-url <url>',
     meaning: 'where config versions are kept: empty for data_dir/objects, file:///path, or s3://ACCESS:SECRET@host:9000/bucket?ssl=false (MinIO or any S3)',
     schema: Type.String({ default: '' }),
   },

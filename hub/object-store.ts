@@ -1,8 +1,9 @@
 // Blobs the hub keeps outside the database (config version contents): a local folder by default,
 // or an S3 bucket (MinIO or any S3) for several hub replicas. Objects are written once under a
-// content-derived key and never changed, so either store needs only put, get and exists.
+// content-derived key and never changed, so either store needs only put, get and exists, and list
+// for a backup.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +20,8 @@ export interface ObjectStore {
   /** The object's bytes; a HubError HUB_ERR_NOT_FOUND when there is none. */
   get(key: string): Promise<Buffer>;
   exists(key: string): Promise<boolean>;
+  /** Every key in the store, sorted. */
+  list(): Promise<string[]>;
 }
 
 const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/;
@@ -29,6 +32,9 @@ function checkKey(key: string): string {
 }
 
 const notFound = (key: string, location: string) => new HubError('HUB_ERR_NOT_FOUND', `object ${key} is missing from the object store ${location}`);
+
+/** put's temporary file beside the object it is writing. */
+const TEMPORARY = /\.[0-9a-f]{12}\.tmp$/;
 
 /** A folder; each write goes to a temporary file renamed into place, so readers never see half an object. */
 export class FolderStore implements ObjectStore {
@@ -65,6 +71,18 @@ export class FolderStore implements ObjectStore {
       () => true,
       () => false,
     );
+  }
+
+  async list(): Promise<string[]> {
+    const entries = await readdir(this.root, { recursive: true, withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [];
+      throw error;
+    });
+    return entries
+      .filter((entry) => entry.isFile() && !TEMPORARY.test(entry.name))
+      .map((entry) => path.relative(this.root, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'))
+      .filter((key) => KEY.test(key))
+      .sort();
   }
 }
 
@@ -171,6 +189,14 @@ export class S3Store implements ObjectStore {
       if (s3Code(error) === 'NotFound' || s3Code(error) === 'NoSuchKey') return false;
       throw error;
     }
+  }
+
+  async list(): Promise<string[]> {
+    const keys: string[] = [];
+    for await (const item of this.client.listObjectsV2(this.where.bucket, this.where.prefix, true)) {
+      if (item.name) keys.push(item.name.slice(this.where.prefix.length));
+    }
+    return keys.sort();
   }
 }
 

@@ -15,23 +15,29 @@ declare module 'fastify' {
   }
 }
 
-export async function openDatabase(config: Pick<HubConfig, 'data_dir' | 'database_url'>): Promise<Knex> {
-  let knex: Knex;
+/** The SQLite database's file name inside the data dir. */
+export const SQLITE_FILE = 'boxfleet.sqlite';
+
+/** A pool on the hub's database as it is, without migrating it (a backup reads it under running hubs). */
+export async function connectDatabase(config: Pick<HubConfig, 'data_dir' | 'database_url'>): Promise<Knex> {
   if (config.database_url) {
     const url = new URL(config.database_url);
     if (url.protocol !== 'mysql:') throw new Error(`database_url must be mysql://..., not ${url.protocol}`);
-    knex = knexFactory({ client: 'mysql2', connection: { uri: config.database_url, timezone: 'Z', supportBigNumbers: true } as never, pool: { min: 0, max: 10 } });
-  } else {
-    const filename = path.join(config.data_dir, 'boxfleet.sqlite');
-    await mkdir(config.data_dir, { recursive: true, mode: PRIVATE_DIR });
-    await privateFile(filename);
-    knex = knexFactory({
-      client: 'better-sqlite3',
-      connection: { filename },
-      useNullAsDefault: true,
-      pool: { afterCreate: (conn: { pragma(s: string): void }, done: () => void) => (conn.pragma('journal_mode = WAL'), conn.pragma('foreign_keys = ON'), done()) },
-    });
+    return knexFactory({ client: 'mysql2', connection: { uri: config.database_url, timezone: 'Z', supportBigNumbers: true } as never, pool: { min: 0, max: 10 } });
   }
+  const filename = path.join(config.data_dir, SQLITE_FILE);
+  await mkdir(config.data_dir, { recursive: true, mode: PRIVATE_DIR });
+  await privateFile(filename);
+  return knexFactory({
+    client: 'better-sqlite3',
+    connection: { filename },
+    useNullAsDefault: true,
+    pool: { afterCreate: (conn: { pragma(s: string): void }, done: () => void) => (conn.pragma('journal_mode = WAL'), conn.pragma('foreign_keys = ON'), done()) },
+  });
+}
+
+export async function openDatabase(config: Pick<HubConfig, 'data_dir' | 'database_url'>): Promise<Knex> {
+  const knex = await connectDatabase(config);
   await knex.migrate.latest({ migrationSource });
   return knex;
 }
