@@ -3,7 +3,10 @@
 // it: admins, users (the newest one deleted, so the next id is not max + 1), plans, subscriptions
 // in several states, an enrolled node (a real agent process with the ledger and singbox-config
 // doubles) and an unreachable one, billed traffic, config versions and their objects, live figures,
-// metrics samples, alerts with their notifications, the audit log, the JWT secret and job leases.
+// metrics samples, alerts with their notifications, install commands, the audit log, the JWT secret
+// and job leases.
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { createLogger } from '../../agent-core/logger.js';
 import type { AlertChannel } from '../../hub/db/models.js';
 import { AlertEngine } from '../../hub/alerts/index.js';
@@ -104,5 +107,14 @@ export async function seedHub(hub: TestHub, agent: AgentProcess, clock: { now: n
   await engine.tick();
   await storeSamples(hub.app.db, [sample(6, 99.9)]);
   await engine.tick();
+
+  // Install commands for new nodes: one pending, one revoked (the hub needs an agent release to offer).
+  const tarball = 'boxfleet-agent-9.9.9-linux-amd64.tar.gz';
+  await mkdir(hub.config.release_dir, { recursive: true });
+  await writeFile(path.join(hub.config.release_dir, tarball), 'a stand-in: the tarball is only named and summed here');
+  await writeFile(path.join(hub.config.release_dir, 'SHA256SUMS'), `${'0'.repeat(64)}  ${tarball}\n`);
+  await api(hub, 'POST', '/api/v1/nodes/install-tokens', { tags: ['hk'], name: 'hk-2' });
+  const revoked = await api(hub, 'POST', '/api/v1/nodes/install-tokens', { tags: ['us'], multiplier: 1.5 });
+  await api(hub, 'DELETE', `/api/v1/nodes/install-tokens/${revoked.id}`);
   return { deletedUserId: users.erin!.id };
 }

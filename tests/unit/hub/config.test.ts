@@ -16,7 +16,9 @@ describe('boxfleet hub --help', () => {
     const { stdout } = await boxfleet(['hub', '--help']);
     for (const line of stdout.split('\n')) expect(line.length, line).toBeLessThanOrEqual(100);
     const headings = stdout.split('\n').filter((line) => /^[A-Z][a-z ]+:$/.test(line));
-    expect(headings).toEqual(['Options:', ...Object.values(SETTING_GROUPS).map((title) => `${title}:`)]);
+    expect(headings).toEqual(['Options:', 'Commands:', ...Object.values(SETTING_GROUPS).map((title) => `${title}:`)]);
+    expect(stdout).toMatch(/^  backup \[options\]/m);
+    expect(stdout).toMatch(/^  restore \[options\] <file>/m);
     for (const [key, setting] of Object.entries(HUB_SETTINGS)) {
       const fallback = String(setting.schema.default);
       const head = `  ${'flag' in setting ? `${setting.flag}, ` : ''}${envName(key)} (default: ${fallback === '' ? 'empty' : fallback})`;
