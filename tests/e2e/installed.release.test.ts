@@ -132,13 +132,13 @@ describe('installed from the release artifacts', { timeout: 600_000 }, () => {
     agent = spawn(path.join(layout.prefix, 'bin', 'boxfleet-agent'), ['--config', agentYaml], { stdio: 'ignore' });
     const { stdout } = await installing;
     expect(stdout).toMatch(/installed/);
-    const nodes = (await api('GET', '/api/v1/nodes')).items as Json[];
+    const nodes = (await api('GET', '/api/v1/nodes')).nodes as Json[];
     expect(nodes).toEqual([expect.objectContaining({ name: 'installed', address, tags: ['e2e'] })]);
     await until('the node to be online', async () => (await api('GET', `/api/v1/nodes/${nodes[0]!.id}`)).health === 'online');
   });
 
   it('serves a real client from /sub through the installed sing-box and bills the bytes', async () => {
-    const [node] = (await api('GET', '/api/v1/nodes')).items as Json[];
+    const [node] = (await api('GET', '/api/v1/nodes')).nodes as Json[];
     const version = await api('POST', '/api/v1/configs', { config: profile.baseConfig, comment: 'installed node' });
     await api('POST', `/api/v1/configs/${version.id}/apply`, { node_id: node!.id });
     const plan = await api('POST', '/api/v1/plans', {
@@ -177,7 +177,8 @@ describe('installed from the release artifacts', { timeout: 600_000 }, () => {
   });
 
   it('loads examples/hello-plugin, tested against the installed package, into the installed agent executable', async () => {
-    const plugin = await helloPluginWith(path.join(root.dir, 'prefix', 'lib', 'node_modules', 'boxfleet'));
+    // In the test's folder, so it goes with it.
+    const plugin = await helloPluginWith(path.join(root.dir, 'prefix', 'lib', 'node_modules', 'boxfleet'), root.dir);
     const { stdout } = await run('npm', ['test', '--silent'], { cwd: plugin.dir });
     expect(stdout).toMatch(/# pass 3\n/);
     expect(stdout).toMatch(/# fail 0\n/);

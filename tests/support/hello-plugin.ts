@@ -11,8 +11,8 @@ export interface HelloPlugin {
   cleanup(): Promise<void>;
 }
 
-export async function helloPluginWith(boxfleetPackage: string): Promise<HelloPlugin> {
-  const root = await mkdtemp(path.join(os.tmpdir(), 'boxfleet-hello-'));
+export async function helloPluginWith(boxfleetPackage: string, under = os.tmpdir()): Promise<HelloPlugin> {
+  const root = await mkdtemp(path.join(under, 'boxfleet-hello-'));
   const dir = path.join(root, 'hello-plugin');
   await cp(path.resolve('examples/hello-plugin'), dir, { recursive: true });
   await mkdir(path.join(dir, 'node_modules'));
