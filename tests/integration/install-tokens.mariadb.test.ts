@@ -1,0 +1,3 @@
+import { installTokensSuite } from './install-tokens.suite.js';
+
+installTokensSuite('mariadb');
