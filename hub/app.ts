@@ -18,6 +18,7 @@ import authRoutes from './routes/auth.js';
 import nodeRoutes from './routes/nodes.js';
 import { jobsPlugin } from './jobs/scheduler.js';
 import { objectStorePlugin } from './object-store.js';
+import { DOCS_CSP, securityHeadersPlugin } from './security-headers.js';
 import { httpsOptions } from './tls.js';
 import configRoutes from './routes/configs.js';
 
@@ -88,6 +89,7 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
     });
   });
 
+  await app.register(securityHeadersPlugin);
   await app.register(swagger, {
     openapi: {
       info: { title: 'boxfleet hub API', version: AGENT_VERSION },
@@ -95,7 +97,7 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
       security: [{ bearer: [] }],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP });
   await app.register(databasePlugin, { config });
   await app.register(agentsPlugin);
   await app.register(authPlugin, { config });

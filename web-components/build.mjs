@@ -1,7 +1,7 @@
 // Builds the dashboard into dist/web: one small initial script (Lit and the shell), later screens
 // and charts as chunks loaded when first needed. Also the end-user portal (portal.js and
-// portal.html, served at /portal/:token), sharing Lit's chunk. Prints each initial script's size,
-// raw and gzip.
+// portal.html, served at /portal/:token), sharing Lit's chunk; page.css styles both pages. Prints
+// each initial script's size, raw and gzip.
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,7 @@ const result = await build({
 });
 copyFileSync(path.join(here, 'index.html'), path.join(out, 'index.html'));
 copyFileSync(path.join(here, 'portal.html'), path.join(out, 'portal.html'));
+copyFileSync(path.join(here, 'page.css'), path.join(out, 'assets', 'page.css'));
 
 // The initial script is the entry and every chunk it imports statically; dynamic imports load later.
 const outputs = result.metafile.outputs;

@@ -6,8 +6,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync } from 'fastify';
 import { HubError } from '../errors.js';
+import { pageCsp } from '../security-headers.js';
 
-const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.html': 'text/html; charset=utf-8', '.css': 'text/css' };
+const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.html': 'text/html; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 
 /** dist/web of this package, found from this module whether it runs from source or from dist. */
 function webRoot(): string {
@@ -30,17 +31,17 @@ const routes: FastifyPluginAsync = async (app) => {
     }
   };
 
-  app.get('/', { config: { role: 'public', audit: false }, schema: { hide: true } }, async (_request, reply) =>
-    reply.type(TYPES['.html']!).header('cache-control', 'no-cache').send(await index()),
+  app.get('/', { config: { role: 'public', audit: false }, schema: { hide: true } }, async (request, reply) =>
+    reply.type(TYPES['.html']!).header('cache-control', 'no-cache').header('content-security-policy', pageCsp(request)).send(await index()),
   );
 
   // The end-user portal. The same page for every token, valid or not: the page asks /sub/<token>
   // itself, so this route says nothing about a token and never touches the database.
-  app.get('/portal/:token', { config: { role: 'public', audit: false }, schema: { hide: true } }, async (_request, reply) => {
+  app.get('/portal/:token', { config: { role: 'public', audit: false }, schema: { hide: true } }, async (request, reply) => {
     const body = await readFile(path.join(root, 'portal.html')).catch(() => {
       throw new HubError('HUB_ERR_NOT_FOUND', 'the portal is not built: run `npm run build`');
     });
-    return reply.type(TYPES['.html']!).header('cache-control', 'no-cache').header('referrer-policy', 'no-referrer').send(body);
+    return reply.type(TYPES['.html']!).header('cache-control', 'no-cache').header('content-security-policy', pageCsp(request)).send(body);
   });
 
   app.get<{ Params: { file: string } }>(
@@ -48,13 +49,13 @@ const routes: FastifyPluginAsync = async (app) => {
     { config: { role: 'public', audit: false }, schema: { hide: true } },
     async (request, reply) => {
       const { file } = request.params;
-      if (!/^[A-Za-z0-9_-]+\.js$/.test(file)) throw new HubError('HUB_ERR_NOT_FOUND', `no asset ${file}`);
+      if (!/^[A-Za-z0-9_-]+\.(?:js|css)$/.test(file)) throw new HubError('HUB_ERR_NOT_FOUND', `no asset ${file}`);
       const body = await readFile(path.join(root, 'assets', file)).catch(() => {
         throw new HubError('HUB_ERR_NOT_FOUND', `no asset ${file}`);
       });
-      // Chunk names carry a content hash; the entry scripts (app.js, portal.js) do not, so they are revalidated.
-      const cache = file === 'app.js' || file === 'portal.js' ? 'no-cache' : 'public, max-age=31536000, immutable';
-      return reply.type(TYPES['.js']!).header('cache-control', cache).send(body);
+      // Chunk names carry a content hash; the entry scripts (app.js, portal.js) and page.css do not, so they are revalidated.
+      const cache = file.startsWith('chunk-') ? 'public, max-age=31536000, immutable' : 'no-cache';
+      return reply.type(TYPES[path.extname(file)]!).header('cache-control', cache).send(body);
     },
   );
 };

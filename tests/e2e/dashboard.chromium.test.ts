@@ -3,7 +3,7 @@
 // error marked on its line, a config sing-box refuses with its own message, a diff, a rollback), see
 // the user on the node, run a plugin command through the generic form, read the audit log, switch
 // language; every screen at 1280 px and on a 390 px phone, with a screenshot of each and no console
-// error.
+// error and no Content-Security-Policy violation (tests/support/browser.ts hears of both).
 import { mkdir } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -362,6 +362,10 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
       const traffic = page.locator('[data-traffic] bf-chart');
       await traffic.locator('canvas').first().waitFor();
       expect(await traffic.getAttribute('data-points')).toBe('14');
+      // The chart's tooltip, which ECharts would otherwise build with inline style attributes.
+      const box = (await traffic.locator('canvas').first().boundingBox())!;
+      await page.mouse.move(box.x + box.width * 0.9, box.y + box.height * 0.6);
+      await page.waitForTimeout(300);
       await shot(page, `overview-${width}`);
       const screens: [hash: string, heading: string, ready: string][] = [
         ['#/nodes', 'Nodes', 'text=web-1'],
@@ -409,6 +413,25 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
       await page.context().close();
     });
   }
+
+  it('refuses an injected inline script and style, and reports both as violations', async () => {
+    const errors: string[] = [];
+    const page = await openPage(browser, 1280, errors);
+    await page.goto(url);
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    const ran = await page.evaluate(() => {
+      const script = document.createElement('script');
+      script.textContent = 'window.injected = true';
+      document.head.append(script);
+      const probe = document.createElement('div');
+      probe.setAttribute('style', 'width: 123px');
+      document.body.append(probe);
+      return { script: 'injected' in window, style: probe.getBoundingClientRect().width === 123 };
+    });
+    expect(ran).toEqual({ script: false, style: false });
+    await expect.poll(() => errors.filter((e) => e.startsWith('csp: ')).map((e) => e.split(' ')[1]).sort()).toEqual(['script-src-elem', 'style-src-attr']);
+    await page.context().close();
+  });
 
   it('hides from an operator what the role may not do, and signs out', async () => {
     const errors: string[] = [];

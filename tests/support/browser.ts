@@ -1,5 +1,6 @@
 // Debian's Chromium driven by playwright-core (no downloaded browsers), headless, with the flags
-// this machine's closed network needs; every console error and page error is collected.
+// this machine's closed network needs; every console error, page error and Content-Security-Policy
+// violation is collected.
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.BOXFLEET_CHROMIUM ?? '/usr/bin/chromium';
@@ -12,9 +13,18 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
-/** A page at the given width whose console errors land in `errors`. */
+/** A page at the given width whose console errors and CSP violations land in `errors`. */
 export async function openPage(browser: Browser, width: number, errors: string[]): Promise<Page> {
   const context = await browser.newContext({ viewport: { width, height: width < 600 ? 844 : 800 } });
+  // Chromium also logs violations to the console, in words that change between versions; the event
+  // names the directive and where it happened.
+  await context.exposeFunction('bfReportCspViolation', (text: string) => errors.push(`csp: ${text}`));
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (event) => {
+      const report = (window as unknown as { bfReportCspViolation: (text: string) => void }).bfReportCspViolation;
+      void report(`${event.effectiveDirective} refused ${event.blockedURI || 'inline'} (${event.sourceFile}:${event.lineNumber}) ${event.sample}`);
+    });
+  });
   const page = await context.newPage();
   page.on('console', (message) => message.type() === 'error' && errors.push(`console: ${message.text()}`));
   page.on('pageerror', (error) => errors.push(`page: ${error.message}`));

@@ -36,7 +36,7 @@ export class BfChart extends LitElement {
 
   static override styles = css`
     :host { display: block; }
-    /* Only the container: ECharts adds divs of its own inside it (the tooltip among them). */
+    /* Only the container: ECharts adds divs of its own inside it. */
     .box { width: 100%; height: var(--bf-chart-height, 260px); }
   `;
 
@@ -92,9 +92,8 @@ export class BfChart extends LitElement {
         animation: false,
         grid: { left: 8, right: 8, top: 36, bottom: 8, containLabel: true },
         legend: { top: 0, type: 'scroll' },
-        tooltip: {
-          trigger: 'axis',
-        },
+        // Drawn on the canvas: ECharts builds its HTML tooltip with style attributes, which the CSP refuses.
+        tooltip: { trigger: 'axis', renderMode: 'richText' },
         xAxis: this.axis === 'time' ? { type: 'time' } : { type: 'category', data: this.categories },
         yAxis: yAxes.map((a, i) => ({
           type: 'value',
