@@ -10,6 +10,8 @@ import {
   DescribeResponseSchema,
   EventSchema,
   ExecuteResponseSchema,
+  MAX_REQUEST_BYTES,
+  MAX_RESPONSE_BYTES,
   type DescribeRequest,
   type DescribeResponse,
   type Event,
@@ -22,8 +24,11 @@ import type { AppLogger } from './logger.js';
 import type { PluginHost } from './plugin-host.js';
 import { entrySpan, SW8 } from './tracing.js';
 
-/** Large enough for a rendered sing-box config with tens of thousands of users. */
-export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+/**
+ * Calls at once on one connection: the hub keeps one Watch and a few commands in flight per node,
+ * and each call may hold a request of up to MAX_REQUEST_BYTES.
+ */
+const MAX_CONCURRENT_STREAMS = 32;
 
 export interface GrpcServerOptions {
   listen: string;
@@ -191,10 +196,14 @@ export function startGrpcServer(options: GrpcServerOptions): Promise<RunningServ
     call.on('error', close);
   };
 
+  // grpc-node.max_session_memory stays unlimited (grpc-js's default): Node counts the data queued to
+  // send against it and refuses new calls while a large answer is being written, and unread requests
+  // do not count, since HTTP/2 flow control holds them at the caller.
   const server = new grpc.Server({
     interceptors: [requireToken],
-    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
-    'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+    'grpc.max_receive_message_length': MAX_REQUEST_BYTES,
+    'grpc.max_send_message_length': MAX_RESPONSE_BYTES,
+    'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS,
     'grpc.default_compression_algorithm': grpc.compressionAlgorithms.gzip,
   });
   server.addService(agentServiceDefinition, { Describe: describe, Execute: execute, Watch: watch });

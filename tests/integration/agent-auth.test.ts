@@ -9,9 +9,11 @@ import { fetchAgentCertificate, type AgentClient } from '../../hub/agent-client.
 import {
   agentServiceDefinition,
   ExecuteRequestSchema,
+  MAX_REQUEST_BYTES,
   WatchRequestSchema,
   type Event,
 } from '../../proto/agent-service.js';
+import { makeUsers } from '../bench/singbox-node.mjs';
 import { clientFromEnrollment, startAgentProcess, type AgentProcess } from '../support/agent-process.js';
 import { helloPluginWith, type HelloPlugin } from '../support/hello-plugin.js';
 
@@ -127,6 +129,20 @@ describe('agent authentication and limits, real agent process', () => {
       expect(ms).toBeLessThan(1000);
     }
     expect((await watchEnd(auth(token), 300)).ended).toBe('STILL OPEN');
+  });
+
+  it('refuses a request larger than MAX_REQUEST_BYTES with RESOURCE_EXHAUSTED, and the hub does not send one', async () => {
+    const input = { name: 'x'.repeat(MAX_REQUEST_BYTES) };
+    expect(await executeRaw(execute('hello.greet', input), auth(token))).toBe('RESOURCE_EXHAUSTED');
+    await expect(client.execute('hello.greet', input)).rejects.toMatchObject({ code: 'RESOURCE_EXHAUSTED', message: `Attempted to send message with a size larger than ${MAX_REQUEST_BYTES}` });
+  });
+
+  it('takes users.sync of 10,000 users over the bus', async () => {
+    const users = makeUsers(10_000).map((user) => ({ ...user, remaining_bytes: 100 * 2 ** 30, expires_at: '2027-01-01T00:00:00.000Z' }));
+    const { result } = await client.execute('singbox-config.users.sync', { revision: 1, users }, { timeoutMs: 90_000 });
+    expect(result).toMatchObject({ revision: 1, changed: true });
+    const listed = (await client.execute('singbox-config.users.list', {})).result as { users: unknown[] };
+    expect(listed.users).toHaveLength(10_000);
   });
 
   it('does not read unauthenticated messages: 8 concurrent 60 MB Executes leave its memory where it was', async () => {
