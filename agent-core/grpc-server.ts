@@ -1,6 +1,8 @@
 // The agent's edge: serves the command bus over gRPC (TLS unless `insecure`), checks the token on
-// every call, and maps typed errors to gRPC status codes. The only agent file that sees protobuf.
+// every call before reading its request, and maps typed errors to gRPC status codes. The only agent
+// file that sees protobuf.
 import { timingSafeEqual } from 'node:crypto';
+import { constants as http2, type Http2Stream } from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
 import {
@@ -8,6 +10,8 @@ import {
   DescribeResponseSchema,
   EventSchema,
   ExecuteResponseSchema,
+  MAX_REQUEST_BYTES,
+  MAX_RESPONSE_BYTES,
   type DescribeRequest,
   type DescribeResponse,
   type Event,
@@ -20,8 +24,11 @@ import type { AppLogger } from './logger.js';
 import type { PluginHost } from './plugin-host.js';
 import { entrySpan, SW8 } from './tracing.js';
 
-/** Large enough for a rendered sing-box config with tens of thousands of users. */
-export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+/**
+ * Calls at once on one connection: the hub keeps one Watch and a few commands in flight per node,
+ * and each call may hold a request of up to MAX_REQUEST_BYTES.
+ */
+const MAX_CONCURRENT_STREAMS = 32;
 
 export interface GrpcServerOptions {
   listen: string;
@@ -51,7 +58,7 @@ const STATUS: Record<AgentError['status'], grpc.status> = {
   INTERNAL: grpc.status.INTERNAL,
 };
 
-function toStatus(error: unknown): Partial<grpc.StatusObject> {
+function toStatus(error: unknown): Pick<grpc.StatusObject, 'code' | 'details'> {
   if (isAgentError(error)) return { code: STATUS[error.status], details: error.message };
   return { code: grpc.status.INTERNAL, details: error instanceof Error ? error.message : String(error) };
 }
@@ -62,17 +69,43 @@ function sameSecret(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/**
+ * After a status, grpc-js goes on reading and dropping whatever the caller still sends (a whole
+ * message of any size, through TLS and HTTP/2), and gives an interceptor no way to stop that.
+ * Resetting the HTTP/2 stream with NO_ERROR once the status is out (RFC 9113 §8.1) makes the caller
+ * stop sending. The stream is a private field of grpc-js's base call: agent-auth.test.ts measures
+ * the agent's memory under refused 60 MB requests and fails if this stops working.
+ */
+function stopReceiving(call: grpc.ServerInterceptingCallInterface): void {
+  (call as unknown as { stream?: Http2Stream }).stream?.close(http2.NGHTTP2_NO_ERROR);
+}
+
 export function startGrpcServer(options: GrpcServerOptions): Promise<RunningServer> {
   const { host, logger } = options;
 
-  const authenticate = (metadata: grpc.Metadata) => {
-    const header = String(metadata.get('authorization')[0] ?? '');
-    if (!sameSecret(header, `Bearer ${options.token()}`)) throw new UnauthenticatedError('missing or wrong agent token');
-  };
+  /**
+   * Ends a call without the right token as soon as its metadata arrives. Its request is then never
+   * read: grpc-js reads a message only when the handler asks for it, so what an unauthenticated
+   * caller sends is dropped unread instead of being received and decoded first.
+   */
+  const requireToken: grpc.ServerInterceptor = (method, call) =>
+    new grpc.ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, pass) => {
+            const header = String(metadata.get('authorization')[0] ?? '');
+            if (sameSecret(header, `Bearer ${options.token()}`)) return pass(metadata);
+            const status = toStatus(new UnauthenticatedError('missing or wrong agent token'));
+            logger.info(`${method.path.split('/').at(-1)} refused`, { code: 'UNAUTHENTICATED', error: status.details, peer: call.getPeer() });
+            call.sendStatus(status);
+            stopReceiving(call);
+          },
+        }),
+    });
 
   /**
-   * A unary method: authenticated, then handled in a SkyWalking entry span (named `operation` of the
-   * request) that continues the hub's trace when tracing is on.
+   * A unary method (its caller already authenticated), handled in a SkyWalking entry span (named
+   * `operation` of the request) that continues the hub's trace when tracing is on.
    */
   function unary<Req, Res>(
     name: string,
@@ -81,7 +114,6 @@ export function startGrpcServer(options: GrpcServerOptions): Promise<RunningServ
   ) {
     return (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => {
       Promise.resolve()
-        .then(() => authenticate(call.metadata))
         .then(() =>
           entrySpan(operation(call.request), () => handle(call.request, call), { sw8: call.metadata.get(SW8)[0]?.toString(), peer: call.getPeer() }),
         )
@@ -89,7 +121,7 @@ export function startGrpcServer(options: GrpcServerOptions): Promise<RunningServ
           (response) => callback(null, response),
           (error: unknown) => {
             const status = toStatus(error);
-            logger.info(`${name} refused`, { code: grpc.status[status.code!], error: status.details, peer: call.getPeer() });
+            logger.info(`${name} refused`, { code: grpc.status[status.code], error: status.details, peer: call.getPeer() });
             callback(status);
           },
         );
@@ -146,12 +178,6 @@ export function startGrpcServer(options: GrpcServerOptions): Promise<RunningServ
   }, (request) => `Agent.Execute/${request.command}`);
 
   const watch = (call: grpc.ServerWritableStream<WatchRequest, Event>) => {
-    try {
-      authenticate(call.metadata);
-    } catch (error) {
-      call.destroy(Object.assign(new Error(), toStatus(error)) as grpc.ServiceError);
-      return;
-    }
     const filter = [...call.request.filter];
     logger.info('watch opened', { filter, peer: call.getPeer() });
     const unsubscribe = host.subscribe(filter, (event) => {
@@ -170,9 +196,14 @@ export function startGrpcServer(options: GrpcServerOptions): Promise<RunningServ
     call.on('error', close);
   };
 
+  // grpc-node.max_session_memory stays unlimited (grpc-js's default): Node counts the data queued to
+  // send against it and refuses new calls while a large answer is being written, and unread requests
+  // do not count, since HTTP/2 flow control holds them at the caller.
   const server = new grpc.Server({
-    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
-    'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+    interceptors: [requireToken],
+    'grpc.max_receive_message_length': MAX_REQUEST_BYTES,
+    'grpc.max_send_message_length': MAX_RESPONSE_BYTES,
+    'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS,
     'grpc.default_compression_algorithm': grpc.compressionAlgorithms.gzip,
   });
   server.addService(agentServiceDefinition, { Describe: describe, Execute: execute, Watch: watch });

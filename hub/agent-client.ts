@@ -9,13 +9,13 @@ import {
   agentServiceDefinition,
   DescribeRequestSchema,
   ExecuteRequestSchema,
+  MAX_REQUEST_BYTES,
+  MAX_RESPONSE_BYTES,
   WatchRequestSchema,
   type Event,
 } from '../proto/agent-service.js';
 import { splitAddress } from '../agent-core/config.js';
 import { exitSpan, SW8 } from '../agent-core/tracing.js';
-
-export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 export interface AgentTarget {
   address: string;
@@ -124,8 +124,9 @@ export class AgentClient {
       });
     }
     this.client = new Client(target.address, credentials, {
-      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
-      'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+      'grpc.max_receive_message_length': MAX_RESPONSE_BYTES,
+      // The agent reads nothing larger: refused here, a request is not sent for nothing.
+      'grpc.max_send_message_length': MAX_REQUEST_BYTES,
       'grpc.default_compression_algorithm': grpc.compressionAlgorithms.gzip,
       'grpc.keepalive_time_ms': 30_000,
       // The reconciler has its own backoff; do not add gRPC's (up to 120 s) when a node returns.

@@ -15,6 +15,16 @@ import {
 
 export * from './gen/agent/v1/agent_pb.js';
 
+/**
+ * The largest request message an agent reads, after decompression; the hub sends nothing larger.
+ * Sized for the biggest legitimate commands: config.apply of a config as large as the hub stores
+ * (its 16 MiB body limit), and users.sync of tens of thousands of users (10,000 users of the
+ * benchmark's shape, with limits, are 2.3 MB of JSON: about 230 bytes a user, so about 70,000 fit).
+ */
+export const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+/** The largest answer either side handles: config.get of a node with tens of thousands of users. */
+export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
 function method<I extends DescMessage, O extends DescMessage>(
   name: string,
   input: I,
