@@ -71,6 +71,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     '/configs',
     {
       config: { role: 'admin', audit: 'config.create' },
+      // A base config with inline rule sets can run to megabytes.
+      bodyLimit: 4 * 1024 * 1024,
       schema: {
         body: Type.Object({
           config: Type.Object({}, { additionalProperties: true, description: 'A sing-box base config (no users, no clash_api/v2ray_api, no ssm-api).' }),

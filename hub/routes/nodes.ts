@@ -125,7 +125,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/:id/commands/:command',
     // Viewers pass this gate; the command's own role (from the agent's Describe) is checked below.
-    { config: { role: 'viewer', audit: 'node.command' }, schema: { params: CommandParams, body: Type.Optional(Type.Unknown()) } },
+    {
+      config: { role: 'viewer', audit: 'node.command' },
+      // users.sync carries every user of the node with their credentials.
+      bodyLimit: 8 * 1024 * 1024,
+      schema: { params: CommandParams, body: Type.Optional(Type.Unknown()) },
+    },
     async (request, reply) => {
       const node = await findNode(request.params.id);
       request.auditTarget = `${node.id} ${request.params.command}`;
