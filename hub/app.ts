@@ -114,7 +114,7 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(databasePlugin, { config });
   await app.register(agentsPlugin);
-  await app.register(authPlugin, { config });
+  await app.register(authPlugin, { config, logger });
 
   app.get('/health', { config: { role: 'public' } }, async () => ({ status: 'ok' }));
   await app.register(import('./routes/info.js'), { prefix: '/api/v1/info' });
