@@ -119,32 +119,43 @@ const MAX_REFUSAL_SOURCES = 10_000;
  * get rows and the later ones raise a count on the last of them.
  */
 class RefusalCounter {
-  private readonly sources = new Map<string, { since: number; rows: number; count: number; id: number; error: string }>();
+  private readonly sources = new Map<string, RefusalSource>();
 
-  /** The row to count this refusal on, or undefined when it gets a row of its own. */
-  repeat(ip: string, action: string, now: number) {
-    const source = this.sources.get(`${ip} ${action}`);
+  /**
+   * The source to count this refusal on, or undefined when it gets a row of its own: then `opened`
+   * must follow before anything is awaited, so that refusals arriving meanwhile count on that row.
+   */
+  repeat(key: string, now: number): RefusalSource | undefined {
+    const source = this.sources.get(key);
     if (!source || now - source.since >= REFUSAL_WINDOW_MS || source.rows < REFUSAL_ROWS_PER_WINDOW) return undefined;
     source.count += 1;
     return source;
   }
 
-  /** A refusal got row `id`. */
-  recorded(ip: string, action: string, now: number, id: number, error: string): void {
-    const key = `${ip} ${action}`;
+  opened(key: string, now: number, row: Promise<number | undefined>, error: string): void {
     const source = this.sources.get(key);
     if (source && now - source.since < REFUSAL_WINDOW_MS) {
-      Object.assign(source, { rows: source.rows + 1, count: 1, id, error });
+      Object.assign(source, { rows: source.rows + 1, count: 1, row, error });
       return;
     }
     this.sources.delete(key);
-    this.sources.set(key, { since: now, rows: 1, count: 1, id, error });
+    this.sources.set(key, { since: now, rows: 1, count: 1, row, error });
     // Oldest first (a Map keeps insertion order): forget the longest-known sources past the cap.
     for (const old of this.sources.keys()) {
       if (this.sources.size <= MAX_REFUSAL_SOURCES) break;
       this.sources.delete(old);
     }
   }
+}
+
+interface RefusalSource {
+  since: number;
+  /** Rows written in this window. */
+  rows: number;
+  /** Refusals on the last row. */
+  count: number;
+  row: Promise<number | undefined>;
+  error: string;
 }
 
 /** `body[field]` when it is a string (the username of a sign-in), else ''. */
@@ -197,12 +208,15 @@ export const authPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
       const action = clip(request.auditAction ?? (audit || `${request.method} ${request.routeOptions.url}`), MAX_AUDIT_FIELD.action);
       const error = failed && request.auditError !== undefined ? clip(request.auditError, MAX_AUDIT_FIELD.error) : null;
       const anonymousRefusal = failed && !request.admin;
-      const repeated = anonymousRefusal ? refusals.repeat(request.ip, action, now) : undefined;
+      const source = `${request.ip} ${action}`;
+      const repeated = anonymousRefusal ? refusals.repeat(source, now) : undefined;
       if (repeated) {
+        const id = await repeated.row;
+        if (id === undefined) return;
         const counted = `${repeated.count} requests like this from this address within a minute; the first: ${repeated.error || `status ${reply.statusCode}`}`;
         await AuditEntry.query()
           .patch({ error: clip(counted, MAX_AUDIT_FIELD.error) })
-          .findById(repeated.id)
+          .findById(id)
           .catch((e: Error) => logger.error('audit write failed', { action, error: e.message }));
         return;
       }
@@ -220,21 +234,24 @@ export const authPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
         ip: request.ip,
         trace_id: traceId() ?? null,
       };
-      let id: number;
-      try {
-        ({ id } = await AuditEntry.query().insert({ ...minimal, input: auditInput(request.body) }));
-      } catch (e) {
-        // Never a silent gap in the log: the row without its input, saying why.
-        logger.error('audit write failed; writing the row without its input', { action, error: (e as Error).message });
-        const reason = `audit input not recorded: ${(e as Error).message}`;
+      const write = async (): Promise<number | undefined> => {
         try {
-          ({ id } = await AuditEntry.query().insert({ ...minimal, error: clip(error === null ? reason : `${reason}; ${error}`, MAX_AUDIT_FIELD.error) }));
-        } catch (again) {
-          logger.error('audit write failed', { action, error: (again as Error).message });
-          return;
+          return (await AuditEntry.query().insert({ ...minimal, input: auditInput(request.body) })).id;
+        } catch (e) {
+          // Never a silent gap in the log: the row without its input, saying why.
+          logger.error('audit write failed; writing the row without its input', { action, error: (e as Error).message });
+          const reason = `audit input not recorded: ${(e as Error).message}`;
+          try {
+            return (await AuditEntry.query().insert({ ...minimal, error: clip(error === null ? reason : `${reason}; ${error}`, MAX_AUDIT_FIELD.error) })).id;
+          } catch (again) {
+            logger.error('audit write failed', { action, error: (again as Error).message });
+            return undefined;
+          }
         }
-      }
-      if (anonymousRefusal) refusals.recorded(request.ip, action, now, id, error ?? '');
+      };
+      const row = write();
+      if (anonymousRefusal) refusals.opened(source, now, row, error ?? '');
+      await row;
     });
   },
   { name: 'auth', dependencies: ['database'] },
