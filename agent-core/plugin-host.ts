@@ -14,6 +14,7 @@ import {
   UnavailableError,
   isAgentError,
 } from './errors.js';
+import { MAX_JSON_DEPTH, valueNestsDeeper } from './json-depth.js';
 import { validate } from './schema.js';
 
 const PLUGIN_ID = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
@@ -318,6 +319,8 @@ export class PluginHost {
     if (slot.state === 'failed') throw new FailedPreconditionError(`plugin ${id} is not running: ${slot.error}`);
     if (slot.state !== 'running' || !slot.instance) throw new UnavailableError(`plugin ${id} is ${slot.state}; try again`);
 
+    // structuredClone and the validator recurse: deeper input would overflow the stack in them.
+    if (valueNestsDeeper(input)) throw new InvalidArgumentError(`input: nests deeper than ${MAX_JSON_DEPTH} levels`);
     const valid = validate(spec.input, structuredClone(input ?? {}), 'input');
     const info = this.commandInfo(slot.definition, name, spec);
     const budget = Math.min(info.timeoutMs, options.deadline ? options.deadline - Date.now() : Infinity);

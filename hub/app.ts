@@ -9,6 +9,7 @@ import { compileSchema, describeError } from '../agent-core/schema.js';
 import type { AppLogger } from '../agent-core/logger.js';
 import { nameCurrentSpan } from '../agent-core/tracing.js';
 import { AGENT_VERSION } from '../agent-core/version.js';
+import { MAX_JSON_DEPTH, textNestsDeeper } from '../agent-core/json-depth.js';
 import { agentsPlugin } from './agents.js';
 import { authPlugin } from './auth.js';
 import { trustedProxies, type HubConfig } from './config.js';
@@ -33,6 +34,9 @@ declare module 'fastify' {
   }
 }
 
+/** The request body limit of every route that does not set its own `bodyLimit`. */
+export const DEFAULT_BODY_LIMIT = 64 * 1024;
+
 export interface AppOptions {
   config: HubConfig;
   logger: AppLogger;
@@ -44,7 +48,8 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   // Typed as the http server's instance whether or not it serves HTTPS: routes never see the difference.
   const app = (Fastify as (options: object) => FastifyInstance)({
     logger: false,
-    bodyLimit: 16 * 1024 * 1024,
+    // Small by default; the routes that take big documents (config versions, node commands) say so.
+    bodyLimit: DEFAULT_BODY_LIMIT,
     // request.ip (rate limits, audit log) comes from X-Forwarded-For only when the peer is one of these.
     trustProxy: proxies.length > 0 ? proxies : false,
     https: await httpsOptions(config),
@@ -54,6 +59,17 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
     getter(this: FastifyRequest) {
       return config.public_url || `${this.protocol}://${this.host}`;
     },
+  });
+
+  // JSON bodies are measured for nesting before they are parsed: the validator, the audit record and
+  // the agent call would otherwise recurse through them and overflow the stack.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (textNestsDeeper(body as string)) {
+      done(new HubError('HUB_ERR_BAD_REQUEST', `body nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+      return;
+    }
+    parseJson(request, body as string, done);
   });
 
   app.setValidatorCompiler(({ schema, httpPart }) => compileSchema(schema, { coerce: httpPart !== 'body' }));
@@ -100,7 +116,7 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP });
   await app.register(databasePlugin, { config });
   await app.register(agentsPlugin);
-  await app.register(authPlugin, { config });
+  await app.register(authPlugin, { config, logger });
 
   app.get('/health', { config: { role: 'public' } }, async () => ({ status: 'ok' }));
   await app.register(import('./routes/info.js'), { prefix: '/api/v1/info' });

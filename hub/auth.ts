@@ -5,6 +5,8 @@ import fastifyJwt from '@fastify/jwt';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Knex } from 'knex';
+import { MAX_JSON_DEPTH } from '../agent-core/json-depth.js';
+import type { AppLogger } from '../agent-core/logger.js';
 import { traceId } from '../agent-core/tracing.js';
 import type { HubConfig } from './config.js';
 import { Admin, AuditEntry, ROLES, type Role } from './db/models.js';
@@ -51,17 +53,119 @@ async function signingSecret(db: Knex, configured: string): Promise<string> {
 
 const SECRET_KEY = /pass|token|secret|key|uuid|credential|enrollment|certificate/i;
 
-/** A copy of `value` with every secret-looking field replaced, for logs and the audit log. */
+/**
+ * A copy of `value` with every secret-looking field replaced, for logs and the audit log. It walks
+ * with a stack of its own, so no input can overflow the call stack; what nests deeper than
+ * MAX_JSON_DEPTH (the hub refuses such bodies anyway) is replaced by a marker.
+ */
 export function redact(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(redact);
-  if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(
-    Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) && v !== null && typeof v !== 'object' ? '[redacted]' : redact(v)]),
-  );
+  const root: Record<string, unknown> = {};
+  const stack: [unknown, Record<string, unknown> | unknown[], string | number, number][] = [[value, root, 'value', 0]];
+  while (stack.length > 0) {
+    const [item, parent, key, depth] = stack.pop()! as [unknown, Record<string | number, unknown>, string | number, number];
+    if (item === null || typeof item !== 'object') {
+      parent[key] = item;
+    } else if (depth >= MAX_JSON_DEPTH) {
+      parent[key] = '[nested too deep]';
+    } else if (Array.isArray(item)) {
+      const copy: unknown[] = new Array(item.length);
+      parent[key] = copy;
+      item.forEach((child, i) => stack.push([child, copy, i, depth + 1]));
+    } else {
+      // No prototype: a `__proto__` key stays an ordinary field of the copy.
+      const copy = Object.create(null) as Record<string, unknown>;
+      parent[key] = copy;
+      for (const [k, child] of Object.entries(item)) {
+        const secret = SECRET_KEY.test(k) && child !== null && typeof child !== 'object';
+        copy[k] = secret ? '[redacted]' : undefined; // keeps the keys in their order
+        if (!secret) stack.push([child, copy, k, depth + 1]);
+      }
+    }
+  }
+  return root.value;
 }
 
-export const authPlugin = fp<{ config: HubConfig }>(
-  async (app, { config }) => {
+/** The most of a request's input the audit log keeps, as JSON; beyond it, the start and the size. */
+export const MAX_AUDIT_INPUT_BYTES = 16 * 1024;
+const AUDIT_INPUT_HEAD = 4 * 1024;
+
+/** The input as the audit log stores it: redacted, and cut to its head when its JSON is too big. */
+export function auditInput(body: unknown): unknown {
+  if (body === undefined) return null;
+  const redacted = redact(body);
+  const json = JSON.stringify(redacted) ?? 'null';
+  const bytes = Buffer.byteLength(json);
+  if (bytes <= MAX_AUDIT_INPUT_BYTES) return redacted;
+  return { _truncated: true, bytes, head: clip(json, AUDIT_INPUT_HEAD) };
+}
+
+/** `text` cut to at most `max` characters (max > 32), ending with how many bytes were cut. */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const keep = max - 32; // room for the marker
+  return `${text.slice(0, keep)}…[truncated ${Buffer.byteLength(text.slice(keep))} bytes]`;
+}
+
+/** The sizes of these audit_log columns: a longer value would not fit on MySQL. */
+const MAX_AUDIT_FIELD = { admin: 64, action: 100, target: 200, error: 1000 } as const;
+/** Refusals of callers who are not signed in: rows per client address and action in this window. */
+const REFUSAL_WINDOW_MS = 60_000;
+const REFUSAL_ROWS_PER_WINDOW = 10;
+const MAX_REFUSAL_SOURCES = 10_000;
+
+/**
+ * Requests refused before anyone signed in cost the caller nothing, so a flood of them would grow
+ * the audit log without bound: per client address and action, the first few refusals in a minute
+ * get rows and the later ones raise a count on the last of them.
+ */
+class RefusalCounter {
+  private readonly sources = new Map<string, RefusalSource>();
+
+  /**
+   * The source to count this refusal on, or undefined when it gets a row of its own: then `opened`
+   * must follow before anything is awaited, so that refusals arriving meanwhile count on that row.
+   */
+  repeat(key: string, now: number): RefusalSource | undefined {
+    const source = this.sources.get(key);
+    if (!source || now - source.since >= REFUSAL_WINDOW_MS || source.rows < REFUSAL_ROWS_PER_WINDOW) return undefined;
+    source.count += 1;
+    return source;
+  }
+
+  opened(key: string, now: number, row: Promise<number | undefined>, error: string): void {
+    const source = this.sources.get(key);
+    if (source && now - source.since < REFUSAL_WINDOW_MS) {
+      Object.assign(source, { rows: source.rows + 1, count: 1, row, error });
+      return;
+    }
+    this.sources.delete(key);
+    this.sources.set(key, { since: now, rows: 1, count: 1, row, error });
+    // Oldest first (a Map keeps insertion order): forget the longest-known sources past the cap.
+    for (const old of this.sources.keys()) {
+      if (this.sources.size <= MAX_REFUSAL_SOURCES) break;
+      this.sources.delete(old);
+    }
+  }
+}
+
+interface RefusalSource {
+  since: number;
+  /** Rows written in this window. */
+  rows: number;
+  /** Refusals on the last row. */
+  count: number;
+  row: Promise<number | undefined>;
+  error: string;
+}
+
+/** `body[field]` when it is a string (the username of a sign-in), else ''. */
+function stringField(body: unknown, field: string): string {
+  const value = body !== null && typeof body === 'object' ? (body as Record<string, unknown>)[field] : undefined;
+  return typeof value === 'string' ? value : '';
+}
+
+export const authPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
+  async (app, { config, logger }) => {
     await app.register(fastifyJwt, {
       secret: await signingSecret(app.db, config.jwt_secret),
       sign: { expiresIn: config.jwt_ttl_s },
@@ -93,29 +197,61 @@ export const authPlugin = fp<{ config: HubConfig }>(
       request.auditError = error.message;
     });
 
+    const refusals = new RefusalCounter();
     app.addHook('onResponse', async (request, reply) => {
       const { audit } = request.routeOptions.config ?? {};
       const mutating = !['GET', 'HEAD', 'OPTIONS'].includes(request.method);
       if (audit === false || (!audit && !mutating) || !request.routeOptions.url) return;
       const params = request.params as Record<string, string>;
       const failed = reply.statusCode >= 400 || request.auditError !== undefined;
-      const entry = {
-        time: Date.now(),
+      const now = Date.now();
+      const action = clip(request.auditAction ?? (audit || `${request.method} ${request.routeOptions.url}`), MAX_AUDIT_FIELD.action);
+      const error = failed && request.auditError !== undefined ? clip(request.auditError, MAX_AUDIT_FIELD.error) : null;
+      const anonymousRefusal = failed && !request.admin;
+      const source = `${request.ip} ${action}`;
+      const repeated = anonymousRefusal ? refusals.repeat(source, now) : undefined;
+      if (repeated) {
+        const id = await repeated.row;
+        if (id === undefined) return;
+        const counted = `${repeated.count} requests like this from this address within a minute; the first: ${repeated.error || `status ${reply.statusCode}`}`;
+        await AuditEntry.query()
+          .patch({ error: clip(counted, MAX_AUDIT_FIELD.error) })
+          .findById(id)
+          .catch((e: Error) => logger.error('audit write failed', { action, error: e.message }));
+        return;
+      }
+      const minimal = {
+        time: now,
         admin_id: request.admin?.id ?? null,
-        admin: request.admin?.username ?? (request.body as { username?: string } | undefined)?.username ?? '',
-        action: request.auditAction ?? (audit || `${request.method} ${request.routeOptions.url}`),
-        target: request.auditTarget ?? Object.values(params ?? {}).join('/'),
-        input: request.body === undefined ? null : redact(request.body),
+        admin: clip(request.admin?.username ?? stringField(request.body, 'username'), MAX_AUDIT_FIELD.admin),
+        action,
+        target: clip(request.auditTarget ?? Object.values(params ?? {}).join('/'), MAX_AUDIT_FIELD.target),
+        input: null as unknown,
         result: failed ? ('error' as const) : ('ok' as const),
         status_code: reply.statusCode,
-        error: failed ? (request.auditError ?? null)?.slice(0, 1000) ?? null : null,
+        error,
         duration_ms: Math.round(reply.elapsedTime),
         ip: request.ip,
         trace_id: traceId() ?? null,
       };
-      await AuditEntry.query().insert(entry).catch((error: Error) => {
-        request.log.error({ error: error.message }, 'audit write failed');
-      });
+      const write = async (): Promise<number | undefined> => {
+        try {
+          return (await AuditEntry.query().insert({ ...minimal, input: auditInput(request.body) })).id;
+        } catch (e) {
+          // Never a silent gap in the log: the row without its input, saying why.
+          logger.error('audit write failed; writing the row without its input', { action, error: (e as Error).message });
+          const reason = `audit input not recorded: ${(e as Error).message}`;
+          try {
+            return (await AuditEntry.query().insert({ ...minimal, error: clip(error === null ? reason : `${reason}; ${error}`, MAX_AUDIT_FIELD.error) })).id;
+          } catch (again) {
+            logger.error('audit write failed', { action, error: (again as Error).message });
+            return undefined;
+          }
+        }
+      };
+      const row = write();
+      if (anonymousRefusal) refusals.opened(source, now, row, error ?? '');
+      await row;
     });
   },
   { name: 'auth', dependencies: ['database'] },

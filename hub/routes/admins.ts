@@ -48,7 +48,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { role: 'owner', audit: 'admin.create' },
       schema: {
-        body: Type.Object({ username: Type.String({ pattern: USERNAME_PATTERN }), password: Password, role: Role }),
+        body: Type.Object({ username: Type.String({ maxLength: 64, pattern: USERNAME_PATTERN }), password: Password, role: Role }),
         response: { 201: AdminOut },
       },
     },

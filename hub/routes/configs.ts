@@ -17,7 +17,7 @@ import { canonicalJson } from '../../proto/canonical-json.js';
 
 const VersionParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 const NodeParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 63 }) });
-const Tag = Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' });
+const Tag = Type.String({ maxLength: 32, pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' });
 
 export interface ApplyResult {
   node_id: string;
@@ -71,6 +71,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     '/configs',
     {
       config: { role: 'admin', audit: 'config.create' },
+      // A base config with inline rule sets can run to megabytes.
+      bodyLimit: 4 * 1024 * 1024,
       schema: {
         body: Type.Object({
           config: Type.Object({}, { additionalProperties: true, description: 'A sing-box base config (no users, no clash_api/v2ray_api, no ssm-api).' }),

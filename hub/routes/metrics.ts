@@ -22,8 +22,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 63 }) }),
         querystring: Type.Object({
-          from: Type.Optional(Type.String({ format: 'date-time', description: 'Default: 24 h before `to`.' })),
-          to: Type.Optional(Type.String({ format: 'date-time', description: 'Default: now.' })),
+          from: Type.Optional(Type.String({ format: 'date-time', maxLength: 64, description: 'Default: 24 h before `to`.' })),
+          to: Type.Optional(Type.String({ format: 'date-time', maxLength: 64, description: 'Default: now.' })),
           kind: Type.Optional(Type.Union([Type.Literal('cpu-memory'), Type.Literal('disk-network')])),
         }),
       },

@@ -10,12 +10,14 @@ import { HubError } from '../errors.js';
 const NodeParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 63 }) });
 const CommandParams = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 63 }),
-  command: Type.String({ pattern: '^[a-z][a-z0-9-]*\\.[a-z][a-z0-9.-]*$' }),
+  command: Type.String({ maxLength: 128, pattern: '^[a-z][a-z0-9-]*\\.[a-z][a-z0-9.-]*$' }),
 });
 const DESCRIBE_FOR_LIST_MS = 3000;
 /** A node's tags and traffic multiplier, as nodes and install commands take them. */
-export const Tags = Type.Array(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' }), { maxItems: 32, uniqueItems: true });
+export const Tags = Type.Array(Type.String({ maxLength: 32, pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' }), { maxItems: 32, uniqueItems: true });
 export const Multiplier = Type.Number({ minimum: 0, maximum: 100 });
+/** host:port, as the hub dials the agent; a bracketed IPv6 host is 255 characters at most. */
+const Address = Type.String({ maxLength: 261, pattern: '^.+:[0-9]{1,5}$' });
 const Host = Type.String({ format: 'host', maxLength: 253, description: 'A DNS name or an IP address (IPv6 without brackets); no scheme, port or path.' });
 const PublicHost = Type.Union([Host, Type.Null()], {
   description: "The host end users' clients dial for this node; null: the host of `address` (the agent's gRPC address).",
@@ -64,7 +66,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
           tags: Type.Optional(Tags),
           multiplier: Type.Optional(Multiplier),
           /** Overrides the address in the enrollment string (e.g. behind NAT). */
-          address: Type.Optional(Type.String({ pattern: '^.+:[0-9]{1,5}$' })),
+          address: Type.Optional(Address),
           public_host: Type.Optional(PublicHost),
           inbound_overrides: Type.Optional(InboundOverrides),
         }),
@@ -97,7 +99,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
             tags: Type.Optional(Tags),
             multiplier: Type.Optional(Multiplier),
             enabled: Type.Optional(Type.Boolean()),
-            address: Type.Optional(Type.String({ pattern: '^.+:[0-9]{1,5}$' })),
+            address: Type.Optional(Address),
             public_host: Type.Optional(PublicHost),
             inbound_overrides: Type.Optional(InboundOverrides),
           },
@@ -125,7 +127,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/:id/commands/:command',
     // Viewers pass this gate; the command's own role (from the agent's Describe) is checked below.
-    { config: { role: 'viewer', audit: 'node.command' }, schema: { params: CommandParams, body: Type.Optional(Type.Unknown()) } },
+    {
+      config: { role: 'viewer', audit: 'node.command' },
+      // users.sync carries every user of the node with their credentials.
+      bodyLimit: 8 * 1024 * 1024,
+      schema: { params: CommandParams, body: Type.Optional(Type.Unknown()) },
+    },
     async (request, reply) => {
       const node = await findNode(request.params.id);
       request.auditTarget = `${node.id} ${request.params.command}`;

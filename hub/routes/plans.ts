@@ -9,7 +9,7 @@ import { touchNodes } from '../fleet.js';
 import { IdParams, IsoTime, isUniqueViolation, locked, StringEnum, whereNameIs } from './users.js';
 
 const RESET_POLICIES = ['none', 'monthly'] as const;
-const NodeTags = Type.Array(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' }), { maxItems: 32, uniqueItems: true });
+const NodeTags = Type.Array(Type.String({ maxLength: 32, pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' }), { maxItems: 32, uniqueItems: true });
 
 const fields = {
   name: Type.String({ minLength: 1, maxLength: 100 }),

@@ -17,7 +17,7 @@ export const StringEnum = <T extends string>(values: readonly T[], options: Reco
   Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
 
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
-export const IsoTime = Type.String({ format: 'date-time' });
+export const IsoTime = Type.String({ format: 'date-time', maxLength: 64 });
 export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 
 /** `?page=1&per_page=50` (at most 200). */
@@ -195,7 +195,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       config: { role: 'operator', audit: 'user.create' },
       schema: {
         body: Type.Object({
-          name: Type.String({ pattern: USER_NAME_PATTERN }),
+          name: Type.String({ maxLength: 64, pattern: USER_NAME_PATTERN }),
           note: Type.Optional(Type.String({ maxLength: 500 })),
         }),
         response: { 201: UserOut },

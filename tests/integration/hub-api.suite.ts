@@ -102,7 +102,7 @@ export function hubApiSuite(kind: DatabaseKind): void {
         const bad = await call('POST', '/api/v1/users', { name: '-dash-first' });
         expect(bad.statusCode).toBe(400);
         expect(bad.json().message).toMatch(/^body\.name: must match pattern/);
-        expect((await call('POST', '/api/v1/users', { name: 'a'.repeat(65) })).json().message).toMatch(/^body\.name: must match pattern/);
+        expect((await call('POST', '/api/v1/users', { name: 'a'.repeat(65) })).json().message).toBe('body.name: must NOT have more than 64 characters');
 
         await newUser('carol');
         for (const name of ['carol', 'CAROL']) {

@@ -17,6 +17,15 @@ describe('plugin host', () => {
     await h.close();
   });
 
+  it('refuses input nested deeper than 64 levels as INVALID_ARGUMENT, not by overflowing the stack', async () => {
+    const h = await createHarness(hello);
+    let deep: unknown = 'Ann';
+    for (let i = 0; i < 20_000; i++) deep = { name: deep };
+    await expect(h.execute('hello.greet', deep)).rejects.toThrow(new InvalidArgumentError('input: nests deeper than 64 levels'));
+    expect(await h.execute('hello.greet', { name: 'Ann' })).toEqual({ message: 'Hello, Ann!', count: 1 });
+    await h.close();
+  });
+
   it('answers NOT_FOUND for unknown plugins and commands', async () => {
     const h = await createHarness(hello);
     await expect(h.execute('nope.greet')).rejects.toThrow(new NotFoundError('unknown command nope.greet: no plugin nope on this node'));

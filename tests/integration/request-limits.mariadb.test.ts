@@ -1,0 +1,3 @@
+import { requestLimitsSuite } from './request-limits.suite.js';
+
+requestLimitsSuite('mariadb');
