@@ -132,6 +132,8 @@ export const commands = {
     input: Type.Object({ config: ConfigObject, comment: Type.Optional(Type.String({ maxLength: 500 })) }),
     output: Type.Object({ version: Type.Integer(), hash: Type.String(), reloaded: Type.Boolean() }),
     mutates: true,
+    // Replaces what the node serves: the hub's config versions (admin) own it, not an operator.
+    role: 'admin' as const,
     timeoutMs: 60_000,
   },
   'users.sync': {
@@ -200,6 +202,8 @@ export const commands = {
     input: Type.Object({ version: Type.Optional(Type.Integer({ minimum: 1 })) }),
     output: Type.Object({ version: Type.Integer(), restored: Type.Integer(), hash: Type.String(), reloaded: Type.Boolean() }),
     mutates: true,
+    // Like config.apply: changes which base config the node serves.
+    role: 'admin' as const,
     timeoutMs: 60_000,
   },
   'ssm.endpoints': {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Role } from '../../hub/db/models.js';
 import { createAdmin } from '../../hub/admins.js';
-import { startAgentProcess, type AgentProcess } from '../support/agent-process.js';
+import { clientFromEnrollment, startAgentProcess, type AgentProcess } from '../support/agent-process.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 
 const registered = vi.hoisted(() => [] as { method: string; url: string; role: string | undefined }[]);
@@ -143,6 +143,7 @@ export default {
     look: { description: 'Reads the counts.', input: Empty, output: Counts },
     poke: { description: 'Changes something.', mutates: true, input: Empty, output: Counts },
     nuke: { description: 'Changes something dangerous.', mutates: true, role: 'admin', input: Empty, output: Counts },
+    wild: { description: 'Asks for a role the hub does not know.', mutates: true, role: 'superuser', input: Empty, output: Counts },
   },
   start() {
     return {
@@ -150,6 +151,7 @@ export default {
         look: async () => ({ pokes, nukes }),
         poke: async () => ({ pokes: ++pokes, nukes }),
         nuke: async () => ({ pokes, nukes: ++nukes }),
+        wild: async () => ({ pokes, nukes }),
       },
     };
   },
@@ -245,6 +247,80 @@ describe('role-based access to every hub route', () => {
       }
       // A refused command never reached the agent: operator, admin and owner poked; admin and owner nuked.
       expect((await run('viewer', 'look')).json()).toEqual({ pokes: 3, nukes: 2 });
+    });
+
+    it('runs a command whose role the hub does not know for owners only', async () => {
+      for (const who of WHO) {
+        const res = await run(who, 'wild');
+        const label = `rbac-probe.wild as ${who}: ${res.statusCode} ${res.body.slice(0, 200)}`;
+        if (who === 'none') expect(res.statusCode, label).toBe(401);
+        else if (who !== 'owner') expect(res.json(), label).toMatchObject({ statusCode: 403, message: `rbac-probe.wild needs the owner role; test-${who} is ${who}` });
+        else expect(res.statusCode, label).toBe(200);
+      }
+    });
+
+    it('answers 404 for a command named like an Object.prototype property, and never sends it', async () => {
+      for (const command of ['rbac-probe.constructor', 'singbox-config.constructor', 'rbac-probe.tostring', 'rbac-probe.no-such']) {
+        for (const who of ['viewer', 'owner'] as const) {
+          const res = await hub.app.inject({ method: 'POST', url: `/api/v1/nodes/rbac-node/commands/${command}`, headers: headers[who], payload: {} });
+          expect(res.json(), `${command} as ${who}`).toEqual({ statusCode: 404, code: 'HUB_ERR_NOT_FOUND', message: `no command ${command} on node rbac-node` });
+        }
+      }
+    });
+
+    it('refuses config.apply and config.rollback through the command route, pointing to the versioned routes', async () => {
+      const described = (await hub.app.inject({ method: 'GET', url: '/api/v1/nodes/rbac-node', headers: hub.auth })).json();
+      const commands = described.agent.plugins.flatMap((p: { commands: { name: string; role: string }[] }) => p.commands);
+      const roleOf = (name: string) => commands.find((c: { name: string }) => c.name === name)?.role;
+      expect([roleOf('singbox-config.config.apply'), roleOf('singbox-config.config.rollback')]).toEqual(['admin', 'admin']);
+      const routes = {
+        'config.apply': 'save the config with POST /api/v1/configs, then POST /api/v1/configs/:id/apply',
+        'config.rollback': 'use POST /api/v1/nodes/:id/config/rollback',
+      };
+      for (const [command, route] of Object.entries(routes)) {
+        for (const who of ['operator', 'admin', 'owner'] as const) {
+          const res = await hub.app.inject({
+            method: 'POST',
+            url: `/api/v1/nodes/rbac-node/commands/singbox-config.${command}`,
+            headers: headers[who],
+            payload: command === 'config.apply' ? { config: {} } : {},
+          });
+          expect(res.json(), `${command} as ${who}`).toEqual({
+            statusCode: 409,
+            code: 'HUB_ERR_CONFLICT',
+            message: `singbox-config.${command} is not run directly: ${route}`,
+          });
+        }
+      }
+    });
+
+    it('checks the role of a command its plugin offers again after the hub last saw it disabled', async () => {
+      const probe = async () =>
+        (await hub.app.inject({ method: 'GET', url: '/api/v1/nodes/rbac-node', headers: hub.auth })).json().agent.plugins.find(
+          (p: { id: string }) => p.id === 'rbac-probe',
+        );
+      await agent.setConfig((yaml) => yaml.replace('  rbac-probe:\n', '  rbac-probe:\n    enabled: false\n'));
+      process.kill(agent.child.pid!, 'SIGHUP');
+      // Each look describes the node again, so the hub's cache ends up holding the disabled plugin.
+      for (let i = 0; i < 50 && (await probe()).state !== 'disabled'; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await probe()).toMatchObject({ state: 'disabled', commands: [] });
+      expect((await run('viewer', 'poke')).json()).toMatchObject({ statusCode: 409, message: 'plugin rbac-probe is disabled on node rbac-node' });
+
+      await agent.setConfig((yaml) => yaml.replace('  rbac-probe:\n    enabled: false\n', '  rbac-probe:\n'));
+      process.kill(agent.child.pid!, 'SIGHUP');
+      // Asked of the agent directly: the hub's cache must stay as it was.
+      const direct = await clientFromEnrollment(agent.enrollment);
+      try {
+        const state = async () => (await direct.describe()).plugins.find((p) => p.id === 'rbac-probe')?.state;
+        for (let i = 0; i < 50 && (await state()) !== 'running'; i++) await new Promise((r) => setTimeout(r, 100));
+        expect(await state()).toBe('running');
+      } finally {
+        direct.close();
+      }
+      const before = (await run('owner', 'look')).json();
+      const poked = await run('viewer', 'poke');
+      expect(poked.json()).toMatchObject({ statusCode: 403, message: 'rbac-probe.poke needs the operator role; test-viewer is viewer' });
+      expect((await run('owner', 'look')).json()).toEqual(before);
     });
   });
 });
