@@ -18,6 +18,7 @@ import authRoutes from './routes/auth.js';
 import nodeRoutes from './routes/nodes.js';
 import { jobsPlugin } from './jobs/scheduler.js';
 import { objectStorePlugin } from './object-store.js';
+import { redactPlugin } from './redact.js';
 import { httpsOptions } from './tls.js';
 import configRoutes from './routes/configs.js';
 
@@ -99,6 +100,7 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   await app.register(databasePlugin, { config });
   await app.register(agentsPlugin);
   await app.register(authPlugin, { config });
+  await app.register(redactPlugin);
 
   app.get('/health', { config: { role: 'public' } }, async () => ({ status: 'ok' }));
   await app.register(import('./routes/info.js'), { prefix: '/api/v1/info' });

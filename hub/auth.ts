@@ -9,6 +9,7 @@ import { traceId } from '../agent-core/tracing.js';
 import type { HubConfig } from './config.js';
 import { Admin, AuditEntry, ROLES, type Role } from './db/models.js';
 import { HubError } from './errors.js';
+import { redact } from './redact.js';
 
 export type RouteRole = Role | 'public';
 
@@ -47,17 +48,6 @@ async function signingSecret(db: Knex, configured: string): Promise<string> {
   // Two replicas starting at once: the second insert loses and both read the winner.
   await db('settings').insert({ key: 'jwt_secret', value: secret }).catch(() => undefined);
   return (await db('settings').where({ key: 'jwt_secret' }).first()).value as string;
-}
-
-const SECRET_KEY = /pass|token|secret|key|uuid|credential|enrollment|certificate/i;
-
-/** A copy of `value` with every secret-looking field replaced, for logs and the audit log. */
-export function redact(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(redact);
-  if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(
-    Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) && v !== null && typeof v !== 'object' ? '[redacted]' : redact(v)]),
-  );
 }
 
 export const authPlugin = fp<{ config: HubConfig }>(

@@ -31,6 +31,8 @@ type Need = Role | 'public';
 const WHO: Who[] = ['none', 'viewer', 'operator', 'admin', 'owner'];
 const RANK: Record<Who, number> = { none: -1, viewer: 0, operator: 1, admin: 2, owner: 3 };
 const LOGIN = { username: 'rbac-login', password: 'rbac login password' };
+/** Marks every secret the tests seed, so an answer that leaks one is found by searching for it. */
+const MARK = 'SeCrEtMaRk';
 
 /**
  * [method, route, least role, request]. The requests are harmless for anyone allowed: ids that do
@@ -219,6 +221,9 @@ describe('role-based access to every hub route', () => {
         nodeId: 'rbac-node',
         insecure: true,
         extraPlugins: `  rbac-probe:\n    module: ${plugin}\nreload_on_change: false`,
+        configure: (config) => {
+          config.plugins['clash-stats'].clash_api = { url: 'http://127.0.0.1:9', secret: `${MARK}-clash-api-secret` };
+        },
       });
       const enrolled = await hub.app.inject({ method: 'POST', url: '/api/v1/nodes', headers: hub.auth, payload: { enrollment: agent.enrollment } });
       expect(enrolled.statusCode, enrolled.body).toBe(201);
@@ -292,6 +297,84 @@ describe('role-based access to every hub route', () => {
           });
         }
       }
+    });
+
+    it('shows viewers and operators no secret in any route answer or command output', async () => {
+      // Secrets of every kind the hub holds or relays: a base config's server keys, a user's credentials, the Clash API secret.
+      const base = {
+        inbounds: [
+          {
+            type: 'vless',
+            tag: 'vless-in',
+            listen_port: 443,
+            tls: {
+              enabled: true,
+              server_name: 'www.example.com',
+              key: ['-----BEGIN PRIVATE KEY-----', `${MARK}-tls-key`, '-----END PRIVATE KEY-----'],
+              reality: { enabled: true, handshake: { server: 'www.example.com', server_port: 443 }, private_key: `${MARK}-reality`, short_id: ['0123'] },
+            },
+          },
+          { type: 'shadowsocks', tag: 'ss-in', listen_port: 8388, method: '2022-blake3-aes-128-gcm', password: `${MARK}-ss-server` },
+          { type: 'hysteria2', tag: 'hy2-in', listen_port: 8443, obfs: { type: 'salamander', password: `${MARK}-obfs` } },
+        ],
+      };
+      const version = await hub.app.inject({ method: 'POST', url: '/api/v1/configs', headers: hub.auth, payload: { config: base } });
+      expect(version.statusCode, version.body).toBe(201);
+      const user = (await hub.app.inject({ method: 'POST', url: '/api/v1/users', headers: hub.auth, payload: { name: 'leaky' } })).json();
+      const credentials = (await hub.app.inject({ method: 'GET', url: `/api/v1/users/${user.id}/credentials`, headers: hub.auth })).json();
+      const plan = (
+        await hub.app.inject({ method: 'POST', url: '/api/v1/plans', headers: hub.auth, payload: { name: 'leaky plan', traffic_limit_bytes: 1, duration_days: 1 } })
+      ).json();
+      const subscription = (
+        await hub.app.inject({ method: 'POST', url: '/api/v1/subscriptions', headers: hub.auth, payload: { user_id: user.id, plan_id: plan.id } })
+      ).json();
+      const secrets = [MARK, credentials.uuid, credentials.password, credentials.ss_key, credentials.sub_token];
+      expect(secrets.every((v) => typeof v === 'string' && v.length >= 8)).toBe(true);
+
+      const ids: Record<string, string> = {
+        '/api/v1/nodes/': 'rbac-node',
+        '/api/v1/configs/': String(version.json().id),
+        '/api/v1/users/': String(user.id),
+        '/api/v1/plans/': String(plan.id),
+        '/api/v1/subscriptions/': String(subscription.id),
+      };
+      const described = (await hub.app.inject({ method: 'GET', url: '/api/v1/nodes/rbac-node', headers: hub.auth })).json();
+      const readCommands = (described.agent.plugins as { commands: { name: string; mutates: boolean }[] }[])
+        .flatMap((p) => p.commands)
+        .filter((c) => !c.mutates)
+        .map((c) => c.name);
+      expect(readCommands).toEqual(expect.arrayContaining(['clash-stats.singbox-contribution', 'singbox-config.config.get']));
+      // The owner sees the secrets: they are there to leak.
+      const asOwner = await hub.app.inject({ method: 'POST', url: '/api/v1/nodes/rbac-node/commands/clash-stats.singbox-contribution', headers: hub.auth, payload: { users: ['leaky'] } });
+      expect(asOwner.body).toContain(`${MARK}-clash-api-secret`);
+      expect((await hub.app.inject({ method: 'GET', url: `/api/v1/configs/${ids['/api/v1/configs/']}`, headers: hub.auth })).body).toContain(`${MARK}-reality`);
+
+      for (const who of ['viewer', 'operator'] as const) {
+        const answers: { label: string; status: number; body: string }[] = [];
+        for (const [method, route, need] of ROUTES) {
+          // The credentials route is how operators hand out a user's credentials; checked below.
+          if (method !== 'GET' || need === 'public' || RANK[who] < RANK[need] || route.endsWith('/credentials')) continue;
+          const prefix = Object.keys(ids).find((p) => route.startsWith(p) && route.slice(p.length).startsWith(':id'));
+          const url = prefix ? route.replace(':id', ids[prefix]!) : route;
+          const res = await hub.app.inject({ method: 'GET', url, headers: headers[who] });
+          answers.push({ label: `GET ${url}`, status: res.statusCode, body: res.body });
+        }
+        for (const name of readCommands) {
+          const payload = name === 'clash-stats.singbox-contribution' ? { users: ['leaky'] } : {};
+          const res = await hub.app.inject({ method: 'POST', url: `/api/v1/nodes/rbac-node/commands/${name}`, headers: headers[who], payload });
+          answers.push({ label: `command ${name}`, status: res.statusCode, body: res.body });
+        }
+        // The answers carry data, so a leak would show.
+        const shown = (label: string) => answers.find((a) => a.label === label)!;
+        expect(shown(`GET /api/v1/configs/${ids['/api/v1/configs/']}`).body, who).toContain('[redacted]');
+        expect(shown('command clash-stats.singbox-contribution').status, who).toBe(200);
+        for (const answer of answers) {
+          for (const secret of secrets) expect(answer.body.includes(secret), `${who}: ${answer.label} (${answer.status}) shows ${secret}`).toBe(false);
+        }
+      }
+      // Operators still get the credentials they hand out, from the one route that is for them.
+      const forOperator = await hub.app.inject({ method: 'GET', url: `/api/v1/users/${user.id}/credentials`, headers: headers.operator });
+      expect(forOperator.json()).toMatchObject({ uuid: credentials.uuid, sub_token: credentials.sub_token });
     });
 
     it('checks the role of a command its plugin offers again after the hub last saw it disabled', async () => {
