@@ -19,6 +19,7 @@ import nodeRoutes from './routes/nodes.js';
 import { jobsPlugin } from './jobs/scheduler.js';
 import { objectStorePlugin } from './object-store.js';
 import { redactPlugin } from './redact.js';
+import { sessionsPlugin } from './sessions.js';
 import { httpsOptions } from './tls.js';
 import configRoutes from './routes/configs.js';
 
@@ -99,6 +100,7 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(databasePlugin, { config });
   await app.register(agentsPlugin);
+  await app.register(sessionsPlugin);
   await app.register(authPlugin, { config });
   await app.register(redactPlugin);
 

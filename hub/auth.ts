@@ -10,6 +10,7 @@ import type { HubConfig } from './config.js';
 import { Admin, AuditEntry, ROLES, type Role } from './db/models.js';
 import { HubError } from './errors.js';
 import { redact } from './redact.js';
+import { SESSION_ENDED_MESSAGE } from './sessions.js';
 
 export type RouteRole = Role | 'public';
 
@@ -33,7 +34,8 @@ declare module 'fastify' {
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
-    payload: { sub: number; username: string; role: Role };
+    /** ver: the admin's token_version when it signed in; the session ends when that changes. */
+    payload: { sub: number; username: string; role: Role; ver: number };
   }
 }
 
@@ -65,7 +67,7 @@ export const authPlugin = fp<{ config: HubConfig }>(
     app.addHook('onRequest', async (request) => {
       const role = request.routeOptions.config?.role;
       if (!role || role === 'public') return;
-      let payload: { sub: number };
+      let payload: { sub: number; ver: number };
       try {
         payload = await request.jwtVerify();
       } catch (error) {
@@ -73,6 +75,7 @@ export const authPlugin = fp<{ config: HubConfig }>(
       }
       const admin = await Admin.query().findById(payload.sub);
       if (!admin || admin.disabled) throw new HubError('HUB_ERR_UNAUTHORIZED', 'this account is disabled or was removed');
+      if (payload.ver !== admin.token_version) throw new HubError('HUB_ERR_UNAUTHORIZED', SESSION_ENDED_MESSAGE);
       request.admin = admin;
       if (rank(admin.role) < rank(role)) {
         throw new HubError('HUB_ERR_FORBIDDEN', `this needs the ${role} role; ${admin.username} is ${admin.role}`);
@@ -108,7 +111,7 @@ export const authPlugin = fp<{ config: HubConfig }>(
       });
     });
   },
-  { name: 'auth', dependencies: ['database'] },
+  { name: 'auth', dependencies: ['database', 'sessions'] },
 );
 
 /** The admin behind an authenticated request (routes with a role always have one). */

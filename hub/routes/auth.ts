@@ -1,4 +1,4 @@
-// /api/v1/auth: sign in (rate-limited per client IP) and who am I.
+// /api/v1/auth: sign in (rate-limited per client IP), who am I, and sign out.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import rateLimit from '@fastify/rate-limit';
 import { verifyLogin } from '../admins.js';
@@ -26,12 +26,21 @@ const routes: FastifyPluginAsyncTypebox<{ attemptsPerMinute: number; ttlSeconds:
       if (!admin) throw new HubError('HUB_ERR_UNAUTHORIZED', 'wrong username or password');
       request.admin = admin;
       await Admin.query().patch({ last_login_at: Date.now() }).findById(admin.id);
-      const token = await app.jwt.sign({ sub: admin.id, username: admin.username, role: admin.role });
+      const token = await app.jwt.sign({ sub: admin.id, username: admin.username, role: admin.role, ver: admin.token_version });
       return { token, expires_at: new Date(Date.now() + opts.ttlSeconds * 1000).toISOString(), admin: admin.toPublic() };
     },
   );
 
   app.get('/me', { config: { role: 'viewer' } }, async (request) => adminOf(request).toPublic());
+
+  // Ends every session of the caller (all its browsers and tokens), not only this one: a token
+  // alone cannot be revoked without a list of issued tokens, and signing out is the moment to end them.
+  app.post('/logout', { config: { role: 'viewer', audit: 'auth.logout' } }, async (request, reply) => {
+    const admin = adminOf(request);
+    await app.sessions.end(app.db, admin.id);
+    app.sessions.announce(admin.id);
+    return reply.code(204).send();
+  });
 };
 
 export default routes;

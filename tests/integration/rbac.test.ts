@@ -38,7 +38,7 @@ const MARK = 'SeCrEtMaRk';
  * [method, route, least role, request]. The requests are harmless for anyone allowed: ids that do
  * not exist and bodies that fail validation, so a pass answers 400/404 and nothing changes.
  */
-const ROUTES: [string, string, Need, { url?: string; body?: object }?][] = [
+const ROUTES: [string, string, Need, { url?: string; body?: object; ownSession?: boolean }?][] = [
   ['GET', '/health', 'public'],
   ['GET', '/', 'public'],
   ['GET', '/assets/:file', 'public', { url: '/assets/app.js' }],
@@ -51,6 +51,8 @@ const ROUTES: [string, string, Need, { url?: string; body?: object }?][] = [
   ['GET', '/docs/static/*', 'public', { url: '/docs/static/swagger-ui.css' }],
   ['POST', '/api/v1/auth/login', 'public', { body: LOGIN }],
   ['GET', '/api/v1/auth/me', 'viewer'],
+  // Signing out ends every session of the caller: called as admins of its own.
+  ['POST', '/api/v1/auth/logout', 'viewer', { ownSession: true }],
   ['GET', '/api/v1/info', 'viewer'],
 
   ['GET', '/api/v1/nodes', 'viewer'],
@@ -174,6 +176,15 @@ describe('role-based access to every hub route', () => {
     await hub?.close();
   });
 
+  let sessions = 0;
+  /** A new admin with that role, signed in, for a route that ends the caller's sessions. */
+  const freshSession = async (role: Role) => {
+    const username = `own-session-${role}-${++sessions}`;
+    await createAdmin(username, LOGIN.password, role);
+    const res = await hub.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password: LOGIN.password } });
+    return { authorization: `Bearer ${res.json().token}` };
+  };
+
   it('has a table entry, with the declared role, for every route the app registers', () => {
     expect(registered.length).toBeGreaterThan(0);
     const table = new Map(ROUTES.map(([method, url, need]) => [key(method, url), need]));
@@ -196,7 +207,8 @@ describe('role-based access to every hub route', () => {
       const methods = method === 'GET' ? ['GET', 'HEAD'] : [method];
       for (const m of methods) {
         for (const who of WHO) {
-          const res = await hub.app.inject({ method: m as 'GET', url, headers: headers[who], payload: request.body });
+          const as = request.ownSession && who !== 'none' ? await freshSession(who) : headers[who];
+          const res = await hub.app.inject({ method: m as 'GET', url, headers: as, payload: request.body });
           const label = `${m} ${url} as ${who}: ${res.statusCode} ${res.body.slice(0, 200)}`;
           if (need === 'public') expect([401, 403], label).not.toContain(res.statusCode);
           else if (who === 'none') expect(res.statusCode, label).toBe(401);
