@@ -715,6 +715,36 @@ export function hubApiSuite(kind: DatabaseKind): void {
         await ok('DELETE', `/api/v1/admins/${bob.id}`);
       });
 
+      it('backs off sign-ins per username, however many addresses they come from, alike for names that do not exist', async () => {
+        await ok('POST', '/api/v1/admins', { username: 'ops-carol', password: 'carol right password', role: 'viewer' });
+        const login = (username: string, password: string, n = 0) =>
+          hub.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password }, remoteAddress: `192.0.2.${n % 5}` });
+        for (const username of ['ops-carol', 'no-such-carol']) {
+          const codes: number[] = [];
+          for (let i = 0; i < 50; i++) codes.push((await login(username, `wrong guess ${i}`, i)).statusCode);
+          expect(codes, username).toEqual([...Array(5).fill(401), ...Array(45).fill(429)]);
+          const refused = await login(username, 'carol right password');
+          expect(refused.statusCode, username).toBe(429);
+          expect(refused.headers['retry-after'], username).toBe('30');
+          expect(refused.json(), username).toEqual({
+            statusCode: 429,
+            code: 'HUB_ERR_RATE_LIMITED',
+            message: 'too many failed sign-ins for this username; try again in 30 s',
+          });
+        }
+        // Every spelling of the name is the same account to the back-off.
+        expect((await login('OPS-Carol', 'carol right password')).statusCode).toBe(429);
+
+        now += 31_000;
+        // The next failure doubles the wait; a success once it is over clears the count.
+        expect((await login('ops-carol', 'one more wrong guess')).statusCode).toBe(401);
+        expect((await login('ops-carol', 'carol right password')).headers['retry-after']).toBe('60');
+        now += 61_000;
+        expect((await login('ops-carol', 'carol right password')).statusCode).toBe(200);
+        for (let i = 0; i < 4; i++) expect((await login('ops-carol', `wrong again ${i}`)).statusCode).toBe(401);
+        expect((await login('ops-carol', 'carol right password')).statusCode).toBe(200);
+      });
+
       it('never removes the last enabled owner, and nobody deletes their own account', async () => {
         const admins = (await ok('GET', '/api/v1/admins')).items as { id: number; username: string; role: string; disabled: boolean }[];
         const me = admins.find((a) => a.username === 'test-owner')!;
