@@ -132,7 +132,7 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   await app.register(import('@fastify/websocket'), { options: { maxPayload: 64 * 1024 } });
   await app.register(import('./metrics.js'), { logger, retentionDays: config.metrics_retention_days, jobIntervalMs: config.metrics_interval_s * 1000 });
   await app.register(import('./routes/ws.js'), { prefix: '/api/v1' });
-  await app.register(import('./routes/metrics.js'));
+  await app.register(import('./routes/metrics.js'), { metricsToken: config.metrics_token });
 
   // Alerts (issue 6): rules over stored samples and node health, the `alerts` job, GET /api/v1/alerts.
   await app.register(import('./alerts/index.js'), { config, logger });

@@ -235,4 +235,24 @@ describe('live node metrics over the hub WebSocket', () => {
     expect(res.body).toMatch(/^boxfleet_hub_traffic_bytes_applied_total 0$/m);
     expect(res.body).toMatch(/^boxfleet_hub_watch_streams 0$/m);
   });
+
+  it('asks for metrics_token, when it is set, on /metrics (and only there)', async () => {
+    const guarded = await startTestHub('sqlite', { config: { metrics_token: 'prometheus-scrape-token' } });
+    try {
+      const scrape = (authorization?: string) =>
+        guarded.app.inject({ method: 'GET', url: '/metrics', headers: authorization === undefined ? {} : { authorization } });
+      for (const wrong of [undefined, 'Bearer nope', 'Bearer prometheus-scrape-toke', 'prometheus-scrape-token', guarded.auth.authorization]) {
+        const res = await scrape(wrong);
+        expect(res.statusCode, String(wrong)).toBe(401);
+        expect(res.headers['www-authenticate']).toBe('Bearer realm="metrics"');
+        expect(res.json().message).toBe('/metrics needs Authorization: Bearer <metrics_token>');
+      }
+      const res = await scrape('Bearer prometheus-scrape-token');
+      expect(res.statusCode).toBe(200);
+      expect(res.body).toMatch(/^boxfleet_hub_nodes_up 0$/m);
+      expect((await guarded.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    } finally {
+      await guarded.close();
+    }
+  });
 });
