@@ -210,7 +210,8 @@ export const commands = {
     description: 'The SSM API base URL of each managed shadowsocks inbound (for clash-stats). The URLs are secrets.',
     input: Empty,
     output: Type.Object({ endpoints: Type.Array(Type.Object({ inbound: Type.String(), url: Type.String() })) }),
-    role: 'operator' as const,
+    // The secret is inside a URL, where the hub's redaction (by field name) cannot see it: only admins read node secrets.
+    role: 'admin' as const,
   },
 };
 

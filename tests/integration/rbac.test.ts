@@ -289,7 +289,11 @@ describe('role-based access to every hub route', () => {
       const described = (await hub.app.inject({ method: 'GET', url: '/api/v1/nodes/rbac-node', headers: hub.auth })).json();
       const commands = described.agent.plugins.flatMap((p: { commands: { name: string; role: string }[] }) => p.commands);
       const roleOf = (name: string) => commands.find((c: { name: string }) => c.name === name)?.role;
-      expect([roleOf('singbox-config.config.apply'), roleOf('singbox-config.config.rollback')]).toEqual(['admin', 'admin']);
+      expect([roleOf('singbox-config.config.apply'), roleOf('singbox-config.config.rollback'), roleOf('singbox-config.ssm.endpoints')]).toEqual([
+        'admin',
+        'admin',
+        'admin',
+      ]);
       const routes = {
         'config.apply': 'save the config with POST /api/v1/configs, then POST /api/v1/configs/:id/apply',
         'config.rollback': 'use POST /api/v1/nodes/:id/config/rollback',
