@@ -313,8 +313,9 @@ export class PluginHost {
     const name = command.slice(dot + 1);
     const slot = this.slots.get(id);
     if (!slot) throw new NotFoundError(`unknown command ${command}: no plugin ${id} on this node`);
-    const spec = slot.definition.commands[name];
-    if (dot <= 0 || !spec) throw new NotFoundError(`unknown command ${command}: plugin ${id} has no command ${name}`);
+    // Own properties only: a name like `constructor` must not reach Object.prototype.
+    const spec = dot > 0 && Object.hasOwn(slot.definition.commands, name) ? slot.definition.commands[name] : undefined;
+    if (!spec) throw new NotFoundError(`unknown command ${command}: plugin ${id} has no command ${name}`);
     if (slot.state === 'disabled') throw new FailedPreconditionError(`plugin ${id} is disabled on this node`);
     if (slot.state === 'failed') throw new FailedPreconditionError(`plugin ${id} is not running: ${slot.error}`);
     if (slot.state !== 'running' || !slot.instance) throw new UnavailableError(`plugin ${id} is ${slot.state}; try again`);

@@ -1,9 +1,9 @@
 // One gRPC client per enrolled node, kept open and re-created when the node changes, plus a short
 // cache of each node's Describe (so a command's own deadline is known before it is sent).
 import fp from 'fastify-plugin';
-import { AgentClient, type AgentDescription } from './agent-client.js';
+import { AgentClient, type AgentDescription, type CommandDescription } from './agent-client.js';
 import type { Node } from './db/models.js';
-import { fromAgent } from './errors.js';
+import { fromAgent, HubError } from './errors.js';
 
 const DESCRIBE_TTL_MS = 60_000;
 const DEFAULT_COMMAND_TIMEOUT_MS = 5000;
@@ -49,9 +49,24 @@ export class AgentPool {
     return cached.description.plugins.flatMap((p) => p.commands).find((c) => c.name === command);
   }
 
-  /** The least role the agent says the command needs; undefined when the node has no such command. */
-  async commandRole(node: Node, command: string): Promise<string | undefined> {
-    return (await this.commandInfo(node, command))?.role;
+  /**
+   * The node's command as its agent describes it now, for deciding who may run it. A command the
+   * cached Describe lacks may be a plugin enabled since then: ask the agent once more before
+   * answering that there is no such command, so a stale cache never leaves a command unchecked.
+   */
+  async command(node: Node, command: string): Promise<CommandDescription> {
+    const find = (description: AgentDescription) => description.plugins.flatMap((p) => p.commands).find((c) => c.name === command);
+    const cached = this.described.get(node.id);
+    let description = cached && Date.now() - cached.at <= DESCRIBE_TTL_MS ? cached.description : undefined;
+    let found = description && find(description);
+    if (!found) {
+      description = await this.describe(node);
+      found = find(description);
+    }
+    if (found) return found;
+    const plugin = description!.plugins.find((p) => p.id === command.slice(0, command.indexOf('.')));
+    if (plugin?.state === 'disabled') throw new HubError('HUB_ERR_CONFLICT', `plugin ${plugin.id} is disabled on node ${node.id}`);
+    throw new HubError('HUB_ERR_NOT_FOUND', `no command ${command} on node ${node.id}`);
   }
 
   /**

@@ -19,7 +19,9 @@ import authRoutes from './routes/auth.js';
 import nodeRoutes from './routes/nodes.js';
 import { jobsPlugin } from './jobs/scheduler.js';
 import { objectStorePlugin } from './object-store.js';
+import { redactPlugin } from './redact.js';
 import { DOCS_CSP, securityHeadersPlugin } from './security-headers.js';
+import { sessionsPlugin } from './sessions.js';
 import { httpsOptions } from './tls.js';
 import configRoutes from './routes/configs.js';
 
@@ -116,7 +118,9 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP });
   await app.register(databasePlugin, { config });
   await app.register(agentsPlugin);
+  await app.register(sessionsPlugin);
   await app.register(authPlugin, { config, logger });
+  await app.register(redactPlugin);
 
   app.get('/health', { config: { role: 'public' } }, async () => ({ status: 'ok' }));
   await app.register(import('./routes/info.js'), { prefix: '/api/v1/info' });
@@ -146,7 +150,7 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   await app.register(import('@fastify/websocket'), { options: { maxPayload: 64 * 1024 } });
   await app.register(import('./metrics.js'), { logger, retentionDays: config.metrics_retention_days, jobIntervalMs: config.metrics_interval_s * 1000 });
   await app.register(import('./routes/ws.js'), { prefix: '/api/v1' });
-  await app.register(import('./routes/metrics.js'));
+  await app.register(import('./routes/metrics.js'), { metricsToken: config.metrics_token });
 
   // Alerts (issue 6): rules over stored samples and node health, the `alerts` job, GET /api/v1/alerts.
   await app.register(import('./alerts/index.js'), { config, logger });

@@ -5,12 +5,13 @@ import fastifyJwt from '@fastify/jwt';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Knex } from 'knex';
-import { MAX_JSON_DEPTH } from '../agent-core/json-depth.js';
 import type { AppLogger } from '../agent-core/logger.js';
 import { traceId } from '../agent-core/tracing.js';
 import type { HubConfig } from './config.js';
 import { Admin, AuditEntry, ROLES, type Role } from './db/models.js';
 import { HubError } from './errors.js';
+import { redact } from './redact.js';
+import { SESSION_ENDED_MESSAGE } from './sessions.js';
 
 export type RouteRole = Role | 'public';
 
@@ -34,7 +35,8 @@ declare module 'fastify' {
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
-    payload: { sub: number; username: string; role: Role };
+    /** ver: the admin's token_version when it signed in; the session ends when that changes. */
+    payload: { sub: number; username: string; role: Role; ver: number };
   }
 }
 
@@ -49,40 +51,6 @@ async function signingSecret(db: Knex, configured: string): Promise<string> {
   // Two replicas starting at once: the second insert loses and both read the winner.
   await db('settings').insert({ key: 'jwt_secret', value: secret }).catch(() => undefined);
   return (await db('settings').where({ key: 'jwt_secret' }).first()).value as string;
-}
-
-const SECRET_KEY = /pass|token|secret|key|uuid|credential|enrollment|certificate/i;
-
-/**
- * A copy of `value` with every secret-looking field replaced, for logs and the audit log. It walks
- * with a stack of its own, so no input can overflow the call stack; what nests deeper than
- * MAX_JSON_DEPTH (the hub refuses such bodies anyway) is replaced by a marker.
- */
-export function redact(value: unknown): unknown {
-  const root: Record<string, unknown> = {};
-  const stack: [unknown, Record<string, unknown> | unknown[], string | number, number][] = [[value, root, 'value', 0]];
-  while (stack.length > 0) {
-    const [item, parent, key, depth] = stack.pop()! as [unknown, Record<string | number, unknown>, string | number, number];
-    if (item === null || typeof item !== 'object') {
-      parent[key] = item;
-    } else if (depth >= MAX_JSON_DEPTH) {
-      parent[key] = '[nested too deep]';
-    } else if (Array.isArray(item)) {
-      const copy: unknown[] = new Array(item.length);
-      parent[key] = copy;
-      item.forEach((child, i) => stack.push([child, copy, i, depth + 1]));
-    } else {
-      // No prototype: a `__proto__` key stays an ordinary field of the copy.
-      const copy = Object.create(null) as Record<string, unknown>;
-      parent[key] = copy;
-      for (const [k, child] of Object.entries(item)) {
-        const secret = SECRET_KEY.test(k) && child !== null && typeof child !== 'object';
-        copy[k] = secret ? '[redacted]' : undefined; // keeps the keys in their order
-        if (!secret) stack.push([child, copy, k, depth + 1]);
-      }
-    }
-  }
-  return root.value;
 }
 
 /** The most of a request's input the audit log keeps, as JSON; beyond it, the start and the size. */
@@ -179,7 +147,7 @@ export const authPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
     app.addHook('onRequest', async (request) => {
       const role = request.routeOptions.config?.role;
       if (!role || role === 'public') return;
-      let payload: { sub: number };
+      let payload: { sub: number; ver: number };
       try {
         payload = await request.jwtVerify();
       } catch (error) {
@@ -187,6 +155,7 @@ export const authPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
       }
       const admin = await Admin.query().findById(payload.sub);
       if (!admin || admin.disabled) throw new HubError('HUB_ERR_UNAUTHORIZED', 'this account is disabled or was removed');
+      if (payload.ver !== admin.token_version) throw new HubError('HUB_ERR_UNAUTHORIZED', SESSION_ENDED_MESSAGE);
       request.admin = admin;
       if (rank(admin.role) < rank(role)) {
         throw new HubError('HUB_ERR_FORBIDDEN', `this needs the ${role} role; ${admin.username} is ${admin.role}`);
@@ -254,7 +223,7 @@ export const authPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
       await row;
     });
   },
-  { name: 'auth', dependencies: ['database'] },
+  { name: 'auth', dependencies: ['database', 'sessions'] },
 );
 
 /** The admin behind an authenticated request (routes with a role always have one). */

@@ -67,6 +67,11 @@ export const HUB_SETTINGS = {
   jwt_secret: { group: 'security', meaning: 'signs admin sessions (empty: one is generated once and kept in the database)', schema: Type.String({ default: '' }) },
   jwt_ttl_s: { group: 'security', meaning: 'how long a sign-in lasts, in seconds', schema: Type.Integer({ minimum: 60, default: 12 * 3600 }) },
   login_attempts_per_minute: { group: 'security', meaning: 'sign-in attempts per client IP per minute', schema: Type.Integer({ minimum: 1, default: 10 }) },
+  metrics_token: {
+    group: 'security',
+    meaning: 'when set, GET /metrics needs `Authorization: Bearer <this>` (empty: /metrics is public, like any exporter)',
+    schema: Type.String({ default: '' }),
+  },
 
   database_url: {
     group: 'database',

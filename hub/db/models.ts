@@ -33,6 +33,8 @@ export class Admin extends Timestamped {
   role!: Role;
   disabled!: boolean;
   last_login_at!: number | null;
+  /** In every session's JWT; raised to end all of them (sign-out, password, role, disabled). */
+  token_version!: number;
 
   toPublic() {
     return {

@@ -77,27 +77,33 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const { role, disabled, password } = request.body;
       // Hashing is slow: do it before taking any row lock.
       const password_hash = password === undefined ? undefined : await hashPassword(password);
-      return app.db.transaction(async (trx) => {
+      const updated = await app.db.transaction(async (trx) => {
         const owners = await lockOwners(trx);
         const admin = await findAdmin(trx, request.params.id);
         request.auditTarget = `admin:${admin.username}`;
         if (role !== undefined && role !== 'owner') keepAnOwner(owners, admin, 'demote');
         if (disabled === true) keepAnOwner(owners, admin, 'disable');
         const patch = Object.fromEntries(Object.entries({ role, disabled, password_hash }).filter(([, v]) => v !== undefined));
-        return (await Admin.query(trx).patchAndFetchById(admin.id, patch)).toPublic();
+        // A new password, role or state ends the sessions signed in before it.
+        await app.sessions.end(trx, admin.id);
+        return Admin.query(trx).patchAndFetchById(admin.id, patch);
       });
+      app.sessions.announce(updated.id);
+      return updated.toPublic();
     },
   );
 
   app.delete('/:id', { config: { role: 'owner', audit: 'admin.delete' }, schema: { params: IdParams } }, async (request, reply) => {
-    await app.db.transaction(async (trx) => {
+    const id = await app.db.transaction(async (trx) => {
       const owners = await lockOwners(trx);
       const admin = await findAdmin(trx, request.params.id);
       request.auditTarget = `admin:${admin.username}`;
       if (admin.id === adminOf(request).id) throw new HubError('HUB_ERR_CONFLICT', 'you cannot delete your own account; another owner can');
       keepAnOwner(owners, admin, 'delete');
       await Admin.query(trx).deleteById(admin.id);
+      return admin.id;
     });
+    app.sessions.announce(id);
     return reply.code(204).send();
   });
 };

@@ -1,12 +1,14 @@
-// /api/v1/auth: sign in (rate-limited per client IP) and who am I.
+// /api/v1/auth: sign in (rate-limited per client IP, backing off per username), who am I, and sign out.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import rateLimit from '@fastify/rate-limit';
 import { verifyLogin } from '../admins.js';
 import { adminOf } from '../auth.js';
 import { Admin } from '../db/models.js';
 import { HubError } from '../errors.js';
+import { LoginThrottle } from '../login-throttle.js';
 
 const routes: FastifyPluginAsyncTypebox<{ attemptsPerMinute: number; ttlSeconds: number }> = async (app, opts) => {
+  const throttle = new LoginThrottle(() => app.now());
   await app.register(rateLimit, {
     global: false,
     errorResponseBuilder: (_request, context) =>
@@ -21,17 +23,36 @@ const routes: FastifyPluginAsyncTypebox<{ attemptsPerMinute: number; ttlSeconds:
         body: Type.Object({ username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 200 }) }),
       },
     },
-    async (request) => {
-      const admin = await verifyLogin(request.body.username, request.body.password);
-      if (!admin) throw new HubError('HUB_ERR_UNAUTHORIZED', 'wrong username or password');
+    async (request, reply) => {
+      const { username, password } = request.body;
+      const waitS = Math.ceil(throttle.waitMs(username) / 1000);
+      if (waitS > 0) {
+        reply.header('retry-after', String(waitS));
+        throw new HubError('HUB_ERR_RATE_LIMITED', `too many failed sign-ins for this username; try again in ${waitS} s`);
+      }
+      const admin = await verifyLogin(username, password);
+      if (!admin) {
+        throttle.failed(username);
+        throw new HubError('HUB_ERR_UNAUTHORIZED', 'wrong username or password');
+      }
+      throttle.succeeded(username);
       request.admin = admin;
       await Admin.query().patch({ last_login_at: Date.now() }).findById(admin.id);
-      const token = await app.jwt.sign({ sub: admin.id, username: admin.username, role: admin.role });
+      const token = await app.jwt.sign({ sub: admin.id, username: admin.username, role: admin.role, ver: admin.token_version });
       return { token, expires_at: new Date(Date.now() + opts.ttlSeconds * 1000).toISOString(), admin: admin.toPublic() };
     },
   );
 
   app.get('/me', { config: { role: 'viewer' } }, async (request) => adminOf(request).toPublic());
+
+  // Ends every session of the caller (all its browsers and tokens), not only this one: a token
+  // alone cannot be revoked without a list of issued tokens, and signing out is the moment to end them.
+  app.post('/logout', { config: { role: 'viewer', audit: 'auth.logout' } }, async (request, reply) => {
+    const admin = adminOf(request);
+    await app.sessions.end(app.db, admin.id);
+    app.sessions.announce(admin.id);
+    return reply.code(204).send();
+  });
 };
 
 export default routes;

@@ -1,5 +1,7 @@
 // GET /api/v1/nodes/:id/metrics (stored samples of a node) and GET /metrics (the hub's own figures
-// for Prometheus; public, like any exporter: nothing secret, only counts and durations).
+// for Prometheus; public by default, like any exporter: nothing secret, only counts and durations;
+// the metrics_token setting puts it behind a bearer token).
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Node, NodeMetric } from '../db/models.js';
 import { HubError } from '../errors.js';
@@ -14,7 +16,14 @@ const line = (name: string, labels: Record<string, string>, value: number) => {
 };
 const head = (name: string, type: string, help: string) => `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`;
 
-const routes: FastifyPluginAsyncTypebox = async (app) => {
+/** Whether the request carries `Authorization: Bearer <token>`, compared in constant time (as digests, so lengths may differ). */
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const given = /^Bearer (.+)$/i.exec(header ?? '')?.[1] ?? '';
+  const digest = (v: string) => createHash('sha256').update(v).digest();
+  return timingSafeEqual(digest(given), digest(token));
+}
+
+const routes: FastifyPluginAsyncTypebox<{ metricsToken: string }> = async (app, { metricsToken }) => {
   app.get(
     '/api/v1/nodes/:id/metrics',
     {
@@ -47,7 +56,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.get('/metrics', { config: { role: 'public' }, schema: { hide: true } }, async (_request, reply) => {
+  // Public (role) so Prometheus needs no admin account; metrics_token, when set, is its own credential.
+  app.get('/metrics', { config: { role: 'public' }, schema: { hide: true } }, async (request, reply) => {
+    if (metricsToken && !bearerMatches(request.headers.authorization, metricsToken)) {
+      reply.header('www-authenticate', 'Bearer realm="metrics"');
+      throw new HubError('HUB_ERR_UNAUTHORIZED', '/metrics needs Authorization: Bearer <metrics_token>');
+    }
     let out = app.apiLatency.format('boxfleet_hub_http_request_duration_seconds', 'Hub API request durations by route, method and status.');
 
     const jobs = Object.entries(app.jobs.stats());

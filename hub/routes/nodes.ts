@@ -3,7 +3,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AgentDescription } from '../agent-client.js';
 import { adminOf, rank } from '../auth.js';
-import { Node, type Role } from '../db/models.js';
+import { Node, ROLES, type Role } from '../db/models.js';
 import { enrollNode } from '../enroll.js';
 import { HubError } from '../errors.js';
 
@@ -35,6 +35,22 @@ const InboundOverrides = Type.Record(
     examples: [{ 'vless-ws': { host: 'cdn.example.com', port: 443 }, 'hy2-in': { port: 20443 } }],
   },
 );
+
+/**
+ * Commands that change state the hub owns. The hub keeps a node's config versions (what it should
+ * serve, its history, the config.apply audit record); a raw config.apply or config.rollback sent
+ * to the agent would make the node serve a config the hub never saw, so these go through the
+ * versioned routes instead, for every role.
+ */
+const HUB_OWNED_COMMANDS: ReadonlyMap<string, string> = new Map([
+  ['singbox-config.config.apply', 'save the config with POST /api/v1/configs, then POST /api/v1/configs/:id/apply'],
+  ['singbox-config.config.rollback', 'use POST /api/v1/nodes/:id/config/rollback'],
+]);
+
+/** The role a command needs; a role name this hub does not know (a newer or third-party plugin's) needs the highest. */
+function commandRole(declared: string): Role {
+  return (ROLES as string[]).includes(declared) ? (declared as Role) : 'owner';
+}
 
 async function findNode(id: string): Promise<Node> {
   const node = await Node.query().findById(id);
@@ -136,9 +152,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const node = await findNode(request.params.id);
       request.auditTarget = `${node.id} ${request.params.command}`;
+      const hubOwned = HUB_OWNED_COMMANDS.get(request.params.command);
+      if (hubOwned) throw new HubError('HUB_ERR_CONFLICT', `${request.params.command} is not run directly: ${hubOwned}`);
       const admin = adminOf(request);
-      const needed = (await app.agents.commandRole(node, request.params.command)) as Role | undefined;
-      if (needed && rank(admin.role) < rank(needed)) {
+      const needed = commandRole((await app.agents.command(node, request.params.command)).role);
+      if (rank(admin.role) < rank(needed)) {
         throw new HubError('HUB_ERR_FORBIDDEN', `${request.params.command} needs the ${needed} role; ${admin.username} is ${admin.role}`);
       }
       const { result, durationMs, requestId } = await app.agents.execute(

@@ -266,7 +266,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/:id/credentials',
     // A read that hands out secrets, so it is audited like a change.
-    { config: { role: 'operator', audit: 'user.credentials' }, schema: { params: IdParams, response: { 200: CredentialsOut } } },
+    { config: { role: 'operator', audit: 'user.credentials', showsSecrets: true }, schema: { params: IdParams, response: { 200: CredentialsOut } } },
     async (request) => {
       const user = await findUser(app.db, request.params.id);
       request.auditTarget = `user:${user.name}`;
@@ -278,7 +278,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/:id/token/rotate',
     {
-      config: { role: 'operator', audit: 'user.token.rotate' },
+      config: { role: 'operator', audit: 'user.token.rotate', showsSecrets: true },
       preValidation: bodyMayBeEmpty,
       schema: {
         params: IdParams,

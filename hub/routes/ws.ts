@@ -1,6 +1,7 @@
 // GET /api/v1/ws: live node samples for the browser. Browsers cannot set headers on a WebSocket,
 // so the route itself is public and the JWT comes as `?token=` or as the first message
-// `{"token": "..."}`; any signed-in role (viewer and up) may watch. Then:
+// `{"token": "..."}`; any signed-in role (viewer and up) may watch, until its session ends (sign-out,
+// a changed, disabled or removed account): the socket is then closed with code 4401. Then:
 //   → {"subscribe": ["hk", ...]}   {"unsubscribe": ["hk"]}
 //   ← {"type":"subscribed","nodes":[...]}  {"type":"sample","node","kind","time","values"}
 //     {"type":"error","node"?,"message"}
@@ -10,17 +11,25 @@ import type { FastifyPluginAsync } from 'fastify';
 import type {} from '@fastify/websocket';
 import type { WebSocket } from 'ws';
 import { Admin, Node } from '../db/models.js';
+import { SESSION_ENDED_MESSAGE } from '../sessions.js';
 
 const AUTH_TIMEOUT_MS = 10_000;
 const MAX_SUBSCRIPTIONS = 100;
+/** How often an open socket checks its session again, for sessions ended on another hub replica. */
+const SESSION_CHECK_MS = 30_000;
 
 const routes: FastifyPluginAsync = async (app) => {
-  const authenticate = async (token: string): Promise<Admin | string> => {
+  /** Why the admin behind the token may not watch, or undefined when it may. */
+  const refusal = (admin: Admin | undefined, ver: number): string | undefined => {
+    if (!admin || admin.disabled) return 'this account is disabled or was removed';
+    if (admin.token_version !== ver) return SESSION_ENDED_MESSAGE;
+    return undefined;
+  };
+  const authenticate = async (token: string): Promise<{ admin: Admin; ver: number } | string> => {
     try {
-      const payload = app.jwt.verify<{ sub: number }>(token);
-      const admin = await Admin.query().findById(payload.sub);
-      if (!admin || admin.disabled) return 'this account is disabled or was removed';
-      return admin;
+      const { sub, ver } = app.jwt.verify<{ sub: number; ver: number }>(token);
+      const admin = await Admin.query().findById(sub);
+      return refusal(admin, ver) ?? { admin: admin!, ver };
     } catch (error) {
       return `sign in first: ${(error as Error).message}`;
     }
@@ -40,7 +49,29 @@ const routes: FastifyPluginAsync = async (app) => {
       const subscriptions = new Map<string, () => void>();
       let admin: Admin | undefined;
       let closed = false;
+      let stopWatchingSession = () => {};
       const authTimer = setTimeout(() => socket.close(4401, 'no token within 10 s'), AUTH_TIMEOUT_MS);
+
+      const endSession = (message: string) => {
+        send({ type: 'error', message });
+        socket.close(4401, 'session ended');
+      };
+      const watchSession = (signedIn: Admin, ver: number) => {
+        const unsubscribe = app.sessions.onEnded(signedIn.id, () => endSession(SESSION_ENDED_MESSAGE));
+        const timer = setInterval(() => {
+          void Admin.query()
+            .findById(signedIn.id)
+            .then((current) => {
+              const why = refusal(current, ver);
+              if (why && !closed) endSession(why);
+            })
+            .catch(() => undefined);
+        }, SESSION_CHECK_MS);
+        stopWatchingSession = () => {
+          unsubscribe();
+          clearInterval(timer);
+        };
+      };
 
       const signIn = async (token: string) => {
         const result = await authenticate(token);
@@ -50,7 +81,9 @@ const routes: FastifyPluginAsync = async (app) => {
           return;
         }
         clearTimeout(authTimer);
-        admin = result;
+        if (closed) return;
+        admin = result.admin;
+        watchSession(result.admin, result.ver);
         send({ type: 'ready', admin: admin.username });
       };
 
@@ -119,6 +152,7 @@ const routes: FastifyPluginAsync = async (app) => {
       socket.on('close', () => {
         closed = true;
         clearTimeout(authTimer);
+        stopWatchingSession();
         for (const stop of subscriptions.values()) stop();
         subscriptions.clear();
       });

@@ -132,6 +132,8 @@ export const commands = {
     input: Type.Object({ config: ConfigObject, comment: Type.Optional(Type.String({ maxLength: 500 })) }),
     output: Type.Object({ version: Type.Integer(), hash: Type.String(), reloaded: Type.Boolean() }),
     mutates: true,
+    // Replaces what the node serves: the hub's config versions (admin) own it, not an operator.
+    role: 'admin' as const,
     timeoutMs: 60_000,
   },
   'users.sync': {
@@ -200,13 +202,16 @@ export const commands = {
     input: Type.Object({ version: Type.Optional(Type.Integer({ minimum: 1 })) }),
     output: Type.Object({ version: Type.Integer(), restored: Type.Integer(), hash: Type.String(), reloaded: Type.Boolean() }),
     mutates: true,
+    // Like config.apply: changes which base config the node serves.
+    role: 'admin' as const,
     timeoutMs: 60_000,
   },
   'ssm.endpoints': {
     description: 'The SSM API base URL of each managed shadowsocks inbound (for clash-stats). The URLs are secrets.',
     input: Empty,
     output: Type.Object({ endpoints: Type.Array(Type.Object({ inbound: Type.String(), url: Type.String() })) }),
-    role: 'operator' as const,
+    // The secret is inside a URL, where the hub's redaction (by field name) cannot see it: only admins read node secrets.
+    role: 'admin' as const,
   },
 };
 

@@ -100,7 +100,17 @@ export function commandBusSuite(kind: DatabaseKind): void {
       });
       const unknown = await command('hello.wave', {});
       expect(unknown.statusCode).toBe(404);
-      expect(unknown.json().message).toContain('plugin hello has no command wave');
+      // The hub knows from the node's Describe that there is no such command and does not send it.
+      expect(unknown.json().message).toBe(`no command hello.wave on node bus-${kind}`);
+    });
+
+    it('answers NOT_FOUND for a command named like an Object.prototype property, on the hub and on the agent', async () => {
+      for (const name of ['hello.constructor', 'hello.valueof', 'sysmetrics.constructor']) {
+        expect((await command(name, {})).json()).toEqual({ statusCode: 404, code: 'HUB_ERR_NOT_FOUND', message: `no command ${name} on node bus-${kind}` });
+      }
+      for (const name of ['hello.constructor', 'hello.__proto__', 'hello.hasOwnProperty']) {
+        await expect(client.execute(name, {})).rejects.toMatchObject({ code: 'NOT_FOUND', message: `unknown command ${name}: plugin hello has no command ${name.slice(6)}` });
+      }
     });
 
     it('answers UNAUTHENTICATED to a wrong token', async () => {

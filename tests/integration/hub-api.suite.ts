@@ -658,6 +658,10 @@ export function hubApiSuite(kind: DatabaseKind): void {
         const asAnna = { authorization: `Bearer ${login.json().token}` };
         expect((await call('POST', '/api/v1/plans', { name: 'x', traffic_limit_bytes: 1, duration_days: 1 }, asAnna)).statusCode).toBe(403);
         await ok('PATCH', `/api/v1/admins/${anna.id}`, { role: 'admin' });
+        // A new role ends the sessions signed in with the old one.
+        expect((await call('GET', '/api/v1/auth/me', undefined, asAnna)).statusCode).toBe(401);
+        const again = await call('POST', '/api/v1/auth/login', { username: 'ops-anna', password: 'a long enough secret' });
+        asAnna.authorization = `Bearer ${again.json().token}`;
         expect((await call('POST', '/api/v1/plans', { name: 'By Anna', traffic_limit_bytes: 1, duration_days: 1 }, asAnna)).statusCode).toBe(201);
 
         await ok('PATCH', `/api/v1/admins/${anna.id}`, { password: 'another long secret' });
@@ -678,6 +682,69 @@ export function hubApiSuite(kind: DatabaseKind): void {
         expect((await ok('GET', '/api/v1/admins')).items.map((a: { username: string }) => a.username)).not.toContain('ops-anna');
       });
 
+      it('ends every session of an admin on sign-out (audited), a new password, a new role, or when disabled', async () => {
+        const bob = await ok('POST', '/api/v1/admins', { username: 'ops-bob', password: 'bob first password', role: 'operator' });
+        const signIn = async (password: string) => {
+          const res = await call('POST', '/api/v1/auth/login', { username: 'ops-bob', password });
+          expect(res.statusCode, res.body).toBe(200);
+          return { authorization: `Bearer ${res.json().token}` };
+        };
+        const me = async (headers: { authorization: string }) => (await call('GET', '/api/v1/auth/me', undefined, headers)).statusCode;
+        const ENDED = 'this session has ended (signed out, or the account was changed, disabled or removed); sign in again';
+
+        // Sign-out ends this session and every other one of the same admin.
+        const [laptop, phone] = [await signIn('bob first password'), await signIn('bob first password')];
+        expect(await me(laptop)).toBe(200);
+        expect((await call('POST', '/api/v1/auth/logout', undefined, laptop)).statusCode).toBe(204);
+        expect((await call('GET', '/api/v1/auth/me', undefined, laptop)).json()).toEqual({ statusCode: 401, code: 'HUB_ERR_UNAUTHORIZED', message: ENDED });
+        expect(await me(phone)).toBe(401);
+        expect(await me(hub.auth)).toBe(200);
+        const [logout] = await auditEntries('action=auth.logout');
+        expect(logout).toMatchObject({ admin: 'ops-bob', action: 'auth.logout', result: 'ok' });
+
+        for (const [patch, password] of [
+          [{ password: 'bob second password' }, 'bob first password'],
+          [{ role: 'viewer' }, 'bob second password'],
+          [{ disabled: true }, 'bob second password'],
+        ] as const) {
+          const session = await signIn(password);
+          expect(await me(session)).toBe(200);
+          await ok('PATCH', `/api/v1/admins/${bob.id}`, patch);
+          expect(await me(session), JSON.stringify(patch)).toBe(401);
+        }
+        await ok('DELETE', `/api/v1/admins/${bob.id}`);
+      });
+
+      it('backs off sign-ins per username, however many addresses they come from, alike for names that do not exist', async () => {
+        await ok('POST', '/api/v1/admins', { username: 'ops-carol', password: 'carol right password', role: 'viewer' });
+        const login = (username: string, password: string, n = 0) =>
+          hub.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password }, remoteAddress: `192.0.2.${n % 5}` });
+        for (const username of ['ops-carol', 'no-such-carol']) {
+          const codes: number[] = [];
+          for (let i = 0; i < 50; i++) codes.push((await login(username, `wrong guess ${i}`, i)).statusCode);
+          expect(codes, username).toEqual([...Array(5).fill(401), ...Array(45).fill(429)]);
+          const refused = await login(username, 'carol right password');
+          expect(refused.statusCode, username).toBe(429);
+          expect(refused.headers['retry-after'], username).toBe('30');
+          expect(refused.json(), username).toEqual({
+            statusCode: 429,
+            code: 'HUB_ERR_RATE_LIMITED',
+            message: 'too many failed sign-ins for this username; try again in 30 s',
+          });
+        }
+        // Every spelling of the name is the same account to the back-off.
+        expect((await login('OPS-Carol', 'carol right password')).statusCode).toBe(429);
+
+        now += 31_000;
+        // The next failure doubles the wait; a success once it is over clears the count.
+        expect((await login('ops-carol', 'one more wrong guess')).statusCode).toBe(401);
+        expect((await login('ops-carol', 'carol right password')).headers['retry-after']).toBe('60');
+        now += 61_000;
+        expect((await login('ops-carol', 'carol right password')).statusCode).toBe(200);
+        for (let i = 0; i < 4; i++) expect((await login('ops-carol', `wrong again ${i}`)).statusCode).toBe(401);
+        expect((await login('ops-carol', 'carol right password')).statusCode).toBe(200);
+      });
+
       it('never removes the last enabled owner, and nobody deletes their own account', async () => {
         const admins = (await ok('GET', '/api/v1/admins')).items as { id: number; username: string; role: string; disabled: boolean }[];
         const me = admins.find((a) => a.username === 'test-owner')!;
@@ -692,9 +759,17 @@ export function hubApiSuite(kind: DatabaseKind): void {
           expect(res.json().message).toBe(`cannot ${verb} test-owner: it is the last enabled owner; make another admin owner first`);
         }
 
+        // A change of role ends the admin's sessions: each one changed signs in again.
+        const signIn = async (username: string, password: string, headers: { authorization: string }) => {
+          const res = await call('POST', '/api/v1/auth/login', { username, password });
+          expect(res.statusCode, res.body).toBe(200);
+          headers.authorization = `Bearer ${res.json().token}`;
+          return headers;
+        };
+        await ok('PATCH', `/api/v1/admins/${me.id}`, { password: 'test owner password' });
+        await signIn('test-owner', 'test owner password', hub.auth);
         const second = await ok('POST', '/api/v1/admins', { username: 'owner-two', password: 'second owner pw', role: 'owner' });
-        const login = await call('POST', '/api/v1/auth/login', { username: 'owner-two', password: 'second owner pw' });
-        const asSecond = { authorization: `Bearer ${login.json().token}` };
+        const asSecond = await signIn('owner-two', 'second owner pw', { authorization: '' });
         // Two owners demoting each other at once: one wins, one enabled owner is left.
         const crossed = await Promise.all([
           call('PATCH', `/api/v1/admins/${second.id}`, { role: 'admin' }),
@@ -707,13 +782,16 @@ export function hubApiSuite(kind: DatabaseKind): void {
         if (crossed[0]!.statusCode !== 200) {
           // test-owner was demoted: the second owner restores it so the rest reads the same either way.
           await ok('PATCH', `/api/v1/admins/${me.id}`, { role: 'owner' }, asSecond);
+          await signIn('test-owner', 'test owner password', hub.auth);
         }
         await ok('PATCH', `/api/v1/admins/${second.id}`, { role: 'owner' });
         // With two owners one may step down, which leaves the other the last one again.
         await ok('PATCH', `/api/v1/admins/${second.id}`, { role: 'admin' });
+        await signIn('owner-two', 'second owner pw', asSecond);
         expect((await call('GET', '/api/v1/admins', undefined, asSecond)).statusCode).toBe(403);
         expect((await call('PATCH', `/api/v1/admins/${me.id}`, { disabled: true })).statusCode).toBe(409);
         await ok('PATCH', `/api/v1/admins/${second.id}`, { role: 'owner' });
+        await signIn('owner-two', 'second owner pw', asSecond);
         await ok('DELETE', `/api/v1/admins/${me.id}`, undefined, asSecond);
         // The only owner left cannot leave either: no one else may delete it, and it may not delete itself.
         const last = await call('DELETE', `/api/v1/admins/${second.id}`, undefined, asSecond);

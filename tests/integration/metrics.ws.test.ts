@@ -179,6 +179,50 @@ describe('live node metrics over the hub WebSocket', () => {
     expect(d.closed!.code).toBe(4401);
   });
 
+  it('closes an open WebSocket when its session ends: sign-out, or the account disabled', async () => {
+    const signIn = async (username: string) => {
+      const res = await hub.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password: 'watching password' } });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json().token as string;
+    };
+    const watching = async (token: string) => {
+      const c = new Client(`${base}?token=${token}`);
+      await c.opened();
+      await c.next((m) => m.type === 'ready');
+      c.send({ subscribe: [NODE] });
+      await c.next((m) => m.type === 'subscribed');
+      return c;
+    };
+    const ended = async (c: Client) => {
+      await until(() => c.closed !== undefined);
+      expect(c.closed).toEqual({ code: 4401, reason: 'session ended' });
+      expect(c.messages.at(-1)).toMatchObject({ type: 'error', message: expect.stringContaining('this session has ended') });
+    };
+
+    const created = await hub.app.inject({ method: 'POST', url: '/api/v1/admins', headers: hub.auth, payload: { username: 'watcher', password: 'watching password', role: 'viewer' } });
+    const other = await hub.app.inject({ method: 'POST', url: '/api/v1/admins', headers: hub.auth, payload: { username: 'bystander', password: 'watching password', role: 'viewer' } });
+    // Signing out ends every socket of that admin, and no one else's.
+    const first = await signIn('watcher');
+    const [a, b, c] = [await watching(first), await watching(await signIn('watcher')), await watching(await signIn('bystander'))];
+    expect((await hub.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: { authorization: `Bearer ${first}` } })).statusCode).toBe(204);
+    await ended(a);
+    await ended(b);
+    expect(c.closed).toBeUndefined();
+    // The token that was used on them no longer opens a socket.
+    const reused = new Client(`${base}?token=${first}`);
+    await reused.opened();
+    await until(() => reused.closed !== undefined);
+    expect(reused.messages[0]).toMatchObject({ type: 'error', message: expect.stringContaining('this session has ended') });
+
+    // Disabled by an owner: closed at once.
+    const d = await watching(await signIn('watcher'));
+    await hub.app.inject({ method: 'PATCH', url: `/api/v1/admins/${created.json().id}`, headers: hub.auth, payload: { disabled: true } });
+    await ended(d);
+    await hub.app.inject({ method: 'DELETE', url: `/api/v1/admins/${other.json().id}`, headers: hub.auth });
+    await until(() => c.closed !== undefined);
+    expect(c.closed!.code).toBe(4401);
+  });
+
   it('exposes its own figures on /metrics: jobs, API latency, nodes', async () => {
     const res = await hub.app.inject({ method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(200);
@@ -190,5 +234,25 @@ describe('live node metrics over the hub WebSocket', () => {
     expect(res.body).toMatch(/^boxfleet_hub_nodes_up \d+$/m);
     expect(res.body).toMatch(/^boxfleet_hub_traffic_bytes_applied_total 0$/m);
     expect(res.body).toMatch(/^boxfleet_hub_watch_streams 0$/m);
+  });
+
+  it('asks for metrics_token, when it is set, on /metrics (and only there)', async () => {
+    const guarded = await startTestHub('sqlite', { config: { metrics_token: 'prometheus-scrape-token' } });
+    try {
+      const scrape = (authorization?: string) =>
+        guarded.app.inject({ method: 'GET', url: '/metrics', headers: authorization === undefined ? {} : { authorization } });
+      for (const wrong of [undefined, 'Bearer nope', 'Bearer prometheus-scrape-toke', 'prometheus-scrape-token', guarded.auth.authorization]) {
+        const res = await scrape(wrong);
+        expect(res.statusCode, String(wrong)).toBe(401);
+        expect(res.headers['www-authenticate']).toBe('Bearer realm="metrics"');
+        expect(res.json().message).toBe('/metrics needs Authorization: Bearer <metrics_token>');
+      }
+      const res = await scrape('Bearer prometheus-scrape-token');
+      expect(res.statusCode).toBe(200);
+      expect(res.body).toMatch(/^boxfleet_hub_nodes_up 0$/m);
+      expect((await guarded.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    } finally {
+      await guarded.close();
+    }
   });
 });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Role } from '../../hub/db/models.js';
 import { createAdmin } from '../../hub/admins.js';
-import { startAgentProcess, type AgentProcess } from '../support/agent-process.js';
+import { clientFromEnrollment, startAgentProcess, type AgentProcess } from '../support/agent-process.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 
 const registered = vi.hoisted(() => [] as { method: string; url: string; role: string | undefined }[]);
@@ -31,12 +31,14 @@ type Need = Role | 'public';
 const WHO: Who[] = ['none', 'viewer', 'operator', 'admin', 'owner'];
 const RANK: Record<Who, number> = { none: -1, viewer: 0, operator: 1, admin: 2, owner: 3 };
 const LOGIN = { username: 'rbac-login', password: 'rbac login password' };
+/** Marks every secret the tests seed, so an answer that leaks one is found by searching for it. */
+const MARK = 'SeCrEtMaRk';
 
 /**
  * [method, route, least role, request]. The requests are harmless for anyone allowed: ids that do
  * not exist and bodies that fail validation, so a pass answers 400/404 and nothing changes.
  */
-const ROUTES: [string, string, Need, { url?: string; body?: object }?][] = [
+const ROUTES: [string, string, Need, { url?: string; body?: object; ownSession?: boolean }?][] = [
   ['GET', '/health', 'public'],
   ['GET', '/', 'public'],
   ['GET', '/assets/:file', 'public', { url: '/assets/app.js' }],
@@ -49,6 +51,8 @@ const ROUTES: [string, string, Need, { url?: string; body?: object }?][] = [
   ['GET', '/docs/static/*', 'public', { url: '/docs/static/swagger-ui.css' }],
   ['POST', '/api/v1/auth/login', 'public', { body: LOGIN }],
   ['GET', '/api/v1/auth/me', 'viewer'],
+  // Signing out ends every session of the caller: called as admins of its own.
+  ['POST', '/api/v1/auth/logout', 'viewer', { ownSession: true }],
   ['GET', '/api/v1/info', 'viewer'],
 
   ['GET', '/api/v1/nodes', 'viewer'],
@@ -143,6 +147,7 @@ export default {
     look: { description: 'Reads the counts.', input: Empty, output: Counts },
     poke: { description: 'Changes something.', mutates: true, input: Empty, output: Counts },
     nuke: { description: 'Changes something dangerous.', mutates: true, role: 'admin', input: Empty, output: Counts },
+    wild: { description: 'Asks for a role the hub does not know.', mutates: true, role: 'superuser', input: Empty, output: Counts },
   },
   start() {
     return {
@@ -150,6 +155,7 @@ export default {
         look: async () => ({ pokes, nukes }),
         poke: async () => ({ pokes: ++pokes, nukes }),
         nuke: async () => ({ pokes, nukes: ++nukes }),
+        wild: async () => ({ pokes, nukes }),
       },
     };
   },
@@ -169,6 +175,15 @@ describe('role-based access to every hub route', () => {
   afterAll(async () => {
     await hub?.close();
   });
+
+  let sessions = 0;
+  /** A new admin with that role, signed in, for a route that ends the caller's sessions. */
+  const freshSession = async (role: Role) => {
+    const username = `own-session-${role}-${++sessions}`;
+    await createAdmin(username, LOGIN.password, role);
+    const res = await hub.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password: LOGIN.password } });
+    return { authorization: `Bearer ${res.json().token}` };
+  };
 
   it('has a table entry, with the declared role, for every route the app registers', () => {
     expect(registered.length).toBeGreaterThan(0);
@@ -192,7 +207,8 @@ describe('role-based access to every hub route', () => {
       const methods = method === 'GET' ? ['GET', 'HEAD'] : [method];
       for (const m of methods) {
         for (const who of WHO) {
-          const res = await hub.app.inject({ method: m as 'GET', url, headers: headers[who], payload: request.body });
+          const as = request.ownSession && who !== 'none' ? await freshSession(who) : headers[who];
+          const res = await hub.app.inject({ method: m as 'GET', url, headers: as, payload: request.body });
           const label = `${m} ${url} as ${who}: ${res.statusCode} ${res.body.slice(0, 200)}`;
           if (need === 'public') expect([401, 403], label).not.toContain(res.statusCode);
           else if (who === 'none') expect(res.statusCode, label).toBe(401);
@@ -217,6 +233,9 @@ describe('role-based access to every hub route', () => {
         nodeId: 'rbac-node',
         insecure: true,
         extraPlugins: `  rbac-probe:\n    module: ${plugin}\nreload_on_change: false`,
+        configure: (config) => {
+          config.plugins['clash-stats'].clash_api = { url: 'http://127.0.0.1:9', secret: `${MARK}-clash-api-secret` };
+        },
       });
       const enrolled = await hub.app.inject({ method: 'POST', url: '/api/v1/nodes', headers: hub.auth, payload: { enrollment: agent.enrollment } });
       expect(enrolled.statusCode, enrolled.body).toBe(201);
@@ -245,6 +264,162 @@ describe('role-based access to every hub route', () => {
       }
       // A refused command never reached the agent: operator, admin and owner poked; admin and owner nuked.
       expect((await run('viewer', 'look')).json()).toEqual({ pokes: 3, nukes: 2 });
+    });
+
+    it('runs a command whose role the hub does not know for owners only', async () => {
+      for (const who of WHO) {
+        const res = await run(who, 'wild');
+        const label = `rbac-probe.wild as ${who}: ${res.statusCode} ${res.body.slice(0, 200)}`;
+        if (who === 'none') expect(res.statusCode, label).toBe(401);
+        else if (who !== 'owner') expect(res.json(), label).toMatchObject({ statusCode: 403, message: `rbac-probe.wild needs the owner role; test-${who} is ${who}` });
+        else expect(res.statusCode, label).toBe(200);
+      }
+    });
+
+    it('answers 404 for a command named like an Object.prototype property, and never sends it', async () => {
+      for (const command of ['rbac-probe.constructor', 'singbox-config.constructor', 'rbac-probe.tostring', 'rbac-probe.no-such']) {
+        for (const who of ['viewer', 'owner'] as const) {
+          const res = await hub.app.inject({ method: 'POST', url: `/api/v1/nodes/rbac-node/commands/${command}`, headers: headers[who], payload: {} });
+          expect(res.json(), `${command} as ${who}`).toEqual({ statusCode: 404, code: 'HUB_ERR_NOT_FOUND', message: `no command ${command} on node rbac-node` });
+        }
+      }
+    });
+
+    it('refuses config.apply and config.rollback through the command route, pointing to the versioned routes', async () => {
+      const described = (await hub.app.inject({ method: 'GET', url: '/api/v1/nodes/rbac-node', headers: hub.auth })).json();
+      const commands = described.agent.plugins.flatMap((p: { commands: { name: string; role: string }[] }) => p.commands);
+      const roleOf = (name: string) => commands.find((c: { name: string }) => c.name === name)?.role;
+      expect([roleOf('singbox-config.config.apply'), roleOf('singbox-config.config.rollback'), roleOf('singbox-config.ssm.endpoints')]).toEqual([
+        'admin',
+        'admin',
+        'admin',
+      ]);
+      const routes = {
+        'config.apply': 'save the config with POST /api/v1/configs, then POST /api/v1/configs/:id/apply',
+        'config.rollback': 'use POST /api/v1/nodes/:id/config/rollback',
+      };
+      for (const [command, route] of Object.entries(routes)) {
+        for (const who of ['operator', 'admin', 'owner'] as const) {
+          const res = await hub.app.inject({
+            method: 'POST',
+            url: `/api/v1/nodes/rbac-node/commands/singbox-config.${command}`,
+            headers: headers[who],
+            payload: command === 'config.apply' ? { config: {} } : {},
+          });
+          expect(res.json(), `${command} as ${who}`).toEqual({
+            statusCode: 409,
+            code: 'HUB_ERR_CONFLICT',
+            message: `singbox-config.${command} is not run directly: ${route}`,
+          });
+        }
+      }
+    });
+
+    it('shows viewers and operators no secret in any route answer or command output', async () => {
+      // Secrets of every kind the hub holds or relays: a base config's server keys, a user's credentials, the Clash API secret.
+      const base = {
+        inbounds: [
+          {
+            type: 'vless',
+            tag: 'vless-in',
+            listen_port: 443,
+            tls: {
+              enabled: true,
+              server_name: 'www.example.com',
+              key: ['-----BEGIN PRIVATE KEY-----', `${MARK}-tls-key`, '-----END PRIVATE KEY-----'],
+              reality: { enabled: true, handshake: { server: 'www.example.com', server_port: 443 }, private_key: `${MARK}-reality`, short_id: ['0123'] },
+            },
+          },
+          { type: 'shadowsocks', tag: 'ss-in', listen_port: 8388, method: '2022-blake3-aes-128-gcm', password: `${MARK}-ss-server` },
+          { type: 'hysteria2', tag: 'hy2-in', listen_port: 8443, obfs: { type: 'salamander', password: `${MARK}-obfs` } },
+        ],
+      };
+      const version = await hub.app.inject({ method: 'POST', url: '/api/v1/configs', headers: hub.auth, payload: { config: base } });
+      expect(version.statusCode, version.body).toBe(201);
+      const user = (await hub.app.inject({ method: 'POST', url: '/api/v1/users', headers: hub.auth, payload: { name: 'leaky' } })).json();
+      const credentials = (await hub.app.inject({ method: 'GET', url: `/api/v1/users/${user.id}/credentials`, headers: hub.auth })).json();
+      const plan = (
+        await hub.app.inject({ method: 'POST', url: '/api/v1/plans', headers: hub.auth, payload: { name: 'leaky plan', traffic_limit_bytes: 1, duration_days: 1 } })
+      ).json();
+      const subscription = (
+        await hub.app.inject({ method: 'POST', url: '/api/v1/subscriptions', headers: hub.auth, payload: { user_id: user.id, plan_id: plan.id } })
+      ).json();
+      const secrets = [MARK, credentials.uuid, credentials.password, credentials.ss_key, credentials.sub_token];
+      expect(secrets.every((v) => typeof v === 'string' && v.length >= 8)).toBe(true);
+
+      const ids: Record<string, string> = {
+        '/api/v1/nodes/': 'rbac-node',
+        '/api/v1/configs/': String(version.json().id),
+        '/api/v1/users/': String(user.id),
+        '/api/v1/plans/': String(plan.id),
+        '/api/v1/subscriptions/': String(subscription.id),
+      };
+      const described = (await hub.app.inject({ method: 'GET', url: '/api/v1/nodes/rbac-node', headers: hub.auth })).json();
+      const readCommands = (described.agent.plugins as { commands: { name: string; mutates: boolean }[] }[])
+        .flatMap((p) => p.commands)
+        .filter((c) => !c.mutates)
+        .map((c) => c.name);
+      expect(readCommands).toEqual(expect.arrayContaining(['clash-stats.singbox-contribution', 'singbox-config.config.get']));
+      // The owner sees the secrets: they are there to leak.
+      const asOwner = await hub.app.inject({ method: 'POST', url: '/api/v1/nodes/rbac-node/commands/clash-stats.singbox-contribution', headers: hub.auth, payload: { users: ['leaky'] } });
+      expect(asOwner.body).toContain(`${MARK}-clash-api-secret`);
+      expect((await hub.app.inject({ method: 'GET', url: `/api/v1/configs/${ids['/api/v1/configs/']}`, headers: hub.auth })).body).toContain(`${MARK}-reality`);
+
+      for (const who of ['viewer', 'operator'] as const) {
+        const answers: { label: string; status: number; body: string }[] = [];
+        for (const [method, route, need] of ROUTES) {
+          // The credentials route is how operators hand out a user's credentials; checked below.
+          if (method !== 'GET' || need === 'public' || RANK[who] < RANK[need] || route.endsWith('/credentials')) continue;
+          const prefix = Object.keys(ids).find((p) => route.startsWith(p) && route.slice(p.length).startsWith(':id'));
+          const url = prefix ? route.replace(':id', ids[prefix]!) : route;
+          const res = await hub.app.inject({ method: 'GET', url, headers: headers[who] });
+          answers.push({ label: `GET ${url}`, status: res.statusCode, body: res.body });
+        }
+        for (const name of readCommands) {
+          const payload = name === 'clash-stats.singbox-contribution' ? { users: ['leaky'] } : {};
+          const res = await hub.app.inject({ method: 'POST', url: `/api/v1/nodes/rbac-node/commands/${name}`, headers: headers[who], payload });
+          answers.push({ label: `command ${name}`, status: res.statusCode, body: res.body });
+        }
+        // The answers carry data, so a leak would show.
+        const shown = (label: string) => answers.find((a) => a.label === label)!;
+        expect(shown(`GET /api/v1/configs/${ids['/api/v1/configs/']}`).body, who).toContain('[redacted]');
+        expect(shown('command clash-stats.singbox-contribution').status, who).toBe(200);
+        for (const answer of answers) {
+          for (const secret of secrets) expect(answer.body.includes(secret), `${who}: ${answer.label} (${answer.status}) shows ${secret}`).toBe(false);
+        }
+      }
+      // Operators still get the credentials they hand out, from the one route that is for them.
+      const forOperator = await hub.app.inject({ method: 'GET', url: `/api/v1/users/${user.id}/credentials`, headers: headers.operator });
+      expect(forOperator.json()).toMatchObject({ uuid: credentials.uuid, sub_token: credentials.sub_token });
+    });
+
+    it('checks the role of a command its plugin offers again after the hub last saw it disabled', async () => {
+      const probe = async () =>
+        (await hub.app.inject({ method: 'GET', url: '/api/v1/nodes/rbac-node', headers: hub.auth })).json().agent.plugins.find(
+          (p: { id: string }) => p.id === 'rbac-probe',
+        );
+      await agent.setConfig((yaml) => yaml.replace('  rbac-probe:\n', '  rbac-probe:\n    enabled: false\n'));
+      process.kill(agent.child.pid!, 'SIGHUP');
+      // Each look describes the node again, so the hub's cache ends up holding the disabled plugin.
+      for (let i = 0; i < 50 && (await probe()).state !== 'disabled'; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await probe()).toMatchObject({ state: 'disabled', commands: [] });
+      expect((await run('viewer', 'poke')).json()).toMatchObject({ statusCode: 409, message: 'plugin rbac-probe is disabled on node rbac-node' });
+
+      await agent.setConfig((yaml) => yaml.replace('  rbac-probe:\n    enabled: false\n', '  rbac-probe:\n'));
+      process.kill(agent.child.pid!, 'SIGHUP');
+      // Asked of the agent directly: the hub's cache must stay as it was.
+      const direct = await clientFromEnrollment(agent.enrollment);
+      try {
+        const state = async () => (await direct.describe()).plugins.find((p) => p.id === 'rbac-probe')?.state;
+        for (let i = 0; i < 50 && (await state()) !== 'running'; i++) await new Promise((r) => setTimeout(r, 100));
+        expect(await state()).toBe('running');
+      } finally {
+        direct.close();
+      }
+      const before = (await run('owner', 'look')).json();
+      const poked = await run('viewer', 'poke');
+      expect(poked.json()).toMatchObject({ statusCode: 403, message: 'rbac-probe.poke needs the operator role; test-viewer is viewer' });
+      expect((await run('owner', 'look')).json()).toEqual(before);
     });
   });
 });

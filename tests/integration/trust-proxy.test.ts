@@ -7,13 +7,15 @@ const PROXY = '10.0.0.1';
 
 describe('a hub behind a trusted reverse proxy', () => {
   let hub: TestHub;
+  let attempts = 0;
+  // A username per attempt: this is about the per-address limit, not the per-username back-off.
   const login = (remoteAddress: string, forwardedFor: string) =>
     hub.app.inject({
       method: 'POST',
       url: '/api/v1/auth/login',
       remoteAddress,
       headers: { 'x-forwarded-for': forwardedFor },
-      payload: { username: 'nobody', password: 'wrong password' },
+      payload: { username: `nobody-${++attempts}`, password: 'wrong password' },
     });
   const auditIps = async () => {
     const res = await hub.app.inject({ method: 'GET', url: '/api/v1/audit?action=auth.login&per_page=200', headers: hub.auth });

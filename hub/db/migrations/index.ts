@@ -9,6 +9,7 @@ import * as nodeLedgerId from './006-node-ledger-id.js';
 import * as nodeTrafficTotals from './007-node-traffic-totals.js';
 import * as nodePublicHost from './008-node-public-host.js';
 import * as installTokens from './009-install-tokens.js';
+import * as adminTokenVersion from './010-admin-token-version.js';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001-nodes': nodes,
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '007-node-traffic-totals': nodeTrafficTotals,
   '008-node-public-host': nodePublicHost,
   '009-install-tokens': installTokens,
+  '010-admin-token-version': adminTokenVersion,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -33,6 +33,14 @@ describe('plugin host', () => {
     await h.close();
   });
 
+  it('answers NOT_FOUND for a command named like an Object.prototype property', async () => {
+    const h = await createHarness(hello);
+    for (const name of ['constructor', 'toString', 'hasOwnProperty', '__proto__', 'valueOf']) {
+      await expect(h.execute(`hello.${name}`)).rejects.toThrow(new NotFoundError(`unknown command hello.${name}: plugin hello has no command ${name}`));
+    }
+    await h.close();
+  });
+
   it('fails a command that overruns its deadline with DEADLINE_EXCEEDED', async () => {
     const h = await createHarness(slow);
     const started = Date.now();

@@ -58,6 +58,13 @@ export async function signIn(username: string, password: string): Promise<Admin>
 
 export const currentAdmin = () => request<Admin>('GET', '/api/v1/auth/me');
 
+/** Ends the admin's sessions on the hub (every browser it signed in on), then forgets the token here. */
+export async function logOut(): Promise<void> {
+  // Forgotten here even when the hub cannot be reached: the browser is signed out either way.
+  await request<void>('POST', '/api/v1/auth/logout').catch(() => undefined);
+  signOut();
+}
+
 /** Where clients reach one inbound instead of the node's public host and the inbound's port. */
 export interface InboundOverride {
   host?: string;

@@ -1,7 +1,7 @@
 // <bf-app>: the shell — sign-in gate, header with language switch and sign-out, a nav limited to
 // what the admin's role may use, and the screen for the current #/route (loaded on first use).
 import { css, html, nothing } from 'lit';
-import { currentAdmin, may, session, SESSION_ENDED, signOut, type Admin, type Role } from '../data/api.js';
+import { currentAdmin, logOut, may, session, SESSION_ENDED, type Admin, type Role } from '../data/api.js';
 import { currentLocale, setLocale, t, type MessageKey } from '../i18n.js';
 import { LocalizedElement } from './localized-element.js';
 import type { SignedInEvent } from './events.js';
@@ -116,8 +116,8 @@ export class BfApp extends LocalizedElement {
     await this.show(parseRoute(location.hash));
   }
 
-  private onSignOut() {
-    signOut();
+  private async onSignOut() {
+    await logOut();
     this.admin = null;
     this.loaded = null;
     void import('./bf-login.js');
