@@ -103,11 +103,11 @@ class RefusalCounter {
   opened(key: string, now: number, row: Promise<number | undefined>, error: string): void {
     const source = this.sources.get(key);
     if (source && now - source.since < REFUSAL_WINDOW_MS) {
-      Object.assign(source, { rows: source.rows + 1, count: 1, row, error });
+      Object.assign(source, { rows: source.rows + 1, count: 1, row, error, updates: Promise.resolve() });
       return;
     }
     this.sources.delete(key);
-    this.sources.set(key, { since: now, rows: 1, count: 1, row, error });
+    this.sources.set(key, { since: now, rows: 1, count: 1, row, error, updates: Promise.resolve() });
     // Oldest first (a Map keeps insertion order): forget the longest-known sources past the cap.
     for (const old of this.sources.keys()) {
       if (this.sources.size <= MAX_REFUSAL_SOURCES) break;
@@ -124,6 +124,8 @@ interface RefusalSource {
   count: number;
   row: Promise<number | undefined>;
   error: string;
+  /** The count updates of the last row, in order. */
+  updates: Promise<void>;
 }
 
 /** `body[field]` when it is a string (the username of a sign-in), else ''. */
@@ -180,13 +182,18 @@ export const authPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
       const source = `${request.ip} ${action}`;
       const repeated = anonymousRefusal ? refusals.repeat(source, now) : undefined;
       if (repeated) {
-        const id = await repeated.row;
-        if (id === undefined) return;
-        const counted = `${repeated.count} requests like this from this address within a minute; the first: ${repeated.error || `status ${reply.statusCode}`}`;
-        await AuditEntry.query()
-          .patch({ error: clip(counted, MAX_AUDIT_FIELD.error) })
-          .findById(id)
-          .catch((e: Error) => logger.error('audit write failed', { action, error: e.message }));
+        // One update at a time per row, each writing the count as it stands when it runs: updates
+        // on a pool of connections could land out of order and leave a lower count last.
+        repeated.updates = repeated.updates.then(async () => {
+          const id = await repeated.row;
+          if (id === undefined) return;
+          const counted = `${repeated.count} requests like this from this address within a minute; the first: ${repeated.error || `status ${reply.statusCode}`}`;
+          await AuditEntry.query()
+            .patch({ error: clip(counted, MAX_AUDIT_FIELD.error) })
+            .findById(id)
+            .catch((e: Error) => logger.error('audit write failed', { action, error: e.message }));
+        });
+        await repeated.updates;
         return;
       }
       const minimal = {
