@@ -18,6 +18,7 @@ import { HubError } from './errors.js';
 import authRoutes from './routes/auth.js';
 import nodeRoutes from './routes/nodes.js';
 import { jobsPlugin } from './jobs/scheduler.js';
+import { prometheusPlugin } from './prometheus.js';
 import { objectStorePlugin } from './object-store.js';
 import { redactPlugin } from './redact.js';
 import { DOCS_CSP, securityHeadersPlugin } from './security-headers.js';
@@ -117,6 +118,7 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP });
   await app.register(databasePlugin, { config });
+  await app.register(prometheusPlugin);
   await app.register(agentsPlugin);
   await app.register(sessionsPlugin);
   await app.register(authPlugin, { config, logger });

@@ -4,14 +4,16 @@
 // - the `metrics` job: pulls each node's sysmetrics.history since its last stored sample (so the
 //   stored series has no gaps when nobody watches), averages raw samples older than 24 h into
 //   hourly rows and deletes rows older than the retention.
-// - the hub's own Prometheus figures: API latency (a histogram over every request), jobs, traffic
-//   applied, nodes up.
+// - the hub's own Prometheus figures (in app.prometheus; the jobs' own are the scheduler's): API
+//   latency (a histogram over every request), traffic applied, nodes up, watch streams.
 import fp from 'fastify-plugin';
 import type { Knex } from 'knex';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { AppLogger } from '../agent-core/logger.js';
 import type { AgentPool } from './agents.js';
 import { Node } from './db/models.js';
 import { chunks, mapLimit } from './jobs/common.js';
+import type { Scheduler } from './jobs/scheduler.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -190,38 +192,94 @@ export async function runMetricsJob(deps: MetricsJobDeps) {
   return { nodes: nodes.length, samples: pulled.reduce((a, b) => a + b, 0), downsampled, expired };
 }
 
-/** Request durations, in seconds: Prometheus' default buckets. */
-export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-
-export class LatencyHistogram {
-  private readonly series = new Map<string, { labels: Record<string, string>; counts: number[]; sum: number; count: number }>();
-
-  observe(labels: Record<string, string>, seconds: number): void {
-    const key = JSON.stringify(labels);
-    let s = this.series.get(key);
-    if (!s) this.series.set(key, (s = { labels, counts: LATENCY_BUCKETS.map(() => 0), sum: 0, count: 0 }));
-    LATENCY_BUCKETS.forEach((le, k) => seconds <= le && (s.counts[k]! += 1));
-    s.sum += seconds;
-    s.count += 1;
-  }
-
-  format(name: string, help: string): string {
-    let out = `# HELP ${name} ${help}\n# TYPE ${name} histogram\n`;
-    for (const s of this.series.values()) {
-      const l = (extra: Record<string, string> = {}) =>
-        `{${Object.entries({ ...s.labels, ...extra }).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
-      LATENCY_BUCKETS.forEach((le, k) => (out += `${name}_bucket${l({ le: String(le) })} ${s.counts[k]}\n`));
-      out += `${name}_bucket${l({ le: '+Inf' })} ${s.count}\n${name}_sum${l()} ${s.sum}\n${name}_count${l()} ${s.count}\n`;
-    }
-    return out;
-  }
-}
-
 declare module 'fastify' {
   interface FastifyInstance {
     live: LiveWatches;
-    apiLatency: LatencyHistogram;
   }
+}
+
+/**
+ * The hub's own figures read at scrape time: from the database, so they are the fleet's (every hub
+ * replica) and survive restarts, or from what this hub's last traffic tick and live streams left.
+ */
+function registerScrapeFigures(registry: Registry, db: Knex, jobs: Scheduler, live: LiveWatches): void {
+  const registers = [registry];
+  const lastTraffic = () => jobs.stats().traffic?.last_result as { entries?: number; failed?: number } | null | undefined;
+  new Gauge({
+    name: 'boxfleet_hub_traffic_last_entries',
+    help: 'Ledger entries applied by the last traffic tick.',
+    registers,
+    collect() {
+      this.set(lastTraffic()?.entries ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'boxfleet_hub_traffic_last_failed_nodes',
+    help: 'Nodes the last traffic tick could not drain.',
+    registers,
+    collect() {
+      this.set(lastTraffic()?.failed ?? 0);
+    },
+  });
+  // Each node's running totals, kept by the traffic job with the usage it applies. A counter's
+  // value cannot be set, only raised: reset and raise to the total, with no await in between.
+  const nodeTotals = () =>
+    db('nodes').sum({ up: 'upload_bytes_total', down: 'download_bytes_total', billed: 'billed_bytes_total' }).first();
+  new Counter({
+    name: 'boxfleet_hub_traffic_bytes_applied_total',
+    help: 'Upload + download bytes applied from every node ledger.',
+    registers,
+    async collect() {
+      const totals = await nodeTotals();
+      this.reset();
+      this.inc(Number(totals?.up ?? 0) + Number(totals?.down ?? 0));
+    },
+  });
+  new Counter({
+    name: 'boxfleet_hub_traffic_billed_bytes_total',
+    help: 'Bytes billed to subscriptions (after node multipliers).',
+    registers,
+    async collect() {
+      const totals = await nodeTotals();
+      this.reset();
+      this.inc(Number(totals?.billed ?? 0));
+    },
+  });
+
+  /** Reads the nodes once; the answer counts the enabled nodes in a given health. */
+  const enabledByHealth = async () => {
+    const rows: { health: string; enabled: number | boolean; n: number | string }[] = await db('nodes')
+      .select('health', 'enabled')
+      .count({ n: '*' })
+      .groupBy('health', 'enabled');
+    return (health: string) => rows.filter((r) => Boolean(r.enabled) && r.health === health).reduce((n, r) => n + Number(r.n), 0);
+  };
+  new Gauge({
+    name: 'boxfleet_hub_nodes',
+    help: 'Enabled nodes by health as the hub last saw it.',
+    labelNames: ['health'],
+    registers,
+    async collect() {
+      const count = await enabledByHealth();
+      for (const health of ['online', 'offline', 'unknown']) this.set({ health }, count(health));
+    },
+  });
+  new Gauge({
+    name: 'boxfleet_hub_nodes_up',
+    help: 'Enabled nodes online.',
+    registers,
+    async collect() {
+      this.set((await enabledByHealth())('online'));
+    },
+  });
+  new Gauge({
+    name: 'boxfleet_hub_watch_streams',
+    help: 'Watch streams open to agents for live subscribers.',
+    registers,
+    collect() {
+      this.set(live.open().length);
+    },
+  });
 }
 
 export interface MetricsPluginOptions {
@@ -238,14 +296,20 @@ export const metricsPlugin = fp<MetricsPluginOptions>(
     app.decorate('live', live);
     app.addHook('onClose', async () => live.close());
 
-    const latency = new LatencyHistogram();
-    app.decorate('apiLatency', latency);
+    // prom-client's default buckets are Prometheus' own (5 ms to 10 s).
+    const latency = new Histogram({
+      name: 'boxfleet_hub_http_request_duration_seconds',
+      help: 'Hub API request durations by route, method and status.',
+      labelNames: ['method', 'route', 'status'],
+      registers: [app.prometheus],
+    });
     app.addHook('onResponse', async (request, reply) => {
       // The route pattern, not the URL: ids would make one series per node or user.
       const route = request.routeOptions.url;
       if (!route || route === '/metrics') return;
       latency.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     });
+    registerScrapeFigures(app.prometheus, app.db, app.jobs, live);
 
     app.jobs.add({
       name: 'metrics',
@@ -253,7 +317,7 @@ export const metricsPlugin = fp<MetricsPluginOptions>(
       tick: () => runMetricsJob({ db: app.db, agents: app.agents, now: () => app.now(), logger, retentionDays }),
     });
   },
-  { name: 'metrics', dependencies: ['database', 'agents', 'jobs'] },
+  { name: 'metrics', dependencies: ['database', 'agents', 'jobs', 'prometheus'] },
 );
 
 export default metricsPlugin;

@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import fp from 'fastify-plugin';
 import type { Knex } from 'knex';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { AppLogger } from '../../agent-core/logger.js';
 import { entrySpan } from '../../agent-core/tracing.js';
 import type { HubConfig } from '../config.js';
@@ -25,17 +26,24 @@ export interface JobDefinition<Result = unknown> {
   then?(result: Result): string[];
 }
 
+/** What the last tick left; the counts (runs, failures, time spent) are the Prometheus figures. */
 export interface JobStats {
-  runs: number;
-  /** Ticks another hub held the lease for. */
-  skipped: number;
-  failures: number;
-  running: boolean;
   last_started_at: number | null;
-  last_duration_ms: number | null;
-  total_duration_ms: number;
   last_error: string | null;
   last_result: unknown;
+}
+
+/** The jobs' Prometheus figures, one series per job (`name`: `job` is Prometheus' own label). */
+function jobMetrics(registry: Registry) {
+  const common = { labelNames: ['name'] as const, registers: [registry] };
+  return {
+    runs: new Counter({ name: 'boxfleet_hub_job_runs_total', help: 'Job ticks this hub ran to the end.', ...common }),
+    failures: new Counter({ name: 'boxfleet_hub_job_failures_total', help: 'Job ticks that failed.', ...common }),
+    skipped: new Counter({ name: 'boxfleet_hub_job_skipped_total', help: 'Job ticks left to another hub holding the lease.', ...common }),
+    seconds: new Counter({ name: 'boxfleet_hub_job_duration_seconds_total', help: 'Time spent in job ticks.', ...common }),
+    lastSeconds: new Gauge({ name: 'boxfleet_hub_job_last_duration_seconds', help: 'Duration of the last tick.', ...common }),
+    running: new Gauge({ name: 'boxfleet_hub_job_running', help: '1 while a tick runs.', ...common }),
+  };
 }
 
 export type JobRun = { ran: true; result: unknown; duration_ms: number } | { ran: false; holder: string };
@@ -48,12 +56,16 @@ export class Scheduler {
   private readonly jobs = new Map<string, { definition: JobDefinition<any>; stats: JobStats; queue: Promise<unknown> }>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private started = false;
+  private readonly metrics: ReturnType<typeof jobMetrics>;
 
   constructor(
     private readonly db: Knex,
     private readonly now: () => number,
     private readonly logger: AppLogger,
-  ) {}
+    registry: Registry,
+  ) {
+    this.metrics = jobMetrics(registry);
+  }
 
   add<Result>(definition: JobDefinition<Result>): void {
     if (!/^[a-z][a-z0-9-]{0,63}$/.test(definition.name)) throw new Error(`job name ${definition.name} must be kebab-case`);
@@ -61,8 +73,10 @@ export class Scheduler {
     this.jobs.set(definition.name, {
       definition,
       queue: Promise.resolve(),
-      stats: { runs: 0, skipped: 0, failures: 0, running: false, last_started_at: null, last_duration_ms: null, total_duration_ms: 0, last_error: null, last_result: null },
+      stats: { last_started_at: null, last_error: null, last_result: null },
     });
+    // Every job has its series from the start, so a rate() over a job that never ran reads 0.
+    for (const metric of Object.values(this.metrics)) metric.inc({ name: definition.name }, 0);
   }
 
   names(): string[] {
@@ -83,16 +97,17 @@ export class Scheduler {
 
   private async tick(definition: JobDefinition, stats: JobStats): Promise<JobRun> {
     const ttl = definition.intervalMs;
+    const labels = { name: definition.name };
     let acquired: boolean;
     try {
       acquired = await withRetry(() => this.acquire(definition.name, ttl));
     } catch (error) {
-      stats.failures += 1;
+      this.metrics.failures.inc(labels);
       stats.last_error = `job lease: ${(error as Error).message}`;
       throw error;
     }
     if (!acquired) {
-      stats.skipped += 1;
+      this.metrics.skipped.inc(labels);
       const row = await this.db('job_leases').where({ name: definition.name }).first();
       return { ran: false, holder: String(row?.holder ?? 'another hub') };
     }
@@ -104,25 +119,25 @@ export class Scheduler {
         .catch((error: Error) => this.logger.warn('job lease renewal failed', { job: definition.name, error: error.message }));
     }, Math.max(50, Math.floor(ttl / HEARTBEATS_PER_LEASE)));
     const started = performance.now();
-    stats.running = true;
+    this.metrics.running.set(labels, 1);
     stats.last_started_at = this.now();
     try {
       // A trace per tick, so the calls a job makes to agents hang together.
       const result = await entrySpan(`job/${definition.name}`, () => definition.tick());
-      stats.runs += 1;
+      this.metrics.runs.inc(labels);
       stats.last_result = result;
       stats.last_error = null;
       return { ran: true, result, duration_ms: Math.round(performance.now() - started) };
     } catch (error) {
-      stats.failures += 1;
+      this.metrics.failures.inc(labels);
       stats.last_error = (error as Error).message;
       throw error;
     } finally {
       clearInterval(heartbeat);
       const duration = performance.now() - started;
-      stats.running = false;
-      stats.last_duration_ms = Math.round(duration);
-      stats.total_duration_ms += duration;
+      this.metrics.running.set(labels, 0);
+      this.metrics.lastSeconds.set(labels, duration / 1000);
+      this.metrics.seconds.inc(labels, duration / 1000);
       this.logger.debug('job tick', { job: definition.name, duration_ms: Math.round(duration), error: stats.last_error ?? undefined });
     }
   }
@@ -199,7 +214,7 @@ export const jobsPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
   async (app, { config, logger }) => {
     const deps = { db: app.db, agents: app.agents, now: () => app.now(), logger };
     const reconciler = new Reconciler({ ...deps, objects: app.objects });
-    const jobs: HubJobs = Object.assign(new Scheduler(app.db, deps.now, logger), { reconciler });
+    const jobs: HubJobs = Object.assign(new Scheduler(app.db, deps.now, logger, app.prometheus), { reconciler });
     jobs.add({
       name: 'traffic',
       intervalMs: config.traffic_interval_s * 1000,
@@ -214,5 +229,5 @@ export const jobsPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
     if (config.jobs_enabled) app.addHook('onListen', async () => jobs.start());
     app.addHook('onClose', async () => jobs.stop());
   },
-  { name: 'jobs', dependencies: ['database', 'agents', 'object-store'] },
+  { name: 'jobs', dependencies: ['database', 'agents', 'object-store', 'prometheus'] },
 );

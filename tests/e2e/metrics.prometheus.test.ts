@@ -1,6 +1,7 @@
 // A real Prometheus (Debian's package; BOXFLEET_PROMETHEUS_BIN or /usr/bin/prometheus) scrapes a
 // real agent's sysmetrics endpoint and the hub's /metrics; PromQL over its HTTP API then returns
-// the node's CPU value and the hub's job counter. No skipping: without the binary this fails.
+// the node's CPU value and the hub's job counter; promtool (from the same package) lints both
+// outputs. No skipping: without the binaries this fails.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -18,6 +19,22 @@ function prometheusBin(): string {
   return bin;
 }
 
+/** `promtool check metrics` over an exposition: its exit code and what it said (empty when clean). */
+async function promtoolCheck(text: string): Promise<{ code: number | null; report: string }> {
+  const bin = process.env.BOXFLEET_PROMTOOL_BIN ?? '/usr/bin/promtool';
+  if (!existsSync(bin)) throw new Error(`no promtool at ${bin}: apt-get install -y prometheus, or set BOXFLEET_PROMTOOL_BIN`);
+  const child = spawn(bin, ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let report = '';
+  child.stdout.on('data', (c) => (report += c));
+  child.stderr.on('data', (c) => (report += c));
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', resolve);
+  });
+  child.stdin.end(text);
+  return { code: await exited, report };
+}
+
 describe('Prometheus scraping an agent and the hub', () => {
   let agent: AgentProcess;
   let hub: TestHub;
@@ -25,6 +42,7 @@ describe('Prometheus scraping an agent and the hub', () => {
   let dir: string;
   let promUrl: string;
   let agentMetricsPort: number;
+  let hubPort: number;
   let output = '';
 
   beforeAll(async () => {
@@ -44,7 +62,7 @@ describe('Prometheus scraping an agent and the hub', () => {
     await hub.app.jobs.run('traffic');
     await hub.app.jobs.run('traffic');
     await hub.app.listen({ host: '127.0.0.1', port: 0 });
-    const hubPort = (hub.app.server.address() as { port: number }).port;
+    hubPort = (hub.app.server.address() as { port: number }).port;
 
     dir = await mkdtemp(path.join(os.tmpdir(), 'boxfleet-prometheus-'));
     await writeFile(
@@ -130,5 +148,15 @@ scrape_configs:
     const [latency] = await query('sum(boxfleet_hub_http_request_duration_seconds_count{route="/metrics"}) or vector(0)');
     // /metrics itself is not timed (scrapes would swamp the API figures).
     expect(Number(latency!.value[1])).toBe(0);
+  });
+
+  it('writes expositions that promtool finds nothing wrong with, on the agent and on the hub', async () => {
+    for (const url of [`http://127.0.0.1:${agentMetricsPort}/metrics`, `http://127.0.0.1:${hubPort}/metrics`]) {
+      const res = await fetch(url);
+      expect(res.status, url).toBe(200);
+      const text = await res.text();
+      expect(text, url).toMatch(/^# TYPE boxfleet_/m);
+      expect(await promtoolCheck(text), url).toEqual({ code: 0, report: '' });
+    }
   });
 });

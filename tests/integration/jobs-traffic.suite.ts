@@ -10,6 +10,7 @@ import { HubError } from '../../hub/errors.js';
 import { applyLedgerBatch, drainNode, hourOf, LEDGER_REPLACED_ACTION, type TrafficSummary } from '../../hub/jobs/traffic.js';
 import type { AgentProcess } from '../support/agent-process.js';
 import { startTestHub, type DatabaseKind, type TestHub } from '../support/hub.js';
+import { metricValue } from '../support/prometheus.js';
 import {
   enroll,
   joinHub,
@@ -372,15 +373,15 @@ export function trafficJobSuite(kind: DatabaseKind): void {
       await timed.listen({ host: '127.0.0.1', port: 0 });
       await append('bob', 2, 2);
       const deadline = Date.now() + 10_000;
-      while (timed.jobs.stats().quota!.runs === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      const stats = timed.jobs.stats();
-      expect(stats.traffic!.runs).toBeGreaterThanOrEqual(1);
-      expect(stats.quota!.runs).toBeGreaterThanOrEqual(1);
-      expect(stats.traffic!.total_duration_ms).toBeGreaterThan(0);
+      const runs = (job: string) => metricValue(timed, 'boxfleet_hub_job_runs_total', { name: job });
+      while ((await runs('quota')) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(await runs('traffic')).toBeGreaterThanOrEqual(1);
+      expect(await runs('quota')).toBeGreaterThanOrEqual(1);
+      expect(await metricValue(timed, 'boxfleet_hub_job_duration_seconds_total', { name: 'traffic' })).toBeGreaterThan(0);
       await leave(timed, hub);
-      const runs = timed.jobs.stats().traffic!.runs;
+      const trafficRuns = await runs('traffic');
       await new Promise((r) => setTimeout(r, 500));
-      expect(timed.jobs.stats().traffic!.runs).toBe(runs);
+      expect(await runs('traffic')).toBe(trafficRuns);
       expect(await hub.app.db('job_leases').where({ holder: timed.jobs.holder }).andWhere('expires_at', '>', 0)).toEqual([]);
       await expectExactlyOnce();
     });

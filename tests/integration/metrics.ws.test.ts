@@ -230,7 +230,7 @@ describe('live node metrics over the hub WebSocket', () => {
     expect(res.body).toMatch(/^boxfleet_hub_job_runs_total\{name="metrics"\} 1$/m);
     expect(res.body).toMatch(/^boxfleet_hub_job_runs_total\{name="traffic"\} 0$/m);
     expect(res.body).toMatch(/^boxfleet_hub_http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/nodes\/:id\/metrics",status="200"\} 2$/m);
-    expect(res.body).toMatch(/^boxfleet_hub_http_request_duration_seconds_bucket\{method="POST",route="\/api\/v1\/nodes",status="201",le="\+Inf"\} 1$/m);
+    expect(res.body).toMatch(/^boxfleet_hub_http_request_duration_seconds_bucket\{le="\+Inf",method="POST",route="\/api\/v1\/nodes",status="201"\} 1$/m);
     expect(res.body).toMatch(/^boxfleet_hub_nodes_up \d+$/m);
     expect(res.body).toMatch(/^boxfleet_hub_traffic_bytes_applied_total 0$/m);
     expect(res.body).toMatch(/^boxfleet_hub_watch_streams 0$/m);
