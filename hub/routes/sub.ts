@@ -1,4 +1,5 @@
-// /sub/:token: what an end user's proxy client fetches. Public (the token is the secret), never
+// /sub/:token: what an end user's proxy client fetches; /sub/:token/info: the same profile as JSON
+// (status, usage, links) for the portal and for clients; the QR codes. Public (the token is the secret), never
 // audited, and the token never reaches a log line (the request log names the route pattern only).
 // An unknown token answers exactly like an unknown path. Rate-limited per token and per client IP.
 //
@@ -25,6 +26,7 @@ import {
   subscriptionUserinfo,
   type Format,
 } from '../subscriptions/format.js';
+import { SubscriptionInfo, subscriptionInfo } from '../subscriptions/info.js';
 import { renderBase64, renderLinks, shareLink } from '../subscriptions/links.js';
 import { profileLoader, STATUS_TEXT, type Profile } from '../subscriptions/profile.js';
 import { renderSingbox } from '../subscriptions/singbox.js';
@@ -100,6 +102,17 @@ const routes: FastifyPluginAsyncTypebox<SubRoutesOptions> = async (app, opts) =>
         case 'base64':
           return renderBase64(profile.entries);
       }
+    },
+  );
+
+  app.get(
+    '/:token/info',
+    { config: { role: 'public', audit: false }, schema: { params: Params, response: { 200: SubscriptionInfo }, hide: true } },
+    async (request, reply) => {
+      const profile = await load(request.params.token);
+      if (!profile) return notFound(request, reply);
+      reply.header('cache-control', 'no-store');
+      return subscriptionInfo(profile, request.publicUrl);
     },
   );
 
