@@ -1,22 +1,21 @@
-// /sub/:token: what an end user's proxy client fetches. Public (the token is the secret), never
+// /sub/:token: what an end user's proxy client fetches; /sub/:token/info: the same profile as JSON
+// (status, usage, links) for the portal and for clients; the QR codes. Public (the token is the secret), never
 // audited, and the token never reaches a log line (the request log names the route pattern only).
 // An unknown token answers exactly like an unknown path. Rate-limited per token and per client IP.
 //
 // A suspended or expired user (or a disabled one, or one without a plan) still gets 200 and a
 // valid profile, with one stand-in entry that reaches nothing and whose name says why, plus the
-// status in profile-title. The client then shows the reason where the user picks a node, instead
-// of a bare "update failed". Peer panels: Marzban keeps answering with the user's usual configs
-// (the node side is what stops working) and can put the status into the remarks; 3x-ui/Hiddify
-// style panels add such info entries. We give out no node address or credential at all.
+// status in profile-title (hub/subscriptions/profile.ts decides which). The client then shows the
+// reason where the user picks a node, instead of a bare "update failed". Peer panels: Marzban
+// keeps answering with the user's usual configs (the node side is what stops working) and can put
+// the status into the remarks; 3x-ui/Hiddify style panels add such info entries. We give out no
+// node address or credential at all.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
-import { Node, Plan, Subscription, User } from '../db/models.js';
 import { HubError } from '../errors.js';
-import { readConfigVersion } from '../jobs/reconcile.js';
 import { renderClash } from '../subscriptions/clash.js';
-import { buildEntries, placeholderEntry, type Entry } from '../subscriptions/entries.js';
 import {
   CONTENT_TYPES,
   FORMATS,
@@ -26,9 +25,10 @@ import {
   profileTitle,
   subscriptionUserinfo,
   type Format,
-  type Usage,
 } from '../subscriptions/format.js';
+import { SubscriptionInfo, subscriptionInfo } from '../subscriptions/info.js';
 import { renderBase64, renderLinks, shareLink } from '../subscriptions/links.js';
+import { profileLoader, STATUS_TEXT, type Profile } from '../subscriptions/profile.js';
 import { renderSingbox } from '../subscriptions/singbox.js';
 import { StringEnum } from './users.js';
 
@@ -42,17 +42,6 @@ export interface SubRoutesOptions {
 const Params = Type.Object({ token: Type.String({ maxLength: 200 }) });
 const FormatQuery = Type.Object({ format: Type.Optional(StringEnum(FORMATS)) });
 const QrQuery = Type.Object({ link: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })) });
-
-interface Profile {
-  user: User;
-  entries: Entry[];
-  usage: Usage;
-  /** Why no node is given; null when the user is served. */
-  reason: string | null;
-}
-
-/** Immutable, so cached for the process; a bound keeps a long-lived hub's memory flat. */
-const CONFIG_CACHE_MAX = 512;
 
 const routes: FastifyPluginAsyncTypebox<SubRoutesOptions> = async (app, opts) => {
   await app.register(rateLimit, { global: false });
@@ -72,58 +61,7 @@ const routes: FastifyPluginAsyncTypebox<SubRoutesOptions> = async (app, opts) =>
     }
   });
 
-  const configs = new Map<number, Record<string, unknown>>();
-  const baseConfig = async (version: number) => {
-    let config = configs.get(version);
-    if (!config) {
-      config = (await readConfigVersion(app.db, app.objects, version)).config;
-      if (configs.size >= CONFIG_CACHE_MAX) configs.delete(configs.keys().next().value!);
-      configs.set(version, config);
-    }
-    return config;
-  };
-
-  /** The user behind a token with what they may use now; null for an unknown token. */
-  const load = async (token: string): Promise<Profile | null> => {
-    if (!/^[A-Za-z0-9_-]{20,200}$/.test(token)) return null;
-    const user = await User.query(app.db).findOne({ sub_token: token });
-    if (!user) return null;
-    // As the admin API: the active or suspended subscription, else the newest not cancelled.
-    const subscriptions = await Subscription.query(app.db).where({ user_id: user.id }).whereNot('status', 'cancelled').orderBy('id', 'desc');
-    const subscription = subscriptions.find((s) => s.status === 'active' || s.status === 'suspended') ?? subscriptions[0];
-    const now = app.now();
-    const usage: Usage = {
-      used: Number(subscription?.traffic_used_bytes ?? 0),
-      total: Number(subscription?.traffic_total_bytes ?? 0),
-      expire: subscription ? Math.floor(Number(subscription.end_time) / 1000) : 0,
-    };
-    let reason: string | null = null;
-    if (user.status !== 'active') reason = 'account disabled';
-    else if (!subscription) reason = 'no active plan';
-    else if (subscription.status === 'suspended') reason = subscription.suspended_reason === 'quota' ? 'traffic quota used up' : 'subscription suspended';
-    else if (subscription.status !== 'active' || Number(subscription.end_time) <= now) reason = 'subscription expired';
-    if (reason !== null) return { user, entries: [placeholderEntry(`⛔ ${reason}`)], usage, reason };
-
-    const plan = await Plan.query(app.db).findById(subscription!.plan_id);
-    const planTags = plan?.node_tags ?? [];
-    // Only nodes that serve this user now: enabled, online, running a known base config.
-    const nodes = (
-      await Node.query(app.db)
-        .select('id', 'name', 'address', 'public_host', 'inbound_overrides', 'tags', 'multiplier', 'applied_config_version')
-        .where('enabled', true)
-        .andWhere('health', 'online')
-        .whereNotNull('applied_config_version')
-        .orderBy(['name', 'id'])
-    ).filter((n) => n.tags.some((t) => planTags.includes(t)));
-    const withConfigs = [];
-    for (const node of nodes) {
-      const config = await baseConfig(node.applied_config_version!).catch(() => undefined);
-      if (config) withConfigs.push({ node, config });
-    }
-    const entries = buildEntries(withConfigs, planTags, user);
-    if (entries.length === 0) return { user, entries: [placeholderEntry('⛔ no node available right now')], usage, reason: 'no node available' };
-    return { user, entries, usage, reason: null };
-  };
+  const load = profileLoader(app);
 
   /**
    * The app's not-found answer, word for word (the tests compare it with an unknown path's), sent
@@ -134,9 +72,9 @@ const routes: FastifyPluginAsyncTypebox<SubRoutesOptions> = async (app, opts) =>
     reply.code(404).send({ statusCode: 404, code: 'HUB_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` });
 
   const setHeaders = (request: FastifyRequest, reply: FastifyReply, profile: Profile, format: Format) => {
-    const title = `boxfleet · ${profile.user.name}${profile.reason ? ` (${profile.reason})` : ''}`;
+    const title = `boxfleet · ${profile.user.name}${profile.status === 'active' ? '' : ` (${STATUS_TEXT[profile.status]})`}`;
     reply
-      // Clients show it as the profile's web page; the portal takes the hub's public address from it.
+      // Clients show it as the profile's web page.
       .header('profile-web-page-url', `${request.publicUrl}/portal/${profile.user.sub_token}`)
       .header('content-type', CONTENT_TYPES[format])
       .header('subscription-userinfo', subscriptionUserinfo(profile.usage))
@@ -164,6 +102,17 @@ const routes: FastifyPluginAsyncTypebox<SubRoutesOptions> = async (app, opts) =>
         case 'base64':
           return renderBase64(profile.entries);
       }
+    },
+  );
+
+  app.get(
+    '/:token/info',
+    { config: { role: 'public', audit: false }, schema: { params: Params, response: { 200: SubscriptionInfo }, hide: true } },
+    async (request, reply) => {
+      const profile = await load(request.params.token);
+      if (!profile) return notFound(request, reply);
+      reply.header('cache-control', 'no-store');
+      return subscriptionInfo(profile, request.publicUrl);
     },
   );
 

@@ -80,7 +80,7 @@ describe('end-user portal in Chromium', { timeout: 60_000 }, () => {
       const year = String(new Date(Date.now() + 30 * 86_400_000).getFullYear());
       expect(await page.getByText('(in 30 days)').isVisible()).toBe(true);
       expect(await page.getByText(year).first().isVisible()).toBe(true);
-      // Status: active, but there is no node, which the hub says in profile-title.
+      // Status: active, but there is no node, which the hub says with its own code.
       expect(await page.getByText('Active', { exact: true }).isVisible()).toBe(true);
       expect(await page.getByRole('alert').textContent()).toContain('No server is available right now');
 
@@ -122,17 +122,20 @@ describe('end-user portal in Chromium', { timeout: 60_000 }, () => {
   }
 
   it('lists the servers with a copy button and a QR code each', async () => {
-    // A user with servers needs a node that runs them; the portal only reads /sub?format=links, so
+    // A user with servers needs a node that runs them; the portal only reads /sub/<token>/info, so
     // that answer is stood in for here (the per-link QR image still comes from the hub: link 0).
     const errors: string[] = [];
     const page = await openPage(browser, 390, errors);
-    const links = ['vless://id@hk.example:443?security=reality#HK%201%20%C3%972', 'trojan://pw@us.example:443#US%201'];
-    await page.route(`${url}/sub/${alice}?format=links`, (route) =>
+    const info = (await hub.app.inject({ method: 'GET', url: `/sub/${alice}/info` })).json();
+    const entries = [
+      { name: 'HK 1 ×2', link: 'vless://id@hk.example:443?security=reality#HK%201%20%C3%972' },
+      { name: 'US 1', link: 'trojan://pw@us.example:443#US%201' },
+    ];
+    await page.route(`${url}/sub/${alice}/info`, (route) =>
       route.fulfill({
         status: 200,
-        contentType: 'text/plain; charset=utf-8',
-        headers: { 'subscription-userinfo': 'upload=0; download=0; total=0; expire=0', 'profile-title': `base64:${Buffer.from('boxfleet · alice').toString('base64')}` },
-        body: `${links.join('\n')}\n`,
+        contentType: 'application/json; charset=utf-8',
+        json: { ...info, status: 'active', status_text: 'active', usage: { upload_bytes: 0, download_bytes: 0, total_bytes: null, expires_at: null }, entries },
       }),
     );
     await page.goto(`${url}/portal/${alice}`);
@@ -159,7 +162,13 @@ describe('end-user portal in Chromium', { timeout: 60_000 }, () => {
     await page.getByText('Suspended', { exact: true }).waitFor();
     expect(await page.getByRole('alert').textContent()).toContain('Your subscription is suspended.');
     expect(await page.getByRole('progressbar', { name: 'Traffic' }).getAttribute('aria-valuenow')).toBe('0');
+    expect(await page.getByRole('heading', { name: 'Servers' }).count()).toBe(0);
     await page.screenshot({ path: path.join(SHOTS, 'portal-suspended-390.png'), fullPage: true });
+    // The reason comes as a code, so it reads in Chinese too.
+    await page.getByRole('button', { name: '中文' }).click();
+    await page.getByText('已暂停', { exact: true }).waitFor();
+    expect(await page.getByRole('alert').textContent()).toContain('订阅已暂停。');
+    await page.getByRole('button', { name: 'English' }).click();
     expect(errors).toEqual([]);
     await page.context().close();
   });

@@ -256,6 +256,7 @@ describe('fuzzing the hub API and the plugin commands (fixed seed)', () => {
     const link = { in: 'query', name: 'link', schema: { type: 'integer', minimum: 0, maximum: 10_000 } };
     hidden = [
       { method: 'GET', path: '/sub/{token}', parameters: [token, { in: 'query', name: 'format', schema: { enum: [...FORMATS] } }] },
+      { method: 'GET', path: '/sub/{token}/info', parameters: [token] },
       { method: 'GET', path: '/sub/{token}/qr.svg', parameters: [token, link] },
       { method: 'GET', path: '/sub/{token}/qr.png', parameters: [token, link] },
       { method: 'GET', path: '/portal/{token}', parameters: [token] },

@@ -113,6 +113,7 @@ const ROUTES: [string, string, Need, { url?: string; body?: object; ownSession?:
 
   // End-user subscriptions: routes/sub.ts (the token is the credential).
   ['GET', '/sub/:token', 'public', { url: '/sub/no-such-token' }],
+  ['GET', '/sub/:token/info', 'public', { url: '/sub/no-such-token/info' }],
   ['GET', '/sub/:token/qr.svg', 'public', { url: '/sub/no-such-token/qr.svg' }],
   ['GET', '/sub/:token/qr.png', 'public', { url: '/sub/no-such-token/qr.png' }],
 

@@ -1,29 +1,29 @@
 // <bf-portal-clients>: per client type, the one-tap import (where the app registers a URL scheme)
 // and the subscription URL to copy, pinned to the format that app reads.
 import { LitElement, css, html, nothing } from 'lit';
-import { clashImportUrl, singboxImportUrl, subscriptionUrl } from './data.js';
+import { clashImportUrl, singboxImportUrl, type Format } from './data.js';
 import { msg, type PortalLocale, type PortalMessage } from './messages.js';
 import './bf-portal-copy.js';
 
 interface Client {
   label: PortalMessage;
-  /** The URL the app fetches, from the subscription URL. */
-  url: (url: string) => string;
-  /** Its import link, when it has one. */
+  /** The format the app reads. */
+  format: Format;
+  /** Its import link, from that format's URL, when it has one. */
   importUrl?: (url: string, name: string) => string;
 }
 
 const CLIENTS: Client[] = [
-  { label: 'clients.singbox', url: (u) => subscriptionUrl(u, 'singbox'), importUrl: singboxImportUrl },
-  { label: 'clients.clash', url: (u) => subscriptionUrl(u, 'clash'), importUrl: (u) => clashImportUrl(u) },
-  { label: 'clients.shadowrocket', url: (u) => subscriptionUrl(u, 'base64') },
-  { label: 'clients.v2rayn', url: (u) => subscriptionUrl(u, 'base64') },
+  { label: 'clients.singbox', format: 'singbox', importUrl: singboxImportUrl },
+  { label: 'clients.clash', format: 'clash', importUrl: clashImportUrl },
+  { label: 'clients.shadowrocket', format: 'base64' },
+  { label: 'clients.v2rayn', format: 'base64' },
 ];
 
 export class BfPortalClients extends LitElement {
-  static override properties = { url: { type: String }, name: { type: String }, locale: { type: String } };
-  /** The subscription URL. */
-  url = '';
+  static override properties = { formats: { attribute: false }, name: { type: String }, locale: { type: String } };
+  /** The subscription URL of each format. */
+  formats: Partial<Record<Format, string>> = {};
   name = '';
   locale: PortalLocale = 'en';
 
@@ -45,17 +45,18 @@ export class BfPortalClients extends LitElement {
       <h2>${msg(l, 'clients.title')}</h2>
       <p class="hint">${msg(l, 'clients.hint')}</p>
       <ul>
-        ${CLIENTS.map(
-          (c) => html`<li>
+        ${CLIENTS.map((c) => {
+          const url = this.formats[c.format] ?? '';
+          return html`<li>
             <span class="name">${msg(l, c.label)}</span>
             <span class="actions">
               ${c.importUrl
-                ? html`<a class="import" href=${c.importUrl(this.url, this.name)} aria-label="${msg(l, 'clients.import')} · ${msg(l, c.label)}">${msg(l, 'clients.import')}</a>`
+                ? html`<a class="import" href=${c.importUrl(url, this.name)} aria-label="${msg(l, 'clients.import')} · ${msg(l, c.label)}">${msg(l, 'clients.import')}</a>`
                 : nothing}
-              <bf-portal-copy .value=${c.url(this.url)} .label=${msg(l, 'copy.url')} .locale=${l}></bf-portal-copy>
+              <bf-portal-copy .value=${url} .label=${msg(l, 'copy.url')} .locale=${l}></bf-portal-copy>
             </span>
-          </li>`,
-        )}
+          </li>`;
+        })}
       </ul>
     `;
   }

@@ -80,9 +80,9 @@ export class BfPortal extends LitElement {
         <section class="card">
           <div class="status">
             <span class="muted">${msg(l, 'status')}</span>
-            <span class="badge ${p.status}">${msg(l, `status.${p.status}`)}</span>
+            <span class="badge ${p.badge}">${msg(l, `status.${p.badge}`)}</span>
           </div>
-          ${p.reason ? html`<p class="reason" role="alert">${reasonText(l, p.reason)}</p>` : nothing}
+          ${p.status === 'active' ? nothing : html`<p class="reason" role="alert">${reasonText(l, p.status, p.statusText)}</p>`}
           <bf-portal-usage .used=${p.used} .total=${p.total} .expire=${p.expire} .locale=${l}></bf-portal-usage>
         </section>
         <section class="card qr">
@@ -92,9 +92,9 @@ export class BfPortal extends LitElement {
           <bf-portal-copy primary .value=${p.url} .label=${msg(l, 'copy.url')} .locale=${l}></bf-portal-copy>
         </section>
         <section class="card wide">
-          <bf-portal-clients .url=${p.url} .name=${p.name} .locale=${l}></bf-portal-clients>
+          <bf-portal-clients .formats=${p.formats} .name=${p.name} .locale=${l}></bf-portal-clients>
         </section>
-        ${p.reason ? nothing : html`<section class="card wide"><bf-portal-links .token=${p.token} .links=${p.links} .locale=${l}></bf-portal-links></section>`}
+        ${p.status !== 'active' ? nothing : html`<section class="card wide"><bf-portal-links .token=${p.token} .links=${p.links} .locale=${l}></bf-portal-links></section>`}
       </div>
     `;
   }

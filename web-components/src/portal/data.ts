@@ -1,18 +1,49 @@
 // Everything the portal asks the hub, as plain functions; components never call fetch. The portal
-// reads what a proxy client reads: GET /sub/<token>?format=links, its body (one share link per
-// line) and its headers (subscription-userinfo for usage and expiry, profile-title for the reason).
+// reads GET /sub/<token>/info: the user's status as a code, usage, plan, links and servers, as JSON
+// (hub/subscriptions/info.ts; the README's Subscriptions section describes it).
 
-export type Status = 'active' | 'suspended' | 'expired' | 'inactive';
+/** The formats a subscription URL serves, each at its own URL. */
+export type Format = 'singbox' | 'clash' | 'base64' | 'links';
+
+/** What GET /sub/<token>/info answers. */
+export interface SubscriptionInfo {
+  user: { name: string };
+  /** active, no_node, disabled, no_plan, suspended_quota, suspended, expired; the hub may add codes. */
+  status: string;
+  /** The status in English, for a code this page does not know. */
+  status_text: string;
+  usage: { upload_bytes: number; download_bytes: number; total_bytes: number | null; expires_at: string | null };
+  plan: { name: string } | null;
+  links: { subscription: string; portal: string; formats: Record<Format, string> };
+  entries: { name: string; link: string }[];
+  update_interval_hours: number;
+}
+
+/** How the status badge looks. */
+export type Badge = 'active' | 'suspended' | 'expired' | 'inactive';
+
+const BADGES: Record<string, Badge> = {
+  active: 'active',
+  // The plan is active; only the servers are down for now.
+  no_node: 'active',
+  suspended_quota: 'suspended',
+  suspended: 'suspended',
+  expired: 'expired',
+  disabled: 'inactive',
+  no_plan: 'inactive',
+};
 
 export interface Portal {
   token: string;
-  /** The subscription URL, at the hub's public address. */
-  url: string;
-  /** The profile's name: the hub's profile-title without the reason. */
+  /** The profile's name, as clients get it in profile-title. */
   name: string;
-  status: Status;
-  /** Why no server is given (hub/routes/sub.ts wording); null when the user is served. */
-  reason: string | null;
+  /** The hub's status code. */
+  status: string;
+  statusText: string;
+  badge: Badge;
+  /** The subscription URL and one per format, at the hub's public address. */
+  url: string;
+  formats: Record<Format, string>;
   /** Billed bytes used. */
   used: number;
   /** Quota in bytes; 0 = no limit. */
@@ -25,82 +56,36 @@ export interface Portal {
 /** The token was never valid, or no longer is: the hub answers such a token like an unknown path. */
 export class InvalidLinkError extends Error {}
 
-/** The reasons hub/routes/sub.ts puts into profile-title, with the status each means. */
-const REASONS: Record<string, Status> = {
-  'account disabled': 'inactive',
-  'no active plan': 'inactive',
-  'traffic quota used up': 'suspended',
-  'subscription suspended': 'suspended',
-  'subscription expired': 'expired',
-  'no node available': 'active',
-};
-
 /** The token in /portal/<token>, or null. */
 export function tokenFromPath(pathname: string = location.pathname): string | null {
   const match = /^\/portal\/([A-Za-z0-9_-]{1,200})\/?$/.exec(pathname);
   return match ? match[1]! : null;
 }
 
-/** The subscription URL (`Portal.url`) pinned to the format one client reads. */
-export function subscriptionUrl(url: string, format: 'singbox' | 'clash' | 'base64'): string {
-  return `${url}?format=${format}`;
-}
-
 export const qrImageUrl = (token: string, link?: number): string => `/sub/${token}/qr.svg${link === undefined ? '' : `?link=${link}`}`;
 
-/** One-tap import links (sing-box and Clash Meta clients register these URL schemes). */
-export const singboxImportUrl = (url: string, name: string): string =>
-  `sing-box://import-remote-profile?url=${encodeURIComponent(subscriptionUrl(url, 'singbox'))}#${encodeURIComponent(name)}`;
-export const clashImportUrl = (url: string): string => `clash://install-config?url=${encodeURIComponent(subscriptionUrl(url, 'clash'))}`;
-
-function parseUserinfo(header: string | null): { used: number; total: number; expire: number } {
-  const fields: Record<string, number> = {};
-  for (const part of (header ?? '').split(';')) {
-    const [key, value] = part.split('=').map((s) => s.trim());
-    if (key && value && /^\d+$/.test(value)) fields[key] = Number(value);
-  }
-  return { used: (fields.upload ?? 0) + (fields.download ?? 0), total: fields.total ?? 0, expire: fields.expire ?? 0 };
-}
-
-/** profile-title is `base64:<utf-8 text>` or plain text. */
-function decodeTitle(header: string | null): string {
-  if (!header) return '';
-  if (!header.startsWith('base64:')) return header;
-  try {
-    const bytes = Uint8Array.from(atob(header.slice(7)), (c) => c.charCodeAt(0));
-    return new TextDecoder().decode(bytes);
-  } catch {
-    return '';
-  }
-}
-
-function linkName(url: string, index: number): string {
-  const hash = url.indexOf('#');
-  if (hash < 0) return `#${index + 1}`;
-  try {
-    return decodeURIComponent(url.slice(hash + 1));
-  } catch {
-    return url.slice(hash + 1);
-  }
-}
+/** One-tap import links (sing-box and Clash Meta clients register these URL schemes), from the format's URL. */
+export const singboxImportUrl = (url: string, name: string): string => `sing-box://import-remote-profile?url=${encodeURIComponent(url)}#${encodeURIComponent(name)}`;
+export const clashImportUrl = (url: string): string => `clash://install-config?url=${encodeURIComponent(url)}`;
 
 export async function loadPortal(token: string): Promise<Portal> {
-  const res = await fetch(`/sub/${encodeURIComponent(token)}?format=links`, { headers: { accept: 'text/plain' }, cache: 'no-store' });
+  const res = await fetch(`/sub/${encodeURIComponent(token)}/info`, { headers: { accept: 'application/json' }, cache: 'no-store' });
   if (res.status === 404) throw new InvalidLinkError('not valid');
   if (!res.ok) throw new Error(`the hub answered ${res.status}`);
-  const body = await res.text();
-  const title = decodeTitle(res.headers.get('profile-title'));
-  const usage = parseUserinfo(res.headers.get('subscription-userinfo'));
-  const match = /^(.*) \(([^()]+)\)$/.exec(title);
-  const reason = match && match[2]! in REASONS ? match[2]! : null;
-  const name = (reason ? match![1]! : title) || 'boxfleet';
-  let status: Status = reason ? REASONS[reason]! : 'active';
-  if (status === 'active' && usage.expire > 0 && usage.expire * 1000 <= Date.now()) status = 'expired';
-  // With a reason the body holds one stand-in entry that reaches nothing: not a server to show.
-  const lines = reason ? [] : body.split('\n').map((l) => l.trim()).filter(Boolean);
-  const links = lines.map((url, i) => ({ name: linkName(url, i), url }));
-  // The hub names this page at its public address; this page may have been opened at another one.
-  const page = res.headers.get('profile-web-page-url');
-  const url = `${page ? new URL(page).origin : location.origin}/sub/${token}`;
-  return { token, url, name, status, reason, ...usage, links };
+  const info = (await res.json()) as SubscriptionInfo;
+  const { usage } = info;
+  return {
+    token,
+    name: `boxfleet · ${info.user.name}`,
+    status: info.status,
+    statusText: info.status_text,
+    // A code added after this page was built: not served, and said in English.
+    badge: BADGES[info.status] ?? 'inactive',
+    url: info.links.subscription,
+    formats: info.links.formats,
+    used: usage.upload_bytes + usage.download_bytes,
+    total: usage.total_bytes ?? 0,
+    expire: usage.expires_at ? Math.floor(Date.parse(usage.expires_at) / 1000) : 0,
+    links: info.entries.map((e) => ({ name: e.name, url: e.link })),
+  };
 }

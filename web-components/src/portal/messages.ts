@@ -14,12 +14,12 @@ const en = {
   'status.suspended': 'Suspended',
   'status.expired': 'Expired',
   'status.inactive': 'Inactive',
-  'reason.account disabled': 'Your account is disabled.',
-  'reason.no active plan': 'You have no active plan.',
-  'reason.traffic quota used up': 'Your traffic quota is used up.',
-  'reason.subscription suspended': 'Your subscription is suspended.',
-  'reason.subscription expired': 'Your subscription has expired.',
-  'reason.no node available': 'No server is available right now. Please try again later.',
+  'reason.disabled': 'Your account is disabled.',
+  'reason.no_plan': 'You have no active plan.',
+  'reason.suspended_quota': 'Your traffic quota is used up.',
+  'reason.suspended': 'Your subscription is suspended.',
+  'reason.expired': 'Your subscription has expired.',
+  'reason.no_node': 'No server is available right now. Please try again later.',
   'usage': 'Traffic',
   'usage.of': '{used} of {total}',
   'usage.unlimited': '{used} used · no limit',
@@ -66,12 +66,12 @@ const zh: Messages = {
   'status.suspended': '已暂停',
   'status.expired': '已过期',
   'status.inactive': '未启用',
-  'reason.account disabled': '账户已被停用。',
-  'reason.no active plan': '当前没有生效的套餐。',
-  'reason.traffic quota used up': '流量已用完。',
-  'reason.subscription suspended': '订阅已暂停。',
-  'reason.subscription expired': '订阅已过期。',
-  'reason.no node available': '暂时没有可用的服务器，请稍后再试。',
+  'reason.disabled': '账户已被停用。',
+  'reason.no_plan': '当前没有生效的套餐。',
+  'reason.suspended_quota': '流量已用完。',
+  'reason.suspended': '订阅已暂停。',
+  'reason.expired': '订阅已过期。',
+  'reason.no_node': '暂时没有可用的服务器，请稍后再试。',
   'usage': '流量',
   'usage.of': '已用 {used} / 共 {total}',
   'usage.unlimited': '已用 {used} · 不限量',
@@ -128,10 +128,10 @@ export function msg(locale: PortalLocale, key: PortalMessage, params: Record<str
   return CATALOGS[locale][key].replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
 }
 
-/** A reason the hub gives (see hub/routes/sub.ts), in that language; unknown ones as they are. */
-export function reasonText(locale: PortalLocale, reason: string): string {
-  const key = `reason.${reason}`;
-  return key in en ? msg(locale, key as PortalMessage) : reason;
+/** Why the user is not served, in that language, from the hub's status code; a code this page does not know in the hub's English. */
+export function reasonText(locale: PortalLocale, status: string, statusText: string): string {
+  const key = `reason.${status}`;
+  return key in en ? msg(locale, key as PortalMessage) : statusText;
 }
 
 export function formatBytes(locale: PortalLocale, bytes: number): string {
