@@ -6,6 +6,9 @@
 // shown (the node's answer, its config history) and keeps the node out of subscriptions; the
 // reconciler does not push over it on its own, since re-applying would undo what someone on the node
 // did without anyone looking. An admin resolves it by applying a version (POST /configs/:id/apply).
+// A node not asked yet (served hash unknown: a hub just upgraded to this, or a singbox-config whose
+// status has no hash) is not drifted: it is taken to serve what it confirmed when the hub applied it,
+// so an upgrade does not empty every subscription until the first live tick.
 import type { Knex } from 'knex';
 import type { AppLogger } from '../../agent-core/logger.js';
 import { ConfigVersion, Node, NodeConfigEvent, type ConfigEventAction } from '../db/models.js';
