@@ -2,7 +2,9 @@
 // `live` job calls clash-stats.summary (online clients, open connections, sing-box's upload and
 // download totals) and clash-stats.traffic.position (head and acknowledged ledger sequence) on
 // every enabled online node, and keeps the latest of each in node_live (one row per node). The
-// ledger backlog (head − acked) feeds the ledger_backlog alert rule (hub/alerts).
+// ledger backlog (head − acked) feeds the ledger_backlog alert rule (hub/alerts). It also asks
+// singbox-config.status which base config the node serves, so drift is found within one live
+// interval (hub/jobs/served-config.ts); status is cheap, and this job already calls every online node.
 //
 // A node that fails either command keeps its previous figures for that command (nothing is
 // recorded, nothing about its health changes: the traffic job owns health) and the job goes on.
@@ -14,6 +16,7 @@ import type { AppLogger } from '../agent-core/logger.js';
 import type { AgentPool } from './agents.js';
 import { Node } from './db/models.js';
 import { mapLimit } from './jobs/common.js';
+import { recordServedConfig } from './jobs/served-config.js';
 
 export interface ClashSummary {
   upload_total: number;
@@ -50,6 +53,7 @@ export async function runLiveJob(deps: LiveJobDeps): Promise<LiveJobResult> {
   const nodes = await Node.query(deps.db).where({ enabled: true, health: 'online' }).orderBy('id');
   const result: LiveJobResult = { nodes: nodes.length, summaries: 0, positions: 0, failed: 0 };
   await mapLimit(nodes, 8, async (node) => {
+    const askedAt = deps.now();
     const [summary, position] = await Promise.all([
       deps.agents.execute(node, 'clash-stats.summary', {}).then(
         ({ result }) => result as ClashSummary,
@@ -59,6 +63,14 @@ export async function runLiveJob(deps: LiveJobDeps): Promise<LiveJobResult> {
         ({ result }) => result as LedgerPosition,
         (error: Error) => void deps.logger.debug('ledger position not gathered', { node_id: node.id, error: error.message }),
       ),
+      deps.agents
+        .execute(node, 'singbox-config.status', {})
+        .then(({ result }) => {
+          const hash = (result as { config?: { hash?: unknown } } | undefined)?.config?.hash;
+          // null: the node has no base config yet; an older singbox-config does not report it.
+          return typeof hash === 'string' ? recordServedConfig(deps.db, deps.logger, node.id, hash, askedAt) : undefined;
+        })
+        .catch((error: Error) => void deps.logger.debug('served config not checked', { node_id: node.id, error: error.message })),
     ]);
     const now = deps.now();
     const patch: Record<string, number | null> = {};

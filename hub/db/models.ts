@@ -1,7 +1,7 @@
 // One objection model per table; only the thin part of objection (models over knex) is used.
 // Times are epoch milliseconds; the API shows them as ISO strings.
 import { createHash } from 'node:crypto';
-import { Model } from 'objection';
+import { Model, type QueryBuilder } from 'objection';
 import type { InboundOverride } from '../subscriptions/entries.js';
 
 const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
@@ -150,6 +150,19 @@ export class Node extends Timestamped {
   last_seen_at!: number | null;
   health!: 'unknown' | 'online' | 'offline';
   last_error!: string | null;
+  /** The hash of the base config the node said it serves (singbox-config status); null until asked. */
+  served_config_hash!: string | null;
+  served_checked_at!: number | null;
+  /** Since when the node serves a config other than applied_config_version; null: no drift. */
+  config_drift_since!: number | null;
+  /** The hash of applied_config_version, where a query joined it (`withAppliedHash`). */
+  applied_config_hash?: string | null;
+
+  static override modifiers = {
+    withAppliedHash(query: QueryBuilder<Node>) {
+      query.select('nodes.*', 'config_versions.hash as applied_config_hash').leftJoin('config_versions', 'config_versions.id', 'nodes.applied_config_version');
+    },
+  };
 
   /** What the API shows: never the token or the certificate body. */
   toPublic() {
@@ -173,7 +186,41 @@ export class Node extends Timestamped {
       last_seen_at: iso(this.last_seen_at),
       health: this.health,
       last_error: this.last_error,
+      config_drift:
+        this.config_drift_since === null || this.config_drift_since === undefined
+          ? null
+          : { served_hash: this.served_config_hash, expected_hash: this.applied_config_hash ?? null, since: iso(this.config_drift_since)! },
       created_at: iso(this.created_at)!,
+    };
+  }
+}
+
+export type ConfigEventAction = 'apply' | 'rollback' | 'drift-detected';
+
+/** One entry of a node's config history: a version the hub pushed (apply, rollback), or a drift it found. */
+export class NodeConfigEvent extends Model {
+  static override tableName = 'node_config_history';
+  id!: number;
+  node_id!: string;
+  /** The version pushed; for a drift, the version whose hash the node serves, if the hub has one. */
+  version_id!: number | null;
+  hash!: string | null;
+  action!: ConfigEventAction;
+  /** The admin whose request it was, or the job's name. */
+  admin!: string;
+  result!: 'ok' | 'error';
+  error!: string | null;
+  time!: number;
+
+  toPublic() {
+    return {
+      version: this.version_id,
+      hash: this.hash,
+      action: this.action,
+      time: iso(this.time)!,
+      by: this.admin,
+      applied: this.action !== 'drift-detected' && this.result === 'ok',
+      error: this.error,
     };
   }
 }

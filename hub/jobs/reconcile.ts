@@ -6,16 +6,19 @@
 // without the hub hammering it meanwhile. Config and users back off separately: a config the node keeps refusing
 // never holds back the removal of a suspended user.
 //
-// Every push is written to the audit log (architecture §6: every command sent to a node); the
-// node's config rollback reads the versions it applied from there.
+// Every push is written to the audit log (architecture §6: every command sent to a node) and to
+// the node's config history (node_config_history), which the node's config rollback reads. A
+// drifted node (hub/jobs/served-config.ts) is not pushed to by the tick: its applied version did
+// not change, so it is not behind; an admin's apply pushes even the version it already had.
 import type { Knex } from 'knex';
 import type { AppLogger } from '../../agent-core/logger.js';
 import type { AgentPool } from '../agents.js';
-import { AuditEntry, ConfigVersion, Node } from '../db/models.js';
+import { ConfigVersion, Node, NodeConfigEvent, type ConfigEventAction } from '../db/models.js';
 import { HubError, type HubErrorCode } from '../errors.js';
 import { usersForNode } from '../fleet.js';
 import type { ObjectStore } from '../object-store.js';
 import { isUnreachable, mapLimit, recordAudit, recordNodeError, recordNodeSeen, type Actor } from './common.js';
+import { recordConfigEvent } from './served-config.js';
 
 export const BACKOFF_FIRST_MS = 5_000;
 export const BACKOFF_MAX_MS = 5 * 60_000;
@@ -98,11 +101,14 @@ export class Reconciler {
 
   /**
    * Brings one node to its desired config version and users revision. `force` ignores the
-   * backoff (an admin asked now). Pushes to one node never overlap on this hub.
+   * backoff and pushes the config to a drifted node even if the hub applied that version before
+   * (an admin asked now); `action` names the push in the node's config history. Pushes to one
+   * node never overlap on this hub.
    */
-  reconcileNode(node: Pick<Node, 'id'>, options: { force?: boolean; actor?: Actor } = {}): Promise<NodeReconcileResult> {
+  reconcileNode(node: Pick<Node, 'id'>, options: { force?: boolean; actor?: Actor; action?: ConfigEventAction } = {}): Promise<NodeReconcileResult> {
     const previous = this.busy.get(node.id) ?? Promise.resolve();
-    const run = previous.then(() => this.push(node.id, options.force ?? false, options.actor ?? { id: null, name: 'reconciler' }));
+    const actor = options.actor ?? { id: null, name: 'reconciler' };
+    const run = previous.then(() => this.push(node.id, options.force ?? false, actor, options.action ?? 'apply'));
     const settled = run.catch(() => undefined);
     this.busy.set(node.id, settled);
     void settled.then(() => {
@@ -124,15 +130,16 @@ export class Reconciler {
     this.backoff.set(key, { failures, until: this.deps.now() + delay });
   }
 
-  private async push(nodeId: string, force: boolean, actor: Actor): Promise<NodeReconcileResult> {
+  private async push(nodeId: string, force: boolean, actor: Actor, action: ConfigEventAction): Promise<NodeReconcileResult> {
     const { db } = this.deps;
     const node = await Node.query(db).findById(nodeId);
     if (!node) throw new HubError('HUB_ERR_NOT_FOUND', `no node ${nodeId}`);
     const result: NodeReconcileResult = { node_id: node.id, config: null, users: null, ok: true };
 
     const desiredConfig = node.desired_config_version;
-    if (desiredConfig !== null && desiredConfig !== node.applied_config_version) {
-      result.config = { version: desiredConfig, ...(await this.pushConfig(node, desiredConfig, force, actor)) };
+    const drifted = node.config_drift_since !== null;
+    if (desiredConfig !== null && (desiredConfig !== node.applied_config_version || (force && drifted))) {
+      result.config = { version: desiredConfig, ...(await this.pushConfig(node, desiredConfig, force, actor, action)) };
     }
     const revision = node.desired_revision;
     if (node.applied_revision < revision) {
@@ -142,7 +149,7 @@ export class Reconciler {
     return result;
   }
 
-  private async pushConfig(node: Node, versionId: number, force: boolean, actor: Actor): Promise<PartResult> {
+  private async pushConfig(node: Node, versionId: number, force: boolean, actor: Actor, action: ConfigEventAction): Promise<PartResult> {
     const { db, agents, objects, now, logger } = this.deps;
     const key = `${node.id}:config`;
     const retryAt = this.waitingUntil(key, force);
@@ -162,17 +169,22 @@ export class Reconciler {
     try {
       const comment = `boxfleet config version ${version.id}${version.comment ? `: ${version.comment}` : ''}`.slice(0, 500);
       await agents.execute(node, 'singbox-config.config.apply', { config, comment });
-      // What the node runs now, even if desired moved meanwhile (then it differs, and the next tick pushes that).
-      await db('nodes').where({ id: node.id }).update({ applied_config_version: version.id });
+      // What the node runs now, even if desired moved meanwhile (then it differs, and the next tick
+      // pushes that); the node confirmed it, so it serves this hash and any drift is over.
+      await db('nodes')
+        .where({ id: node.id })
+        .update({ applied_config_version: version.id, served_config_hash: version.hash, served_checked_at: now(), config_drift_since: null });
       this.backoff.delete(key);
       await recordNodeSeen(db, node.id, 'config', now());
       await this.audit(actor, CONFIG_APPLY_ACTION, node.id, { version: version.id, hash: version.hash }, started);
+      await recordConfigEvent(db, logger, { node_id: node.id, version_id: version.id, hash: version.hash, action, admin: actor.name, time: now() });
       logger.info('config applied', { node_id: node.id, version: version.id });
       return { status: 'applied' };
     } catch (error) {
       this.failed(key);
       await recordNodeError(db, node.id, `config: version ${version.id}`, error, now());
       await this.audit(actor, CONFIG_APPLY_ACTION, node.id, { version: version.id, hash: version.hash }, started, error);
+      await recordConfigEvent(db, logger, { node_id: node.id, version_id: version.id, hash: version.hash, action, admin: actor.name, error, time: now() });
       logger.warn('config not applied', { node_id: node.id, version: version.id, error: (error as Error).message });
       return failure(error);
     }
@@ -223,29 +235,12 @@ export class Reconciler {
     return recordAudit(this.deps.db, this.deps.logger, { actor, action, target, input, started, error });
   }
 
-  /**
-   * The config pushes to this node, newest first, from the audit log: every attempt with the
-   * node's answer, or (`applied`) only the versions it took.
-   */
-  async configHistory(nodeId: string, { limit = 100, applied = false } = {}): Promise<ConfigPush[]> {
-    const query = AuditEntry.query(this.deps.db).where({ action: CONFIG_APPLY_ACTION, target: nodeId }).orderBy('id', 'desc').limit(limit);
-    if (applied) query.where({ result: 'ok' });
-    return (await query).flatMap((r) => {
-      const version = Number((r.input as { version?: number } | null)?.version);
-      return Number.isInteger(version) ? [{ version, time: Number(r.time), by: r.admin, applied: r.result === 'ok', error: r.error }] : [];
-    });
+  /** The node's config history, newest first; `applied`: only the versions it took. */
+  async configHistory(nodeId: string, { limit = 100, applied = false } = {}): Promise<NodeConfigEvent[]> {
+    const query = NodeConfigEvent.query(this.deps.db).where({ node_id: nodeId }).orderBy('id', 'desc').limit(limit);
+    if (applied) query.whereIn('action', ['apply', 'rollback']).andWhere({ result: 'ok' });
+    return await query;
   }
-}
-
-/** One push of a config version to a node, as the audit log recorded it. */
-export interface ConfigPush {
-  version: number;
-  time: number;
-  /** The admin whose request pushed it, or the reconciler's own name. */
-  by: string;
-  applied: boolean;
-  /** The node's refusal (sing-box's message) or why it could not be reached. */
-  error: string | null;
 }
 
 function failure(error: unknown): PartResult {

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { adminOf } from '../auth.js';
-import { ConfigVersion, Node } from '../db/models.js';
+import { ConfigVersion, Node, type ConfigEventAction } from '../db/models.js';
 import { HubError } from '../errors.js';
 import type { Actor } from '../jobs/common.js';
 import { readConfigVersion } from '../jobs/reconcile.js';
@@ -41,13 +41,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   };
 
   /** desired := version, then push now; a refused config puts desired back as it was. */
-  const applyToNode = async (node: Node, version: number, actor: Actor): Promise<ApplyResult & { code?: string }> => {
+  const applyToNode = async (node: Node, version: number, actor: Actor, action: ConfigEventAction = 'apply'): Promise<ApplyResult & { code?: string }> => {
     const before = node.desired_config_version;
     await app.db('nodes').where({ id: node.id }).update({ desired_config_version: version });
     if (!node.enabled) {
       return { node_id: node.id, status: 'pending', version, applied_config_version: node.applied_config_version, error: 'the node is disabled; it gets this version once enabled' };
     }
-    const pushed = await app.jobs.reconciler.reconcileNode(node, { force: true, actor });
+    const pushed = await app.jobs.reconciler.reconcileNode(node, { force: true, actor, action });
     const applied = (await Node.query(app.db).findById(node.id))?.applied_config_version ?? null;
     const part = pushed.config;
     if (!part || part.status === 'applied') return { node_id: node.id, status: 'applied', version, applied_config_version: applied, error: null };
@@ -182,12 +182,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const node = await findNode(request.params.id);
-      const pushes = await app.jobs.reconciler.configHistory(node.id, { limit: request.query.limit });
+      const history = await app.jobs.reconciler.configHistory(node.id, { limit: request.query.limit });
       return {
         node_id: node.id,
         applied_config_version: node.applied_config_version,
         desired_config_version: node.desired_config_version,
-        pushes: pushes.map((p) => ({ ...p, time: new Date(p.time).toISOString() })),
+        pushes: history.map((e) => e.toPublic()),
       };
     },
   );
@@ -199,11 +199,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const node = await findNode(request.params.id);
       const current = node.applied_config_version;
       if (current === null) throw new HubError('HUB_ERR_CONFLICT', `node ${node.id} has no applied config version to roll back from`);
-      const previous = (await app.jobs.reconciler.configHistory(node.id, { applied: true })).find((p) => p.version !== current)?.version;
+      const previous = (await app.jobs.reconciler.configHistory(node.id, { applied: true })).find((e) => e.version_id !== current)?.version_id ?? undefined;
       if (previous === undefined) throw new HubError('HUB_ERR_CONFLICT', `node ${node.id} applied no other config version before version ${current}`);
       await findVersion(previous);
       const admin = adminOf(request);
-      return answerForNode(await applyToNode(node, previous, { id: admin.id, name: admin.username }), reply);
+      return answerForNode(await applyToNode(node, previous, { id: admin.id, name: admin.username }, 'rollback'), reply);
     },
   );
 };

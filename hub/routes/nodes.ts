@@ -53,7 +53,7 @@ function commandRole(declared: string): Role {
 }
 
 async function findNode(id: string): Promise<Node> {
-  const node = await Node.query().findById(id);
+  const node = await Node.query().modify('withAppliedHash').findById(id);
   if (!node) throw new HubError('HUB_ERR_NOT_FOUND', `no node ${id}`);
   return node;
 }
@@ -97,7 +97,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.get('/', { config: { role: 'viewer' } }, async () => {
-    const nodes = await Node.query().orderBy('id');
+    const nodes = await Node.query().modify('withAppliedHash').orderBy('nodes.id');
     return { nodes: await Promise.all(nodes.map(withAgent)) };
   });
 
@@ -128,8 +128,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const tagsChanged = request.body.tags && JSON.stringify(request.body.tags) !== JSON.stringify(node.tags);
       // New tags change which users belong on the node: the reconciler must push them.
       const patch = tagsChanged ? { ...request.body, desired_revision: node.desired_revision + 1 } : request.body;
-      const updated = await Node.query().patchAndFetchById(node.id, patch);
-      return updated.toPublic();
+      await Node.query().findById(node.id).patch(patch);
+      return (await findNode(node.id)).toPublic();
     },
   );
 

@@ -77,13 +77,15 @@ export function profileLoader(app: FastifyInstance): (token: string) => Promise<
     if (subscription.status !== 'active' || Number(subscription.end_time) <= now) return standIn('expired');
 
     const planTags = plan?.node_tags ?? [];
-    // Only nodes that serve this user now: enabled, online, running a known base config.
+    // Only nodes that serve this user now: enabled, online, running a known base config. A drifted
+    // node serves another config than applied_config_version, so entries built from it would be wrong.
     const nodes = (
       await Node.query(app.db)
         .select('id', 'name', 'address', 'public_host', 'inbound_overrides', 'tags', 'multiplier', 'applied_config_version')
         .where('enabled', true)
         .andWhere('health', 'online')
         .whereNotNull('applied_config_version')
+        .whereNull('config_drift_since')
         .orderBy(['name', 'id'])
     ).filter((n) => n.tags.some((t) => planTags.includes(t)));
     const withConfigs = [];

@@ -1,7 +1,7 @@
 // Editing and deleting in the dashboard, in a real browser against a real hub: a user's note, status
 // and deletion; a plan's fields and deletion (refused while a subscription uses it); another admin's
 // role, password, status and deletion (not offered for your own account); a node's settings (its
-// public host and a per-inbound override among them) and its removal; an install command for a new
+// public host and a per-inbound override among them) and its removal; a drifted node's badge; an install command for a new
 // node, copied and revoked; what an operator is not offered. Every destructive action asks first. The edit forms at 1280 px and on a 390 px phone,
 // with a screenshot of each and no console error but the hub's deliberate refusals.
 import { createHash } from 'node:crypto';
@@ -289,6 +289,27 @@ describe('editing and deleting in the dashboard, in Chromium', { timeout: 90_000
 
     expect(errors).toEqual([]);
     await page.context().close();
+  });
+
+  it('marks a node serving a config the hub did not apply with a drift badge, in the node list and on its page', async () => {
+    await hub.app.db('nodes').where({ id: 'spare-1' }).update({ served_config_hash: 'f'.repeat(64), config_drift_since: Date.now() });
+    const errors: string[] = [];
+    const page = await openPage(browser, 1280, errors);
+    page.setDefaultTimeout(10_000);
+    await signIn(page, 'olga');
+    await page.goto(`${url}/#/nodes`);
+    await page.locator('[data-drift]').waitFor();
+    expect(await page.locator('[data-drift]').textContent()).toBe('config drift');
+    expect(await page.locator('[data-drift]').getAttribute('title')).toContain('left out of subscriptions');
+    await page.goto(`${url}/#/nodes/spare-1`);
+    await page.getByRole('heading', { name: 'Node spare-1' }).waitFor();
+    expect(await page.locator('[data-drift]').textContent()).toContain('left out of subscriptions until you apply a version');
+    await page.getByRole('button', { name: '中文' }).click();
+    await expect.poll(() => page.locator('[data-drift]').textContent()).toContain('配置漂移');
+    await page.getByRole('button', { name: 'English' }).click();
+    expect(errors).toEqual([]);
+    await page.context().close();
+    await hub.app.db('nodes').where({ id: 'spare-1' }).update({ served_config_hash: null, config_drift_since: null });
   });
 
   it("lets an admin change a node's settings and remove it from the hub, after asking", async () => {

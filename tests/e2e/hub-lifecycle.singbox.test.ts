@@ -2,12 +2,13 @@
 // node, a user assigned to it, traffic billed with the node's multiplier, the quota cutting the
 // user off, a reset bringing them back, the same for expiry with a clock the test moves, and a
 // node whose agent lost its state while sing-box kept running: its new ledger is billed from its
-// first entry, without the bytes the lost ledger had already billed.
+// first entry, without the bytes the lost ledger had already billed; and a config rolled back on a
+// node by its operator, which the hub shows as drift until an admin applies a version.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAgentProcess, type AgentProcess } from '../support/agent-process.js';
+import { clientFromEnrollment, startAgentProcess, type AgentProcess } from '../support/agent-process.js';
 import { downloadThroughProxy, startByteServer, type ByteServer } from '../support/byte-server.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { singboxBin } from '../support/real-components.js';
@@ -211,5 +212,34 @@ describe('hub lifecycle against real agents and sing-box', { timeout: 240_000 },
     expect(node).toMatchObject({ last_error: null, health: 'online' });
     const audit = await api('GET', `/api/v1/audit?action=node.ledger.replaced&target=hk`);
     expect(audit.items).toEqual([expect.objectContaining({ admin: 'traffic', input: expect.objectContaining({ old_ledger_id: old.ledger_id, new_ledger_id: node.ledger_id }) })]);
+  });
+
+  it("shows a config the node's operator rolled back as drift, and an apply from the hub ends it", async () => {
+    /** Runs the live job (which asks singbox-config status) until the node's drift is as wanted. */
+    const driftIs = (drifted: boolean) =>
+      until(`us ${drifted ? '' : 'not '}drifted`, async () => {
+        await hub.app.jobs.run('live');
+        const { config_drift } = await api('GET', '/api/v1/nodes/us');
+        return (config_drift !== null) === drifted && { drift: config_drift };
+      });
+    const first = (await api('GET', '/api/v1/nodes/us')).applied_config_version as number;
+    const louder = await api('POST', '/api/v1/configs', { config: { ...nodes.us.profile.baseConfig, log: { level: 'info' } }, comment: 'us louder' });
+    await api('POST', `/api/v1/configs/${louder.id}/apply`, { node_id: 'us' });
+    // The real singbox-config hashes the base config as the hub does.
+    await driftIs(false);
+
+    const onNode = await clientFromEnrollment(nodes.us.agent.enrollment);
+    try {
+      await onNode.execute('singbox-config.config.rollback', {}, { timeoutMs: 60_000 });
+    } finally {
+      onNode.close();
+    }
+    const { drift } = await driftIs(true);
+    const { hash: firstHash } = await api('GET', `/api/v1/configs/${first}`);
+    expect(drift).toMatchObject({ served_hash: firstHash, expected_hash: louder.hash });
+    expect((await api('GET', '/api/v1/nodes/us/config/history')).pushes[0]).toMatchObject({ action: 'drift-detected', version: first });
+
+    await api('POST', `/api/v1/configs/${louder.id}/apply`, { node_id: 'us' });
+    await driftIs(false);
   });
 });

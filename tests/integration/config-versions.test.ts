@@ -150,6 +150,12 @@ describe('config versions, local object store', () => {
     expect((await fakeState('cfg-2')).config).toEqual({ ...BASE, route: { final: 'one' } });
     // Rolling back again goes back to what it ran before that.
     expect((await hub.app.inject({ method: 'POST', url: '/api/v1/nodes/cfg-2/config/rollback', headers: hub.auth })).json()).toMatchObject({ version: v2.id });
+    const history = (await hub.app.inject({ method: 'GET', url: '/api/v1/nodes/cfg-2/config/history?limit=3', headers: hub.auth })).json();
+    expect(history.pushes).toMatchObject([
+      { action: 'rollback', version: v2.id, hash: v2.hash },
+      { action: 'rollback', version: v1.id, hash: v1.hash },
+      { action: 'apply', version: v2.id },
+    ]);
 
     await seedUnreachableNode(hub.app.db, 'cfg-new');
     const none = await hub.app.inject({ method: 'POST', url: '/api/v1/nodes/cfg-new/config/rollback', headers: hub.auth });
@@ -164,10 +170,11 @@ describe('config versions, local object store', () => {
     const applied = (await nodeRow(hub.app.db, 'cfg-1')).applied_config_version;
     expect(body).toMatchObject({ node_id: 'cfg-1', applied_config_version: applied, desired_config_version: applied });
     // edge-wide (applied), broken (refused with sing-box's message), for cfg-1 (applied).
+    const hash = expect.stringMatching(/^[0-9a-f]{64}$/);
     expect(body.pushes).toEqual([
-      { version: applied, time: expect.any(String), by: 'test-owner', applied: true, error: null },
-      { version: applied - 1, time: expect.any(String), by: 'test-owner', applied: false, error: 'sing-box check failed: inbounds[0]: unknown inbound type: invalid' },
-      { version: applied - 2, time: expect.any(String), by: 'test-owner', applied: true, error: null },
+      { version: applied, hash, action: 'apply', time: expect.any(String), by: 'test-owner', applied: true, error: null },
+      { version: applied - 1, hash, action: 'apply', time: expect.any(String), by: 'test-owner', applied: false, error: 'sing-box check failed: inbounds[0]: unknown inbound type: invalid' },
+      { version: applied - 2, hash, action: 'apply', time: expect.any(String), by: 'test-owner', applied: true, error: null },
     ]);
     expect(Date.parse(body.pushes[0].time)).toBeGreaterThanOrEqual(Date.parse(body.pushes[1].time));
     expect((await hub.app.inject({ method: 'GET', url: '/api/v1/nodes/nobody/config/history', headers: hub.auth })).statusCode).toBe(404);

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { touchNodes } from '../../hub/fleet.js';
 import type { ReconcileSummary } from '../../hub/jobs/reconcile.js';
-import type { AgentProcess } from '../support/agent-process.js';
+import { clientFromEnrollment, type AgentProcess } from '../support/agent-process.js';
 import { startTestHub, type DatabaseKind, type TestHub } from '../support/hub.js';
 import { enroll, nodeCommand, nodeRow, seedPlan, seedUser, startFakeNode, subscription, type SeededSubscription } from './jobs.suite.js';
 
@@ -162,6 +162,60 @@ export function reconcileSuite(kind: DatabaseKind): void {
       const desired = (await nodeRow(hub.app.db, OLDER)).desired_revision;
       expect(await state(OLDER)).toMatchObject({ revision: desired, ledger_seq: null, syncs: 1 });
       expect((await state()).ledger_seq).toBe((await nodeRow(hub.app.db, NODE)).ledger_seq);
+    });
+
+    it('shows a config rolled back on the node outside the hub as drift, leaves the node out of /sub, and an apply from the hub ends it', async () => {
+      const api = async (method: 'GET' | 'POST', url: string, payload?: object) => {
+        const res = await hub.app.inject({ method, url, headers: hub.auth, ...(payload ? { payload } : {}) });
+        if (res.statusCode >= 300) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
+        return res.json();
+      };
+      const inbound = (port: number) => ({ inbounds: [{ type: 'vless', tag: 'vless-in', listen: '::', listen_port: port }] });
+      const v1 = await api('POST', '/api/v1/configs', { config: inbound(10001), comment: 'v1' });
+      const v2 = await api('POST', '/api/v1/configs', { config: inbound(10002), comment: 'v2' });
+      await api('POST', `/api/v1/configs/${v1.id}/apply`, { node_id: NODE });
+      await api('POST', `/api/v1/configs/${v2.id}/apply`, { node_id: NODE });
+      const plan = await seedPlan(hub.app.db, 'drift-plan', { tags: ['r'] });
+      const carol = await seedUser(hub.app.db, 'carol', { planId: plan, now: clock.now });
+      const token = (await api('GET', `/api/v1/users/${carol.userId}/credentials`)).sub_token as string;
+      const links = async () => (await hub.app.inject({ method: 'GET', url: `/sub/${token}?format=singbox` })).json().outbounds.filter((o: { type: string }) => o.type === 'vless');
+      const live = async () => expect(await hub.app.jobs.run('live')).toMatchObject({ ran: true });
+
+      await live();
+      expect((await api('GET', `/api/v1/nodes/${NODE}`)).config_drift).toBeNull();
+      expect(await links()).toMatchObject([{ server_port: 10002 }]);
+
+      // An operator on the node, straight to its agent: the hub hears of it only through status.
+      const onNode = await clientFromEnrollment(agent.enrollment);
+      try {
+        expect((await onNode.execute('singbox-config.config.rollback', {})).result).toMatchObject({ restored: 1, hash: v1.hash });
+      } finally {
+        onNode.close();
+      }
+      await live();
+      const drifted = await api('GET', `/api/v1/nodes/${NODE}`);
+      expect(drifted).toMatchObject({ applied_config_version: v2.id, config_drift: { served_hash: v1.hash, expected_hash: v2.hash, since: new Date(clock.now).toISOString() } });
+      expect((await api('GET', '/api/v1/nodes')).nodes.find((n: { id: string }) => n.id === NODE).config_drift).toMatchObject({ served_hash: v1.hash });
+      expect(await links()).toEqual([]);
+      // The reconciler leaves it as it is: the node is not behind what the hub applied.
+      const applies = (await state()).applies;
+      await touchNodes(hub.app.db, ['r']);
+      expect((await reconcile()).results.find((r) => r.node_id === NODE)).toMatchObject({ config: null });
+      await live();
+      expect((await state()).applies).toBe(applies);
+      expect((await api('GET', `/api/v1/nodes/${NODE}/config/history`)).pushes).toMatchObject([
+        { action: 'drift-detected', version: v1.id, hash: v1.hash, by: 'live', applied: false },
+        { action: 'apply', version: v2.id, hash: v2.hash, applied: true, error: null },
+        { action: 'apply', version: v1.id, applied: true },
+      ]);
+
+      await api('POST', `/api/v1/configs/${v2.id}/apply`, { node_id: NODE });
+      expect((await state()).applies).toBe(applies + 1);
+      expect((await api('GET', `/api/v1/nodes/${NODE}`)).config_drift).toBeNull();
+      await live();
+      expect((await api('GET', `/api/v1/nodes/${NODE}`)).config_drift).toBeNull();
+      expect(await links()).toMatchObject([{ server_port: 10002 }]);
+      expect((await api('GET', `/api/v1/nodes/${NODE}/config/history`)).pushes[0]).toMatchObject({ action: 'apply', version: v2.id, by: 'test-owner', applied: true });
     });
   });
 }

@@ -1,5 +1,6 @@
 // Upgrading a hub that already has data: migration 007 starts each node's running traffic totals
-// from the usage the hub had recorded before it (SQLite; the statement is plain SQL both databases run).
+// from the usage the hub had recorded before it (SQLite; the statement is plain SQL both databases run);
+// migration 011 carries the config pushes from the audit log into the nodes' config history.
 import knexFactory, { type Knex } from 'knex';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrationSource } from '../../hub/db/migrations/index.js';
@@ -32,5 +33,29 @@ describe('migrations over existing data', () => {
       { id: 'busy', upload_bytes_total: 16, download_bytes_total: 107, billed_bytes_total: 246 },
       { id: 'idle', upload_bytes_total: 0, download_bytes_total: 0, billed_bytes_total: 0 },
     ]);
+  });
+
+  it("011 copies each node's config pushes from the audit log into its config history", async () => {
+    db = knexFactory({ client: 'better-sqlite3', connection: { filename: ':memory:' }, useNullAsDefault: true });
+    const names = await migrationSource.getMigrations([]);
+    for (const _ of names.slice(0, names.indexOf('011-node-config-state'))) await db.migrate.up({ migrationSource });
+    const now = Date.now();
+    await db('nodes').insert({ id: 'edge', name: 'edge', address: '127.0.0.1:1', token: 'x'.repeat(32), tags: '[]', created_at: now, updated_at: now });
+    const push = (target: string, input: object | null, result: 'ok' | 'error', error: string | null, time: number) => ({
+      time, admin_id: null, admin: 'root', action: 'node.config.apply', target, input: input && JSON.stringify(input), result, status_code: result === 'ok' ? 200 : 400, error, duration_ms: 1, ip: '',
+    });
+    await db('audit_log').insert([
+      push('edge', { version: 1, hash: 'a'.repeat(64) }, 'ok', null, 1),
+      push('edge', { version: 2, hash: 'b'.repeat(64) }, 'error', 'sing-box check failed', 2),
+      push('gone', { version: 1, hash: 'a'.repeat(64) }, 'ok', null, 3),
+      { ...push('edge', { version: 1 }, 'ok', null, 4), action: 'node.users.sync' },
+    ]);
+
+    await db.migrate.up({ migrationSource });
+    expect(await db('node_config_history').orderBy('id').select('node_id', 'version_id', 'hash', 'action', 'admin', 'result', 'error', 'time')).toEqual([
+      { node_id: 'edge', version_id: 1, hash: 'a'.repeat(64), action: 'apply', admin: 'root', result: 'ok', error: null, time: 1 },
+      { node_id: 'edge', version_id: 2, hash: 'b'.repeat(64), action: 'apply', admin: 'root', result: 'error', error: 'sing-box check failed', time: 2 },
+    ]);
+    expect(await db('nodes').first('served_config_hash', 'config_drift_since')).toEqual({ served_config_hash: null, config_drift_since: null });
   });
 });

@@ -10,6 +10,7 @@ import * as nodeTrafficTotals from './007-node-traffic-totals.js';
 import * as nodePublicHost from './008-node-public-host.js';
 import * as installTokens from './009-install-tokens.js';
 import * as adminTokenVersion from './010-admin-token-version.js';
+import * as nodeConfigState from './011-node-config-state.js';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001-nodes': nodes,
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '008-node-public-host': nodePublicHost,
   '009-install-tokens': installTokens,
   '010-admin-token-version': adminTokenVersion,
+  '011-node-config-state': nodeConfigState,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

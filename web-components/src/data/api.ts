@@ -86,6 +86,15 @@ export interface NodeSummary {
   online: boolean;
   error: string | null;
   agent: { agentVersion: string; plugins: { id: string; state: string; healthy: boolean }[] } | null;
+  /** Set while the node serves a config other than the version the hub applied to it. */
+  config_drift: ConfigDrift | null;
+}
+
+/** The base config hash a node serves against the one the hub expects, and since when they differ. */
+export interface ConfigDrift {
+  served_hash: string | null;
+  expected_hash: string | null;
+  since: string;
 }
 
 export const listNodes = () => request<{ nodes: NodeSummary[] }>('GET', '/api/v1/nodes').then((r) => r.nodes);
@@ -388,9 +397,14 @@ export interface ConfigVersion {
   created_at: string;
 }
 
-/** One push of a version to a node: applied, or the node's refusal (sing-box's message). */
+/**
+ * One entry of a node's config history: a version pushed (apply or rollback; applied, or the node's
+ * refusal, sing-box's message), or a drift found (version: the one whose hash the node serves, if any).
+ */
 export interface ConfigPush {
-  version: number;
+  version: number | null;
+  hash: string | null;
+  action: 'apply' | 'rollback' | 'drift-detected';
   time: string;
   by: string;
   applied: boolean;

@@ -423,9 +423,9 @@ export class BfConfigEditor extends LocalizedElement {
               ${pushes.map(
                 (p) => html`<tr data-push=${p.version}>
                   <td>${formatTime(p.time)}<div class="muted">${p.by}</div></td>
-                  <td>${p.version}</td>
+                  <td>${p.version ?? '—'}</td>
                   <td class=${p.applied ? '' : 'error'}>
-                    <span class="badge ${p.applied ? 'ok' : 'error'}">${p.applied ? t('config.pushApplied') : t('config.pushRefused')}</span>
+                    <span class="badge ${p.applied ? 'ok' : 'error'}">${p.action === 'drift-detected' ? t('config.pushDrift') : p.applied ? t('config.pushApplied') : t('config.pushRefused')}</span>
                     ${p.error ? html`<div>${p.error}</div>` : nothing}</td>
                 </tr>`,
               )}

@@ -22,6 +22,7 @@ import './bf-schema-form.js';
 import { Changes } from './changes.js';
 import type { FormSubmitEvent, OverridesChangedEvent } from './events.js';
 import type { JsonSchema } from './json-schema.js';
+import { formatTime } from './format.js';
 import { Loader } from './loader.js';
 import { LocalizedElement } from './localized-element.js';
 import { NODE_FIELDS } from './node-fields.js';
@@ -172,7 +173,11 @@ export class BfNodeDetail extends LocalizedElement {
                 <dt>${t('node.agentVersion')}</dt><dd>${node.agent?.agentVersion ?? '—'}</dd>
                 <dt>${t('node.config')}</dt>
                 <dd>${node.applied_config_version === null ? '—' : `${t('config.version')} ${node.applied_config_version}`}
-                  <a href="#/nodes/${encodeURIComponent(node.id)}/config">${t('node.editConfig')}</a></dd>
+                  <a href="#/nodes/${encodeURIComponent(node.id)}/config">${t('node.editConfig')}</a>
+                  ${node.config_drift
+                    ? html`<div data-drift><span class="badge error">${t('nodes.drift')}</span>
+                        <span class="error">${t('nodes.driftTitle').replace('{since}', formatTime(node.config_drift.since))}</span></div>`
+                    : nothing}</dd>
                 <dt>${t('node.multiplier')}</dt><dd>×${node.multiplier}</dd>
                 ${node.enabled ? nothing : html`<dt>${t('node.enabled')}</dt><dd><span class="badge disabled">${t('admins.disabled')}</span></dd>`}
                 ${node.error ? html`<dt>${t('node.error')}</dt><dd class="error">${node.error}</dd>` : nothing}

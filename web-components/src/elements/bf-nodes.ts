@@ -6,6 +6,7 @@ import { listNodes, may, type NodeSummary, type Role } from '../data/api.js';
 import { t } from '../i18n.js';
 import './bf-add-node.js';
 import './bf-install-commands.js';
+import { formatTime } from './format.js';
 import { Loader } from './loader.js';
 import { LocalizedElement } from './localized-element.js';
 import { screenStyles } from './shared-styles.js';
@@ -57,6 +58,7 @@ export class BfNodes extends LocalizedElement {
                   <td><a href="#/nodes/${encodeURIComponent(n.id)}">${n.name}</a></td>
                   <td class=${n.online ? 'online' : 'offline'}>${n.online ? t('nodes.online') : t('nodes.offline')}
                     ${n.enabled ? nothing : html`<span class="badge disabled">${t('admins.disabled')}</span>`}
+                    ${n.config_drift ? html`<span class="badge error" data-drift title=${t('nodes.driftTitle').replace('{since}', formatTime(n.config_drift.since))}>${t('nodes.drift')}</span>` : nothing}
                     ${n.error ? html`<div class="muted error" title=${n.error}>${t('node.error')}</div>` : nothing}</td>
                   <td>${n.tags.map((tag) => html`<span class="tag">${tag}</span>`)}</td>
                   <td class="address">${n.address}
