@@ -15,6 +15,7 @@ import {
   type Event,
 } from '../proto/agent-service.js';
 import { splitAddress } from '../agent-core/config.js';
+import { normalizeFingerprint } from '../agent-core/enrollment.js';
 import { exitSpan, SW8 } from '../agent-core/tracing.js';
 
 export interface AgentTarget {
@@ -75,8 +76,9 @@ function callError(error: grpc.ServiceError): AgentCallError {
   return new AgentCallError(grpc.status[error.code] ?? 'UNKNOWN', error.details || error.message);
 }
 
-function fingerprintOf(der: Buffer): string {
-  return new X509Certificate(der).fingerprint256.replace(/:/g, '').toLowerCase();
+/** Lower-case hex SHA-256 of a certificate, as enrollment strings carry it (DER or PEM). */
+function fingerprintOf(certificate: Buffer | string): string {
+  return normalizeFingerprint(new X509Certificate(certificate).fingerprint256);
 }
 
 /**
@@ -232,6 +234,6 @@ export async function connectLocalAgent(configFile: string): Promise<AgentClient
     token: (await readFile(config.token_file, 'utf8')).trim(),
     insecure: config.insecure,
     certificate,
-    fingerprint: certificate && new X509Certificate(certificate).fingerprint256.replace(/:/g, '').toLowerCase(),
+    fingerprint: certificate && fingerprintOf(certificate),
   });
 }
