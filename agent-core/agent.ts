@@ -4,13 +4,14 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readAgentConfig, type AgentConfig } from './config.js';
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError } from './common/errors.js';
 import { startGrpcServer, type RunningServer } from './grpc-server.js';
-import { createLogger, type AppLogger } from './logger.js';
+import { createLogger, type AppLogger } from './common/logger.js';
 import { loadPluginEntries } from './plugin-loader.js';
 import { PluginHost } from './plugin-host.js';
-import { flushTracing, startTracing } from './tracing.js';
-import { AGENT_VERSION } from './version.js';
+import type { AnyPluginDefinition } from './sdk.js';
+import { flushTracing, startTracing } from './common/tracing.js';
+import { AGENT_VERSION } from './common/version.js';
 
 export interface RunningAgent {
   config: AgentConfig;
@@ -38,7 +39,7 @@ async function readTls(config: AgentConfig): Promise<{ cert: string; key: string
   return { cert: await read('cert'), key: await read('key') };
 }
 
-export async function startAgent(configFile: string): Promise<RunningAgent> {
+export async function startAgent(configFile: string, builtins: readonly AnyPluginDefinition[]): Promise<RunningAgent> {
   let config = await readAgentConfig(configFile);
   let token = await readToken(config);
   const logger: AppLogger = createLogger({
@@ -56,7 +57,7 @@ export async function startAgent(configFile: string): Promise<RunningAgent> {
     logger,
     commandTimeoutMs: config.command_timeout_ms,
   });
-  await host.apply(await loadPluginEntries(config));
+  await host.apply(await loadPluginEntries(config, builtins));
 
   let server: RunningServer;
   try {
@@ -83,7 +84,7 @@ export async function startAgent(configFile: string): Promise<RunningAgent> {
         if (next[field] !== config[field]) logger.warn(`${field} changed; restart the agent to apply it`, { field });
       }
       if (next.tracing.collector !== config.tracing.collector) logger.warn('tracing.collector changed; restart the agent to apply it', { field: 'tracing.collector' });
-      await host.apply(await loadPluginEntries(next));
+      await host.apply(await loadPluginEntries(next, builtins));
       config = next;
       token = nextToken;
       logger.level = next.log.level;

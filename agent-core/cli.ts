@@ -2,13 +2,11 @@
 // `boxfleet agent …` by the npm package and as the whole of the standalone `boxfleet-agent`
 // executable a node runs, so both take the same arguments.
 import { Command } from 'commander';
-
-/** What describe and call need from a client of the agent running on this node. */
-export interface LocalAgentClient {
-  describe(): Promise<unknown>;
-  execute(command: string, input: unknown, options: { timeoutMs: number }): Promise<{ result: unknown }>;
-  close(): void;
-}
+import { splitAddress } from './common/address.js';
+import type { AgentClient } from './common/agent-client.js';
+import { readStdin, run } from './common/cli-run.js';
+import { certificateFingerprint } from './common/fingerprint.js';
+import type { AnyPluginDefinition } from './sdk.js';
 
 interface InitFlags {
   dir: string;
@@ -25,27 +23,28 @@ interface InitFlags {
 
 export const DEFAULT_AGENT_CONFIG = '/etc/boxfleet/agent.yaml';
 
-export function fail(error: unknown): never {
-  const e = error as Error & { code?: string };
-  process.stderr.write(`boxfleet: ${e.code && !e.code.startsWith('AGENT_ERR') ? `${e.code}: ` : ''}${e.message}\n`);
-  process.exit(1);
+/** A client for the agent a local agent.yaml describes, as an operator on that node uses it. */
+async function connect(configFile: string): Promise<AgentClient> {
+  const [{ readFile }, { readAgentConfig }, { AgentClient }] = await Promise.all([
+    import('node:fs/promises'),
+    import('./config.js'),
+    import('./common/agent-client.js'),
+  ]);
+  const config = await readAgentConfig(configFile);
+  const { host, port } = splitAddress(config.listen);
+  const local = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
+  const certificate = config.insecure ? undefined : await readFile(config.tls.cert, 'utf8');
+  return new AgentClient({
+    address: `${local}:${port}`,
+    token: (await readFile(config.token_file, 'utf8')).trim(),
+    insecure: config.insecure,
+    certificate,
+    fingerprint: certificate && certificateFingerprint(certificate),
+  });
 }
 
-export function run<A extends unknown[]>(action: (...args: A) => Promise<void>) {
-  return (...args: A) => action(...args).catch(fail);
-}
-
-export async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/**
- * The agent's commands on `command`; `connect` opens a client to the agent an agent.yaml describes
- * (describe and call use it; the gRPC client is the hub's, so the entry point passes it in).
- */
-export function addAgentCommands(command: Command, connect: (configFile: string) => Promise<LocalAgentClient>, invokedAs: string): Command {
+/** The agent's commands on `command`, running with the entry point's built-in plugins. */
+export function addAgentCommands(command: Command, builtins: readonly AnyPluginDefinition[], invokedAs: string): Command {
   command
     .command('run', { isDefault: true })
     .description('start the agent (the default when no subcommand is given)')
@@ -53,7 +52,7 @@ export function addAgentCommands(command: Command, connect: (configFile: string)
     .action(
       run(async (opts: { config: string }) => {
         const { startAgent } = await import('./agent.js');
-        const running = await startAgent(opts.config);
+        const running = await startAgent(opts.config, builtins);
         const { config } = running;
         process.stdout.write(
           `boxfleet agent ${config.node_id} listening on ${config.listen.replace(/:\d+$/, `:${running.port}`)} (${config.insecure ? 'plaintext' : 'TLS'})\n`,
@@ -82,6 +81,7 @@ export function addAgentCommands(command: Command, connect: (configFile: string)
         const { initAgent } = await import('./init.js');
         const result = await initAgent({
           ...opts,
+          plugins: builtins.map((p) => p.id),
           singbox: opts.singBox || opts.singBoxUnit ? { binary: opts.singBox ?? 'sing-box', configPath: opts.singBoxConfig, systemdUnit: opts.singBoxUnit } : undefined,
         });
         process.stdout.write(

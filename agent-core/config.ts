@@ -5,8 +5,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { parseDocument } from 'yaml';
-import { InvalidArgumentError } from './errors.js';
-import { validate } from './schema.js';
+import { InvalidArgumentError } from './common/errors.js';
+import { validate } from './common/schema.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/boxfleet/agent.yaml';
 
@@ -93,9 +93,3 @@ export async function readAgentConfig(file: string): Promise<AgentConfig> {
   });
 }
 
-/** Splits `host:port` (IPv6 in brackets) for net APIs. */
-export function splitAddress(address: string): { host: string; port: number } {
-  const match = /^\[?([^\]]*)\]?:(\d+)$/.exec(address);
-  if (!match) throw new InvalidArgumentError(`address ${JSON.stringify(address)} must be host:port`);
-  return { host: match[1]!, port: Number(match[2]) };
-}

@@ -19,10 +19,10 @@ import {
   type ExecuteResponse,
   type WatchRequest,
 } from '../proto/agent-service.js';
-import { isAgentError, InvalidArgumentError, UnauthenticatedError, type AgentError } from './errors.js';
-import type { AppLogger } from './logger.js';
+import { isAgentError, InvalidArgumentError, UnauthenticatedError, type AgentError } from './common/errors.js';
+import type { AppLogger } from './common/logger.js';
 import type { PluginHost } from './plugin-host.js';
-import { entrySpan, SW8 } from './tracing.js';
+import { entrySpan, SW8 } from './common/tracing.js';
 
 /**
  * Calls at once on one connection: the hub keeps one Watch and a few commands in flight per node,

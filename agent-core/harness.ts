@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { PluginHost, type AgentEvent, type PluginStatus } from './plugin-host.js';
 import type { Logger, AnyPluginDefinition } from './sdk.js';
-import { validate } from './schema.js';
-import { AGENT_VERSION } from './version.js';
+import { validate } from './common/schema.js';
+import { AGENT_VERSION } from './common/version.js';
 
 export interface HarnessOptions {
   /** Settings per plugin id, as they would stand under `plugins.<id>` in agent.yaml. */

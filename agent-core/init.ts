@@ -1,15 +1,16 @@
 // `boxfleet agent init`: writes agent.yaml, a TLS key and self-signed certificate, and a random
 // token into one folder, and returns the enrollment string for the hub.
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import selfsigned from 'selfsigned';
-import { BUILTIN_PLUGINS } from './builtin-plugins.js';
-import { readAgentConfig, splitAddress } from './config.js';
-import { formatEnrollment, normalizeFingerprint } from './enrollment.js';
-import { FailedPreconditionError } from './errors.js';
+import { splitAddress } from './common/address.js';
+import { readAgentConfig } from './config.js';
+import { formatEnrollment } from './common/enrollment.js';
+import { certificateFingerprint } from './common/fingerprint.js';
+import { FailedPreconditionError } from './common/errors.js';
 
 export interface InitOptions {
   dir: string;
@@ -23,6 +24,8 @@ export interface InitOptions {
   stateDir?: string;
   /** singbox-config's settings for a sing-box installed with the agent (install.sh passes them). */
   singbox?: { binary: string; configPath: string; systemdUnit?: string };
+  /** The built-in plugins agent.yaml enables, by id (the agent entry point's list). */
+  plugins: readonly string[];
 }
 
 export interface InitResult {
@@ -51,7 +54,7 @@ function defaultAddress(listen: string): string {
 export async function enrollmentOf(configFile: string, address?: string): Promise<string> {
   const config = await readAgentConfig(configFile);
   const token = (await readFile(config.token_file, 'utf8')).trim();
-  const fingerprint = config.insecure ? undefined : normalizeFingerprint(new X509Certificate(await readFile(config.tls.cert)).fingerprint256);
+  const fingerprint = config.insecure ? undefined : certificateFingerprint(await readFile(config.tls.cert));
   return formatEnrollment({ address: address ?? defaultAddress(config.listen), nodeId: config.node_id, token, fingerprint, insecure: config.insecure });
 }
 
@@ -123,11 +126,11 @@ export async function initAgent(options: InitOptions): Promise<InitResult> {
     });
     await writeFile(path.join(dir, 'agent.key'), pems.private, { mode: 0o600 });
     await writeFile(path.join(dir, 'agent.crt'), pems.cert);
-    fingerprint = normalizeFingerprint(new X509Certificate(pems.cert).fingerprint256);
+    fingerprint = certificateFingerprint(pems.cert);
   }
 
-  const plugins = BUILTIN_PLUGINS.map(
-    (p) => `  ${p.id}:\n    enabled: true${p.id === 'singbox-config' && options.singbox ? singboxSettings(options.singbox) : ''}`,
+  const plugins = options.plugins.map(
+    (id) => `  ${id}:\n    enabled: true${id === 'singbox-config' && options.singbox ? singboxSettings(options.singbox) : ''}`,
   ).join('\n');
   await writeFile(
     configFile,

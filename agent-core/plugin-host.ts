@@ -13,9 +13,9 @@ import {
   NotFoundError,
   UnavailableError,
   isAgentError,
-} from './errors.js';
-import { MAX_JSON_DEPTH, valueNestsDeeper } from './json-depth.js';
-import { validate } from './schema.js';
+} from './common/errors.js';
+import { MAX_JSON_DEPTH, valueNestsDeeper } from './common/json-depth.js';
+import { validate } from './common/schema.js';
 
 const PLUGIN_ID = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const START_TIMEOUT_MS = 30_000;

@@ -3,8 +3,7 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import type { AgentConfig } from './config.js';
-import { InvalidArgumentError } from './errors.js';
-import { BUILTIN_PLUGINS } from './builtin-plugins.js';
+import { InvalidArgumentError } from './common/errors.js';
 import type { PluginEntry } from './plugin-host.js';
 import type { AnyPluginDefinition } from './sdk.js';
 
@@ -36,18 +35,21 @@ async function importModule(config: AgentConfig, id: string, specifier: string):
   return definition;
 }
 
-/** Built-ins missing from the config are listed as disabled, so Describe shows what could run. */
-export async function loadPluginEntries(config: AgentConfig): Promise<PluginEntry[]> {
+/**
+ * `builtins` are the plugins the agent's entry point ships, found by id. Built-ins missing from
+ * the config are listed as disabled, so Describe shows what could run.
+ */
+export async function loadPluginEntries(config: AgentConfig, builtins: readonly AnyPluginDefinition[]): Promise<PluginEntry[]> {
   const entries: PluginEntry[] = [];
   for (const [id, { enabled, module, ...settings }] of Object.entries(config.plugins)) {
-    const builtin = BUILTIN_PLUGINS.find((p) => p.id === id);
+    const builtin = builtins.find((p) => p.id === id);
     if (!module && !builtin) {
       throw new InvalidArgumentError(`${config.file}: plugins.${id}: no built-in plugin ${id}; name a third-party plugin with module:`);
     }
     const definition = module ? await importModule(config, id, module) : builtin!;
     entries.push({ definition, enabled, settings });
   }
-  for (const builtin of BUILTIN_PLUGINS) {
+  for (const builtin of builtins) {
     if (!(builtin.id in config.plugins)) entries.push({ definition: builtin, enabled: false, settings: {} });
   }
   return entries;

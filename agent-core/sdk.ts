@@ -26,6 +26,7 @@
  * ```
  */
 import type { Static, TObject, TSchema } from '@sinclair/typebox';
+import type { CommandRole } from './common/roles.js';
 
 export { Type } from '@sinclair/typebox';
 export type { Static, TSchema } from '@sinclair/typebox';
@@ -38,10 +39,13 @@ export {
   PermissionDeniedError,
   DeadlineExceededError,
   InternalError,
-} from './errors.js';
+} from './common/errors.js';
 
 /** The least hub role allowed to run a command. */
-export type Role = 'viewer' | 'operator' | 'admin';
+export type Role = CommandRole;
+
+/** The hash the hub names a config by (sha256 of its canonical JSON), for plugins that report what they serve. */
+export { configHash } from './common/config-hash.js';
 
 export interface CommandSpec {
   description: string;

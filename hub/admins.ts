@@ -1,6 +1,7 @@
 // Admin accounts: creating one (from the API or `boxfleet admin create`) and checking a password.
 import bcrypt from 'bcryptjs';
-import { Admin, ROLES, type Role } from './db/models.js';
+import { ROLES, type Role } from '../agent-core/common/roles.js';
+import { Admin } from './db/models.js';
 import { HubError } from './errors.js';
 
 const BCRYPT_ROUNDS = 11;

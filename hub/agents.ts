@@ -1,7 +1,8 @@
 // One gRPC client per enrolled node, kept open and re-created when the node changes, plus a short
 // cache of each node's Describe (so a command's own deadline is known before it is sent).
 import fp from 'fastify-plugin';
-import { AgentClient, type AgentDescription, type CommandDescription } from './agent-client.js';
+import type { AgentDescription, CommandDescription } from '../agent-core/common/description.js';
+import { AgentClient } from '../agent-core/common/agent-client.js';
 import type { Node } from './db/models.js';
 import { fromAgent, HubError } from './errors.js';
 

@@ -5,10 +5,11 @@ import fastifyJwt from '@fastify/jwt';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Knex } from 'knex';
-import type { AppLogger } from '../agent-core/logger.js';
-import { traceId } from '../agent-core/tracing.js';
+import type { AppLogger } from '../agent-core/common/logger.js';
+import { traceId } from '../agent-core/common/tracing.js';
 import type { HubConfig } from './config.js';
-import { Admin, AuditEntry, ROLES, type Role } from './db/models.js';
+import { may, type Role } from '../agent-core/common/roles.js';
+import { Admin, AuditEntry } from './db/models.js';
 import { HubError } from './errors.js';
 import { redact } from './redact.js';
 import { SESSION_ENDED_MESSAGE } from './sessions.js';
@@ -40,7 +41,6 @@ declare module '@fastify/jwt' {
   }
 }
 
-export const rank = (role: Role) => ROLES.indexOf(role);
 
 /** Every hub replica signs with the same secret: from the config, else generated once into the DB. */
 async function signingSecret(db: Knex, configured: string): Promise<string> {
@@ -159,7 +159,7 @@ export const authPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
       if (!admin || admin.disabled) throw new HubError('HUB_ERR_UNAUTHORIZED', 'this account is disabled or was removed');
       if (payload.ver !== admin.token_version) throw new HubError('HUB_ERR_UNAUTHORIZED', SESSION_ENDED_MESSAGE);
       request.admin = admin;
-      if (rank(admin.role) < rank(role)) {
+      if (!may(admin.role, role)) {
         throw new HubError('HUB_ERR_FORBIDDEN', `this needs the ${role} role; ${admin.username} is ${admin.role}`);
       }
     });

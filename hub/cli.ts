@@ -3,15 +3,13 @@
 // only what it needs, so the agent never loads the hub's dependencies (the hub's settings are
 // plain data in TypeBox, which the agent uses too).
 import { Command } from 'commander';
-import { addAgentCommands, readStdin, run } from '../agent-core/cli.js';
-import { AGENT_VERSION } from '../agent-core/version.js';
+import { readStdin, run } from '../agent-core/common/cli-run.js';
+import { AGENT_VERSION } from '../agent-core/common/version.js';
+import { addAgentProgram } from '../agent-core/main.js';
 import { addBackupCommands } from './backup-cli.js';
 import { resolveHubConfig, settingEntries } from './config.js';
 import { settingOption } from './setting-option.js';
 import { settingsHelp } from './settings-docs.js';
-
-/** describe and call reach the local agent through the hub's own client (loaded only then). */
-const connectLocalAgent = async (configFile: string) => (await import('./agent-client.js')).connectLocalAgent(configFile);
 
 const program = new Command('boxfleet').version(AGENT_VERSION).description('Run a fleet of sing-box proxy nodes.');
 
@@ -27,7 +25,7 @@ hubCommand.action(
     const config = resolveHubConfig(Object.fromEntries(hubFlags.map(({ key, option }) => [key, opts[option.attributeName()]])));
     // Before the hub's modules load: the SkyWalking agent patches http and mysql2 as they are required.
     if (config.skywalking_collector) {
-      const { startTracing } = await import('../agent-core/tracing.js');
+      const { startTracing } = await import('../agent-core/common/tracing.js');
       startTracing({ collector: config.skywalking_collector, service: 'boxfleet-hub' });
     }
     const { startHub } = await import('./server.js');
@@ -72,6 +70,6 @@ program
     }),
   );
 
-addAgentCommands(program.command('agent').description('run or operate the node agent'), connectLocalAgent, 'boxfleet agent');
+addAgentProgram(program.command('agent').description('run or operate the node agent'), 'boxfleet agent');
 
 await program.parseAsync();

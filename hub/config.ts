@@ -6,8 +6,8 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { InvalidArgumentError } from '../agent-core/errors.js';
-import { validate } from '../agent-core/schema.js';
+import { InvalidArgumentError } from '../agent-core/common/errors.js';
+import { validate } from '../agent-core/common/schema.js';
 
 /** Headings of `boxfleet hub --help` and README's table, in this order. */
 export const SETTING_GROUPS = {

@@ -2,9 +2,10 @@
 // certificate and checks it against the fingerprint in the string, asks the agent who it is, and
 // stores the node. POST /api/v1/nodes and install commands (hub/routes/install.ts) both add nodes here.
 import type { Knex } from 'knex';
-import { parseEnrollment } from '../agent-core/enrollment.js';
-import { AgentError } from '../agent-core/errors.js';
-import { fetchAgentCertificate, type AgentDescription } from './agent-client.js';
+import { parseEnrollment } from '../agent-core/common/enrollment.js';
+import { AgentError } from '../agent-core/common/errors.js';
+import type { AgentDescription } from '../agent-core/common/description.js';
+import { fetchAgentCertificate } from '../agent-core/common/agent-client.js';
 import type { AgentPool } from './agents.js';
 import { Node } from './db/models.js';
 import { fromAgent, HubError } from './errors.js';

@@ -1,7 +1,7 @@
 // Every error the hub answers with has a named code from this table. Agent call failures are
 // mapped here, once, from their gRPC status to an HTTP status.
-import { AgentCallError } from './agent-client.js';
-import { AgentError } from '../agent-core/errors.js';
+import { AgentCallError } from '../agent-core/common/agent-client.js';
+import { AgentError } from '../agent-core/common/errors.js';
 
 export const HUB_ERRORS = {
   HUB_ERR_BAD_REQUEST: 400,

@@ -12,7 +12,7 @@
 // the agent's, so a cached answer shows its age.
 import fp from 'fastify-plugin';
 import type { Knex } from 'knex';
-import type { AppLogger } from '../agent-core/logger.js';
+import type { AppLogger } from '../agent-core/common/logger.js';
 import type { AgentPool } from './agents.js';
 import { Node } from './db/models.js';
 import { mapLimit } from './jobs/common.js';

@@ -9,7 +9,7 @@
 import fp from 'fastify-plugin';
 import type { Knex } from 'knex';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { AppLogger } from '../agent-core/logger.js';
+import type { AppLogger } from '../agent-core/common/logger.js';
 import type { AgentPool } from './agents.js';
 import { Node } from './db/models.js';
 import { chunks, mapLimit } from './jobs/common.js';

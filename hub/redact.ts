@@ -4,7 +4,7 @@
 // role below admin goes through it, so only admins and owners ever read a node's secrets.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { ROLES } from './db/models.js';
+import { may } from '../agent-core/common/roles.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -77,7 +77,7 @@ export const redactPlugin = fp(
     app.addHook('preSerialization', async (request, _reply, payload) => {
       const config = request.routeOptions.config;
       if (!request.admin || config?.role === 'public' || config?.showsSecrets) return payload;
-      return ROLES.indexOf(request.admin.role) < ROLES.indexOf('admin') ? redact(payload) : payload;
+      return may(request.admin.role, 'admin') ? payload : redact(payload);
     });
   },
   { name: 'redact', dependencies: ['auth'] },

@@ -1,6 +1,6 @@
 // Starts the hub: builds the app, listens, and closes gracefully on SIGINT/SIGTERM.
-import { createLogger } from '../agent-core/logger.js';
-import { flushTracing } from '../agent-core/tracing.js';
+import { createLogger } from '../agent-core/common/logger.js';
+import { flushTracing } from '../agent-core/common/tracing.js';
 import { buildApp } from './app.js';
 import { unknownVariables, type HubConfig } from './config.js';
 import { Admin } from './db/models.js';

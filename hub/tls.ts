@@ -3,7 +3,7 @@
 // names the setting, not at the first client's handshake.
 import { readFile } from 'node:fs/promises';
 import { createSecureContext } from 'node:tls';
-import { InvalidArgumentError } from '../agent-core/errors.js';
+import { InvalidArgumentError } from '../agent-core/common/errors.js';
 import { settingName, type HubConfig } from './config.js';
 
 /** Fastify's `https` option: the certificate and key, or null for plain HTTP. */

@@ -28,7 +28,7 @@
 // fleet-wide lease, so with several hubs each alert is raised and sent once.
 import fp from 'fastify-plugin';
 import type { Knex } from 'knex';
-import type { AppLogger } from '../../agent-core/logger.js';
+import type { AppLogger } from '../../agent-core/common/logger.js';
 import type { HubConfig } from '../config.js';
 import { Alert, AlertNotification, Node, type AlertChannel, type AlertRule } from '../db/models.js';
 import { configuredChannels, type AlertMessage, type ChannelSender } from './channels.js';

@@ -2,6 +2,7 @@
 // Times are epoch milliseconds; the API shows them as ISO strings.
 import { createHash } from 'node:crypto';
 import { Model, type QueryBuilder } from 'objection';
+import type { Role } from '../../agent-core/common/roles.js';
 import type { InboundOverride } from '../subscriptions/entries.js';
 
 const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
@@ -22,8 +23,6 @@ class Timestamped extends Model {
   }
 }
 
-export type Role = 'owner' | 'admin' | 'operator' | 'viewer';
-export const ROLES: Role[] = ['viewer', 'operator', 'admin', 'owner'];
 
 export class Admin extends Timestamped {
   static override tableName = 'admins';

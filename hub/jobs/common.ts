@@ -2,8 +2,8 @@
 // database refused for a moment, recording what a job learned about a node's health, and writing
 // what a job did to a node to the audit log.
 import type { Knex } from 'knex';
-import type { AppLogger } from '../../agent-core/logger.js';
-import { traceId } from '../../agent-core/tracing.js';
+import type { AppLogger } from '../../agent-core/common/logger.js';
+import { traceId } from '../../agent-core/common/tracing.js';
 import { AuditEntry } from '../db/models.js';
 import { HubError } from '../errors.js';
 

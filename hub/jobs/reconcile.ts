@@ -11,7 +11,7 @@
 // drifted node (hub/jobs/served-config.ts) is not pushed to by the tick: its applied version did
 // not change, so it is not behind; an admin's apply pushes even the version it already had.
 import type { Knex } from 'knex';
-import type { AppLogger } from '../../agent-core/logger.js';
+import type { AppLogger } from '../../agent-core/common/logger.js';
 import type { AgentPool } from '../agents.js';
 import { ConfigVersion, Node, NodeConfigEvent, type ConfigEventAction } from '../db/models.js';
 import { HubError, type HubErrorCode } from '../errors.js';

@@ -10,7 +10,7 @@
 // status has no hash) is not drifted: it is taken to serve what it confirmed when the hub applied it,
 // so an upgrade does not empty every subscription until the first live tick.
 import type { Knex } from 'knex';
-import type { AppLogger } from '../../agent-core/logger.js';
+import type { AppLogger } from '../../agent-core/common/logger.js';
 import { ConfigVersion, Node, NodeConfigEvent, type ConfigEventAction } from '../db/models.js';
 
 export interface ConfigEvent {

@@ -26,7 +26,7 @@
 // Bytes of a user without an active or suspended subscription are kept in usage_hourly and billed
 // to no subscription.
 import type { Knex } from 'knex';
-import type { AppLogger } from '../../agent-core/logger.js';
+import type { AppLogger } from '../../agent-core/common/logger.js';
 import type { AgentPool } from '../agents.js';
 import { Node } from '../db/models.js';
 import { HubError } from '../errors.js';

@@ -4,7 +4,8 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import type { Knex } from 'knex';
 import { createAdmin, hashPassword, MIN_PASSWORD_LENGTH, USERNAME_PATTERN } from '../admins.js';
 import { adminOf } from '../auth.js';
-import { Admin, ROLES } from '../db/models.js';
+import { ROLES } from '../../agent-core/common/roles.js';
+import { Admin } from '../db/models.js';
 import { HubError } from '../errors.js';
 import { IdParams, IsoTime, locked, Nullable, StringEnum } from './users.js';
 

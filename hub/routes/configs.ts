@@ -5,7 +5,6 @@
 // (sing-box check) is answered with the node's message and desired goes back to what it was
 // (changes nothing); an unreachable node keeps the new desired version and gets it when it returns
 // (202). For a tag, every node's result is listed.
-import { createHash } from 'node:crypto';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { adminOf } from '../auth.js';
 import { ConfigVersion, Node, type ConfigEventAction } from '../db/models.js';
@@ -13,7 +12,8 @@ import { HubError } from '../errors.js';
 import type { Actor } from '../jobs/common.js';
 import { readConfigVersion } from '../jobs/reconcile.js';
 import { checkBase } from '../../plugins/singbox-config/render.js';
-import { canonicalJson } from '../../proto/canonical-json.js';
+import { canonicalJson } from '../../agent-core/common/canonical-json.js';
+import { configHash } from '../../agent-core/common/config-hash.js';
 
 const VersionParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 const NodeParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 63 }) });
@@ -89,7 +89,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         throw new HubError('HUB_ERR_BAD_REQUEST', `body.${(error as Error).message}`);
       }
       const body = Buffer.from(canonicalJson(request.body.config));
-      const hash = createHash('sha256').update(body).digest('hex');
+      const hash = configHash(request.body.config);
       const key = `configs/${hash}.json`;
       // Content-addressed: saving the same config again adds a version, not another object.
       if (!(await app.objects.exists(key))) await app.objects.put(key, body, 'application/json');

@@ -1,7 +1,7 @@
 // GET /api/v1/info (viewer): the hub's version and the address its links start with, for the
 // dashboard to show links as the hub gives them out.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { AGENT_VERSION } from '../../agent-core/version.js';
+import { AGENT_VERSION } from '../../agent-core/common/version.js';
 
 const InfoOut = Type.Object({
   version: Type.String(),

@@ -1,9 +1,10 @@
 // /api/v1/nodes: enroll nodes, list them with what their agents describe, and run any plugin
 // command on a node (JSON in, JSON out).
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { AgentDescription } from '../agent-client.js';
-import { adminOf, rank } from '../auth.js';
-import { Node, ROLES, type Role } from '../db/models.js';
+import type { AgentDescription } from '../../agent-core/common/description.js';
+import { adminOf } from '../auth.js';
+import { isRole, may, type Role } from '../../agent-core/common/roles.js';
+import { Node } from '../db/models.js';
 import { enrollNode } from '../enroll.js';
 import { HubError } from '../errors.js';
 
@@ -49,7 +50,7 @@ const HUB_OWNED_COMMANDS: ReadonlyMap<string, string> = new Map([
 
 /** The role a command needs; a role name this hub does not know (a newer or third-party plugin's) needs the highest. */
 function commandRole(declared: string): Role {
-  return (ROLES as string[]).includes(declared) ? (declared as Role) : 'owner';
+  return isRole(declared) ? declared : 'owner';
 }
 
 async function findNode(id: string): Promise<Node> {
@@ -156,7 +157,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       if (hubOwned) throw new HubError('HUB_ERR_CONFLICT', `${request.params.command} is not run directly: ${hubOwned}`);
       const admin = adminOf(request);
       const needed = commandRole((await app.agents.command(node, request.params.command)).role);
-      if (rank(admin.role) < rank(needed)) {
+      if (!may(admin.role, needed)) {
         throw new HubError('HUB_ERR_FORBIDDEN', `${request.params.command} needs the ${needed} role; ${admin.username} is ${admin.role}`);
       }
       const { result, durationMs, requestId } = await app.agents.execute(

@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import {
+  configHash,
   definePlugin,
   FailedPreconditionError,
   InvalidArgumentError,
@@ -20,7 +21,7 @@ import { describeVersionFailure, parseVersion, resolveBinary, VERSION_TIMEOUT_MS
 import { checkBase, hasConfigUserInbound, managedInbounds, redact, render, type SingboxConfig, type User } from './render.js';
 import { commands, events, Settings } from './schemas.js';
 import { newPrefix, ssmEndpoints, syncSsmUsers } from './ssm.js';
-import { hashJson, hashText, History, readIfExists, StateStore, type BaseState, type LocalRemoval, type UsersState } from './store.js';
+import { hashText, History, readIfExists, StateStore, type BaseState, type LocalRemoval, type UsersState } from './store.js';
 import { createProcessRunner, createSystemdRunner, type Runner, type RunnerHooks } from './supervisor.js';
 import { assertDistinct, Batcher, bytesByUser, hasLimits, pastLimits, servedUsers, type LedgerTotals } from './users.js';
 
@@ -271,7 +272,7 @@ export default definePlugin({
         }
         const cleared = users?.removed ?? [];
         const sameRevision = users?.revision === input.revision;
-        const changed = !users || hashJson(users.users) !== hashJson(input.users) || cleared.length > 0;
+        const changed = !users || configHash(users.users) !== configHash(input.users) || cleared.length > 0;
         const next: UsersState = {
           revision: input.revision,
           synced_at: new Date().toISOString(),
@@ -412,7 +413,7 @@ export default definePlugin({
         async 'config.apply'({ config, comment }) {
           checkBase(config);
           return serialize(async () => {
-            const hash = hashJson(config);
+            const hash = configHash(config);
             const same = base?.hash === hash;
             const nextBase: BaseState =
               same && base
@@ -436,7 +437,7 @@ export default definePlugin({
             throw new FailedPreconditionError(`input.revision: ${input.revision} is older than the applied revision ${users.revision}`);
           }
           if (users && input.revision === users.revision && !batcher.busy) {
-            if (hashJson(users.users) !== hashJson(input.users)) {
+            if (configHash(users.users) !== configHash(input.users)) {
               throw new InvalidArgumentError(`input.revision: revision ${input.revision} was applied with other users; send a new revision`);
             }
             if (users.removed.length === 0) return { revision: input.revision, changed: false, reloaded: false, locally_removed: [] };

@@ -3,7 +3,6 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { canonicalJson } from '../../proto/canonical-json.js';
 import type { SingboxConfig, User } from './render.js';
 
 /** Writes `data` to `file` and flushes it to disk (not atomic by itself: see writeFileAtomic). */
@@ -51,11 +50,6 @@ async function readJson<T>(file: string): Promise<T | undefined> {
   } catch (error) {
     throw new Error(`${file} is not valid JSON (${(error as Error).message}); move it away to start afresh`);
   }
-}
-
-/** sha256 of the canonical JSON (sorted keys), so the same config always has the same hash — the hub's too. */
-export function hashJson(value: unknown): string {
-  return createHash('sha256').update(canonicalJson(value)).digest('hex');
 }
 
 export function hashText(text: string): string {

@@ -9,7 +9,7 @@ import { appendFile, mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEnrollment } from '../../agent-core/enrollment.js';
+import { parseEnrollment } from '../../agent-core/common/enrollment.js';
 import pkg from '../../package.json' with { type: 'json' };
 import { freePort } from '../support/agent-process.js';
 import { agentTarball, extractAgent, nodeLayout, releaseFile, run, scratch, snapshot, useFreeStatsPorts, type NodeLayout } from '../support/release.js';

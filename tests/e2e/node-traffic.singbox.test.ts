@@ -6,7 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentClient } from '../../hub/agent-client.js';
+import type { AgentClient } from '../../agent-core/common/agent-client.js';
 import { clientFromEnrollment, startAgentProcess, type AgentProcess } from '../support/agent-process.js';
 import { downloadThroughProxy, DownloadError, startByteServer, type ByteServer } from '../support/byte-server.js';
 import { LedgerReader } from '../support/ledger-reader.js';

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentClient } from '../../hub/agent-client.js';
+import type { AgentClient } from '../../agent-core/common/agent-client.js';
 import { clientFromEnrollment, freePort, startAgentProcess, type AgentProcess } from '../support/agent-process.js';
 import { downloadThroughProxy, DownloadError, startByteServer, type ByteServer } from '../support/byte-server.js';
 import { LedgerReader } from '../support/ledger-reader.js';

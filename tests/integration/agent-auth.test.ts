@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEnrollment } from '../../agent-core/enrollment.js';
-import { fetchAgentCertificate, type AgentClient } from '../../hub/agent-client.js';
+import { parseEnrollment } from '../../agent-core/common/enrollment.js';
+import { fetchAgentCertificate, type AgentClient } from '../../agent-core/common/agent-client.js';
 import {
   agentServiceDefinition,
   ExecuteRequestSchema,

@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../agent-core/logger.js';
+import { createLogger } from '../../agent-core/common/logger.js';
 import { verifyWebhook, type AlertMessage } from '../../hub/alerts/channels.js';
 import { AlertEngine } from '../../hub/alerts/index.js';
 import { storeSamples } from '../../hub/metrics.js';

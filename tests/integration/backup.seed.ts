@@ -7,7 +7,7 @@
 // and job leases.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createLogger } from '../../agent-core/logger.js';
+import { createLogger } from '../../agent-core/common/logger.js';
 import type { AlertChannel } from '../../hub/db/models.js';
 import { AlertEngine } from '../../hub/alerts/index.js';
 import type { ChannelSender } from '../../hub/alerts/channels.js';

@@ -2,8 +2,8 @@
 // command-bus.grpc.test.ts and on MariaDB by command-bus.mariadb.test.ts.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentClient, AgentCallError } from '../../hub/agent-client.js';
-import { parseEnrollment } from '../../agent-core/enrollment.js';
+import { AgentClient, AgentCallError } from '../../agent-core/common/agent-client.js';
+import { parseEnrollment } from '../../agent-core/common/enrollment.js';
 import { clientFromEnrollment, startAgentProcess, type AgentProcess } from '../support/agent-process.js';
 import { helloPluginWith, type HelloPlugin } from '../support/hello-plugin.js';
 import { startTestHub, type DatabaseKind, type TestHub } from '../support/hub.js';

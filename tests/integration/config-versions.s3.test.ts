@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { Client } from 'minio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openObjectStore, parseS3Url } from '../../hub/object-store.js';
-import { canonicalJson } from '../../proto/canonical-json.js';
+import { canonicalJson } from '../../agent-core/common/canonical-json.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { joinHub, leave } from './jobs.suite.js';
 import { s3ServerUrl } from '../support/real-components.js';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReconcileSummary } from '../../hub/jobs/reconcile.js';
 import { openObjectStore, parseS3Url } from '../../hub/object-store.js';
-import { canonicalJson } from '../../proto/canonical-json.js';
+import { canonicalJson } from '../../agent-core/common/canonical-json.js';
 import type { AgentProcess } from '../support/agent-process.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { enroll, nodeCommand, nodeRow, seedUnreachableNode, startFakeNode } from './jobs.suite.js';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import { Model } from 'objection';
-import { createLogger } from '../../agent-core/logger.js';
+import { createLogger } from '../../agent-core/common/logger.js';
 import { buildApp } from '../../hub/app.js';
 import type { HubConfig } from '../../hub/config.js';
 import { Node } from '../../hub/db/models.js';

@@ -4,7 +4,7 @@
 // its X-Forwarded-Proto and -Host).
 import QRCode from 'qrcode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_VERSION } from '../../agent-core/version.js';
+import { AGENT_VERSION } from '../../agent-core/common/version.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 
 /** A new user's subscription token, made through the API. */

@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Role } from '../../hub/db/models.js';
+import type { Role } from '../../agent-core/common/roles.js';
 import { createAdmin } from '../../hub/admins.js';
 import { clientFromEnrollment, startAgentProcess, type AgentProcess } from '../support/agent-process.js';
 import { startTestHub, type TestHub } from '../support/hub.js';

@@ -7,8 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
-import { parseEnrollment } from '../../agent-core/enrollment.js';
-import { AgentClient, fetchAgentCertificate } from '../../hub/agent-client.js';
+import { parseEnrollment } from '../../agent-core/common/enrollment.js';
+import { AgentClient, fetchAgentCertificate } from '../../agent-core/common/agent-client.js';
 
 export const CLI = path.resolve('dist/cli.js');
 

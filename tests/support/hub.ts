@@ -8,9 +8,9 @@ import type { FastifyInstance } from 'fastify';
 import knexFactory from 'knex';
 import { buildApp } from '../../hub/app.js';
 import { resolveHubConfig, type HubConfig } from '../../hub/config.js';
-import { createLogger } from '../../agent-core/logger.js';
+import { createLogger } from '../../agent-core/common/logger.js';
 import { createAdmin } from '../../hub/admins.js';
-import type { Role } from '../../hub/db/models.js';
+import type { Role } from '../../agent-core/common/roles.js';
 import { mysqlUrl } from './real-components.js';
 
 export type DatabaseKind = 'sqlite' | 'mariadb';

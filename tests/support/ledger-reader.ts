@@ -1,6 +1,6 @@
 // Reads a node's traffic ledger the way the hub's traffic job does, straight over the command bus:
 // sample now, drain everything after the position already read, acknowledge it.
-import type { AgentClient } from '../../hub/agent-client.js';
+import type { AgentClient } from '../../agent-core/common/agent-client.js';
 
 interface Entry {
   seq: number;

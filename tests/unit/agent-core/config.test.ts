@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readAgentConfig } from '../../../agent-core/config.js';
 import { loadPluginEntries } from '../../../agent-core/plugin-loader.js';
+import { BUILTIN_PLUGINS } from '../../../agent-core/main.js';
 import { PluginHost } from '../../../agent-core/plugin-host.js';
 
 async function configFile(text: string): Promise<string> {
@@ -48,11 +49,11 @@ describe('agent config', () => {
 
   it('refuses an unknown plugin without module:, and a module that does not exist', async () => {
     const unknown = await configFile('node_id: a\nplugins:\n  nope: {}\n');
-    await expect(loadPluginEntries(await readAgentConfig(unknown))).rejects.toThrow(
+    await expect(loadPluginEntries(await readAgentConfig(unknown), BUILTIN_PLUGINS)).rejects.toThrow(
       `${unknown}: plugins.nope: no built-in plugin nope; name a third-party plugin with module:`,
     );
     const missing = await configFile('node_id: a\nplugins:\n  extra:\n    module: ./does-not-exist.js\n');
-    await expect(loadPluginEntries(await readAgentConfig(missing))).rejects.toThrow(
+    await expect(loadPluginEntries(await readAgentConfig(missing), BUILTIN_PLUGINS)).rejects.toThrow(
       `${missing}: plugins.extra.module: cannot find ./does-not-exist.js`,
     );
   });
@@ -60,21 +61,21 @@ describe('agent config', () => {
   it('loads a third-party plugin by module path and checks the key matches its id', async () => {
     const hello = path.resolve('examples/hello-plugin/index.js');
     const ok = await configFile(`node_id: a\nplugins:\n  hello:\n    module: ${hello}\n    greeting: Hi\n`);
-    const entries = await loadPluginEntries(await readAgentConfig(ok));
+    const entries = await loadPluginEntries(await readAgentConfig(ok), BUILTIN_PLUGINS);
     expect(entries.find((e) => e.definition.id === 'hello')).toMatchObject({ enabled: true, settings: { greeting: 'Hi' } });
     // Built-ins the file does not name are there, disabled, so Describe shows what could run.
     expect(entries.filter((e) => !e.enabled).map((e) => e.definition.id).sort()).toEqual(
       ['clash-stats', 'firewall', 'health-probe', 'singbox-config', 'sysmetrics'],
     );
     const wrongKey = await configFile(`node_id: a\nplugins:\n  greeter:\n    module: ${hello}\n`);
-    await expect(loadPluginEntries(await readAgentConfig(wrongKey))).rejects.toThrow('plugins.greeter: ');
+    await expect(loadPluginEntries(await readAgentConfig(wrongKey), BUILTIN_PLUGINS)).rejects.toThrow('plugins.greeter: ');
   });
 
   it("checks each plugin's own settings against its schema before anything starts", async () => {
     const file = await configFile('node_id: a\nplugins:\n  health-probe:\n    colour: red\n');
     const host = new PluginHost({ nodeId: 'a', agentVersion: '0.1.0', stateDir: os.tmpdir(), logger: quiet, commandTimeoutMs: 5000 });
     expect(() => host.prepare([])).not.toThrow();
-    const entries = await loadPluginEntries(await readAgentConfig(file));
+    const entries = await loadPluginEntries(await readAgentConfig(file), BUILTIN_PLUGINS);
     expect(() => host.prepare(entries)).toThrow('plugins.health-probe.colour: unknown field');
   });
 });

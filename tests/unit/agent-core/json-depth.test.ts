@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_JSON_DEPTH, textNestsDeeper, valueNestsDeeper } from '../../../agent-core/json-depth.js';
+import { MAX_JSON_DEPTH, textNestsDeeper, valueNestsDeeper } from '../../../agent-core/common/json-depth.js';
 
 const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
 

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../../agent-core/logger.js';
+import { createLogger } from '../../../agent-core/common/logger.js';
 
 describe('logger', () => {
   it('writes JSON lines with time, level, msg, service and node_id, at the configured level, to a file only its user can read', async () => {

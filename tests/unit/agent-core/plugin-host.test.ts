@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createHarness } from '../../../agent-core/harness.js';
-import { DeadlineExceededError, FailedPreconditionError, InternalError, InvalidArgumentError, NotFoundError } from '../../../agent-core/errors.js';
+import { DeadlineExceededError, FailedPreconditionError, InternalError, InvalidArgumentError, NotFoundError } from '../../../agent-core/common/errors.js';
 import hello from '../../../examples/hello-plugin/index.js';
 import brokenStart from '../../fixtures/plugins/broken-start.js';
 import slow from '../../fixtures/plugins/slow.js';

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, stat, writeFile, appendFile } from 'node:fs/prom
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FailedPreconditionError, InternalError, InvalidArgumentError } from '../../../agent-core/errors.js';
+import { FailedPreconditionError, InternalError, InvalidArgumentError } from '../../../agent-core/common/errors.js';
 import { LEDGER_FILE, Ledger, type BaselinePatch, type Delta, type InstanceMarker, type Pair } from '../../../plugins/clash-stats/ledger.js';
 
 const INSTANCE: InstanceMarker = { boot: 'boot-1', mono: 1000, wall: 1_700_000_000 };

@@ -7,7 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { UnavailableError } from '../../../agent-core/errors.js';
+import { UnavailableError } from '../../../agent-core/common/errors.js';
 import { openV2RayStats } from '../../../plugins/clash-stats/v2ray-stats.js';
 import { singboxBin } from '../../support/real-components.js';
 import { closeHarness, freePort, start } from './clash-stats.helpers.js';

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FailedPreconditionError, InvalidArgumentError, UnavailableError } from '../../../agent-core/errors.js';
+import { FailedPreconditionError, InvalidArgumentError, UnavailableError } from '../../../agent-core/common/errors.js';
 import { definePlugin, Type } from '../../../agent-core/sdk.js';
 import { clockNow, readBootId } from '../../../plugins/clash-stats/counters.js';
 import { LEDGER_FILE, Ledger } from '../../../plugins/clash-stats/ledger.js';

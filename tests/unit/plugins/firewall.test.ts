@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from '../../../agent-core/harness.js';
-import { FailedPreconditionError, InvalidArgumentError } from '../../../agent-core/errors.js';
+import { FailedPreconditionError, InvalidArgumentError } from '../../../agent-core/common/errors.js';
 import firewall from '../../../plugins/firewall/index.js';
 
 interface Listing {

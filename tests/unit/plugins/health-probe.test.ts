@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from '../../../agent-core/harness.js';
-import { InvalidArgumentError } from '../../../agent-core/errors.js';
+import { InvalidArgumentError } from '../../../agent-core/common/errors.js';
 import healthProbe from '../../../plugins/health-probe/index.js';
 
 type TcpResult = { ok: true; latency_ms: number; address: string } | { ok: false; error: string };

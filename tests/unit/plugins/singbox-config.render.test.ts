@@ -1,7 +1,7 @@
 // Rendering the served config: no sing-box needed (singbox-config.singbox.test.ts checks the
 // output with the real one).
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../../agent-core/errors.js';
+import { InvalidArgumentError } from '../../../agent-core/common/errors.js';
 import { checkBase, listeners, redact, render, type RenderInput, type SingboxConfig } from '../../../plugins/singbox-config/render.js';
 import { ssmEndpoints } from '../../../plugins/singbox-config/ssm.js';
 import { user } from './singbox-config.helpers.js';

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FailedPreconditionError, InvalidArgumentError } from '../../../agent-core/errors.js';
+import { FailedPreconditionError, InvalidArgumentError } from '../../../agent-core/common/errors.js';
 import type { Harness } from '../../../agent-core/harness.js';
 import { checkBase, render } from '../../../plugins/singbox-config/render.js';
 import { singboxBin } from '../../support/real-components.js';

@@ -5,7 +5,7 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DeadlineExceededError, FailedPreconditionError, InvalidArgumentError } from '../../../agent-core/errors.js';
+import { DeadlineExceededError, FailedPreconditionError, InvalidArgumentError } from '../../../agent-core/common/errors.js';
 import { createHarness, type Harness } from '../../../agent-core/harness.js';
 import type { AnyPluginDefinition } from '../../../agent-core/sdk.js';
 import singboxConfig from '../../../plugins/singbox-config/index.js';

@@ -1,4 +1,6 @@
 // Everything the dashboard asks the hub, as plain functions. Components never call fetch.
+import type { AgentDescription } from '../../../agent-core/common/description.js';
+import type { Role } from '../../../agent-core/common/roles.js';
 
 const TOKEN_KEY = 'boxfleet.token';
 
@@ -42,7 +44,6 @@ async function request<T>(method: string, url: string, body?: unknown): Promise<
   return data as T;
 }
 
-export type Role = 'owner' | 'admin' | 'operator' | 'viewer';
 
 export interface Admin {
   id: number;
@@ -111,9 +112,6 @@ export const updateNode = (id: string, settings: NodeSettings) => request<NodeSu
 /** Removes the node from the hub; its agent and sing-box keep running as they are. */
 export const deleteNode = (id: string) => request<void>('DELETE', `/api/v1/nodes/${encodeURIComponent(id)}`);
 
-export const ROLE_RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2, owner: 3 };
-/** Whether `role` may do what `needed` may (the hub enforces it; the dashboard only hides). */
-export const may = (role: Role, needed: Role) => ROLE_RANK[role] >= ROLE_RANK[needed];
 
 export interface Page<T> {
   items: T[];
@@ -132,27 +130,8 @@ function query(params: Record<string, string | number | undefined>): string {
 
 // ---- Nodes ----
 
-export interface CommandDescription {
-  name: string;
-  description: string;
-  input: unknown;
-  output: unknown;
-  mutates: boolean;
-  role: string;
-  timeoutMs: number;
-}
-
-export interface PluginDescription {
-  id: string;
-  version: string;
-  state: string;
-  healthy: boolean;
-  message: string;
-  commands: CommandDescription[];
-}
-
 export interface NodeDetail extends Omit<NodeSummary, 'agent'> {
-  agent: { agentVersion: string; nodeId: string; plugins: PluginDescription[] } | null;
+  agent: AgentDescription | null;
   /** The base config version the hub wants on the node, and the one the node runs. */
   desired_config_version: number | null;
   applied_config_version: number | null;

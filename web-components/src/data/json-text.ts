@@ -2,7 +2,7 @@
 // parse error points at, and the line of a path such as `inbounds[0].users` that the hub or
 // sing-box names in its message.
 
-import { sortKeys } from '../../../proto/canonical-json.js';
+import { sortKeys } from '../../../agent-core/common/canonical-json.js';
 
 export type JsonPath = (string | number)[];
 

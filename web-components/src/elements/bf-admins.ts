@@ -2,7 +2,8 @@
 // one's role or password, disabling, enabling and deleting it; disable and delete ask first. The hub
 // refuses to delete your own account or to lose the last enabled owner, and says so here.
 import { css, html, nothing } from 'lit';
-import { createAdminAccount, deleteAdminAccount, listAdmins, updateAdminAccount, type Admin, type AdminAccount, type Role } from '../data/api.js';
+import { type Role } from '../../../agent-core/common/roles.js';
+import { createAdminAccount, deleteAdminAccount, listAdmins, updateAdminAccount, type Admin, type AdminAccount } from '../data/api.js';
 import { t } from '../i18n.js';
 import './bf-schema-form.js';
 import type { BfSchemaForm } from './bf-schema-form.js';

@@ -1,7 +1,8 @@
 // <bf-app>: the shell — sign-in gate, header with language switch and sign-out, a nav limited to
 // what the admin's role may use, and the screen for the current #/route (loaded on first use).
 import { css, html, nothing } from 'lit';
-import { currentAdmin, logOut, may, session, SESSION_ENDED, type Admin, type Role } from '../data/api.js';
+import { may, type Role } from '../../../agent-core/common/roles.js';
+import { currentAdmin, logOut, session, SESSION_ENDED, type Admin } from '../data/api.js';
 import { currentLocale, setLocale, t, type MessageKey } from '../i18n.js';
 import { LocalizedElement } from './localized-element.js';
 import type { SignedInEvent } from './events.js';

@@ -2,7 +2,9 @@
 // input schema; shows the result as a table (an array of flat objects) or as JSON, and the hub's
 // error message inline.
 import { css, html, nothing, type TemplateResult } from 'lit';
-import { may, runCommand, type CommandDescription, type Role } from '../data/api.js';
+import { may, type Role } from '../../../agent-core/common/roles.js';
+import type { CommandDescription } from '../../../agent-core/common/description.js';
+import { runCommand } from '../data/api.js';
 import { t } from '../i18n.js';
 import './bf-schema-form.js';
 import type { FormSubmitEvent } from './events.js';

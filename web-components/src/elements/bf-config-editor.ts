@@ -4,20 +4,8 @@
 // every saved version, every push to this node, a diff between any two versions (or a version and
 // the editor), and rollback. Applying and rolling back ask first.
 import { css, html, nothing } from 'lit';
-import {
-  applyConfigVersion,
-  applyConfigVersionToTag,
-  getConfigVersion,
-  getNode,
-  getNodeConfigHistory,
-  listConfigVersions,
-  may,
-  rollBackNodeConfig,
-  saveConfigVersion,
-  type ApplyResult,
-  type TagApplyResult,
-  type Role,
-} from '../data/api.js';
+import { may, type Role } from '../../../agent-core/common/roles.js';
+import { applyConfigVersion, applyConfigVersionToTag, getConfigVersion, getNode, getNodeConfigHistory, listConfigVersions, rollBackNodeConfig, saveConfigVersion, type ApplyResult, type TagApplyResult } from '../data/api.js';
 import { lineOfPath, parseJson, pathInMessage, prettyJson } from '../data/json-text.js';
 import { t } from '../i18n.js';
 import './bf-config-diff.js';

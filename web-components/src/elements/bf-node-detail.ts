@@ -3,17 +3,9 @@
 // commands.
 import { css, html, nothing } from 'lit';
 import { html as staticHtml, unsafeStatic } from 'lit/static-html.js';
-import {
-  deleteNode,
-  getNode,
-  inboundTagsOf,
-  may,
-  updateNode,
-  type NodeDetail,
-  type NodeSettings,
-  type PluginDescription,
-  type Role,
-} from '../data/api.js';
+import { may, type Role } from '../../../agent-core/common/roles.js';
+import type { PluginDescription } from '../../../agent-core/common/description.js';
+import { deleteNode, getNode, inboundTagsOf, updateNode, type NodeDetail, type NodeSettings } from '../data/api.js';
 import { t } from '../i18n.js';
 import './bf-command-panel.js';
 import { overridesOf, rowsOf, type OverrideRow } from './bf-inbound-overrides.js';

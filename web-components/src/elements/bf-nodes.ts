@@ -2,7 +2,8 @@
 // through the "Add node" dialog (an install command, or an enrollment string) and see the install
 // commands not used yet.
 import { css, html, nothing } from 'lit';
-import { listNodes, may, type NodeSummary, type Role } from '../data/api.js';
+import { may, type Role } from '../../../agent-core/common/roles.js';
+import { listNodes, type NodeSummary } from '../data/api.js';
 import { t } from '../i18n.js';
 import './bf-add-node.js';
 import './bf-install-commands.js';

@@ -1,7 +1,8 @@
 // <bf-plans>: the plans (traffic, duration, price, node tags) and, for admins, forms to add one and
 // to edit one, and deleting one after asking (the hub refuses while a subscription uses it).
 import { css, html, nothing } from 'lit';
-import { createPlan, deletePlan, listPlans, may, updatePlan, type NewPlan, type Plan, type Role } from '../data/api.js';
+import { may, type Role } from '../../../agent-core/common/roles.js';
+import { createPlan, deletePlan, listPlans, updatePlan, type NewPlan, type Plan } from '../data/api.js';
 import { t } from '../i18n.js';
 import './bf-schema-form.js';
 import type { BfSchemaForm } from './bf-schema-form.js';

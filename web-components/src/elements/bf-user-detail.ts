@@ -2,19 +2,8 @@
 // their current subscription, assigning a plan, and the subscription's actions; disable, delete,
 // suspend, reset traffic and cancel ask first. Sends `bf-changed` after a change.
 import { css, html, nothing } from 'lit';
-import {
-  assignPlan,
-  changeSubscription,
-  deleteUser,
-  getUser,
-  listPlans,
-  may,
-  updateUser,
-  type Plan,
-  type Role,
-  type SubscriptionAction,
-  type UserDetail,
-} from '../data/api.js';
+import { may, type Role } from '../../../agent-core/common/roles.js';
+import { assignPlan, changeSubscription, deleteUser, getUser, listPlans, updateUser, type Plan, type SubscriptionAction, type UserDetail } from '../data/api.js';
 import { t, type MessageKey } from '../i18n.js';
 import './bf-schema-form.js';
 import { Changes } from './changes.js';

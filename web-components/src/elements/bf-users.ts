@@ -1,6 +1,7 @@
 // <bf-users>: the proxy users — search, paging, create; choosing one opens its subscription below.
 import { css, html, nothing } from 'lit';
-import { createUser, listUsers, may, type Page, type Role, type User } from '../data/api.js';
+import { may, type Role } from '../../../agent-core/common/roles.js';
+import { createUser, listUsers, type Page, type User } from '../data/api.js';
 import { t } from '../i18n.js';
 import './bf-schema-form.js';
 import type { BfSchemaForm } from './bf-schema-form.js';

@@ -2,6 +2,7 @@
 //   boxfleet://<host:port>?node=<id>&fp=<sha256 of the certificate, hex>&token=<token>
 // (`insecure=1` instead of `fp` for a plaintext agent).
 import { InvalidArgumentError } from './errors.js';
+import { normalizeFingerprint } from './fingerprint.js';
 
 export interface Enrollment {
   address: string;
@@ -18,10 +19,6 @@ export function formatEnrollment(e: Enrollment): string {
   else params.set('fp', e.fingerprint!);
   params.set('token', e.token);
   return `boxfleet://${e.address}?${params}`;
-}
-
-export function normalizeFingerprint(fp: string): string {
-  return fp.replace(/:/g, '').toLowerCase();
 }
 
 export function parseEnrollment(text: string): Enrollment {

@@ -13,10 +13,11 @@ import {
   MAX_RESPONSE_BYTES,
   WatchRequestSchema,
   type Event,
-} from '../proto/agent-service.js';
-import { splitAddress } from '../agent-core/config.js';
-import { normalizeFingerprint } from '../agent-core/enrollment.js';
-import { exitSpan, SW8 } from '../agent-core/tracing.js';
+} from '../../proto/agent-service.js';
+import { splitAddress } from './address.js';
+import type { AgentDescription } from './description.js';
+import { certificateFingerprint } from './fingerprint.js';
+import { exitSpan, SW8 } from './tracing.js';
 
 export interface AgentTarget {
   address: string;
@@ -26,30 +27,6 @@ export interface AgentTarget {
   certificate?: string;
   /** Lower-case hex SHA-256 of the certificate (DER). */
   fingerprint?: string;
-}
-
-export interface CommandDescription {
-  name: string;
-  description: string;
-  input: unknown;
-  output: unknown;
-  mutates: boolean;
-  role: string;
-  timeoutMs: number;
-}
-
-export interface AgentDescription {
-  agentVersion: string;
-  nodeId: string;
-  plugins: {
-    id: string;
-    version: string;
-    state: string;
-    healthy: boolean;
-    message: string;
-    commands: CommandDescription[];
-    events: { name: string; description: string; schema: unknown }[];
-  }[];
 }
 
 export interface AgentEvent {
@@ -76,11 +53,6 @@ function callError(error: grpc.ServiceError): AgentCallError {
   return new AgentCallError(grpc.status[error.code] ?? 'UNKNOWN', error.details || error.message);
 }
 
-/** Lower-case hex SHA-256 of a certificate, as enrollment strings carry it (DER or PEM). */
-function fingerprintOf(certificate: Buffer | string): string {
-  return normalizeFingerprint(new X509Certificate(certificate).fingerprint256);
-}
-
 /**
  * Fetches the certificate an agent presents and checks it against the enrolled fingerprint, so
  * the hub can trust exactly that certificate from then on.
@@ -94,7 +66,7 @@ export function fetchAgentCertificate(address: string, fingerprint: string, time
       const der = socket.getPeerCertificate(true).raw;
       socket.end();
       if (!der) return reject(new AgentCallError('UNAVAILABLE', `${address} presented no certificate`));
-      const seen = fingerprintOf(der);
+      const seen = certificateFingerprint(der);
       if (seen !== fingerprint) {
         return reject(
           new AgentCallError('UNTRUSTED', `certificate fingerprint mismatch at ${address}: expected ${fingerprint}, got ${seen}`),
@@ -122,7 +94,7 @@ export class AgentClient {
       credentials = grpc.credentials.createSsl(Buffer.from(target.certificate), null, null, {
         // The certificate is trusted because it is the one enrolled, not because of its names.
         checkServerIdentity: (_host, cert) =>
-          fingerprintOf(cert.raw) === pinned ? undefined : new Error(`agent certificate does not match the pinned fingerprint ${pinned}`),
+          certificateFingerprint(cert.raw) === pinned ? undefined : new Error(`agent certificate does not match the pinned fingerprint ${pinned}`),
       });
     }
     this.client = new Client(target.address, credentials, {
@@ -220,20 +192,4 @@ export class AgentClient {
   close(): void {
     this.client.close();
   }
-}
-
-/** A client for the agent a local agent.yaml describes, as an operator on that node uses it. */
-export async function connectLocalAgent(configFile: string): Promise<AgentClient> {
-  const [{ readFile }, { readAgentConfig }] = await Promise.all([import('node:fs/promises'), import('../agent-core/config.js')]);
-  const config = await readAgentConfig(configFile);
-  const { host, port } = splitAddress(config.listen);
-  const local = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
-  const certificate = config.insecure ? undefined : await readFile(config.tls.cert, 'utf8');
-  return new AgentClient({
-    address: `${local}:${port}`,
-    token: (await readFile(config.token_file, 'utf8')).trim(),
-    insecure: config.insecure,
-    certificate,
-    fingerprint: certificate && fingerprintOf(certificate),
-  });
 }
