@@ -7,7 +7,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import type { Knex } from 'knex';
 import { Node, NodeLive } from '../db/models.js';
 import { HubError } from '../errors.js';
-import { IsoTime, Nullable } from './users.js';
+import { IsoTime, Nullable } from './schemas.js';
 
 const DAY_MS = 24 * 3_600_000;
 
