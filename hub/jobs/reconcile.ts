@@ -13,11 +13,12 @@
 import type { Knex } from 'knex';
 import type { AppLogger } from '../../agent-core/common/logger.js';
 import type { AgentPool } from '../agents.js';
+import { recordAudit, type Actor } from '../audit.js';
 import { ConfigVersion, Node, NodeConfigEvent, type ConfigEventAction } from '../db/models.js';
 import { HubError, type HubErrorCode } from '../errors.js';
 import { usersForNode } from '../fleet.js';
 import type { ObjectStore } from '../object-store.js';
-import { isUnreachable, mapLimit, recordAudit, recordNodeError, recordNodeSeen, type Actor } from './common.js';
+import { isUnreachable, mapLimit, recordNodeError, recordNodeSeen } from './common.js';
 import { recordConfigEvent } from './served-config.js';
 
 export const BACKOFF_FIRST_MS = 5_000;

@@ -9,7 +9,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { adminOf } from '../auth.js';
 import { ConfigVersion, Node, type ConfigEventAction } from '../db/models.js';
 import { HubError } from '../errors.js';
-import type { Actor } from '../jobs/common.js';
+import type { Actor } from '../audit.js';
 import { readConfigVersion } from '../jobs/reconcile.js';
 import { checkBase } from '../../plugins/singbox-config/render.js';
 import { canonicalJson } from '../../agent-core/common/canonical-json.js';
