@@ -6,7 +6,7 @@ import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Knex } from 'knex';
 import type { AppLogger } from '../agent-core/common/logger.js';
-import { amendAuditError, writeAudit } from './audit.js';
+import { amendAuditError, writeAudit, type Actor } from './audit.js';
 import type { HubConfig } from './config.js';
 import { may, type Role } from '../agent-core/common/roles.js';
 import { Admin } from './db/models.js';
@@ -193,4 +193,10 @@ export const authPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
 export function adminOf(request: FastifyRequest): Admin {
   if (!request.admin) throw new HubError('HUB_ERR_UNAUTHORIZED', 'sign in first');
   return request.admin;
+}
+
+/** The admin behind an authenticated request as the audit log and config history name them. */
+export function actorOf(request: FastifyRequest): Actor {
+  const admin = adminOf(request);
+  return { id: admin.id, name: admin.username };
 }

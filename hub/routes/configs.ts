@@ -1,50 +1,33 @@
-// Base config versions (/api/v1/configs) and a node's config rollback; what a version is and how
-// one is applied is hub/config-versions.ts. Applying pushes at once, so the admin sees what the
-// node said: for one node, a config the node refuses (sing-box check) is answered with the node's
-// message; an unreachable node gets it when it returns (202). For a tag, every node's result is listed.
+// /api/v1/configs: base config versions, saved and applied to a node or a tag; what a version is
+// and how one is applied is hub/config-versions.ts. Applying pushes at once, so the admin sees what
+// the node said: for one node, a config the node refuses (sing-box check) is answered with the
+// node's message; an unreachable node gets it when it returns (202). For a tag, every node's result
+// is listed.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { adminOf } from '../auth.js';
-import {
-  applyToNode,
-  configHistory,
-  findConfigVersion,
-  readConfigVersion,
-  rollbackTarget,
-  saveConfigVersion,
-  type ApplyResult,
-} from '../config-versions.js';
+import { actorOf } from '../auth.js';
+import { applyToNode, findConfigVersion, readConfigVersion, saveConfigVersion, type ApplyResult } from '../config-versions.js';
 import { ConfigVersion, Node } from '../db/models.js';
 import { HubError, type HubErrorCode } from '../errors.js';
 import { checkBase } from '../../plugins/singbox-config/render.js';
+import { findNode } from './nodes/node.js';
 
 const VersionParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
-const NodeParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 63 }) });
 const Tag = Type.String({ maxLength: 32, pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' });
 
+/** One node's answer: 200 applied, 202 pending, or the node's refusal as an error. */
+export function answerForNode(result: ApplyResult & { code?: HubErrorCode }, reply: { code(n: number): unknown }) {
+  if (result.status === 'refused') {
+    const code = result.code && result.code !== 'HUB_ERR_INTERNAL' ? result.code : 'HUB_ERR_AGENT_FAILED';
+    throw new HubError(code, `node ${result.node_id} refused config version ${result.version}: ${result.error}`);
+  }
+  if (result.status === 'pending') reply.code(202);
+  const { code: _code, ...body } = result;
+  return body;
+}
+
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const findNode = async (id: string) => {
-    const node = await Node.query(app.db).findById(id);
-    if (!node) throw new HubError('HUB_ERR_NOT_FOUND', `no node ${id}`);
-    return node;
-  };
-  const actorOf = (request: Parameters<typeof adminOf>[0]) => {
-    const admin = adminOf(request);
-    return { id: admin.id, name: admin.username };
-  };
-
-  /** One node's answer: 200 applied, 202 pending, or the node's refusal as an error. */
-  const answerForNode = (result: ApplyResult & { code?: HubErrorCode }, reply: { code(n: number): unknown }) => {
-    if (result.status === 'refused') {
-      const code = result.code && result.code !== 'HUB_ERR_INTERNAL' ? result.code : 'HUB_ERR_AGENT_FAILED';
-      throw new HubError(code, `node ${result.node_id} refused config version ${result.version}: ${result.error}`);
-    }
-    if (result.status === 'pending') reply.code(202);
-    const { code: _code, ...body } = result;
-    return body;
-  };
-
   app.post(
-    '/configs',
+    '/',
     {
       config: { role: 'admin', audit: 'config.create' },
       // A base config with inline rule sets can run to megabytes.
@@ -71,7 +54,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.get(
-    '/configs',
+    '/',
     {
       config: { role: 'viewer' },
       schema: {
@@ -91,13 +74,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.get('/configs/:id', { config: { role: 'viewer' }, schema: { params: VersionParams } }, async (request) => {
+  app.get('/:id', { config: { role: 'viewer' }, schema: { params: VersionParams } }, async (request) => {
     const { version, config } = await readConfigVersion(app.db, app.objects, request.params.id);
     return { ...version.toPublic(), config };
   });
 
   app.post(
-    '/configs/:id/apply',
+    '/:id/apply',
     {
       config: { role: 'admin', audit: 'config.apply' },
       schema: {
@@ -133,34 +116,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         refused: results.filter((r) => r.status === 'refused').length,
         results,
       };
-    },
-  );
-
-  app.get(
-    '/nodes/:id/config/history',
-    {
-      config: { role: 'viewer' },
-      schema: { params: NodeParams, querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }) }) },
-    },
-    async (request) => {
-      const node = await findNode(request.params.id);
-      const history = await configHistory(app.db, node.id, { limit: request.query.limit });
-      return {
-        node_id: node.id,
-        applied_config_version: node.applied_config_version,
-        desired_config_version: node.desired_config_version,
-        pushes: history.map((e) => e.toPublic()),
-      };
-    },
-  );
-
-  app.post(
-    '/nodes/:id/config/rollback',
-    { config: { role: 'admin', audit: 'node.config.rollback' }, schema: { params: NodeParams } },
-    async (request, reply) => {
-      const node = await findNode(request.params.id);
-      const previous = await rollbackTarget(app.db, node);
-      return answerForNode(await applyToNode(app.db, app.jobs.reconciler, node, previous.id, actorOf(request), 'rollback'), reply);
     },
   );
 };

@@ -1,22 +1,20 @@
-// /api/v1/nodes: enroll nodes, list them with what their agents describe, and run any plugin
-// command on a node (JSON in, JSON out).
+// /api/v1/nodes: enroll nodes, list them with what their agents describe, change and delete them.
+// Everything under /api/v1/nodes/ is served from this folder, each file registered here: a node's
+// plugin commands, its config history and rollback, its live figures and metrics, and the install
+// commands that add nodes.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { AgentDescription } from '../../agent-core/common/description.js';
-import { adminOf } from '../auth.js';
-import { isRole, may, type Role } from '../../agent-core/common/roles.js';
-import { Node } from '../db/models.js';
-import { enrollNode } from '../enroll.js';
-import { HubError } from '../errors.js';
+import type { AgentDescription } from '../../../agent-core/common/description.js';
+import type { HubConfig } from '../../config.js';
+import { Node } from '../../db/models.js';
+import { enrollNode } from '../../enroll.js';
+import commandRoutes from './commands.js';
+import configRoutes from './config.js';
+import installTokenRoutes from './install-tokens.js';
+import liveRoutes from './live.js';
+import metricsRoutes from './metrics.js';
+import { findNode, Multiplier, NodeParams, Tags } from './node.js';
 
-const NodeParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 63 }) });
-const CommandParams = Type.Object({
-  id: Type.String({ minLength: 1, maxLength: 63 }),
-  command: Type.String({ maxLength: 128, pattern: '^[a-z][a-z0-9-]*\\.[a-z][a-z0-9.-]*$' }),
-});
 const DESCRIBE_FOR_LIST_MS = 3000;
-/** A node's tags and traffic multiplier, as nodes and install commands take them. */
-export const Tags = Type.Array(Type.String({ maxLength: 32, pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' }), { maxItems: 32, uniqueItems: true });
-export const Multiplier = Type.Number({ minimum: 0, maximum: 100 });
 /** host:port, as the hub dials the agent; a bracketed IPv6 host is 255 characters at most. */
 const Address = Type.String({ maxLength: 261, pattern: '^.+:[0-9]{1,5}$' });
 const Host = Type.String({ format: 'host', maxLength: 253, description: 'A DNS name or an IP address (IPv6 without brackets); no scheme, port or path.' });
@@ -37,29 +35,13 @@ const InboundOverrides = Type.Record(
   },
 );
 
-/**
- * Commands that change state the hub owns. The hub keeps a node's config versions (what it should
- * serve, its history, the config.apply audit record); a raw config.apply or config.rollback sent
- * to the agent would make the node serve a config the hub never saw, so these go through the
- * versioned routes instead, for every role.
- */
-const HUB_OWNED_COMMANDS: ReadonlyMap<string, string> = new Map([
-  ['singbox-config.config.apply', 'save the config with POST /api/v1/configs, then POST /api/v1/configs/:id/apply'],
-  ['singbox-config.config.rollback', 'use POST /api/v1/nodes/:id/config/rollback'],
-]);
+const routes: FastifyPluginAsyncTypebox<{ config: HubConfig }> = async (app, { config }) => {
+  await app.register(commandRoutes);
+  await app.register(configRoutes);
+  await app.register(liveRoutes);
+  await app.register(metricsRoutes);
+  await app.register(installTokenRoutes, { prefix: '/install-tokens', config });
 
-/** The role a command needs; a role name this hub does not know (a newer or third-party plugin's) needs the highest. */
-function commandRole(declared: string): Role {
-  return isRole(declared) ? declared : 'owner';
-}
-
-async function findNode(id: string): Promise<Node> {
-  const node = await Node.query().modify('withAppliedHash').findById(id);
-  if (!node) throw new HubError('HUB_ERR_NOT_FOUND', `no node ${id}`);
-  return node;
-}
-
-const routes: FastifyPluginAsyncTypebox = async (app) => {
   /** A node as the API shows it: stored fields, and whether its agent answers and what it runs. */
   const withAgent = async (node: Node) => {
     let agent: AgentDescription | null = null;
@@ -140,36 +122,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     app.agents.forget(node.id);
     reply.code(204);
   });
-
-  app.post(
-    '/:id/commands/:command',
-    // Viewers pass this gate; the command's own role (from the agent's Describe) is checked below.
-    {
-      config: { role: 'viewer', audit: 'node.command' },
-      // users.sync carries every user of the node with their credentials.
-      bodyLimit: 8 * 1024 * 1024,
-      schema: { params: CommandParams, body: Type.Optional(Type.Unknown()) },
-    },
-    async (request, reply) => {
-      const node = await findNode(request.params.id);
-      request.auditTarget = `${node.id} ${request.params.command}`;
-      const hubOwned = HUB_OWNED_COMMANDS.get(request.params.command);
-      if (hubOwned) throw new HubError('HUB_ERR_CONFLICT', `${request.params.command} is not run directly: ${hubOwned}`);
-      const admin = adminOf(request);
-      const needed = commandRole((await app.agents.command(node, request.params.command)).role);
-      if (!may(admin.role, needed)) {
-        throw new HubError('HUB_ERR_FORBIDDEN', `${request.params.command} needs the ${needed} role; ${admin.username} is ${admin.role}`);
-      }
-      const { result, durationMs, requestId } = await app.agents.execute(
-        node,
-        request.params.command,
-        request.body ?? {},
-        request.id,
-      );
-      reply.header('x-boxfleet-duration-ms', String(durationMs)).header('x-request-id', requestId);
-      return result;
-    },
-  );
 };
 
 export default routes;
