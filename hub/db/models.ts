@@ -397,7 +397,7 @@ export class NodeLive extends Model {
 
 export type InstallTokenStatus = 'pending' | 'used' | 'expired' | 'revoked';
 
-/** A one-time install command (hub/routes/install-tokens.ts); the token itself is only ever hashed here. */
+/** A one-time install command (hub/routes/nodes/install-tokens.ts); the token itself is only ever hashed here. */
 export class InstallToken extends Model {
   static override tableName = 'install_tokens';
   static override jsonAttributes = ['tags'];
