@@ -148,14 +148,13 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   // What a new machine fetches with an install command (created under /api/v1/nodes/install-tokens).
   await app.register(import('./routes/install.js'), { prefix: '/install', config });
 
-  // Node metrics: the metrics job, samples over WebSocket, and the hub's own Prometheus /metrics.
+  // Node metrics: samples over WebSocket and the hub's own Prometheus /metrics (the `metrics` job is hub/jobs/metrics.ts).
   await app.register(import('@fastify/websocket'), { options: { maxPayload: 64 * 1024 } });
-  await app.register(import('./metrics.js'), { logger, retentionDays: config.metrics_retention_days, jobIntervalMs: config.metrics_interval_s * 1000 });
+  await app.register(import('./metrics.js'), { logger });
   await app.register(import('./routes/ws.js'), { prefix: '/api/v1' });
   await app.register(import('./routes/metrics.js'), { metricsToken: config.metrics_token });
 
-  // Alerts: rules over stored samples and node health, the `alerts` job, GET /api/v1/alerts.
-  await app.register(import('./alerts/index.js'), { config, logger });
+  // Alerts: the `alerts` job (hub/jobs/alerts.ts) raises them, GET /api/v1/alerts lists them.
   await app.register(import('./routes/alerts.js'), { prefix: '/api/v1/alerts' });
 
   // Live node figures: the `live` job gathers Clash API summaries and ledger positions (hub/live.ts)

@@ -312,7 +312,7 @@ export class NodeMetric extends Model {
 export type AlertRule = 'cpu' | 'memory' | 'disk' | 'offline' | 'ledger_backlog';
 export type AlertChannel = 'telegram' | 'email' | 'webhook';
 
-/** One notification of an alert's firing or resolution on one channel (hub/alerts). */
+/** One notification of an alert's firing or resolution on one channel (hub/jobs/alerts.ts, hub/alerts/channels.ts). */
 export class AlertNotification extends Model {
   static override tableName = 'alert_notifications';
   id!: number;

@@ -1,4 +1,4 @@
-// GET /api/v1/alerts (viewer): alerts the hub raised (hub/alerts), newest first, each with its
+// GET /api/v1/alerts (viewer): alerts the hub raised (hub/jobs/alerts.ts), newest first, each with its
 // notifications per channel (status, attempts, last error).
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Alert } from '../db/models.js';

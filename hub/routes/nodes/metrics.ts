@@ -1,4 +1,4 @@
-// GET /api/v1/nodes/:id/metrics: a node's stored samples (the metrics job's, hub/metrics.ts).
+// GET /api/v1/nodes/:id/metrics: a node's stored samples (the metrics job's, hub/jobs/metrics.ts).
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { NodeMetric } from '../../db/models.js';
 import { HubError } from '../../errors.js';
