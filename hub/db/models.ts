@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { Model, type QueryBuilder } from 'objection';
 import type { Role } from '../../agent-core/common/roles.js';
+import type { AgentDescription } from '../../agent-core/common/description.js';
 import type { InboundOverride } from '../subscriptions/entries.js';
 
 const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
@@ -379,6 +380,18 @@ export class Alert extends Model {
 }
 
 /** The latest Clash API summary and ledger position of a node, from the hub's `live` job (hub/live.ts). */
+/** What a node's agent last described, as the `node-status` job stored it (hub/jobs/node-status.ts). */
+export class NodeStatus extends Model {
+  static override tableName = 'node_status';
+  static override idColumn = 'node_id';
+  static override jsonAttributes = ['agent'];
+  node_id!: string;
+  agent!: AgentDescription | null;
+  described_at!: number | null;
+  error!: string | null;
+  checked_at!: number;
+}
+
 export class NodeLive extends Model {
   static override tableName = 'node_live';
   static override idColumn = 'node_id';

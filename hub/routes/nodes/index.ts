@@ -1,12 +1,13 @@
-// /api/v1/nodes: enroll nodes, list them with what their agents describe, change and delete them.
+// /api/v1/nodes: enroll nodes, list them with what their agents last described (the node-status
+// job's record), change and delete them.
 // Everything under /api/v1/nodes/ is served from this folder, each file registered here: a node's
 // plugin commands, its config history and rollback, its live figures and metrics, and the install
 // commands that add nodes.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { AgentDescription } from '../../../agent-core/common/description.js';
 import type { HubConfig } from '../../config.js';
-import { Node } from '../../db/models.js';
+import { Node, NodeStatus } from '../../db/models.js';
 import { enrollNode } from '../../enroll.js';
+import { statusOf, storeDescribeFailure, storeDescription } from '../../node-status.js';
 import commandRoutes from './commands.js';
 import configRoutes from './config.js';
 import installTokenRoutes from './install-tokens.js';
@@ -14,7 +15,8 @@ import liveRoutes from './live.js';
 import metricsRoutes from './metrics.js';
 import { findNode, Multiplier, NodeParams, Tags } from './node.js';
 
-const DESCRIBE_FOR_LIST_MS = 3000;
+/** How long the detail view waits for the agent's Describe. */
+const DESCRIBE_NOW_MS = 3000;
 /** host:port, as the hub dials the agent; a bracketed IPv6 host is 255 characters at most. */
 const Address = Type.String({ maxLength: 261, pattern: '^.+:[0-9]{1,5}$' });
 const Host = Type.String({ format: 'host', maxLength: 253, description: 'A DNS name or an IP address (IPv6 without brackets); no scheme, port or path.' });
@@ -35,24 +37,17 @@ const InboundOverrides = Type.Record(
   },
 );
 
+/** A node as the API shows it: stored fields, and what its agent last said it runs. */
+async function withStatus(node: Node) {
+  return { ...node.toPublic(), ...statusOf(await NodeStatus.query().findById(node.id)) };
+}
+
 const routes: FastifyPluginAsyncTypebox<{ config: HubConfig }> = async (app, { config }) => {
   await app.register(commandRoutes);
   await app.register(configRoutes);
   await app.register(liveRoutes);
   await app.register(metricsRoutes);
   await app.register(installTokenRoutes, { prefix: '/install-tokens', config });
-
-  /** A node as the API shows it: stored fields, and whether its agent answers and what it runs. */
-  const withAgent = async (node: Node) => {
-    let agent: AgentDescription | null = null;
-    let error: string | null = null;
-    try {
-      agent = await app.agents.describe(node, DESCRIBE_FOR_LIST_MS);
-    } catch (e) {
-      error = (e as Error).message;
-    }
-    return { ...node.toPublic(), online: agent !== null, error, agent };
-  };
 
   app.post(
     '/',
@@ -72,19 +67,30 @@ const routes: FastifyPluginAsyncTypebox<{ config: HubConfig }> = async (app, { c
       },
     },
     async (request, reply) => {
-      const { node, agent } = await enrollNode(app.db, app.agents, request.body);
+      const { node } = await enrollNode(app.db, app.agents, request.body);
       request.auditTarget = node.id;
       reply.code(201);
-      return { ...node.toPublic(), online: true, error: null, agent };
+      return withStatus(node);
     },
   );
 
+  // The node-status job keeps what every agent runs: the list asks no agent.
   app.get('/', { config: { role: 'viewer' } }, async () => {
-    const nodes = await Node.query().modify('withAppliedHash').orderBy('nodes.id');
-    return { nodes: await Promise.all(nodes.map(withAgent)) };
+    const [nodes, statuses] = await Promise.all([Node.query().modify('withAppliedHash').orderBy('nodes.id'), NodeStatus.query()]);
+    const byNode = new Map(statuses.map((s) => [s.node_id, s]));
+    return { nodes: nodes.map((node) => ({ ...node.toPublic(), ...statusOf(byNode.get(node.id)) })) };
   });
 
-  app.get('/:id', { config: { role: 'viewer' }, schema: { params: NodeParams } }, async (request) => withAgent(await findNode(request.params.id)));
+  // The detail view asks the node now and stores the answer, so what it shows is current.
+  app.get('/:id', { config: { role: 'viewer' }, schema: { params: NodeParams } }, async (request) => {
+    const node = await findNode(request.params.id);
+    try {
+      await storeDescription(app.db, node.id, await app.agents.describe(node, DESCRIBE_NOW_MS), app.now());
+    } catch (error) {
+      await storeDescribeFailure(app.db, node.id, error, app.now());
+    }
+    return withStatus(node);
+  });
 
   app.patch(
     '/:id',
