@@ -23,19 +23,21 @@ export interface NodeStatusDeps {
 /** One tick: Describe every enabled node, a few at a time. */
 export async function runNodeStatusJob({ db, agents, now, logger }: NodeStatusDeps) {
   const nodes = await Node.query(db).where('enabled', true).orderBy('id');
+  // A node deleted meanwhile (foreign key) or a database refusal: the other nodes go on.
+  const notStored = (nodeId: string) => (error: Error) => logger.warn('node status not stored', { node_id: nodeId, error: error.message });
   const answered = await mapLimit(nodes, 8, async (node) => {
+    let agent;
     try {
-      const agent = await agents.describe(node, DESCRIBE_TIMEOUT_MS);
-      await storeDescription(db, node.id, agent, now());
-      await recordNodeSeen(db, node.id, JOB, now());
-      return true;
+      agent = await agents.describe(node, DESCRIBE_TIMEOUT_MS);
     } catch (error) {
-      // The node was deleted meanwhile (foreign key): nothing to record.
-      await storeDescribeFailure(db, node.id, error, now()).catch(() => undefined);
+      await storeDescribeFailure(db, node.id, error, now()).catch(notStored(node.id));
       await recordNodeError(db, node.id, JOB, error, now());
       logger.debug('node not described', { node_id: node.id, error: (error as Error).message });
       return false;
     }
+    await storeDescription(db, node.id, agent, now()).catch(notStored(node.id));
+    await recordNodeSeen(db, node.id, JOB, now());
+    return true;
   });
   const online = answered.filter(Boolean).length;
   return { nodes: nodes.length, answered: online, failed: nodes.length - online };
