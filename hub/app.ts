@@ -16,7 +16,7 @@ import { trustedProxies, type HubConfig } from './config.js';
 import { databasePlugin } from './db/database.js';
 import { HubError } from './errors.js';
 import authRoutes from './routes/auth.js';
-import nodeRoutes from './routes/nodes.js';
+import nodeRoutes from './routes/nodes/index.js';
 import { jobsPlugin } from './jobs/scheduler.js';
 import { prometheusPlugin } from './prometheus.js';
 import { objectStorePlugin } from './object-store.js';
@@ -128,7 +128,6 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   await app.register(import('./routes/info.js'), { prefix: '/api/v1/info' });
   await app.register(import('./routes/web.js'));
   await app.register(authRoutes, { prefix: '/api/v1/auth', attemptsPerMinute: config.login_attempts_per_minute, ttlSeconds: config.jwt_ttl_s });
-  await app.register(nodeRoutes, { prefix: '/api/v1/nodes' });
   await app.register(import('./routes/admins.js'), { prefix: '/api/v1/admins' });
   await app.register(import('./routes/users.js'), { prefix: '/api/v1/users' });
   await app.register(import('./routes/plans.js'), { prefix: '/api/v1/plans' });
@@ -137,30 +136,30 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   await app.register(import('./routes/audit.js'), { prefix: '/api/v1/audit' });
 
   // Config versions (object store + routes) and the scheduled jobs: traffic, quota, reconcile.
+  // Everything under /api/v1/nodes is hub/routes/nodes/ (a node's config routes use the reconciler).
   await app.register(objectStorePlugin, { config });
   await app.register(jobsPlugin, { config, logger });
-  await app.register(configRoutes, { prefix: '/api/v1' });
+  await app.register(configRoutes, { prefix: '/api/v1/configs' });
+  await app.register(nodeRoutes, { prefix: '/api/v1/nodes', config });
 
   // End-user subscriptions (public, token in the path): hub/routes/sub.ts.
   await app.register(import('./routes/sub.js'), { prefix: '/sub' });
 
-  // Install commands: admins create them, a new machine runs one to install the agent and join.
-  await app.register(import('./routes/install-tokens.js'), { prefix: '/api/v1/nodes/install-tokens', config });
+  // What a new machine fetches with an install command (created under /api/v1/nodes/install-tokens).
   await app.register(import('./routes/install.js'), { prefix: '/install', config });
 
-  // Node metrics (issue 6): stored samples, live samples over WebSocket, Prometheus /metrics.
+  // Node metrics: samples over WebSocket and the hub's own Prometheus /metrics (the `metrics` job is hub/jobs/metrics.ts).
   await app.register(import('@fastify/websocket'), { options: { maxPayload: 64 * 1024 } });
-  await app.register(import('./metrics.js'), { logger, retentionDays: config.metrics_retention_days, jobIntervalMs: config.metrics_interval_s * 1000 });
+  await app.register(import('./metrics.js'), { logger });
   await app.register(import('./routes/ws.js'), { prefix: '/api/v1' });
   await app.register(import('./routes/metrics.js'), { metricsToken: config.metrics_token });
 
-  // Alerts (issue 6): rules over stored samples and node health, the `alerts` job, GET /api/v1/alerts.
-  await app.register(import('./alerts/index.js'), { config, logger });
+  // Alerts: the `alerts` job (hub/jobs/alerts.ts) raises them, GET /api/v1/alerts lists them.
   await app.register(import('./routes/alerts.js'), { prefix: '/api/v1/alerts' });
 
-  // Live node figures (issue 6): the `live` job gathers Clash API summaries and ledger positions
-  // (hub/live.ts); GET /api/v1/nodes/:id/live and GET /api/v1/overview.
+  // Live node figures: the `live` job gathers Clash API summaries and ledger positions (hub/live.ts)
+  // for GET /api/v1/nodes/:id/live; GET /api/v1/overview is the fleet at a glance.
   await app.register(import('./live.js'), { logger, intervalMs: config.live_interval_s * 1000 });
-  await app.register(import('./routes/live.js'), { prefix: '/api/v1' });
+  await app.register(import('./routes/overview.js'), { prefix: '/api/v1/overview' });
   return app;
 }

@@ -6,12 +6,11 @@ import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Knex } from 'knex';
 import type { AppLogger } from '../agent-core/common/logger.js';
-import { traceId } from '../agent-core/common/tracing.js';
+import { amendAuditError, writeAudit, type Actor } from './audit.js';
 import type { HubConfig } from './config.js';
 import { may, type Role } from '../agent-core/common/roles.js';
-import { Admin, AuditEntry } from './db/models.js';
+import { Admin } from './db/models.js';
 import { HubError } from './errors.js';
-import { redact } from './redact.js';
 import { SESSION_ENDED_MESSAGE } from './sessions.js';
 
 export type RouteRole = Role | 'public';
@@ -53,29 +52,6 @@ async function signingSecret(db: Knex, configured: string): Promise<string> {
   return (await db('settings').where({ key: 'jwt_secret' }).first()).value as string;
 }
 
-/** The most of a request's input the audit log keeps, as JSON; beyond it, the start and the size. */
-export const MAX_AUDIT_INPUT_BYTES = 16 * 1024;
-const AUDIT_INPUT_HEAD = 4 * 1024;
-
-/** The input as the audit log stores it: redacted, and cut to its head when its JSON is too big. */
-export function auditInput(body: unknown): unknown {
-  if (body === undefined) return null;
-  const redacted = redact(body);
-  const json = JSON.stringify(redacted) ?? 'null';
-  const bytes = Buffer.byteLength(json);
-  if (bytes <= MAX_AUDIT_INPUT_BYTES) return redacted;
-  return { _truncated: true, bytes, head: clip(json, AUDIT_INPUT_HEAD) };
-}
-
-/** `text` cut to at most `max` characters (max > 32), ending with how many bytes were cut. */
-export function clip(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const keep = max - 32; // room for the marker
-  return `${text.slice(0, keep)}…[truncated ${Buffer.byteLength(text.slice(keep))} bytes]`;
-}
-
-/** The sizes of these audit_log columns: a longer value would not fit on MySQL. */
-const MAX_AUDIT_FIELD = { admin: 64, action: 100, target: 200, error: 1000 } as const;
 /** Refusals of callers who are not signed in: rows per client address and action in this window. */
 const REFUSAL_WINDOW_MS = 60_000;
 const REFUSAL_ROWS_PER_WINDOW = 10;
@@ -176,8 +152,8 @@ export const authPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
       const params = request.params as Record<string, string>;
       const failed = reply.statusCode >= 400 || request.auditError !== undefined;
       const now = Date.now();
-      const action = clip(request.auditAction ?? (audit || `${request.method} ${request.routeOptions.url}`), MAX_AUDIT_FIELD.action);
-      const error = failed && request.auditError !== undefined ? clip(request.auditError, MAX_AUDIT_FIELD.error) : null;
+      const action = request.auditAction ?? (audit || `${request.method} ${request.routeOptions.url}`);
+      const error = failed && request.auditError !== undefined ? request.auditError : null;
       const anonymousRefusal = failed && !request.admin;
       const source = `${request.ip} ${action}`;
       const repeated = anonymousRefusal ? refusals.repeat(source, now) : undefined;
@@ -188,44 +164,24 @@ export const authPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
           const id = await repeated.row;
           if (id === undefined) return;
           const counted = `${repeated.count} requests like this from this address within a minute; the first: ${repeated.error || `status ${reply.statusCode}`}`;
-          await AuditEntry.query()
-            .patch({ error: clip(counted, MAX_AUDIT_FIELD.error) })
-            .findById(id)
-            .catch((e: Error) => logger.error('audit write failed', { action, error: e.message }));
+          await amendAuditError(app.db, logger, id, action, counted);
         });
         await repeated.updates;
         return;
       }
-      const minimal = {
+      const row = writeAudit(app.db, logger, {
         time: now,
         admin_id: request.admin?.id ?? null,
-        admin: clip(request.admin?.username ?? stringField(request.body, 'username'), MAX_AUDIT_FIELD.admin),
+        admin: request.admin?.username ?? stringField(request.body, 'username'),
         action,
-        target: clip(request.auditTarget ?? Object.values(params ?? {}).join('/'), MAX_AUDIT_FIELD.target),
-        input: null as unknown,
-        result: failed ? ('error' as const) : ('ok' as const),
+        target: request.auditTarget ?? Object.values(params ?? {}).join('/'),
+        input: request.body,
+        result: failed ? 'error' : 'ok',
         status_code: reply.statusCode,
         error,
         duration_ms: Math.round(reply.elapsedTime),
         ip: request.ip,
-        trace_id: traceId() ?? null,
-      };
-      const write = async (): Promise<number | undefined> => {
-        try {
-          return (await AuditEntry.query().insert({ ...minimal, input: auditInput(request.body) })).id;
-        } catch (e) {
-          // Never a silent gap in the log: the row without its input, saying why.
-          logger.error('audit write failed; writing the row without its input', { action, error: (e as Error).message });
-          const reason = `audit input not recorded: ${(e as Error).message}`;
-          try {
-            return (await AuditEntry.query().insert({ ...minimal, error: clip(error === null ? reason : `${reason}; ${error}`, MAX_AUDIT_FIELD.error) })).id;
-          } catch (again) {
-            logger.error('audit write failed', { action, error: (again as Error).message });
-            return undefined;
-          }
-        }
-      };
-      const row = write();
+      });
       if (anonymousRefusal) refusals.opened(source, now, row, error ?? '');
       await row;
     });
@@ -237,4 +193,10 @@ export const authPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
 export function adminOf(request: FastifyRequest): Admin {
   if (!request.admin) throw new HubError('HUB_ERR_UNAUTHORIZED', 'sign in first');
   return request.admin;
+}
+
+/** The admin behind an authenticated request as the audit log and config history name them. */
+export function actorOf(request: FastifyRequest): Actor {
+  const admin = adminOf(request);
+  return { id: admin.id, name: admin.username };
 }

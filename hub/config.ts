@@ -110,6 +110,7 @@ export const HUB_SETTINGS = {
   metrics_interval_s: job('how often node metrics are pulled, downsampled and expired, in seconds', Type.Number({ exclusiveMinimum: 0, default: 300 })),
   metrics_retention_days: job('how long hourly node-metric averages are kept, in days', Type.Integer({ minimum: 1, default: 30 })),
   live_interval_s: job("how often each online node's Clash API summary and ledger position are gathered, in seconds", Type.Number({ exclusiveMinimum: 0, default: 60 })),
+  node_status_interval_s: job("how often every node's agent is asked what it runs (version, plugins, their health) for the node list, in seconds", Type.Number({ exclusiveMinimum: 0, default: 30 })),
 
   alerts_interval_s: { group: 'alerts', meaning: 'how often alert rules are evaluated, in seconds', schema: Type.Number({ exclusiveMinimum: 0, default: 30 }) },
   alert_cpu_percent: percent("a node's CPU busy percent above this fires an alert (0: off)", 80),

@@ -8,6 +8,7 @@ import type { AgentDescription } from '../agent-core/common/description.js';
 import { fetchAgentCertificate } from '../agent-core/common/agent-client.js';
 import type { AgentPool } from './agents.js';
 import { Node } from './db/models.js';
+import { storeDescription } from './node-status.js';
 import { fromAgent, HubError } from './errors.js';
 
 export interface NodeEnrollment {
@@ -71,7 +72,11 @@ export async function enrollNode(
   }
   const saved = await db.transaction(async (trx) => {
     await alongside?.(trx, node.id);
-    return Node.query(trx).insertAndFetch({ ...node, health: 'online', last_seen_at: Date.now() });
+    const seenAt = Date.now();
+    const inserted = await Node.query(trx).insertAndFetch({ ...node, health: 'online', last_seen_at: seenAt });
+    // The node list shows what the agent runs from the first moment, not from the next node-status tick.
+    await storeDescription(trx, node.id, agent, seenAt);
+    return inserted;
   });
   return { node: saved, agent };
 }

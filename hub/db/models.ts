@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { Model, type QueryBuilder } from 'objection';
 import type { Role } from '../../agent-core/common/roles.js';
+import type { AgentDescription } from '../../agent-core/common/description.js';
 import type { InboundOverride } from '../subscriptions/entries.js';
 
 const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
@@ -312,7 +313,7 @@ export class NodeMetric extends Model {
 export type AlertRule = 'cpu' | 'memory' | 'disk' | 'offline' | 'ledger_backlog';
 export type AlertChannel = 'telegram' | 'email' | 'webhook';
 
-/** One notification of an alert's firing or resolution on one channel (hub/alerts). */
+/** One notification of an alert's firing or resolution on one channel (hub/jobs/alerts.ts, hub/alerts/channels.ts). */
 export class AlertNotification extends Model {
   static override tableName = 'alert_notifications';
   id!: number;
@@ -379,6 +380,18 @@ export class Alert extends Model {
 }
 
 /** The latest Clash API summary and ledger position of a node, from the hub's `live` job (hub/live.ts). */
+/** What a node's agent last described, as the `node-status` job stored it (hub/jobs/node-status.ts). */
+export class NodeStatus extends Model {
+  static override tableName = 'node_status';
+  static override idColumn = 'node_id';
+  static override jsonAttributes = ['agent'];
+  node_id!: string;
+  agent!: AgentDescription | null;
+  described_at!: number | null;
+  error!: string | null;
+  checked_at!: number;
+}
+
 export class NodeLive extends Model {
   static override tableName = 'node_live';
   static override idColumn = 'node_id';
@@ -397,7 +410,7 @@ export class NodeLive extends Model {
 
 export type InstallTokenStatus = 'pending' | 'used' | 'expired' | 'revoked';
 
-/** A one-time install command (hub/routes/install-tokens.ts); the token itself is only ever hashed here. */
+/** A one-time install command (hub/routes/nodes/install-tokens.ts); the token itself is only ever hashed here. */
 export class InstallToken extends Model {
   static override tableName = 'install_tokens';
   static override jsonAttributes = ['tags'];

@@ -1,10 +1,6 @@
 // Small helpers the jobs share: chunking, bounded concurrency, retrying a transaction the
-// database refused for a moment, recording what a job learned about a node's health, and writing
-// what a job did to a node to the audit log.
+// database refused for a moment, and recording what a job learned about a node's health.
 import type { Knex } from 'knex';
-import type { AppLogger } from '../../agent-core/common/logger.js';
-import { traceId } from '../../agent-core/common/tracing.js';
-import { AuditEntry } from '../db/models.js';
 import { HubError } from '../errors.js';
 
 export function chunks<T>(items: readonly T[], size: number): T[][] {
@@ -74,42 +70,4 @@ export async function recordNodeSeen(db: Knex, nodeId: string, job: string, now:
       last_error: db.raw('CASE WHEN last_error LIKE ? THEN NULL ELSE last_error END', [`${job}:%`]),
     })
     .catch(() => undefined);
-}
-
-/** Who did something to a node, for the audit log: a job itself, or the admin whose request ran it. */
-export interface Actor {
-  id: number | null;
-  name: string;
-}
-
-export interface JobAudit {
-  actor: Actor;
-  action: string;
-  target: string;
-  input: Record<string, unknown>;
-  /** performance.now() when it started. */
-  started: number;
-  /** Why it failed; absent when it succeeded. */
-  error?: unknown;
-}
-
-/** Writes one audit record (architecture §6); a failed write is logged, never thrown. */
-export async function recordAudit(db: Knex, logger: AppLogger, { actor, action, target, input, started, error }: JobAudit): Promise<void> {
-  const statusCode = error === undefined ? 200 : error instanceof HubError ? error.statusCode : 500;
-  await AuditEntry.query(db)
-    .insert({
-      time: Date.now(),
-      admin_id: actor.id,
-      admin: actor.name,
-      action,
-      target,
-      input,
-      result: error === undefined ? 'ok' : 'error',
-      status_code: statusCode,
-      error: error === undefined ? null : (error as Error).message.slice(0, 1000),
-      duration_ms: Math.round(performance.now() - started),
-      ip: '',
-      trace_id: traceId() ?? null,
-    })
-    .catch((e: Error) => logger.error('audit write failed', { action, target, error: e.message }));
 }

@@ -7,18 +7,19 @@
 // never holds back the removal of a suspended user.
 //
 // Every push is written to the audit log (architecture §6: every command sent to a node) and to
-// the node's config history (node_config_history), which the node's config rollback reads. A
+// the node's config history (hub/config-versions.ts), which the node's config rollback reads. A
 // drifted node (hub/jobs/served-config.ts) is not pushed to by the tick: its applied version did
 // not change, so it is not behind; an admin's apply pushes even the version it already had.
 import type { Knex } from 'knex';
 import type { AppLogger } from '../../agent-core/common/logger.js';
 import type { AgentPool } from '../agents.js';
-import { ConfigVersion, Node, NodeConfigEvent, type ConfigEventAction } from '../db/models.js';
+import { recordAudit, type Actor } from '../audit.js';
+import { readConfigVersion, recordConfigEvent } from '../config-versions.js';
+import { Node, type ConfigEventAction } from '../db/models.js';
 import { HubError, type HubErrorCode } from '../errors.js';
 import { usersForNode } from '../fleet.js';
 import type { ObjectStore } from '../object-store.js';
-import { isUnreachable, mapLimit, recordAudit, recordNodeError, recordNodeSeen, type Actor } from './common.js';
-import { recordConfigEvent } from './served-config.js';
+import { isUnreachable, mapLimit, recordNodeError, recordNodeSeen } from './common.js';
 
 export const BACKOFF_FIRST_MS = 5_000;
 export const BACKOFF_MAX_MS = 5 * 60_000;
@@ -60,14 +61,6 @@ export interface ReconcileSummary {
   failed: number;
   waiting: number;
   results: NodeReconcileResult[];
-}
-
-/** A config version's content, parsed, from the object store. */
-export async function readConfigVersion(db: Knex, objects: ObjectStore, id: number): Promise<{ version: ConfigVersion; config: Record<string, unknown> }> {
-  const version = await ConfigVersion.query(db).findById(id);
-  if (!version) throw new HubError('HUB_ERR_NOT_FOUND', `no config version ${id}`);
-  const body = await objects.get(version.object_key);
-  return { version, config: JSON.parse(body.toString('utf8')) as Record<string, unknown> };
 }
 
 export class Reconciler {
@@ -233,13 +226,6 @@ export class Reconciler {
 
   private audit(actor: Actor, action: string, target: string, input: Record<string, unknown>, started: number, error?: unknown): Promise<void> {
     return recordAudit(this.deps.db, this.deps.logger, { actor, action, target, input, started, error });
-  }
-
-  /** The node's config history, newest first; `applied`: only the versions it took. */
-  async configHistory(nodeId: string, { limit = 100, applied = false } = {}): Promise<NodeConfigEvent[]> {
-    const query = NodeConfigEvent.query(this.deps.db).where({ node_id: nodeId }).orderBy('id', 'desc').limit(limit);
-    if (applied) query.whereIn('action', ['apply', 'rollback']).andWhere({ result: 'ok' });
-    return await query;
   }
 }
 

@@ -1,4 +1,5 @@
-// The hub's scheduled jobs (traffic, quota, reconcile) as one Fastify plugin, `app.jobs`.
+// The hub's scheduled jobs (traffic, quota, reconcile, metrics, alerts, node-status; the `live` job
+// is still hub/live.ts) as one Fastify plugin, `app.jobs`.
 //
 // Each tick runs under a fleet-wide lease in job_leases, so with several hubs on one database each
 // tick runs once: a hub takes the lease when it has expired or is already its own, keeps it alive
@@ -13,7 +14,10 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { AppLogger } from '../../agent-core/common/logger.js';
 import { entrySpan } from '../../agent-core/common/tracing.js';
 import type { HubConfig } from '../config.js';
+import { AlertEngine } from './alerts.js';
 import { withRetry } from './common.js';
+import { runMetricsJob } from './metrics.js';
+import { runNodeStatusJob } from './node-status.js';
 import { runQuotaJob } from './quota.js';
 import { Reconciler } from './reconcile.js';
 import { runTrafficJob } from './traffic.js';
@@ -225,6 +229,14 @@ export const jobsPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
     });
     jobs.add({ name: 'quota', intervalMs: config.quota_interval_s * 1000, tick: () => runQuotaJob(deps) });
     jobs.add({ name: 'reconcile', intervalMs: config.reconcile_interval_s * 1000, tick: () => reconciler.tick() });
+    jobs.add({
+      name: 'metrics',
+      intervalMs: config.metrics_interval_s * 1000,
+      tick: () => runMetricsJob({ ...deps, retentionDays: config.metrics_retention_days }),
+    });
+    const alerts = new AlertEngine({ db: app.db, config, now: deps.now, logger });
+    jobs.add({ name: 'alerts', intervalMs: config.alerts_interval_s * 1000, tick: () => alerts.tick() });
+    jobs.add({ name: 'node-status', intervalMs: config.node_status_interval_s * 1000, tick: () => runNodeStatusJob(deps) });
     app.decorate('jobs', jobs);
     if (config.jobs_enabled) app.addHook('onListen', async () => jobs.start());
     app.addHook('onClose', async () => jobs.stop());

@@ -11,32 +11,8 @@
 // so an upgrade does not empty every subscription until the first live tick.
 import type { Knex } from 'knex';
 import type { AppLogger } from '../../agent-core/common/logger.js';
-import { ConfigVersion, Node, NodeConfigEvent, type ConfigEventAction } from '../db/models.js';
-
-export interface ConfigEvent {
-  node_id: string;
-  version_id: number | null;
-  hash: string | null;
-  action: ConfigEventAction;
-  admin: string;
-  error?: unknown;
-  time: number;
-}
-
-/** Adds one entry to a node's config history; a failure to write it is logged, never thrown. */
-export async function recordConfigEvent(db: Knex, logger: AppLogger, event: ConfigEvent): Promise<void> {
-  const { error, ...row } = event;
-  try {
-    await NodeConfigEvent.query(db).insert({
-      ...row,
-      result: error === undefined ? 'ok' : 'error',
-      error: error === undefined ? null : String((error as Error).message ?? error).slice(0, 1000),
-    });
-  } catch (e) {
-    // The node was deleted meanwhile (foreign key) or the database refused.
-    logger.warn('config history not recorded', { node_id: event.node_id, action: event.action, error: (e as Error).message });
-  }
-}
+import { recordConfigEvent } from '../config-versions.js';
+import { ConfigVersion, Node } from '../db/models.js';
 
 /**
  * Records the base config hash a node said (in an answer asked for at `askedAt`) that it serves,

@@ -28,9 +28,10 @@
 import type { Knex } from 'knex';
 import type { AppLogger } from '../../agent-core/common/logger.js';
 import type { AgentPool } from '../agents.js';
+import { recordAudit } from '../audit.js';
 import { Node } from '../db/models.js';
 import { HubError } from '../errors.js';
-import { chunks, isTransient, mapLimit, recordAudit, recordNodeError, recordNodeSeen, withRetry } from './common.js';
+import { chunks, isTransient, mapLimit, recordNodeError, recordNodeSeen, withRetry } from './common.js';
 
 /** The audit action of a node moved to a new ledger (its old one was lost). */
 export const LEDGER_REPLACED_ACTION = 'node.ledger.replaced';

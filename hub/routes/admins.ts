@@ -6,8 +6,9 @@ import { createAdmin, hashPassword, MIN_PASSWORD_LENGTH, USERNAME_PATTERN } from
 import { adminOf } from '../auth.js';
 import { ROLES } from '../../agent-core/common/roles.js';
 import { Admin } from '../db/models.js';
+import { locked } from '../db/queries.js';
 import { HubError } from '../errors.js';
-import { IdParams, IsoTime, locked, Nullable, StringEnum } from './users.js';
+import { IdParams, IsoTime, Nullable, StringEnum } from './schemas.js';
 
 const Role = StringEnum(ROLES);
 const Password = Type.String({ minLength: MIN_PASSWORD_LENGTH, maxLength: 200 });

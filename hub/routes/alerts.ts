@@ -1,8 +1,9 @@
-// GET /api/v1/alerts (viewer): alerts the hub raised (hub/alerts), newest first, each with its
+// GET /api/v1/alerts (viewer): alerts the hub raised (hub/jobs/alerts.ts), newest first, each with its
 // notifications per channel (status, attempts, last error).
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Alert } from '../db/models.js';
-import { IsoTime, Nullable, PageOf, PageQuery, paged, StringEnum } from './users.js';
+import { paged, whereGiven } from '../db/queries.js';
+import { IsoTime, Nullable, PagedList, StringEnum } from './schemas.js';
 
 const RULES = ['cpu', 'memory', 'disk', 'offline', 'ledger_backlog'] as const;
 
@@ -36,22 +37,18 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     '/',
     {
       config: { role: 'viewer' },
-      schema: {
-        querystring: Type.Object({
+      schema: PagedList(
+        {
           state: Type.Optional(StringEnum(['firing', 'resolved'] as const)),
           node_id: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })),
           rule: Type.Optional(StringEnum(RULES)),
-          ...PageQuery,
-        }),
-        response: { 200: PageOf(AlertOut) },
-      },
+        },
+        AlertOut,
+      ),
     },
     async (request) => {
       const { state, node_id, rule } = request.query;
-      const query = Alert.query().withGraphFetched('notifications').orderBy('id', 'desc');
-      if (state !== undefined) query.where({ state });
-      if (node_id !== undefined) query.where({ node_id });
-      if (rule !== undefined) query.where({ rule });
+      const query = whereGiven(Alert.query().withGraphFetched('notifications').orderBy('id', 'desc'), { state, node_id, rule });
       return paged(query, request.query, (a) => a.toPublic());
     },
   );

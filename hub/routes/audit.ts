@@ -1,8 +1,9 @@
 // /api/v1/audit (admin): who did what to what, when, with what input (secrets redacted) and result.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AuditEntry } from '../db/models.js';
+import { likeLiteral, paged, whereGiven } from '../db/queries.js';
 import { HubError } from '../errors.js';
-import { IsoTime, likeLiteral, Nullable, PageOf, PageQuery, paged, StringEnum } from './users.js';
+import { IsoTime, Nullable, PagedList, StringEnum } from './schemas.js';
 
 const AuditOut = Type.Object({
   id: Type.Integer(),
@@ -24,8 +25,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     '/',
     {
       config: { role: 'admin' },
-      schema: {
-        querystring: Type.Object({
+      schema: PagedList(
+        {
           admin: Type.Optional(Type.String({ maxLength: 64 })),
           /** `user.create` matches that action; `user` matches every `user.*` action too. */
           action: Type.Optional(Type.String({ maxLength: 100 })),
@@ -33,25 +34,21 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
           from: Type.Optional(IsoTime),
           to: Type.Optional(IsoTime),
           result: Type.Optional(StringEnum(['ok', 'error'] as const)),
-          ...PageQuery,
-        }),
-        response: { 200: PageOf(AuditOut) },
-      },
+        },
+        AuditOut,
+      ),
     },
     async (request) => {
       const { admin, action, target, from, to, result } = request.query;
       if (from !== undefined && to !== undefined && Date.parse(from) > Date.parse(to)) {
         throw new HubError('HUB_ERR_BAD_REQUEST', `querystring.from: must not be after querystring.to (${to})`);
       }
-      const query = AuditEntry.query().orderBy('id', 'desc');
-      if (admin !== undefined) query.where({ admin });
+      const query = whereGiven(AuditEntry.query().orderBy('id', 'desc'), { admin, target, result });
       if (action !== undefined) {
         query.where((w) => w.where({ action }).orWhereRaw(`action LIKE ? ESCAPE '!'`, [likeLiteral(action, '', '.%')]));
       }
-      if (target !== undefined) query.where({ target });
       if (from !== undefined) query.where('time', '>=', Date.parse(from));
       if (to !== undefined) query.where('time', '<=', Date.parse(to));
-      if (result !== undefined) query.where({ result });
       return paged(query, request.query, (e) => e.toPublic());
     },
   );

@@ -21,7 +21,7 @@ import { enrollNode } from '../enroll.js';
 import { HubError, type HubErrorCode } from '../errors.js';
 import { installScript, refusalScript } from '../install-script.js';
 import { agentRelease, ARCHITECTURES } from '../releases.js';
-import { StringEnum } from './users.js';
+import { StringEnum } from './schemas.js';
 
 export interface InstallRoutesOptions {
   config: HubConfig;

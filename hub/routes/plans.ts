@@ -4,9 +4,10 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Knex } from 'knex';
 import { Plan } from '../db/models.js';
+import { isUniqueViolation, locked, whereNameIs } from '../db/queries.js';
 import { HubError } from '../errors.js';
 import { touchNodes } from '../fleet.js';
-import { IdParams, IsoTime, isUniqueViolation, locked, StringEnum, whereNameIs } from './users.js';
+import { IdParams, IsoTime, StringEnum } from './schemas.js';
 
 const RESET_POLICIES = ['none', 'monthly'] as const;
 const NodeTags = Type.Array(Type.String({ maxLength: 32, pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' }), { maxItems: 32, uniqueItems: true });

@@ -30,7 +30,7 @@ import { SubscriptionInfo, subscriptionInfo } from '../subscriptions/info.js';
 import { renderBase64, renderLinks, shareLink } from '../subscriptions/links.js';
 import { profileLoader, STATUS_TEXT, type Profile } from '../subscriptions/profile.js';
 import { renderSingbox } from '../subscriptions/singbox.js';
-import { StringEnum } from './users.js';
+import { StringEnum } from './schemas.js';
 
 export interface SubRoutesOptions {
   /** Requests per token per minute. Default 60 (a client refreshes every few hours). */

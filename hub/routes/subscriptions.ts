@@ -19,12 +19,25 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Knex } from 'knex';
 import { Plan, Subscription, User, type SubscriptionStatus } from '../db/models.js';
+import { locked, paged, whereGiven } from '../db/queries.js';
 import { HubError } from '../errors.js';
 import { touchNodes } from '../fleet.js';
-import { bodyMayBeEmpty, IdParams, locked, PageOf, PageQuery, paged, StringEnum, SubscriptionOut } from './users.js';
+import { bodyMayBeEmpty, IdParams, IsoTime, Nullable, PagedList, StringEnum } from './schemas.js';
 
 const DAY_MS = 86_400_000;
 const STATUSES = ['active', 'expired', 'suspended', 'cancelled'] as const satisfies readonly SubscriptionStatus[];
+
+export const SubscriptionOut = Type.Object({
+  id: Type.Integer(),
+  user_id: Type.Integer(),
+  plan_id: Type.Integer(),
+  start_time: IsoTime,
+  end_time: IsoTime,
+  traffic_used_bytes: Type.Integer(),
+  traffic_total_bytes: Type.Integer(),
+  status: StringEnum(STATUSES),
+  suspended_reason: Nullable(StringEnum(['quota', 'admin'] as const)),
+});
 
 /** How a subscription looks to an admin deciding what to do: `suspended (quota)`, `expired`... */
 const statusOf = (s: Subscription) => (s.status === 'suspended' ? `suspended (${s.suspended_reason ?? 'admin'})` : s.status);
@@ -75,22 +88,18 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     '/',
     {
       config: { role: 'viewer' },
-      schema: {
-        querystring: Type.Object({
+      schema: PagedList(
+        {
           user_id: Type.Optional(Type.Integer({ minimum: 1 })),
           plan_id: Type.Optional(Type.Integer({ minimum: 1 })),
           status: Type.Optional(StringEnum(STATUSES)),
-          ...PageQuery,
-        }),
-        response: { 200: PageOf(SubscriptionOut) },
-      },
+        },
+        SubscriptionOut,
+      ),
     },
     async (request) => {
       const { user_id, plan_id, status } = request.query;
-      const query = Subscription.query().orderBy('id', 'desc');
-      if (user_id !== undefined) query.where({ user_id });
-      if (plan_id !== undefined) query.where({ plan_id });
-      if (status) query.where({ status });
+      const query = whereGiven(Subscription.query().orderBy('id', 'desc'), { user_id, plan_id, status });
       return paged(query, request.query, (s) => s.toPublic());
     },
   );

@@ -1,8 +1,9 @@
 // /api/v1/usage: hourly traffic per user per node (raw up/down and billed), for charts and disputes.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { UsageHourly } from '../db/models.js';
+import { whereGiven } from '../db/queries.js';
 import { HubError } from '../errors.js';
-import { IsoTime } from './users.js';
+import { IsoTime } from './schemas.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -46,12 +47,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         throw new HubError('HUB_ERR_BAD_REQUEST', `querystring.from: the range may span at most ${MAX_RANGE_DAYS} days`);
       }
       // Every hour that overlaps [from, to]: the one `from` falls in, up to the one `to` falls in.
-      const query = UsageHourly.query()
-        .where('hour', '>', from - HOUR_MS)
-        .andWhere('hour', '<=', to)
-        .orderBy([{ column: 'hour' }, { column: 'node_id' }, { column: 'user_id' }]);
-      if (user_id !== undefined) query.where({ user_id });
-      if (node_id !== undefined) query.where({ node_id });
+      const query = whereGiven(
+        UsageHourly.query()
+          .where('hour', '>', from - HOUR_MS)
+          .andWhere('hour', '<=', to)
+          .orderBy([{ column: 'hour' }, { column: 'node_id' }, { column: 'user_id' }]),
+        { user_id, node_id },
+      );
       const rows = (await query).map((r) => ({
         hour: new Date(Number(r.hour)).toISOString(),
         node_id: r.node_id,

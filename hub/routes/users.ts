@@ -2,78 +2,15 @@
 // subscription token at creation; the secrets are only shown by GET /:id/credentials, which is
 // audited. Changes that alter who belongs on a node raise those nodes' revisions.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Type, type FastifyPluginAsyncTypebox, type TSchema } from '@fastify/type-provider-typebox';
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import type { Knex } from 'knex';
-import { UniqueViolationError, type AnyQueryBuilder, type Model, type QueryBuilder } from 'objection';
 import { Subscription, User } from '../db/models.js';
+import { isUniqueViolation, likeLiteral, locked, paged, whereGiven, whereNameIs } from '../db/queries.js';
 import { HubError } from '../errors.js';
 import { tagsOfSubscriptions, touchNodes } from '../fleet.js';
-
-// ---- Shared by the hub's list and write routes (admins, plans, subscriptions, usage, audit) ----
-
-/** A string enum as JSON Schema `enum`, so a wrong value reads "must be one of a, b". */
-export const StringEnum = <T extends string>(values: readonly T[], options: Record<string, unknown> = {}) =>
-  Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
-
-export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
-export const IsoTime = Type.String({ format: 'date-time', maxLength: 64 });
-export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
-
-/** `?page=1&per_page=50` (at most 200). */
-export const PageQuery = {
-  page: Type.Integer({ minimum: 1, default: 1 }),
-  per_page: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
-};
-
-export const PageOf = <T extends TSchema>(item: T) =>
-  Type.Object({ items: Type.Array(item), total: Type.Integer(), page: Type.Integer(), per_page: Type.Integer() });
-
-/** One page of `query` and how many rows match in all. */
-export async function paged<M extends Model, R>(
-  query: QueryBuilder<M, M[]>,
-  { page, per_page }: { page: number; per_page: number },
-  toPublic: (row: M) => R,
-) {
-  const { results, total } = await query.page(page - 1, per_page);
-  return { items: results.map(toPublic), total: Number(total), page, per_page };
-}
-
-/**
- * A LIKE pattern that matches `text` literally (its % and _ escaped with `!`); use it with
- * `LIKE ? ESCAPE '!'`, which SQLite and MySQL read alike.
- */
-export const likeLiteral = (text: string, before = '', after = '') => `${before}${text.replace(/[!%_]/g, (c) => `!${c}`)}${after}`;
-
-/**
- * SELECT ... FOR UPDATE on MySQL, so that a check and the write that depends on it cannot interleave
- * with another request's; SQLite runs one write transaction at a time and needs no row locks.
- */
-export function locked<Q extends AnyQueryBuilder>(db: Knex, query: Q): Q {
-  return db.client.config.client === 'better-sqlite3' ? query : (query.forUpdate() as Q);
-}
-
-/** True for a UNIQUE constraint violation on either database (a concurrent insert won). */
-export function isUniqueViolation(error: unknown): boolean {
-  if (error instanceof UniqueViolationError) return true;
-  const code = (error as { code?: string }).code ?? '';
-  return code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
-}
-
-/**
- * Names are compared without regard to case on both databases (MySQL's collation would, SQLite
- * would not), so `Alice` and `alice` cannot both exist on either.
- */
-export function whereNameIs(query: AnyQueryBuilder, column: string, name: string): void {
-  query.whereRaw('LOWER(??) = ?', [column, name.toLowerCase()]);
-}
-
-/** Empty POST bodies are fine for actions whose input is optional. */
-export const bodyMayBeEmpty = async (request: { body: unknown }) => {
-  request.body ??= {};
-};
-
-// ---- Users ----
+import { bodyMayBeEmpty, IdParams, IsoTime, Nullable, PagedList, StringEnum } from './schemas.js';
+import { SubscriptionOut } from './subscriptions.js';
 
 export const USER_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$';
 const USER_STATUSES = ['active', 'disabled'] as const;
@@ -89,18 +26,6 @@ export function newCredentials() {
   };
 }
 const newSubToken = () => randomBytes(32).toString('base64url');
-
-export const SubscriptionOut = Type.Object({
-  id: Type.Integer(),
-  user_id: Type.Integer(),
-  plan_id: Type.Integer(),
-  start_time: IsoTime,
-  end_time: IsoTime,
-  traffic_used_bytes: Type.Integer(),
-  traffic_total_bytes: Type.Integer(),
-  status: StringEnum(['active', 'expired', 'suspended', 'cancelled'] as const),
-  suspended_reason: Nullable(StringEnum(['quota', 'admin'] as const)),
-});
 
 const UserOut = Type.Object({
   id: Type.Integer(),
@@ -157,24 +82,22 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     '/',
     {
       config: { role: 'viewer' },
-      schema: {
-        querystring: Type.Object({
+      schema: PagedList(
+        {
           /** Part of the name or the note, taken literally. */
           q: Type.Optional(Type.String({ maxLength: 200 })),
           status: Type.Optional(StringEnum(USER_STATUSES)),
-          ...PageQuery,
-        }),
-        response: { 200: PageOf(UserOut) },
-      },
+        },
+        UserOut,
+      ),
     },
     async (request) => {
       const { q, status } = request.query;
-      const query = User.query().orderBy('id');
+      const query = whereGiven(User.query().orderBy('id'), { status });
       if (q) {
         const pattern = likeLiteral(q, '%', '%');
         query.where((w) => w.whereRaw(`name LIKE ? ESCAPE '!'`, [pattern]).orWhereRaw(`note LIKE ? ESCAPE '!'`, [pattern]));
       }
-      if (status) query.where({ status });
       return paged(query, request.query, (u) => u.toPublic());
     },
   );

@@ -5,7 +5,7 @@
 //   → {"subscribe": ["hk", ...]}   {"unsubscribe": ["hk"]}
 //   ← {"type":"subscribed","nodes":[...]}  {"type":"sample","node","kind","time","values"}
 //     {"type":"error","node"?,"message"}
-// The hub holds one Watch stream per node while anyone is subscribed (app.live); the browser never
+// The hub holds one Watch stream per node while anyone is subscribed (app.metricsWatches); the browser never
 // talks to a node.
 import type { FastifyPluginAsync } from 'fastify';
 import type {} from '@fastify/websocket';
@@ -103,7 +103,7 @@ const routes: FastifyPluginAsync = async (app) => {
           if (subscriptions.has(id)) continue;
           subscriptions.set(
             id,
-            app.live.subscribe(
+            app.metricsWatches.subscribe(
               node,
               (sample) => send({ type: 'sample', ...sample }),
               (nodeId, message) => send({ type: 'error', node: nodeId, message }),

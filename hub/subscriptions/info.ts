@@ -1,7 +1,7 @@
 // GET /sub/<token>/info: the profile as JSON, for the portal and for clients that would otherwise
 // read it out of the subscription headers. Pure.
 import { Type, type Static } from '@sinclair/typebox';
-import { IsoTime, Nullable, StringEnum } from '../routes/users.js';
+import { IsoTime, Nullable, StringEnum } from '../routes/schemas.js';
 import { FORMATS, UPDATE_INTERVAL_HOURS } from './format.js';
 import { shareLink } from './links.js';
 import { STATUSES, STATUS_TEXT, type Profile } from './profile.js';

@@ -5,8 +5,8 @@
 // gets a profile: one stand-in entry that reaches nothing and whose name says why, and a status
 // code with its English phrase.
 import type { FastifyInstance } from 'fastify';
+import { readConfigVersion } from '../config-versions.js';
 import { Node, Plan, Subscription, User } from '../db/models.js';
-import { readConfigVersion } from '../jobs/reconcile.js';
 import { buildEntries, placeholderEntry, type Entry } from './entries.js';
 import type { Usage } from './format.js';
 

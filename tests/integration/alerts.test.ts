@@ -1,4 +1,4 @@
-// Alert rules on the hub (hub/alerts): samples stored through storeSamples (as hub/metrics.ts
+// Alert rules on the hub (hub/jobs/alerts.ts): samples stored through storeSamples (as hub/jobs/metrics.ts
 // stores them) cross the CPU threshold → exactly one notification on each channel: a local
 // Telegram Bot API stand-in, a real SMTP server (smtp-server) and a webhook whose HMAC signature
 // verifies; the alert holds between threshold − hysteresis and the threshold and resolves below,
@@ -9,8 +9,8 @@ import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../agent-core/common/logger.js';
 import { verifyWebhook, type AlertMessage } from '../../hub/alerts/channels.js';
-import { AlertEngine } from '../../hub/alerts/index.js';
-import { storeSamples } from '../../hub/metrics.js';
+import { AlertEngine } from '../../hub/jobs/alerts.js';
+import { storeSamples } from '../../hub/jobs/metrics.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 
 const BOT_TOKEN = '123456:test-bot-token';

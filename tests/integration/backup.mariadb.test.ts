@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../hub/app.js';
 import { backupHub, restoreHub } from '../../hub/backup.js';
 import { resolveHubConfig, type HubConfig } from '../../hub/config.js';
-import { storeSamples } from '../../hub/metrics.js';
+import { storeSamples } from '../../hub/jobs/metrics.js';
 import type { AgentProcess } from '../support/agent-process.js';
 import { createTestDatabase, startTestHub, type TestHub } from '../support/hub.js';
 import { api, SEED_CONFIGS, SEED_NODE, seedHub, type Seeded } from './backup.seed.js';

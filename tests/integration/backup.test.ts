@@ -13,7 +13,7 @@ import { backupHub, restoreHub } from '../../hub/backup.js';
 import { resolveHubConfig, type HubConfig } from '../../hub/config.js';
 import { connectDatabase } from '../../hub/db/database.js';
 import { migrationSource } from '../../hub/db/migrations/index.js';
-import { storeSamples } from '../../hub/metrics.js';
+import { storeSamples } from '../../hub/jobs/metrics.js';
 import { openObjectStore } from '../../hub/object-store.js';
 import { CLI, type AgentProcess } from '../support/agent-process.js';
 import { startTestHub, type TestHub } from '../support/hub.js';

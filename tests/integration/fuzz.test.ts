@@ -220,8 +220,9 @@ describe('fuzzing the hub API and the plugin commands (fixed seed)', () => {
     if (res.statusCode >= 400) expect(after, what).toEqual(before);
     before = after;
     // A signed-in admin's change, or attempt at one, is always in the audit log (once the URL
-    // reached the route: a path segment too long or `..` finds no route).
-    const routed = res.statusCode !== 414 && !res.body.includes('"message":"no route ');
+    // reached the route: a path segment too long or `..` finds no route, and the not-found answer
+    // may be a body parse error instead of "no route" when the body is bad too).
+    const routed = res.statusCode !== 414 && !res.body.includes('"message":"no route ') && !c.url.split(/[/?]/).includes('..');
     if (c.auth === 'owner' && c.method !== 'GET' && signedIn.has(`${c.method} ${c.route}`) && routed) {
       await until(`the audit row of ${what}`, async () => (await auditCount()) > audited, 2_000);
     }

@@ -1,7 +1,7 @@
 // Stored node metrics on the hub: hourly averages beyond 24 h, retention, the API's range. Run on
 // SQLite by metrics.store.test.ts and on MariaDB by metrics.store.mariadb.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { downsample, runMetricsJob, storeSamples } from '../../hub/metrics.js';
+import { downsample, runMetricsJob, storeSamples } from '../../hub/jobs/metrics.js';
 import { startTestHub, type DatabaseKind, type TestHub } from '../support/hub.js';
 
 const HOUR = 3_600_000;

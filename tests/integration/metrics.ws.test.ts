@@ -127,7 +127,7 @@ describe('live node metrics over the hub WebSocket', () => {
     expect(cpu.values!.cpu_percent).toBeGreaterThanOrEqual(0);
     expect(cpu.values!.memory_total_bytes).toBeGreaterThan(0);
     expect(count('watch opened')).toBe(1);
-    expect(hub.app.live.open()).toEqual([NODE]);
+    expect(hub.app.metricsWatches.open()).toEqual([NODE]);
 
     // The first leaves: the stream stays for the second. The second unsubscribes: it is closed.
     await a.close();
@@ -136,14 +136,14 @@ describe('live node metrics over the hub WebSocket', () => {
     b.send({ unsubscribe: [NODE] });
     expect(await b.next((m) => m.type === 'subscribed' && m.nodes!.length === 0)).toBeTruthy();
     await until(() => count('watch closed') === 1);
-    expect(hub.app.live.open()).toEqual([]);
+    expect(hub.app.metricsWatches.open()).toEqual([]);
 
     // Subscribing again opens a new stream; closing the socket (no unsubscribe) closes it too.
     b.send({ subscribe: [NODE] });
     await until(() => count('watch opened') === 2);
     await b.close();
     await until(() => count('watch closed') === 2);
-    expect(hub.app.live.open()).toEqual([]);
+    expect(hub.app.metricsWatches.open()).toEqual([]);
   });
 
   it('stores what arrived and what the metrics job pulls, and serves it to viewers', async () => {

@@ -11,6 +11,7 @@ import * as nodePublicHost from './008-node-public-host.js';
 import * as installTokens from './009-install-tokens.js';
 import * as adminTokenVersion from './010-admin-token-version.js';
 import * as nodeConfigState from './011-node-config-state.js';
+import * as nodeStatus from './012-node-status.js';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001-nodes': nodes,
@@ -24,6 +25,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '009-install-tokens': installTokens,
   '010-admin-token-version': adminTokenVersion,
   '011-node-config-state': nodeConfigState,
+  '012-node-status': nodeStatus,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

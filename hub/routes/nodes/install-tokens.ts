@@ -4,14 +4,15 @@
 // token is in that answer only: the hub keeps its SHA-256.
 import { randomBytes } from 'node:crypto';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { adminOf } from '../auth.js';
-import type { HubConfig } from '../config.js';
-import { InstallToken, type InstallTokenStatus } from '../db/models.js';
-import { HubError } from '../errors.js';
-import { installCommand } from '../install-script.js';
-import { agentRelease, ARCHITECTURES } from '../releases.js';
-import { Multiplier, Tags } from './nodes.js';
-import { IdParams, IsoTime, Nullable, PageOf, PageQuery, paged, StringEnum } from './users.js';
+import { adminOf } from '../../auth.js';
+import type { HubConfig } from '../../config.js';
+import { InstallToken, type InstallTokenStatus } from '../../db/models.js';
+import { paged } from '../../db/queries.js';
+import { HubError } from '../../errors.js';
+import { installCommand } from '../../install-script.js';
+import { agentRelease, ARCHITECTURES } from '../../releases.js';
+import { Multiplier, Tags } from './node.js';
+import { IdParams, IsoTime, Nullable, PagedList, StringEnum } from '../schemas.js';
 
 const STATUSES: InstallTokenStatus[] = ['pending', 'used', 'expired', 'revoked'];
 
@@ -100,8 +101,7 @@ const routes: FastifyPluginAsyncTypebox<{ config: HubConfig }> = async (app, { c
       config: { role: 'admin' },
       schema: {
         description: 'Install commands, newest first, without their tokens.',
-        querystring: Type.Object({ status: Type.Optional(StringEnum(STATUSES)), ...PageQuery }),
-        response: { 200: PageOf(TokenOut) },
+        ...PagedList({ status: Type.Optional(StringEnum(STATUSES)) }, TokenOut),
       },
     },
     async (request) => {

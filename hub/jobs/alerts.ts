@@ -1,4 +1,4 @@
-// Alert rules evaluated by the hub (issue 6), as one Fastify plugin with one job, `alerts`.
+// The `alerts` job: alert rules evaluated by the hub (registered with the scheduler in hub/jobs/scheduler.ts).
 //
 // Each tick reads the samples stored since the last tick (node_metrics, through a per node and
 // kind cursor in alert_cursors: evaluation never sits in the path that stores samples, so a slow
@@ -26,12 +26,11 @@
 // Notifications are rows (alert_notifications): a failed send is recorded (last_error) and tried
 // again at the next tick, up to alert_max_attempts, then marked failed. Ticks run under the jobs'
 // fleet-wide lease, so with several hubs each alert is raised and sent once.
-import fp from 'fastify-plugin';
 import type { Knex } from 'knex';
 import type { AppLogger } from '../../agent-core/common/logger.js';
 import type { HubConfig } from '../config.js';
 import { Alert, AlertNotification, Node, type AlertChannel, type AlertRule } from '../db/models.js';
-import { configuredChannels, type AlertMessage, type ChannelSender } from './channels.js';
+import { configuredChannels, type AlertMessage, type ChannelSender } from '../alerts/channels.js';
 
 interface SampleRow {
   node_id: string;
@@ -280,26 +279,3 @@ export class AlertEngine {
     return { event, subject, text: lines.join('\n'), alert: rest };
   }
 }
-
-export interface AlertsPluginOptions {
-  config: HubConfig;
-  logger: AppLogger;
-  channels?: Map<AlertChannel, ChannelSender>;
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    alerts: AlertEngine;
-  }
-}
-
-export const alertsPlugin = fp<AlertsPluginOptions>(
-  async (app, { config, logger, channels }) => {
-    const engine = new AlertEngine({ db: app.db, config, now: () => app.now(), logger, channels });
-    app.decorate('alerts', engine);
-    app.jobs.add({ name: 'alerts', intervalMs: config.alerts_interval_s * 1000, tick: () => engine.tick() });
-  },
-  { name: 'alerts', dependencies: ['database', 'jobs'] },
-);
-
-export default alertsPlugin;

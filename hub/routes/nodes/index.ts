@@ -1,0 +1,133 @@
+// /api/v1/nodes: enroll nodes, list them with what their agents last described (the node-status
+// job's record), change and delete them.
+// Everything under /api/v1/nodes/ is served from this folder, each file registered here: a node's
+// plugin commands, its config history and rollback, its live figures and metrics, and the install
+// commands that add nodes.
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { HubConfig } from '../../config.js';
+import { Node, NodeStatus } from '../../db/models.js';
+import { enrollNode } from '../../enroll.js';
+import { statusOf, storeDescribeFailure, storeDescription } from '../../node-status.js';
+import commandRoutes from './commands.js';
+import configRoutes from './config.js';
+import installTokenRoutes from './install-tokens.js';
+import liveRoutes from './live.js';
+import metricsRoutes from './metrics.js';
+import { findNode, Multiplier, NodeParams, Tags } from './node.js';
+
+/** How long the detail view waits for the agent's Describe. */
+const DESCRIBE_NOW_MS = 3000;
+/** host:port, as the hub dials the agent; a bracketed IPv6 host is 255 characters at most. */
+const Address = Type.String({ maxLength: 261, pattern: '^.+:[0-9]{1,5}$' });
+const Host = Type.String({ format: 'host', maxLength: 253, description: 'A DNS name or an IP address (IPv6 without brackets); no scheme, port or path.' });
+const PublicHost = Type.Union([Host, Type.Null()], {
+  description: "The host end users' clients dial for this node; null: the host of `address` (the agent's gRPC address).",
+  examples: ['hk1.example.com', '203.0.113.10', '2001:db8::10'],
+});
+const InboundOverrides = Type.Record(
+  Type.String(),
+  Type.Object({ host: Type.Optional(Host), port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })) }, { minProperties: 1 }),
+  {
+    propertyNames: { minLength: 1, maxLength: 64 },
+    maxProperties: 64,
+    description:
+      "By inbound tag of the node's base config: the host and/or port clients use for that inbound instead of `public_host` and " +
+      "the inbound's listen_port (a CDN in front of one inbound, a mapped port). The whole map is replaced; {} removes them all.",
+    examples: [{ 'vless-ws': { host: 'cdn.example.com', port: 443 }, 'hy2-in': { port: 20443 } }],
+  },
+);
+
+/** A node as the API shows it: stored fields, and what its agent last said it runs. */
+async function withStatus(node: Node) {
+  return { ...node.toPublic(), ...statusOf(await NodeStatus.query().findById(node.id)) };
+}
+
+const routes: FastifyPluginAsyncTypebox<{ config: HubConfig }> = async (app, { config }) => {
+  await app.register(commandRoutes);
+  await app.register(configRoutes);
+  await app.register(liveRoutes);
+  await app.register(metricsRoutes);
+  await app.register(installTokenRoutes, { prefix: '/install-tokens', config });
+
+  app.post(
+    '/',
+    {
+      config: { role: 'admin', audit: 'node.enroll' },
+      schema: {
+        body: Type.Object({
+          enrollment: Type.String({ minLength: 1, maxLength: 2000 }),
+          name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+          tags: Type.Optional(Tags),
+          multiplier: Type.Optional(Multiplier),
+          /** Overrides the address in the enrollment string (e.g. behind NAT). */
+          address: Type.Optional(Address),
+          public_host: Type.Optional(PublicHost),
+          inbound_overrides: Type.Optional(InboundOverrides),
+        }),
+      },
+    },
+    async (request, reply) => {
+      const { node } = await enrollNode(app.db, app.agents, request.body);
+      request.auditTarget = node.id;
+      reply.code(201);
+      return withStatus(node);
+    },
+  );
+
+  // The node-status job keeps what every agent runs: the list asks no agent.
+  app.get('/', { config: { role: 'viewer' } }, async () => {
+    const [nodes, statuses] = await Promise.all([Node.query().modify('withAppliedHash').orderBy('nodes.id'), NodeStatus.query()]);
+    const byNode = new Map(statuses.map((s) => [s.node_id, s]));
+    return { nodes: nodes.map((node) => ({ ...node.toPublic(), ...statusOf(byNode.get(node.id)) })) };
+  });
+
+  // The detail view asks the node now and stores the answer, so what it shows is current.
+  app.get('/:id', { config: { role: 'viewer' }, schema: { params: NodeParams } }, async (request) => {
+    const node = await findNode(request.params.id);
+    try {
+      await storeDescription(app.db, node.id, await app.agents.describe(node, DESCRIBE_NOW_MS), app.now());
+    } catch (error) {
+      await storeDescribeFailure(app.db, node.id, error, app.now());
+    }
+    return withStatus(node);
+  });
+
+  app.patch(
+    '/:id',
+    {
+      config: { role: 'admin', audit: 'node.update' },
+      schema: {
+        params: NodeParams,
+        body: Type.Object(
+          {
+            name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            tags: Type.Optional(Tags),
+            multiplier: Type.Optional(Multiplier),
+            enabled: Type.Optional(Type.Boolean()),
+            address: Type.Optional(Address),
+            public_host: Type.Optional(PublicHost),
+            inbound_overrides: Type.Optional(InboundOverrides),
+          },
+          { minProperties: 1 },
+        ),
+      },
+    },
+    async (request) => {
+      const node = await findNode(request.params.id);
+      const tagsChanged = request.body.tags && JSON.stringify(request.body.tags) !== JSON.stringify(node.tags);
+      // New tags change which users belong on the node: the reconciler must push them.
+      const patch = tagsChanged ? { ...request.body, desired_revision: node.desired_revision + 1 } : request.body;
+      await Node.query().findById(node.id).patch(patch);
+      return (await findNode(node.id)).toPublic();
+    },
+  );
+
+  app.delete('/:id', { config: { role: 'admin', audit: 'node.delete' }, schema: { params: NodeParams } }, async (request, reply) => {
+    const node = await findNode(request.params.id);
+    await Node.query().deleteById(node.id);
+    app.agents.forget(node.id);
+    reply.code(204);
+  });
+};
+
+export default routes;
