@@ -11,7 +11,7 @@ import { ConfigVersion, Node, type ConfigEventAction } from '../db/models.js';
 import { HubError } from '../errors.js';
 import type { Actor } from '../jobs/common.js';
 import { readConfigVersion } from '../jobs/reconcile.js';
-import { checkBase } from '../../plugins/singbox-config/render.js';
+import { baseConfigProblem } from '../../plugins/singbox-config/contract.js';
 import { canonicalJson } from '../../agent-core/common/canonical-json.js';
 import { configHash } from '../../agent-core/common/config-hash.js';
 
@@ -83,11 +83,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const admin = adminOf(request);
       // The agent's own rule for what a base config may carry (singbox-config's contract), at save time.
-      try {
-        checkBase(request.body.config);
-      } catch (error) {
-        throw new HubError('HUB_ERR_BAD_REQUEST', `body.${(error as Error).message}`);
-      }
+      const problem = baseConfigProblem(request.body.config);
+      if (problem !== undefined) throw new HubError('HUB_ERR_BAD_REQUEST', `body.${problem}`);
       const body = Buffer.from(canonicalJson(request.body.config));
       const hash = configHash(request.body.config);
       const key = `configs/${hash}.json`;
