@@ -2,19 +2,8 @@
 // A node carries tags; a plan reaches the nodes that share a tag with it; a user belongs on a
 // node while the user is active and has an active subscription to a plan that reaches it.
 import type { Knex } from 'knex';
+import type { SyncUser } from '../plugins/singbox-config/contract.js';
 import { Node } from './db/models.js';
-
-/** The users.sync entry for one user, as singbox-config takes it (see its README). */
-export interface SyncUser {
-  name: string;
-  uuid: string;
-  password: string;
-  ss_key: string;
-  flow: '';
-  /** Raw bytes left on this node: what remains of the quota, divided by the node's multiplier. */
-  remaining_bytes: number | null;
-  expires_at: string | null;
-}
 
 const reaches = (planTags: string[], nodeTags: string[]) => planTags.some((t) => nodeTags.includes(t));
 

@@ -8,7 +8,7 @@ import { actorOf } from '../auth.js';
 import { applyToNode, findConfigVersion, readConfigVersion, saveConfigVersion, type ApplyResult } from '../config-versions.js';
 import { ConfigVersion, Node } from '../db/models.js';
 import { HubError, type HubErrorCode } from '../errors.js';
-import { checkBase } from '../../plugins/singbox-config/render.js';
+import { baseConfigProblem } from '../../plugins/singbox-config/contract.js';
 import { findNode } from './nodes/node.js';
 
 const VersionParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
@@ -41,11 +41,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       // The agent's own rule for what a base config may carry (singbox-config's contract), at save time.
-      try {
-        checkBase(request.body.config);
-      } catch (error) {
-        throw new HubError('HUB_ERR_BAD_REQUEST', `body.${(error as Error).message}`);
-      }
+      const problem = baseConfigProblem(request.body.config);
+      if (problem !== undefined) throw new HubError('HUB_ERR_BAD_REQUEST', `body.${problem}`);
       const version = await saveConfigVersion(app.db, app.objects, request.body.config, { comment: request.body.comment ?? '', author: actorOf(request) });
       request.auditTarget = String(version.id);
       reply.code(201);

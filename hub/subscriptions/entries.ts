@@ -1,11 +1,11 @@
 // What a client needs to reach one inbound of one node as one user: the format-neutral entry every
 // renderer (sing-box, Clash.Meta, share links) starts from. Pure functions: no I/O here.
 //
-// The entry mirrors how singbox-config injects users (plugins/singbox-config/render.ts): the same
-// credential per protocol, and for shadowsocks-2022 the user key is the first 16 or 32 bytes of
-// ss_key, with the client password "<server PSK>:<user key>". That file is the other side of this
-// contract; it is not imported, so the hub does not depend on a plugin's internals.
+// The entry mirrors how singbox-config injects users: the same credential per protocol, and for
+// shadowsocks the user key from singbox-config's contract, with the client password
+// "<server PSK>:<user key>" for shadowsocks-2022.
 import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
+import { SS_2022_KEY_BYTES, shadowsocksUserKey } from '../../plugins/singbox-config/contract.js';
 
 export type EntryType = 'vless' | 'vmess' | 'trojan' | 'shadowsocks' | 'hysteria2' | 'tuic' | 'anytls';
 
@@ -80,8 +80,6 @@ type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
-const SS_2022_KEY_BYTES: Record<string, number> = { '2022-blake3-aes-128-gcm': 16, '2022-blake3-aes-256-gcm': 32 };
-const SS_LEGACY = new Set(['aes-128-gcm', 'aes-192-gcm', 'aes-256-gcm', 'chacha20-ietf-poly1305', 'xchacha20-ietf-poly1305']);
 const TYPES = new Set<string>(['vless', 'vmess', 'trojan', 'shadowsocks', 'hysteria2', 'tuic', 'anytls']);
 
 /** The host part of an agent address (`host:port`, `[v6]:port`, or a bare host). */
@@ -155,12 +153,8 @@ function transportOf(value: unknown): EntryTransport | undefined {
 /** The user's key on a shadowsocks inbound with this method; undefined when the method takes no users. */
 export function shadowsocksPassword(inbound: Json, user: EntryUser): string | undefined {
   const method = String(inbound.method ?? '');
-  const bytes = SS_2022_KEY_BYTES[method];
-  if (bytes !== undefined) {
-    const userKey = Buffer.from(user.ss_key, 'base64').subarray(0, bytes).toString('base64');
-    return `${String(inbound.password ?? '')}:${userKey}`;
-  }
-  return SS_LEGACY.has(method) ? user.password : undefined;
+  const userKey = shadowsocksUserKey(method, user);
+  return userKey !== undefined && SS_2022_KEY_BYTES[method] !== undefined ? `${String(inbound.password ?? '')}:${userKey}` : userKey;
 }
 
 /**

@@ -1,31 +1,13 @@
 // Base config + users + contributions → the config sing-box serves. Pure functions: no I/O here.
+// What a base config may carry and the shadowsocks user keys are the contract's (contract.ts).
 import { InvalidArgumentError } from '../../agent-core/sdk.js';
+import { baseConfigProblem, isManaged, shadowsocksUserKey, takesUsers, type SyncUser, type UserProtocol } from './contract.js';
 
 export type SingboxConfig = Record<string, unknown>;
 type Json = Record<string, unknown>;
 
-/** A user as users.sync delivers it (the contract's fields). */
-export interface User {
-  name: string;
-  uuid: string;
-  password: string;
-  /** Standard base64 of 32 random bytes. */
-  ss_key: string;
-  flow?: '' | 'xtls-rprx-vision';
-  remaining_bytes: number | null;
-  expires_at: string | null;
-}
-
-/** Shadowsocks 2022 methods that take several users, by key length in bytes. */
-const SS_2022_KEY_BYTES: Record<string, number> = {
-  '2022-blake3-aes-128-gcm': 16,
-  '2022-blake3-aes-256-gcm': 32,
-};
-/** Legacy AEAD methods; their users have plain string passwords. */
-const SS_LEGACY = new Set(['aes-128-gcm', 'aes-192-gcm', 'aes-256-gcm', 'chacha20-ietf-poly1305', 'xchacha20-ietf-poly1305']);
-
 /** What each protocol puts in an inbound's `users` (contract, singbox.md §4). Shadowsocks is by method. */
-const USER_FIELDS: Record<string, (user: User) => Json> = {
+const USER_FIELDS: Record<UserProtocol, (user: SyncUser) => Json> = {
   vless: (u) => ({ name: u.name, uuid: u.uuid.toLowerCase(), flow: u.flow ?? '' }),
   vmess: (u) => ({ name: u.name, uuid: u.uuid.toLowerCase(), alterId: 0 }),
   trojan: (u) => ({ name: u.name, password: u.password }),
@@ -42,76 +24,18 @@ function inboundsOf(config: SingboxConfig): Json[] {
   return Array.isArray(config.inbounds) ? config.inbounds.filter(isObject) : [];
 }
 
-/** An inbound whose users come from users.sync (in the config or, when managed, through the SSM API). */
-function takesUsers(inbound: Json): boolean {
-  if (inbound.type === 'shadowsocks') return !Array.isArray(inbound.destinations); // relay mode has no users
-  return typeof inbound.type === 'string' && inbound.type in USER_FIELDS;
-}
-
-function isManaged(inbound: Json): boolean {
-  return inbound.type === 'shadowsocks' && inbound.managed === true;
-}
-
 /**
- * The key a user gets on a shadowsocks inbound with this method (contract): the 32-byte ss_key for
- * 2022-blake3-aes-256-gcm, its first 16 bytes for 2022-blake3-aes-128-gcm, the password for legacy AEAD.
- */
-export function shadowsocksUserKey(method: string, user: User): string {
-  const bytes = SS_2022_KEY_BYTES[method];
-  if (bytes === undefined) return user.password;
-  return Buffer.from(user.ss_key, 'base64').subarray(0, bytes).toString('base64');
-}
-
-/**
- * Refuses a base config that carries what boxfleet manages, naming the path (the contract): users on
- * user-taking inbounds, the Clash/V2Ray APIs, an ssm-api service; and shadowsocks inbounds that
- * cannot take several users.
+ * Refuses a base config that carries what boxfleet manages, naming the path (the contract's rule,
+ * as the plugin's error).
  */
 export function checkBase(config: unknown): asserts config is SingboxConfig {
-  if (!isObject(config)) throw new InvalidArgumentError('config: must be a sing-box config object');
-  if (config.inbounds !== undefined && !Array.isArray(config.inbounds)) {
-    throw new InvalidArgumentError('config.inbounds: must be an array');
-  }
-  (config.inbounds as unknown[] | undefined)?.forEach((inbound, i) => {
-    const at = `config.inbounds[${i}]`;
-    if (!isObject(inbound)) throw new InvalidArgumentError(`${at}: must be an object`);
-    if (!takesUsers(inbound)) return;
-    if ('users' in inbound) {
-      throw new InvalidArgumentError(`${at}.users: users are managed by users.sync; remove them from the base config`);
-    }
-    if (inbound.type !== 'shadowsocks') return;
-    const method = String(inbound.method ?? '');
-    if (method === '2022-blake3-chacha20-poly1305') {
-      throw new InvalidArgumentError(
-        `${at}.method: 2022-blake3-chacha20-poly1305 does not support multiple users; use 2022-blake3-aes-128-gcm or 2022-blake3-aes-256-gcm`,
-      );
-    }
-    if (!(method in SS_2022_KEY_BYTES) && !SS_LEGACY.has(method)) {
-      throw new InvalidArgumentError(
-        `${at}.method: ${JSON.stringify(method)} cannot take users; use 2022-blake3-aes-128-gcm, 2022-blake3-aes-256-gcm or a legacy AEAD method`,
-      );
-    }
-    if (isManaged(inbound) && (typeof inbound.tag !== 'string' || inbound.tag === '')) {
-      throw new InvalidArgumentError(`${at}.tag: a managed shadowsocks inbound needs a tag (the SSM API is mapped to it)`);
-    }
-  });
-  const experimental = config.experimental;
-  if (experimental !== undefined && !isObject(experimental)) throw new InvalidArgumentError('config.experimental: must be an object');
-  for (const api of ['clash_api', 'v2ray_api'] as const) {
-    if (experimental && api in experimental) {
-      throw new InvalidArgumentError(`config.experimental.${api}: managed by clash-stats; remove it from the base config`);
-    }
-  }
-  if (config.services !== undefined && !Array.isArray(config.services)) throw new InvalidArgumentError('config.services: must be an array');
-  (config.services as unknown[] | undefined)?.forEach((service, i) => {
-    if (isObject(service) && service.type === 'ssm-api') {
-      throw new InvalidArgumentError(`config.services[${i}]: the ssm-api service is managed by singbox-config; remove it from the base config`);
-    }
-  });
-  const route = config.route;
-  if (route !== undefined && (!isObject(route) || (route.rules !== undefined && !Array.isArray(route.rules)))) {
-    throw new InvalidArgumentError('config.route.rules: must be an array');
-  }
+  const problem = baseConfigProblem(config);
+  if (problem !== undefined) throw new InvalidArgumentError(problem);
+}
+
+/** A served user's key on a shadowsocks inbound; checkBase let through only methods that take users. */
+export function userKey(method: string, user: SyncUser): string {
+  return shadowsocksUserKey(method, user)!;
 }
 
 /** Tags and methods of the managed shadowsocks inbounds (their users go through the SSM API). */
@@ -128,7 +52,7 @@ export function hasConfigUserInbound(config: SingboxConfig): boolean {
 
 export interface RenderInput {
   base: SingboxConfig;
-  users: readonly User[];
+  users: readonly SyncUser[];
   /** firewall.singbox-contribution route_rules; empty when firewall is absent. */
   routeRules: readonly unknown[];
   /** clash-stats.singbox-contribution experimental sections; undefined when clash-stats is absent. */
@@ -151,9 +75,9 @@ export function render({ base, users, routeRules, experimental, ssm }: RenderInp
       if (!takesUsers(inbound) || isManaged(inbound)) return inbound;
       if (inbound.type === 'shadowsocks') {
         const method = String(inbound.method);
-        return { ...inbound, users: users.map((u) => ({ name: u.name, password: shadowsocksUserKey(method, u) })) };
+        return { ...inbound, users: users.map((u) => ({ name: u.name, password: userKey(method, u) })) };
       }
-      return { ...inbound, users: users.map(USER_FIELDS[String(inbound.type)]!) };
+      return { ...inbound, users: users.map(USER_FIELDS[inbound.type as UserProtocol]) };
     });
   }
 

@@ -3,7 +3,8 @@
 // is sent again after each one.
 import { randomBytes } from 'node:crypto';
 import { UnavailableError } from '../../agent-core/sdk.js';
-import { managedInbounds, shadowsocksUserKey, ssmService, type SingboxConfig, type User } from './render.js';
+import type { SyncUser } from './contract.js';
+import { managedInbounds, ssmService, type SingboxConfig, userKey } from './render.js';
 
 const REQUEST_TIMEOUT_MS = 3000;
 /** Requests in flight at once per inbound: thousands of users should not take thousands of round trips in a row. */
@@ -72,14 +73,14 @@ async function inBatches<T>(items: T[], work: (item: T) => Promise<void>): Promi
 }
 
 /** Makes each managed inbound's users exactly `users`: adds, re-keys and deletes what differs. */
-export async function syncSsmUsers(config: SingboxConfig, users: readonly User[]): Promise<void> {
+export async function syncSsmUsers(config: SingboxConfig, users: readonly SyncUser[]): Promise<void> {
   for (const endpoint of ssmEndpoints(config)) {
     const response = await request(endpoint, 'GET', '/server/v1/users');
     await expectOk(endpoint, response, 'list users');
     const current = new Map(
       ((await response.json()) as { users?: { username: string; uPSK: string }[] }).users?.map((u) => [u.username, u.uPSK]) ?? [],
     );
-    const wanted = new Map(users.map((u) => [ssmUsername(u.name, endpoint.inbound), shadowsocksUserKey(endpoint.method, u)]));
+    const wanted = new Map(users.map((u) => [ssmUsername(u.name, endpoint.inbound), userKey(endpoint.method, u)]));
     const extra = [...current.keys()].filter((name) => !wanted.has(name));
     const changed = [...wanted].filter(([name, key]) => current.has(name) && current.get(name) !== key);
     const missing = [...wanted].filter(([name]) => !current.has(name));

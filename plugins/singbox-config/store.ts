@@ -3,7 +3,8 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { SingboxConfig, User } from './render.js';
+import type { LocalRemoval, SyncUser } from './contract.js';
+import type { SingboxConfig } from './render.js';
 
 /** Writes `data` to `file` and flushes it to disk (not atomic by itself: see writeFileAtomic). */
 export async function writeSynced(file: string, data: string, mode = 0o600): Promise<void> {
@@ -64,16 +65,10 @@ export interface BaseState {
   config: SingboxConfig;
 }
 
-export interface LocalRemoval {
-  name: string;
-  reason: string;
-  at: string;
-}
-
 export interface UsersState {
   revision: number;
   synced_at: string;
-  users: User[];
+  users: SyncUser[];
   /**
    * Each user's ledger total (upload + download bytes) as of the snapshot's ledger_seq, or when it
    * arrived; null until clash-stats answered.

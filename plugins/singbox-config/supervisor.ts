@@ -7,6 +7,7 @@ import { copyFile, open, readFile, rm, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { FailedPreconditionError, UnavailableError, type Logger } from '../../agent-core/sdk.js';
+import type { ExitInfo } from './contract.js';
 import { writeFileAtomic } from './store.js';
 
 const run = promisify(execFile);
@@ -20,17 +21,6 @@ const LOG_CHECK_EVERY_TICKS = 30;
 const STOP_TIMEOUT_MS = 12_000;
 const TAIL_BYTES = 8192;
 const TAIL_LINES = 20;
-
-export interface ExitInfo {
-  pid: number;
-  time: string;
-  code: number | null;
-  signal: string | null;
-  reason: string;
-  stderr_tail: string;
-  /** When the supervisor starts it again; null when systemd does it. */
-  restart_in_ms: number | null;
-}
 
 export interface RunnerState {
   running: boolean;

@@ -1,11 +1,11 @@
 // Managed users: checking a snapshot, batching bursts of users.sync, and the limits this node
 // enforces by itself while the hub is away (architecture §5.5).
 import { InvalidArgumentError } from '../../agent-core/sdk.js';
-import type { User } from './render.js';
-import type { LocalRemoval, UsersState } from './store.js';
+import type { LocalRemoval, SyncUser } from './contract.js';
+import type { UsersState } from './store.js';
 
 /** Names, UUIDs and secrets must each be unique: a duplicate UUID silently shadows a user (pitfall 5). */
-export function assertDistinct(users: readonly User[]): void {
+export function assertDistinct(users: readonly SyncUser[]): void {
   for (const field of ['name', 'uuid', 'password', 'ss_key'] as const) {
     const seen = new Map<string, number>();
     users.forEach((user, i) => {
@@ -21,7 +21,7 @@ export function assertDistinct(users: readonly User[]): void {
 }
 
 /** The users this node serves: the snapshot minus those removed locally. */
-export function servedUsers(state: UsersState | undefined): User[] {
+export function servedUsers(state: UsersState | undefined): SyncUser[] {
   if (!state) return [];
   const removed = new Set(state.removed.map((r) => r.name));
   return state.users.filter((u) => !removed.has(u.name));
@@ -63,7 +63,7 @@ export function pastLimits(state: UsersState, totals: Record<string, number> | u
   return out;
 }
 
-export function hasLimits(users: readonly User[]): boolean {
+export function hasLimits(users: readonly SyncUser[]): boolean {
   return users.some((u) => u.remaining_bytes !== null || u.expires_at !== null);
 }
 

@@ -316,6 +316,17 @@ describe('role-based access to every hub route', () => {
       }
     });
 
+    it('runs users.sync through the command route for admins only: the hub owns which users a node serves', async () => {
+      const send = (who: Who) =>
+        hub.app.inject({ method: 'POST', url: '/api/v1/nodes/rbac-node/commands/singbox-config.users.sync', headers: headers[who], payload: {} });
+      const refused = await send('operator');
+      expect(refused.json()).toMatchObject({ statusCode: 403, message: 'singbox-config.users.sync needs the admin role; test-operator is operator' });
+      // An admin passes the role check; the agent then refuses the empty input.
+      const allowed = await send('admin');
+      expect(allowed.statusCode, allowed.body).not.toBe(403);
+      expect(allowed.json().message).toMatch(/revision/);
+    });
+
     it('shows viewers and operators no secret in any route answer or command output', async () => {
       // Secrets of every kind the hub holds or relays: a base config's server keys, a user's credentials, the Clash API secret.
       const base = {

@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import selfsigned from 'selfsigned';
-import type { User } from '../../plugins/singbox-config/render.js';
+import type { SyncUser as User } from '../../plugins/singbox-config/contract.js';
 import { freePort, freeUdpPort } from './agent-process.js';
 
 /** `shadowsocks-managed` is only there when makeNodeProfile was asked for it. */

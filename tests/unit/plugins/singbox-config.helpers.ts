@@ -1,5 +1,5 @@
 // Shared by the singbox-config*.test.ts files.
-import type { User } from '../../../plugins/singbox-config/render.js';
+import type { SyncUser as User } from '../../../plugins/singbox-config/contract.js';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';

@@ -1,46 +1,17 @@
-// The plugin's config, command and event schemas (TypeBox = JSON Schema; types come from Static<>).
-import { Type, type TSchema } from '../../agent-core/sdk.js';
+// singbox-config's contract: what the hub and the dashboard may know of this plugin without its
+// implementation. The command and event schemas (TypeBox = JSON Schema; types come from Static<>),
+// the rules a base config must follow, and how a user's shadowsocks key is derived. The hub checks
+// a base config when it is saved and builds subscriptions with the same keys the node serves, so
+// both sides read these rules from here. Dependency-free (TypeBox only): the dashboard bundles it.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const DateTime = Type.String({ format: 'date-time' });
 /** A sing-box config as JSON: sing-box itself checks the inside. */
 const ConfigObject = Type.Unsafe<Record<string, unknown>>({ type: 'object', description: 'A sing-box config (JSON).' });
 
-export const Settings = Type.Object({
-  mode: Type.Unsafe<'process' | 'systemd'>({
-    type: 'string',
-    enum: ['process', 'systemd'],
-    default: 'process',
-    description: 'process: the agent runs sing-box as a detached, supervised process. systemd: through `systemctl` and `systemd_unit`.',
-  }),
-  binary: Type.String({
-    minLength: 1,
-    default: 'sing-box',
-    description: 'sing-box executable: a bare name is looked up on PATH, a path is used as is.',
-  }),
-  config_path: Type.String({ minLength: 1, default: '/etc/sing-box/config.json', description: 'The config file sing-box runs with (absolute).' }),
-  work_dir: Type.Optional(
-    Type.String({
-      minLength: 1,
-      description: "sing-box's working directory (-D) and where the plugin keeps its state, pid file and sing-box.log. Default: the plugin's state directory.",
-    }),
-  ),
-  systemd_unit: Type.String({ pattern: '^[A-Za-z0-9@._:-]+$', default: 'sing-box', description: 'The unit, in mode systemd.' }),
-  history_size: Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'Config versions kept in <config dir>/boxfleet-history.' }),
-  coalesce_ms: Type.Integer({ minimum: 0, maximum: 20_000, default: 2000, description: 'users.sync calls within this window share one reload.' }),
-  verify_timeout_ms: Type.Integer({
-    minimum: 500,
-    maximum: 20_000,
-    default: 10_000,
-    description: 'How long a started or reloaded sing-box has to listen on every port before the apply is rolled back.',
-  }),
-  ssm_api_port: Type.Integer({ minimum: 1, maximum: 65535, default: 6001, description: 'Loopback port of the SSM API (managed shadowsocks inbounds).' }),
-  degraded_after_s: Type.Integer({ minimum: 1, default: 600, description: 'The hub counts as away after this long without a call from it.' }),
-  degraded_check_s: Type.Integer({ minimum: 1, default: 10, description: 'How often limits are checked while the hub is away.' }),
-  restart_backoff_max_s: Type.Integer({ minimum: 1, maximum: 3600, default: 60, description: 'Longest wait before restarting a sing-box that died (1 s, 2 s, 4 s… up to this).' }),
-});
-
-export const User = Type.Object({
+/** A user as users.sync takes it. */
+export const SyncUser = Type.Object({
   name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$' }),
   uuid: Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' }),
   password: Type.String({ pattern: '^[A-Za-z0-9._~-]{16,128}$', description: 'URL-safe, 16 to 128 characters.' }),
@@ -63,10 +34,11 @@ export const ExitInfo = Type.Object({
   signal: Nullable(Type.String()),
   reason: Type.String(),
   stderr_tail: Type.String(),
+  // When the supervisor starts it again; null when systemd does it.
   restart_in_ms: Nullable(Type.Integer()),
 });
 
-const LastApply = Type.Object({
+export const LastApply = Type.Object({
   time: DateTime,
   action: Type.String({ description: 'config.apply, users.sync, reload, restart, config.rollback, degraded, start' }),
   ok: Type.Boolean(),
@@ -140,7 +112,7 @@ export const commands = {
     description: 'The users this node serves (a full snapshot). Calls within coalesce_ms share one reload.',
     input: Type.Object({
       revision: Type.Integer({ minimum: 0 }),
-      users: Type.Array(User),
+      users: Type.Array(SyncUser),
       ledger_seq: Type.Optional(
         Type.Integer({
           minimum: 0,
@@ -155,6 +127,8 @@ export const commands = {
       locally_removed: Type.Array(LocalRemoval, { description: 'Users this node had cut off while the hub was away; now cleared.' }),
     }),
     mutates: true,
+    // Sets which users the node serves: the hub's reconciler owns that, an operator does not.
+    role: 'admin' as const,
     timeoutMs: 90_000,
   },
   'users.list': {
@@ -226,3 +200,107 @@ export const events = {
     schema: Type.Object({ users: Type.Array(LocalRemoval) }),
   },
 };
+
+export type SyncUser = Static<typeof SyncUser>;
+export type UsersSyncInput = Static<(typeof commands)['users.sync']['input']>;
+export type UsersSyncOutput = Static<(typeof commands)['users.sync']['output']>;
+export type StatusOutput = Static<(typeof commands)['status']['output']>;
+export type UsersListOutput = Static<(typeof commands)['users.list']['output']>;
+export type LocalRemoval = Static<typeof LocalRemoval>;
+export type ExitInfo = Static<typeof ExitInfo>;
+export type LastApply = Static<typeof LastApply>;
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Inbound types whose `users` come from users.sync, besides shadowsocks (which is by method). */
+export const USER_PROTOCOLS = ['vless', 'vmess', 'trojan', 'hysteria2', 'tuic', 'anytls'] as const;
+export type UserProtocol = (typeof USER_PROTOCOLS)[number];
+const USER_PROTOCOL_SET: ReadonlySet<string> = new Set(USER_PROTOCOLS);
+
+/** Shadowsocks 2022 methods that take several users, by key length in bytes. */
+export const SS_2022_KEY_BYTES: Readonly<Record<string, number>> = {
+  '2022-blake3-aes-128-gcm': 16,
+  '2022-blake3-aes-256-gcm': 32,
+};
+/** Legacy AEAD methods; their users have plain string passwords. */
+export const SS_LEGACY_METHODS: ReadonlySet<string> = new Set([
+  'aes-128-gcm',
+  'aes-192-gcm',
+  'aes-256-gcm',
+  'chacha20-ietf-poly1305',
+  'xchacha20-ietf-poly1305',
+]);
+
+/** An inbound whose users come from users.sync (in the config or, when managed, through the SSM API). */
+export function takesUsers(inbound: Json): boolean {
+  if (inbound.type === 'shadowsocks') return !Array.isArray(inbound.destinations); // relay mode has no users
+  return typeof inbound.type === 'string' && USER_PROTOCOL_SET.has(inbound.type);
+}
+
+/** A shadowsocks inbound whose users go through the SSM API instead of the config file. */
+export function isManaged(inbound: Json): boolean {
+  return inbound.type === 'shadowsocks' && inbound.managed === true;
+}
+
+/**
+ * The key a user gets on a shadowsocks inbound with this method: the 32-byte ss_key for
+ * 2022-blake3-aes-256-gcm, its first 16 bytes for 2022-blake3-aes-128-gcm, the password for legacy
+ * AEAD; undefined for a method that takes no users. atob/btoa rather than Buffer: the dashboard
+ * compiles this file without Node's types.
+ */
+export function shadowsocksUserKey(method: string, user: Pick<SyncUser, 'password' | 'ss_key'>): string | undefined {
+  const bytes = SS_2022_KEY_BYTES[method];
+  if (bytes !== undefined) return btoa(atob(user.ss_key).slice(0, bytes));
+  return SS_LEGACY_METHODS.has(method) ? user.password : undefined;
+}
+
+/**
+ * Why a base config cannot be served, naming the path, or undefined when it can: it must not carry
+ * what boxfleet manages (users on user-taking inbounds, the Clash/V2Ray APIs, an ssm-api service),
+ * and its shadowsocks inbounds must take several users.
+ */
+export function baseConfigProblem(config: unknown): string | undefined {
+  if (!isObject(config)) return 'config: must be a sing-box config object';
+  if (config.inbounds !== undefined && !Array.isArray(config.inbounds)) return 'config.inbounds: must be an array';
+  const inbounds = (config.inbounds as unknown[] | undefined) ?? [];
+  for (const [i, inbound] of inbounds.entries()) {
+    const problem = inboundProblem(inbound, `config.inbounds[${i}]`);
+    if (problem) return problem;
+  }
+  const experimental = config.experimental;
+  if (experimental !== undefined && !isObject(experimental)) return 'config.experimental: must be an object';
+  for (const api of ['clash_api', 'v2ray_api'] as const) {
+    if (experimental && api in experimental) return `config.experimental.${api}: managed by clash-stats; remove it from the base config`;
+  }
+  if (config.services !== undefined && !Array.isArray(config.services)) return 'config.services: must be an array';
+  const services = (config.services as unknown[] | undefined) ?? [];
+  const ssmApi = services.findIndex((service) => isObject(service) && service.type === 'ssm-api');
+  if (ssmApi >= 0) return `config.services[${ssmApi}]: the ssm-api service is managed by singbox-config; remove it from the base config`;
+  const route = config.route;
+  if (route !== undefined && (!isObject(route) || (route.rules !== undefined && !Array.isArray(route.rules)))) {
+    return 'config.route.rules: must be an array';
+  }
+  return undefined;
+}
+
+function inboundProblem(inbound: unknown, at: string): string | undefined {
+  if (!isObject(inbound)) return `${at}: must be an object`;
+  if (!takesUsers(inbound)) return undefined;
+  if ('users' in inbound) return `${at}.users: users are managed by users.sync; remove them from the base config`;
+  if (inbound.type !== 'shadowsocks') return undefined;
+  const method = String(inbound.method ?? '');
+  if (method === '2022-blake3-chacha20-poly1305') {
+    return `${at}.method: 2022-blake3-chacha20-poly1305 does not support multiple users; use 2022-blake3-aes-128-gcm or 2022-blake3-aes-256-gcm`;
+  }
+  if (!(method in SS_2022_KEY_BYTES) && !SS_LEGACY_METHODS.has(method)) {
+    return `${at}.method: ${JSON.stringify(method)} cannot take users; use 2022-blake3-aes-128-gcm, 2022-blake3-aes-256-gcm or a legacy AEAD method`;
+  }
+  if (isManaged(inbound) && (typeof inbound.tag !== 'string' || inbound.tag === '')) {
+    return `${at}.tag: a managed shadowsocks inbound needs a tag (the SSM API is mapped to it)`;
+  }
+  return undefined;
+}
