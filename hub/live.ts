@@ -13,24 +13,11 @@
 import fp from 'fastify-plugin';
 import type { Knex } from 'knex';
 import type { AppLogger } from '../agent-core/common/logger.js';
+import type { ClashSummary, LedgerPosition } from '../plugins/clash-stats/contract.js';
 import type { AgentPool } from './agents.js';
 import { Node } from './db/models.js';
 import { mapLimit } from './jobs/common.js';
 import { recordServedConfig } from './jobs/served-config.js';
-
-export interface ClashSummary {
-  upload_total: number;
-  download_total: number;
-  connections: number;
-  online_clients: number;
-  sampled_at: string;
-  cached: boolean;
-}
-
-export interface LedgerPosition {
-  head_seq: number;
-  acked_seq: number;
-}
 
 export interface LiveJobDeps {
   db: Knex;

@@ -24,11 +24,13 @@
 // stored (usage_hourly references users): they are skipped with a warning and counted in the
 // job's result, and the ledger position still moves past them so they do not block the node.
 // Bytes of a user without an active or suspended subscription are kept in usage_hourly and billed
-// to no subscription.
+// to no subscription. Who is billed what (multiplier, which subscription): hub/billing/policy.ts.
 import type { Knex } from 'knex';
 import type { AppLogger } from '../../agent-core/common/logger.js';
+import type { LedgerPosition, TrafficDrainOutput, TrafficEntry } from '../../plugins/clash-stats/contract.js';
 import type { AgentPool } from '../agents.js';
 import { recordAudit } from '../audit.js';
+import { billedBytes, CHARGEABLE_STATUSES, chooseSubscriptions, type ChargeCandidate } from '../billing/policy.js';
 import { Node } from '../db/models.js';
 import { HubError } from '../errors.js';
 import { chunks, isTransient, mapLimit, recordNodeError, recordNodeSeen, withRetry } from './common.js';
@@ -52,30 +54,16 @@ export interface TrafficOptions {
   concurrency?: number;
 }
 
-/** One ledger entry as clash-stats.traffic.drain returns it. */
-export interface LedgerEntry {
-  seq: number;
-  /** ISO date-time (epoch ms is accepted too). */
-  time: string | number;
-  user: string;
-  upload_bytes: number;
-  download_bytes: number;
-}
+/** One ledger entry as clash-stats.traffic.drain returns it; the hub also takes epoch ms as its time. */
+export type LedgerEntry = Omit<TrafficEntry, 'time'> & { time: string | number };
 
-/** Where a node's ledger stands (clash-stats.traffic.position); ledger_id is absent before clash-stats 0.4.0. */
-interface LedgerPosition {
-  head_seq: number;
-  acked_seq: number;
-  ledger_id?: string;
-}
-
-interface DrainResult extends LedgerPosition {
-  entries: LedgerEntry[];
-}
+/** A position or drain answer; clash-stats before 0.4.0 names no ledger in it. */
+type AnyLedgerPosition = Omit<LedgerPosition, 'ledger_id'> & { ledger_id?: string };
+type DrainResult = Omit<TrafficDrainOutput, 'entries' | 'ledger_id'> & { ledger_id?: string; entries: LedgerEntry[] };
 
 export interface LedgerBatch {
   nodeId: string;
-  /** The node's traffic multiplier: billed = round((upload + download) × multiplier). */
+  /** The node's traffic multiplier (billing/policy.ts billedBytes). */
   multiplier: number;
   /** Tags of the node, to prefer a subscription whose plan reaches it. */
   nodeTags: readonly string[];
@@ -166,7 +154,6 @@ export async function applyLedgerBatch(db: Knex, batch: LedgerBatch): Promise<Ba
       }
       if (cells.size === 0) return outcome;
 
-      // Rounded per user and hour, so usage_hourly.billed_bytes and traffic_used_bytes add up alike.
       const rows = [...cells.values()]
         .sort((a, b) => a.userId - b.userId || a.hour - b.hour)
         .map((c) => ({
@@ -175,7 +162,7 @@ export async function applyLedgerBatch(db: Knex, batch: LedgerBatch): Promise<Ba
           hour: c.hour,
           upload_bytes: c.upload,
           download_bytes: c.download,
-          billed_bytes: Math.round((c.upload + c.download) * batch.multiplier),
+          billed_bytes: billedBytes(c.upload, c.download, batch.multiplier),
         }));
       for (const part of chunks(rows, ROWS_PER_STATEMENT)) {
         await trx('usage_hourly')
@@ -237,38 +224,26 @@ async function addUsed(trx: Knex.Transaction, increments: (readonly [number, num
   }
 }
 
-function compareRanks(a: readonly number[], b: readonly number[]): number {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return 0;
-}
-
-/**
- * The subscription each user's bytes on this node count against: of the user's active or
- * suspended subscriptions, one whose plan reaches the node before one that doesn't, active before
- * suspended, the one ending first.
- */
+/** The subscription each user's bytes on this node count against (billing/policy.ts chooseSubscriptions). */
 async function chargedSubscriptions(trx: Knex.Transaction, userIds: number[], nodeTags: readonly string[]): Promise<Map<number, number>> {
-  const chosen = new Map<number, { id: number; rank: [number, number, number, number] }>();
+  const candidates: ChargeCandidate[] = [];
   for (const part of chunks(userIds, ROWS_PER_STATEMENT)) {
     const rows = await trx('subscriptions')
       .join('plans', 'plans.id', 'subscriptions.plan_id')
       .whereIn('subscriptions.user_id', part)
-      .whereIn('subscriptions.status', ['active', 'suspended'])
+      .whereIn('subscriptions.status', CHARGEABLE_STATUSES)
       .select('subscriptions.id', 'subscriptions.user_id', 'subscriptions.status', 'subscriptions.end_time', 'plans.node_tags');
     for (const row of rows) {
-      const tags = JSON.parse(String(row.node_tags)) as string[];
-      const rank: [number, number, number, number] = [
-        tags.some((t) => nodeTags.includes(t)) ? 0 : 1,
-        row.status === 'active' ? 0 : 1,
-        Number(row.end_time),
-        Number(row.id),
-      ];
-      const userId = Number(row.user_id);
-      const current = chosen.get(userId);
-      if (!current || compareRanks(rank, current.rank) < 0) chosen.set(userId, { id: Number(row.id), rank });
+      candidates.push({
+        id: Number(row.id),
+        userId: Number(row.user_id),
+        status: row.status,
+        endTime: Number(row.end_time),
+        planNodeTags: JSON.parse(String(row.node_tags)) as string[],
+      });
     }
   }
-  return new Map([...chosen].map(([userId, { id }]) => [userId, id]));
+  return chooseSubscriptions(candidates, nodeTags);
 }
 
 export interface NodeTrafficResult {
@@ -307,7 +282,7 @@ interface LedgerMark {
  * Whether the node's answer names another ledger than the one `mark` is in. With no id recorded
  * yet, only a head below the position shows it (seqs never go back within one ledger).
  */
-function isOtherLedger(mark: LedgerMark, answer: LedgerPosition): answer is LedgerPosition & { ledger_id: string } {
+function isOtherLedger(mark: LedgerMark, answer: AnyLedgerPosition): answer is LedgerPosition {
   if (typeof answer.ledger_id !== 'string') return false;
   return mark.id === null ? Number(answer.head_seq) < mark.seq : answer.ledger_id !== mark.id;
 }
@@ -357,7 +332,7 @@ export async function drainNode(deps: TrafficDeps, node: Node, options: TrafficO
   };
 
   /** The node has a new ledger: bill it from what it already counts as acknowledged (normally 0). */
-  const replace = async (found: LedgerPosition & { ledger_id: string }) => {
+  const replace = async (found: LedgerPosition) => {
     const started = performance.now();
     const from = mark;
     if (!(await move({ seq: Number(found.acked_seq), id: found.ledger_id }))) return false;
@@ -388,7 +363,7 @@ export async function drainNode(deps: TrafficDeps, node: Node, options: TrafficO
           return result;
         }
         const found = await agents.execute(node, 'clash-stats.traffic.position', {}).then(
-          ({ result: position }) => position as LedgerPosition,
+          ({ result: position }) => position as AnyLedgerPosition,
           () => undefined,
         );
         if (found && isOtherLedger(mark, found)) {

@@ -1,5 +1,6 @@
 // sing-box's Clash API (singbox.md §5): one GET /connections gives node totals and open connections.
 import { FailedPreconditionError, UnavailableError } from '../../agent-core/sdk.js';
+import type { Connection } from './contract.js';
 
 // The Clash API is local to the node; a slow answer means sing-box is stuck, not far away.
 export const REQUEST_TIMEOUT_MS = 3000;
@@ -79,21 +80,8 @@ export function hostPort(host: string, port: string): string {
 const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
 const count = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.round(v) : 0);
 
-export interface ConnectionView {
-  id: string;
-  inbound: string;
-  network: string;
-  source: string;
-  destination: string;
-  upload: number;
-  download: number;
-  start: string;
-  chains: string[];
-  rule: string;
-}
-
 /** One Clash connection as the `connections` command shows it. */
-export function connectionView(c: ClashConnection): ConnectionView {
+export function connectionView(c: ClashConnection): Connection {
   const m = c.metadata ?? {};
   // `type` is "<inbound type>/<inbound tag>"; the tag is what an operator named.
   const type = str(m.type);

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { UnavailableError } from '../../agent-core/sdk.js';
 import { PRECISE_UPTIME_CALL_S, V2RAY_SOURCE, sameInstance, ssmSource, type Reading } from './deltas.js';
-import type { InstanceMarker, Pair } from './ledger.js';
+import type { InstanceMarker, Pair } from './ledger-record.js';
 import { openV2RayStats } from './v2ray-stats.js';
 
 export interface SsmEndpoint {

@@ -1,6 +1,6 @@
 // Turns one reading of sing-box's per-user counters into byte deltas against the ledger's
 // baselines, and the baseline changes that go with them. Pure: no I/O, no clock.
-import type { BaselinePatch, Delta, InstanceMarker, Pair, SourceBaseline } from './ledger.js';
+import type { BaselinePatch, Delta, InstanceMarker, Pair, SourceBaseline } from './ledger-record.js';
 
 /** The V2Ray stats API: one counter pair per user name listed in `experimental.v2ray_api.stats.users`. */
 export const V2RAY_SOURCE = 'v2ray';

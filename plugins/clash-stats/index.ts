@@ -2,13 +2,31 @@
 // and the SSM API into a durable ledger the hub drains, plus node totals and open connections from
 // the Clash API. README.md has the config, the commands and the ledger's guarantees.
 import path from 'node:path';
-import { definePlugin, FailedPreconditionError, type Logger, type Static, Type } from '../../agent-core/sdk.js';
+import { definePlugin, FailedPreconditionError, type Logger, Type } from '../../agent-core/sdk.js';
 import {
   connectionView,
   externalController,
   fetchConnections,
   type ClashConnections,
 } from './clash-api.js';
+import {
+  ClashSummary,
+  ConnectionsInput,
+  ConnectionsOutput,
+  LedgerPosition,
+  SingboxContributionInput,
+  SingboxContributionOutput,
+  SummaryInput,
+  TrafficAckInput,
+  TrafficAckOutput,
+  TrafficDrainInput,
+  TrafficDrainOutput,
+  TrafficPositionInput,
+  TrafficSampleInput,
+  TrafficSampleOutput,
+  TrafficTotalsInput,
+  TrafficTotalsOutput,
+} from './contract.js';
 import { clockNow, readBootId, readCounters, type SsmEndpoint } from './counters.js';
 import { computeDeltas, PRECISE_UPTIME_CALL_S } from './deltas.js';
 import { Ledger } from './ledger.js';
@@ -17,43 +35,6 @@ import { Ledger } from './ledger.js';
 const SAMPLE_CALL_TIMEOUT_MS = 3000;
 /** A failure that keeps happening is logged again at most this often. */
 const WARN_EVERY_MS = 5 * 60_000;
-
-// The contract's user names: never contain '>', so V2Ray counter names split cleanly.
-const UserName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$' });
-const Bytes = Type.Integer({ minimum: 0 });
-const Seq = Type.Integer({ minimum: 0 });
-const LedgerId = Type.String({ description: "The ledger's id; a new ledger (its file lost) gets another, and its seqs start again at 1." });
-
-const Summary = Type.Object({
-  upload_total: Type.Integer({ minimum: 0, description: 'Bytes sent by all connections since sing-box started.' }),
-  download_total: Type.Integer({ minimum: 0, description: 'Bytes received since sing-box started.' }),
-  connections: Type.Integer({ minimum: 0, description: 'Open connections.' }),
-  online_clients: Type.Integer({ minimum: 0, description: 'Distinct client IPs with an open connection.' }),
-  sampled_at: Type.String({ format: 'date-time' }),
-  cached: Type.Boolean(),
-});
-type Summary = Static<typeof Summary>;
-
-const Connection = Type.Object({
-  id: Type.String(),
-  inbound: Type.String({ description: 'Inbound tag.' }),
-  network: Type.String({ description: 'tcp or udp.' }),
-  source: Type.String({ description: 'Client ip:port.' }),
-  destination: Type.String({ description: 'host-or-ip:port the client asked for.' }),
-  upload: Bytes,
-  download: Bytes,
-  start: Type.String(),
-  chains: Type.Array(Type.String(), { description: 'Outbound tags, final hop first.' }),
-  rule: Type.String(),
-});
-
-const Entry = Type.Object({
-  seq: Type.Integer({ minimum: 1 }),
-  time: Type.String({ format: 'date-time', description: 'When the sample was taken.' }),
-  user: Type.String(),
-  upload_bytes: Bytes,
-  download_bytes: Bytes,
-});
 
 const Config = Type.Object({
   clash_api: Type.Optional(
@@ -130,80 +111,48 @@ export default definePlugin({
   commands: {
     'traffic.sample': {
       description: "Reads sing-box's per-user counters now and appends the new bytes to the ledger (call it before a reload).",
-      input: Type.Object({}),
-      output: Type.Object({
-        appended: Type.Integer({ minimum: 0, description: 'Entries appended by this sample.' }),
-        last_seq: Seq,
-      }),
+      input: TrafficSampleInput,
+      output: TrafficSampleOutput,
       mutates: true,
       timeoutMs: 15_000,
     },
     'traffic.drain': {
       description: 'Ledger entries after after_seq, oldest first; the same after_seq gives the same entries until acknowledged.',
-      input: Type.Object({
-        after_seq: Seq,
-        limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
-      }),
-      output: Type.Object({ entries: Type.Array(Entry), head_seq: Seq, acked_seq: Seq, ledger_id: LedgerId }),
+      input: TrafficDrainInput,
+      output: TrafficDrainOutput,
       timeoutMs: 15_000,
     },
     'traffic.ack': {
       description: 'Acknowledges every entry up to seq (they are stored by the hub); the ledger drops them.',
-      input: Type.Object({ seq: Seq }),
-      output: Type.Object({ acked_seq: Seq, head_seq: Seq }),
+      input: TrafficAckInput,
+      output: TrafficAckOutput,
       mutates: true,
       timeoutMs: 60_000,
     },
     'traffic.position': {
       description: 'Where the ledger stands: the last entry written and the last one acknowledged.',
-      input: Type.Object({}),
-      output: Type.Object({ head_seq: Seq, acked_seq: Seq, ledger_id: LedgerId }),
+      input: TrafficPositionInput,
+      output: LedgerPosition,
     },
     'traffic.totals': {
       description: 'Bytes per user over everything the ledger ever recorded (survives acknowledgement and restarts), or up to at_seq.',
-      input: Type.Object({
-        at_seq: Type.Optional(
-          Type.Integer({
-            minimum: 0,
-            description: 'The totals as of this seq (from acked_seq to head_seq): what the hub had when it committed up to here.',
-          }),
-        ),
-      }),
-      output: Type.Object({
-        last_seq: Type.Integer({ minimum: 0, description: 'The seq the totals are as of.' }),
-        users: Type.Record(Type.String(), Type.Object({ upload_bytes: Bytes, download_bytes: Bytes })),
-      }),
+      input: TrafficTotalsInput,
+      output: TrafficTotalsOutput,
     },
     summary: {
       description: 'Node traffic totals, open connections and online clients from the Clash API.',
-      input: Type.Object({
-        fresh: Type.Boolean({ default: false, description: 'Ask sing-box now instead of using the cached summary.' }),
-      }),
-      output: Summary,
+      input: SummaryInput,
+      output: ClashSummary,
     },
     connections: {
       description: 'Open connections from the Clash API, the busiest first.',
-      input: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }) }),
-      output: Type.Object({
-        upload_total: Bytes,
-        download_total: Bytes,
-        open: Type.Integer({ minimum: 0, description: 'Open connections, including any beyond limit.' }),
-        connections: Type.Array(Connection),
-        sampled_at: Type.String({ format: 'date-time' }),
-      }),
+      input: ConnectionsInput,
+      output: ConnectionsOutput,
     },
     'singbox-contribution': {
       description: "The experimental.clash_api and experimental.v2ray_api sections sing-box needs for this plugin's settings.",
-      input: Type.Object({ users: Type.Array(UserName, { description: 'Every user name in the config.' }) }),
-      output: Type.Object({
-        experimental: Type.Object({
-          clash_api: Type.Optional(Type.Object({ external_controller: Type.String(), secret: Type.String() })),
-          v2ray_api: Type.Object({
-            listen: Type.String(),
-            stats: Type.Object({ enabled: Type.Literal(true), users: Type.Array(Type.String()) }),
-          }),
-        }),
-      }),
+      input: SingboxContributionInput,
+      output: SingboxContributionOutput,
     },
   },
   async start(ctx) {
@@ -234,7 +183,7 @@ export default definePlugin({
       if (!ledger) throw new FailedPreconditionError(`traffic ledger unavailable: ${ledgerError}`);
       return ledger;
     }
-    let lastSummary: { summary: Summary; at: number } | undefined;
+    let lastSummary: { summary: ClashSummary; at: number } | undefined;
 
     async function ssmEndpoints(): Promise<SsmEndpoint[]> {
       try {
@@ -253,7 +202,7 @@ export default definePlugin({
       }
     }
 
-    async function sampleNow(): Promise<{ appended: number; last_seq: number }> {
+    async function sampleNow(): Promise<TrafficSampleOutput> {
       const ledger = await openLedger();
       const endpoints = await ssmEndpoints();
       let reading;
@@ -291,7 +240,7 @@ export default definePlugin({
     // One sample at a time: two overlapping samples would both count against the same baselines.
     let samples: Promise<unknown> = Promise.resolve();
     let pending = 0;
-    function sample(): Promise<{ appended: number; last_seq: number }> {
+    function sample(): Promise<TrafficSampleOutput> {
       pending++;
       const run = samples.then(sampleNow).finally(() => pending--);
       samples = run.catch(() => undefined);
@@ -307,7 +256,7 @@ export default definePlugin({
       timer.unref();
     }
 
-    function summaryOf(body: ClashConnections): Summary {
+    function summaryOf(body: ClashConnections): ClashSummary {
       const open = body.connections ?? [];
       const clients = new Set(open.map((c) => c?.metadata?.sourceIP).filter((ip) => typeof ip === 'string' && ip !== ''));
       return {
@@ -335,7 +284,7 @@ export default definePlugin({
         'traffic.totals': async ({ at_seq }) => {
           const ledger = await openLedger();
           const [lastSeq, totals] = at_seq === undefined ? [ledger.headSeq, ledger.totals] : [at_seq, await ledger.totalsAt(at_seq)];
-          const users: Record<string, { upload_bytes: number; download_bytes: number }> = {};
+          const users: TrafficTotalsOutput['users'] = {};
           for (const [user, [up, down]] of totals) users[user] = { upload_bytes: up, download_bytes: down };
           return { last_seq: lastSeq, users };
         },

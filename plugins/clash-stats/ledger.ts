@@ -1,6 +1,7 @@
 // The durable traffic ledger (architecture §5): an append-only JSON-lines file of per-user byte
 // deltas with increasing sequence numbers, together with the counter baselines they were measured
-// against. Format and guarantees: README.md, "Ledger".
+// against. This module is its file I/O (append, fsync, compaction, replay, drain); the record format
+// and what each record does to the state are in ledger-record.ts. Guarantees: README.md, "Ledger".
 //
 // Every change is one line written with a single write and fsync'ed before it counts, and the
 // in-memory state is only ever changed by applying a line that is on disk, with the same function
@@ -11,147 +12,28 @@ import { randomUUID } from 'node:crypto';
 import { open, rename, rm, mkdir, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { FailedPreconditionError, InvalidArgumentError, InternalError } from '../../agent-core/sdk.js';
+import {
+  decodeBody,
+  encodeRecord,
+  LedgerState,
+  newHeader,
+  replayLines,
+  sampleRecord,
+  type BaselinePatch,
+  type BatchRecord,
+  type BodyRecord,
+  type Delta,
+  type EntryTuple,
+  type InstanceMarker,
+  type LedgerEntry,
+  type Line,
+  type Pair,
+  type SourceBaseline,
+} from './ledger-record.js';
 
 export const LEDGER_FILE = 'traffic-ledger.jsonl';
-const FORMAT = 'boxfleet-traffic-ledger';
-const VERSION = 1;
-
-/** [upload (client→server), download] bytes. */
-export type Pair = [number, number];
-
-/**
- * When the sing-box instance that produced a set of counters started, estimated as
- * (clock − uptime). `mono` is CLOCK_MONOTONIC seconds, comparable across processes of one boot
- * (`boot` = the kernel's boot id); `wall` is the fallback where there is no boot id.
- */
-export interface InstanceMarker {
-  boot: string | null;
-  mono: number;
-  wall: number;
-}
-
-/** The last counter values seen from one source (the V2Ray API, or one SSM endpoint). */
-export interface SourceBaseline {
-  instance: InstanceMarker;
-  counters: Map<string, Pair>;
-}
-
-/**
- * How a sample changes the baselines, per source: `null` drops the source; `reset` replaces the
- * source's counters (and instance) with `counters`; otherwise `counters` are merged (null deletes),
- * and `instance`, when given, becomes the source's instance (a later estimate of its start).
- */
-export type BaselinePatch = Record<string, SourcePatch | null>;
-export interface SourcePatch {
-  reset?: InstanceMarker;
-  instance?: InstanceMarker;
-  counters: Record<string, Pair | null>;
-}
-
-export interface Delta {
-  user: string;
-  upload_bytes: number;
-  download_bytes: number;
-}
-
-export interface LedgerEntry extends Delta {
-  seq: number;
-  time: string;
-}
-
-// ---- on-disk records -------------------------------------------------------------------------
-
-interface HeaderRecord {
-  ledger: typeof FORMAT;
-  version: number;
-  id: string;
-  acked_seq: number;
-  head_seq: number;
-  baselines: Record<string, { instance: InstanceMarker; counters: Record<string, Pair> }>;
-  totals: Record<string, Pair>;
-  /** When the ledger was created (since clash-stats 0.5.0; older ledgers have none). */
-  created?: InstanceMarker;
-}
-
-/** A sample: its entries (seq, seq+1, ...) and the baseline changes they consumed. */
-interface BatchRecord {
-  time: string;
-  seq?: number;
-  entries?: [string, number, number][];
-  baselines?: BaselinePatch;
-  /** Written by compaction: entries already counted in the header's totals and baselines. */
-  carried?: true;
-}
-
-interface AckRecord {
-  ack: number;
-}
-
-type BodyRecord = BatchRecord | AckRecord;
-
-const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isPair = (v: unknown): v is Pair => Array.isArray(v) && v.length === 2 && isCount(v[0]) && isCount(v[1]);
-const isMarker = (v: unknown): v is InstanceMarker =>
-  isObject(v) && (v.boot === null || typeof v.boot === 'string') && Number.isFinite(v.mono) && Number.isFinite(v.wall);
-
-function isHeader(v: unknown): v is HeaderRecord {
-  if (!isObject(v) || v.ledger !== FORMAT || v.version !== VERSION || typeof v.id !== 'string') return false;
-  if (!isCount(v.acked_seq) || !isCount(v.head_seq) || v.acked_seq > v.head_seq) return false;
-  if (v.created !== undefined && !isMarker(v.created)) return false;
-  if (!isObject(v.baselines) || !isObject(v.totals) || !Object.values(v.totals).every(isPair)) return false;
-  return Object.values(v.baselines).every(
-    (s) => isObject(s) && isMarker(s.instance) && isObject(s.counters) && Object.values(s.counters).every(isPair),
-  );
-}
-
-function isPatch(v: unknown): v is BaselinePatch {
-  return (
-    isObject(v) &&
-    Object.values(v).every(
-      (s) =>
-        s === null ||
-        (isObject(s) &&
-          (s.reset === undefined || isMarker(s.reset)) &&
-          (s.instance === undefined || (s.reset === undefined && isMarker(s.instance))) &&
-          isObject(s.counters) &&
-          Object.values(s.counters).every((c) => c === null || isPair(c))),
-    )
-  );
-}
-
-function isBody(v: unknown): v is BodyRecord {
-  if (!isObject(v)) return false;
-  if ('ack' in v) return isCount(v.ack) && Object.keys(v).length === 1;
-  if (typeof v.time !== 'string') return false;
-  if (v.entries !== undefined) {
-    if (!isCount(v.seq) || v.seq < 1 || !Array.isArray(v.entries) || v.entries.length === 0) return false;
-    if (!v.entries.every((e) => Array.isArray(e) && e.length === 3 && typeof e[0] === 'string' && isCount(e[1]) && isCount(e[2]))) {
-      return false;
-    }
-  } else if (v.seq !== undefined) return false;
-  if (v.baselines !== undefined && !isPatch(v.baselines)) return false;
-  return v.carried === undefined || (v.carried === true && v.baselines === undefined && v.entries !== undefined);
-}
-
-function parse<T>(text: string, check: (v: unknown) => v is T): T | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return check(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 // ---- reading lines -----------------------------------------------------------------------------
-
-interface Line {
-  offset: number;
-  /** Bytes including the newline, if any. */
-  size: number;
-  text: string;
-  terminated: boolean;
-}
 
 const CHUNK = 64 * 1024;
 
@@ -211,6 +93,12 @@ interface IndexPoint {
   seq: number;
 }
 
+/** Adds a point for a line with entries from `seq` at `offset`, unless the last is within CHUNK bytes. */
+function addPoint(points: IndexPoint[], offset: number, seq: number): void {
+  const previous = points[points.length - 1];
+  if (!previous || offset - previous.offset >= CHUNK) points.push({ offset, seq });
+}
+
 export interface LedgerOptions {
   /** Called when a torn last line is dropped at open. */
   onTornTail?(info: { offset: number; bytes: number }): void;
@@ -227,13 +115,8 @@ const COMPACT_BELOW_BYTES = 4 * 1024 * 1024;
 
 export class Ledger {
   readonly file: string;
-  private id = '';
-  private head = 0;
-  private acked = 0;
-  private created: InstanceMarker | undefined;
+  private readonly state = new LedgerState();
   private size = 0;
-  private readonly baselineMap = new Map<string, SourceBaseline>();
-  private readonly totalMap = new Map<string, Pair>();
   private points: IndexPoint[] = [];
   /** Where the first line after the header starts. */
   private headerEnd = 0;
@@ -273,17 +156,17 @@ export class Ledger {
   }
 
   get ledgerId(): string {
-    return this.id;
+    return this.state.id;
   }
   get headSeq(): number {
-    return this.head;
+    return this.state.head;
   }
   get ackedSeq(): number {
-    return this.acked;
+    return this.state.acked;
   }
   /** When this ledger was created; undefined for a ledger created before clash-stats 0.5.0. */
   get createdAt(): InstanceMarker | undefined {
-    return this.created;
+    return this.state.created;
   }
   get sizeBytes(): number {
     return this.size;
@@ -293,11 +176,11 @@ export class Ledger {
   }
   /** Last counter values per source. Read-only: only appended lines change it. */
   get baselines(): ReadonlyMap<string, SourceBaseline> {
-    return this.baselineMap;
+    return this.state.baselines;
   }
   /** Cumulative bytes per user over every entry ever appended (compaction keeps them). */
   get totals(): ReadonlyMap<string, Pair> {
-    return this.totalMap;
+    return this.state.totals;
   }
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
@@ -307,20 +190,10 @@ export class Ledger {
   }
 
   private async create(): Promise<void> {
-    const header: HeaderRecord = {
-      ledger: FORMAT,
-      version: VERSION,
-      id: randomUUID(),
-      acked_seq: 0,
-      head_seq: 0,
-      baselines: {},
-      totals: {},
-      created: this.options.now?.(),
-    };
     const tmp = `${this.file}.tmp`;
     const handle = await open(tmp, 'w');
     try {
-      await writeAll(handle, Buffer.from(`${JSON.stringify(header)}\n`));
+      await writeAll(handle, Buffer.from(encodeRecord(newHeader(randomUUID(), this.options.now?.()))));
       await handle.sync();
     } finally {
       await handle.close();
@@ -338,31 +211,13 @@ export class Ledger {
 
   private async replay(handle: FileHandle): Promise<void> {
     const { size } = await handle.stat();
-    let headerSeen = false;
-    // A damaged line is only a torn write if nothing follows it.
-    let damaged: Line | undefined;
-    let end = 0;
-    for await (const line of readLines(handle, 0, size)) {
-      if (damaged) throw this.corrupt(damaged.offset, 'a line that is not a complete record, followed by more lines');
-      if (!headerSeen) {
-        const header = line.terminated ? parse(line.text, isHeader) : undefined;
-        if (!header) throw this.corrupt(0, 'no valid header line');
-        this.applyHeader(header);
-        this.headerEnd = line.offset + line.size;
-        headerSeen = true;
-      } else {
-        const record = line.terminated ? parse(line.text, isBody) : undefined;
-        if (!record) {
-          damaged = line;
-          continue;
-        }
-        const problem = this.check(record);
-        if (problem) throw this.corrupt(line.offset, problem);
-        this.apply(record, line.offset);
-      }
-      end = line.offset + line.size;
-    }
-    if (!headerSeen) throw this.corrupt(0, 'no valid header line');
+    const { headerEnd, end } = await replayLines(
+      readLines(handle, 0, size),
+      this.state,
+      (record, offset) => this.index(record, offset),
+      (offset, why) => this.corrupt(offset, why),
+    );
+    this.headerEnd = headerEnd;
     if (end < size) {
       await handle.truncate(end);
       await handle.sync();
@@ -371,71 +226,9 @@ export class Ledger {
     this.size = end;
   }
 
-  private applyHeader(header: HeaderRecord): void {
-    this.id = header.id;
-    this.head = header.head_seq;
-    this.acked = header.acked_seq;
-    this.created = header.created;
-    this.baselineMap.clear();
-    for (const [source, { instance, counters }] of Object.entries(header.baselines)) {
-      this.baselineMap.set(source, { instance, counters: new Map(Object.entries(counters)) });
-    }
-    this.totalMap.clear();
-    for (const [user, pair] of Object.entries(header.totals)) this.totalMap.set(user, [pair[0], pair[1]]);
-    this.points = [];
-  }
-
-  /** Why a well-formed record cannot follow the current state, if it cannot. */
-  private check(record: BodyRecord): string | undefined {
-    if ('ack' in record) return record.ack > this.head ? `ack ${record.ack} beyond head ${this.head}` : undefined;
-    for (const [source, patch] of Object.entries(record.baselines ?? {})) {
-      // A source's first counters always come with the instance they belong to.
-      if (patch && !patch.reset && !this.baselineMap.has(source)) return `baselines for unknown source ${source} without an instance`;
-    }
-    if (record.entries === undefined) return undefined;
-    const last = record.seq! + record.entries.length - 1;
-    if (record.carried) return last > this.head ? `carried entries beyond head ${this.head}` : undefined;
-    return record.seq !== this.head + 1 ? `seq ${record.seq} does not follow ${this.head}` : undefined;
-  }
-
-  /** The one place state changes: at replay, and after a line is durably appended. */
-  private apply(record: BodyRecord, offset: number): void {
-    if ('ack' in record) {
-      this.acked = Math.max(this.acked, record.ack);
-      return;
-    }
-    if (record.entries) {
-      const seq = record.seq!;
-      const previous = this.points[this.points.length - 1];
-      if (!previous || offset - previous.offset >= CHUNK) this.points.push({ offset, seq });
-      if (record.carried) return;
-      for (const [user, up, down] of record.entries) {
-        // A new pair, never changed in place: callers may hold the old one.
-        const [totalUp, totalDown] = this.totalMap.get(user) ?? [0, 0];
-        this.totalMap.set(user, [totalUp + up, totalDown + down]);
-      }
-      this.head = seq + record.entries.length - 1;
-    }
-    for (const [source, patch] of Object.entries(record.baselines ?? {})) {
-      if (patch === null) {
-        this.baselineMap.delete(source);
-        continue;
-      }
-      let baseline = this.baselineMap.get(source);
-      if (patch.reset) {
-        baseline = { instance: patch.reset, counters: new Map() };
-        this.baselineMap.set(source, baseline);
-      }
-      if (!baseline) continue; // refused by check()
-      if (patch.instance) {
-        baseline = { instance: patch.instance, counters: baseline.counters };
-        this.baselineMap.set(source, baseline);
-      }
-      for (const [key, pair] of Object.entries(patch.counters)) {
-        if (pair === null) baseline.counters.delete(key);
-        else baseline.counters.set(key, [pair[0], pair[1]]);
-      }
-    }
+  /** Indexes a line at `offset` that is now part of the state. */
+  private index(record: BodyRecord, offset: number): void {
+    if (!('ack' in record) && record.entries) addPoint(this.points, offset, record.seq!);
   }
 
   private usable(): FileHandle {
@@ -447,9 +240,9 @@ export class Ledger {
   /** Writes one line and fsyncs it; on failure cuts the file back so that no partial line stays. */
   private async appendLine(record: BodyRecord): Promise<void> {
     const file = this.usable();
-    const problem = this.check(record);
+    const problem = this.state.check(record);
     if (problem) throw new InternalError(`refusing to append an inconsistent ledger line: ${problem}`);
-    const data = Buffer.from(`${JSON.stringify(record)}\n`);
+    const data = Buffer.from(encodeRecord(record));
     try {
       await writeAll(file, data);
       await file.sync();
@@ -464,7 +257,8 @@ export class Ledger {
     }
     const offset = this.size;
     this.size += data.length;
-    this.apply(record, offset);
+    this.state.apply(record);
+    this.index(record, offset);
   }
 
   /**
@@ -473,37 +267,28 @@ export class Ledger {
    */
   append(sample: { time: Date; deltas: Delta[]; patch: BaselinePatch }): Promise<{ appended: number; last_seq: number }> {
     return this.serial(async () => {
-      const entries = sample.deltas
-        .filter((d) => d.upload_bytes > 0 || d.download_bytes > 0)
-        .map((d): [string, number, number] => [d.user, d.upload_bytes, d.download_bytes]);
-      const hasPatch = Object.keys(sample.patch).length > 0;
-      if (entries.length === 0 && !hasPatch) return { appended: 0, last_seq: this.head };
-      const record: BatchRecord = { time: sample.time.toISOString() };
-      if (entries.length) {
-        record.seq = this.head + 1;
-        record.entries = entries;
-      }
-      if (hasPatch) record.baselines = sample.patch;
+      const record = sampleRecord(sample, this.state.head);
+      if (!record) return { appended: 0, last_seq: this.state.head };
       await this.appendLine(record);
-      return { appended: entries.length, last_seq: this.head };
+      return { appended: record.entries?.length ?? 0, last_seq: this.state.head };
     });
   }
 
   /** Entries with seq > afterSeq, oldest first, at most `limit`. */
   drain(afterSeq: number, limit: number): Promise<{ entries: LedgerEntry[]; head_seq: number; acked_seq: number }> {
     return this.serial(async () => {
-      if (afterSeq < this.acked) {
+      if (afterSeq < this.state.acked) {
         throw new FailedPreconditionError(
-          `after_seq ${afterSeq} is below acked_seq ${this.acked}: entries up to ${this.acked} were acknowledged and compacted away`,
+          `after_seq ${afterSeq} is below acked_seq ${this.state.acked}: entries up to ${this.state.acked} were acknowledged and compacted away`,
         );
       }
-      if (afterSeq > this.head) {
+      if (afterSeq > this.state.head) {
         throw new FailedPreconditionError(
-          `after_seq ${afterSeq} is beyond head_seq ${this.head}: this node's ledger (id ${this.id}) is not the one those entries came from`,
+          `after_seq ${afterSeq} is beyond head_seq ${this.state.head}: this node's ledger (id ${this.state.id}) is not the one those entries came from`,
         );
       }
       const entries: LedgerEntry[] = [];
-      if (afterSeq < this.head) {
+      if (afterSeq < this.state.head) {
         for await (const { seq, time, entries: list } of this.batchesFrom(afterSeq + 1)) {
           for (let i = 0; i < list.length && entries.length < limit; i++) {
             const [user, up, down] = list[i]!;
@@ -512,7 +297,7 @@ export class Ledger {
           if (entries.length >= limit) break;
         }
       }
-      return { entries, head_seq: this.head, acked_seq: this.acked };
+      return { entries, head_seq: this.state.head, acked_seq: this.state.acked };
     });
   }
 
@@ -522,18 +307,18 @@ export class Ledger {
    */
   totalsAt(seq: number): Promise<Map<string, Pair>> {
     return this.serial(async () => {
-      if (seq < this.acked) {
+      if (seq < this.state.acked) {
         throw new FailedPreconditionError(
-          `input.at_seq: ${seq} is below acked_seq ${this.acked}: entries up to ${this.acked} were acknowledged and compacted away`,
+          `input.at_seq: ${seq} is below acked_seq ${this.state.acked}: entries up to ${this.state.acked} were acknowledged and compacted away`,
         );
       }
-      if (seq > this.head) {
+      if (seq > this.state.head) {
         throw new FailedPreconditionError(
-          `input.at_seq: ${seq} is beyond head_seq ${this.head}: this node's ledger (id ${this.id}) is not the one that position came from`,
+          `input.at_seq: ${seq} is beyond head_seq ${this.state.head}: this node's ledger (id ${this.state.id}) is not the one that position came from`,
         );
       }
-      const totals = new Map(this.totalMap);
-      if (seq === this.head) return totals;
+      const totals = new Map(this.state.totals);
+      if (seq === this.state.head) return totals;
       for await (const batch of this.batchesFrom(seq + 1)) {
         batch.entries.forEach(([user, up, down], i) => {
           if (batch.seq + i <= seq) return;
@@ -548,12 +333,12 @@ export class Ledger {
   }
 
   /** Lines with entries that may hold `fromSeq` or later, from the nearest index point on. */
-  private async *batchesFrom(fromSeq: number): AsyncGenerator<{ seq: number; time: string; entries: [string, number, number][]; offset: number }> {
+  private async *batchesFrom(fromSeq: number): AsyncGenerator<{ seq: number; time: string; entries: EntryTuple[]; offset: number }> {
     const start = this.pointBefore(fromSeq);
     const handle = await open(this.file, 'r');
     try {
       for await (const line of readLines(handle, start, this.size)) {
-        const record = parse(line.text, isBody);
+        const record = decodeBody(line.text);
         if (!record) throw this.corrupt(line.offset, 'unreadable line while draining');
         if ('ack' in record || !record.entries) continue;
         if (record.seq! + record.entries.length - 1 < fromSeq) continue;
@@ -585,14 +370,14 @@ export class Ledger {
    */
   ack(seq: number): Promise<{ acked_seq: number; head_seq: number }> {
     return this.serial(async () => {
-      if (seq > this.head) throw new InvalidArgumentError(`input.seq: ${seq} is beyond head_seq ${this.head}`);
-      if (seq > this.acked) {
+      if (seq > this.state.head) throw new InvalidArgumentError(`input.seq: ${seq} is beyond head_seq ${this.state.head}`);
+      if (seq > this.state.acked) {
         this.usable();
         const limit = this.options.compactBelowBytes ?? COMPACT_BELOW_BYTES;
         if (this.size <= limit || (await this.acknowledgedBytes(seq)) * 2 >= this.size - this.headerEnd) await this.compact(seq);
         else await this.appendLine({ ack: seq });
       }
-      return { acked_seq: this.acked, head_seq: this.head };
+      return { acked_seq: this.state.acked, head_seq: this.state.head };
     });
   }
 
@@ -608,20 +393,6 @@ export class Ledger {
 
   /** Rewrites the file as a header with the current state plus the entries after `seq`; atomic by rename. */
   private async compact(seq: number): Promise<void> {
-    const baselines: HeaderRecord['baselines'] = {};
-    for (const [source, { instance, counters }] of this.baselineMap) {
-      baselines[source] = { instance, counters: Object.fromEntries(counters) };
-    }
-    const header: HeaderRecord = {
-      ledger: FORMAT,
-      version: VERSION,
-      id: this.id,
-      acked_seq: seq,
-      head_seq: this.head,
-      baselines,
-      totals: Object.fromEntries(this.totalMap),
-      created: this.created,
-    };
     const tmp = `${this.file}.tmp`;
     const out = await open(tmp, 'w');
     const points: IndexPoint[] = [];
@@ -643,15 +414,14 @@ export class Ledger {
           bufferedBytes = 0;
         }
       };
-      await write(`${JSON.stringify(header)}\n`);
+      await write(encodeRecord(this.state.header(seq)));
       headerEnd = size;
-      if (seq < this.head) {
+      if (seq < this.state.head) {
         for await (const batch of this.batchesFrom(seq + 1)) {
           const skip = Math.max(0, seq + 1 - batch.seq);
           const carried: BatchRecord = { time: batch.time, seq: batch.seq + skip, entries: batch.entries.slice(skip), carried: true };
-          const previous = points[points.length - 1];
-          if (!previous || size - previous.offset >= CHUNK) points.push({ offset: size, seq: carried.seq! });
-          await write(`${JSON.stringify(carried)}\n`);
+          addPoint(points, size, carried.seq!);
+          await write(encodeRecord(carried));
         }
       }
       await write('', true);
@@ -667,7 +437,7 @@ export class Ledger {
     const previousAppender = this.appender;
     this.appender = undefined;
     await previousAppender?.close().catch(() => undefined);
-    this.acked = seq;
+    this.state.apply({ ack: seq });
     this.size = size;
     this.headerEnd = headerEnd;
     this.points = points;

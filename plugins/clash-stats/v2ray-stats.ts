@@ -12,7 +12,7 @@ import {
   SysStatsRequestSchema,
   SysStatsResponseSchema,
 } from '../../proto/gen/v2ray/stats_pb.js';
-import type { Pair } from './ledger.js';
+import type { Pair } from './ledger-record.js';
 
 function method<I extends DescMessage, O extends DescMessage>(name: string, input: I, output: O) {
   return {

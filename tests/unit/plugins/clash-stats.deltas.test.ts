@@ -1,7 +1,7 @@
 // How clash-stats turns counter readings into deltas, and when it decides sing-box restarted.
 import { describe, expect, it } from 'vitest';
 import { computeDeltas, sameInstance, userOf, type Reading } from '../../../plugins/clash-stats/deltas.js';
-import type { InstanceMarker, Pair, SourceBaseline } from '../../../plugins/clash-stats/ledger.js';
+import type { InstanceMarker, Pair, SourceBaseline } from '../../../plugins/clash-stats/ledger-record.js';
 
 const START: InstanceMarker = { boot: 'boot-1', mono: 5000, wall: 1_700_000_000 };
 // Instance markers are estimates of when sing-box started: the same instance keeps (about) the same one.

@@ -7,7 +7,8 @@
 // argv: <ledger dir> <hub state file> <T0 ms> <compactBelowBytes>
 import { open, readFile, rename } from 'node:fs/promises';
 import { computeDeltas } from '../../../plugins/clash-stats/deltas.js';
-import { Ledger, type InstanceMarker, type Pair } from '../../../plugins/clash-stats/ledger.js';
+import type { InstanceMarker, Pair } from '../../../plugins/clash-stats/ledger-record.js';
+import { Ledger } from '../../../plugins/clash-stats/ledger.js';
 
 export const USERS = Array.from({ length: 60 }, (_, i) => `user-${i}`);
 /** One sing-box instance for the whole test: its counters start at 0 at T0 and never go down. */

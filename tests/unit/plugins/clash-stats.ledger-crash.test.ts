@@ -10,7 +10,8 @@ import path from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeDeltas } from '../../../plugins/clash-stats/deltas.js';
-import { Ledger, type Pair } from '../../../plugins/clash-stats/ledger.js';
+import type { Pair } from '../../../plugins/clash-stats/ledger-record.js';
+import { Ledger } from '../../../plugins/clash-stats/ledger.js';
 import { INSTANCE, USERS, countersAt, readHub } from './clash-stats.ledger-crash-writer.js';
 
 const KILLS = 30;

@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FailedPreconditionError, InternalError, InvalidArgumentError } from '../../../agent-core/common/errors.js';
-import { LEDGER_FILE, Ledger, type BaselinePatch, type Delta, type InstanceMarker, type Pair } from '../../../plugins/clash-stats/ledger.js';
+import type { BaselinePatch, Delta, InstanceMarker, Pair } from '../../../plugins/clash-stats/ledger-record.js';
+import { LEDGER_FILE, Ledger } from '../../../plugins/clash-stats/ledger.js';
 
 const INSTANCE: InstanceMarker = { boot: 'boot-1', mono: 1000, wall: 1_700_000_000 };
 const T = new Date('2026-03-10T12:00:00.000Z');
