@@ -10,6 +10,7 @@ import fp from 'fastify-plugin';
 import type { Knex } from 'knex';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { AppLogger } from '../agent-core/common/logger.js';
+import type { HistoryOutput, Sample } from '../plugins/sysmetrics/contract.js';
 import type { AgentPool } from './agents.js';
 import { Node } from './db/models.js';
 import { chunks, mapLimit } from './jobs/common.js';
@@ -20,12 +21,8 @@ const DAY_MS = 24 * HOUR_MS;
 const SAMPLE_EVENT = 'sysmetrics.sample';
 const RETRY_MS = 5000;
 
-export interface NodeSample {
-  node: string;
-  kind: string;
-  time: string;
-  values: Record<string, number | null>;
-}
+/** A sysmetrics sample and the node it came from. */
+export type NodeSample = Sample & { node: string };
 
 export type SampleListener = (sample: NodeSample) => void;
 /** Told when the node's stream failed (it is retried while subscribers remain). */
@@ -96,7 +93,7 @@ export class LiveWatches {
         [SAMPLE_EVENT],
         (event) => {
           if (event.name !== SAMPLE_EVENT) return;
-          const payload = event.payload as Omit<NodeSample, 'node'>;
+          const payload = event.payload as Sample;
           const sample = { node: nodeId, kind: payload.kind, time: payload.time, values: payload.values };
           storeSamples(this.db, [sample]).catch((error: Error) => this.logger.warn('metrics sample not stored', { node_id: nodeId, error: error.message }));
           for (const l of watched.listeners) l.sample(sample);
@@ -179,7 +176,7 @@ export async function runMetricsJob(deps: MetricsJobDeps) {
     const from = new Date(last?.time ? Number(last.time) + 1 : deps.now() - DAY_MS).toISOString();
     try {
       const { result } = await deps.agents.execute(node, 'sysmetrics.history', { from });
-      const samples = (result as { samples: Omit<NodeSample, 'node'>[] }).samples.map((s) => ({ ...s, node: node.id }));
+      const samples = (result as HistoryOutput).samples.map((s) => ({ ...s, node: node.id }));
       await storeSamples(deps.db, samples);
       return samples.length;
     } catch (error) {

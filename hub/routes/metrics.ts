@@ -3,6 +3,7 @@
 // nothing secret, only counts and durations; the metrics_token setting puts it behind a bearer token).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { SampleKind } from '../../plugins/sysmetrics/contract.js';
 import { Node, NodeMetric } from '../db/models.js';
 import { HubError } from '../errors.js';
 
@@ -26,7 +27,7 @@ const routes: FastifyPluginAsyncTypebox<{ metricsToken: string }> = async (app, 
         querystring: Type.Object({
           from: Type.Optional(Type.String({ format: 'date-time', maxLength: 64, description: 'Default: 24 h before `to`.' })),
           to: Type.Optional(Type.String({ format: 'date-time', maxLength: 64, description: 'Default: now.' })),
-          kind: Type.Optional(Type.Union([Type.Literal('cpu-memory'), Type.Literal('disk-network')])),
+          kind: Type.Optional(SampleKind),
         }),
       },
     },
