@@ -5,6 +5,7 @@ import type { Knex } from 'knex';
 import type { AppLogger } from '../agent-core/common/logger.js';
 import type { AgentPool } from './agents.js';
 import { Node } from './db/models.js';
+import type { Sample } from '../plugins/sysmetrics/contract.js';
 import { storeSamples, type NodeSample } from './jobs/metrics.js';
 
 const SAMPLE_EVENT = 'sysmetrics.sample';
@@ -69,7 +70,7 @@ export class MetricsWatches {
         [SAMPLE_EVENT],
         (event) => {
           if (event.name !== SAMPLE_EVENT) return;
-          const payload = event.payload as Omit<NodeSample, 'node'>;
+          const payload = event.payload as Sample;
           const sample = { node: nodeId, kind: payload.kind, time: payload.time, values: payload.values };
           storeSamples(this.db, [sample]).catch((error: Error) => this.logger.warn('metrics sample not stored', { node_id: nodeId, error: error.message }));
           for (const l of watched.listeners) l.sample(sample);

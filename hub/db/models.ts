@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { Model, type QueryBuilder } from 'objection';
 import type { Role } from '../../agent-core/common/roles.js';
 import type { AgentDescription } from '../../agent-core/common/description.js';
+import type { Sample } from '../../plugins/sysmetrics/contract.js';
 import type { InboundOverride } from '../subscriptions/entries.js';
 
 const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
@@ -301,9 +302,9 @@ export class NodeMetric extends Model {
   static override jsonAttributes = ['values'];
   node_id!: string;
   time!: number;
-  kind!: string;
+  kind!: Sample['kind'];
   resolution!: 'raw' | 'hour';
-  values!: Record<string, number | null>;
+  values!: Sample['values'];
 
   toPublic() {
     return { time: iso(this.time)!, kind: this.kind, resolution: this.resolution, values: this.values };

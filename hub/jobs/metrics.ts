@@ -4,6 +4,7 @@
 // hub/metrics-watches.ts and are stored here too.
 import type { Knex } from 'knex';
 import type { AppLogger } from '../../agent-core/common/logger.js';
+import type { HistoryOutput, Sample } from '../../plugins/sysmetrics/contract.js';
 import type { AgentPool } from '../agents.js';
 import { Node } from '../db/models.js';
 import { chunks, mapLimit } from './common.js';
@@ -11,12 +12,8 @@ import { chunks, mapLimit } from './common.js';
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 
-export interface NodeSample {
-  node: string;
-  kind: string;
-  time: string;
-  values: Record<string, number | null>;
-}
+/** A sysmetrics sample and the node it came from. */
+export type NodeSample = Sample & { node: string };
 
 /** Stores samples; a sample stored before (Watch and history overlap) is ignored. */
 export async function storeSamples(db: Knex, samples: readonly NodeSample[]): Promise<void> {
@@ -79,7 +76,7 @@ export async function runMetricsJob(deps: MetricsJobDeps) {
     const from = new Date(last?.time ? Number(last.time) + 1 : deps.now() - DAY_MS).toISOString();
     try {
       const { result } = await deps.agents.execute(node, 'sysmetrics.history', { from });
-      const samples = (result as { samples: Omit<NodeSample, 'node'>[] }).samples.map((s) => ({ ...s, node: node.id }));
+      const samples = (result as HistoryOutput).samples.map((s) => ({ ...s, node: node.id }));
       await storeSamples(deps.db, samples);
       return samples.length;
     } catch (error) {

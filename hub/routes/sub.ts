@@ -15,10 +15,9 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
 import { HubError } from '../errors.js';
-import { renderClash } from '../subscriptions/clash.js';
 import {
-  CONTENT_TYPES,
   FORMATS,
+  SUBSCRIPTION_FORMATS,
   UPDATE_INTERVAL_HOURS,
   chooseFormat,
   contentDisposition,
@@ -27,9 +26,8 @@ import {
   type Format,
 } from '../subscriptions/format.js';
 import { SubscriptionInfo, subscriptionInfo } from '../subscriptions/info.js';
-import { renderBase64, renderLinks, shareLink } from '../subscriptions/links.js';
 import { profileLoader, STATUS_TEXT, type Profile } from '../subscriptions/profile.js';
-import { renderSingbox } from '../subscriptions/singbox.js';
+import { shareLink } from '../subscriptions/share-link.js';
 import { StringEnum } from './schemas.js';
 
 export interface SubRoutesOptions {
@@ -76,7 +74,7 @@ const routes: FastifyPluginAsyncTypebox<SubRoutesOptions> = async (app, opts) =>
     reply
       // Clients show it as the profile's web page.
       .header('profile-web-page-url', `${request.publicUrl}/portal/${profile.user.sub_token}`)
-      .header('content-type', CONTENT_TYPES[format])
+      .header('content-type', SUBSCRIPTION_FORMATS[format].contentType)
       .header('subscription-userinfo', subscriptionUserinfo(profile.usage))
       .header('profile-update-interval', String(UPDATE_INTERVAL_HOURS))
       .header('profile-title', profileTitle(title))
@@ -92,16 +90,7 @@ const routes: FastifyPluginAsyncTypebox<SubRoutesOptions> = async (app, opts) =>
       if (!profile) return notFound(request, reply);
       const format = chooseFormat(request.query.format, request.headers['user-agent']);
       setHeaders(request, reply, profile, format);
-      switch (format) {
-        case 'singbox':
-          return JSON.stringify(renderSingbox(profile.entries), null, 2);
-        case 'clash':
-          return renderClash(profile.entries);
-        case 'links':
-          return renderLinks(profile.entries);
-        case 'base64':
-          return renderBase64(profile.entries);
-      }
+      return SUBSCRIPTION_FORMATS[format].render(profile.entries);
     },
   );
 

@@ -1,32 +1,35 @@
-// Which format a client wants, and the response headers clients read (singbox.md §8e, §8f). Pure.
-export const FORMATS = ['singbox', 'clash', 'base64', 'links'] as const;
-export type Format = (typeof FORMATS)[number];
+// The subscription formats, which one a client wants, and the response headers clients read
+// (singbox.md §8e, §8f). Pure.
+import { base64 } from './formats/base64.js';
+import { clash } from './formats/clash.js';
+import { links } from './formats/links.js';
+import { singbox } from './formats/singbox.js';
+import type { SubscriptionFormat } from './subscription-format.js';
 
-// Marzban's order: the Meta pattern before anything that could also match "clash".
-const CLASH_META = /^(clash-verge|clash[-.]?meta|flclash|mihomo)/i;
-const SINGBOX = /^(SFA|SFI|SFM|SFT|Karing|HiddifyNext)/;
+/**
+ * Every format, registered here and nowhere else; /sub/<token>/info lists them in this order, and
+ * the User-Agent patterns are tried in it (a pattern that could also match a later format's
+ * clients goes first, as Marzban puts Clash.Meta before plain Clash).
+ */
+const REGISTERED = [singbox, clash, base64, links] as const;
 
-/** ?format wins; else the User-Agent; else the base64 link list, which nearly every client reads. */
+export type Format = (typeof REGISTERED)[number]['name'];
+export const FORMATS: readonly Format[] = REGISTERED.map((f) => f.name);
+export const SUBSCRIPTION_FORMATS = Object.fromEntries(REGISTERED.map((f) => [f.name, f])) as Record<Format, SubscriptionFormat<Format>>;
+
+/** For a client that neither asks nor is recognised: the base64 link list, which nearly every client reads. */
+const FALLBACK: Format = 'base64';
+
+/** ?format wins; else the User-Agent; else the fallback. */
 export function chooseFormat(requested: string | undefined, userAgent: string | undefined): Format {
   if (requested && (FORMATS as readonly string[]).includes(requested)) return requested as Format;
   const ua = userAgent ?? '';
-  if (CLASH_META.test(ua)) return 'clash';
-  if (SINGBOX.test(ua)) return 'singbox';
-  return 'base64';
+  return REGISTERED.find((f) => f.userAgent?.test(ua))?.name ?? FALLBACK;
 }
-
-export const CONTENT_TYPES: Record<Format, string> = {
-  singbox: 'application/json; charset=utf-8',
-  clash: 'text/yaml; charset=utf-8',
-  base64: 'text/plain; charset=utf-8',
-  links: 'text/plain; charset=utf-8',
-};
-
-const EXTENSIONS: Record<Format, string> = { singbox: 'json', clash: 'yaml', base64: 'txt', links: 'txt' };
 
 /** RFC 6266: an ASCII fallback name plus the UTF-8 one (clients take it as the profile name). */
 export function contentDisposition(baseName: string, format: Format): string {
-  const file = `${baseName}.${EXTENSIONS[format]}`;
+  const file = `${baseName}.${SUBSCRIPTION_FORMATS[format].extension}`;
   const ascii = file.replace(/[^\x20-\x7e]|["\\%]/g, '_');
   const utf8 = encodeURIComponent(file).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   return `attachment; filename="${ascii}"; filename*=UTF-8''${utf8}`;

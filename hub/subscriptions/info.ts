@@ -3,7 +3,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { IsoTime, Nullable, StringEnum } from '../routes/schemas.js';
 import { FORMATS, UPDATE_INTERVAL_HOURS } from './format.js';
-import { shareLink } from './links.js';
+import { shareLink } from './share-link.js';
 import { STATUSES, STATUS_TEXT, type Profile } from './profile.js';
 
 const Url = Type.String({ format: 'uri' });

@@ -8,17 +8,12 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { definePlugin, InvalidArgumentError, Type } from '../../agent-core/sdk.js';
+import { BlockedPort, ListInput, ListOutput, SingboxContributionInput, SingboxContributionOutput, type NftablesState } from './contract.js';
 
 const run = promisify(execFile);
 
 // Listing one table is instant; a slower nft is stuck (e.g. waiting on the netlink lock).
 const NFT_TIMEOUT_MS = 3000;
-
-const BlockedPort = Type.Object({
-  port: Type.Integer({ minimum: 1, maximum: 65535 }),
-  // An enum rather than a union of literals, so a wrong value reads "must be one of tcp, udp".
-  protocol: Type.Unsafe<'tcp' | 'udp'>({ type: 'string', enum: ['tcp', 'udp'] }),
-});
 
 /** An IPv4/IPv6 address, optionally with a /prefix that fits its family. */
 function isIpOrCidr(value: string): boolean {
@@ -41,12 +36,6 @@ async function findOnPath(name: string): Promise<string | undefined> {
     }
   }
   return undefined;
-}
-
-interface NftablesState {
-  available: boolean;
-  table_present: boolean;
-  message: string;
 }
 
 /** Never throws: a missing or forbidden nft is something to report, not a failed command. */
@@ -84,23 +73,13 @@ export default definePlugin({
   commands: {
     list: {
       description: 'The configured blocks, and whether nftables is usable and the table exists.',
-      input: Type.Object({}),
-      output: Type.Object({
-        blocked_ips: Type.Array(Type.String()),
-        blocked_ports: Type.Array(BlockedPort),
-        block_bittorrent: Type.Boolean(),
-        table: Type.String(),
-        nftables: Type.Object({ available: Type.Boolean(), table_present: Type.Boolean(), message: Type.String() }),
-      }),
+      input: ListInput,
+      output: ListOutput,
     },
     'singbox-contribution': {
       description: 'sing-box route rules for the configured blocks: reject blocked_ips, and BitTorrent when block_bittorrent is set.',
-      input: Type.Object({}),
-      output: Type.Object({
-        route_rules: Type.Array(Type.Unsafe<Record<string, unknown>>({ type: 'object' }), {
-          description: 'sing-box route rules; singbox-config puts them after {"action":"sniff"} and before the base config\'s rules.',
-        }),
-      }),
+      input: SingboxContributionInput,
+      output: SingboxContributionOutput,
     },
   },
   start(ctx) {

@@ -1,18 +1,7 @@
 // Connectivity and latency checks from the node. For now: can a TCP connection be opened, and how fast.
 import net from 'node:net';
-import { definePlugin, Type, type Static } from '../../agent-core/sdk.js';
-
-const MAX_TIMEOUT_MS = 30_000;
-
-const TcpResult = Type.Union([
-  Type.Object({
-    ok: Type.Literal(true),
-    latency_ms: Type.Number({ minimum: 0, description: 'Time to connect, including the DNS lookup, in ms (0.1 precision).' }),
-    address: Type.String({ description: 'The IP address connected to.' }),
-  }),
-  Type.Object({ ok: Type.Literal(false), error: Type.String() }),
-]);
-type TcpResult = Static<typeof TcpResult>;
+import { definePlugin } from '../../agent-core/sdk.js';
+import { MAX_TIMEOUT_MS, TcpInput, TcpResult } from './contract.js';
 
 /** `ECONNREFUSED 127.0.0.1:1`: the error code and where it happened (the host, when DNS failed). */
 function describeError(error: NodeJS.ErrnoException & { address?: string; port?: number }, host: string, port: number): string {
@@ -55,11 +44,7 @@ export default definePlugin({
   commands: {
     tcp: {
       description: 'Opens a TCP connection to host:port and reports how long it took, then closes it.',
-      input: Type.Object({
-        host: Type.String({ minLength: 1, description: 'A hostname or IP address.' }),
-        port: Type.Integer({ minimum: 1, maximum: 65535 }),
-        timeout_ms: Type.Integer({ minimum: 1, maximum: MAX_TIMEOUT_MS, default: 3000 }),
-      }),
+      input: TcpInput,
       output: TcpResult,
       // Room for the longest probe the input allows, so it ends with its own "timed out" result.
       timeoutMs: MAX_TIMEOUT_MS + 1000,

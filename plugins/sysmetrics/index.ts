@@ -1,8 +1,9 @@
 // Host and agent metrics: periodic samples read from /proc (cheap enough for the agent's idle
 // budget, architecture §7) kept in fixed-size rings and emitted as `sysmetrics.sample` events;
 // `current` reads everything at once on demand; an optional Prometheus endpoint.
-import { definePlugin, Type, type Static } from '../../agent-core/sdk.js';
+import { definePlugin, Type } from '../../agent-core/sdk.js';
 import { BacklogCounter } from './backlog.js';
+import { CurrentInput, CurrentOutput, HistoryInput, HistoryOutput, Sample, type SampleKind } from './contract.js';
 import { cpuPercent, rate, readCpuTimes, readDiskIo, readDiskUsage, readMemory, readNetwork, type ByteCounters, type CpuTimes } from './proc.js';
 import { serveMetrics, type Metric, type MetricsServer } from './prometheus.js';
 import { SampleRing } from './ring.js';
@@ -14,11 +15,6 @@ let si: Promise<SystemInformation> | undefined;
 // A CommonJS module: its exports are the namespace's `default` once bundled.
 const systeminformation = () =>
   (si ??= import('systeminformation').then((m) => ((m as { default?: SystemInformation }).default ?? m) as SystemInformation));
-
-const Bytes = Type.Integer({ minimum: 0 });
-const Rate = Type.Union([Type.Number({ minimum: 0 }), Type.Null()], {
-  description: 'Bytes per second since the previous sample; null on the first.',
-});
 
 interface Counters {
   rx: number;
@@ -36,16 +32,6 @@ const CPU_MEMORY = ['cpu_percent', 'memory_total_bytes', 'memory_used_bytes', 'm
 const DISK_NETWORK = ['disk_total_bytes', 'disk_used_bytes', 'disk_read_per_s', 'disk_write_per_s', 'net_rx_per_s', 'net_tx_per_s'] as const;
 /** Upper bound on one ring, whatever history_s / interval says (short test intervals). */
 const MAX_RING = 20_000;
-
-const Kind = Type.Union([Type.Literal('cpu-memory'), Type.Literal('disk-network')]);
-const Sample = Type.Object({
-  kind: Kind,
-  time: Type.String({ format: 'date-time' }),
-  values: Type.Record(Type.String(), Type.Union([Type.Number(), Type.Null()]), {
-    description: 'cpu-memory: cpu_percent, memory_*_bytes; disk-network: disk_*_bytes, disk_read/write_per_s, net_rx/tx_per_s (null: no earlier reading).',
-  }),
-});
-type Sample = Static<typeof Sample>;
 
 const Interval = (fallback: number) =>
   Type.Number({ minimum: 0, maximum: 3600, default: fallback, description: 'Seconds between samples; 0 turns them off.' });
@@ -77,31 +63,15 @@ export default definePlugin({
   commands: {
     current: {
       description: 'Reads CPU, memory, disk, network and agent process metrics now.',
-      input: Type.Object({}),
-      output: Type.Object({
-        cpu: Type.Object({
-          load_percent: Type.Number({ minimum: 0, maximum: 100, description: 'Average over all cores since the previous sample.' }),
-          cores: Type.Integer({ minimum: 1 }),
-        }),
-        memory: Type.Object({ total_bytes: Bytes, used_bytes: Bytes, available_bytes: Bytes }),
-        disk: Type.Union([Type.Object({ mount: Type.String(), total_bytes: Bytes, used_bytes: Bytes }), Type.Null()], {
-          description: "The filesystem holding '/' (else the largest); null when none could be read.",
-        }),
-        network: Type.Object({ rx_bytes: Bytes, tx_bytes: Bytes, rx_per_s: Rate, tx_per_s: Rate }),
-        agent: Type.Object({ rss_bytes: Bytes, heap_used_bytes: Bytes, uptime_s: Type.Integer({ minimum: 0 }) }),
-        sampled_at: Type.String({ format: 'date-time' }),
-      }),
+      input: CurrentInput,
+      output: CurrentOutput,
       // The first CPU reading needs a 0.5 s baseline, and `df` can be slow on a busy disk.
       timeoutMs: 10_000,
     },
     history: {
       description: 'Periodic samples kept in memory (the last history_s), oldest first.',
-      input: Type.Object({
-        from: Type.Optional(Type.String({ format: 'date-time' })),
-        to: Type.Optional(Type.String({ format: 'date-time' })),
-        kind: Type.Optional(Kind),
-      }),
-      output: Type.Object({ samples: Type.Array(Sample) }),
+      input: HistoryInput,
+      output: HistoryOutput,
     },
   },
   async start(ctx) {
@@ -113,13 +83,13 @@ export default definePlugin({
       'disk-network': new SampleRing(DISK_NETWORK, capacity(config.disk_network_interval_s)),
     };
     const timers: NodeJS.Timeout[] = [];
-    const record = (kind: Sample['kind'], time: number, values: Record<string, number | null>) => {
+    const record = (kind: SampleKind, time: number, values: Record<string, number | null>) => {
       (rings[kind] as SampleRing<string>).push(time, values);
       ctx.emit('sample', { kind, time: new Date(time).toISOString(), values });
     };
     // A failing reading is logged once per kind until one succeeds, never fatal.
     const failing = new Set<string>();
-    const every = (seconds: number, kind: Sample['kind'], sample: () => Promise<void>) => {
+    const every = (seconds: number, kind: SampleKind, sample: () => Promise<void>) => {
       if (seconds <= 0) return;
       const timer = setInterval(() => {
         sample().then(

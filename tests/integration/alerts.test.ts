@@ -157,7 +157,7 @@ describe('alerts: thresholds with hysteresis, sent to Telegram, SMTP and a signe
   /** A cpu-memory sample `minute` minutes after t0; memory stays at 30 %. */
   const cpu = (minute: number, cpu_percent: number) => ({
     node: 'n1',
-    kind: 'cpu-memory',
+    kind: 'cpu-memory' as const,
     time: new Date(t0 + minute * MINUTE).toISOString(),
     values: { cpu_percent, memory_total_bytes: 1000, memory_used_bytes: 300, memory_available_bytes: 700 },
   });
@@ -278,7 +278,7 @@ describe('alerts: thresholds with hysteresis, sent to Telegram, SMTP and a signe
   it('marks a notification failed after alert_max_attempts (4) and never blocks the other channels', async () => {
     webhookFailures = 100;
     const before = counts();
-    const disk = { node: 'n1', kind: 'disk-network', time: new Date(t0 + 11 * MINUTE).toISOString(), values: { disk_total_bytes: 100, disk_used_bytes: 95 } };
+    const disk = { node: 'n1', kind: 'disk-network' as const, time: new Date(t0 + 11 * MINUTE).toISOString(), values: { disk_total_bytes: 100, disk_used_bytes: 95 } };
     await storeSamples(hub.app.db, [disk]);
     expect(await tick()).toMatchObject({ fired: 1, sent: 2, failed: 1 });
     for (let k = 2; k <= 4; k++) expect(await tick()).toMatchObject({ sent: 0, failed: 1 });
@@ -322,7 +322,7 @@ describe('alerts: alert_resolve_after_s keeps an alert until the value has staye
 
   it('resolves at the first sample two minutes into an unbroken run below threshold − hysteresis', async () => {
     const { engine, sent } = collectingEngine(hub);
-    const at = (minute: number, cpu_percent: number) => ({ node: 'n2', kind: 'cpu-memory', time: new Date(t0 + minute * MINUTE).toISOString(), values: { cpu_percent } });
+    const at = (minute: number, cpu_percent: number) => ({ node: 'n2', kind: 'cpu-memory' as const, time: new Date(t0 + minute * MINUTE).toISOString(), values: { cpu_percent } });
     await storeSamples(hub.app.db, [at(0, 85)]);
     expect(await engine.tick()).toMatchObject({ fired: 1, sent: 1 });
     // Low, back up between the levels (the run starts again), low for one minute: still firing.

@@ -120,7 +120,7 @@ describe('moving a hub from SQLite to MariaDB with backup and restore', () => {
       return res.json();
     };
     // A day of samples: the backup pages through node_metrics (a four-column key) many times.
-    const day = Array.from({ length: 2880 }, (_, i) => ({ node: SEED_NODE, kind: 'disk-network', time: new Date(clock.now - i * 30_000).toISOString(), values: { rx_bytes_per_s: i } }));
+    const day = Array.from({ length: 2880 }, (_, i) => ({ node: SEED_NODE, kind: 'disk-network' as const, time: new Date(clock.now - i * 30_000).toISOString(), values: { rx_bytes_per_s: i } }));
     await storeSamples(mariadb!.db, day);
     const samplesUrl = `/api/v1/nodes/${SEED_NODE}/metrics?kind=disk-network`;
     const file = path.join(dir, 'from-mariadb.jsonl.gz');

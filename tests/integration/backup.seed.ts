@@ -93,7 +93,7 @@ export async function seedHub(hub: TestHub, agent: AgentProcess, clock: { now: n
   // Metrics samples as the metrics job stores them; CPU crosses the alert threshold and back.
   const minute = 60_000;
   const sample = (minutes: number, cpu_percent: number) => ({
-    node: SEED_NODE, kind: 'cpu-memory', time: new Date(clock.now - minutes * minute).toISOString(),
+    node: SEED_NODE, kind: 'cpu-memory' as const, time: new Date(clock.now - minutes * minute).toISOString(),
     values: { cpu_percent, memory_total_bytes: 2 ** 30, memory_used_bytes: 0.25 * 2 ** 30, memory_available_bytes: 0.75 * 2 ** 30 },
   });
   const channels = new Map<AlertChannel, ChannelSender>([
@@ -101,7 +101,7 @@ export async function seedHub(hub: TestHub, agent: AgentProcess, clock: { now: n
     ['telegram', async () => Promise.reject(new Error('telegram: 502 Bad Gateway'))],
   ]);
   const engine = new AlertEngine({ db: hub.app.db, config: hub.config, now: () => clock.now, logger: createLogger({ service: 'hub', level: 'error' }), channels });
-  await storeSamples(hub.app.db, [sample(10, 20.5), sample(9, 91.25), { node: SEED_NODE, kind: 'disk-network', time: new Date(clock.now - 9 * minute).toISOString(), values: { disk_used_percent: 40, rx_bytes_per_s: null } }]);
+  await storeSamples(hub.app.db, [sample(10, 20.5), sample(9, 91.25), { node: SEED_NODE, kind: 'disk-network' as const, time: new Date(clock.now - 9 * minute).toISOString(), values: { disk_used_percent: 40, rx_bytes_per_s: null } }]);
   await engine.tick();
   await storeSamples(hub.app.db, [sample(8, 95), sample(7, 10)]);
   await engine.tick();

@@ -136,7 +136,7 @@ describe('hub backup and restore, on SQLite', () => {
 
   it('is one snapshot: traffic billed while the backup reads is in it whole or not at all', async () => {
     // Enough metrics rows that the backup reads several pages between nodes and usage_hourly.
-    const samples = Array.from({ length: 5000 }, (_, i) => ({ node: SEED_NODE, kind: 'disk-network', time: new Date(clock.now - 86_400_000 + i * 1000).toISOString(), values: { rx_bytes_per_s: i } }));
+    const samples = Array.from({ length: 5000 }, (_, i) => ({ node: SEED_NODE, kind: 'disk-network' as const, time: new Date(clock.now - 86_400_000 + i * 1000).toISOString(), values: { rx_bytes_per_s: i } }));
     await storeSamples(hub.app.db, samples);
 
     let backingUp = true;

@@ -17,7 +17,7 @@ export function metricsStoreSuite(kind: DatabaseKind): void {
     });
     afterAll(() => hub?.close());
 
-    const sample = (time: number, cpu: number | null) => ({ node: 'n1', kind: 'cpu-memory', time: new Date(time).toISOString(), values: { cpu_percent: cpu } });
+    const sample = (time: number, cpu: number | null) => ({ node: 'n1', kind: 'cpu-memory' as const, time: new Date(time).toISOString(), values: { cpu_percent: cpu } });
 
     it('keeps a sample once however often it arrives', async () => {
       await storeSamples(hub.app.db, [sample(NOW - HOUR, 5), sample(NOW - HOUR, 5)]);

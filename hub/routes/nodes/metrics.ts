@@ -3,6 +3,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { NodeMetric } from '../../db/models.js';
 import { HubError } from '../../errors.js';
 import { findNode, NodeParams } from './node.js';
+import { SampleKind } from '../../../plugins/sysmetrics/contract.js';
 
 const DAY_MS = 24 * 3_600_000;
 const MAX_ROWS = 20_000;
@@ -17,7 +18,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         querystring: Type.Object({
           from: Type.Optional(Type.String({ format: 'date-time', maxLength: 64, description: 'Default: 24 h before `to`.' })),
           to: Type.Optional(Type.String({ format: 'date-time', maxLength: 64, description: 'Default: now.' })),
-          kind: Type.Optional(Type.Union([Type.Literal('cpu-memory'), Type.Literal('disk-network')])),
+          kind: Type.Optional(SampleKind),
         }),
       },
     },

@@ -4,11 +4,13 @@
 // sing-box profile's shape, and the headers and User-Agent rules.
 import { isMap, isScalar, isSeq, parse, parseDocument, type Node as YamlNode } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { clashDocument, renderClash } from '../../../hub/subscriptions/clash.js';
+import { clashDocument, renderClash } from '../../../hub/subscriptions/formats/clash.js';
 import { buildEntries, entryName, hostOf, placeholderEntry, realityPublicKey, type Entry } from '../../../hub/subscriptions/entries.js';
-import { chooseFormat, contentDisposition, FORMATS, profileTitle, subscriptionUserinfo, type Format } from '../../../hub/subscriptions/format.js';
-import { renderBase64, renderLinks, shareLink } from '../../../hub/subscriptions/links.js';
-import { renderSingbox } from '../../../hub/subscriptions/singbox.js';
+import { chooseFormat, contentDisposition, FORMATS, profileTitle, SUBSCRIPTION_FORMATS, subscriptionUserinfo, type Format } from '../../../hub/subscriptions/format.js';
+import { renderBase64 } from '../../../hub/subscriptions/formats/base64.js';
+import { renderLinks } from '../../../hub/subscriptions/formats/links.js';
+import { shareLink } from '../../../hub/subscriptions/share-link.js';
+import { renderSingbox } from '../../../hub/subscriptions/formats/singbox.js';
 import { dialed, makeFixture, parseLink, SERVER_NAME, type Dialed, type Fixture } from './subscription.helpers.js';
 
 describe('subscription entries', () => {
@@ -48,12 +50,8 @@ describe('subscription entries', () => {
 });
 
 describe('where clients connect', () => {
-  const RENDER: Record<Format, (entries: Entry[]) => string> = {
-    singbox: (entries) => JSON.stringify(renderSingbox(entries)),
-    clash: renderClash,
-    base64: renderBase64,
-    links: renderLinks,
-  };
+  /** As the route renders it: through the registry. */
+  const RENDER = (format: Format, entries: Entry[]) => SUBSCRIPTION_FORMATS[format].render(entries);
   /** The fixture's inbounds: listen port and the TLS server name each sets (none for vmess and ss). */
   const INBOUNDS: Record<string, Dialed> = {
     vless: { host: '', port: 10443, sni: 'www.example.com' },
@@ -68,7 +66,7 @@ describe('where clients connect', () => {
   const expected = (entries: Entry[], host: string, changed: Record<string, Partial<Dialed>> = {}) =>
     Object.fromEntries(entries.map((e) => [e.name, { ...INBOUNDS[e.type]!, host, ...changed[e.type] }]));
   const expectEveryFormat = (entries: Entry[], want: Record<string, Dialed>) => {
-    for (const format of FORMATS) expect(dialed(format, RENDER[format](entries)), format).toEqual(want);
+    for (const format of FORMATS) expect(dialed(format, RENDER(format, entries)), format).toEqual(want);
   };
 
   it("dials the host of the agent's address when the node has no public host", async () => {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { placeholderEntry } from '../../../hub/subscriptions/entries.js';
-import { renderSingbox } from '../../../hub/subscriptions/singbox.js';
+import { renderSingbox } from '../../../hub/subscriptions/formats/singbox.js';
 import { singboxBin } from '../../support/real-components.js';
 import { makeFixture } from './subscription.helpers.js';
 

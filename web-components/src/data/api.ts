@@ -1,6 +1,7 @@
 // Everything the dashboard asks the hub, as plain functions. Components never call fetch.
 import type { AgentDescription } from '../../../agent-core/common/description.js';
 import type { Role } from '../../../agent-core/common/roles.js';
+import type { Sample } from '../../../plugins/sysmetrics/contract.js';
 
 const TOKEN_KEY = 'boxfleet.token';
 
@@ -342,11 +343,8 @@ export const listAlerts = (options: { state?: Alert['state']; node_id?: string; 
 
 // ---- Metrics and traffic (charts) ----
 
-export interface MetricSample {
-  time: string;
-  kind: string;
-  values: Record<string, number | null>;
-}
+/** A sysmetrics sample as the hub stores and streams it. */
+export type MetricSample = Sample;
 
 /** Stored samples of a node between two times (default: the last 24 hours). */
 export const getNodeMetrics = (nodeId: string, from?: string, to?: string) =>

@@ -1,7 +1,8 @@
 // The sing-box client profile: a complete config (sing-box has no provider mechanism), with a local
 // mixed (HTTP + SOCKS) inbound, a selector over a urltest group and every node, typed DNS servers
 // (1.12+; legacy strings are fatal on 1.13) and route rules that work as imported. Pure.
-import type { Entry, EntryTls, EntryTransport } from './entries.js';
+import type { Entry, EntryTls, EntryTransport } from '../entries.js';
+import type { SubscriptionFormat } from '../subscription-format.js';
 
 type Json = Record<string, unknown>;
 
@@ -101,3 +102,12 @@ export function renderSingbox(entries: readonly Entry[], options: SingboxOptions
     },
   };
 }
+
+export const singbox: SubscriptionFormat<'singbox'> = {
+  name: 'singbox',
+  contentType: 'application/json; charset=utf-8',
+  extension: 'json',
+  // sing-box's own apps (Android, iOS, macOS, tvOS) and the clients built on it.
+  userAgent: /^(SFA|SFI|SFM|SFT|Karing|HiddifyNext)/,
+  render: (entries) => JSON.stringify(renderSingbox(entries), null, 2),
+};

@@ -1,5 +1,5 @@
-// Share links, one URI per entry in each scheme's convention (singbox.md §8c), and the base64 list
-// most clients import (§8d: padded standard base64 of the newline-joined URIs). Pure.
+// Share links, one URI per entry in each scheme's convention (singbox.md §8c): what the links and
+// base64 formats list, the portal shows and the QR codes carry. Pure.
 import type { Entry } from './entries.js';
 
 const enc = encodeURIComponent;
@@ -89,7 +89,3 @@ export function shareLink(e: Entry): string {
       return `anytls://${enc(e.password!)}@${at}${query({ security: 'tls', sni: e.tls?.server_name, insecure: e.tls?.certificate ? '1' : undefined })}${name}`;
   }
 }
-
-export const renderLinks = (entries: readonly Entry[]): string => entries.map(shareLink).join('\n');
-
-export const renderBase64 = (entries: readonly Entry[]): string => Buffer.from(renderLinks(entries), 'utf8').toString('base64');

@@ -1,7 +1,8 @@
 // The Clash.Meta (mihomo) profile: proxies, a select group over a url-test group and every node,
 // and rules. Every string scalar is double-quoted, so an all-digit password or short id stays a
 // string (singbox.md §9 pitfall 20). Pure.
-import type { Entry } from './entries.js';
+import type { Entry } from '../entries.js';
+import type { SubscriptionFormat } from '../subscription-format.js';
 
 type Json = Record<string, unknown>;
 
@@ -139,3 +140,12 @@ export function renderClash(entries: readonly Entry[]): string {
   emit(clashDocument(entries), '', out);
   return `${out.join('\n')}\n`;
 }
+
+export const clash: SubscriptionFormat<'clash'> = {
+  name: 'clash',
+  contentType: 'text/yaml; charset=utf-8',
+  extension: 'yaml',
+  // The clients built on Clash.Meta (mihomo).
+  userAgent: /^(clash-verge|clash[-.]?meta|flclash|mihomo)/i,
+  render: renderClash,
+};

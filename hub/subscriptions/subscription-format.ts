@@ -1,0 +1,15 @@
+// What a subscription format is: everything the /sub/<token> route needs to serve one. Each format
+// is one file in formats/, listed once in format.ts.
+import type { Entry } from './entries.js';
+
+export interface SubscriptionFormat<Name extends string = string> {
+  /** The `?format=` value, and its key in /sub/<token>/info's `links.formats`. */
+  name: Name;
+  contentType: string;
+  /** Of the content-disposition file name, which clients take as the profile's name. */
+  extension: string;
+  /** The clients that get this format without asking for it; absent: only by `?format=`. */
+  userAgent?: RegExp;
+  /** The response body. Pure. */
+  render(entries: readonly Entry[]): string;
+}
