@@ -4,10 +4,10 @@
 import { css, html, nothing } from 'lit';
 import { runCommand } from '../data/api.js';
 import { t } from '../i18n.js';
-import { formatBytes, formatTime } from './format.js';
-import { Loader } from './loader.js';
-import { LocalizedElement } from './localized-element.js';
-import { screenStyles } from './shared-styles.js';
+import { formatBytes, formatTime } from '../ui/format.js';
+import { Loader } from '../ui/loader.js';
+import { LocalizedElement } from '../ui/localized-element.js';
+import { screenStyles } from '../ui/shared-styles.js';
 
 /** The parts of singbox-config.status the panel shows. */
 interface Status {

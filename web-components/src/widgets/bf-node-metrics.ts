@@ -6,9 +6,9 @@ import { watchNode } from '../data/live.js';
 import { t } from '../i18n.js';
 import type { ChartAxis, ChartSeries } from './bf-chart.js';
 import './bf-chart.js';
-import { formatBytes } from './format.js';
-import { LocalizedElement } from './localized-element.js';
-import { screenStyles } from './shared-styles.js';
+import { formatBytes } from '../ui/format.js';
+import { LocalizedElement } from '../ui/localized-element.js';
+import { screenStyles } from '../ui/shared-styles.js';
 
 const HISTORY_MS = 3_600_000;
 /** Points kept per line; older ones fall off the left. */

@@ -7,10 +7,10 @@ import type { CommandDescription } from '../../../agent-core/common/description.
 import { runCommand } from '../data/api.js';
 import { t } from '../i18n.js';
 import './bf-schema-form.js';
-import type { FormSubmitEvent } from './events.js';
-import type { JsonSchema } from './json-schema.js';
-import { LocalizedElement } from './localized-element.js';
-import { screenStyles } from './shared-styles.js';
+import type { FormSubmitEvent } from '../ui/events.js';
+import type { JsonSchema } from '../ui/json-schema.js';
+import { LocalizedElement } from '../ui/localized-element.js';
+import { screenStyles } from '../ui/shared-styles.js';
 
 type Flat = Record<string, string | number | boolean | null>;
 

@@ -1,5 +1,5 @@
 // <bf-node-detail>: one node — its state, and a panel for every plugin its agent describes: the
-// plugin's own richer panel when one is registered (panels.ts), then a generic form for each of its
+// plugin's own richer panel when one is registered (panels/registry.ts), then a generic form for each of its
 // commands.
 import { css, html, nothing } from 'lit';
 import { html as staticHtml, unsafeStatic } from 'lit/static-html.js';
@@ -7,19 +7,19 @@ import { may, type Role } from '../../../agent-core/common/roles.js';
 import type { PluginDescription } from '../../../agent-core/common/description.js';
 import { deleteNode, getNode, inboundTagsOf, updateNode, type NodeDetail, type NodeSettings } from '../data/api.js';
 import { t } from '../i18n.js';
-import './bf-command-panel.js';
-import { overridesOf, rowsOf, type OverrideRow } from './bf-inbound-overrides.js';
-import './bf-node-metrics.js';
-import './bf-schema-form.js';
-import { Changes } from './changes.js';
-import type { FormSubmitEvent, OverridesChangedEvent } from './events.js';
-import type { JsonSchema } from './json-schema.js';
-import { formatTime } from './format.js';
-import { Loader } from './loader.js';
-import { LocalizedElement } from './localized-element.js';
-import { NODE_FIELDS } from './node-fields.js';
-import { PLUGIN_PANELS } from './panels.js';
-import { screenStyles } from './shared-styles.js';
+import '../widgets/bf-command-panel.js';
+import { overridesOf, rowsOf, type OverrideRow } from '../widgets/bf-inbound-overrides.js';
+import '../widgets/bf-node-metrics.js';
+import '../widgets/bf-schema-form.js';
+import { Changes } from '../ui/changes.js';
+import type { FormSubmitEvent, OverridesChangedEvent } from '../ui/events.js';
+import type { JsonSchema } from '../ui/json-schema.js';
+import { formatTime } from '../ui/format.js';
+import { Loader } from '../ui/loader.js';
+import { LocalizedElement } from '../ui/localized-element.js';
+import { NODE_FIELDS } from '../ui/node-fields.js';
+import { PLUGIN_PANELS } from '../panels/registry.js';
+import { screenStyles } from '../ui/shared-styles.js';
 
 /** PATCH /api/v1/nodes/:id, as the hub checks it (inbound_overrides has a table of its own). */
 const nodeSettings = (): JsonSchema => ({

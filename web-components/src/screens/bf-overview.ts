@@ -3,11 +3,11 @@
 import { css, html, nothing } from 'lit';
 import { getDailyUsage, getOverview, listAlerts, listUsers, type Alert, type DailyUsage, type Overview } from '../data/api.js';
 import { t, type MessageKey } from '../i18n.js';
-import './bf-chart.js';
-import { formatBytes, formatTime } from './format.js';
-import { Loader } from './loader.js';
-import { LocalizedElement } from './localized-element.js';
-import { screenStyles } from './shared-styles.js';
+import '../widgets/bf-chart.js';
+import { formatBytes, formatTime } from '../ui/format.js';
+import { Loader } from '../ui/loader.js';
+import { LocalizedElement } from '../ui/localized-element.js';
+import { screenStyles } from '../ui/shared-styles.js';
 
 /** The firing alerts listed; the tile counts them all. */
 const ALERTS_SHOWN = 20;

@@ -7,13 +7,13 @@ import { createInstallCommand, enrollNode, type InstallCommand, type InstallComm
 import { t } from '../i18n.js';
 import './bf-copy-button.js';
 import './bf-schema-form.js';
-import { Changes } from './changes.js';
-import { CHANGED, CLOSED, type FormSubmitEvent } from './events.js';
-import { formatTime } from './format.js';
-import type { JsonSchema } from './json-schema.js';
-import { LocalizedElement } from './localized-element.js';
-import { NODE_FIELDS } from './node-fields.js';
-import { dialogStyles, screenStyles } from './shared-styles.js';
+import { Changes } from '../ui/changes.js';
+import { CHANGED, CLOSED, type FormSubmitEvent } from '../ui/events.js';
+import { formatTime } from '../ui/format.js';
+import type { JsonSchema } from '../ui/json-schema.js';
+import { LocalizedElement } from '../ui/localized-element.js';
+import { NODE_FIELDS } from '../ui/node-fields.js';
+import { dialogStyles, screenStyles } from '../ui/shared-styles.js';
 
 /** POST /api/v1/nodes/install-tokens. */
 const INSTALL_COMMAND: JsonSchema = { type: 'object', properties: { tags: NODE_FIELDS.tags, name: NODE_FIELDS.name, multiplier: NODE_FIELDS.multiplier } };

@@ -1,25 +1,25 @@
 // <bf-app>: the shell — sign-in gate, header with language switch and sign-out, a nav limited to
 // what the admin's role may use, and the screen for the current #/route (loaded on first use).
 import { css, html, nothing } from 'lit';
-import { may, type Role } from '../../../agent-core/common/roles.js';
-import { currentAdmin, logOut, session, SESSION_ENDED, type Admin } from '../data/api.js';
-import { currentLocale, setLocale, t, type MessageKey } from '../i18n.js';
-import { LocalizedElement } from './localized-element.js';
-import type { SignedInEvent } from './events.js';
+import { may, type Role } from '../../agent-core/common/roles.js';
+import { currentAdmin, logOut, session, SESSION_ENDED, type Admin } from './data/api.js';
+import { currentLocale, setLocale, t, type MessageKey } from './i18n.js';
+import { LocalizedElement } from './ui/localized-element.js';
+import type { SignedInEvent } from './ui/events.js';
 
 type Screen = 'overview' | 'nodes' | 'node' | 'config' | 'users' | 'plans' | 'subscriptions' | 'audit' | 'admins';
 
 /** Each screen's element, loaded as its own chunk the first time it is shown. */
 const LOADERS: Record<Screen, () => Promise<unknown>> = {
-  overview: () => import('./bf-overview.js'),
-  nodes: () => import('./bf-nodes.js'),
-  node: () => import('./bf-node-detail.js'),
-  config: () => import('./bf-config-editor.js'),
-  users: () => import('./bf-users.js'),
-  plans: () => import('./bf-plans.js'),
-  subscriptions: () => import('./bf-subscriptions.js'),
-  audit: () => import('./bf-audit.js'),
-  admins: () => import('./bf-admins.js'),
+  overview: () => import('./screens/bf-overview.js'),
+  nodes: () => import('./screens/bf-nodes.js'),
+  node: () => import('./screens/bf-node-detail.js'),
+  config: () => import('./screens/bf-config-editor.js'),
+  users: () => import('./screens/bf-users.js'),
+  plans: () => import('./screens/bf-plans.js'),
+  subscriptions: () => import('./screens/bf-subscriptions.js'),
+  audit: () => import('./screens/bf-audit.js'),
+  admins: () => import('./screens/bf-admins.js'),
 };
 
 /** The nav, in order, with the least role that may open each screen (the API enforces the same). */
@@ -99,7 +99,7 @@ export class BfApp extends LocalizedElement {
     }
     this.checking = false;
     if (this.admin) await this.show(this.route);
-    else await import('./bf-login.js');
+    else await import('./screens/bf-login.js');
   }
 
   /** Loads the route's screen, falling back to the overview for one the role may not open. */
@@ -121,7 +121,7 @@ export class BfApp extends LocalizedElement {
     await logOut();
     this.admin = null;
     this.loaded = null;
-    void import('./bf-login.js');
+    void import('./screens/bf-login.js');
   }
 
   private screen(admin: Admin) {

@@ -3,7 +3,7 @@
 // Give it `series` (and `axis`: 'time' for [time, value] points, 'category' for `categories`);
 // `data-points` tells how many points it holds.
 import { css, html, LitElement } from 'lit';
-import type { EChartsType } from '../charts/echarts.js';
+import type { EChartsType } from '../ui/echarts.js';
 
 export interface ChartSeries {
   name: string;
@@ -57,7 +57,7 @@ export class BfChart extends LitElement {
     if (this.chart || this.loading) return;
     this.loading = true;
     try {
-      const { init } = await import('../charts/echarts.js');
+      const { init } = await import('../ui/echarts.js');
       if (!this.connected || this.chart) return;
       const box = this.renderRoot.querySelector<HTMLDivElement>('.box')!;
       this.chart = init(box);

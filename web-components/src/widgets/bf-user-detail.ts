@@ -6,13 +6,13 @@ import { may, type Role } from '../../../agent-core/common/roles.js';
 import { assignPlan, changeSubscription, deleteUser, getUser, listPlans, updateUser, type Plan, type SubscriptionAction, type UserDetail } from '../data/api.js';
 import { t, type MessageKey } from '../i18n.js';
 import './bf-schema-form.js';
-import { Changes } from './changes.js';
-import { CHANGED, type FormSubmitEvent } from './events.js';
-import { formatBytes, formatTime } from './format.js';
-import type { JsonSchema } from './json-schema.js';
-import { Loader } from './loader.js';
-import { LocalizedElement } from './localized-element.js';
-import { screenStyles } from './shared-styles.js';
+import { Changes } from '../ui/changes.js';
+import { CHANGED, type FormSubmitEvent } from '../ui/events.js';
+import { formatBytes, formatTime } from '../ui/format.js';
+import type { JsonSchema } from '../ui/json-schema.js';
+import { Loader } from '../ui/loader.js';
+import { LocalizedElement } from '../ui/localized-element.js';
+import { screenStyles } from '../ui/shared-styles.js';
 
 const ACTIONS: { action: SubscriptionAction; label: MessageKey; confirm?: MessageKey; when: (s: UserDetail['subscription'] & {}) => boolean }[] = [
   { action: 'renew', label: 'sub.renew', when: (s) => s.status !== 'cancelled' },

@@ -3,16 +3,16 @@ import { css, html, nothing } from 'lit';
 import { may, type Role } from '../../../agent-core/common/roles.js';
 import { createUser, listUsers, type Page, type User } from '../data/api.js';
 import { t } from '../i18n.js';
-import './bf-schema-form.js';
-import type { BfSchemaForm } from './bf-schema-form.js';
-import { Changes } from './changes.js';
-import './bf-user-detail.js';
-import type { FormSubmitEvent } from './events.js';
-import type { JsonSchema } from './json-schema.js';
-import { formatDate } from './format.js';
-import { Loader } from './loader.js';
-import { LocalizedElement } from './localized-element.js';
-import { screenStyles } from './shared-styles.js';
+import '../widgets/bf-schema-form.js';
+import type { BfSchemaForm } from '../widgets/bf-schema-form.js';
+import { Changes } from '../ui/changes.js';
+import '../widgets/bf-user-detail.js';
+import type { FormSubmitEvent } from '../ui/events.js';
+import type { JsonSchema } from '../ui/json-schema.js';
+import { formatDate } from '../ui/format.js';
+import { Loader } from '../ui/loader.js';
+import { LocalizedElement } from '../ui/localized-element.js';
+import { screenStyles } from '../ui/shared-styles.js';
 
 const PER_PAGE = 20;
 

@@ -5,12 +5,12 @@ import { css, html, nothing } from 'lit';
 import { may, type Role } from '../../../agent-core/common/roles.js';
 import { listNodes, type NodeSummary } from '../data/api.js';
 import { t } from '../i18n.js';
-import './bf-add-node.js';
-import './bf-install-commands.js';
-import { formatTime } from './format.js';
-import { Loader } from './loader.js';
-import { LocalizedElement } from './localized-element.js';
-import { screenStyles } from './shared-styles.js';
+import '../widgets/bf-add-node.js';
+import '../widgets/bf-install-commands.js';
+import { formatTime } from '../ui/format.js';
+import { Loader } from '../ui/loader.js';
+import { LocalizedElement } from '../ui/localized-element.js';
+import { screenStyles } from '../ui/shared-styles.js';
 
 export class BfNodes extends LocalizedElement {
   static override properties = { adminRole: {}, adding: { state: true }, installs: { state: true } };

@@ -2,8 +2,8 @@
 import { css, html } from 'lit';
 import { signIn } from '../data/api.js';
 import { t } from '../i18n.js';
-import { SIGNED_IN } from './events.js';
-import { LocalizedElement } from './localized-element.js';
+import { SIGNED_IN } from '../ui/events.js';
+import { LocalizedElement } from '../ui/localized-element.js';
 
 export class BfLogin extends LocalizedElement {
   static override properties = { error: { state: true }, busy: { state: true } };

@@ -4,9 +4,9 @@
 import { css, html, nothing } from 'lit';
 import type { InboundOverride } from '../data/api.js';
 import { t, type MessageKey } from '../i18n.js';
-import { OVERRIDES_CHANGED } from './events.js';
-import { LocalizedElement } from './localized-element.js';
-import { screenStyles } from './shared-styles.js';
+import { OVERRIDES_CHANGED } from '../ui/events.js';
+import { LocalizedElement } from '../ui/localized-element.js';
+import { screenStyles } from '../ui/shared-styles.js';
 
 export interface OverrideRow {
   tag: string;

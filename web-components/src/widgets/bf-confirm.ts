@@ -2,9 +2,9 @@
 // `bf-confirmed` or `bf-cancelled`.
 import { css, html, nothing } from 'lit';
 import { t } from '../i18n.js';
-import { CANCELLED, CONFIRMED } from './events.js';
-import { LocalizedElement } from './localized-element.js';
-import { dialogStyles, screenStyles } from './shared-styles.js';
+import { CANCELLED, CONFIRMED } from '../ui/events.js';
+import { LocalizedElement } from '../ui/localized-element.js';
+import { dialogStyles, screenStyles } from '../ui/shared-styles.js';
 
 export class BfConfirm extends LocalizedElement {
   static override properties = { message: {}, confirmLabel: { attribute: false } };

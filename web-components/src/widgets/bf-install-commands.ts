@@ -3,11 +3,11 @@
 import { html, nothing } from 'lit';
 import { listInstallCommands, revokeInstallCommand, type InstallCommandSummary } from '../data/api.js';
 import { t } from '../i18n.js';
-import { Changes } from './changes.js';
-import { formatTime } from './format.js';
-import { Loader } from './loader.js';
-import { LocalizedElement } from './localized-element.js';
-import { screenStyles } from './shared-styles.js';
+import { Changes } from '../ui/changes.js';
+import { formatTime } from '../ui/format.js';
+import { Loader } from '../ui/loader.js';
+import { LocalizedElement } from '../ui/localized-element.js';
+import { screenStyles } from '../ui/shared-styles.js';
 
 export class BfInstallCommands extends LocalizedElement {
   static override properties = { changed: { type: Number } };

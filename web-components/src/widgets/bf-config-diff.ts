@@ -1,9 +1,9 @@
 // <bf-config-diff>: what changed between two texts, as `diff -u` hunks with line numbers of both
 // sides; removed lines red, added green.
 import { css, html, nothing } from 'lit';
-import { diffLines, hunks } from '../data/diff.js';
+import { diffLines, hunks } from '../ui/diff.js';
 import { t } from '../i18n.js';
-import { LocalizedElement } from './localized-element.js';
+import { LocalizedElement } from '../ui/localized-element.js';
 
 export class BfConfigDiff extends LocalizedElement {
   static override properties = { oldText: {}, newText: {} };

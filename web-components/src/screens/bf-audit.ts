@@ -2,10 +2,10 @@
 import { css, html, nothing } from 'lit';
 import { listAudit, type AuditEntry, type AuditFilter, type Page } from '../data/api.js';
 import { t } from '../i18n.js';
-import { formatTime } from './format.js';
-import { Loader } from './loader.js';
-import { LocalizedElement } from './localized-element.js';
-import { screenStyles } from './shared-styles.js';
+import { formatTime } from '../ui/format.js';
+import { Loader } from '../ui/loader.js';
+import { LocalizedElement } from '../ui/localized-element.js';
+import { screenStyles } from '../ui/shared-styles.js';
 
 const PER_PAGE = 50;
 

@@ -2,10 +2,10 @@
 import { html, nothing } from 'lit';
 import { listPlans, listSubscriptions, type Page, type Plan, type Subscription, type SubscriptionStatus } from '../data/api.js';
 import { t, type MessageKey } from '../i18n.js';
-import { formatBytes, formatTime } from './format.js';
-import { Loader } from './loader.js';
-import { LocalizedElement } from './localized-element.js';
-import { screenStyles } from './shared-styles.js';
+import { formatBytes, formatTime } from '../ui/format.js';
+import { Loader } from '../ui/loader.js';
+import { LocalizedElement } from '../ui/localized-element.js';
+import { screenStyles } from '../ui/shared-styles.js';
 
 const PER_PAGE = 50;
 const STATUSES: { status: SubscriptionStatus; label: MessageKey }[] = [

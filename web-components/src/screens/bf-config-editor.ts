@@ -6,16 +6,16 @@
 import { css, html, nothing } from 'lit';
 import { may, type Role } from '../../../agent-core/common/roles.js';
 import { applyConfigVersion, applyConfigVersionToTag, getConfigVersion, getNode, getNodeConfigHistory, listConfigVersions, rollBackNodeConfig, saveConfigVersion, type ApplyResult, type TagApplyResult } from '../data/api.js';
-import { lineOfPath, parseJson, pathInMessage, prettyJson } from '../data/json-text.js';
+import { lineOfPath, parseJson, pathInMessage, prettyJson } from '../ui/json-text.js';
 import { t } from '../i18n.js';
-import './bf-config-diff.js';
-import './bf-json-editor.js';
-import type { BfJsonEditor } from './bf-json-editor.js';
-import { Changes } from './changes.js';
-import { formatTime } from './format.js';
-import { Loader } from './loader.js';
-import { LocalizedElement } from './localized-element.js';
-import { screenStyles } from './shared-styles.js';
+import '../widgets/bf-config-diff.js';
+import '../widgets/bf-json-editor.js';
+import type { BfJsonEditor } from '../widgets/bf-json-editor.js';
+import { Changes } from '../ui/changes.js';
+import { formatTime } from '../ui/format.js';
+import { Loader } from '../ui/loader.js';
+import { LocalizedElement } from '../ui/localized-element.js';
+import { screenStyles } from '../ui/shared-styles.js';
 
 const PER_PAGE = 20;
 /** What a node without any config starts from: sing-box's smallest useful config. */

@@ -5,10 +5,10 @@
 import { css, html, nothing } from 'lit';
 import { keyed } from 'lit/directives/keyed.js';
 import { t } from '../i18n.js';
-import { FORM_SUBMIT } from './events.js';
-import { fieldsOf, FormValueError, initialText, initialValue, valueOf, type Field, type JsonSchema } from './json-schema.js';
-import { LocalizedElement } from './localized-element.js';
-import { screenStyles } from './shared-styles.js';
+import { FORM_SUBMIT } from '../ui/events.js';
+import { fieldsOf, FormValueError, initialText, initialValue, valueOf, type Field, type JsonSchema } from '../ui/json-schema.js';
+import { LocalizedElement } from '../ui/localized-element.js';
+import { screenStyles } from '../ui/shared-styles.js';
 
 export class BfSchemaForm extends LocalizedElement {
   static override properties = {

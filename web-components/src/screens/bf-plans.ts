@@ -4,15 +4,15 @@ import { css, html, nothing } from 'lit';
 import { may, type Role } from '../../../agent-core/common/roles.js';
 import { createPlan, deletePlan, listPlans, updatePlan, type NewPlan, type Plan } from '../data/api.js';
 import { t } from '../i18n.js';
-import './bf-schema-form.js';
-import type { BfSchemaForm } from './bf-schema-form.js';
-import { Changes } from './changes.js';
-import type { FormSubmitEvent } from './events.js';
-import { formatBytes } from './format.js';
-import type { JsonSchema } from './json-schema.js';
-import { Loader } from './loader.js';
-import { LocalizedElement } from './localized-element.js';
-import { screenStyles } from './shared-styles.js';
+import '../widgets/bf-schema-form.js';
+import type { BfSchemaForm } from '../widgets/bf-schema-form.js';
+import { Changes } from '../ui/changes.js';
+import type { FormSubmitEvent } from '../ui/events.js';
+import { formatBytes } from '../ui/format.js';
+import type { JsonSchema } from '../ui/json-schema.js';
+import { Loader } from '../ui/loader.js';
+import { LocalizedElement } from '../ui/localized-element.js';
+import { screenStyles } from '../ui/shared-styles.js';
 
 const GB = 1024 ** 3;
 

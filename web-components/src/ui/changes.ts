@@ -2,7 +2,7 @@
 // refusal kept for `status()` to show where the change was asked for, and destructive changes asked
 // about first through the <bf-confirm> that `dialog()` renders.
 import { html, nothing, type ReactiveController, type ReactiveControllerHost } from 'lit';
-import './bf-confirm.js';
+import '../widgets/bf-confirm.js';
 
 type Change = () => Promise<unknown>;
 

@@ -1,10 +1,10 @@
 // <bf-copy-button>: copies `value` and says so for a moment; where the browser refuses, says to
 // select the text by hand.
 import { html, nothing } from 'lit';
-import { copyText } from '../data/clipboard.js';
+import { copyText } from '../ui/clipboard.js';
 import { t } from '../i18n.js';
-import { LocalizedElement } from './localized-element.js';
-import { screenStyles } from './shared-styles.js';
+import { LocalizedElement } from '../ui/localized-element.js';
+import { screenStyles } from '../ui/shared-styles.js';
 
 export class BfCopyButton extends LocalizedElement {
   static override properties = { value: {}, state: { state: true } };
