@@ -2,7 +2,8 @@
 // what the admin's role may use, and the screen for the current #/route (loaded on first use).
 import { css, html, nothing } from 'lit';
 import { may, type Role } from '../../agent-core/common/roles.js';
-import { currentAdmin, logOut, session, SESSION_ENDED, type Admin } from './data/api.js';
+import { currentAdmin, logOut, type Admin } from './data/auth.js';
+import { session, SESSION_ENDED } from './data/http.js';
 import { currentLocale, setLocale, t, type MessageKey } from './i18n.js';
 import { LocalizedElement } from './ui/localized-element.js';
 import type { SignedInEvent } from './ui/events.js';

@@ -2,40 +2,19 @@
 // config and users it serves, the last apply and degraded mode, and the users the node holds (from
 // singbox-config.status and users.list).
 import { css, html, nothing } from 'lit';
-import { runCommand } from '../data/api.js';
+import { getSingboxStatus, listNodeUsers, type NodeUser, type SingboxStatus } from '../data/singbox-config.js';
 import { t } from '../i18n.js';
 import { formatBytes, formatTime } from '../ui/format.js';
 import { Loader } from '../ui/loader.js';
 import { LocalizedElement } from '../ui/localized-element.js';
 import { screenStyles } from '../ui/shared-styles.js';
 
-/** The parts of singbox-config.status the panel shows. */
-interface Status {
-  version: string | null;
-  running: boolean;
-  pid: number | null;
-  since: string | null;
-  restarts: number;
-  config: { version: number | null; hash: string | null };
-  users: { revision: number | null; count: number; served: number };
-  last_apply: { time: string; action: string; ok: boolean; message: string } | null;
-  degraded: boolean;
-}
-
-interface NodeUser {
-  name: string;
-  remaining_bytes: number | null;
-  expires_at: string | null;
-  removed_locally: boolean;
-  removed_reason: string | null;
-}
-
 export class BfSingboxPanel extends LocalizedElement {
   static override properties = { nodeId: {} };
   nodeId = '';
 
-  private readonly status = new Loader(this, () => runCommand(this.nodeId, 'singbox-config.status', {}) as Promise<Status>);
-  private readonly users = new Loader(this, () => runCommand(this.nodeId, 'singbox-config.users.list', {}) as Promise<{ users: NodeUser[] }>);
+  private readonly status = new Loader(this, () => getSingboxStatus(this.nodeId));
+  private readonly users = new Loader(this, () => listNodeUsers(this.nodeId));
 
   static override styles = [
     screenStyles,
@@ -55,7 +34,7 @@ export class BfSingboxPanel extends LocalizedElement {
     void this.users.load({ keep });
   }
 
-  private statusList(s: Status) {
+  private statusList(s: SingboxStatus) {
     return html`<dl data-singbox-status>
       <dt>sing-box</dt>
       <dd><span class="badge ${s.running ? 'ok' : 'error'}">${s.running ? t('singbox.running') : t('singbox.stopped')}</span>
@@ -96,7 +75,7 @@ export class BfSingboxPanel extends LocalizedElement {
       ${this.status.value ? this.statusList(this.status.value) : nothing}
       <h4>${t('singbox.usersOnNode')}</h4>
       ${this.users.status()}
-      ${this.users.value ? this.usersTable(this.users.value.users) : nothing}
+      ${this.users.value ? this.usersTable(this.users.value) : nothing}
     `;
   }
 }

@@ -3,7 +3,8 @@
 // refuses to delete your own account or to lose the last enabled owner, and says so here.
 import { css, html, nothing } from 'lit';
 import { type Role } from '../../../agent-core/common/roles.js';
-import { createAdminAccount, deleteAdminAccount, listAdmins, updateAdminAccount, type Admin, type AdminAccount } from '../data/api.js';
+import { createAdminAccount, deleteAdminAccount, listAdmins, updateAdminAccount, type AdminAccount } from '../data/admins.js';
+import type { Admin } from '../data/auth.js';
 import { t } from '../i18n.js';
 import '../widgets/bf-schema-form.js';
 import type { BfSchemaForm } from '../widgets/bf-schema-form.js';

@@ -1,6 +1,7 @@
 // <bf-audit>: the audit log, newest first, filtered by admin, action, target, result and time.
 import { css, html, nothing } from 'lit';
-import { listAudit, type AuditEntry, type AuditFilter, type Page } from '../data/api.js';
+import { listAudit, type AuditEntry, type AuditFilter } from '../data/audit.js';
+import type { Page } from '../data/http.js';
 import { t } from '../i18n.js';
 import { formatTime } from '../ui/format.js';
 import { Loader } from '../ui/loader.js';

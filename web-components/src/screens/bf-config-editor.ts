@@ -5,7 +5,8 @@
 // the editor), and rollback. Applying and rolling back ask first.
 import { css, html, nothing } from 'lit';
 import { may, type Role } from '../../../agent-core/common/roles.js';
-import { applyConfigVersion, applyConfigVersionToTag, getConfigVersion, getNode, getNodeConfigHistory, listConfigVersions, rollBackNodeConfig, saveConfigVersion, type ApplyResult, type TagApplyResult } from '../data/api.js';
+import { applyConfigVersion, applyConfigVersionToTag, getConfigVersion, getNodeConfigHistory, listConfigVersions, rollBackNodeConfig, saveConfigVersion, type ApplyResult, type TagApplyResult } from '../data/configs.js';
+import { getNode } from '../data/nodes.js';
 import { lineOfPath, parseJson, pathInMessage, prettyJson } from '../ui/json-text.js';
 import { t } from '../i18n.js';
 import '../widgets/bf-config-diff.js';

@@ -1,6 +1,6 @@
 // <bf-login>: the sign-in form; sends `bf-signed-in` with the admin.
 import { css, html } from 'lit';
-import { signIn } from '../data/api.js';
+import { signIn } from '../data/auth.js';
 import { t } from '../i18n.js';
 import { SIGNED_IN } from '../ui/events.js';
 import { LocalizedElement } from '../ui/localized-element.js';

@@ -3,7 +3,7 @@
 // commands not used yet.
 import { css, html, nothing } from 'lit';
 import { may, type Role } from '../../../agent-core/common/roles.js';
-import { listNodes, type NodeSummary } from '../data/api.js';
+import { listNodes, type NodeSummary } from '../data/nodes.js';
 import { t } from '../i18n.js';
 import '../widgets/bf-add-node.js';
 import '../widgets/bf-install-commands.js';

@@ -1,7 +1,9 @@
 // <bf-overview>: the fleet at a glance — nodes online and offline, users with a live subscription,
 // traffic today and over the last 7 days, and the alerts firing now.
 import { css, html, nothing } from 'lit';
-import { getDailyUsage, getOverview, listAlerts, listUsers, type Alert, type DailyUsage, type Overview } from '../data/api.js';
+import { listAlerts, type Alert } from '../data/alerts.js';
+import { getDailyUsage, getOverview, type DailyUsage, type Overview } from '../data/overview.js';
+import { listUsers } from '../data/users.js';
 import { t, type MessageKey } from '../i18n.js';
 import '../widgets/bf-chart.js';
 import { formatBytes, formatTime } from '../ui/format.js';

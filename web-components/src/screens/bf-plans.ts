@@ -2,7 +2,7 @@
 // to edit one, and deleting one after asking (the hub refuses while a subscription uses it).
 import { css, html, nothing } from 'lit';
 import { may, type Role } from '../../../agent-core/common/roles.js';
-import { createPlan, deletePlan, listPlans, updatePlan, type NewPlan, type Plan } from '../data/api.js';
+import { createPlan, deletePlan, listPlans, updatePlan, type NewPlan, type Plan } from '../data/plans.js';
 import { t } from '../i18n.js';
 import '../widgets/bf-schema-form.js';
 import type { BfSchemaForm } from '../widgets/bf-schema-form.js';

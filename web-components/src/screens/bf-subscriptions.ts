@@ -1,6 +1,8 @@
 // <bf-subscriptions>: every subscription, newest first, filtered by status, a page at a time.
 import { html, nothing } from 'lit';
-import { listPlans, listSubscriptions, type Page, type Plan, type Subscription, type SubscriptionStatus } from '../data/api.js';
+import type { Page } from '../data/http.js';
+import { listPlans, type Plan } from '../data/plans.js';
+import { listSubscriptions, type Subscription, type SubscriptionStatus } from '../data/subscriptions.js';
 import { t, type MessageKey } from '../i18n.js';
 import { formatBytes, formatTime } from '../ui/format.js';
 import { Loader } from '../ui/loader.js';

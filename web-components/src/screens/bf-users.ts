@@ -1,7 +1,8 @@
 // <bf-users>: the proxy users — search, paging, create; choosing one opens its subscription below.
 import { css, html, nothing } from 'lit';
 import { may, type Role } from '../../../agent-core/common/roles.js';
-import { createUser, listUsers, type Page, type User } from '../data/api.js';
+import type { Page } from '../data/http.js';
+import { createUser, listUsers, type User } from '../data/users.js';
 import { t } from '../i18n.js';
 import '../widgets/bf-schema-form.js';
 import type { BfSchemaForm } from '../widgets/bf-schema-form.js';

@@ -1,6 +1,6 @@
 // Event names the elements send up, typed once. (Lit templates cannot bind an event name from a
 // constant, so templates spell it out: @bf-signed-in.)
-import type { Admin } from '../data/api.js';
+import type { Admin } from '../data/auth.js';
 import type { OverrideRow } from '../widgets/bf-inbound-overrides.js';
 
 export const SIGNED_IN = 'bf-signed-in';

@@ -3,7 +3,8 @@
 // copy button, its expiry and the architectures the hub has an agent for. Second: a node whose agent
 // is already set up, from its enrollment string. Sends `bf-changed` after either, `bf-closed` when closed.
 import { css, html } from 'lit';
-import { createInstallCommand, enrollNode, type InstallCommand, type InstallCommandSettings } from '../data/api.js';
+import { createInstallCommand, type InstallCommand, type InstallCommandSettings } from '../data/install-commands.js';
+import { enrollNode } from '../data/nodes.js';
 import { t } from '../i18n.js';
 import './bf-copy-button.js';
 import './bf-schema-form.js';

@@ -4,7 +4,7 @@
 import { css, html, nothing, type TemplateResult } from 'lit';
 import { may, type Role } from '../../../agent-core/common/roles.js';
 import type { CommandDescription } from '../../../agent-core/common/description.js';
-import { runCommand } from '../data/api.js';
+import { runCommand } from '../data/nodes.js';
 import { t } from '../i18n.js';
 import './bf-schema-form.js';
 import type { FormSubmitEvent } from '../ui/events.js';

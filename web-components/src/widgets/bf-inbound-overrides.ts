@@ -2,7 +2,7 @@
 // rows added and removed in place. The rows come down as typed and go up with `bf-overrides-changed`;
 // `overridesOf` turns them into what the hub takes, or says which row is wrong.
 import { css, html, nothing } from 'lit';
-import type { InboundOverride } from '../data/api.js';
+import type { InboundOverride } from '../data/nodes.js';
 import { t, type MessageKey } from '../i18n.js';
 import { OVERRIDES_CHANGED } from '../ui/events.js';
 import { LocalizedElement } from '../ui/localized-element.js';

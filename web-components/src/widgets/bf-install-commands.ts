@@ -1,7 +1,7 @@
 // <bf-install-commands>: the install commands no node has used yet, with who made them, what the
 // node will get and until when, each revocable after asking. Fetched again when `changed` changes.
 import { html, nothing } from 'lit';
-import { listInstallCommands, revokeInstallCommand, type InstallCommandSummary } from '../data/api.js';
+import { listInstallCommands, revokeInstallCommand, type InstallCommandSummary } from '../data/install-commands.js';
 import { t } from '../i18n.js';
 import { Changes } from '../ui/changes.js';
 import { formatTime } from '../ui/format.js';

@@ -1,7 +1,7 @@
 // <bf-node-metrics>: a node's CPU, memory and network in one chart — the last hour from the hub's
 // stored samples, then every new sample as the hub relays it over the WebSocket.
 import { css, html, nothing } from 'lit';
-import { getNodeMetrics, type MetricSample } from '../data/api.js';
+import { getNodeMetrics, type MetricSample } from '../data/metrics.js';
 import { watchNode } from '../data/live.js';
 import { t } from '../i18n.js';
 import type { ChartAxis, ChartSeries } from './bf-chart.js';

@@ -3,7 +3,9 @@
 // suspend, reset traffic and cancel ask first. Sends `bf-changed` after a change.
 import { css, html, nothing } from 'lit';
 import { may, type Role } from '../../../agent-core/common/roles.js';
-import { assignPlan, changeSubscription, deleteUser, getUser, listPlans, updateUser, type Plan, type SubscriptionAction, type UserDetail } from '../data/api.js';
+import { listPlans, type Plan } from '../data/plans.js';
+import { assignPlan, changeSubscription, type SubscriptionAction } from '../data/subscriptions.js';
+import { deleteUser, getUser, updateUser, type UserDetail } from '../data/users.js';
 import { t, type MessageKey } from '../i18n.js';
 import './bf-schema-form.js';
 import { Changes } from '../ui/changes.js';
