@@ -1,61 +1,26 @@
 // <bf-app>: the shell — sign-in gate, header with language switch and sign-out, a nav limited to
-// what the admin's role may use, and the screen for the current #/route (loaded on first use).
+// what the admin's role may use, and the screen for the current #/route (loaded on first use); nav
+// and routes come from screens/registry.ts.
 import { css, html, nothing } from 'lit';
-import { may, type Role } from '../../agent-core/common/roles.js';
+import { may } from '../../agent-core/common/roles.js';
 import { currentAdmin, logOut, type Admin } from './data/auth.js';
 import { session, SESSION_ENDED } from './data/http.js';
-import { currentLocale, setLocale, t, type MessageKey } from './i18n.js';
+import { currentLocale, setLocale, t } from './i18n.js';
+import { SCREENS, type Screen } from './screens/registry.js';
+import { parseRoute, type Route } from './screens/route.js';
 import { LocalizedElement } from './ui/localized-element.js';
 import type { SignedInEvent } from './ui/events.js';
 
-type Screen = 'overview' | 'nodes' | 'node' | 'config' | 'users' | 'plans' | 'subscriptions' | 'audit' | 'admins';
+/** The nav tab a screen belongs to: its path's first segment (a node's config editor: Nodes). */
+const section = (screen: Screen) => screen.path.split('/')[0];
 
-/** Each screen's element, loaded as its own chunk the first time it is shown. */
-const LOADERS: Record<Screen, () => Promise<unknown>> = {
-  overview: () => import('./screens/bf-overview.js'),
-  nodes: () => import('./screens/bf-nodes.js'),
-  node: () => import('./screens/bf-node-detail.js'),
-  config: () => import('./screens/bf-config-editor.js'),
-  users: () => import('./screens/bf-users.js'),
-  plans: () => import('./screens/bf-plans.js'),
-  subscriptions: () => import('./screens/bf-subscriptions.js'),
-  audit: () => import('./screens/bf-audit.js'),
-  admins: () => import('./screens/bf-admins.js'),
-};
-
-/** The nav, in order, with the least role that may open each screen (the API enforces the same). */
-const NAV: { screen: Screen; label: MessageKey; role: Role }[] = [
-  { screen: 'overview', label: 'nav.overview', role: 'viewer' },
-  { screen: 'nodes', label: 'nav.nodes', role: 'viewer' },
-  { screen: 'users', label: 'nav.users', role: 'viewer' },
-  { screen: 'plans', label: 'nav.plans', role: 'viewer' },
-  { screen: 'subscriptions', label: 'nav.subscriptions', role: 'viewer' },
-  { screen: 'audit', label: 'nav.audit', role: 'admin' },
-  { screen: 'admins', label: 'nav.admins', role: 'owner' },
-];
-
-interface Route {
-  screen: Screen;
-  param: string;
-}
-
-/**
- * `#/nodes/web-1` → node web-1, `#/nodes/web-1/config` → its config editor, `#/users/7` → the users
- * with user 7 open; anything unknown → the overview.
- */
-function parseRoute(hash: string): Route {
-  const [name = '', param = '', sub = ''] = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
-  if (name === 'nodes' && param) return { screen: sub === 'config' ? 'config' : 'node', param };
-  if (name === 'users') return { screen: 'users', param };
-  if (name in LOADERS && name !== 'node' && name !== 'config') return { screen: name as Screen, param: '' };
-  return { screen: 'overview', param: '' };
-}
+const routeOf = (hash: string) => parseRoute(hash, SCREENS);
 
 export class BfApp extends LocalizedElement {
   static override properties = { admin: { state: true }, checking: { state: true }, route: { state: true }, loaded: { state: true } };
   admin: Admin | null = null;
   checking = true;
-  route: Route = parseRoute(location.hash);
+  route: Route<Screen> = routeOf(location.hash);
   /** The screen whose chunk has loaded, so a screen never renders as an unknown element. */
   loaded: Screen | null = null;
 
@@ -71,7 +36,7 @@ export class BfApp extends LocalizedElement {
     @media (max-width: 600px) { main { padding: 12px 8px; } }
   `;
 
-  private readonly onHashChange = () => void this.show(parseRoute(location.hash));
+  private readonly onHashChange = () => void this.show(routeOf(location.hash));
   /** The hub refused the token: back to sign-in, staying on the same address. */
   private readonly onSessionEnded = () => {
     if (this.admin) this.onSignOut();
@@ -103,19 +68,18 @@ export class BfApp extends LocalizedElement {
     else await import('./screens/bf-login.js');
   }
 
-  /** Loads the route's screen, falling back to the overview for one the role may not open. */
-  private async show(route: Route) {
-    const entry = NAV.find((n) => n.screen === route.screen);
-    const allowed = !entry || !this.admin || may(this.admin.role, entry.role);
-    this.route = allowed ? route : { screen: 'overview', param: '' };
+  /** Loads the route's screen, falling back to home for one the role may not open. */
+  private async show(route: Route<Screen>) {
+    const allowed = !this.admin || may(this.admin.role, route.screen.role);
+    this.route = allowed ? route : { screen: SCREENS[0], params: {} };
     if (!this.admin) return;
-    await LOADERS[this.route.screen]();
+    await this.route.screen.load();
     this.loaded = this.route.screen;
   }
 
   private async onSignedIn(event: SignedInEvent) {
     this.admin = event.detail;
-    await this.show(parseRoute(location.hash));
+    await this.show(routeOf(location.hash));
   }
 
   private async onSignOut() {
@@ -127,31 +91,12 @@ export class BfApp extends LocalizedElement {
 
   private screen(admin: Admin) {
     if (this.loaded !== this.route.screen) return html`<p>${t('common.loading')}</p>`;
-    switch (this.route.screen) {
-      case 'overview':
-        return html`<bf-overview></bf-overview>`;
-      case 'nodes':
-        return html`<bf-nodes .adminRole=${admin.role}></bf-nodes>`;
-      case 'node':
-        return html`<bf-node-detail .nodeId=${this.route.param} .adminRole=${admin.role}></bf-node-detail>`;
-      case 'config':
-        return html`<bf-config-editor .nodeId=${this.route.param} .adminRole=${admin.role}></bf-config-editor>`;
-      case 'users':
-        return html`<bf-users .adminRole=${admin.role} .selected=${Number(this.route.param) || null}></bf-users>`;
-      case 'plans':
-        return html`<bf-plans .adminRole=${admin.role}></bf-plans>`;
-      case 'subscriptions':
-        return html`<bf-subscriptions></bf-subscriptions>`;
-      case 'audit':
-        return html`<bf-audit></bf-audit>`;
-      case 'admins':
-        return html`<bf-admins .me=${admin}></bf-admins>`;
-    }
+    return this.route.screen.render({ admin, params: this.route.params });
   }
 
   override render() {
     const admin = this.admin;
-    const current = this.route.screen === 'node' || this.route.screen === 'config' ? 'nodes' : this.route.screen;
+    const current = section(this.route.screen);
     return html`
       <header>
         <h1>${t('app.title')}</h1>
@@ -161,8 +106,10 @@ export class BfApp extends LocalizedElement {
       </header>
       ${admin
         ? html`<nav aria-label=${t('nav.label')}>
-            ${NAV.filter((n) => may(admin.role, n.role)).map(
-              (n) => html`<a href="#/${n.screen}" aria-current=${n.screen === current ? 'page' : 'false'}>${t(n.label)}</a>`,
+            ${SCREENS.map((s) =>
+              s.nav && may(admin.role, s.role)
+                ? html`<a href="#/${section(s)}" aria-current=${section(s) === current ? 'page' : 'false'}>${t(s.nav)}</a>`
+                : nothing,
             )}
           </nav>`
         : nothing}
