@@ -21,7 +21,7 @@ export function watchNode(nodeId: string, handlers: LiveHandlers): () => void {
     socket.send(JSON.stringify({ subscribe: [nodeId] }));
   });
   socket.addEventListener('message', (event) => {
-    let message: { type?: string; node?: string; kind?: string; time?: string; values?: Record<string, number | null>; message?: string };
+    let message: Partial<MetricSample> & { type?: string; node?: string; message?: string };
     try {
       message = JSON.parse(String(event.data));
     } catch {

@@ -1,6 +1,6 @@
 // <bf-node-detail>: one node — its state, and a panel for every plugin its agent describes: the
-// plugin's own richer panel when one is registered (panels/registry.ts), then a generic form for each of its
-// commands.
+// plugin's own richer panel when one is registered (panels/registry.ts), then a generic form for
+// each of its commands.
 import { css, html, nothing } from 'lit';
 import { html as staticHtml, unsafeStatic } from 'lit/static-html.js';
 import { may, type Role } from '../../../agent-core/common/roles.js';

@@ -1,4 +1,4 @@
-// <bf-schema-form>: a form rendered from a JSON Schema (see json-schema.ts for what it covers):
+// <bf-schema-form>: a form rendered from a JSON Schema (see ui/json-schema.ts for what it covers):
 // required fields are marked, inputs start at `value` or else the schema's defaults. Sends
 // `bf-submit` with the value. Children (a Cancel button) stand beside the submit button; children
 // in slot "fields" (inputs the schema cannot describe, which their parent reads) follow the fields.
