@@ -1,2 +1,2 @@
 // The dashboard's entry: registers the shell; screens load as their own chunks when first shown.
-import './elements/bf-app.js';
+import './bf-app.js';

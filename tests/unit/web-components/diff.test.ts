@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diffLines, hunks, type DiffLine } from '../../../web-components/src/data/diff.js';
+import { diffLines, hunks, type DiffLine } from '../../../web-components/src/ui/diff.js';
 
 /** The diff as `diff -u` body lines, for readable expectations. */
 const unified = (lines: DiffLine[]) => lines.map((l) => `${l.kind === 'added' ? '+' : l.kind === 'removed' ? '-' : ' '}${l.text}`);

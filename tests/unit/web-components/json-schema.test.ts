@@ -1,6 +1,6 @@
 // The dashboard's schema forms: which input each schema gets, and the value read back from a form.
 import { describe, expect, it } from 'vitest';
-import { fieldsOf, FormValueError, initialText, initialValue, valueOf, type JsonSchema } from '../../../web-components/src/elements/json-schema.js';
+import { fieldsOf, FormValueError, initialText, initialValue, valueOf, type JsonSchema } from '../../../web-components/src/ui/json-schema.js';
 
 const schema: JsonSchema = {
   type: 'object',

@@ -1,7 +1,7 @@
 // The config editor's error placement: a parse error's line, and the line of the path a hub or
 // sing-box message names.
 import { describe, expect, it } from 'vitest';
-import { lineOfPath, parseJson, pathInMessage } from '../../../web-components/src/data/json-text.js';
+import { lineOfPath, parseJson, pathInMessage } from '../../../web-components/src/ui/json-text.js';
 
 const config = JSON.stringify(
   {

@@ -1,6 +1,7 @@
 // Live node samples over the hub's WebSocket (/api/v1/ws): sign in with the session's JWT as the
 // first message, subscribe to one node, hand every sample to the caller.
-import { session, type MetricSample } from './api.js';
+import { session } from './http.js';
+import type { MetricSample } from './metrics.js';
 
 export interface LiveHandlers {
   sample: (sample: MetricSample) => void;
@@ -20,7 +21,7 @@ export function watchNode(nodeId: string, handlers: LiveHandlers): () => void {
     socket.send(JSON.stringify({ subscribe: [nodeId] }));
   });
   socket.addEventListener('message', (event) => {
-    let message: { type?: string; node?: string; message?: string } & Partial<MetricSample>;
+    let message: Partial<MetricSample> & { type?: string; node?: string; message?: string };
     try {
       message = JSON.parse(String(event.data));
     } catch {

@@ -1,6 +1,6 @@
 // <bf-portal-copy>: a button that copies `value` and says so for a moment.
 import { LitElement, css, html } from 'lit';
-import { copyText } from '../data/clipboard.js';
+import { copyText } from '../ui/clipboard.js';
 import { msg, type PortalLocale } from './messages.js';
 
 export class BfPortalCopy extends LitElement {

@@ -1,0 +1,51 @@
+// <bf-login>: the sign-in form; sends `bf-signed-in` with the admin.
+import { css, html } from 'lit';
+import { signIn } from '../data/auth.js';
+import { t } from '../i18n.js';
+import { SIGNED_IN } from '../ui/events.js';
+import { LocalizedElement } from '../ui/localized-element.js';
+
+export class BfLogin extends LocalizedElement {
+  static override properties = { error: { state: true }, busy: { state: true } };
+  error = '';
+  busy = false;
+
+  static override styles = css`
+    form { display: grid; gap: 10px; max-width: 320px; margin: 48px auto; background: #fff; padding: 24px; border-radius: 8px; box-shadow: 0 1px 4px #0002; }
+    h2 { margin: 0 0 8px; font-size: 20px; }
+    input, button { font: inherit; padding: 8px; border-radius: 4px; border: 1px solid #ccd; }
+    button { background: #2456d3; color: #fff; border: none; cursor: pointer; }
+    button[disabled] { opacity: 0.6; }
+    .error { color: #b3261e; font-size: 14px; }
+  `;
+
+
+  private async submit(event: SubmitEvent) {
+    event.preventDefault();
+    const form = new FormData(event.target as HTMLFormElement);
+    this.busy = true;
+    this.error = '';
+    try {
+      const admin = await signIn(String(form.get('username')), String(form.get('password')));
+      this.dispatchEvent(new CustomEvent(SIGNED_IN, { detail: admin, bubbles: true, composed: true }));
+    } catch (error) {
+      this.error = (error as Error).message;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  override render() {
+    return html`
+      <form @submit=${this.submit}>
+        <h2>${t('login.title')}</h2>
+        <label>${t('login.username')} <input name="username" autocomplete="username" required /></label>
+        <label>${t('login.password')} <input name="password" type="password" autocomplete="current-password" required /></label>
+        ${this.error ? html`<div class="error" role="alert">${this.error}</div>` : ''}
+        <button type="submit" ?disabled=${this.busy}>${t('login.submit')}</button>
+      </form>
+    `;
+  }
+}
+
+customElements.define('bf-login', BfLogin);

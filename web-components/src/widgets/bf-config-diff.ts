@@ -1,0 +1,42 @@
+// <bf-config-diff>: what changed between two texts, as `diff -u` hunks with line numbers of both
+// sides; removed lines red, added green.
+import { css, html, nothing } from 'lit';
+import { diffLines, hunks } from '../ui/diff.js';
+import { t } from '../i18n.js';
+import { LocalizedElement } from '../ui/localized-element.js';
+
+export class BfConfigDiff extends LocalizedElement {
+  static override properties = { oldText: {}, newText: {} };
+  oldText = '';
+  newText = '';
+
+  static override styles = css`
+    :host { display: block; }
+    .diff { overflow-x: auto; border: 1px solid #e4e6eb; border-radius: 4px; background: #fff; }
+    table { border-collapse: collapse; font: 12px/18px ui-monospace, SFMono-Regular, Menlo, monospace; min-width: 100%; }
+    td { padding: 0 8px; white-space: pre; vertical-align: top; }
+    td.n { color: #9aa1ad; text-align: right; user-select: none; width: 1%; }
+    tr.added { background: #e6f6ea; }
+    tr.removed { background: #fde8e6; }
+    tr.hunk td { background: #eef2fb; color: #4a5263; }
+    p { font-size: 14px; color: #6b7280; }
+  `;
+
+  override render() {
+    const parts = hunks(diffLines(this.oldText, this.newText));
+    if (parts.length === 0) return html`<p>${t('config.noDifference')}</p>`;
+    const sign = { same: ' ', added: '+', removed: '-' } as const;
+    return html`<div class="diff"><table data-diff>
+      ${parts.map(
+        (hunk) => html`<tr class="hunk"><td class="n"></td><td class="n"></td><td>@@ −${hunk.oldStart} +${hunk.newStart} @@</td></tr>
+          ${hunk.lines.map(
+            (line) => html`<tr class=${line.kind} data-kind=${line.kind}>
+              <td class="n">${line.oldLine ?? nothing}</td><td class="n">${line.newLine ?? nothing}</td><td>${sign[line.kind]} ${line.text}</td>
+            </tr>`,
+          )}`,
+      )}
+    </table></div>`;
+  }
+}
+
+customElements.define('bf-config-diff', BfConfigDiff);
