@@ -157,9 +157,9 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   // Alerts: the `alerts` job (hub/jobs/alerts.ts) raises them, GET /api/v1/alerts lists them.
   await app.register(import('./routes/alerts.js'), { prefix: '/api/v1/alerts' });
 
-  // Live node figures: the `live` job gathers Clash API summaries and ledger positions (hub/live.ts)
+  // Live node figures: the `live` job gathers Clash API summaries and ledger positions (hub/jobs/live.ts)
   // for GET /api/v1/nodes/:id/live; GET /api/v1/overview is the fleet at a glance.
-  await app.register(import('./live.js'), { logger, intervalMs: config.live_interval_s * 1000 });
+  await app.register(import('./jobs/live.js'), { logger, intervalMs: config.live_interval_s * 1000 });
   await app.register(import('./routes/overview.js'), { prefix: '/api/v1/overview' });
   return app;
 }

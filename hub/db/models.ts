@@ -380,7 +380,7 @@ export class Alert extends Model {
   }
 }
 
-/** The latest Clash API summary and ledger position of a node, from the hub's `live` job (hub/live.ts). */
+/** The latest Clash API summary and ledger position of a node, from the hub's `live` job (hub/jobs/live.ts). */
 /** What a node's agent last described, as the `node-status` job stored it (hub/jobs/node-status.ts). */
 export class NodeStatus extends Model {
   static override tableName = 'node_status';

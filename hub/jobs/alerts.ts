@@ -12,7 +12,7 @@
 //   disk    disk_used_bytes / disk_total_bytes × 100      > alert_disk_percent (90)
 //   offline nodes.health offline for > alert_offline_after_s (300) since last_seen_at
 //   ledger_backlog  node_live.ledger_backlog_entries (head_seq − acked_seq of clash-stats' ledger,
-//           read by the `live` job, hub/live.ts) > alert_ledger_backlog_entries (10000 entries)
+//           read by the `live` job, hub/jobs/live.ts) > alert_ledger_backlog_entries (10000 entries)
 // A rule fires once when its value crosses the threshold (one `firing` row, one notification per
 // channel); more samples above it change nothing but `last_value`. It resolves when the value is
 // below threshold − alert_hysteresis_percent and has stayed there for alert_resolve_after_s (0: at

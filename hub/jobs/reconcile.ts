@@ -12,6 +12,7 @@
 // not change, so it is not behind; an admin's apply pushes even the version it already had.
 import type { Knex } from 'knex';
 import type { AppLogger } from '../../agent-core/common/logger.js';
+import type { UsersSyncOutput } from '../../plugins/singbox-config/contract.js';
 import type { AgentPool } from '../agents.js';
 import { recordAudit, type Actor } from '../audit.js';
 import { readConfigVersion, recordConfigEvent } from '../config-versions.js';
@@ -51,7 +52,7 @@ export interface NodeReconcileResult {
   /** null when the node already runs the desired config version (or none is set). */
   config: (PartResult & { version: number }) | null;
   /** null when the node already has the desired users revision. */
-  users: (PartResult & { revision: number; users?: number; changed?: boolean; locally_removed?: string[] }) | null;
+  users: (PartResult & { revision: number; users?: number; changed?: boolean; locally_removed?: UsersSyncOutput['locally_removed'] }) | null;
   ok: boolean;
 }
 
@@ -183,7 +184,7 @@ export class Reconciler {
     }
   }
 
-  private async pushUsers(node: Node, revision: number, force: boolean, actor: Actor): Promise<PartResult & { users?: number; changed?: boolean; locally_removed?: string[] }> {
+  private async pushUsers(node: Node, revision: number, force: boolean, actor: Actor): Promise<PartResult & { users?: number; changed?: boolean; locally_removed?: UsersSyncOutput['locally_removed'] }> {
     const { db, agents, now, logger } = this.deps;
     const key = `${node.id}:users`;
     const retryAt = this.waitingUntil(key, force);
@@ -205,7 +206,7 @@ export class Reconciler {
       // An older singbox-config refuses the field; it counts usage from the sync instead.
       if (await agents.takesInput(node, USERS_SYNC_COMMAND, 'ledger_seq')) input.ledger_seq = ledgerSeq;
       const { result } = await agents.execute(node, USERS_SYNC_COMMAND, input);
-      const answer = (result ?? {}) as { changed?: boolean; locally_removed?: string[] };
+      const answer = (result ?? {}) as Partial<UsersSyncOutput>;
       // Never backwards: a slower push of an older revision must not undo a newer one's record.
       await db('nodes').where({ id: node.id }).andWhere('applied_revision', '<', revision).update({ applied_revision: revision });
       this.backoff.delete(key);

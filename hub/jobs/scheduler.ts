@@ -1,5 +1,5 @@
-// The hub's scheduled jobs (traffic, quota, reconcile, metrics, alerts, node-status; the `live` job
-// is still hub/live.ts) as one Fastify plugin, `app.jobs`.
+// The hub's scheduled jobs (traffic, quota, reconcile, metrics, alerts, node-status) as one Fastify
+// plugin, `app.jobs`; the `live` job (jobs/live.ts) registers itself beside them.
 //
 // Each tick runs under a fleet-wide lease in job_leases, so with several hubs on one database each
 // tick runs once: a hub takes the lease when it has expired or is already its own, keeps it alive

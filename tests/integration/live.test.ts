@@ -1,4 +1,4 @@
-// Live node figures (hub/live.ts, hub/routes/nodes/live.ts): the hub's `live` job calls clash-stats.summary
+// Live node figures (hub/jobs/live.ts, hub/routes/nodes/live.ts): the hub's `live` job calls clash-stats.summary
 // and clash-stats.traffic.position on a real agent process whose clash-stats is the in-memory
 // ledger double (tests/fixtures/plugins/fake-ledger.js), keeps the latest figures per node in
 // node_live, and tolerates a node it cannot reach. GET /api/v1/nodes/:id/live adds the node's

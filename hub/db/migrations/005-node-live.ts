@@ -1,5 +1,5 @@
 // The latest Clash API figures and ledger position per node, gathered by the hub's `live` job
-// (hub/live.ts). One row per node, overwritten each tick; in the database rather than in memory so
+// (hub/jobs/live.ts). One row per node, overwritten each tick; in the database rather than in memory so
 // every hub behind a load balancer answers with the same figures (only the lease holder gathers).
 import type { Knex } from 'knex';
 

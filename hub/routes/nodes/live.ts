@@ -1,5 +1,5 @@
 // GET /api/v1/nodes/:id/live (viewer): a node's latest Clash API figures and ledger backlog as the
-// hub's `live` job gathered them (hub/live.ts; the browser never talks to nodes), plus its traffic
+// hub's `live` job gathered them (hub/jobs/live.ts; the browser never talks to nodes), plus its traffic
 // today (hub/usage-today.ts).
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { NodeLive } from '../../db/models.js';

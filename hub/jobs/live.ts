@@ -12,12 +12,12 @@
 // the agent's, so a cached answer shows its age.
 import fp from 'fastify-plugin';
 import type { Knex } from 'knex';
-import type { AppLogger } from '../agent-core/common/logger.js';
-import type { ClashSummary, LedgerPosition } from '../plugins/clash-stats/contract.js';
-import type { AgentPool } from './agents.js';
-import { Node } from './db/models.js';
-import { mapLimit } from './jobs/common.js';
-import { recordServedConfig } from './jobs/served-config.js';
+import type { AppLogger } from '../../agent-core/common/logger.js';
+import type { ClashSummary, LedgerPosition } from '../../plugins/clash-stats/contract.js';
+import type { AgentPool } from '../agents.js';
+import { Node } from '../db/models.js';
+import { mapLimit } from './common.js';
+import { recordServedConfig } from './served-config.js';
 
 export interface LiveJobDeps {
   db: Knex;
