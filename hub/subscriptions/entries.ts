@@ -5,7 +5,7 @@
 // shadowsocks the user key from singbox-config's contract, with the client password
 // "<server PSK>:<user key>" for shadowsocks-2022.
 import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
-import { SS_2022_KEY_BYTES, shadowsocksUserKey } from '../../plugins/singbox-config/contract.js';
+import { shadowsocksUserKey, ss2022KeyBytes } from '../../plugins/singbox-config/contract.js';
 
 export type EntryType = 'vless' | 'vmess' | 'trojan' | 'shadowsocks' | 'hysteria2' | 'tuic' | 'anytls';
 
@@ -154,7 +154,7 @@ function transportOf(value: unknown): EntryTransport | undefined {
 export function shadowsocksPassword(inbound: Json, user: EntryUser): string | undefined {
   const method = String(inbound.method ?? '');
   const userKey = shadowsocksUserKey(method, user);
-  return userKey !== undefined && SS_2022_KEY_BYTES[method] !== undefined ? `${String(inbound.password ?? '')}:${userKey}` : userKey;
+  return userKey !== undefined && ss2022KeyBytes(method) !== undefined ? `${String(inbound.password ?? '')}:${userKey}` : userKey;
 }
 
 /**

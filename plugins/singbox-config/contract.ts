@@ -222,10 +222,15 @@ export type UserProtocol = (typeof USER_PROTOCOLS)[number];
 const USER_PROTOCOL_SET: ReadonlySet<string> = new Set(USER_PROTOCOLS);
 
 /** Shadowsocks 2022 methods that take several users, by key length in bytes. */
-export const SS_2022_KEY_BYTES: Readonly<Record<string, number>> = {
+const SS_2022_KEY_BYTES: Readonly<Record<string, number>> = {
   '2022-blake3-aes-128-gcm': 16,
   '2022-blake3-aes-256-gcm': 32,
 };
+
+/** The key length of a multi-user Shadowsocks 2022 method; undefined for any other string ("constructor" included). */
+export const ss2022KeyBytes = (method: string): number | undefined =>
+  Object.hasOwn(SS_2022_KEY_BYTES, method) ? SS_2022_KEY_BYTES[method] : undefined;
+
 /** Legacy AEAD methods; their users have plain string passwords. */
 export const SS_LEGACY_METHODS: ReadonlySet<string> = new Set([
   'aes-128-gcm',
@@ -253,7 +258,7 @@ export function isManaged(inbound: Json): boolean {
  * compiles this file without Node's types.
  */
 export function shadowsocksUserKey(method: string, user: Pick<SyncUser, 'password' | 'ss_key'>): string | undefined {
-  const bytes = SS_2022_KEY_BYTES[method];
+  const bytes = ss2022KeyBytes(method);
   if (bytes !== undefined) return btoa(atob(user.ss_key).slice(0, bytes));
   return SS_LEGACY_METHODS.has(method) ? user.password : undefined;
 }
@@ -296,7 +301,7 @@ function inboundProblem(inbound: unknown, at: string): string | undefined {
   if (method === '2022-blake3-chacha20-poly1305') {
     return `${at}.method: 2022-blake3-chacha20-poly1305 does not support multiple users; use 2022-blake3-aes-128-gcm or 2022-blake3-aes-256-gcm`;
   }
-  if (!(method in SS_2022_KEY_BYTES) && !SS_LEGACY_METHODS.has(method)) {
+  if (ss2022KeyBytes(method) === undefined && !SS_LEGACY_METHODS.has(method)) {
     return `${at}.method: ${JSON.stringify(method)} cannot take users; use 2022-blake3-aes-128-gcm, 2022-blake3-aes-256-gcm or a legacy AEAD method`;
   }
   if (isManaged(inbound) && (typeof inbound.tag !== 'string' || inbound.tag === '')) {

@@ -152,6 +152,8 @@ describe('checkBase: what users.sync and other plugins manage is refused, naming
     ['2022-blake3-chacha20-poly1305', { inbounds: [{ type: 'shadowsocks', method: '2022-blake3-chacha20-poly1305', password: 'k' }] }, 'config.inbounds[0].method: 2022-blake3-chacha20-poly1305 does not support multiple users'],
     ['a managed inbound without a tag', { inbounds: [{ type: 'shadowsocks', method: '2022-blake3-aes-128-gcm', managed: true }] }, 'config.inbounds[0].tag: a managed shadowsocks inbound needs a tag'],
     ['an inbound that is not an object', { inbounds: ['vless'] }, 'config.inbounds[0]: must be an object'],
+    // A method named like an Object.prototype member is no method sing-box knows.
+    ['a shadowsocks method named "constructor"', { inbounds: [{ type: 'shadowsocks', method: 'constructor', password: 'k' }] }, 'config.inbounds[0].method: "constructor" cannot take users'],
   ];
   it.each(refusals)('refuses %s', (_what, base, message) => {
     expect(() => checkBase(base)).toThrow(InvalidArgumentError);
