@@ -28,6 +28,7 @@
 // fleet-wide lease, so with several hubs each alert is raised and sent once.
 import type { Knex } from 'knex';
 import type { AppLogger } from '../../agent-core/common/logger.js';
+import type { Sample, SampleKind } from '../../plugins/sysmetrics/contract.js';
 import type { HubConfig } from '../config.js';
 import { Alert, AlertNotification, Node, type AlertChannel, type AlertRule } from '../db/models.js';
 import { configuredChannels, type AlertMessage, type ChannelSender } from '../alerts/channels.js';
@@ -39,15 +40,14 @@ interface SampleRow {
   values: string;
 }
 
-const KINDS = ['cpu-memory', 'disk-network'] as const;
 /** Samples read per node and kind in one tick; the rest are read at the next. */
 const BATCH = 500;
 
 const percent = (used: number | null | undefined, total: number | null | undefined) =>
   typeof used === 'number' && typeof total === 'number' && total > 0 ? Math.round((used / total) * 1000) / 10 : null;
 
-/** The percent rules a sample of each kind feeds, and how each reads its value. */
-const SAMPLE_RULES: Record<string, [AlertRule, (v: Record<string, number | null>) => number | null][]> = {
+/** The percent rules a sample of each kind feeds, and how each reads its value (a new kind in the contract must be named here). */
+const SAMPLE_RULES: Record<SampleKind, [AlertRule, (v: Sample['values']) => number | null][]> = {
   'cpu-memory': [
     ['cpu', (v) => (typeof v.cpu_percent === 'number' ? v.cpu_percent : null)],
     ['memory', (v) => percent(v.memory_used_bytes, v.memory_total_bytes)],
@@ -97,7 +97,7 @@ export class AlertEngine {
     const nodes = await Node.query(db).where('enabled', true).orderBy('id');
 
     for (const node of nodes) {
-      for (const kind of KINDS) {
+      for (const kind of Object.keys(SAMPLE_RULES) as SampleKind[]) {
         const cursor = await db('alert_cursors').where({ node_id: node.id, kind }).first();
         const query = db('node_metrics').where({ node_id: node.id, kind, resolution: 'raw' });
         const rows: SampleRow[] = cursor
@@ -105,8 +105,8 @@ export class AlertEngine {
           : await query.orderBy('time', 'desc').limit(1);
         if (rows.length === 0) continue;
         for (const row of rows) {
-          const values = JSON.parse(row.values) as Record<string, number | null>;
-          for (const [rule, read] of SAMPLE_RULES[kind] ?? []) {
+          const values = JSON.parse(row.values) as Sample['values'];
+          for (const [rule, read] of SAMPLE_RULES[kind]) {
             const threshold = this.thresholds[rule as keyof typeof this.thresholds];
             const value = read(values);
             if (!threshold || value === null) continue;
