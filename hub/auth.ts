@@ -79,11 +79,11 @@ class RefusalCounter {
   opened(key: string, now: number, row: Promise<number | undefined>, error: string): void {
     const source = this.sources.get(key);
     if (source && now - source.since < REFUSAL_WINDOW_MS) {
-      Object.assign(source, { rows: source.rows + 1, count: 1, row, error, updates: Promise.resolve() });
+      Object.assign(source, { rows: source.rows + 1, count: 1, row, error, updates: Promise.resolve(), queued: false });
       return;
     }
     this.sources.delete(key);
-    this.sources.set(key, { since: now, rows: 1, count: 1, row, error, updates: Promise.resolve() });
+    this.sources.set(key, { since: now, rows: 1, count: 1, row, error, updates: Promise.resolve(), queued: false });
     // Oldest first (a Map keeps insertion order): forget the longest-known sources past the cap.
     for (const old of this.sources.keys()) {
       if (this.sources.size <= MAX_REFUSAL_SOURCES) break;
@@ -102,6 +102,8 @@ interface RefusalSource {
   error: string;
   /** The count updates of the last row, in order. */
   updates: Promise<void>;
+  /** An update is queued and has not started: it will write the count as it stands then. */
+  queued: boolean;
 }
 
 /** `body[field]` when it is a string (the username of a sign-in), else ''. */
@@ -159,13 +161,18 @@ export const authPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
       const repeated = anonymousRefusal ? refusals.repeat(source, now) : undefined;
       if (repeated) {
         // One update at a time per row, each writing the count as it stands when it runs: updates
-        // on a pool of connections could land out of order and leave a lower count last.
-        repeated.updates = repeated.updates.then(async () => {
-          const id = await repeated.row;
-          if (id === undefined) return;
-          const counted = `${repeated.count} requests like this from this address within a minute; the first: ${repeated.error || `status ${reply.statusCode}`}`;
-          await amendAuditError(app.db, logger, id, action, counted);
-        });
+        // on a pool of connections could land out of order and leave a lower count last. A flood
+        // queues at most one update behind the running one, so it costs a few writes, not one each.
+        if (!repeated.queued) {
+          repeated.queued = true;
+          repeated.updates = repeated.updates.then(async () => {
+            repeated.queued = false;
+            const id = await repeated.row;
+            if (id === undefined) return;
+            const counted = `${repeated.count} requests like this from this address within a minute; the first: ${repeated.error || `status ${reply.statusCode}`}`;
+            await amendAuditError(app.db, logger, id, action, counted);
+          });
+        }
         await repeated.updates;
         return;
       }
