@@ -1,6 +1,6 @@
 // The AgentService of agent.proto as a grpc-js service definition, with protobuf-es doing the
 // (de)serialisation. Imported only by the two adapters: agent-core/grpc-server.ts and
-// hub/agent-client.ts.
+// agent-core/common/agent-client.ts.
 import { fromBinary, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
 import type { MethodDefinition } from '@grpc/grpc-js';
 import {
