@@ -12,6 +12,7 @@ import { createLogger } from '../../agent-core/common/logger.js';
 import { createAdmin } from '../../hub/admins.js';
 import type { Role } from '../../agent-core/common/roles.js';
 import { mysqlUrl } from './real-components.js';
+import { until } from './until.js';
 
 export type DatabaseKind = 'sqlite' | 'mariadb';
 
@@ -66,6 +67,9 @@ export async function startTestHub(kind: DatabaseKind, options: TestHubOptions =
       await createAdmin(username, password, role);
       const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password } });
       if (res.statusCode !== 200) throw new Error(`login as ${role} failed: ${res.body}`);
+      // The sign-in's audit row is written after the answer; wait for it, so that a test counting
+      // audit rows does not see it land in the middle.
+      await until(`the audit row of ${username}'s sign-in`, async () => (await app.db('audit_log').where({ action: 'auth.login', admin: username }).first()) ?? undefined);
       headers = { authorization: `Bearer ${res.json().token}` };
       sessions.set(role, headers);
     }
