@@ -1,13 +1,15 @@
 // The optional Redis that several hub replicas share (redis_url), as one Fastify plugin,
 // `app.redis`: null when it is not set, and then every count below stays in this hub's memory, as
 // on a single hub. With it, the rate limits (hub/rate-limit-store.ts) and the sign-in back-off
-// (hub/login-throttle.ts) count in Redis, so a limit holds across the replicas.
+// (hub/login-throttle.ts) count in Redis, so a limit holds across the replicas, and the hubs tell
+// each other of ended sessions (hub/sessions.ts) so every replica closes their WebSockets at once.
 //
 // A Redis that cannot be reached at start stops the hub with a message naming the setting: an
 // operator who set it means to share the counts. A Redis lost later does not fail requests: each
 // count falls back to this hub's memory until the connection is back (limits then hold per
 // replica, as without Redis), with one warning per outage, boxfleet_hub_redis_up at 0 and
 // boxfleet_hub_redis_fallbacks_total counting the requests counted locally.
+import { randomBytes } from 'node:crypto';
 import fp from 'fastify-plugin';
 import { Redis } from 'ioredis';
 import { Counter, Gauge } from 'prom-client';
@@ -31,12 +33,34 @@ export class SharedRedis {
   private warned = false;
   /** The connection's last error, for the warning. */
   lastError?: Error;
+  /** This hub among the publishers, so it can skip its own messages. */
+  private readonly origin = randomBytes(8).toString('hex');
+  private readonly listeners = new Map<string, (message: string) => void>();
 
   constructor(
     readonly client: Redis,
+    /** A connection of its own: one that subscribes can send nothing else. */
+    private readonly subscriber: Redis,
     private readonly logger: AppLogger,
     private readonly fallbacks: Counter<'what'>,
-  ) {}
+  ) {
+    subscriber.on('message', (channel: string, text: string) => {
+      const split = text.indexOf(' ');
+      if (text.slice(0, split) !== this.origin) this.listeners.get(channel)?.(text.slice(split + 1));
+    });
+  }
+
+  /** Tells the other hubs; best effort (a hub that misses it finds out by its own polling). */
+  publish(channel: string, message: string): void {
+    if (!this.ready) return;
+    this.client.publish(channel, `${this.origin} ${message}`).catch((error: Error) => this.logger.warn('redis publish failed', { channel, error: error.message }));
+  }
+
+  /** Calls `listener` with what the other hubs publish on `channel` (one listener per channel). */
+  async subscribe(channel: string, listener: (message: string) => void): Promise<void> {
+    this.listeners.set(channel, listener);
+    await this.subscriber.subscribe(channel);
+  }
 
   /** Whether a command sent now can be answered; when not, callers count locally without trying. */
   get ready(): boolean {
@@ -67,24 +91,25 @@ export class SharedRedis {
 }
 
 /** Connects, or throws a message naming the setting and the address. */
-async function connect(url: string): Promise<Redis> {
+async function connect(url: string, forCommands: boolean): Promise<Redis> {
   const client = new Redis(url, {
     lazyConnect: true,
     connectTimeout: CONNECT_TIMEOUT_MS,
-    commandTimeout: COMMAND_TIMEOUT_MS,
-    // Fail at once while disconnected instead of queueing: the caller counts locally meanwhile.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
+    // Fail at once while disconnected instead of queueing, and give up on a hung Redis: the caller
+    // counts locally meanwhile. A subscriber keeps the defaults, which subscribe again on reconnect.
+    ...(forCommands ? { commandTimeout: COMMAND_TIMEOUT_MS, enableOfflineQueue: false, maxRetriesPerRequest: 1 } : {}),
   });
   // Without a listener an 'error' event would end the process; the plugin reports it once connected.
-  client.on('error', () => undefined);
+  // The socket's own error says more than the "Connection is closed." that connect() rejects with.
+  let cause: Error | undefined;
+  client.on('error', (error: Error) => (cause ??= error));
   try {
     await client.connect();
     await client.ping();
     return client;
   } catch (error) {
     client.disconnect();
-    throw new InvalidArgumentError(`${settingName('redis_url')}: cannot reach ${redisAddress(url)}: ${(error as Error).message}`);
+    throw new InvalidArgumentError(`${settingName('redis_url')}: cannot reach ${redisAddress(url)}: ${(cause ?? (error as Error)).message}`);
   }
 }
 
@@ -101,7 +126,11 @@ export const redisPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
       app.decorate('redis', null);
       return;
     }
-    const client = await connect(config.redis_url);
+    const client = await connect(config.redis_url, true);
+    const subscriber = await connect(config.redis_url, false).catch((error: Error) => {
+      client.disconnect();
+      throw error;
+    });
     const registers = [app.prometheus];
     const fallbacks = new Counter({
       name: 'boxfleet_hub_redis_fallbacks_total',
@@ -117,7 +146,7 @@ export const redisPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
         this.set(client.status === 'ready' ? 1 : 0);
       },
     });
-    const shared = new SharedRedis(client, logger, fallbacks);
+    const shared = new SharedRedis(client, subscriber, logger, fallbacks);
     let closing = false;
     client.on('error', (error: Error) => (shared.lastError = error));
     client.on('ready', () => shared.recovered());
@@ -128,7 +157,7 @@ export const redisPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
     app.decorate('redis', shared);
     app.addHook('onClose', async () => {
       closing = true;
-      await client.quit().catch(() => client.disconnect());
+      await Promise.all([client, subscriber].map((c) => c.quit().catch(() => c.disconnect())));
     });
   },
   { name: 'redis', dependencies: ['prometheus'] },
