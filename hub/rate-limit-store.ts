@@ -36,11 +36,17 @@ const LocalStore = load('@fastify/rate-limit/store/LocalStore.js') as new (conti
 const NAMESPACE = 'boxfleet:rate-limit:';
 
 class SharedStore implements Store {
+  private readonly redis: Store;
+
+  /** `scope`: the route whose own limit this counts, in the Redis keys ('' for the plugin-wide store and its limiters). */
   constructor(
     private readonly shared: SharedRedis,
-    private readonly redis: Store,
+    flags: StoreFlags,
+    scope: string,
     private readonly local: Store,
-  ) {}
+  ) {
+    this.redis = new RedisStore(Boolean(flags.continueExceeding), Boolean(flags.exponentialBackoff), shared.client, `${NAMESPACE}${scope}`);
+  }
 
   incr(key: string, done: Done, timeWindow: number, max: number): void {
     if (!this.shared.ready) {
@@ -60,20 +66,20 @@ class SharedStore implements Store {
     );
   }
 
+  /** A route's limit (`config.rateLimit`), or a limiter of createRateLimit, which has no route. */
   child(routeOptions: object): Store {
-    return new SharedStore(this.shared, this.redis.child(routeOptions), this.local.child(routeOptions));
+    // What the plugin passes at run time: its merged limit options (its typings say route options).
+    const options = routeOptions as StoreFlags & { routeInfo?: { method?: string; url?: string } };
+    const { method, url } = options.routeInfo ?? {};
+    return new SharedStore(this.shared, options, method && url ? `${method}:${url}:` : '', this.local.child(options));
   }
 }
 
-/** A store class over `shared` as @fastify/rate-limit's `store` option takes it (it calls `new Store(options)`). */
+/** @fastify/rate-limit's `store` option: a class over `shared` (the plugin calls `new Store(options)`). */
 function sharedStore(shared: SharedRedis) {
   return class extends SharedStore {
-    constructor({ continueExceeding, exponentialBackoff }: StoreFlags) {
-      super(
-        shared,
-        new RedisStore(Boolean(continueExceeding), Boolean(exponentialBackoff), shared.client, NAMESPACE),
-        new LocalStore(Boolean(continueExceeding), Boolean(exponentialBackoff)),
-      );
+    constructor(options: StoreFlags) {
+      super(shared, options, '', new LocalStore(Boolean(options.continueExceeding), Boolean(options.exponentialBackoff)));
     }
   };
 }

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { CLI, startAgentProcess, type AgentProcess } from '../support/agent-process.js';
 import { createTestDatabase } from '../support/hub.js';
@@ -198,6 +199,22 @@ describe('two hubs on one MariaDB and one Redis', () => {
       const refused = await call(hub, 'POST', '/api/v1/auth/login', { body: { username: 'carol', password }, ip: '10.0.3.99' });
       expect(refused.status, hub.name).toBe(429);
       expect(refused.json.message).toMatch(/^too many failed sign-ins for this username; try again in (2\d|30) s$/);
+    }
+  });
+
+  it('keep no subscription token or username in Redis, only digests under their own prefixes', async () => {
+    const { token } = await newUser('secretive');
+    expect((await call(a, 'GET', `/sub/${token}/info`, { ip: '10.0.6.1' })).status).toBe(200);
+    const client = new Redis(redis.url);
+    try {
+      const keys = await client.keys('*');
+      expect(keys.filter((k) => k.startsWith('boxfleet:rate-limit:POST:/api/v1/auth/login:')).length).toBeGreaterThan(0);
+      expect(keys.filter((k) => k.startsWith('boxfleet:login:lock:')).length).toBe(1);
+      expect(keys.filter((k) => !/^boxfleet:(rate-limit:(POST:\/api\/v1\/auth\/login:)?|login:(failures|lock):)[A-Za-z0-9_-]{43}$/.test(k))).toEqual([]);
+      expect(keys.join(' ')).not.toContain(token);
+      expect(keys.join(' ')).not.toContain('carol');
+    } finally {
+      client.disconnect();
     }
   });
 
