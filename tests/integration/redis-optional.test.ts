@@ -1,8 +1,9 @@
 // redis_url is optional: a hub without it counts its rate limits and sign-in back-off in its own
 // memory exactly as before (two hubs on one database then count apart), connects to nothing and
-// shows no Redis figures; a hub given a Redis it cannot reach, or an address that is no Redis URL,
-// refuses to start and says which setting is wrong. (Hubs sharing a real Redis:
-// several-hubs.mariadb.test.ts.)
+// shows no Redis figures, while the jobs, the live one included, still run once per tick among
+// the hubs on one database (their lease is in it); a hub given a Redis it cannot reach, or an
+// address that is no Redis URL, refuses to start and says which setting is wrong. (Hubs sharing a
+// real Redis: several-hubs.mariadb.test.ts.)
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -16,7 +17,7 @@ import { startTestHub, type TestHub } from '../support/hub.js';
 
 const logger = createLogger({ service: 'hub', level: 'error' });
 
-describe('a hub without redis_url', () => {
+describe('two hubs on one database without redis_url', () => {
   let a: TestHub;
   let b: Awaited<ReturnType<typeof buildApp>>;
 
@@ -45,6 +46,11 @@ describe('a hub without redis_url', () => {
     // An unknown token answers 404 until its limit (60 a minute) is used up.
     expect(onA).toEqual([...Array(60).fill(404), 429]);
     expect(await get(b)).toBe(404);
+  });
+
+  it('run the live job once per tick: the other hub leaves it to the lease holder', async () => {
+    expect(await a.app.jobs.run('live')).toMatchObject({ ran: true, result: { nodes: 0 } });
+    expect(await b.jobs.run('live')).toEqual({ ran: false, holder: a.app.jobs.holder });
   });
 });
 
