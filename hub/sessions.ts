@@ -32,7 +32,7 @@ export class Sessions {
     this.redis?.publish(ENDED_CHANNEL, String(adminId));
   }
 
-  /** Calls `listener` when the admin's sessions end on this hub; returns the unsubscribe. */
+  /** Calls `listener` when the admin's sessions end (announced here, or by another hub through Redis); returns the unsubscribe. */
   onEnded(adminId: number, listener: () => void): () => void {
     const handler = (id: number) => {
       if (id === adminId) listener();
