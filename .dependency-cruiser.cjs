@@ -31,6 +31,13 @@ module.exports = {
       to: { path: '^plugins/', pathNot: '^plugins/[^/]+/contract\\.ts$' },
     },
     {
+      name: 'hub-rate-limits-shared',
+      comment: "The hub's rate limits go through hub/rate-limit-store.ts, which counts them in the Redis the hubs share when there is one.",
+      severity: 'error',
+      from: { path: '^hub/', pathNot: '^hub/rate-limit-store\\.ts$' },
+      to: { path: '^node_modules/@fastify/rate-limit/' },
+    },
+    {
       name: 'agent-core-not-plugins',
       comment: 'agent-core knows plugins through the SDK; only the entry point (agent-core/main.ts) lists the built-ins.',
       severity: 'error',

@@ -19,6 +19,7 @@ import authRoutes from './routes/auth.js';
 import nodeRoutes from './routes/nodes/index.js';
 import { jobsPlugin } from './jobs/scheduler.js';
 import { prometheusPlugin } from './prometheus.js';
+import { redisPlugin } from './redis.js';
 import { objectStorePlugin } from './object-store.js';
 import { redactPlugin } from './redact.js';
 import { DOCS_CSP, securityHeadersPlugin } from './security-headers.js';
@@ -119,6 +120,7 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP });
   await app.register(databasePlugin, { config });
   await app.register(prometheusPlugin);
+  await app.register(redisPlugin, { config, logger });
   await app.register(agentsPlugin);
   await app.register(sessionsPlugin);
   await app.register(authPlugin, { config, logger });

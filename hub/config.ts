@@ -14,6 +14,7 @@ export const SETTING_GROUPS = {
   server: 'Server',
   security: 'Security',
   database: 'Database',
+  replicas: 'Several hubs',
   storage: 'Storage',
   logging: 'Logging',
   tracing: 'Tracing',
@@ -77,6 +78,13 @@ export const HUB_SETTINGS = {
     group: 'database',
     flag: '--database-url <url>',
     meaning: 'mysql://user:pass@host:3306/db to use MySQL or MariaDB (empty: SQLite in data_dir)',
+    schema: Type.String({ default: '' }),
+  },
+
+  redis_url: {
+    group: 'replicas',
+    meaning:
+      'redis://[:password@]host:6379[/db] (or rediss:// for TLS) that every hub behind one load balancer shares, so the sign-in and subscription rate limits count across them (empty: each hub counts on its own)',
     schema: Type.String({ default: '' }),
   },
 
@@ -221,6 +229,9 @@ function checkTogether(config: HubConfig): HubConfig {
     // The dashboard and portal load their scripts from /assets, so the hub must sit at the root of its host.
     if (url.pathname !== '/') throw bad('public_url', `must be ${example}, without a path: the hub is served from the root of its host`);
     publicUrl = url.origin;
+  }
+  if (config.redis_url && !/^rediss?:\/\/[^/?#]/.test(config.redis_url)) {
+    throw bad('redis_url', 'must be redis://[:password@]host:port[/db] or rediss://…, for example redis://10.0.0.5:6379');
   }
   const dataDir = path.resolve(config.data_dir);
   return {

@@ -1,14 +1,15 @@
-// /api/v1/auth: sign in (rate-limited per client IP, backing off per username), who am I, and sign out.
+// /api/v1/auth: sign in (rate-limited per client IP, backing off per username; both counted across
+// hub replicas when they share a Redis), who am I, and sign out.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import rateLimit from '@fastify/rate-limit';
+import rateLimit from '../rate-limit-store.js';
 import { verifyLogin } from '../admins.js';
 import { adminOf } from '../auth.js';
 import { Admin } from '../db/models.js';
 import { HubError } from '../errors.js';
-import { LoginThrottle } from '../login-throttle.js';
+import { loginThrottle } from '../login-throttle.js';
 
 const routes: FastifyPluginAsyncTypebox<{ attemptsPerMinute: number; ttlSeconds: number }> = async (app, opts) => {
-  const throttle = new LoginThrottle(() => app.now());
+  const throttle = loginThrottle(() => app.now(), app.redis);
   await app.register(rateLimit, {
     global: false,
     errorResponseBuilder: (_request, context) =>
@@ -25,17 +26,17 @@ const routes: FastifyPluginAsyncTypebox<{ attemptsPerMinute: number; ttlSeconds:
     },
     async (request, reply) => {
       const { username, password } = request.body;
-      const waitS = Math.ceil(throttle.waitMs(username) / 1000);
+      const waitS = Math.ceil((await throttle.waitMs(username)) / 1000);
       if (waitS > 0) {
         reply.header('retry-after', String(waitS));
         throw new HubError('HUB_ERR_RATE_LIMITED', `too many failed sign-ins for this username; try again in ${waitS} s`);
       }
       const admin = await verifyLogin(username, password);
       if (!admin) {
-        throttle.failed(username);
+        await throttle.failed(username);
         throw new HubError('HUB_ERR_UNAUTHORIZED', 'wrong username or password');
       }
-      throttle.succeeded(username);
+      await throttle.succeeded(username);
       request.admin = admin;
       await Admin.query().patch({ last_login_at: Date.now() }).findById(admin.id);
       const token = await app.jwt.sign({ sub: admin.id, username: admin.username, role: admin.role, ver: admin.token_version });

@@ -11,7 +11,7 @@
 // pipeline fails. The script's own calls (download, register) get 4xx JSON answers; it prints
 // their message.
 import { createReadStream } from 'node:fs';
-import rateLimit from '@fastify/rate-limit';
+import rateLimit from '../rate-limit-store.js';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import type { Knex } from 'knex';

@@ -11,7 +11,7 @@
 // the status into the remarks; 3x-ui/Hiddify style panels add such info entries. We give out no
 // node address or credential at all.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import rateLimit from '@fastify/rate-limit';
+import rateLimit from '../rate-limit-store.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
 import { HubError } from '../errors.js';

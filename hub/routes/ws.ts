@@ -6,7 +6,9 @@
 //   ← {"type":"subscribed","nodes":[...]}  {"type":"sample","node","kind","time","values"}
 //     {"type":"error","node"?,"message"}
 // The hub holds one Watch stream per node while anyone is subscribed (app.metricsWatches); the browser never
-// talks to a node.
+// talks to a node. Any hub replica serves any browser: each dials the agents itself, so a socket
+// streams the node whichever hub the load balancer gave it (the samples every replica stores are
+// the same rows, kept once).
 import type { FastifyPluginAsync } from 'fastify';
 import type {} from '@fastify/websocket';
 import type { WebSocket } from 'ws';
@@ -15,7 +17,10 @@ import { SESSION_ENDED_MESSAGE } from '../sessions.js';
 
 const AUTH_TIMEOUT_MS = 10_000;
 const MAX_SUBSCRIPTIONS = 100;
-/** How often an open socket checks its session again, for sessions ended on another hub replica. */
+/**
+ * How often an open socket checks its session again: for sessions ended on another hub replica when
+ * the hubs share no Redis (or it was unreachable when the session ended), which would tell at once.
+ */
 const SESSION_CHECK_MS = 30_000;
 
 const routes: FastifyPluginAsync = async (app) => {

@@ -37,3 +37,12 @@ export function s3ServerUrl(): string {
   if (!url) throw new Error('no S3 server: set BOXFLEET_TEST_S3_URL=s3://ACCESS:SECRET@127.0.0.1:PORT?ssl=false (.ci/s3-server.sh starts one)');
   return url;
 }
+
+/** Debian's redis-server from PATH (.ci/run installs the package); throws when it is not there. */
+export function redisServerBin(): string {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const bin = path.join(dir, 'redis-server');
+    if (dir && existsSync(bin)) return bin;
+  }
+  throw new Error('no redis-server on PATH: apt-get install redis-server (.ci/run installs it)');
+}
