@@ -27,6 +27,7 @@ export interface Status {
   config: { version: number | null; hash: string | null; rendered_hash: string | null };
   users: { revision: number | null; count: number; served: number; locally_removed: { name: string; reason: string; at: string }[] };
   last_apply: { action: string; ok: boolean; message: string } | null;
+  limits: { check_s: number; checked_at: string | null; took_ms: number | null; error: string | null };
   degraded: boolean;
 }
 
@@ -139,6 +140,8 @@ export function fakeClashStats(options: { clashPort?: number; v2rayPort?: number
     /** The at_seq of every traffic.totals call (undefined: plain totals). */
     totalsAt: [] as (number | undefined)[],
     samples: 0,
+    /** While set, traffic.sample waits for it (a sample that takes its time). */
+    sampleGate: undefined as Promise<void> | undefined,
     contributions: [] as string[][],
   };
   function totalsAt(seq: number): Totals {
@@ -175,8 +178,9 @@ export function fakeClashStats(options: { clashPort?: number; v2rayPort?: number
     },
     start: () => ({
       commands: {
-        'traffic.sample': () => {
+        'traffic.sample': async () => {
           state.samples += 1;
+          await state.sampleGate;
           return { appended: 0, last_seq: state.samples };
         },
         'traffic.totals': ({ at_seq }) => {
