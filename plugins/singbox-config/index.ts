@@ -17,7 +17,7 @@ import { loadState } from './state.js';
 
 export default definePlugin({
   id: 'singbox-config',
-  version: '0.3.0',
+  version: '0.4.0',
   agent: '>=0.1.0 <1',
   description: 'The sing-box process and its config: users, contributions, checked reloads with rollback.',
   config: Settings,

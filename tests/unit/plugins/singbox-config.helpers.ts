@@ -131,8 +131,10 @@ type Totals = Record<string, { upload_bytes: number; download_bytes: number }>;
  * A stand-in for clash-stats with the contract's commands, so singbox-config can be tested against
  * its peer before the real one lands: totals are whatever the test sets; `entries` are the ledger's
  * entries after `acked_seq` (already in `totals`), which traffic.totals { at_seq } takes back out.
+ * Each sample reports a new head, so totals a test sets by hand are read afresh; with
+ * `samplesMoveTheHead: false` the head is the last entry's seq, as in a real ledger.
  */
-export function fakeClashStats(options: { clashPort?: number; v2rayPort?: number } = {}) {
+export function fakeClashStats(options: { clashPort?: number; v2rayPort?: number; samplesMoveTheHead?: boolean } = {}) {
   const state = {
     totals: {} as Totals,
     acked_seq: 0,
@@ -144,10 +146,10 @@ export function fakeClashStats(options: { clashPort?: number; v2rayPort?: number
     sampleGate: undefined as Promise<void> | undefined,
     contributions: [] as string[][],
   };
+  const head = () => state.entries.at(-1)?.seq ?? state.acked_seq;
   function totalsAt(seq: number): Totals {
-    const head = state.entries.at(-1)?.seq ?? state.acked_seq;
     if (seq < state.acked_seq) throw new FailedPreconditionError(`input.at_seq: ${seq} is below acked_seq ${state.acked_seq}`);
-    if (seq > head) throw new FailedPreconditionError(`input.at_seq: ${seq} is beyond head_seq ${head}`);
+    if (seq > head()) throw new FailedPreconditionError(`input.at_seq: ${seq} is beyond head_seq ${head}`);
     const totals = structuredClone(state.totals);
     for (const e of state.entries.filter((entry) => entry.seq > seq)) {
       totals[e.user]!.upload_bytes -= e.upload_bytes;
@@ -181,11 +183,12 @@ export function fakeClashStats(options: { clashPort?: number; v2rayPort?: number
         'traffic.sample': async () => {
           state.samples += 1;
           await state.sampleGate;
-          return { appended: 0, last_seq: state.samples };
+          return { appended: 0, last_seq: options.samplesMoveTheHead === false ? head() : state.samples };
         },
         'traffic.totals': ({ at_seq }) => {
           state.totalsAt.push(at_seq);
-          return at_seq === undefined ? { last_seq: state.samples, users: structuredClone(state.totals) } : { last_seq: at_seq, users: totalsAt(at_seq) };
+          if (at_seq !== undefined) return { last_seq: at_seq, users: totalsAt(at_seq) };
+          return { last_seq: options.samplesMoveTheHead === false ? head() : state.samples, users: structuredClone(state.totals) };
         },
         'singbox-contribution': ({ users }) => {
           state.contributions.push(users);

@@ -317,6 +317,22 @@ describe('local limits (before any config, against a stand-in clash-stats)', () 
     expect((again.payload as Removed).users).toEqual([expect.objectContaining({ name: 'alice', reason: 'used 10000 bytes since users.sync revision 3, which left 10000' })]);
   });
 
+  it('reads the totals only when the ledger moved since the last check', async () => {
+    const clash = fakeClashStats({ samplesMoveTheHead: false });
+    const { h } = await start({ limit_check_s: 1 }, [clash.plugin]);
+    await h.execute('singbox-config.users.sync', { revision: 1, users, ledger_seq: 0 }, { remote: true });
+    const plainTotals = () => clash.state.totalsAt.filter((seq) => seq === undefined).length;
+    const read = plainTotals();
+    await checks(clash, 2);
+    expect(plainTotals()).toBe(read);
+    moved(clash, 'alice', 100);
+    await checks(clash, 2);
+    expect(plainTotals()).toBe(read + 1);
+    moved(clash, 'alice', 400);
+    const removed = await h.nextEvent('singbox-config.users.removed-locally', 5000);
+    expect((removed.payload as Removed).users).toEqual([expect.objectContaining({ name: 'alice', reason: 'used 500 bytes since users.sync revision 1, which left 500' })]);
+  });
+
   it('does not serve, even for a moment, a user whose snapshot has no bytes left', async () => {
     const clash = fakeClashStats();
     const { h } = await start({ limit_check_s: 1 }, [clash.plugin]);
