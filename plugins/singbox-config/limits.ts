@@ -9,7 +9,7 @@ import type { Serving } from './serving.js';
 import { limitCheckS } from './settings.js';
 import { messageOf, type Context, type State } from './state.js';
 import type { UsersState } from './store.js';
-import { hasLimits, pastLimits, reportRemovals, servedUsers } from './users.js';
+import { hasLimits, nextExpiry, pastLimits, reportRemovals, servedUsers } from './users.js';
 
 /** Longest wait between checks while removals keep failing (each failed apply is a rollback). */
 const MAX_BACKOFF_S = 300;
@@ -35,6 +35,8 @@ export function startLimits(ctx: Context, state: State, serving: Serving, peers:
   const agentStartedAt = performance.timeOrigin;
   const isDegraded = () => Date.now() - (ctx.lastRemoteCallAt() ?? agentStartedAt) > settings.degraded_after_s * 1000;
   const last: LimitsStatus = { check_s: checkS, checked_at: null, took_ms: null, error: null };
+  /** What the last check found nobody past: the same users, totals and no expiry since give the same answer. */
+  let cleared: { users: UsersState; totals: Record<string, number> | undefined; until: number } | undefined;
 
   async function enforce(): Promise<void> {
     if (!state.users) return;
@@ -45,9 +47,14 @@ export function startLimits(ctx: Context, state: State, serving: Serving, peers:
       state.users = { ...state.users, baseline: totals };
       await state.store.writeUsers(state.users);
     }
-    const removals = pastLimits(state.users, totals, Date.now());
-    Object.assign(last, { checked_at: new Date().toISOString(), took_ms: Math.round((performance.now() - started) * 10) / 10 });
-    if (removals.length === 0) return;
+    const now = Date.now();
+    const unchanged = cleared?.users === state.users && cleared.totals === totals && now < cleared.until;
+    const removals = unchanged ? [] : pastLimits(state.users, totals, now);
+    Object.assign(last, { checked_at: new Date(now).toISOString(), took_ms: Math.round((performance.now() - started) * 10) / 10 });
+    if (removals.length === 0) {
+      if (!unchanged) cleared = { users: state.users, totals, until: nextExpiry(servedUsers(state.users)) };
+      return;
+    }
     const next: UsersState = { ...state.users, removed: [...state.users.removed, ...removals] };
     // The same path as every change: render, check, sample, replace, reload, verify, or roll back.
     if (state.base) await serving.commit('limits', state.base, next, { bad: 'failed-precondition', usersChanged: true });

@@ -64,6 +64,13 @@ export function pastLimits(state: UsersState, totals: Record<string, number> | u
   return out;
 }
 
+/** When the first of `users` expires, in ms since the epoch (Infinity when none does). */
+export function nextExpiry(users: readonly SyncUser[]): number {
+  let first = Infinity;
+  for (const user of users) if (user.expires_at !== null) first = Math.min(first, Date.parse(user.expires_at));
+  return first;
+}
+
 /** Users just removed locally: a warning in the log and a users.removed-locally event. */
 export function reportRemovals(ctx: Context, removals: LocalRemoval[], hubAway: boolean): void {
   ctx.logger.warn('users removed locally: past their remaining bytes or expiry', { users: removals, hub_away: hubAway });
