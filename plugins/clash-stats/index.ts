@@ -238,23 +238,31 @@ export default definePlugin({
     }
 
     // One sample at a time: two overlapping samples would both count against the same baselines.
+    // The timer counts from the last sample, whoever asked for it: a caller sampling more often
+    // (singbox-config's limit checks) replaces the timer's samples instead of adding to them.
     let samples: Promise<unknown> = Promise.resolve();
     let pending = 0;
-    function sample(): Promise<TrafficSampleOutput> {
-      pending++;
-      const run = samples.then(sampleNow).finally(() => pending--);
-      samples = run.catch(() => undefined);
-      return run;
-    }
-
     let timer: NodeJS.Timeout | undefined;
-    if (sample_interval_s > 0) {
-      timer = setInterval(() => {
-        if (pending > 0) return; // the previous sample is still running; this tick adds nothing
+    let stopped = false;
+    function schedule(): void {
+      if (sample_interval_s === 0 || stopped) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        if (pending > 0) return; // a sample is running; it schedules the next one
         sample().catch((error: unknown) => ctx.logger.error('traffic sample failed', { error: (error as Error).message }));
       }, sample_interval_s * 1000);
       timer.unref();
     }
+    function sample(): Promise<TrafficSampleOutput> {
+      pending++;
+      const run = samples.then(sampleNow).finally(() => {
+        pending--;
+        schedule();
+      });
+      samples = run.catch(() => undefined);
+      return run;
+    }
+    schedule();
 
     function summaryOf(body: ClashConnections): ClashSummary {
       const open = body.connections ?? [];
@@ -335,7 +343,8 @@ export default definePlugin({
       },
 
       async stop() {
-        clearInterval(timer);
+        stopped = true;
+        clearTimeout(timer);
         await samples;
         await (await opening)?.close();
       },

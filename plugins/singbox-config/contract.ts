@@ -27,6 +27,16 @@ export const LocalRemoval = Type.Object({
   at: DateTime,
 });
 
+export const LimitsStatus = Type.Object(
+  {
+    check_s: Type.Integer({ description: 'Seconds between checks (limit_check_s).' }),
+    checked_at: Nullable(DateTime),
+    took_ms: Nullable(Type.Number({ minimum: 0, description: "Reading the usage (a ledger sample and its totals) and comparing it, in the last check; a removal's apply is in last_apply" })),
+    error: Nullable(Type.String({ description: 'Why the last check failed; checks back off (up to 5 min) while they do.' })),
+  },
+  { description: 'The local check of served users against their remaining bytes and expiry.' },
+);
+
 export const ExitInfo = Type.Object({
   pid: Type.Integer(),
   time: DateTime,
@@ -40,7 +50,7 @@ export const ExitInfo = Type.Object({
 
 export const LastApply = Type.Object({
   time: DateTime,
-  action: Type.String({ description: 'config.apply, users.sync, reload, restart, config.rollback, degraded, start' }),
+  action: Type.String({ description: 'config.apply, users.sync, reload, restart, config.rollback, limits, start' }),
   ok: Type.Boolean(),
   message: Type.String(),
   timings_ms: Type.Optional(Type.Object(
@@ -57,7 +67,7 @@ const Empty = Type.Object({});
 
 export const commands = {
   status: {
-    description: 'sing-box binary and version, whether it runs, its config version and users, the last apply, degraded mode.',
+    description: 'sing-box binary and version, whether it runs, its config version and users, the last apply, the local limit check, degraded mode.',
     input: Empty,
     output: Type.Object({
       found: Type.Boolean(),
@@ -85,6 +95,7 @@ export const commands = {
         locally_removed: Type.Array(LocalRemoval),
       }),
       last_apply: Nullable(LastApply),
+      limits: LimitsStatus,
       degraded: Type.Boolean({ description: 'The hub has not called for longer than degraded_after_s.' }),
     }),
   },
@@ -124,7 +135,9 @@ export const commands = {
       revision: Type.Integer(),
       changed: Type.Boolean(),
       reloaded: Type.Boolean(),
-      locally_removed: Type.Array(LocalRemoval, { description: 'Users this node had cut off while the hub was away; now cleared.' }),
+      locally_removed: Type.Array(LocalRemoval, {
+        description: 'Users this node had cut off by itself under the previous snapshot; those still past the limits of this one stay cut off.',
+      }),
     }),
     mutates: true,
     // Sets which users the node serves: the hub's reconciler owns that, an operator does not.
@@ -196,7 +209,7 @@ export const events = {
     schema: Type.Object({ action: Type.String(), version: Nullable(Type.Integer()), rendered_hash: Type.String(), reloaded: Type.Boolean() }),
   },
   'users.removed-locally': {
-    description: 'Users cut off on this node while the hub was away (over their remaining bytes, or expired).',
+    description: 'Users cut off by this node itself: over their remaining bytes, or expired (hub or no hub).',
     schema: Type.Object({ users: Type.Array(LocalRemoval) }),
   },
 };
@@ -207,6 +220,7 @@ export type UsersSyncOutput = Static<(typeof commands)['users.sync']['output']>;
 export type StatusOutput = Static<(typeof commands)['status']['output']>;
 export type UsersListOutput = Static<(typeof commands)['users.list']['output']>;
 export type LocalRemoval = Static<typeof LocalRemoval>;
+export type LimitsStatus = Static<typeof LimitsStatus>;
 export type ExitInfo = Static<typeof ExitInfo>;
 export type LastApply = Static<typeof LastApply>;
 

@@ -1,15 +1,15 @@
 // Owns the sing-box process and its config (architecture §4): base config + managed users +
 // contributions from firewall and clash-stats → render → check → replace → reload → verify, rolled
 // back to the last good config on failure. This file composes the pieces: state.ts (what the
-// plugin keeps), serving.ts (putting a config in service), degraded.ts (limits while the hub is
-// away) and commands/ (one file per command group). The README lists every file.
+// plugin keeps), serving.ts (putting a config in service), limits.ts (users past their limits cut
+// off here) and commands/ (one file per command group). The README lists every file.
 import { definePlugin } from '../../agent-core/sdk.js';
 import { configCommands } from './commands/config.js';
 import { reloadCommands } from './commands/reload.js';
 import { statusCommands } from './commands/status.js';
 import { createUserSync } from './commands/users.js';
 import { commands, events } from './contract.js';
-import { startDegradedMode } from './degraded.js';
+import { startLimits } from './limits.js';
 import { createPeers } from './peers.js';
 import { createServing } from './serving.js';
 import { Settings } from './settings.js';
@@ -17,7 +17,7 @@ import { loadState } from './state.js';
 
 export default definePlugin({
   id: 'singbox-config',
-  version: '0.3.0',
+  version: '0.4.0',
   agent: '>=0.1.0 <1',
   description: 'The sing-box process and its config: users, contributions, checked reloads with rollback.',
   config: Settings,
@@ -28,12 +28,12 @@ export default definePlugin({
     const peers = createPeers(ctx);
     const serving = createServing(ctx, state, peers);
     const userSync = createUserSync(ctx, state, serving, peers);
-    const degraded = startDegradedMode(ctx, state, serving, peers, userSync);
+    const limits = startLimits(ctx, state, serving, peers, userSync);
     await serving.start();
 
     return {
       commands: {
-        ...statusCommands(state, serving, degraded),
+        ...statusCommands(state, serving, limits),
         ...configCommands(state, serving),
         ...userSync.handlers,
         ...reloadCommands(state, serving),
@@ -47,7 +47,7 @@ export default definePlugin({
       stop() {
         // sing-box keeps serving: only the watching stops.
         state.stopped = true;
-        degraded.stop();
+        limits.stop();
         userSync.cancel();
         serving.runner.close();
       },

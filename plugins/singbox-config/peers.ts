@@ -9,7 +9,7 @@ export interface Peers {
   call<T>(command: string, input: unknown): Promise<T | undefined>;
   /** Counters into the ledger before a reload zeroes them (architecture §5.2). */
   sample(): Promise<void>;
-  /** Each user's ledger total now, or undefined when clash-stats cannot say. */
+  /** Each user's ledger total now (a sample first), or undefined when clash-stats cannot say. */
   ledgerTotals(): Promise<Record<string, number> | undefined>;
   /**
    * Each user's ledger total as of `ledgerSeq`, the hub's committed position its remaining_bytes
@@ -28,6 +28,9 @@ function isAbsent(error: unknown): boolean {
 
 export function createPeers(ctx: Context): Peers {
   const { logger } = ctx;
+  // The totals change only with the ledger's head: on a node where nothing moved since the last
+  // limit check, the sample alone answers, without asking for (and converting) every user's totals.
+  let last: { seq: number; totals: Record<string, number> } | undefined;
 
   async function call<T>(command: string, input: unknown): Promise<T | undefined> {
     try {
@@ -54,9 +57,12 @@ export function createPeers(ctx: Context): Peers {
 
     async ledgerTotals() {
       try {
-        await call('clash-stats.traffic.sample', {});
+        const sampled = await call<{ last_seq: number }>('clash-stats.traffic.sample', {});
+        if (sampled && last?.seq === sampled.last_seq) return last.totals;
         const totals = await call<LedgerTotals>('clash-stats.traffic.totals', {});
-        return totals && bytesByUser(totals);
+        if (!totals) return undefined;
+        last = { seq: totals.last_seq, totals: bytesByUser(totals) };
+        return last.totals;
       } catch (error) {
         logger.warn('could not read the traffic ledger totals', { error: messageOf(error) });
         return undefined;

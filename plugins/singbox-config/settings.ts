@@ -32,8 +32,16 @@ export const Settings = Type.Object({
     description: 'How long a started or reloaded sing-box has to listen on every port before the apply is rolled back.',
   }),
   ssm_api_port: Type.Integer({ minimum: 1, maximum: 65535, default: 6001, description: 'Loopback port of the SSM API (managed shadowsocks inbounds).' }),
-  degraded_after_s: Type.Integer({ minimum: 1, default: 600, description: 'The hub counts as away after this long without a call from it.' }),
-  degraded_check_s: Type.Integer({ minimum: 1, default: 10, description: 'How often limits are checked while the hub is away.' }),
+  limit_check_s: Type.Integer({
+    minimum: 1,
+    maximum: 3600,
+    default: 5,
+    description: "How often served users are checked against their remaining bytes (the ledger is sampled for it) and expiry, hub or no hub.",
+  }),
+  degraded_check_s: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 3600, deprecated: true, description: 'Deprecated name of limit_check_s: when set, it is used instead, with a warning.' }),
+  ),
+  degraded_after_s: Type.Integer({ minimum: 1, default: 600, description: 'status.degraded: the hub counts as away after this long without a call from it.' }),
   restart_backoff_max_s: Type.Integer({ minimum: 1, maximum: 3600, default: 60, description: 'Longest wait before restarting a sing-box that died (1 s, 2 s, 4 s… up to this).' }),
 });
 export type SettingsT = Static<typeof Settings>;
@@ -48,7 +56,9 @@ export function checkSettings(settings: SettingsT, workDir: string): void {
       `${at}.work_dir: must not be the folder of config_path (sing-box -C would load the plugin's own .json files)`,
     );
   }
-  if (settings.degraded_check_s > settings.degraded_after_s) {
-    throw new InvalidArgumentError(`${at}.degraded_check_s: must not exceed degraded_after_s (${settings.degraded_after_s})`);
-  }
+}
+
+/** Seconds between limit checks: the deprecated degraded_check_s, while an old agent.yaml still sets it, wins. */
+export function limitCheckS(settings: SettingsT): number {
+  return settings.degraded_check_s ?? settings.limit_check_s;
 }

@@ -1,7 +1,8 @@
 // Managed users: checking a snapshot, batching bursts of users.sync, and the limits this node
-// enforces by itself while the hub is away (architecture §5.5).
+// enforces by itself (architecture §5.5).
 import { InvalidArgumentError } from '../../agent-core/sdk.js';
 import type { LocalRemoval, SyncUser } from './contract.js';
+import type { Context } from './state.js';
 import type { UsersState } from './store.js';
 
 /** Names, UUIDs and secrets must each be unique: a duplicate UUID silently shadows a user (pitfall 5). */
@@ -61,6 +62,19 @@ export function pastLimits(state: UsersState, totals: Record<string, number> | u
     }
   }
   return out;
+}
+
+/** When the first of `users` expires, in ms since the epoch (Infinity when none does). */
+export function nextExpiry(users: readonly SyncUser[]): number {
+  let first = Infinity;
+  for (const user of users) if (user.expires_at !== null) first = Math.min(first, Date.parse(user.expires_at));
+  return first;
+}
+
+/** Users just removed locally: a warning in the log and a users.removed-locally event. */
+export function reportRemovals(ctx: Context, removals: LocalRemoval[], hubAway: boolean): void {
+  ctx.logger.warn('users removed locally: past their remaining bytes or expiry', { users: removals, hub_away: hubAway });
+  ctx.emit('users.removed-locally', { users: removals });
 }
 
 export function hasLimits(users: readonly SyncUser[]): boolean {

@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describeVersionFailure, parseVersion, resolveBinary, VERSION_TIMEOUT_MS } from '../binary.js';
-import type { DegradedMode } from '../degraded.js';
+import type { Limits } from '../limits.js';
 import type { Serving } from '../serving.js';
 import { ssmEndpoints } from '../ssm.js';
 import type { Handlers, State } from '../state.js';
@@ -10,7 +10,7 @@ import { servedUsers } from '../users.js';
 
 const run = promisify(execFile);
 
-export function statusCommands(state: State, serving: Serving, degraded: DegradedMode): Pick<Handlers, 'status' | 'ssm.endpoints'> {
+export function statusCommands(state: State, serving: Serving, limits: Limits): Pick<Handlers, 'status' | 'ssm.endpoints'> {
   const { settings, configPath } = state;
   return {
     async status(_input, { signal }) {
@@ -58,7 +58,8 @@ export function statusCommands(state: State, serving: Serving, degraded: Degrade
           locally_removed: users?.removed ?? [],
         },
         last_apply: state.lastApply,
-        degraded: degraded.isDegraded(),
+        limits: limits.status(),
+        degraded: limits.isDegraded(),
       };
     },
 

@@ -6,7 +6,7 @@ import type { Peers } from '../peers.js';
 import type { Serving } from '../serving.js';
 import type { Context, Handlers, State } from '../state.js';
 import type { UsersState } from '../store.js';
-import { assertDistinct, Batcher } from '../users.js';
+import { assertDistinct, Batcher, pastLimits, reportRemovals } from '../users.js';
 
 /** A users.sync waiting for its batch, with the ledger totals at its ledger_seq taken when it arrived. */
 type PendingSync = { input: UsersSyncInput; baseline: Record<string, number> | undefined };
@@ -27,24 +27,37 @@ export function createUserSync(ctx: Context, state: State, serving: Serving, pee
       if (users && input.revision < users.revision) {
         throw new FailedPreconditionError(`input.revision: ${input.revision} is older than the applied revision ${users.revision}`);
       }
-      const cleared = users?.removed ?? [];
+      const previous = users?.removed ?? [];
       const sameRevision = users?.revision === input.revision;
-      const changed = !users || configHash(users.users) !== configHash(input.users) || cleared.length > 0;
+      // Usage now, for the limits below (and the baseline when there is none at ledger_seq).
+      const totals = input.users.some((u) => u.remaining_bytes !== null) ? await peers.ledgerTotals() : undefined;
       const next: UsersState = {
         revision: input.revision,
         synced_at: new Date().toISOString(),
         users: input.users,
         // Usage counts against remaining_bytes from the snapshot that set them; the same revision sent again keeps its start.
-        baseline: sameRevision ? users!.baseline : null,
+        baseline: (sameRevision ? users!.baseline : null) ?? baseline ?? totals ?? null,
         removed: [],
       };
+      // The snapshot's limits apply in this same apply: a user whose limit the hub raised is served
+      // again, one still past it is not served for a moment in between (and keeps their record).
+      const earlier = new Map(previous.map((r) => [r.name, r]));
+      const past = pastLimits(next, totals, Date.now());
+      next.removed = past.map((r) => earlier.get(r.name) ?? r);
+      const names = (removals: LocalRemoval[]) => removals.map((r) => r.name);
+      const changed = !users || configHash(users.users) !== configHash(input.users) || configHash(names(previous)) !== configHash(names(next.removed));
       let reloaded = false;
       if (state.base) reloaded = (await serving.commit('users.sync', state.base, next, { bad: 'failed-precondition', usersChanged: changed })).reloaded;
-      if (!sameRevision || !next.baseline) next.baseline = baseline ?? (await peers.ledgerTotals()) ?? null;
       await state.store.writeUsers(next);
       state.users = next;
-      if (cleared.length > 0) ctx.logger.info('the hub is back: locally removed users are served again', { users: cleared.map((r) => r.name) });
-      return { revision: input.revision, changed, reloaded, locally_removed: cleared };
+      const stillRemoved = new Set(names(next.removed));
+      const lifted = previous.filter((r) => !stillRemoved.has(r.name));
+      if (lifted.length > 0) {
+        ctx.logger.info('users removed locally are no longer: the users.sync raised their limits or dropped them', { users: names(lifted) });
+      }
+      const fresh = past.filter((r) => !earlier.has(r.name));
+      if (fresh.length > 0) reportRemovals(ctx, fresh, false);
+      return { revision: input.revision, changed, reloaded, locally_removed: previous };
     });
   }
 

@@ -355,6 +355,19 @@ describe('clash-stats.traffic.sample', () => {
     } while (drained.entries.length === 0 && Date.now() < deadline);
     expect(brief(drained.entries)).toEqual([[1, 'alice', 1, 2]]);
   });
+
+  it('counts sample_interval_s from the last sample, so samples asked for more often replace the timer’s', async () => {
+    const h = await startWithV2Ray({ sample_interval_s: 1 });
+    // Another plugin (singbox-config's limit checks) samples every 0.6 s for 3 s: the 1 s timer never fires.
+    for (let i = 0; i < 5; i++) {
+      await h.execute('clash-stats.traffic.sample');
+      await sleep(600);
+    }
+    expect(v2ray!.queries).toHaveLength(5);
+    // Left alone, it samples by itself again a second after the last one.
+    await sleep(1400);
+    expect(v2ray!.queries).toHaveLength(6);
+  });
 });
 
 describe('clash-stats.traffic.drain and traffic.ack', () => {

@@ -27,6 +27,7 @@ export interface Status {
   config: { version: number | null; hash: string | null; rendered_hash: string | null };
   users: { revision: number | null; count: number; served: number; locally_removed: { name: string; reason: string; at: string }[] };
   last_apply: { action: string; ok: boolean; message: string } | null;
+  limits: { check_s: number; checked_at: string | null; took_ms: number | null; error: string | null };
   degraded: boolean;
 }
 
@@ -130,8 +131,10 @@ type Totals = Record<string, { upload_bytes: number; download_bytes: number }>;
  * A stand-in for clash-stats with the contract's commands, so singbox-config can be tested against
  * its peer before the real one lands: totals are whatever the test sets; `entries` are the ledger's
  * entries after `acked_seq` (already in `totals`), which traffic.totals { at_seq } takes back out.
+ * Each sample reports a new head, so totals a test sets by hand are read afresh; with
+ * `samplesMoveTheHead: false` the head is the last entry's seq, as in a real ledger.
  */
-export function fakeClashStats(options: { clashPort?: number; v2rayPort?: number } = {}) {
+export function fakeClashStats(options: { clashPort?: number; v2rayPort?: number; samplesMoveTheHead?: boolean } = {}) {
   const state = {
     totals: {} as Totals,
     acked_seq: 0,
@@ -139,12 +142,14 @@ export function fakeClashStats(options: { clashPort?: number; v2rayPort?: number
     /** The at_seq of every traffic.totals call (undefined: plain totals). */
     totalsAt: [] as (number | undefined)[],
     samples: 0,
+    /** While set, traffic.sample waits for it (a sample that takes its time). */
+    sampleGate: undefined as Promise<void> | undefined,
     contributions: [] as string[][],
   };
+  const head = () => state.entries.at(-1)?.seq ?? state.acked_seq;
   function totalsAt(seq: number): Totals {
-    const head = state.entries.at(-1)?.seq ?? state.acked_seq;
     if (seq < state.acked_seq) throw new FailedPreconditionError(`input.at_seq: ${seq} is below acked_seq ${state.acked_seq}`);
-    if (seq > head) throw new FailedPreconditionError(`input.at_seq: ${seq} is beyond head_seq ${head}`);
+    if (seq > head()) throw new FailedPreconditionError(`input.at_seq: ${seq} is beyond head_seq ${head}`);
     const totals = structuredClone(state.totals);
     for (const e of state.entries.filter((entry) => entry.seq > seq)) {
       totals[e.user]!.upload_bytes -= e.upload_bytes;
@@ -175,13 +180,15 @@ export function fakeClashStats(options: { clashPort?: number; v2rayPort?: number
     },
     start: () => ({
       commands: {
-        'traffic.sample': () => {
+        'traffic.sample': async () => {
           state.samples += 1;
-          return { appended: 0, last_seq: state.samples };
+          await state.sampleGate;
+          return { appended: 0, last_seq: options.samplesMoveTheHead === false ? head() : state.samples };
         },
         'traffic.totals': ({ at_seq }) => {
           state.totalsAt.push(at_seq);
-          return at_seq === undefined ? { last_seq: state.samples, users: structuredClone(state.totals) } : { last_seq: at_seq, users: totalsAt(at_seq) };
+          if (at_seq !== undefined) return { last_seq: at_seq, users: totalsAt(at_seq) };
+          return { last_seq: options.samplesMoveTheHead === false ? head() : state.samples, users: structuredClone(state.totals) };
         },
         'singbox-contribution': ({ users }) => {
           state.contributions.push(users);

@@ -338,14 +338,15 @@ describe('users.sync with a real sing-box', () => {
   });
 });
 
-describe('degraded mode with a real sing-box', () => {
-  it('removes a user whose remaining bytes are used up while the hub is away, and the next users.sync reports and restores it', async () => {
+describe('local limits with a real sing-box', () => {
+  it('removes, with the hub present, a user whose remaining bytes are used up; the same limits keep them out, a raised one serves them again', async () => {
     const clash = fakeClashStats({ clashPort: await freePort(), v2rayPort: await freePort() });
-    const n = await node({ coalesce_ms: 0, degraded_after_s: 1, degraded_check_s: 1 }, { peers: [clash.plugin] });
+    const n = await node({ coalesce_ms: 0, limit_check_s: 1 }, { peers: [clash.plugin] });
     await n.harness.execute('singbox-config.config.apply', { config: vlessBase(await freePort()) });
     const snapshot = { revision: 1, users: [user('alice', { remaining_bytes: 1000 }), user('bob', { remaining_bytes: null })] };
     await n.harness.execute('singbox-config.users.sync', snapshot, { remote: true });
     expect(clash.state.contributions.at(-1)).toEqual(['alice', 'bob']);
+    const reloads = (await statusOf(n.harness)).reloads;
 
     clash.state.totals = { alice: { upload_bytes: 600, download_bytes: 500 }, bob: { upload_bytes: 10 ** 9, download_bytes: 0 } };
     const removed = await n.harness.nextEvent('singbox-config.users.removed-locally', 10_000);
@@ -357,10 +358,21 @@ describe('degraded mode with a real sing-box', () => {
     const served = JSON.parse(await readFile(n.configPath, 'utf8'));
     expect(served.inbounds[0].users.map((u: { name: string }) => u.name)).toEqual(['bob']);
     expect(served.experimental.v2ray_api.stats.users).toEqual(['bob']);
-    expect(await statusOf(n.harness)).toMatchObject({ degraded: true, users: { count: 2, served: 1, locally_removed: [{ name: 'alice' }] } });
+    expect(await statusOf(n.harness)).toMatchObject({
+      degraded: false,
+      reloads: reloads + 1,
+      last_apply: { action: 'limits', ok: true },
+      users: { count: 2, served: 1, locally_removed: [{ name: 'alice' }] },
+    });
 
-    const back = await n.harness.execute<{ locally_removed: { name: string }[]; changed: boolean }>('singbox-config.users.sync', snapshot, { remote: true });
-    expect(back).toMatchObject({ revision: 1, changed: true, reloaded: true, locally_removed: [{ name: 'alice' }] });
+    // The same snapshot again (nothing raised): alice stays out, and sing-box is not touched.
+    const same = await n.harness.execute('singbox-config.users.sync', snapshot, { remote: true });
+    expect(same).toMatchObject({ revision: 1, changed: false, reloaded: false, locally_removed: [{ name: 'alice' }] });
+    expect(await statusOf(n.harness)).toMatchObject({ reloads: reloads + 1, users: { served: 1 } });
+
+    const renewed = { revision: 2, users: [user('alice', { remaining_bytes: 10 ** 6 }), user('bob', { remaining_bytes: null })] };
+    const back = await n.harness.execute('singbox-config.users.sync', renewed, { remote: true });
+    expect(back).toMatchObject({ revision: 2, changed: true, reloaded: true, locally_removed: [{ name: 'alice' }] });
     expect(JSON.parse(await readFile(n.configPath, 'utf8')).inbounds[0].users.map((u: { name: string }) => u.name)).toEqual(['alice', 'bob']);
     expect(await statusOf(n.harness)).toMatchObject({ degraded: false, users: { served: 2, locally_removed: [] } });
   });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DeadlineExceededError, FailedPreconditionError, InvalidArgumentError } from '../../../agent-core/common/errors.js';
 import { createHarness, type Harness } from '../../../agent-core/harness.js';
-import type { AnyPluginDefinition } from '../../../agent-core/sdk.js';
+import { definePlugin, Type, UnavailableError, type AnyPluginDefinition } from '../../../agent-core/sdk.js';
 import singboxConfig from '../../../plugins/singbox-config/index.js';
 import { closeHarness, fakeClashStats, status, user, type Status } from './singbox-config.helpers.js';
 
@@ -120,10 +120,16 @@ describe('singbox-config settings', () => {
     );
   });
 
-  it('refuses degraded_check_s longer than degraded_after_s', async () => {
-    expect(await failure({ degraded_after_s: 30, degraded_check_s: 60 })).toContain(
-      'plugins.singbox-config.degraded_check_s: must not exceed degraded_after_s (30)',
-    );
+  it('takes the deprecated degraded_check_s, says to rename it, and checks limits at its interval', async () => {
+    const { h } = await start({ degraded_check_s: 7 });
+    expect(h.logs.filter((l) => l.level === 'warn')).toEqual([
+      {
+        level: 'warn',
+        msg: 'plugins.singbox-config.degraded_check_s is deprecated: rename it to limit_check_s (while it is set, it replaces limit_check_s)',
+        meta: expect.objectContaining({ degraded_check_s: 7, limit_check_s: 5 }),
+      },
+    ]);
+    expect((await h.execute<Status>('singbox-config.status')).limits).toEqual({ check_s: 7, checked_at: null, took_ms: null, error: null });
   });
 
   it('refuses an unknown mode at load, naming the field', async () => {
@@ -205,8 +211,9 @@ describe('singbox-config.users.sync (before any config)', () => {
   });
 });
 
-describe('degraded mode (before any config, against a stand-in clash-stats)', () => {
+describe('local limits (before any config, against a stand-in clash-stats)', () => {
   type Removed = { users: { name: string; reason: string }[] };
+  type Listed = { revision: number; users: { name: string; removed_locally: boolean; removed_reason: string | null }[] };
 
   /**
    * The hub committed (and acknowledged) the ledger up to seq 10; entries 11 and 12 are in the
@@ -222,27 +229,163 @@ describe('degraded mode (before any config, against a stand-in clash-stats)', ()
         { seq: 12, user: 'bob', upload_bytes: 50, download_bytes: 50 },
       ],
     });
-    const { h } = await start({ degraded_after_s: 1, degraded_check_s: 1 }, [clash.plugin]);
+    const { h } = await start({ limit_check_s: 1 }, [clash.plugin]);
     return { h, clash };
   }
   // The hub computed these from its committed position: alice has exactly the bytes she moved after it left.
   const users = [user('alice', { remaining_bytes: 500 }), user('bob', { remaining_bytes: 1000 })];
 
-  /** Resolves once `n` more degraded-mode checks (each samples first) have run. */
+  /** Resolves once `n` more samples (each limit check takes one first) have run. */
   async function checks(clash: ReturnType<typeof fakeClashStats>, n: number): Promise<void> {
     const target = clash.state.samples + n;
     while (clash.state.samples < target) await new Promise((r) => setTimeout(r, 100));
   }
+  /** `name` moves `bytes`: one more ledger entry, in the totals too. */
+  function moved(clash: ReturnType<typeof fakeClashStats>, name: string, bytes: number): void {
+    const seq = (clash.state.entries.at(-1)?.seq ?? clash.state.acked_seq) + 1;
+    clash.state.entries.push({ seq, user: name, upload_bytes: 0, download_bytes: bytes });
+    const totals = (clash.state.totals[name] ??= { upload_bytes: 0, download_bytes: 0 });
+    totals.download_bytes += bytes;
+  }
+  const removals = (h: Harness) => h.events.filter((e) => e.name === 'singbox-config.users.removed-locally').map((e) => (e.payload as Removed).users);
+  const listed = async (h: Harness) => (await h.execute<Listed>('singbox-config.users.list')).users.map((u) => [u.name, u.removed_locally]);
+
+  it('cuts off, with the hub present, a user whose usage crosses the remaining bytes, within a check', async () => {
+    const clash = fakeClashStats();
+    const { h } = await start({ limit_check_s: 1 }, [clash.plugin]);
+    await h.execute('singbox-config.users.sync', { revision: 1, users }, { remote: true });
+    await checks(clash, 1);
+    expect(removals(h)).toEqual([]);
+    clash.state.totals = { alice: { upload_bytes: 100, download_bytes: 400 }, bob: { upload_bytes: 0, download_bytes: 999 } };
+    const crossed = Date.now();
+    const removed = await h.nextEvent('singbox-config.users.removed-locally', 5000);
+    expect(Date.now() - crossed).toBeLessThan(2500);
+    expect((removed.payload as Removed).users).toEqual([
+      expect.objectContaining({ name: 'alice', reason: 'used 500 bytes since users.sync revision 1, which left 500' }),
+    ]);
+    expect(h.logs).toContainEqual({
+      level: 'warn',
+      msg: 'users removed locally: past their remaining bytes or expiry',
+      meta: expect.objectContaining({ users: [expect.objectContaining({ name: 'alice' })], hub_away: false }),
+    });
+    const status = await h.execute<Status>('singbox-config.status');
+    expect(status).toMatchObject({ degraded: false, users: { count: 2, served: 1, locally_removed: [{ name: 'alice' }] } });
+    expect(status.limits).toMatchObject({ check_s: 1, checked_at: expect.any(String), took_ms: expect.any(Number), error: null });
+    expect(await listed(h)).toEqual([['alice', true], ['bob', false]]);
+  });
+
+  it('cuts off a user whose expires_at passes, with the hub present and no usage known', async () => {
+    const { h } = await start({ limit_check_s: 1 });
+    const expiresAt = new Date(Date.now() + 1500).toISOString();
+    await h.execute('singbox-config.users.sync', { revision: 1, users: [user('alice', { expires_at: expiresAt }), user('bob')] }, { remote: true });
+    expect(removals(h)).toEqual([]);
+    const removed = await h.nextEvent('singbox-config.users.removed-locally', 5000);
+    expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(expiresAt));
+    expect((removed.payload as Removed).users).toEqual([expect.objectContaining({ name: 'alice', reason: `expired at ${expiresAt}` })]);
+    expect(await listed(h)).toEqual([['alice', true], ['bob', false]]);
+  });
+
+  it('serves a user again when the next users.sync raises their limit, and keeps them out when it does not', async () => {
+    const clash = fakeClashStats();
+    const { h } = await start({ limit_check_s: 1 }, [clash.plugin]);
+    await h.execute('singbox-config.users.sync', { revision: 1, users, ledger_seq: 0 }, { remote: true });
+    moved(clash, 'alice', 600);
+    await h.nextEvent('singbox-config.users.removed-locally', 5000);
+
+    // The hub's snapshot for another reason, before its traffic and quota jobs caught up: alice's
+    // limit as it was, from the position before her 600 bytes.
+    const same = await h.execute('singbox-config.users.sync', { revision: 2, users: [...users, user('carol')], ledger_seq: 0 }, { remote: true });
+    expect(same).toMatchObject({ changed: true, locally_removed: [{ name: 'alice' }] });
+    expect(await listed(h)).toEqual([['alice', true], ['bob', false], ['carol', false]]);
+    // Still the first removal: no second event, no moment served in between.
+    expect(removals(h)).toHaveLength(1);
+
+    // Renewed, after the hub drained her 600 bytes: 10,000 bytes left from there.
+    const renewed = [user('alice', { remaining_bytes: 10_000 }), user('bob', { remaining_bytes: 1000 }), user('carol')];
+    expect(await h.execute('singbox-config.users.sync', { revision: 3, users: renewed, ledger_seq: 1 }, { remote: true })).toMatchObject({
+      changed: true,
+      locally_removed: [{ name: 'alice' }],
+    });
+    expect(await listed(h)).toEqual([['alice', false], ['bob', false], ['carol', false]]);
+    expect(h.logs).toContainEqual(expect.objectContaining({ level: 'info', meta: expect.objectContaining({ users: ['alice'] }) }));
+    await checks(clash, 2);
+    expect(removals(h)).toHaveLength(1);
+    expect((await h.execute<Status>('singbox-config.status')).users).toMatchObject({ served: 3, locally_removed: [] });
+    // Her usage now counts from the renewal: 10,000 more bytes cut her off again.
+    moved(clash, 'alice', 10_000);
+    const again = await h.nextEvent('singbox-config.users.removed-locally', 5000);
+    expect((again.payload as Removed).users).toEqual([expect.objectContaining({ name: 'alice', reason: 'used 10000 bytes since users.sync revision 3, which left 10000' })]);
+  });
+
+  it('reads the totals only when the ledger moved since the last check', async () => {
+    const clash = fakeClashStats({ samplesMoveTheHead: false });
+    const { h } = await start({ limit_check_s: 1 }, [clash.plugin]);
+    await h.execute('singbox-config.users.sync', { revision: 1, users, ledger_seq: 0 }, { remote: true });
+    const plainTotals = () => clash.state.totalsAt.filter((seq) => seq === undefined).length;
+    const read = plainTotals();
+    await checks(clash, 2);
+    expect(plainTotals()).toBe(read);
+    moved(clash, 'alice', 100);
+    await checks(clash, 2);
+    expect(plainTotals()).toBe(read + 1);
+    moved(clash, 'alice', 400);
+    const removed = await h.nextEvent('singbox-config.users.removed-locally', 5000);
+    expect((removed.payload as Removed).users).toEqual([expect.objectContaining({ name: 'alice', reason: 'used 500 bytes since users.sync revision 1, which left 500' })]);
+  });
+
+  it('does not serve, even for a moment, a user whose snapshot has no bytes left', async () => {
+    const clash = fakeClashStats();
+    const { h } = await start({ limit_check_s: 1 }, [clash.plugin]);
+    const result = await h.execute('singbox-config.users.sync', { revision: 1, users: [user('alice', { remaining_bytes: 0 }), user('bob')] }, { remote: true });
+    expect(result).toMatchObject({ changed: true, locally_removed: [] });
+    expect(await listed(h)).toEqual([['alice', true], ['bob', false]]);
+    expect(removals(h)).toEqual([[expect.objectContaining({ name: 'alice', reason: 'used 0 bytes since users.sync revision 1, which left 0' })]]);
+  });
+
+  it('applies a users.sync that arrives during a check after it: the check removes, the newer snapshot decides', async () => {
+    const clash = fakeClashStats();
+    const { h } = await start({ limit_check_s: 1 }, [clash.plugin]);
+    await h.execute('singbox-config.users.sync', { revision: 1, users }, { remote: true });
+    let open!: () => void;
+    clash.state.sampleGate = new Promise((resolve) => (open = resolve));
+    clash.state.totals = { alice: { upload_bytes: 0, download_bytes: 700 } };
+    await checks(clash, 1); // a check is now waiting for its sample
+
+    const order: string[] = [];
+    const raised = [user('alice', { remaining_bytes: 5000 }), user('bob', { remaining_bytes: 1000 })];
+    const synced = h.execute('singbox-config.users.sync', { revision: 2, users: raised }, { remote: true }).then((r) => (order.push('sync'), r));
+    const removed = h.nextEvent('singbox-config.users.removed-locally', 5000).then(() => order.push('removed'));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(order).toEqual([]);
+    open();
+    clash.state.sampleGate = undefined;
+    await Promise.all([synced, removed]);
+    expect(order).toEqual(['removed', 'sync']);
+    expect(await synced).toMatchObject({ revision: 2, changed: true, locally_removed: [{ name: 'alice' }] });
+    expect(await h.execute('singbox-config.users.list')).toMatchObject({ revision: 2 });
+    expect(await listed(h)).toEqual([['alice', false], ['bob', false]]);
+  });
+
+  it('leaves a check due while a users.sync waits for its batch to that sync: one removal, under the newer snapshot', async () => {
+    const clash = fakeClashStats();
+    const { h } = await start({ limit_check_s: 1, coalesce_ms: 2500 }, [clash.plugin]);
+    await h.execute('singbox-config.users.sync', { revision: 1, users }, { remote: true });
+    const synced = h.execute('singbox-config.users.sync', { revision: 2, users: [...users, user('carol')], ledger_seq: 0 }, { remote: true });
+    await new Promise((r) => setTimeout(r, 100));
+    // alice crosses while the batch waits: the checks due meanwhile (revision 1) let it be.
+    moved(clash, 'alice', 500);
+    expect(await synced).toMatchObject({ revision: 2, locally_removed: [] });
+    expect(removals(h)).toEqual([[expect.objectContaining({ name: 'alice', reason: 'used 500 bytes since users.sync revision 2, which left 500' })]]);
+    expect(await listed(h)).toEqual([['alice', true], ['bob', false], ['carol', false]]);
+  });
 
   it('counts the bytes between ledger_seq and the sync against the user: one whose remaining bytes they use up is cut off', async () => {
     const { h, clash } = await startBehindTheHub();
     await h.execute('singbox-config.users.sync', { revision: 1, users, ledger_seq: 10 }, { remote: true });
-    expect(clash.state.totalsAt).toEqual([10]);
-    // Nobody moves another byte: the first check after the hub went away cuts alice off.
-    const removed = await h.nextEvent('singbox-config.users.removed-locally', 5000);
-    expect((removed.payload as Removed).users).toEqual([
-      expect.objectContaining({ name: 'alice', reason: 'used 500 bytes since users.sync revision 1, which left 500' }),
-    ]);
+    // The totals at the hub's position as the sync arrived, then the usage now for its limits.
+    expect(clash.state.totalsAt).toEqual([10, undefined]);
+    // Nobody moves another byte: the sync itself cuts alice off.
+    expect(removals(h)).toEqual([[expect.objectContaining({ name: 'alice', reason: 'used 500 bytes since users.sync revision 1, which left 500' })]]);
     expect((await h.execute<Status>('singbox-config.status')).users).toMatchObject({ count: 2, served: 1, locally_removed: [{ name: 'alice' }] });
   });
 
@@ -285,8 +428,8 @@ describe('degraded mode (before any config, against a stand-in clash-stats)', ()
       h.execute('singbox-config.users.sync', { revision: 2, users: [], ledger_seq: 3 }),
     ]);
     expect(results.map((r) => (r as { revision: number }).revision)).toEqual([3, 3]);
-    // Each sync's totals are taken as it arrives; the batch applies revision 3 with its own.
-    expect(clash.state.totalsAt).toEqual([10, 3]);
+    // Each sync's totals are taken as it arrives; the batch applies revision 3 with its own (and the usage now, for its limits).
+    expect(clash.state.totalsAt).toEqual([10, 3, undefined]);
   });
 
   it('takes the totals at ledger_seq as the sync arrives, so an acknowledgement during the coalescing wait changes nothing', async () => {
@@ -298,7 +441,7 @@ describe('degraded mode (before any config, against a stand-in clash-stats)', ()
     await new Promise((r) => setTimeout(r, 100));
     clash.state.acked_seq = 10;
     await synced;
-    expect(clash.state.totalsAt).toEqual([4]);
+    expect(clash.state.totalsAt).toEqual([4, undefined]);
     expect(h.logs.filter((l) => l.level === 'warn')).toEqual([]);
   });
 });
@@ -338,6 +481,48 @@ esac
     expect((await readFile(log, 'utf8')).split('\n')).toContain('reload sing-box-edge');
     expect(JSON.parse(await readFile(configPath, 'utf8'))).toEqual({ log: { level: 'warn' }, route: { rules: [{ action: 'sniff' }] } });
     expect(await h.execute('singbox-config.status')).toMatchObject({ mode: 'systemd', running: true, pid: mainPid!.pid, restarts: 2, since: '2026-11-26T11:20:24.000Z' });
+  });
+
+  it('changes nothing when a removal cannot be applied, says why in status, and retries with backoff', async () => {
+    const { singbox } = await fakeSystemd('active');
+    const clash = fakeClashStats();
+    const firewall = { failing: false };
+    const firewallPlugin = definePlugin({
+      id: 'firewall',
+      version: '0.0.0-test',
+      agent: '*',
+      commands: {
+        'singbox-contribution': { description: 'test double', input: Type.Object({}), output: Type.Object({ route_rules: Type.Array(Type.Unknown()) }) },
+      },
+      start: () => ({
+        commands: {
+          'singbox-contribution': () => {
+            if (firewall.failing) throw new UnavailableError('nftables is busy');
+            return { route_rules: [] };
+          },
+        },
+      }),
+    });
+    const { h } = await start({ mode: 'systemd', binary: singbox, limit_check_s: 1 }, [clash.plugin, firewallPlugin as AnyPluginDefinition]);
+    await h.execute('singbox-config.config.apply', { config: {} });
+    await h.execute('singbox-config.users.sync', { revision: 1, users: [user('alice', { remaining_bytes: 500 })] }, { remote: true });
+    firewall.failing = true;
+    clash.state.totals = { alice: { upload_bytes: 0, download_bytes: 600 } };
+
+    const failures = () => h.logs.filter((l) => l.msg === 'local limit check failed').map((l) => l.meta?.retry_in_s);
+    await expect.poll(failures, { timeout: 5000 }).toEqual([2, 4]);
+    // Without the backoff a check a second would have failed twice more by now.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(failures()).toEqual([2, 4]);
+    const status = await h.execute<Status>('singbox-config.status');
+    expect(status.limits.error).toBe('firewall.singbox-contribution failed: nftables is busy');
+    expect(status.last_apply).toMatchObject({ action: 'limits', ok: false });
+    expect(status.users).toMatchObject({ served: 1, locally_removed: [] });
+
+    firewall.failing = false;
+    const removed = await h.nextEvent('singbox-config.users.removed-locally', 8000);
+    expect(removed.payload).toMatchObject({ users: [{ name: 'alice' }] });
+    expect((await h.execute<Status>('singbox-config.status')).limits.error).toBeNull();
   });
 
   it('starts an inactive unit with `systemctl restart <unit>`', async () => {

@@ -20,7 +20,7 @@ function state(extra: Partial<UsersState> = {}): UsersState {
   };
 }
 
-describe('pastLimits (degraded mode)', () => {
+describe('pastLimits', () => {
   it('counts usage from the totals recorded at users.sync, and cuts a user who used the remaining bytes', () => {
     const totals = { alice: 6000, carol: 999 };
     expect(pastLimits(state(), totals, NOW)).toEqual([
