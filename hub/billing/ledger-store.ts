@@ -31,6 +31,9 @@ export interface Chargeables {
 
 const isMysql = (db: Knex) => String(db.client.config.client).startsWith('mysql');
 
+/** Whether transactions on `db` can write at the same time (MySQL), or one at a time (SQLite). */
+export const concurrentWriters = isMysql;
+
 /** `n` as SQL text, refused unless it is an integer (the bytes come from the node's answer). */
 function integer(n: number): string {
   if (!Number.isSafeInteger(n)) throw new TypeError(`not an integer byte count or id: ${String(n)}`);

@@ -32,7 +32,7 @@ import type { AppLogger } from '../../agent-core/common/logger.js';
 import type { LedgerPosition, TrafficDrainOutput, TrafficEntry } from '../../plugins/clash-stats/contract.js';
 import type { AgentPool } from '../agents.js';
 import { recordAudit } from '../audit.js';
-import { addUsage, addUsed, readChargeables, type UsageRow } from '../billing/ledger-store.js';
+import { addUsage, addUsed, concurrentWriters, readChargeables, type UsageRow } from '../billing/ledger-store.js';
 import { billedBytes, chooseSubscriptions } from '../billing/policy.js';
 import { Node } from '../db/models.js';
 import { HubError } from '../errors.js';
@@ -56,7 +56,10 @@ export interface TrafficOptions {
   batchSize?: number;
   /** Batches per node per tick, so one node with a huge backlog cannot hold the tick forever. */
   maxBatchesPerNode?: number;
-  /** Nodes drained at once. */
+  /**
+   * Nodes drained at once. Default 16: their batches are applied in groups, two at once on MySQL,
+   * so the usage rows of one group are written while the other commits.
+   */
   concurrency?: number;
 }
 
@@ -245,35 +248,42 @@ interface Waiting {
 }
 
 /**
- * Applies the batches handed to it in groups (group commit): a batch that arrives while a group
- * is being applied waits, and goes with every other batch that arrived meanwhile. A tick drains
- * several nodes at once, so their batches share transactions. A group that fails is applied again
- * batch by batch, so one node's batch that cannot apply never holds back another's.
+ * Applies the batches handed to it in groups (group commit): a batch that arrives while every
+ * group the database can take is being applied waits, and goes with every other batch that arrived
+ * meanwhile. A tick drains several nodes at once, so their batches share transactions. MySQL takes
+ * two groups at once (one writes its usage rows while the other updates the subscriptions both
+ * touch and commits); SQLite has one writer. A group that fails is applied again batch by batch,
+ * so one node's batch that cannot apply never holds back another's.
  */
 export function groupingApplier(db: Knex): (batch: LedgerBatch) => Promise<BatchOutcome> {
+  const slots = concurrentWriters(db) ? 2 : 1;
   let waiting: Waiting[] = [];
-  let busy = false;
-  const applyWaiting = async () => {
-    while (waiting.length > 0) {
+  let running = 0;
+  const applyGroup = async (group: Waiting[]) => {
+    try {
+      const outcomes = await applyLedgerBatches(db, group.map((w) => w.batch));
+      group.forEach((w, i) => w.resolve(outcomes[i]!));
+    } catch (error) {
+      if (group.length === 1) group[0]!.reject(error);
+      else for (const w of group) await applyLedgerBatch(db, w.batch).then(w.resolve, w.reject);
+    }
+  };
+  const start = () => {
+    while (running < slots && waiting.length > 0) {
       const group = waiting;
       waiting = [];
-      try {
-        const outcomes = await applyLedgerBatches(db, group.map((w) => w.batch));
-        group.forEach((w, i) => w.resolve(outcomes[i]!));
-      } catch (error) {
-        if (group.length === 1) group[0]!.reject(error);
-        else for (const w of group) await applyLedgerBatch(db, w.batch).then(w.resolve, w.reject);
-      }
+      running += 1;
+      void applyGroup(group).finally(() => {
+        running -= 1;
+        start();
+      });
     }
-    busy = false;
   };
   return (batch) =>
     new Promise<BatchOutcome>((resolve, reject) => {
       waiting.push({ batch, resolve, reject });
-      if (busy) return;
-      busy = true;
       // The other nodes' answers that arrived with this one join it.
-      setImmediate(() => void applyWaiting());
+      if (waiting.length === 1) setImmediate(start);
     });
 }
 
@@ -496,7 +506,7 @@ export interface TrafficSummary {
 export async function runTrafficJob(deps: TrafficDeps, options: TrafficOptions = {}): Promise<TrafficSummary> {
   const nodes = await Node.query(deps.db).where('enabled', true).orderBy('id');
   const apply = groupingApplier(deps.db);
-  const results = await mapLimit(nodes, options.concurrency ?? 8, (node) => drainNode(deps, node, options, apply));
+  const results = await mapLimit(nodes, options.concurrency ?? 16, (node) => drainNode(deps, node, options, apply));
   return {
     nodes: nodes.length,
     failed: results.filter((r) => r.error).length,

@@ -1,10 +1,10 @@
 // Benchmark (not a test): the traffic job's apply step — 200 nodes × 5,000 user deltas, one ledger
 // batch per node — in two ticks: the hour's first (every usage cell new: `ms`, `rows_per_s`) and a
 // later one in the same hour (every cell there already: `same_hour_*`). The batches are stored as
-// the job stores them: BENCH_CONCURRENCY nodes at once (the job's default, 8) hand them to the
+// the job stores them: BENCH_CONCURRENCY nodes at once (the job's default, 16) hand them to the
 // job's grouping applier, which applies the batches waiting together in one transaction
-// (usage_hourly upsert, subscriptions, each node's ledger_seq); BENCH_CONCURRENCY=1 applies one
-// node's batch per transaction. On MariaDB/MySQL when BOXFLEET_TEST_MYSQL_URL is set (a fresh
+// (usage_hourly upsert, subscriptions, each node's ledger_seq), two such groups at once on MySQL;
+// BENCH_CONCURRENCY=1 applies one node's batch per transaction. On MariaDB/MySQL when BOXFLEET_TEST_MYSQL_URL is set (a fresh
 // database, dropped afterwards), else on SQLite in a temporary folder. Prints one JSON line.
 // Needs `npm run build` (dist/hub-jobs.js).
 import os from 'node:os';
@@ -13,7 +13,7 @@ import { benchDatabase, insertChunked } from './database.mjs';
 
 const NODES = Number(process.env.BENCH_NODES ?? 200);
 const USERS = Number(process.env.BENCH_USERS ?? 5000);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const HOUR = 3_600_000;
 
 const { kind, db, drop } = await benchDatabase();
