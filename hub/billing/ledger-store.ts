@@ -52,14 +52,14 @@ const CHARGEABLES_SQL = (namesIn: string) => `
  * with exactly that name (MySQL's collation would also match it in another case).
  */
 export async function readChargeables(trx: Knex.Transaction, names: readonly string[]): Promise<Chargeables> {
-  const rows: Record<string, unknown>[] = [];
+  let rows: Record<string, unknown>[] = [];
   if (isMysql(trx)) {
     for (const part of chunks(names, MYSQL_ROWS_PER_STATEMENT)) {
       const [found] = await trx.raw(CHARGEABLES_SQL(part.map(() => '?').join(', ')), [...CHARGEABLE_STATUSES, ...part]);
-      rows.push(...(found as Record<string, unknown>[]));
+      rows = rows.concat(found as Record<string, unknown>[]);
     }
   } else {
-    rows.push(...((await trx.raw(CHARGEABLES_SQL('SELECT value FROM json_each(?)'), [...CHARGEABLE_STATUSES, JSON.stringify(names)])) as Record<string, unknown>[]));
+    rows = await trx.raw(CHARGEABLES_SQL('SELECT value FROM json_each(?)'), [...CHARGEABLE_STATUSES, JSON.stringify(names)]);
   }
   const ids = new Map<string, number>();
   const candidates: ChargeCandidate[] = [];

@@ -217,7 +217,7 @@ export async function applyLedgerBatches(db: Knex, batches: readonly LedgerBatch
         }
         if (nodeRows.length === 0) continue;
         outcome.usageRows = nodeRows.length;
-        rows.push(...nodeRows.sort((a, b) => a.userId - b.userId || a.hour - b.hour));
+        for (const row of nodeRows.sort((a, b) => a.userId - b.userId || a.hour - b.hour)) rows.push(row);
         // The node's running totals (the hub's /metrics counters), in the same transaction.
         const sum = (pick: (row: UsageRow) => number) => nodeRows.reduce((n, row) => n + pick(row), 0);
         await trx('nodes')
