@@ -1,6 +1,6 @@
 // The hub's jobs as a library for scripts that drive them without a running hub (the benchmarks
-// in tests/bench): open a database with the hub's migrations, apply ledger batches, run the quota
-// job. Built to dist/hub-jobs.js.
+// in tests/bench): open a database with the hub's migrations, apply ledger batches (alone, or
+// grouped as the traffic job does), run the quota job. Built to dist/hub-jobs.js.
 export { openDatabase } from '../db/database.js';
-export { applyLedgerBatch, hourOf, type LedgerBatch, type LedgerEntry } from './traffic.js';
+export { applyLedgerBatch, groupingApplier, hourOf, type LedgerBatch, type LedgerEntry } from './traffic.js';
 export { runQuotaJob, RESET_PERIOD_MS } from './quota.js';

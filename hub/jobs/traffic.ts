@@ -1,13 +1,15 @@
 // The traffic job: drains every enabled node's ledger (clash-stats.traffic.drain) and bills it
 // exactly once (architecture §5, §7).
 //
-// For each batch, ONE transaction moves nodes.ledger_seq from the position read before the drain
-// to the batch's last seq (compare-and-set; it is the transaction's first write, so a second
-// applier waits on the node row and then finds it moved), adds the bytes to usage_hourly, and adds
-// the billed bytes to the users' subscriptions. Only after the commit is the batch acknowledged.
+// Each drained batch is applied in ONE transaction, shared with the batches of the other nodes the
+// tick drains at the same time (group commit: groupingApplier). It moves each node's
+// nodes.ledger_seq from the position read before the drain to its batch's last seq
+// (compare-and-set; these are the transaction's first writes, so a second applier waits on the node
+// row and then finds it moved, and skips that batch), adds the bytes to usage_hourly, and adds the
+// billed bytes to the users' subscriptions. Only after the commit is a batch acknowledged.
 // So a repeated drain is a no-op, a hub that dies between commit and ack re-drains from the
 // committed position (the agent still holds those entries, and they are after it), and two hubs
-// never both apply a batch: the one that finds ledger_seq moved rolls back.
+// never both apply a batch: the one that finds ledger_seq moved writes nothing for it.
 //
 // A position counts in one ledger: nodes.ledger_id names it (clash-stats 0.4.0 sends it with each
 // drain). A node whose agent was reinstalled or lost its state has a new ledger, with another id
@@ -30,10 +32,11 @@ import type { AppLogger } from '../../agent-core/common/logger.js';
 import type { LedgerPosition, TrafficDrainOutput, TrafficEntry } from '../../plugins/clash-stats/contract.js';
 import type { AgentPool } from '../agents.js';
 import { recordAudit } from '../audit.js';
-import { billedBytes, CHARGEABLE_STATUSES, chooseSubscriptions, type ChargeCandidate } from '../billing/policy.js';
+import { addUsage, addUsed, concurrentWriters, readChargeables, type UsageRow } from '../billing/ledger-store.js';
+import { billedBytes, chooseSubscriptions } from '../billing/policy.js';
 import { Node } from '../db/models.js';
 import { HubError } from '../errors.js';
-import { chunks, isTransient, mapLimit, recordNodeError, recordNodeSeen, withRetry } from './common.js';
+import { isTransient, mapLimit, recordNodeError, recordNodeSeen, withRetry } from './common.js';
 
 /** The audit action of a node moved to a new ledger (its old one was lost). */
 export const LEDGER_REPLACED_ACTION = 'node.ledger.replaced';
@@ -46,11 +49,17 @@ export interface TrafficDeps {
 }
 
 export interface TrafficOptions {
-  /** Entries per drain call (the agent's limit is 10,000). */
+  /**
+   * Entries per drain call (the agent's limit is 10,000). Default 5,000: a node's sample of 5,000
+   * users in one batch, as every batch rewrites index pages spread over all users' usage rows.
+   */
   batchSize?: number;
   /** Batches per node per tick, so one node with a huge backlog cannot hold the tick forever. */
   maxBatchesPerNode?: number;
-  /** Nodes drained at once. */
+  /**
+   * Nodes drained at once. Default 16: their batches are applied in groups, two at once on MySQL,
+   * so the usage rows of one group are written while the other commits.
+   */
   concurrency?: number;
 }
 
@@ -91,159 +100,191 @@ export interface BatchOutcome {
 }
 
 const HOUR_MS = 3_600_000;
-const ROWS_PER_STATEMENT = 500;
 
 export const hourOf = (time: number) => Math.floor(time / HOUR_MS) * HOUR_MS;
 
-function entryTime(entry: LedgerEntry, fallback: number): number {
-  const ms = typeof entry.time === 'number' ? entry.time : Date.parse(entry.time);
-  return Number.isFinite(ms) ? ms : fallback;
-}
-
-const isMysql = (db: Knex) => String(db.client.config.client).startsWith('mysql');
-
-/** `column = column + <the new row's value>` for an upsert, in the database's dialect. */
-function addExcluded(db: Knex, column: string): Knex.Raw {
-  return isMysql(db) ? db.raw('?? + VALUES(??)', [column, column]) : db.raw('?? + excluded.??', [`usage_hourly.${column}`, column]);
-}
-
-interface Cell {
-  userId: number;
+/** A user's bytes in one hour. */
+interface HourBytes {
   hour: number;
   upload: number;
   download: number;
 }
 
+/** A user's entries in one batch: how many, and their bytes by hour (rarely more than two hours). */
+interface UserTraffic {
+  entries: number;
+  hours: HourBytes[];
+}
+
+const isByteCount = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+
+/** A batch's bytes summed by user name and hour (names keep the order they first appear in). */
+function sumByUser(batch: LedgerBatch): Map<string, UserTraffic> {
+  const users = new Map<string, UserTraffic>();
+  // Entries of one sample share their time: parse each run of equal times once.
+  let lastTime: string | number | undefined;
+  let lastHour = 0;
+  for (const entry of batch.entries) {
+    if (entry.time !== lastTime) {
+      const ms = typeof entry.time === 'number' ? entry.time : Date.parse(entry.time);
+      lastHour = hourOf(Number.isFinite(ms) ? ms : batch.now);
+      lastTime = entry.time;
+    }
+    if (!isByteCount(entry.upload_bytes) || !isByteCount(entry.download_bytes)) {
+      throw new HubError('HUB_ERR_AGENT_FAILED', `node ${batch.nodeId}: traffic.drain returned entry ${entry.seq} with a byte count that is not a whole number; nothing applied`);
+    }
+    let user = users.get(entry.user);
+    if (!user) users.set(entry.user, (user = { entries: 0, hours: [] }));
+    user.entries += 1;
+    const cell = user.hours.find((h) => h.hour === lastHour);
+    if (cell) {
+      cell.upload += entry.upload_bytes;
+      cell.download += entry.download_bytes;
+    } else user.hours.push({ hour: lastHour, upload: entry.upload_bytes, download: entry.download_bytes });
+  }
+  return users;
+}
+
+const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 /**
  * Applies one drained batch in one transaction (see the file comment). Exported for the
- * benchmark; the job calls it once per drained batch. Retries on deadlocks and busy databases.
+ * benchmark and the tests; the job hands its batches to a groupingApplier.
  */
 export async function applyLedgerBatch(db: Knex, batch: LedgerBatch): Promise<BatchOutcome> {
-  const last = batch.entries.at(-1);
-  if (!last) throw new Error('applyLedgerBatch: an empty batch');
+  return (await applyLedgerBatches(db, [batch]))[0]!;
+}
+
+/**
+ * Applies batches of different nodes in one transaction: each moves its own node's position
+ * (compare-and-set, the transaction's first writes, nodes in id order so concurrent appliers take
+ * them alike); a batch another hub applied first is skipped and the others apply. One transaction
+ * for several nodes is what makes a tick over many nodes cheap: the users they share have their
+ * subscriptions read and updated once for all of them, not once per node. Retries on deadlocks
+ * and busy databases.
+ */
+export async function applyLedgerBatches(db: Knex, batches: readonly LedgerBatch[]): Promise<BatchOutcome[]> {
+  if (new Set(batches.map((b) => b.nodeId)).size !== batches.length) throw new Error('applyLedgerBatches: two batches of one node');
+  const traffic = batches.map(sumByUser);
+  const order = batches.map((_, i) => i).sort((a, b) => byId(batches[a]!.nodeId, batches[b]!.nodeId));
   return withRetry(() =>
-    db.transaction(async (trx): Promise<BatchOutcome> => {
-      const outcome: BatchOutcome = { applied: false, seq: last.seq, usageRows: 0, billedBytes: 0, unknownUsers: { entries: 0, bytes: 0, names: [] } };
-      const moved = await trx('nodes')
-        .where({ id: batch.nodeId, ledger_seq: batch.afterSeq, ...(batch.ledgerId === undefined ? {} : { ledger_id: batch.ledgerId }) })
-        .update({ ledger_seq: last.seq, last_seen_at: batch.now, health: 'online' });
-      if (moved === 0) return outcome;
-      outcome.applied = true;
-
-      const names = [...new Set(batch.entries.map((e) => e.user))];
-      const ids = new Map<string, number>();
-      for (const part of chunks(names, ROWS_PER_STATEMENT)) {
-        for (const row of await trx('users').whereIn('name', part).select('id', 'name')) ids.set(row.name, Number(row.id));
+    db.transaction(async (trx): Promise<BatchOutcome[]> => {
+      const outcomes = batches.map((batch): BatchOutcome => {
+        const last = batch.entries.at(-1);
+        if (!last) throw new Error('applyLedgerBatch: an empty batch');
+        return { applied: false, seq: last.seq, usageRows: 0, billedBytes: 0, unknownUsers: { entries: 0, bytes: 0, names: [] } };
+      });
+      const applied: number[] = [];
+      for (const i of order) {
+        const batch = batches[i]!;
+        const moved = await trx('nodes')
+          .where({ id: batch.nodeId, ledger_seq: batch.afterSeq, ...(batch.ledgerId === undefined ? {} : { ledger_id: batch.ledgerId }) })
+          .update({ ledger_seq: outcomes[i]!.seq, last_seen_at: batch.now, health: 'online' });
+        if (moved > 0) applied.push(i);
       }
+      if (applied.length === 0) return outcomes;
 
-      const cells = new Map<string, Cell>();
-      for (const entry of batch.entries) {
-        const userId = ids.get(entry.user);
-        if (userId === undefined) {
-          outcome.unknownUsers.entries += 1;
-          outcome.unknownUsers.bytes += entry.upload_bytes + entry.download_bytes;
-          if (!outcome.unknownUsers.names.includes(entry.user)) outcome.unknownUsers.names.push(entry.user);
-          continue;
+      const { ids, candidates } = await readChargeables(trx, [...new Set(applied.flatMap((i) => [...traffic[i]!.keys()]))]);
+      // Nodes with the same tags charge each user to the same subscription: choose once per tag set.
+      const choices = new Map<string, Map<number, number>>();
+      const chargedTo = (tags: readonly string[]) => {
+        const key = JSON.stringify(tags);
+        if (!choices.has(key)) choices.set(key, chooseSubscriptions(candidates, tags));
+        return choices.get(key)!;
+      };
+      const rows: UsageRow[] = [];
+      const used = new Map<number, number>();
+      for (const i of applied) {
+        const batch = batches[i]!;
+        const outcome = outcomes[i]!;
+        outcome.applied = true;
+        const nodeRows: UsageRow[] = [];
+        const billedByUser = new Map<number, number>();
+        for (const [name, user] of traffic[i]!) {
+          const userId = ids.get(name);
+          if (userId === undefined) {
+            outcome.unknownUsers.entries += user.entries;
+            for (const cell of user.hours) outcome.unknownUsers.bytes += cell.upload + cell.download;
+            outcome.unknownUsers.names.push(name);
+            continue;
+          }
+          for (const { hour, upload, download } of user.hours) {
+            const billed = billedBytes(upload, download, batch.multiplier);
+            nodeRows.push({ nodeId: batch.nodeId, userId, hour, upload, download, billed });
+            billedByUser.set(userId, (billedByUser.get(userId) ?? 0) + billed);
+            outcome.billedBytes += billed;
+          }
         }
-        const hour = hourOf(entryTime(entry, batch.now));
-        const key = `${userId}:${hour}`;
-        const cell = cells.get(key) ?? { userId, hour, upload: 0, download: 0 };
-        cell.upload += entry.upload_bytes;
-        cell.download += entry.download_bytes;
-        cells.set(key, cell);
-      }
-      if (cells.size === 0) return outcome;
-
-      const rows = [...cells.values()]
-        .sort((a, b) => a.userId - b.userId || a.hour - b.hour)
-        .map((c) => ({
-          node_id: batch.nodeId,
-          user_id: c.userId,
-          hour: c.hour,
-          upload_bytes: c.upload,
-          download_bytes: c.download,
-          billed_bytes: billedBytes(c.upload, c.download, batch.multiplier),
-        }));
-      for (const part of chunks(rows, ROWS_PER_STATEMENT)) {
-        await trx('usage_hourly')
-          .insert(part)
-          .onConflict(['node_id', 'user_id', 'hour'])
-          .merge({
-            upload_bytes: addExcluded(trx, 'upload_bytes'),
-            download_bytes: addExcluded(trx, 'download_bytes'),
-            billed_bytes: addExcluded(trx, 'billed_bytes'),
+        if (nodeRows.length === 0) continue;
+        outcome.usageRows = nodeRows.length;
+        for (const row of nodeRows.sort((a, b) => a.userId - b.userId || a.hour - b.hour)) rows.push(row);
+        // The node's running totals (the hub's /metrics counters), in the same transaction.
+        const sum = (pick: (row: UsageRow) => number) => nodeRows.reduce((n, row) => n + pick(row), 0);
+        await trx('nodes')
+          .where({ id: batch.nodeId })
+          .update({
+            upload_bytes_total: trx.raw('?? + ?', ['upload_bytes_total', sum((r) => r.upload)]),
+            download_bytes_total: trx.raw('?? + ?', ['download_bytes_total', sum((r) => r.download)]),
+            billed_bytes_total: trx.raw('?? + ?', ['billed_bytes_total', sum((r) => r.billed)]),
           });
+        for (const [userId, subscriptionId] of chargedTo(batch.nodeTags)) {
+          const bytes = billedByUser.get(userId) ?? 0;
+          if (bytes > 0) used.set(subscriptionId, (used.get(subscriptionId) ?? 0) + bytes);
+        }
       }
-      outcome.usageRows = rows.length;
-      // The node's running totals (the hub's /metrics counters), in the same transaction.
-      const sum = (pick: (row: (typeof rows)[number]) => number) => rows.reduce((n, row) => n + pick(row), 0);
-      await trx('nodes')
-        .where({ id: batch.nodeId })
-        .update({
-          upload_bytes_total: trx.raw('?? + ?', ['upload_bytes_total', sum((r) => r.upload_bytes)]),
-          download_bytes_total: trx.raw('?? + ?', ['download_bytes_total', sum((r) => r.download_bytes)]),
-          billed_bytes_total: trx.raw('?? + ?', ['billed_bytes_total', sum((r) => r.billed_bytes)]),
-        });
-
-      const billedByUser = new Map<number, number>();
-      for (const row of rows) {
-        billedByUser.set(row.user_id, (billedByUser.get(row.user_id) ?? 0) + row.billed_bytes);
-        outcome.billedBytes += row.billed_bytes;
-      }
-      const charges = await chargedSubscriptions(trx, [...billedByUser.keys()], batch.nodeTags);
-      const increments = [...charges]
-        .map(([userId, subscriptionId]) => [subscriptionId, billedByUser.get(userId)!] as const)
-        .filter(([, bytes]) => bytes > 0)
-        .sort((a, b) => a[0] - b[0]);
-      const updatedAt = Date.now();
-      for (const part of chunks(increments, ROWS_PER_STATEMENT)) await addUsed(trx, part, updatedAt);
-      return outcome;
+      if (rows.length > 0) await addUsage(trx, rows);
+      // Subscriptions in id order, so concurrent appliers lock them alike.
+      const increments = [...used].sort((a, b) => a[0] - b[0]);
+      if (increments.length > 0) await addUsed(trx, increments, Date.now());
+      return outcomes;
     }),
   );
 }
 
-/**
- * traffic_used_bytes += bytes for each [subscription id, bytes], in one statement joined to the
- * list (several times faster than a CASE over the ids); ids in order, so concurrent appliers lock
- * rows alike.
- */
-async function addUsed(trx: Knex.Transaction, increments: (readonly [number, number])[], updatedAt: number): Promise<void> {
-  const pairs = increments.flat();
-  if (isMysql(trx)) {
-    const list = increments.map((_, i) => (i === 0 ? 'SELECT ? AS id, ? AS bytes' : 'SELECT ?, ?')).join(' UNION ALL ');
-    await trx.raw(
-      `UPDATE subscriptions AS s JOIN (${list}) AS v ON s.id = v.id SET s.traffic_used_bytes = s.traffic_used_bytes + v.bytes, s.updated_at = ?`,
-      [...pairs, updatedAt],
-    );
-  } else {
-    const list = increments.map(() => '(?, ?)').join(', ');
-    await trx.raw(
-      `UPDATE subscriptions SET traffic_used_bytes = traffic_used_bytes + v.column2, updated_at = ? FROM (VALUES ${list}) AS v WHERE subscriptions.id = v.column1`,
-      [updatedAt, ...pairs],
-    );
-  }
+interface Waiting {
+  batch: LedgerBatch;
+  resolve(outcome: BatchOutcome): void;
+  reject(error: unknown): void;
 }
 
-/** The subscription each user's bytes on this node count against (billing/policy.ts chooseSubscriptions). */
-async function chargedSubscriptions(trx: Knex.Transaction, userIds: number[], nodeTags: readonly string[]): Promise<Map<number, number>> {
-  const candidates: ChargeCandidate[] = [];
-  for (const part of chunks(userIds, ROWS_PER_STATEMENT)) {
-    const rows = await trx('subscriptions')
-      .join('plans', 'plans.id', 'subscriptions.plan_id')
-      .whereIn('subscriptions.user_id', part)
-      .whereIn('subscriptions.status', CHARGEABLE_STATUSES)
-      .select('subscriptions.id', 'subscriptions.user_id', 'subscriptions.status', 'subscriptions.end_time', 'plans.node_tags');
-    for (const row of rows) {
-      candidates.push({
-        id: Number(row.id),
-        userId: Number(row.user_id),
-        status: row.status,
-        endTime: Number(row.end_time),
-        planNodeTags: JSON.parse(String(row.node_tags)) as string[],
+/**
+ * Applies the batches handed to it in groups (group commit): a batch that arrives while every
+ * group the database can take is being applied waits, and goes with every other batch that arrived
+ * meanwhile. A tick drains several nodes at once, so their batches share transactions. MySQL takes
+ * two groups at once (one writes its usage rows while the other updates the subscriptions both
+ * touch and commits); SQLite has one writer. A group that fails is applied again batch by batch,
+ * so one node's batch that cannot apply never holds back another's.
+ */
+export function groupingApplier(db: Knex): (batch: LedgerBatch) => Promise<BatchOutcome> {
+  const slots = concurrentWriters(db) ? 2 : 1;
+  let waiting: Waiting[] = [];
+  let running = 0;
+  const applyGroup = async (group: Waiting[]) => {
+    try {
+      const outcomes = await applyLedgerBatches(db, group.map((w) => w.batch));
+      group.forEach((w, i) => w.resolve(outcomes[i]!));
+    } catch (error) {
+      if (group.length === 1) group[0]!.reject(error);
+      else for (const w of group) await applyLedgerBatch(db, w.batch).then(w.resolve, w.reject);
+    }
+  };
+  const start = () => {
+    while (running < slots && waiting.length > 0) {
+      const group = waiting;
+      waiting = [];
+      running += 1;
+      void applyGroup(group).finally(() => {
+        running -= 1;
+        start();
       });
     }
-  }
-  return chooseSubscriptions(candidates, nodeTags);
+  };
+  return (batch) =>
+    new Promise<BatchOutcome>((resolve, reject) => {
+      waiting.push({ batch, resolve, reject });
+      // The other nodes' answers that arrived with this one join it.
+      if (waiting.length === 1) setImmediate(start);
+    });
 }
 
 export interface NodeTrafficResult {
@@ -287,10 +328,18 @@ function isOtherLedger(mark: LedgerMark, answer: AnyLedgerPosition): answer is L
   return mark.id === null ? Number(answer.head_seq) < mark.seq : answer.ledger_id !== mark.id;
 }
 
-/** Drains one node from its committed position until its ledger is empty (or the batch cap). */
-export async function drainNode(deps: TrafficDeps, node: Node, options: TrafficOptions = {}): Promise<NodeTrafficResult> {
+/**
+ * Drains one node from its committed position until its ledger is empty (or the batch cap); `apply`
+ * stores each batch (the job's groupingApplier, shared by the nodes it drains at once).
+ */
+export async function drainNode(
+  deps: TrafficDeps,
+  node: Node,
+  options: TrafficOptions = {},
+  apply: (batch: LedgerBatch) => Promise<BatchOutcome> = (batch) => applyLedgerBatch(deps.db, batch),
+): Promise<NodeTrafficResult> {
   const { db, agents, logger } = deps;
-  const limit = options.batchSize ?? 1000;
+  const limit = options.batchSize ?? 5000;
   const maxBatches = options.maxBatchesPerNode ?? 100;
   let mark: LedgerMark = { seq: Number(node.ledger_seq), id: node.ledger_id ?? null };
   const result: NodeTrafficResult = { node_id: node.id, entries: 0, batches: 0, billed_bytes: 0, seq: mark.seq, conflicts: 0, unknown_user_entries: 0 };
@@ -399,7 +448,7 @@ export async function drainNode(deps: TrafficDeps, node: Node, options: TrafficO
 
     let outcome: BatchOutcome;
     try {
-      outcome = await applyLedgerBatch(db, {
+      outcome = await apply({
         nodeId: node.id,
         multiplier: Number(node.multiplier),
         nodeTags: tags,
@@ -409,7 +458,12 @@ export async function drainNode(deps: TrafficDeps, node: Node, options: TrafficO
         now: deps.now(),
       });
     } catch (error) {
-      // A database failure: nothing was committed and the node did nothing wrong.
+      // Nothing was committed. Entries the hub cannot bill are the node's fault, anything else the database's.
+      if (error instanceof HubError) {
+        await recordNodeError(db, node.id, 'traffic', error, deps.now());
+        result.error = error.message;
+        return result;
+      }
       logger.error('traffic batch not applied', { node_id: node.id, after_seq: mark.seq, error: (error as Error).message, transient: isTransient(error) });
       result.error = `database: ${(error as Error).message}`;
       return result;
@@ -451,7 +505,8 @@ export interface TrafficSummary {
 /** One tick: every enabled node, a few at a time; one node failing never stops the others. */
 export async function runTrafficJob(deps: TrafficDeps, options: TrafficOptions = {}): Promise<TrafficSummary> {
   const nodes = await Node.query(deps.db).where('enabled', true).orderBy('id');
-  const results = await mapLimit(nodes, options.concurrency ?? 8, (node) => drainNode(deps, node, options));
+  const apply = groupingApplier(deps.db);
+  const results = await mapLimit(nodes, options.concurrency ?? 16, (node) => drainNode(deps, node, options, apply));
   return {
     nodes: nodes.length,
     failed: results.filter((r) => r.error).length,

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AuditEntry, Node } from '../../hub/db/models.js';
 import { HubError } from '../../hub/errors.js';
-import { applyLedgerBatch, drainNode, hourOf, LEDGER_REPLACED_ACTION, type TrafficSummary } from '../../hub/jobs/traffic.js';
+import { applyLedgerBatch, drainNode, groupingApplier, hourOf, LEDGER_REPLACED_ACTION, type TrafficSummary } from '../../hub/jobs/traffic.js';
 import type { AgentProcess } from '../support/agent-process.js';
 import { startTestHub, type DatabaseKind, type TestHub } from '../support/hub.js';
 import { metricValue } from '../support/prometheus.js';
@@ -215,6 +215,37 @@ export function trafficJobSuite(kind: DatabaseKind): void {
       await append('bob', 40, 2, 1);
       await runTraffic();
       await expectExactlyOnce();
+    });
+
+    it("applies the batches of nodes drained at once together, each billed as if alone; one node's unusable batch holds back no other", async () => {
+      const grace = await seedUser(hub.app.db, 'grace', { planId, now: clock.now });
+      const [b, c, d] = [`${NODE}-b`, `${NODE}-c`, `${NODE}-d`] as const;
+      for (const id of [b, c, d]) await seedUnreachableNode(hub.app.db, id, ['traffic']);
+      const time = new Date(clock.now).toISOString();
+      const entry = (seq: number, user: string, upload_bytes: number, download_bytes: number) => ({ seq, time, user, upload_bytes, download_bytes });
+      const batch = (nodeId: string, multiplier: number, entries: ReturnType<typeof entry>[]) => ({ nodeId, multiplier, nodeTags: ['traffic'], afterSeq: 0, entries, now: clock.now });
+      try {
+        const apply = groupingApplier(hub.app.db);
+        // Handed over together, as the tick's concurrent drains do: one group, which d's bad byte count fails.
+        const outcomes = await Promise.allSettled([
+          apply(batch(b, 2, [entry(1, 'grace', 100, 10), entry(2, 'grace', 1, 0), entry(3, 'nobody', 7, 0)])),
+          apply(batch(c, 1, [entry(1, 'grace', 5, 5)])),
+          apply(batch(d, 1, [entry(1, 'grace', 1000, 0), entry(2, 'grace', 0.5, 0)])),
+        ]);
+        expect(outcomes[0]).toMatchObject({ status: 'fulfilled', value: { applied: true, seq: 3, usageRows: 1, billedBytes: 222, unknownUsers: { entries: 1, bytes: 7, names: ['nobody'] } } });
+        expect(outcomes[1]).toMatchObject({ status: 'fulfilled', value: { applied: true, seq: 1, usageRows: 1, billedBytes: 10 } });
+        expect(outcomes[2]).toMatchObject({ status: 'rejected', reason: { code: 'HUB_ERR_AGENT_FAILED' } });
+        expect((await subscription(hub.app.db, grace.subscriptionId)).used).toBe(232);
+        expect(await usage(grace.userId)).toEqual([]); // all of it on the other nodes
+        const rows = await hub.app.db('usage_hourly').where({ user_id: grace.userId }).orderBy('node_id');
+        expect(rows.map((r) => [r.node_id, Number(r.upload_bytes), Number(r.download_bytes), Number(r.billed_bytes)])).toEqual([
+          [b, 101, 10, 222],
+          [c, 5, 5, 10],
+        ]);
+        expect(await Promise.all([b, c, d].map(async (id) => (await nodeRow(hub.app.db, id)).ledger_seq))).toEqual([3, 1, 0]);
+      } finally {
+        await hub.app.db('nodes').whereIn('id', [b, c, d]).delete();
+      }
     });
 
     it('bills exactly the ledger bytes when two hubs on one database drain at once, many times', async () => {

@@ -1,0 +1,138 @@
+// The statements the traffic job stores applied ledger batches with, in each database's dialect.
+//
+// Raw SQL, not knex's builder: at thousands of rows a batch, building the statements (and on SQLite
+// compiling a fresh statement of some 30,000 placeholders every time) cost as much as running them.
+// SQLite gets each list as ONE JSON parameter read by json_each, so its statements stay short and
+// compile in microseconds. MySQL gets the integers written into the statement (each checked to be
+// an integer first, so nothing else can get in) and the strings as parameters, or escaped by knex.
+import type { Knex } from 'knex';
+import { chunks } from '../jobs/common.js';
+import { CHARGEABLE_STATUSES, type ChargeableStatus, type ChargeCandidate } from './policy.js';
+
+/** Rows per MySQL statement: keeps one statement far below max_allowed_packet (16 MB by default). */
+const MYSQL_ROWS_PER_STATEMENT = 5000;
+
+/** One usage_hourly cell to add to. */
+export interface UsageRow {
+  nodeId: string;
+  userId: number;
+  hour: number;
+  upload: number;
+  download: number;
+  billed: number;
+}
+
+export interface Chargeables {
+  /** Users found, by their exact name. */
+  ids: Map<string, number>;
+  /** Their subscriptions that traffic may be charged to. */
+  candidates: ChargeCandidate[];
+}
+
+const isMysql = (db: Knex) => String(db.client.config.client).startsWith('mysql');
+
+/** Whether transactions on `db` can write at the same time (MySQL), or one at a time (SQLite). */
+export const concurrentWriters = isMysql;
+
+/** `n` as SQL text, refused unless it is an integer (the bytes come from the node's answer). */
+function integer(n: number): string {
+  if (!Number.isSafeInteger(n)) throw new TypeError(`not an integer byte count or id: ${String(n)}`);
+  return String(n);
+}
+
+const CHARGEABLES_SQL = (namesIn: string) => `
+  SELECT u.id AS user_id, u.name, s.id AS subscription_id, s.status, s.end_time, p.node_tags
+  FROM users AS u
+  LEFT JOIN subscriptions AS s ON s.user_id = u.id AND s.status IN (${CHARGEABLE_STATUSES.map(() => '?').join(', ')})
+  LEFT JOIN plans AS p ON p.id = s.plan_id
+  WHERE u.name IN (${namesIn})`;
+
+/**
+ * The users named and their chargeable subscriptions, in one query. A name matches only the user
+ * with exactly that name (MySQL's collation would also match it in another case).
+ */
+export async function readChargeables(trx: Knex.Transaction, names: readonly string[]): Promise<Chargeables> {
+  let rows: Record<string, unknown>[] = [];
+  if (isMysql(trx)) {
+    for (const part of chunks(names, MYSQL_ROWS_PER_STATEMENT)) {
+      const [found] = await trx.raw(CHARGEABLES_SQL(part.map(() => '?').join(', ')), [...CHARGEABLE_STATUSES, ...part]);
+      rows = rows.concat(found as Record<string, unknown>[]);
+    }
+  } else {
+    rows = await trx.raw(CHARGEABLES_SQL('SELECT value FROM json_each(?)'), [...CHARGEABLE_STATUSES, JSON.stringify(names)]);
+  }
+  const ids = new Map<string, number>();
+  const candidates: ChargeCandidate[] = [];
+  const tagLists = new Map<string, string[]>(); // plans are few: parse each one's tags once
+  const wanted = new Set(names);
+  for (const row of rows) {
+    const name = String(row.name);
+    if (!wanted.has(name)) continue;
+    const userId = Number(row.user_id);
+    ids.set(name, userId);
+    if (row.subscription_id === null) continue;
+    const tags = String(row.node_tags);
+    if (!tagLists.has(tags)) tagLists.set(tags, JSON.parse(tags) as string[]);
+    candidates.push({
+      id: Number(row.subscription_id),
+      userId,
+      status: row.status as ChargeableStatus,
+      endTime: Number(row.end_time),
+      planNodeTags: tagLists.get(tags)!,
+    });
+  }
+  return { ids, candidates };
+}
+
+/** usage_hourly += each row (inserted where the cell is new), rows in the order given. */
+export async function addUsage(trx: Knex.Transaction, rows: readonly UsageRow[]): Promise<void> {
+  if (isMysql(trx)) {
+    // Each node id escaped once by knex, not bound again in every row.
+    const literals = new Map<string, string>();
+    const literal = (nodeId: string) => {
+      if (!literals.has(nodeId)) literals.set(nodeId, trx.raw('?', [nodeId]).toQuery());
+      return literals.get(nodeId)!;
+    };
+    for (const part of chunks(rows, MYSQL_ROWS_PER_STATEMENT)) {
+      const values = part.map((r) => `(${literal(r.nodeId)}, ${integer(r.userId)}, ${integer(r.hour)}, ${integer(r.upload)}, ${integer(r.download)}, ${integer(r.billed)})`);
+      await trx.raw(
+        `INSERT INTO usage_hourly (node_id, user_id, hour, upload_bytes, download_bytes, billed_bytes) VALUES ${values.join(', ')}
+         ON DUPLICATE KEY UPDATE upload_bytes = upload_bytes + VALUES(upload_bytes), download_bytes = download_bytes + VALUES(download_bytes),
+           billed_bytes = billed_bytes + VALUES(billed_bytes)`,
+      );
+    }
+    return;
+  }
+  // `WHERE true`: SQLite's grammar needs it between an INSERT's SELECT and its ON CONFLICT.
+  await trx.raw(
+    `INSERT INTO usage_hourly (node_id, user_id, hour, upload_bytes, download_bytes, billed_bytes)
+     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 FROM json_each(?) WHERE true
+     ON CONFLICT (node_id, user_id, hour) DO UPDATE SET upload_bytes = upload_bytes + excluded.upload_bytes,
+       download_bytes = download_bytes + excluded.download_bytes, billed_bytes = billed_bytes + excluded.billed_bytes`,
+    [JSON.stringify(rows.map((r) => [r.nodeId, r.userId, r.hour, r.upload, r.download, r.billed]))],
+  );
+}
+
+/**
+ * traffic_used_bytes += bytes for each [subscription id, bytes], joined to the list in one
+ * statement (several times faster than a CASE over the ids); rows in the order given, so
+ * concurrent appliers that order them alike lock them alike.
+ */
+export async function addUsed(trx: Knex.Transaction, increments: readonly (readonly [number, number])[], updatedAt: number): Promise<void> {
+  if (isMysql(trx)) {
+    for (const part of chunks(increments, MYSQL_ROWS_PER_STATEMENT)) {
+      const list = part.map(([id, bytes], i) => (i === 0 ? `SELECT ${integer(id)} AS id, ${integer(bytes)} AS bytes` : `SELECT ${integer(id)}, ${integer(bytes)}`));
+      await trx.raw(
+        `UPDATE subscriptions AS s JOIN (${list.join(' UNION ALL ')}) AS v ON s.id = v.id
+         SET s.traffic_used_bytes = s.traffic_used_bytes + v.bytes, s.updated_at = ?`,
+        [updatedAt],
+      );
+    }
+    return;
+  }
+  await trx.raw(
+    `UPDATE subscriptions SET traffic_used_bytes = traffic_used_bytes + v.bytes, updated_at = ?
+     FROM (SELECT value ->> 0 AS id, value ->> 1 AS bytes FROM json_each(?)) AS v WHERE subscriptions.id = v.id`,
+    [updatedAt, JSON.stringify(increments)],
+  );
+}
