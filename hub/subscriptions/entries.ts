@@ -5,6 +5,7 @@
 // shadowsocks the user key from singbox-config's contract, with the client password
 // "<server PSK>:<user key>" for shadowsocks-2022.
 import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { shadowsocksUserKey, ss2022KeyBytes } from '../../plugins/singbox-config/contract.js';
 
 export type EntryType = 'vless' | 'vmess' | 'trojan' | 'shadowsocks' | 'hysteria2' | 'tuic' | 'anytls';
@@ -100,16 +101,31 @@ export function realityPublicKey(privateKey: string): string {
   return String(jwk.x);
 }
 
+/**
+ * Per key or certificate, not per entry: a profile repeats the same few of them once per node and
+ * user, and hashing or deriving each again was nearly half the time spent building entries.
+ */
+function memoized(derive: (input: string) => string): (input: string) => string {
+  const cache = new LRUCache<string, string>({ max: 1024 });
+  return (input) => {
+    let output = cache.get(input);
+    if (output === undefined) cache.set(input, (output = derive(input)));
+    return output;
+  };
+}
+
+const realityPublicKeyOf = memoized(realityPublicKey);
+
 function pemOf(value: unknown): string | undefined {
   if (typeof value === 'string' && value.includes('BEGIN CERTIFICATE')) return value;
   if (Array.isArray(value) && value.every((l) => typeof l === 'string')) return pemOf(value.join('\n'));
   return undefined;
 }
 
-function certificateSha256(pem: string): string {
+const certificateSha256 = memoized((pem) => {
   const body = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(pem)?.[1] ?? '';
   return createHash('sha256').update(Buffer.from(body.replace(/\s+/g, ''), 'base64')).digest('hex');
-}
+});
 
 /**
  * The client side of an inbound's `tls` block. An inline certificate is taken as self-signed and
@@ -127,7 +143,7 @@ function clientTls(tls: unknown, host: string): EntryTls | undefined {
   const reality = tls.reality;
   if (isObject(reality) && reality.enabled === true && typeof reality.private_key === 'string') {
     const ids = Array.isArray(reality.short_id) ? reality.short_id.map(String) : [];
-    out.reality = { public_key: realityPublicKey(reality.private_key), short_id: ids[0] ?? '' };
+    out.reality = { public_key: realityPublicKeyOf(reality.private_key), short_id: ids[0] ?? '' };
     return out;
   }
   const pem = pemOf(tls.certificate);
