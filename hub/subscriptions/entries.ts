@@ -184,32 +184,44 @@ function dialOf(node: EntryNode, inbound: Json): Dial | undefined {
   return { host: override?.host || node.public_host || hostOf(node.address), port: override?.port ?? port };
 }
 
-/** Everything but the name, for one inbound that takes users; undefined for any other inbound. */
-export function entryOf(inbound: Json, dial: Dial, user: EntryUser): Omit<Entry, 'name'> | undefined {
+/** The user's part of an entry: uuid and/or password (and the vless flow). */
+type Credentials = Pick<Entry, 'uuid' | 'password' | 'flow'>;
+
+/** Everything but the name and the user's credentials, for one inbound that takes users; undefined for any other. */
+function entryBase(inbound: Json, dial: Dial): Omit<Entry, 'name'> | undefined {
   const type = String(inbound.type);
   if (!TYPES.has(type)) return undefined;
   const base = { type: type as EntryType, server: dial.host, port: dial.port, tls: clientTls(inbound.tls, dial.host), transport: transportOf(inbound.transport) };
   switch (type) {
-    case 'vless':
-      return { ...base, uuid: user.uuid.toLowerCase(), flow: '' };
-    case 'vmess':
-      return { ...base, uuid: user.uuid.toLowerCase() };
-    case 'trojan':
-    case 'anytls':
-      return { ...base, password: user.password };
     case 'hysteria2': {
       const obfs = isObject(inbound.obfs) && inbound.obfs.type === 'salamander' ? { type: 'salamander' as const, password: String(inbound.obfs.password ?? '') } : undefined;
-      return { ...base, password: user.password, obfs };
+      return { ...base, obfs };
     }
     case 'tuic':
-      return { ...base, uuid: user.uuid.toLowerCase(), password: user.password, congestion_control: str(inbound.congestion_control) ?? 'cubic' };
+      return { ...base, congestion_control: str(inbound.congestion_control) ?? 'cubic' };
     case 'shadowsocks': {
       if (Array.isArray(inbound.destinations)) return undefined; // relay mode has no users
-      const password = shadowsocksPassword(inbound, user);
-      return password === undefined ? undefined : { ...base, tls: undefined, transport: undefined, method: String(inbound.method), password };
+      // A method that takes no users gives no key to any user.
+      if (shadowsocksUserKey(String(inbound.method ?? ''), { password: '', ss_key: '' }) === undefined) return undefined;
+      return { ...base, tls: undefined, transport: undefined, method: String(inbound.method) };
     }
   }
-  return undefined;
+  return base;
+}
+
+function credentialsOf(type: EntryType, inbound: Json, user: EntryUser): Credentials {
+  switch (type) {
+    case 'vless':
+      return { uuid: user.uuid.toLowerCase(), flow: '' };
+    case 'vmess':
+      return { uuid: user.uuid.toLowerCase() };
+    case 'tuic':
+      return { uuid: user.uuid.toLowerCase(), password: user.password };
+    case 'shadowsocks':
+      return { password: shadowsocksPassword(inbound, user) };
+    default:
+      return { password: user.password };
+  }
 }
 
 /**
@@ -225,29 +237,40 @@ export function entryName(node: EntryNode, planTags: readonly string[], type: st
   return parts.join(' ');
 }
 
-/** One entry per user-taking inbound of each node's base config, with unique names, in node order. */
-export function buildEntries(
-  nodes: readonly { node: EntryNode; config: Json }[],
-  planTags: readonly string[],
-  user: EntryUser,
-): Entry[] {
-  const entries: Entry[] = [];
+/** One entry of a plan's profile without the user's credentials: every user of the plan shares it. */
+export interface EntryTemplate {
+  entry: Entry;
+  inbound: Json;
+}
+
+/** One template per user-taking inbound of each node's base config, with unique names, in node order. */
+export function entryTemplates(nodes: readonly { node: EntryNode; config: Json }[], planTags: readonly string[]): EntryTemplate[] {
+  const templates: EntryTemplate[] = [];
   const taken = new Set<string>();
   for (const { node, config } of nodes) {
     const inbounds = Array.isArray(config.inbounds) ? config.inbounds.filter(isObject) : [];
     for (const inbound of inbounds) {
       const dial = dialOf(node, inbound);
-      const entry = dial && entryOf(inbound, dial, user);
-      if (!entry) continue;
-      let name = entryName(node, planTags, entry.type);
+      const base = dial && entryBase(inbound, dial);
+      if (!base) continue;
+      let name = entryName(node, planTags, base.type);
       // Two inbounds of one type on one node: tell them apart by tag, else by number.
       if (taken.has(name) && typeof inbound.tag === 'string') name = `${name} ${inbound.tag}`;
-      for (let i = 2; taken.has(name); i++) name = `${entryName(node, planTags, entry.type)} ${i}`;
+      for (let i = 2; taken.has(name); i++) name = `${entryName(node, planTags, base.type)} ${i}`;
       taken.add(name);
-      entries.push({ name, ...entry });
+      templates.push({ entry: { name, ...base }, inbound });
     }
   }
-  return entries;
+  return templates;
+}
+
+/** A user's entries: the templates with the user's credentials. */
+export const entriesFor = (templates: readonly EntryTemplate[], user: EntryUser): Entry[] =>
+  templates.map(({ entry, inbound }) => ({ ...entry, ...credentialsOf(entry.type, inbound, user) }));
+
+/** One entry per user-taking inbound of each node's base config, with unique names, in node order. */
+export function buildEntries(nodes: readonly { node: EntryNode; config: Json }[], planTags: readonly string[], user: EntryUser): Entry[] {
+  return entriesFor(entryTemplates(nodes, planTags), user);
 }
 
 /**

@@ -7,9 +7,9 @@
 import { LRUCache } from 'lru-cache';
 import type { FastifyInstance } from 'fastify';
 import { readConfigVersion } from '../config-versions.js';
-import { buildEntries, placeholderEntry, type Entry } from './entries.js';
+import { entriesFor, entryTemplates, placeholderEntry, type Entry, type EntryTemplate } from './entries.js';
 import type { Usage } from './format.js';
-import type { Holder, Lookup } from './lookup.js';
+import type { Holder, Lookup, ServedNodes } from './lookup.js';
 
 /** Why the user is or is not served, as a machine-readable code. */
 export const STATUSES = ['active', 'no_node', 'disabled', 'no_plan', 'suspended_quota', 'suspended', 'expired'] as const;
@@ -76,19 +76,32 @@ export function profileBuilder(app: FastifyInstance): (lookup: Lookup, refusal: 
     max: CONFIG_CACHE_MAX,
     fetchMethod: async (version) => (await readConfigVersion(app.db, app.objects, version)).config,
   });
+  // Every user of a plan gets the same entries but for their credentials: built once per served
+  // nodes' read (the same object until they change, then dropped with it) and plan tags.
+  const shared = new WeakMap<ServedNodes, Map<string, EntryTemplate[]>>();
 
-  return async ({ holder, served }, refusal) => {
-    if (refusal) return { profile: standInProfile(holder, refusal), complete: true };
-    const planTags = holder.plan?.node_tags ?? [];
-    const nodes = served.nodes.filter((n) => n.tags.some((t) => planTags.includes(t)));
+  const templatesOf = async (served: ServedNodes, planTags: string[]) => {
+    const byTags = shared.get(served) ?? new Map<string, EntryTemplate[]>();
+    shared.set(served, byTags);
+    const key = JSON.stringify(planTags);
+    const kept = byTags.get(key);
+    if (kept) return { templates: kept, complete: true };
     const withConfigs = [];
     let complete = true;
-    for (const node of nodes) {
+    for (const node of served.nodes.filter((n) => n.tags.some((t) => planTags.includes(t)))) {
       const config = await configs.fetch(node.applied_config_version).catch(() => undefined);
       if (config) withConfigs.push({ node, config });
       else complete = false;
     }
-    const entries = buildEntries(withConfigs, planTags, holder.user);
+    const templates = entryTemplates(withConfigs, planTags);
+    if (complete) byTags.set(key, templates);
+    return { templates, complete };
+  };
+
+  return async ({ holder, served }, refusal) => {
+    if (refusal) return { profile: standInProfile(holder, refusal), complete: true };
+    const { templates, complete } = await templatesOf(served, holder.plan?.node_tags ?? []);
+    const entries = entriesFor(templates, holder.user);
     if (entries.length === 0) return { profile: standInProfile(holder, 'no_node'), complete };
     return { profile: { user: holder.user, plan: holder.plan, entries, usage: usageOf(holder), status: 'active' }, complete };
   };
