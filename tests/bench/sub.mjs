@@ -4,7 +4,9 @@
 //   cold_*  the first request of each of the format's users (nothing of theirs rendered yet);
 //   rps, p50_ms, p99_ms, max_ms  then BENCH_SECONDS (10) of requests spread over the same users;
 //   floor_* the same response (status, headers, body bytes) from a plain Fastify route in a process
-//           of its own, asked by the same client code, concurrency and duration, in the same run.
+//           of its own, asked by the same client code, concurrency and duration, in the same run;
+//   *cpu_us_per_request  the serving process's CPU time per answer (Linux /proc), steadier than
+//           requests per second when other work shares the machine.
 //
 // The route is rate-limited per token (60/min) and per client IP (600/min), and the limiter runs
 // on every request here too. To measure the route rather than 429s, each format gets its own
@@ -64,13 +66,20 @@ function get(agent, port, url, localAddress) {
   });
 }
 
+/** CPU milliseconds a process has used so far (Linux /proc; utime + stime at 100 ticks per second). */
+async function cpuMs(pid) {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 const pct = (sorted, p) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] * 100) / 100;
 
 /**
  * CONCURRENCY keep-alive workers asking `next()` (path, source address) until `count` requests
  * were sent or `seconds` passed; latencies and status counts of what they got.
  */
-async function measure(port, next, { count = Infinity, seconds = Infinity }) {
+async function measure(port, next, { count = Infinity, seconds = Infinity, pid }) {
+  const cpuBefore = await cpuMs(pid);
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY * 2 });
   const latencies = [];
   let non200 = 0;
@@ -98,6 +107,8 @@ async function measure(port, next, { count = Infinity, seconds = Infinity }) {
   return {
     seconds: Math.round(elapsed * 10) / 10, requests: latencies.length, rps: Math.round(latencies.length / elapsed),
     p50_ms: pct(latencies, 50), p99_ms: pct(latencies, 99), max_ms: pct(latencies, 100), size, non_200: non200,
+    // The server's CPU per answer: on a busy machine a steadier figure than requests per second.
+    cpu_us_per_request: Math.round(((await cpuMs(pid)) - cpuBefore) * 1000 / latencies.length),
   };
 }
 
@@ -113,6 +124,7 @@ async function startFloor(body, headers) {
   });
   return {
     port,
+    pid: child.pid,
     async stop() {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
@@ -227,8 +239,8 @@ async function main() {
       };
 
       // Cold: the first request of every user (nothing of theirs rendered yet), all of them once.
-      const cold = await measure(port, hubRequest, { count: USERS_PER_FORMAT });
-        const warm = await measure(port, hubRequest, { seconds: SECONDS });
+      const cold = await measure(port, hubRequest, { count: USERS_PER_FORMAT, pid: hub.pid });
+      const warm = await measure(port, hubRequest, { seconds: SECONDS, pid: hub.pid });
 
       // The floor: the same response (status, headers, body bytes) from a plain Fastify route in a
       // process of its own, asked by the same client code with the same concurrency.
@@ -239,8 +251,8 @@ async function main() {
       const floorRequest = () => ['/floor', ips[fn++ % IPS_PER_FORMAT]];
       let floorRun;
       try {
-        await measure(floor.port, floorRequest, { count: 200 });
-        floorRun = await measure(floor.port, floorRequest, { seconds: SECONDS });
+        await measure(floor.port, floorRequest, { count: 200, pid: floor.pid });
+        floorRun = await measure(floor.port, floorRequest, { seconds: SECONDS, pid: floor.pid });
       } finally {
         await floor.stop();
       }
@@ -248,9 +260,11 @@ async function main() {
       console.log(JSON.stringify({
         bench: 'sub', format, nodes: NODES, inbounds_per_node: 3, entries: NODES * 3, concurrency: CONCURRENCY, users: USERS_PER_FORMAT,
         seconds: warm.seconds, requests: warm.requests, rps: warm.rps, p50_ms: warm.p50_ms, p99_ms: warm.p99_ms, max_ms: warm.max_ms,
-        response_bytes: warm.size, non_200: warm.non_200 + cold.non_200,
+        cpu_us_per_request: warm.cpu_us_per_request, response_bytes: warm.size, non_200: warm.non_200 + cold.non_200,
         cold_requests: cold.requests, cold_rps: cold.rps, cold_p50_ms: cold.p50_ms, cold_p99_ms: cold.p99_ms, cold_max_ms: cold.max_ms,
+        cold_cpu_us_per_request: cold.cpu_us_per_request,
         floor_rps: floorRun.rps, floor_p50_ms: floorRun.p50_ms, floor_p99_ms: floorRun.p99_ms, floor_max_ms: floorRun.max_ms,
+        floor_cpu_us_per_request: floorRun.cpu_us_per_request,
         rps_vs_floor: Math.round((warm.rps / floorRun.rps) * 100) / 100,
       }));
     }
