@@ -1,6 +1,7 @@
-// Benchmark (not a test): GET /sub/:token on the built hub (`node dist/cli.js hub`, SQLite, jobs
-// off) for users whose plan reaches 50 nodes × 3 inbounds (VLESS+TLS, SS-2022, Hysteria2), each
-// format with BENCH_CONCURRENCY (32) keep-alive workers on loopback. Prints one JSON line per format:
+// Benchmark (not a test): GET /sub/:token on the built hub (`node dist/cli.js hub`, jobs off; on
+// SQLite, or on MariaDB/MySQL in a fresh database when BOXFLEET_TEST_MYSQL_URL names a server) for
+// users whose plan reaches 50 nodes × 3 inbounds (VLESS+TLS, SS-2022, Hysteria2), each format with
+// BENCH_CONCURRENCY (32) keep-alive workers on loopback. Prints one JSON line per format:
 //   cold_*  the first request of each of the format's users (nothing of theirs rendered yet);
 //   rps, p50_ms, p99_ms, max_ms  then BENCH_SECONDS (10) of requests spread over the same users;
 //   floor_* the same response (status, headers, body bytes) from a plain Fastify route in a process
@@ -144,6 +145,15 @@ async function serveFloor(dir) {
   console.log(app.server.address().port);
 }
 
+async function withKnex(config, use) {
+  const k = knexFactory(config);
+  try {
+    return await use(k);
+  } finally {
+    await k.destroy();
+  }
+}
+
 async function json(port, method, url, token, body) {
   const res = await fetch(`http://127.0.0.1:${port}${url}`, {
     method,
@@ -163,7 +173,12 @@ if (process.argv[2] === '--floor') {
 
 async function main() {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'boxfleet-bench-sub-'));
-  const env = { ...process.env, BOXFLEET_DATA_DIR: dataDir, BOXFLEET_JOBS_ENABLED: 'false', BOXFLEET_LOG_LEVEL: 'error' };
+  // SQLite in the data dir, or a fresh database on the MariaDB/MySQL server BOXFLEET_TEST_MYSQL_URL names.
+  const server = process.env.BOXFLEET_TEST_MYSQL_URL?.replace(/\/$/, '');
+  const database = `boxfleet_bench_sub_${randomBytes(4).toString('hex')}`;
+  if (server) await withKnex({ client: 'mysql2', connection: server }, (k) => k.raw(`CREATE DATABASE \`${database}\``));
+  const databaseUrl = server ? `${server}/${database}` : '';
+  const env = { ...process.env, BOXFLEET_DATA_DIR: dataDir, BOXFLEET_DATABASE_URL: databaseUrl, BOXFLEET_JOBS_ENABLED: 'false', BOXFLEET_LOG_LEVEL: 'error' };
   let hub;
   try {
     const password = randomBytes(12).toString('base64url');
@@ -205,7 +220,9 @@ async function main() {
     });
 
     // Nodes, users and subscriptions straight into the hub's database (WAL: the hub keeps running).
-    const db = knexFactory({ client: 'better-sqlite3', connection: { filename: path.join(dataDir, 'boxfleet.sqlite') }, useNullAsDefault: true });
+    const db = knexFactory(
+      server ? { client: 'mysql2', connection: databaseUrl } : { client: 'better-sqlite3', connection: { filename: path.join(dataDir, 'boxfleet.sqlite') }, useNullAsDefault: true },
+    );
     const now = Date.now();
     await db('nodes').insert(Array.from({ length: NODES }, (_, i) => ({
       id: `node-${i}`, name: `Node ${String(i).padStart(2, '0')}`, address: `198.51.100.${i + 1}:50051`, insecure: true, token: 'x'.repeat(32),
@@ -258,7 +275,7 @@ async function main() {
       }
 
       console.log(JSON.stringify({
-        bench: 'sub', format, nodes: NODES, inbounds_per_node: 3, entries: NODES * 3, concurrency: CONCURRENCY, users: USERS_PER_FORMAT,
+        bench: 'sub', database: server ? 'mysql' : 'sqlite', format, nodes: NODES, inbounds_per_node: 3, entries: NODES * 3, concurrency: CONCURRENCY, users: USERS_PER_FORMAT,
         seconds: warm.seconds, requests: warm.requests, rps: warm.rps, p50_ms: warm.p50_ms, p99_ms: warm.p99_ms, max_ms: warm.max_ms,
         cpu_us_per_request: warm.cpu_us_per_request, response_bytes: warm.size, non_200: warm.non_200 + cold.non_200,
         cold_requests: cold.requests, cold_rps: cold.rps, cold_p50_ms: cold.p50_ms, cold_p99_ms: cold.p99_ms, cold_max_ms: cold.max_ms,
@@ -274,6 +291,7 @@ async function main() {
       hub.kill('SIGTERM');
       await exited;
     }
+    if (server) await withKnex({ client: 'mysql2', connection: server }, (k) => k.raw(`DROP DATABASE IF EXISTS \`${database}\``));
     await rm(dataDir, { recursive: true, force: true });
   }
 }
