@@ -3,7 +3,8 @@
 // users whose plan reaches 50 nodes × 3 inbounds (VLESS+TLS, SS-2022, Hysteria2), each format with
 // BENCH_CONCURRENCY (32) keep-alive workers on loopback. Prints one JSON line per format:
 //   cold_*  the first request of each of the format's users (nothing of theirs rendered yet);
-//   rps, p50_ms, p99_ms, max_ms  then BENCH_SECONDS (10) of requests spread over the same users;
+//   rps, p50_ms, p99_ms, max_ms  then, after 3 s not counted, BENCH_SECONDS (10) of requests
+//           spread over the same users;
 //   floor_* the same response (status, headers, body bytes) from a plain Fastify route in a process
 //           of its own, asked by the same client code, concurrency and duration, in the same run;
 //   *cpu_us_per_request  the serving process's CPU time per answer (Linux /proc), steadier than
@@ -38,6 +39,7 @@ const NODES = 50;
 const USERS_PER_FORMAT = 2000;
 const IPS_PER_FORMAT = 250;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WARMUP_SECONDS = 3;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const FORMATS = (process.env.BENCH_FORMATS ?? 'singbox,clash,base64,links').split(',');
 /** Node flags for the hub's process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where its time goes. */
@@ -257,6 +259,8 @@ async function main() {
 
       // Cold: the first request of every user (nothing of theirs rendered yet), all of them once.
       const cold = await measure(port, hubRequest, { count: USERS_PER_FORMAT, pid: hub.pid });
+      // Not counted: the first seconds after the cold pass (the garbage it left is collected then).
+      await measure(port, hubRequest, { seconds: WARMUP_SECONDS, pid: hub.pid });
       const warm = await measure(port, hubRequest, { seconds: SECONDS, pid: hub.pid });
 
       // The floor: the same response (status, headers, body bytes) from a plain Fastify route in a
