@@ -64,6 +64,11 @@ export const HUB_SETTINGS = {
   },
   tls_cert: { group: 'server', flag: '--tls-cert <file>', meaning: 'PEM certificate (chain) to serve HTTPS with; set with tls_key', schema: Type.String({ default: '' }) },
   tls_key: { group: 'server', flag: '--tls-key <file>', meaning: "PEM private key of tls_cert", schema: Type.String({ default: '' }) },
+  sub_cache_mb: {
+    group: 'server',
+    meaning: 'memory for rendered subscription bodies (/sub), kept per user and format until something they show changes, in MiB',
+    schema: Type.Integer({ minimum: 1, default: 256 }),
+  },
 
   jwt_secret: { group: 'security', meaning: 'signs admin sessions (empty: one is generated once and kept in the database)', schema: Type.String({ default: '' }) },
   jwt_ttl_s: { group: 'security', meaning: 'how long a sign-in lasts, in seconds', schema: Type.Integer({ minimum: 60, default: 12 * 3600 }) },

@@ -12,9 +12,10 @@
 // node address or credential at all.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import rateLimit from '../rate-limit-store.js';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
 import { HubError } from '../errors.js';
+import { bodyRenderer } from '../subscriptions/body-cache.js';
 import {
   FORMATS,
   SUBSCRIPTION_FORMATS,
@@ -24,9 +25,11 @@ import {
   profileTitle,
   subscriptionUserinfo,
   type Format,
+  type Usage,
 } from '../subscriptions/format.js';
 import { SubscriptionInfo, subscriptionInfo } from '../subscriptions/info.js';
-import { profileLoader, STATUS_TEXT, type Profile } from '../subscriptions/profile.js';
+import { subscriptionLookup, type Holder } from '../subscriptions/lookup.js';
+import { profileBuilder, refusalOf, usageOf, STATUS_TEXT, type Status } from '../subscriptions/profile.js';
 import { shareLink } from '../subscriptions/share-link.js';
 import { StringEnum } from './schemas.js';
 
@@ -35,13 +38,19 @@ export interface SubRoutesOptions {
   perTokenPerMinute?: number;
   /** Requests per client IP per minute, over all tokens. Default 600 (many users behind one NAT). */
   perIpPerMinute?: number;
+  /** Room for rendered bodies, in bytes (hub/subscriptions/body-cache.ts): the sub_cache_mb setting. */
+  cacheBytes: number;
 }
 
 const Params = Type.Object({ token: Type.String({ maxLength: 200 }) });
 const FormatQuery = Type.Object({ format: Type.Optional(StringEnum(FORMATS)) });
 const QrQuery = Type.Object({ link: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })) });
 
-const routes: FastifyPluginAsyncTypebox<SubRoutesOptions> = async (app, opts) => {
+/**
+ * Per token and per client IP, checked before anything is read. Kept here, in one place, so the
+ * limiter's store can be swapped (a store shared by several hubs) without touching the routes.
+ */
+async function limitRequests(app: FastifyInstance, opts: SubRoutesOptions): Promise<void> {
   await app.register(rateLimit, { global: false });
   const perToken = app.createRateLimit({
     max: opts.perTokenPerMinute ?? 60,
@@ -58,8 +67,20 @@ const routes: FastifyPluginAsyncTypebox<SubRoutesOptions> = async (app, opts) =>
       }
     }
   });
+}
 
-  const load = profileLoader(app);
+const routes: FastifyPluginAsyncTypebox<SubRoutesOptions> = async (app, opts) => {
+  await limitRequests(app, opts);
+
+  const lookup = subscriptionLookup(app.db);
+  const build = profileBuilder(app);
+  const refusal = (holder: Holder) => refusalOf(holder, app.now());
+  const bodyOf = bodyRenderer({ build, refusal, maxBytes: opts.cacheBytes });
+  /** The whole profile, entries included, for the routes that are not a client's body. */
+  const load = async (token: string) => {
+    const found = await lookup(token);
+    return found && (await build(found, refusal(found.holder))).profile;
+  };
 
   /**
    * The app's not-found answer, word for word (the tests compare it with an unknown path's), sent
@@ -69,16 +90,16 @@ const routes: FastifyPluginAsyncTypebox<SubRoutesOptions> = async (app, opts) =>
   const notFound = (request: FastifyRequest, reply: FastifyReply) =>
     reply.code(404).send({ statusCode: 404, code: 'HUB_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` });
 
-  const setHeaders = (request: FastifyRequest, reply: FastifyReply, profile: Profile, format: Format) => {
-    const title = `boxfleet · ${profile.user.name}${profile.status === 'active' ? '' : ` (${STATUS_TEXT[profile.status]})`}`;
+  const setHeaders = (request: FastifyRequest, reply: FastifyReply, user: Holder['user'], status: Status, usage: Usage, format: Format) => {
+    const title = `boxfleet · ${user.name}${status === 'active' ? '' : ` (${STATUS_TEXT[status]})`}`;
     reply
       // Clients show it as the profile's web page.
-      .header('profile-web-page-url', `${request.publicUrl}/portal/${profile.user.sub_token}`)
+      .header('profile-web-page-url', `${request.publicUrl}/portal/${user.sub_token}`)
       .header('content-type', SUBSCRIPTION_FORMATS[format].contentType)
-      .header('subscription-userinfo', subscriptionUserinfo(profile.usage))
+      .header('subscription-userinfo', subscriptionUserinfo(usage))
       .header('profile-update-interval', String(UPDATE_INTERVAL_HOURS))
       .header('profile-title', profileTitle(title))
-      .header('content-disposition', contentDisposition(`boxfleet-${profile.user.name}`, format))
+      .header('content-disposition', contentDisposition(`boxfleet-${user.name}`, format))
       .header('cache-control', 'no-store');
   };
 
@@ -86,11 +107,12 @@ const routes: FastifyPluginAsyncTypebox<SubRoutesOptions> = async (app, opts) =>
     '/:token',
     { config: { role: 'public', audit: false }, schema: { params: Params, querystring: FormatQuery, hide: true } },
     async (request, reply) => {
-      const profile = await load(request.params.token);
-      if (!profile) return notFound(request, reply);
+      const found = await lookup(request.params.token);
+      if (!found) return notFound(request, reply);
       const format = chooseFormat(request.query.format, request.headers['user-agent']);
-      setHeaders(request, reply, profile, format);
-      return SUBSCRIPTION_FORMATS[format].render(profile.entries);
+      const { body, status } = await bodyOf(found, format);
+      setHeaders(request, reply, found.holder.user, status, usageOf(found.holder), format);
+      return reply.send(body);
     },
   );
 

@@ -5,6 +5,7 @@
 // shadowsocks the user key from singbox-config's contract, with the client password
 // "<server PSK>:<user key>" for shadowsocks-2022.
 import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { shadowsocksUserKey, ss2022KeyBytes } from '../../plugins/singbox-config/contract.js';
 
 export type EntryType = 'vless' | 'vmess' | 'trojan' | 'shadowsocks' | 'hysteria2' | 'tuic' | 'anytls';
@@ -100,16 +101,31 @@ export function realityPublicKey(privateKey: string): string {
   return String(jwk.x);
 }
 
+/**
+ * Per key or certificate, not per entry: a profile repeats the same few of them once per node and
+ * user, and hashing or deriving each again was nearly half the time spent building entries.
+ */
+function memoized(derive: (input: string) => string): (input: string) => string {
+  const cache = new LRUCache<string, string>({ max: 1024 });
+  return (input) => {
+    let output = cache.get(input);
+    if (output === undefined) cache.set(input, (output = derive(input)));
+    return output;
+  };
+}
+
+const realityPublicKeyOf = memoized(realityPublicKey);
+
 function pemOf(value: unknown): string | undefined {
   if (typeof value === 'string' && value.includes('BEGIN CERTIFICATE')) return value;
   if (Array.isArray(value) && value.every((l) => typeof l === 'string')) return pemOf(value.join('\n'));
   return undefined;
 }
 
-function certificateSha256(pem: string): string {
+const certificateSha256 = memoized((pem) => {
   const body = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(pem)?.[1] ?? '';
   return createHash('sha256').update(Buffer.from(body.replace(/\s+/g, ''), 'base64')).digest('hex');
-}
+});
 
 /**
  * The client side of an inbound's `tls` block. An inline certificate is taken as self-signed and
@@ -127,7 +143,7 @@ function clientTls(tls: unknown, host: string): EntryTls | undefined {
   const reality = tls.reality;
   if (isObject(reality) && reality.enabled === true && typeof reality.private_key === 'string') {
     const ids = Array.isArray(reality.short_id) ? reality.short_id.map(String) : [];
-    out.reality = { public_key: realityPublicKey(reality.private_key), short_id: ids[0] ?? '' };
+    out.reality = { public_key: realityPublicKeyOf(reality.private_key), short_id: ids[0] ?? '' };
     return out;
   }
   const pem = pemOf(tls.certificate);
@@ -168,32 +184,44 @@ function dialOf(node: EntryNode, inbound: Json): Dial | undefined {
   return { host: override?.host || node.public_host || hostOf(node.address), port: override?.port ?? port };
 }
 
-/** Everything but the name, for one inbound that takes users; undefined for any other inbound. */
-export function entryOf(inbound: Json, dial: Dial, user: EntryUser): Omit<Entry, 'name'> | undefined {
+/** The user's part of an entry: uuid and/or password (and the vless flow). */
+type Credentials = Pick<Entry, 'uuid' | 'password' | 'flow'>;
+
+/** Everything but the name and the user's credentials, for one inbound that takes users; undefined for any other. */
+function entryBase(inbound: Json, dial: Dial): Omit<Entry, 'name'> | undefined {
   const type = String(inbound.type);
   if (!TYPES.has(type)) return undefined;
   const base = { type: type as EntryType, server: dial.host, port: dial.port, tls: clientTls(inbound.tls, dial.host), transport: transportOf(inbound.transport) };
   switch (type) {
-    case 'vless':
-      return { ...base, uuid: user.uuid.toLowerCase(), flow: '' };
-    case 'vmess':
-      return { ...base, uuid: user.uuid.toLowerCase() };
-    case 'trojan':
-    case 'anytls':
-      return { ...base, password: user.password };
     case 'hysteria2': {
       const obfs = isObject(inbound.obfs) && inbound.obfs.type === 'salamander' ? { type: 'salamander' as const, password: String(inbound.obfs.password ?? '') } : undefined;
-      return { ...base, password: user.password, obfs };
+      return { ...base, obfs };
     }
     case 'tuic':
-      return { ...base, uuid: user.uuid.toLowerCase(), password: user.password, congestion_control: str(inbound.congestion_control) ?? 'cubic' };
+      return { ...base, congestion_control: str(inbound.congestion_control) ?? 'cubic' };
     case 'shadowsocks': {
       if (Array.isArray(inbound.destinations)) return undefined; // relay mode has no users
-      const password = shadowsocksPassword(inbound, user);
-      return password === undefined ? undefined : { ...base, tls: undefined, transport: undefined, method: String(inbound.method), password };
+      // A method that takes no users gives no key to any user.
+      if (shadowsocksUserKey(String(inbound.method ?? ''), { password: '', ss_key: '' }) === undefined) return undefined;
+      return { ...base, tls: undefined, transport: undefined, method: String(inbound.method) };
     }
   }
-  return undefined;
+  return base;
+}
+
+function credentialsOf(type: EntryType, inbound: Json, user: EntryUser): Credentials {
+  switch (type) {
+    case 'vless':
+      return { uuid: user.uuid.toLowerCase(), flow: '' };
+    case 'vmess':
+      return { uuid: user.uuid.toLowerCase() };
+    case 'tuic':
+      return { uuid: user.uuid.toLowerCase(), password: user.password };
+    case 'shadowsocks':
+      return { password: shadowsocksPassword(inbound, user) };
+    default:
+      return { password: user.password };
+  }
 }
 
 /**
@@ -209,29 +237,40 @@ export function entryName(node: EntryNode, planTags: readonly string[], type: st
   return parts.join(' ');
 }
 
-/** One entry per user-taking inbound of each node's base config, with unique names, in node order. */
-export function buildEntries(
-  nodes: readonly { node: EntryNode; config: Json }[],
-  planTags: readonly string[],
-  user: EntryUser,
-): Entry[] {
-  const entries: Entry[] = [];
+/** One entry of a plan's profile without the user's credentials: every user of the plan shares it. */
+export interface EntryTemplate {
+  entry: Entry;
+  inbound: Json;
+}
+
+/** One template per user-taking inbound of each node's base config, with unique names, in node order. */
+export function entryTemplates(nodes: readonly { node: EntryNode; config: Json }[], planTags: readonly string[]): EntryTemplate[] {
+  const templates: EntryTemplate[] = [];
   const taken = new Set<string>();
   for (const { node, config } of nodes) {
     const inbounds = Array.isArray(config.inbounds) ? config.inbounds.filter(isObject) : [];
     for (const inbound of inbounds) {
       const dial = dialOf(node, inbound);
-      const entry = dial && entryOf(inbound, dial, user);
-      if (!entry) continue;
-      let name = entryName(node, planTags, entry.type);
+      const base = dial && entryBase(inbound, dial);
+      if (!base) continue;
+      let name = entryName(node, planTags, base.type);
       // Two inbounds of one type on one node: tell them apart by tag, else by number.
       if (taken.has(name) && typeof inbound.tag === 'string') name = `${name} ${inbound.tag}`;
-      for (let i = 2; taken.has(name); i++) name = `${entryName(node, planTags, entry.type)} ${i}`;
+      for (let i = 2; taken.has(name); i++) name = `${entryName(node, planTags, base.type)} ${i}`;
       taken.add(name);
-      entries.push({ name, ...entry });
+      templates.push({ entry: { name, ...base }, inbound });
     }
   }
-  return entries;
+  return templates;
+}
+
+/** A user's entries: the templates with the user's credentials. */
+export const entriesFor = (templates: readonly EntryTemplate[], user: EntryUser): Entry[] =>
+  templates.map(({ entry, inbound }) => ({ ...entry, ...credentialsOf(entry.type, inbound, user) }));
+
+/** One entry per user-taking inbound of each node's base config, with unique names, in node order. */
+export function buildEntries(nodes: readonly { node: EntryNode; config: Json }[], planTags: readonly string[], user: EntryUser): Entry[] {
+  return entriesFor(entryTemplates(nodes, planTags), user);
 }
 
 /**

@@ -1,14 +1,15 @@
-// The user behind a subscription token and what they may use now: the one lookup every /sub route
-// (the client formats, the QR codes, the JSON info) starts from.
+// What a token's holder may use now: the status, the usage and the entries every /sub route (the
+// client formats, the QR codes, the JSON info) starts from.
 //
 // A user who is not served (suspended, expired, disabled, without a plan, or with no node up) still
 // gets a profile: one stand-in entry that reaches nothing and whose name says why, and a status
 // code with its English phrase.
+import { LRUCache } from 'lru-cache';
 import type { FastifyInstance } from 'fastify';
 import { readConfigVersion } from '../config-versions.js';
-import { Node, Plan, Subscription, User } from '../db/models.js';
-import { buildEntries, placeholderEntry, type Entry } from './entries.js';
+import { entriesFor, entryTemplates, placeholderEntry, type Entry, type EntryTemplate } from './entries.js';
 import type { Usage } from './format.js';
+import type { Holder, Lookup, ServedNodes } from './lookup.js';
 
 /** Why the user is or is not served, as a machine-readable code. */
 export const STATUSES = ['active', 'no_node', 'disabled', 'no_plan', 'suspended_quota', 'suspended', 'expired'] as const;
@@ -25,76 +26,83 @@ export const STATUS_TEXT: Record<Status, string> = {
   expired: 'subscription expired',
 };
 
+/** The statuses the holder's own rows decide; the others (active, no_node) depend on the nodes. */
+export type Refusal = Exclude<Status, 'active' | 'no_node'>;
+
 export interface Profile {
-  user: User;
-  plan: Plan | null;
+  user: Holder['user'];
+  plan: Holder['plan'];
   /** The nodes the user reaches; else one stand-in entry. */
   entries: Entry[];
   usage: Usage;
   status: Status;
 }
 
-/** Immutable, so cached for the process; a bound keeps a long-lived hub's memory flat. */
+export function usageOf({ subscription }: Holder): Usage {
+  return {
+    used: subscription?.traffic_used_bytes ?? 0,
+    total: subscription?.traffic_total_bytes ?? 0,
+    expire: subscription ? Math.floor(subscription.end_time / 1000) : 0,
+  };
+}
+
+/** Why the holder is not served, from their own rows; undefined when the nodes decide. */
+export function refusalOf({ user, subscription }: Holder, now: number): Refusal | undefined {
+  if (user.status !== 'active') return 'disabled';
+  if (!subscription) return 'no_plan';
+  if (subscription.status === 'suspended') return subscription.suspended_reason === 'quota' ? 'suspended_quota' : 'suspended';
+  if (subscription.status !== 'active' || subscription.end_time <= now) return 'expired';
+  return undefined;
+}
+
+/** The stand-in profile of a holder who is not served. */
+export function standInProfile(holder: Holder, status: Exclude<Status, 'active'>): Profile {
+  const name = status === 'no_node' ? 'no node available right now' : STATUS_TEXT[status];
+  return { user: holder.user, plan: holder.plan, entries: [placeholderEntry(`⛔ ${name}`)], usage: usageOf(holder), status };
+}
+
+export interface BuiltProfile {
+  profile: Profile;
+  /** False when a node's base config could not be read, and the node was left out for this once. */
+  complete: boolean;
+}
+
+/** Base configs are immutable, so cached for the process; a bound keeps a long-lived hub's memory flat. */
 const CONFIG_CACHE_MAX = 512;
 
-/** Returns the loader: the profile behind a token, or null for an unknown token. */
-export function profileLoader(app: FastifyInstance): (token: string) => Promise<Profile | null> {
-  const configs = new Map<number, Record<string, unknown>>();
-  const baseConfig = async (version: number) => {
-    let config = configs.get(version);
-    if (!config) {
-      config = (await readConfigVersion(app.db, app.objects, version)).config;
-      if (configs.size >= CONFIG_CACHE_MAX) configs.delete(configs.keys().next().value!);
-      configs.set(version, config);
+/** Returns the builder: the profile of a looked-up holder, refused or not as the caller decided (refusalOf). */
+export function profileBuilder(app: FastifyInstance): (lookup: Lookup, refusal: Refusal | undefined) => Promise<BuiltProfile> {
+  const configs = new LRUCache<number, Record<string, unknown>>({
+    max: CONFIG_CACHE_MAX,
+    fetchMethod: async (version) => (await readConfigVersion(app.db, app.objects, version)).config,
+  });
+  // Every user of a plan gets the same entries but for their credentials: built once per served
+  // nodes' read (the same object until they change, then dropped with it) and plan tags.
+  const shared = new WeakMap<ServedNodes, Map<string, EntryTemplate[]>>();
+
+  const templatesOf = async (served: ServedNodes, planTags: string[]) => {
+    const byTags = shared.get(served) ?? new Map<string, EntryTemplate[]>();
+    shared.set(served, byTags);
+    const key = JSON.stringify(planTags);
+    const kept = byTags.get(key);
+    if (kept) return { templates: kept, complete: true };
+    const withConfigs = [];
+    let complete = true;
+    for (const node of served.nodes.filter((n) => n.tags.some((t) => planTags.includes(t)))) {
+      const config = await configs.fetch(node.applied_config_version).catch(() => undefined);
+      if (config) withConfigs.push({ node, config });
+      else complete = false;
     }
-    return config;
+    const templates = entryTemplates(withConfigs, planTags);
+    if (complete) byTags.set(key, templates);
+    return { templates, complete };
   };
 
-  return async (token) => {
-    if (!/^[A-Za-z0-9_-]{20,200}$/.test(token)) return null;
-    const user = await User.query(app.db).findOne({ sub_token: token });
-    if (!user) return null;
-    // As the admin API: the active or suspended subscription, else the newest not cancelled.
-    const subscriptions = await Subscription.query(app.db).where({ user_id: user.id }).whereNot('status', 'cancelled').orderBy('id', 'desc');
-    const subscription = subscriptions.find((s) => s.status === 'active' || s.status === 'suspended') ?? subscriptions[0];
-    const now = app.now();
-    const usage: Usage = {
-      used: Number(subscription?.traffic_used_bytes ?? 0),
-      total: Number(subscription?.traffic_total_bytes ?? 0),
-      expire: subscription ? Math.floor(Number(subscription.end_time) / 1000) : 0,
-    };
-    const plan = subscription ? ((await Plan.query(app.db).findById(subscription.plan_id)) ?? null) : null;
-    const standIn = (status: Exclude<Status, 'active'>, name = STATUS_TEXT[status]): Profile => ({
-      user,
-      plan,
-      entries: [placeholderEntry(`⛔ ${name}`)],
-      usage,
-      status,
-    });
-    if (user.status !== 'active') return standIn('disabled');
-    if (!subscription) return standIn('no_plan');
-    if (subscription.status === 'suspended') return standIn(subscription.suspended_reason === 'quota' ? 'suspended_quota' : 'suspended');
-    if (subscription.status !== 'active' || Number(subscription.end_time) <= now) return standIn('expired');
-
-    const planTags = plan?.node_tags ?? [];
-    // Only nodes that serve this user now: enabled, online, running a known base config. A drifted
-    // node serves another config than applied_config_version, so entries built from it would be wrong.
-    const nodes = (
-      await Node.query(app.db)
-        .select('id', 'name', 'address', 'public_host', 'inbound_overrides', 'tags', 'multiplier', 'applied_config_version')
-        .where('enabled', true)
-        .andWhere('health', 'online')
-        .whereNotNull('applied_config_version')
-        .whereNull('config_drift_since')
-        .orderBy(['name', 'id'])
-    ).filter((n) => n.tags.some((t) => planTags.includes(t)));
-    const withConfigs = [];
-    for (const node of nodes) {
-      const config = await baseConfig(node.applied_config_version!).catch(() => undefined);
-      if (config) withConfigs.push({ node, config });
-    }
-    const entries = buildEntries(withConfigs, planTags, user);
-    if (entries.length === 0) return standIn('no_node', 'no node available right now');
-    return { user, plan, entries, usage, status: 'active' };
+  return async ({ holder, served }, refusal) => {
+    if (refusal) return { profile: standInProfile(holder, refusal), complete: true };
+    const { templates, complete } = await templatesOf(served, holder.plan?.node_tags ?? []);
+    const entries = entriesFor(templates, holder.user);
+    if (entries.length === 0) return { profile: standInProfile(holder, 'no_node'), complete };
+    return { profile: { user: holder.user, plan: holder.plan, entries, usage: usageOf(holder), status: 'active' }, complete };
   };
 }

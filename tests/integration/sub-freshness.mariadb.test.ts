@@ -1,0 +1,3 @@
+import { subFreshnessSuite } from './sub-freshness.suite.js';
+
+subFreshnessSuite('mariadb');
