@@ -348,6 +348,7 @@ try {
       cpu_ms_total: cpu.reduce((a, b) => a + b, 0),
       overlapped: mine.filter((t) => inWindow.some((o) => o !== t && o.start < t.end && t.start < o.end)).length,
       errors: mine.filter((t) => t.error).length,
+      ...(mine.some((t) => t.error) ? { error_sample: mine.find((t) => t.error).error.slice(0, 300) } : {}),
     };
   }
 
