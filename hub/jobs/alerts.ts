@@ -111,47 +111,51 @@ export class AlertEngine {
     const evaluate = (nodeId: string, rule: AlertRule, value: number, threshold: number, clearBelow: number | null, time: number) =>
       this.evaluate({ firing, result, touched }, nodeId, rule, value, threshold, clearBelow, time);
 
-    for (const node of nodes) {
-      for (const kind of Object.keys(SAMPLE_RULES) as SampleKind[]) {
-        const rows = samples.get(cursorKey(node.id, kind)) ?? [];
-        if (rows.length === 0) continue;
-        for (const row of rows) {
-          const values = JSON.parse(row.values) as Sample['values'];
-          for (const [rule, read] of SAMPLE_RULES[kind]) {
-            const threshold = this.thresholds[rule as keyof typeof this.thresholds];
-            const value = read(values);
-            if (!threshold || value === null) continue;
-            await evaluate(node.id, rule, value, threshold, threshold - this.deps.config.alert_hysteresis_percent, Number(row.time));
+    // Written even when a later node's evaluation fails: a sample that fired or resolved an alert
+    // must not be evaluated again at the next tick.
+    try {
+      for (const node of nodes) {
+        for (const kind of Object.keys(SAMPLE_RULES) as SampleKind[]) {
+          const rows = samples.get(cursorKey(node.id, kind)) ?? [];
+          if (rows.length === 0) continue;
+          for (const row of rows) {
+            const values = JSON.parse(row.values) as Sample['values'];
+            for (const [rule, read] of SAMPLE_RULES[kind]) {
+              const threshold = this.thresholds[rule as keyof typeof this.thresholds];
+              const value = read(values);
+              if (!threshold || value === null) continue;
+              await evaluate(node.id, rule, value, threshold, threshold - this.deps.config.alert_hysteresis_percent, Number(row.time));
+            }
+          }
+          result.samples += rows.length;
+          moved.set(cursorKey(node.id, kind), { node_id: node.id, kind, time: Number(rows[rows.length - 1]!.time) });
+        }
+
+        const offlineAfter = this.deps.config.alert_offline_after_s;
+        if (offlineAfter > 0) {
+          const now = this.deps.now();
+          const since = Number(node.last_seen_at ?? node.created_at);
+          const offlineFor = node.health === 'offline' ? Math.max(0, Math.round((now - since) / 1000)) : 0;
+          // Hysteresis does not apply: the alert holds while the node stays offline.
+          await evaluate(node.id, 'offline', offlineFor, offlineAfter, node.health === 'offline' ? null : Infinity, now);
+        }
+
+        const backlogAbove = this.deps.config.alert_ledger_backlog_entries;
+        const live = lives.get(node.id);
+        if (backlogAbove > 0 && live) {
+          const at = Number(live.ledger_at);
+          const cursor = cursors.get(cursorKey(node.id, LEDGER_CURSOR));
+          if (cursor === undefined || cursor < at) {
+            const clearBelow = backlogAbove - this.deps.config.alert_ledger_backlog_hysteresis_entries;
+            await evaluate(node.id, 'ledger_backlog', Number(live.ledger_backlog_entries), backlogAbove, clearBelow, at);
+            moved.set(cursorKey(node.id, LEDGER_CURSOR), { node_id: node.id, kind: LEDGER_CURSOR, time: at });
           }
         }
-        result.samples += rows.length;
-        moved.set(cursorKey(node.id, kind), { node_id: node.id, kind, time: Number(rows[rows.length - 1]!.time) });
       }
-
-      const offlineAfter = this.deps.config.alert_offline_after_s;
-      if (offlineAfter > 0) {
-        const now = this.deps.now();
-        const since = Number(node.last_seen_at ?? node.created_at);
-        const offlineFor = node.health === 'offline' ? Math.max(0, Math.round((now - since) / 1000)) : 0;
-        // Hysteresis does not apply: the alert holds while the node stays offline.
-        await evaluate(node.id, 'offline', offlineFor, offlineAfter, node.health === 'offline' ? null : Infinity, now);
-      }
-
-      const backlogAbove = this.deps.config.alert_ledger_backlog_entries;
-      const live = lives.get(node.id);
-      if (backlogAbove > 0 && live) {
-        const at = Number(live.ledger_at);
-        const cursor = cursors.get(cursorKey(node.id, LEDGER_CURSOR));
-        if (cursor === undefined || cursor < at) {
-          const clearBelow = backlogAbove - this.deps.config.alert_ledger_backlog_hysteresis_entries;
-          await evaluate(node.id, 'ledger_backlog', Number(live.ledger_backlog_entries), backlogAbove, clearBelow, at);
-          moved.set(cursorKey(node.id, LEDGER_CURSOR), { node_id: node.id, kind: LEDGER_CURSOR, time: at });
-        }
-      }
+    } finally {
+      for (const alert of touched) await Alert.query(db).findById(alert.id).patch({ last_value: alert.last_value, below_since: alert.below_since });
+      for (const chunk of chunks([...moved.values()], 500)) await db('alert_cursors').insert(chunk).onConflict(['node_id', 'kind']).merge(['time']);
     }
-
-    for (const alert of touched) await Alert.query(db).findById(alert.id).patch({ last_value: alert.last_value, below_since: alert.below_since });
-    for (const chunk of chunks([...moved.values()], 500)) await db('alert_cursors').insert(chunk).onConflict(['node_id', 'kind']).merge(['time']);
 
     const delivered = await this.deliver();
     result.sent = delivered.sent;
