@@ -26,8 +26,23 @@ export async function tagsOfSubscriptions(db: Knex, subscriptionIds: readonly nu
   return [...new Set(rows.flatMap((r: { node_tags: string }) => JSON.parse(r.node_tags) as string[]))];
 }
 
-/** Every user that belongs on `node` now, with the bytes and time they have left. */
-export async function usersForNode(db: Knex, node: Node, now: number): Promise<SyncUser[]> {
+/** A user's active subscription now, with the node tags its plan reaches. */
+export interface Entitlement {
+  name: string;
+  uuid: string;
+  password: string;
+  ss_key: string;
+  planTags: string[];
+  endTime: number;
+  usedBytes: number;
+  totalBytes: number;
+}
+
+/**
+ * Every active subscription of an active user now, by user name: read once, it gives the users
+ * of every node (usersOnNode), so a push to the whole fleet reads the users once, not per node.
+ */
+export async function entitlements(db: Knex, now: number): Promise<Entitlement[]> {
   const rows = await db('subscriptions')
     .join('users', 'users.id', 'subscriptions.user_id')
     .join('plans', 'plans.id', 'subscriptions.plan_id')
@@ -45,19 +60,35 @@ export async function usersForNode(db: Knex, node: Node, now: number): Promise<S
       'subscriptions.traffic_total_bytes',
     )
     .orderBy('users.name');
+  // Few plans, many users: each plan's tags are parsed once.
+  const tags = new Map<string, string[]>();
+  const tagsOf = (json: string) => tags.get(json) ?? tags.set(json, JSON.parse(json) as string[]).get(json)!;
+  return rows.map((r: Record<string, string | number>) => ({
+    name: String(r.name),
+    uuid: String(r.uuid),
+    password: String(r.password),
+    ss_key: String(r.ss_key),
+    planTags: tagsOf(String(r.node_tags)),
+    endTime: Number(r.end_time),
+    usedBytes: Number(r.traffic_used_bytes),
+    totalBytes: Number(r.traffic_total_bytes),
+  }));
+}
+
+/** The users of `entitled` that belong on `node`, with the bytes and time they have left there. */
+export function usersOnNode(entitled: readonly Entitlement[], node: Pick<Node, 'tags' | 'multiplier'>): SyncUser[] {
   const multiplier = Number(node.multiplier);
   const seen = new Set<string>();
-  return rows
-    .filter((r: { name: string; node_tags: string }) => reaches(JSON.parse(r.node_tags), node.tags) && !seen.has(r.name) && seen.add(r.name))
-    .map((r: Record<string, string | number>) => ({
-      name: String(r.name),
-      uuid: String(r.uuid),
-      password: String(r.password),
-      ss_key: String(r.ss_key),
+  return entitled
+    .filter((e) => reaches(e.planTags, node.tags) && !seen.has(e.name) && seen.add(e.name))
+    .map((e) => ({
+      name: e.name,
+      uuid: e.uuid,
+      password: e.password,
+      ss_key: e.ss_key,
       flow: '' as const,
       // A node with multiplier 0 is free: nothing used there counts, so nothing runs out there.
-      remaining_bytes:
-        multiplier > 0 ? Math.max(0, Math.floor((Number(r.traffic_total_bytes) - Number(r.traffic_used_bytes)) / multiplier)) : null,
-      expires_at: new Date(Number(r.end_time)).toISOString(),
+      remaining_bytes: multiplier > 0 ? Math.max(0, Math.floor((e.totalBytes - e.usedBytes) / multiplier)) : null,
+      expires_at: new Date(e.endTime).toISOString(),
     }));
 }

@@ -32,6 +32,7 @@ import type { Sample, SampleKind } from '../../plugins/sysmetrics/contract.js';
 import type { HubConfig } from '../config.js';
 import { Alert, AlertNotification, Node, type AlertChannel, type AlertRule } from '../db/models.js';
 import { configuredChannels, type AlertMessage, type ChannelSender } from '../alerts/channels.js';
+import { chunks } from './common.js';
 
 interface SampleRow {
   node_id: string;
@@ -42,6 +43,7 @@ interface SampleRow {
 
 /** Samples read per node and kind in one tick; the rest are read at the next. */
 const BATCH = 500;
+const cursorKey = (nodeId: string, kind: string) => `${nodeId}\u0000${kind}`;
 
 const percent = (used: number | null | undefined, total: number | null | undefined) =>
   typeof used === 'number' && typeof total === 'number' && total > 0 ? Math.round((used / total) * 1000) / 10 : null;
@@ -95,53 +97,64 @@ export class AlertEngine {
     const firing = new Map<string, Alert>();
     for (const alert of await Alert.query(db).where({ state: 'firing' })) firing.set(`${alert.node_id}\u0000${alert.rule}`, alert);
     const nodes = await Node.query(db).where('enabled', true).orderBy('id');
+    // The whole fleet's cursors, new samples and ledger positions in a few queries (not a few per
+    // node), and the cursors written back in one; an open alert's last value is written once.
+    const cursors = new Map<string, number>();
+    for (const c of await db('alert_cursors').select('node_id', 'kind', 'time')) cursors.set(cursorKey(c.node_id, c.kind), Number(c.time));
+    const samples = await this.newSamples(nodes, cursors);
+    const lives = new Map<string, { ledger_at: number | string; ledger_backlog_entries: number | string }>();
+    for (const live of await db('node_live').whereNotNull('ledger_at').whereNotNull('ledger_backlog_entries').select('node_id', 'ledger_at', 'ledger_backlog_entries')) {
+      lives.set(live.node_id, live);
+    }
+    const moved = new Map<string, { node_id: string; kind: string; time: number }>();
+    const touched = new Set<Alert>();
+    const evaluate = (nodeId: string, rule: AlertRule, value: number, threshold: number, clearBelow: number | null, time: number) =>
+      this.evaluate({ firing, result, touched }, nodeId, rule, value, threshold, clearBelow, time);
 
-    for (const node of nodes) {
-      for (const kind of Object.keys(SAMPLE_RULES) as SampleKind[]) {
-        const cursor = await db('alert_cursors').where({ node_id: node.id, kind }).first();
-        const query = db('node_metrics').where({ node_id: node.id, kind, resolution: 'raw' });
-        const rows: SampleRow[] = cursor
-          ? await query.andWhere('time', '>', Number(cursor.time)).orderBy('time').limit(BATCH)
-          : await query.orderBy('time', 'desc').limit(1);
-        if (rows.length === 0) continue;
-        for (const row of rows) {
-          const values = JSON.parse(row.values) as Sample['values'];
-          for (const [rule, read] of SAMPLE_RULES[kind]) {
-            const threshold = this.thresholds[rule as keyof typeof this.thresholds];
-            const value = read(values);
-            if (!threshold || value === null) continue;
-            await this.evaluate(firing, result, node.id, rule, value, threshold, threshold - this.deps.config.alert_hysteresis_percent, Number(row.time));
+    // Written even when a later node's evaluation fails: a sample that fired or resolved an alert
+    // must not be evaluated again at the next tick.
+    try {
+      for (const node of nodes) {
+        for (const kind of Object.keys(SAMPLE_RULES) as SampleKind[]) {
+          const rows = samples.get(cursorKey(node.id, kind)) ?? [];
+          if (rows.length === 0) continue;
+          for (const row of rows) {
+            const values = JSON.parse(row.values) as Sample['values'];
+            for (const [rule, read] of SAMPLE_RULES[kind]) {
+              const threshold = this.thresholds[rule as keyof typeof this.thresholds];
+              const value = read(values);
+              if (!threshold || value === null) continue;
+              await evaluate(node.id, rule, value, threshold, threshold - this.deps.config.alert_hysteresis_percent, Number(row.time));
+            }
           }
+          result.samples += rows.length;
+          moved.set(cursorKey(node.id, kind), { node_id: node.id, kind, time: Number(rows[rows.length - 1]!.time) });
         }
-        result.samples += rows.length;
-        const last = Number(rows[rows.length - 1]!.time);
-        if (cursor) await db('alert_cursors').where({ node_id: node.id, kind }).update({ time: last });
-        else await db('alert_cursors').insert({ node_id: node.id, kind, time: last });
-      }
 
-      const offlineAfter = this.deps.config.alert_offline_after_s;
-      if (offlineAfter > 0) {
-        const now = this.deps.now();
-        const since = Number(node.last_seen_at ?? node.created_at);
-        const offlineFor = node.health === 'offline' ? Math.max(0, Math.round((now - since) / 1000)) : 0;
-        // Hysteresis does not apply: the alert holds while the node stays offline.
-        await this.evaluate(firing, result, node.id, 'offline', offlineFor, offlineAfter, node.health === 'offline' ? null : Infinity, now);
-      }
+        const offlineAfter = this.deps.config.alert_offline_after_s;
+        if (offlineAfter > 0) {
+          const now = this.deps.now();
+          const since = Number(node.last_seen_at ?? node.created_at);
+          const offlineFor = node.health === 'offline' ? Math.max(0, Math.round((now - since) / 1000)) : 0;
+          // Hysteresis does not apply: the alert holds while the node stays offline.
+          await evaluate(node.id, 'offline', offlineFor, offlineAfter, node.health === 'offline' ? null : Infinity, now);
+        }
 
-      const backlogAbove = this.deps.config.alert_ledger_backlog_entries;
-      if (backlogAbove > 0) {
-        const live = await db('node_live').where({ node_id: node.id }).first();
-        if (live && live.ledger_at !== null && live.ledger_backlog_entries !== null) {
+        const backlogAbove = this.deps.config.alert_ledger_backlog_entries;
+        const live = lives.get(node.id);
+        if (backlogAbove > 0 && live) {
           const at = Number(live.ledger_at);
-          const cursor = await db('alert_cursors').where({ node_id: node.id, kind: LEDGER_CURSOR }).first();
-          if (!cursor || Number(cursor.time) < at) {
+          const cursor = cursors.get(cursorKey(node.id, LEDGER_CURSOR));
+          if (cursor === undefined || cursor < at) {
             const clearBelow = backlogAbove - this.deps.config.alert_ledger_backlog_hysteresis_entries;
-            await this.evaluate(firing, result, node.id, 'ledger_backlog', Number(live.ledger_backlog_entries), backlogAbove, clearBelow, at);
-            if (cursor) await db('alert_cursors').where({ node_id: node.id, kind: LEDGER_CURSOR }).update({ time: at });
-            else await db('alert_cursors').insert({ node_id: node.id, kind: LEDGER_CURSOR, time: at });
+            await evaluate(node.id, 'ledger_backlog', Number(live.ledger_backlog_entries), backlogAbove, clearBelow, at);
+            moved.set(cursorKey(node.id, LEDGER_CURSOR), { node_id: node.id, kind: LEDGER_CURSOR, time: at });
           }
         }
       }
+    } finally {
+      for (const alert of touched) await Alert.query(db).findById(alert.id).patch({ last_value: alert.last_value, below_since: alert.below_since });
+      for (const chunk of chunks([...moved.values()], 500)) await db('alert_cursors').insert(chunk).onConflict(['node_id', 'kind']).merge(['time']);
     }
 
     const delivered = await this.deliver();
@@ -151,12 +164,39 @@ export class AlertEngine {
   }
 
   /**
+   * The samples to evaluate, by node and kind in time order: up to BATCH after its cursor, or its
+   * newest only while it has none. One query for many nodes (a UNION of one range read each, since
+   * a join on the cursors would read each node's whole day instead of its range).
+   */
+  private async newSamples(nodes: readonly Node[], cursors: ReadonlyMap<string, number>): Promise<Map<string, SampleRow[]>> {
+    const { db } = this.deps;
+    const reads = nodes.flatMap((node) =>
+      (Object.keys(SAMPLE_RULES) as SampleKind[]).map((kind, i) => {
+        const cursor = cursors.get(cursorKey(node.id, kind));
+        const query = db('node_metrics').where({ node_id: node.id, kind, resolution: 'raw' }).select('node_id', 'time', 'kind', 'values');
+        const read = cursor === undefined ? query.orderBy('time', 'desc').limit(1) : query.andWhere('time', '>', cursor).orderBy('time').limit(BATCH);
+        return db.select('*').from(read.as(`r${i}`));
+      }),
+    );
+    const byKey = new Map<string, SampleRow[]>();
+    // SQLite allows 500 terms in one compound SELECT.
+    for (const [first, ...rest] of chunks(reads, 200)) {
+      for (const row of (await (rest.length > 0 ? first!.unionAll(rest) : first!)) as SampleRow[]) {
+        const key = cursorKey(row.node_id, row.kind);
+        const list = byKey.get(key);
+        if (list) list.push(row);
+        else byKey.set(key, [row]);
+      }
+    }
+    return byKey;
+  }
+
+  /**
    * One value of one rule on one node at `time`. `clearBelow` null: never resolves on this
    * value; Infinity: resolves on it.
    */
   private async evaluate(
-    firing: Map<string, Alert>,
-    result: AlertTickResult,
+    { firing, result, touched }: { firing: Map<string, Alert>; result: AlertTickResult; touched: Set<Alert> },
     nodeId: string,
     rule: AlertRule,
     value: number,
@@ -198,13 +238,14 @@ export class AlertEngine {
         await this.queue(trx, open.id, 'resolved');
       });
       firing.delete(key);
+      touched.delete(open);
       result.resolved += 1;
       this.deps.logger.info('alert resolved', { node_id: nodeId, rule, value, threshold });
       return;
     }
-    await Alert.query(db).findById(open.id).patch({ last_value: value, below_since: belowSince });
     open.last_value = value;
     open.below_since = belowSince;
+    touched.add(open);
   }
 
   private async queue(trx: Knex.Transaction, alertId: number, event: 'fired' | 'resolved'): Promise<void> {

@@ -60,10 +60,12 @@ export async function recordNodeError(db: Knex, nodeId: string, prefix: string, 
   await db('nodes').where({ id: nodeId }).update(patch).catch(() => undefined);
 }
 
-/** The node answered: online, seen now, and an error this job (`<job>: …`) recorded earlier is cleared. */
-export async function recordNodeSeen(db: Knex, nodeId: string, job: string, now: number): Promise<void> {
+/** The nodes answered: online, seen now, and an error this job (`<job>: …`) recorded earlier is cleared. */
+export async function recordNodeSeen(db: Knex, nodeIds: string | readonly string[], job: string, now: number): Promise<void> {
+  const ids = typeof nodeIds === 'string' ? [nodeIds] : nodeIds;
+  if (ids.length === 0) return;
   await db('nodes')
-    .where({ id: nodeId })
+    .whereIn('id', ids)
     .update({
       health: 'online',
       last_seen_at: now,

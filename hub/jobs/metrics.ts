@@ -4,12 +4,13 @@
 // hub/metrics-watches.ts and are stored here too.
 import type { Knex } from 'knex';
 import type { AppLogger } from '../../agent-core/common/logger.js';
-import type { HistoryOutput, Sample } from '../../plugins/sysmetrics/contract.js';
+import { SampleKind, type HistoryOutput, type Sample } from '../../plugins/sysmetrics/contract.js';
 import type { AgentPool } from '../agents.js';
 import { Node } from '../db/models.js';
 import { chunks, mapLimit } from './common.js';
 
 const HOUR_MS = 3_600_000;
+const KINDS = SampleKind.anyOf.map((k) => k.const);
 const DAY_MS = 24 * HOUR_MS;
 
 /** A sysmetrics sample and the node it came from. */
@@ -68,12 +69,24 @@ export async function downsample(db: Knex, now: number): Promise<number> {
   return rows.length;
 }
 
+/**
+ * The time of the node's newest raw sample, null when it has none. One MAX per kind: each is a
+ * lookup at the end of the primary key (node, resolution, kind, time), where a MAX over all kinds
+ * would read every sample of the node's last day.
+ */
+async function lastSampleTime(db: Knex, nodeId: string): Promise<number | null> {
+  const newest = (kind: string) => db('node_metrics').where({ node_id: nodeId, resolution: 'raw', kind }).max('time');
+  const row: Record<string, number | string | null> = await db.first(Object.fromEntries(KINDS.map((kind, i) => [`k${i}`, newest(kind)])));
+  const times = Object.values(row).filter((t) => t !== null).map(Number);
+  return times.length > 0 ? Math.max(...times) : null;
+}
+
 /** One tick: pull every enabled node's recent samples, downsample, apply the retention. */
 export async function runMetricsJob(deps: MetricsJobDeps) {
   const nodes = await Node.query(deps.db).where('enabled', true).orderBy('id');
   const pulled = await mapLimit(nodes, 8, async (node) => {
-    const last = await deps.db('node_metrics').where({ node_id: node.id, resolution: 'raw' }).max({ time: 'time' }).first();
-    const from = new Date(last?.time ? Number(last.time) + 1 : deps.now() - DAY_MS).toISOString();
+    const last = await lastSampleTime(deps.db, node.id);
+    const from = new Date(last !== null ? last + 1 : deps.now() - DAY_MS).toISOString();
     try {
       const { result } = await deps.agents.execute(node, 'sysmetrics.history', { from });
       const samples = (result as HistoryOutput).samples.map((s) => ({ ...s, node: node.id }));

@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import type { AppLogger } from '../../agent-core/common/logger.js';
 import type { AgentPool } from '../agents.js';
 import { Node } from '../db/models.js';
-import { storeDescribeFailure, storeDescription } from '../node-status.js';
+import { storeDescribeFailure, storeDescriptions } from '../node-status.js';
 import { mapLimit, recordNodeError, recordNodeSeen } from './common.js';
 
 const JOB = 'node-status';
@@ -20,25 +20,23 @@ export interface NodeStatusDeps {
   logger: AppLogger;
 }
 
-/** One tick: Describe every enabled node, a few at a time. */
+/** One tick: Describe every enabled node, a few at a time; the answers are stored together. */
 export async function runNodeStatusJob({ db, agents, now, logger }: NodeStatusDeps) {
   const nodes = await Node.query(db).where('enabled', true).orderBy('id');
   // A node deleted meanwhile (foreign key) or a database refusal: the other nodes go on.
-  const notStored = (nodeId: string) => (error: Error) => logger.warn('node status not stored', { node_id: nodeId, error: error.message });
-  const answered = await mapLimit(nodes, 8, async (node) => {
-    let agent;
+  const notStored = (nodeId: string, error: Error) => logger.warn('node status not stored', { node_id: nodeId, error: error.message });
+  const answers = await mapLimit(nodes, 8, async (node) => {
     try {
-      agent = await agents.describe(node, DESCRIBE_TIMEOUT_MS);
+      return { nodeId: node.id, agent: await agents.describe(node, DESCRIBE_TIMEOUT_MS), at: now() };
     } catch (error) {
-      await storeDescribeFailure(db, node.id, error, now()).catch(notStored(node.id));
+      await storeDescribeFailure(db, node.id, error, now()).catch((e: Error) => notStored(node.id, e));
       await recordNodeError(db, node.id, JOB, error, now());
       logger.debug('node not described', { node_id: node.id, error: (error as Error).message });
-      return false;
+      return undefined;
     }
-    await storeDescription(db, node.id, agent, now()).catch(notStored(node.id));
-    await recordNodeSeen(db, node.id, JOB, now());
-    return true;
   });
-  const online = answered.filter(Boolean).length;
-  return { nodes: nodes.length, answered: online, failed: nodes.length - online };
+  const described = answers.filter((a) => a !== undefined);
+  await storeDescriptions(db, described, notStored);
+  await recordNodeSeen(db, described.map((d) => d.nodeId), JOB, now());
+  return { nodes: nodes.length, answered: described.length, failed: nodes.length - described.length };
 }

@@ -18,7 +18,7 @@ import { recordAudit, type Actor } from '../audit.js';
 import { readConfigVersion, recordConfigEvent } from '../config-versions.js';
 import { Node, type ConfigEventAction } from '../db/models.js';
 import { HubError, type HubErrorCode } from '../errors.js';
-import { usersForNode } from '../fleet.js';
+import { entitlements, usersOnNode, type Entitlement } from '../fleet.js';
 import type { ObjectStore } from '../object-store.js';
 import { isUnreachable, mapLimit, recordNodeError, recordNodeSeen } from './common.js';
 
@@ -64,6 +64,16 @@ export interface ReconcileSummary {
   results: NodeReconcileResult[];
 }
 
+/**
+ * The users and ledger positions of the nodes a tick pushes users to, read in one transaction
+ * at its start, so a tick reads the users once for the whole fleet instead of once per node.
+ */
+interface UsersSnapshot {
+  entitled: Entitlement[];
+  /** By node: the desired revision and ledger position read with `entitled`. */
+  nodes: Map<string, { revision: number; ledgerSeq: number }>;
+}
+
 export class Reconciler {
   private readonly backoff = new Map<string, { failures: number; until: number }>();
   private readonly busy = new Map<string, Promise<unknown>>();
@@ -82,7 +92,9 @@ export class Reconciler {
           ),
       )
       .orderBy('id');
-    const results = await mapLimit(nodes, 8, (node) => this.reconcileNode(node));
+    const usersDue = nodes.filter((n) => n.applied_revision < n.desired_revision && this.waitingUntil(`${n.id}:users`, false) === undefined);
+    const snapshot = usersDue.length > 0 ? await this.usersSnapshot(usersDue.map((n) => n.id)) : undefined;
+    const results = await mapLimit(nodes, 8, (node) => this.reconcileNode(node, { snapshot }));
     const waiting = (r: NodeReconcileResult) => [r.config, r.users].some((p) => p?.status === 'waiting');
     return {
       behind: nodes.length,
@@ -99,10 +111,13 @@ export class Reconciler {
    * (an admin asked now); `action` names the push in the node's config history. Pushes to one
    * node never overlap on this hub.
    */
-  reconcileNode(node: Pick<Node, 'id'>, options: { force?: boolean; actor?: Actor; action?: ConfigEventAction } = {}): Promise<NodeReconcileResult> {
+  reconcileNode(
+    node: Pick<Node, 'id'>,
+    options: { force?: boolean; actor?: Actor; action?: ConfigEventAction; snapshot?: UsersSnapshot } = {},
+  ): Promise<NodeReconcileResult> {
     const previous = this.busy.get(node.id) ?? Promise.resolve();
     const actor = options.actor ?? { id: null, name: 'reconciler' };
-    const run = previous.then(() => this.push(node.id, options.force ?? false, actor, options.action ?? 'apply'));
+    const run = previous.then(() => this.push(node.id, options.force ?? false, actor, options.action ?? 'apply', options.snapshot));
     const settled = run.catch(() => undefined);
     this.busy.set(node.id, settled);
     void settled.then(() => {
@@ -124,7 +139,16 @@ export class Reconciler {
     this.backoff.set(key, { failures, until: this.deps.now() + delay });
   }
 
-  private async push(nodeId: string, force: boolean, actor: Actor, action: ConfigEventAction): Promise<NodeReconcileResult> {
+  /** One transaction: remaining_bytes and each ledger_seq describe one moment (see pushUsers). */
+  private usersSnapshot(nodeIds: string[]): Promise<UsersSnapshot> {
+    return this.deps.db.transaction(async (trx) => {
+      const positions = await trx('nodes').whereIn('id', nodeIds).select('id', 'desired_revision', 'ledger_seq');
+      const nodes = new Map(positions.map((p: { id: string; desired_revision: number; ledger_seq: number }) => [p.id, { revision: Number(p.desired_revision), ledgerSeq: Number(p.ledger_seq) }]));
+      return { entitled: await entitlements(trx, this.deps.now()), nodes };
+    });
+  }
+
+  private async push(nodeId: string, force: boolean, actor: Actor, action: ConfigEventAction, snapshot?: UsersSnapshot): Promise<NodeReconcileResult> {
     const { db } = this.deps;
     const node = await Node.query(db).findById(nodeId);
     if (!node) throw new HubError('HUB_ERR_NOT_FOUND', `no node ${nodeId}`);
@@ -137,7 +161,7 @@ export class Reconciler {
     }
     const revision = node.desired_revision;
     if (node.applied_revision < revision) {
-      result.users = { revision, ...(await this.pushUsers(node, revision, force, actor)) };
+      result.users = { revision, ...(await this.pushUsers(node, revision, force, actor, snapshot)) };
     }
     result.ok = [result.config, result.users].every((p) => p === null || p.status === 'applied');
     return result;
@@ -184,7 +208,13 @@ export class Reconciler {
     }
   }
 
-  private async pushUsers(node: Node, revision: number, force: boolean, actor: Actor): Promise<PartResult & { users?: number; changed?: boolean; locally_removed?: UsersSyncOutput['locally_removed'] }> {
+  private async pushUsers(
+    node: Node,
+    revision: number,
+    force: boolean,
+    actor: Actor,
+    snapshot?: UsersSnapshot,
+  ): Promise<PartResult & { users?: number; changed?: boolean; locally_removed?: UsersSyncOutput['locally_removed'] }> {
     const { db, agents, now, logger } = this.deps;
     const key = `${node.id}:users`;
     const retryAt = this.waitingUntil(key, force);
@@ -192,12 +222,18 @@ export class Reconciler {
 
     // One transaction, so that remaining_bytes and ledger_seq describe one moment: the node counts
     // the usage after ledger_seq against remaining_bytes. (On MySQL, InnoDB's default REPEATABLE
-    // READ gives both reads one snapshot; a SQLite transaction reads one state of the file.)
-    const { users, ledgerSeq } = await db.transaction(async (trx) => {
-      const position = await trx('nodes').where({ id: node.id }).first('ledger_seq');
-      if (!position) throw new HubError('HUB_ERR_NOT_FOUND', `no node ${node.id}`);
-      return { users: await usersForNode(trx, node, now()), ledgerSeq: Number(position.ledger_seq) };
-    });
+    // READ gives both reads one snapshot; a SQLite transaction reads one state of the file.) The
+    // tick's snapshot serves while it was read at this revision: users read before a later change
+    // that raised the revision would lack that change.
+    const taken = snapshot?.nodes.get(node.id);
+    const { users, ledgerSeq } =
+      taken?.revision === revision
+        ? { users: usersOnNode(snapshot!.entitled, node), ledgerSeq: taken.ledgerSeq }
+        : await db.transaction(async (trx) => {
+            const position = await trx('nodes').where({ id: node.id }).first('ledger_seq');
+            if (!position) throw new HubError('HUB_ERR_NOT_FOUND', `no node ${node.id}`);
+            return { users: usersOnNode(await entitlements(trx, now()), node), ledgerSeq: Number(position.ledger_seq) };
+          });
     const started = performance.now();
     const input: { revision: number; users: typeof users; ledger_seq?: number } = { revision, users };
     /** The audit record names the users by their count. */

@@ -25,6 +25,9 @@ export async function recordServedConfig(db: Knex, logger: AppLogger, nodeId: st
   if (node.served_checked_at !== null && Number(node.served_checked_at) > askedAt) return node.config_drift_since !== null;
   // Nothing applied by the hub: nothing to differ from (the node is in no subscription either).
   const drifted = node.applied_config_version !== null && hash !== node.applied_config_hash;
+  // The same hash as recorded, the same drift state: nothing to write (the live job asks every node
+  // every tick, and this is the usual answer). A later push still moves served_checked_at past this.
+  if (node.served_checked_at !== null && node.served_config_hash === hash && (node.config_drift_since !== null) === drifted) return drifted;
   const since = drifted ? (node.config_drift_since ?? askedAt) : null;
   const updated = await db('nodes')
     .where({ id: nodeId })

@@ -66,8 +66,8 @@ export function commandBusSuite(kind: DatabaseKind): void {
       expect(node).toMatchObject({ id: `bus-${kind}`, address: `127.0.0.1:${agent.port}`, insecure: false, online: true });
       expect(JSON.stringify(node)).not.toContain(parseEnrollment(agent.enrollment).token);
 
-      const list = (await hub.app.inject({ method: 'GET', url: '/api/v1/nodes', headers: hub.auth })).json();
-      const plugins = list.nodes[0].agent.plugins as { id: string; state: string; healthy: boolean; commands: { name: string; input: unknown }[] }[];
+      const detail = (await hub.app.inject({ method: 'GET', url: `/api/v1/nodes/${node.id}`, headers: hub.auth })).json();
+      const plugins = detail.agent.plugins as { id: string; state: string; healthy: boolean; commands: { name: string; input: unknown }[] }[];
       expect(plugins.map((p) => p.id).sort()).toEqual(
         ['broken-start', 'clash-stats', 'firewall', 'health-probe', 'hello', 'singbox-config', 'slow', 'sysmetrics'],
       );

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AgentProcess } from '../support/agent-process.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
+import { storeDescription } from '../../hub/node-status.js';
 import { enroll, seedUnreachableNode, startFakeNode } from './jobs.suite.js';
 
 const NODE = 'status-node';
@@ -46,7 +47,9 @@ describe('the node-status job and the node list', () => {
     expect(node).toMatchObject({ online: true, error: null, health: 'online', last_seen_at: new Date(clock.now).toISOString(), described_at: new Date(clock.now).toISOString() });
     expect(node.agent.nodeId).toBe(NODE);
     expect(node.agent.plugins.map((p: { id: string }) => p.id)).toEqual(expect.arrayContaining(['clash-stats', 'singbox-config']));
-    expect(node.agent.plugins[0]).toMatchObject({ state: expect.any(String), healthy: expect.any(Boolean), commands: expect.any(Array) });
+    expect(node.agent.plugins[0]).toMatchObject({ state: expect.any(String), healthy: expect.any(Boolean) });
+    // The commands and their schemas (most of a description's bytes) are in the node's detail only.
+    expect(node.agent.plugins[0]).not.toHaveProperty('commands');
     const down = await listed(DOWN);
     expect(down).toMatchObject({ online: false, agent: null, described_at: null, health: 'offline' });
     expect(down.error).toMatch(/ECONNREFUSED/);
@@ -72,5 +75,15 @@ describe('the node-status job and the node list', () => {
     expect(node).toMatchObject({ online: false, health: 'offline', last_seen_at: seen, described_at: seen });
     expect(node.error).toMatch(/unreachable|ECONNREFUSED|UNAVAILABLE/i);
     expect(node.agent).toEqual(before.agent);
+  });
+
+  it('shows a description stored since the last list, whichever hub stored it', async () => {
+    await listed(NODE);
+    const at = clock.now + 5_000;
+    const plugin = { id: 'clash-stats', version: '9.0.0', state: 'failed', healthy: false, message: 'ledger unreadable' };
+    await storeDescription(hub.app.db, NODE, { agentVersion: '9.0.0', nodeId: NODE, plugins: [{ ...plugin, commands: [], events: [] }] }, at);
+    const node = await listed(NODE);
+    expect(node).toMatchObject({ online: true, described_at: new Date(at).toISOString() });
+    expect(node.agent).toEqual({ agentVersion: '9.0.0', nodeId: NODE, plugins: [plugin] });
   });
 });

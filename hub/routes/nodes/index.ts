@@ -7,7 +7,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import type { HubConfig } from '../../config.js';
 import { Node, NodeStatus } from '../../db/models.js';
 import { enrollNode } from '../../enroll.js';
-import { statusOf, storeDescribeFailure, storeDescription } from '../../node-status.js';
+import { StatusSummaries, statusOf, storeDescribeFailure, storeDescription } from '../../node-status.js';
 import commandRoutes from './commands.js';
 import configRoutes from './config.js';
 import installTokenRoutes from './install-tokens.js';
@@ -74,11 +74,12 @@ const routes: FastifyPluginAsyncTypebox<{ config: HubConfig }> = async (app, { c
     },
   );
 
-  // The node-status job keeps what every agent runs: the list asks no agent.
+  // The node-status job keeps what every agent runs: the list asks no agent, and shows each
+  // agent's plugins without their commands (the detail view has those).
+  const summaries = new StatusSummaries();
   app.get('/', { config: { role: 'viewer' } }, async () => {
-    const [nodes, statuses] = await Promise.all([Node.query().modify('withAppliedHash').orderBy('nodes.id'), NodeStatus.query()]);
-    const byNode = new Map(statuses.map((s) => [s.node_id, s]));
-    return { nodes: nodes.map((node) => ({ ...node.toPublic(), ...statusOf(byNode.get(node.id)) })) };
+    const [nodes, statuses] = await Promise.all([Node.query().modify('withAppliedHash').orderBy('nodes.id'), summaries.read(app.db)]);
+    return { nodes: nodes.map((node) => ({ ...node.toPublic(), ...(statuses.get(node.id) ?? statusOf(undefined)) })) };
   });
 
   // The detail view asks the node now and stores the answer, so what it shows is current.
