@@ -249,7 +249,7 @@ export class Reconciler {
       await recordNodeSeen(db, node.id, 'users.sync', now());
       await this.audit(actor, USERS_SYNC_ACTION, node.id, sent(), started);
       if (answer.locally_removed?.length) {
-        logger.info('node had cut off users while the hub was away', { node_id: node.id, users: answer.locally_removed.slice(0, 50) });
+        logger.info('node had cut off users past their limits since the last sync', { node_id: node.id, users: answer.locally_removed.slice(0, 50) });
       }
       return { status: 'applied', users: users.length, changed: answer.changed, locally_removed: answer.locally_removed };
     } catch (error) {
