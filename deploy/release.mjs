@@ -72,6 +72,7 @@ try {
     outfile: bundle,
     minifySyntax: true,
     minifyWhitespace: true,
+    minifyIdentifiers: true,
     keepNames: true,
     legalComments: 'none',
     metafile: true,
