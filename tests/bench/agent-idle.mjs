@@ -25,8 +25,8 @@ if (withSingbox) {
   singboxPid = node.call('singbox-config.status').pid;
 }
 
-// The executable sets --no-opt itself; the floors get it on the command line.
-const floorFlags = ['--no-opt'];
+// The executable sets its V8 flags itself (AGENT_V8_FLAGS in deploy/release.mjs); the floors get them on the command line.
+const floorFlags = /const AGENT_V8_FLAGS = '([^']+)'/.exec(readFileSync('deploy/release.mjs', 'utf8'))[1].split(' ');
 const floorEnv = { ...process.env, ...env };
 const floorScript = path.resolve('tests/bench/floor-grpc.mjs');
 const etc = path.dirname(node.config);
