@@ -31,8 +31,10 @@ const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 // Bytecode (and baseline code) not run since the last major GC is dropped and compiled again if
 // ever needed: most of an agent's code runs once, at start-up, and kept 2.5 MB of an idle heap.
 const AGENT_V8_FLAGS = '--no-opt --bytecode-old-age=1 --flush-baseline-code';
-// Packages the agent runs only on request (sysmetrics.current; `init` making a certificate).
-const ON_REQUEST = ['systeminformation', 'selfsigned'];
+// Packages the agent runs only on request: sysmetrics.current; `init` making a certificate; grpc-js
+// loading protobufjs for its channelz and ORCA services, which the agent never serves.
+const ON_REQUEST = ['systeminformation', 'selfsigned', '@grpc/proto-loader'];
+const assetName = (pkgName) => `${pkgName.replace(/[@/]/g, '_')}.cjs`;
 const ARCHES = { amd64: { node: 'x64', qemu: null, strip: 'strip' }, arm64: { node: 'arm64', qemu: 'qemu-aarch64-static', strip: 'aarch64-linux-gnu-strip' } };
 
 const { values: args } = parseArgs({ options: { arch: { type: 'string', default: 'amd64,arm64' }, 'hub-release-dir': { type: 'string' } } });
@@ -91,10 +93,10 @@ try {
   const assets = {};
   const inputs = [];
   for (const pkgName of ON_REQUEST) {
-    const file = path.join(work, `${pkgName}.cjs`);
+    const file = path.join(work, assetName(pkgName));
     const built = await build({ ...common, stdin: { contents: `module.exports = require(${JSON.stringify(pkgName)});`, resolveDir: ROOT }, outfile: file });
     inputs.push(...Object.keys(built.metafile.inputs));
-    assets[`${pkgName}.cjs`] = path.basename(file);
+    assets[assetName(pkgName)] = path.basename(file);
   }
   const result = await build({
     ...common,
@@ -119,8 +121,8 @@ try {
           b.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'sea-asset' }));
           b.onLoad({ filter: /.*/, namespace: 'sea-asset' }, (args) => ({
             loader: 'js',
-            contents: `const code = require('node:sea').getAsset(${JSON.stringify(`${args.path}.cjs`)}, 'utf8');
-require('node:vm').compileFunction(code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename: ${JSON.stringify(`${args.path}.cjs`)} })(module.exports, require, module, process.execPath, require('node:path').dirname(process.execPath));`,
+            contents: `const code = require('node:sea').getAsset(${JSON.stringify(assetName(args.path))}, 'utf8');
+require('node:vm').compileFunction(code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename: ${JSON.stringify(assetName(args.path))} })(module.exports, require, module, process.execPath, require('node:path').dirname(process.execPath));`,
           }));
         },
       },
