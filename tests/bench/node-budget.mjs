@@ -35,7 +35,7 @@ const ticks = (pid) => {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return Number(fields[11]) + Number(fields[12]); // utime + stime
 };
-/** RSS and anonymous memory in bytes (smaps_rollup counts what status does, from one walk). */
+/** RSS and anonymous memory (RssAnon) in bytes. */
 const memory = (pid) => {
   const text = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(text)[1]) * 1024;
@@ -63,7 +63,9 @@ function makeGroup(name) {
       resetPeak: () => {
         try {
           write(`${dir}/memory.peak`, 0);
-        } catch {}
+        } catch {
+          // An older kernel: the peaks printed are the run's so far.
+        }
       },
       anon: () => stat(`${dir}/memory.stat`, 'anon'),
       throttledUs: () => stat(`${dir}/cpu.stat`, 'throttled_usec'),
@@ -237,7 +239,9 @@ try {
   if (singboxPid) {
     try {
       process.kill(singboxPid, 'SIGTERM');
-    } catch {}
+    } catch {
+      // already gone
+    }
   }
   await origin.close();
   // The group can go once its last process has.
