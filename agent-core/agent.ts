@@ -6,7 +6,7 @@ import path from 'node:path';
 import { readAgentConfig, type AgentConfig } from './config.js';
 import { InvalidArgumentError } from './common/errors.js';
 import { startGrpcServer, type RunningServer } from './grpc-server.js';
-import { createLogger, type AppLogger } from './common/logger.js';
+import { createLogger, type RootLogger } from './common/logger.js';
 import { loadPluginEntries } from './plugin-loader.js';
 import { PluginHost } from './plugin-host.js';
 import type { AnyPluginDefinition } from './sdk.js';
@@ -42,7 +42,7 @@ async function readTls(config: AgentConfig): Promise<{ cert: string; key: string
 export async function startAgent(configFile: string, builtins: readonly AnyPluginDefinition[]): Promise<RunningAgent> {
   let config = await readAgentConfig(configFile);
   let token = await readToken(config);
-  const logger: AppLogger = createLogger({
+  const logger: RootLogger = createLogger({
     service: 'agent',
     level: config.log.level,
     file: config.log.file,
@@ -122,7 +122,7 @@ export async function startAgent(configFile: string, builtins: readonly AnyPlugi
       await host.close();
       await flushTracing();
       logger.info('agent stopped');
-      logger.close();
+      await logger.close();
     },
   };
 }

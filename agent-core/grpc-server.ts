@@ -157,6 +157,9 @@ export function startGrpcServer(options: GrpcServerOptions): Promise<RunningServ
       } catch (error) {
         throw new InvalidArgumentError(`payload is not JSON: ${(error as Error).message}`);
       }
+      // grpc-js holds the request until the answer is sent, and the text (megabytes for a large
+      // users.sync) is not needed once parsed.
+      request.payloadJson = '';
     }
     const deadline = call.getDeadline();
     const gone = new AbortController();
@@ -167,6 +170,7 @@ export function startGrpcServer(options: GrpcServerOptions): Promise<RunningServ
       deadline: deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? deadline : undefined,
       signal: gone.signal,
       remote: true,
+      inputOwned: true,
     });
     const durationMs = Math.round(performance.now() - started);
     logger.debug('command executed', { command: request.command, request_id: request.requestId, duration_ms: durationMs });

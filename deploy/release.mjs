@@ -26,6 +26,15 @@ const { version } = pkg;
 const NODE_VERSION = process.versions.node;
 // Written into every Node binary; postject finds the spot for the blob through it.
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+// V8 flags the executable sets first thing (bench:agent-idle gives its floors the same). No
+// optimizing compiler: the agent is I/O-bound, and TurboFan's code costs ~4 MB on a 1 GB node.
+// Bytecode (and baseline code) not run since the last major GC is dropped and compiled again if
+// ever needed: most of an agent's code runs once, at start-up, and kept 2.5 MB of an idle heap.
+const AGENT_V8_FLAGS = '--no-opt --bytecode-old-age=1 --flush-baseline-code';
+// Packages the agent runs only on request: sysmetrics.current; `init` making a certificate; grpc-js
+// loading protobufjs for its channelz and ORCA services, which the agent never serves.
+const ON_REQUEST = ['systeminformation', 'selfsigned', '@grpc/proto-loader'];
+const assetName = (pkgName) => `${pkgName.replace(/[@/]/g, '_')}.cjs`;
 const ARCHES = { amd64: { node: 'x64', qemu: null, strip: 'strip' }, arm64: { node: 'arm64', qemu: 'qemu-aarch64-static', strip: 'aarch64-linux-gnu-strip' } };
 
 const { values: args } = parseArgs({ options: { arch: { type: 'string', default: 'amd64,arm64' }, 'hub-release-dir': { type: 'string' } } });
@@ -60,41 +69,70 @@ try {
   const packed = JSON.parse(sh('npm', ['pack', '--json', '--pack-destination', OUT], { cwd: ROOT }))[0];
   built.push({ file: packed.filename, what: `npm package, ${packed.entryCount} files` });
 
-  // 2. The agent as one CommonJS file (a single executable runs CommonJS only). No hub module is
-  //    reachable from its entry: the bundle's inputs are checked below.
+  // 2. The agent as one CommonJS file (a single executable runs CommonJS only), and beside it the
+  //    packages an agent uses only on request as files of their own, embedded as SEA assets. Every
+  //    byte of the main file is held twice while the agent idles (the executable's mapped blob and
+  //    V8's copy of the source), so what idle never runs stays out of it. No hub module is reachable
+  //    from any of them: the bundles' inputs are checked below.
   const bundle = path.join(work, 'boxfleet-agent.cjs');
-  const result = await build({
-    entryPoints: [path.join(ROOT, 'agent-core', 'executable.ts')],
+  const common = {
     bundle: true,
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    outfile: bundle,
     minifySyntax: true,
     minifyWhitespace: true,
-    keepNames: true,
+    // Short names, and no keepNames: its __name() call on every function gives each one a property
+    // store of its own (0.9 MB of an idle agent's heap). Stack traces of the executable show short
+    // names; its single-line bundle made them column numbers only anyway.
+    minifyIdentifiers: true,
     legalComments: 'none',
     metafile: true,
     logLevel: 'error',
+  };
+  const assets = {};
+  const inputs = [];
+  for (const pkgName of ON_REQUEST) {
+    const file = path.join(work, assetName(pkgName));
+    const built = await build({ ...common, stdin: { contents: `module.exports = require(${JSON.stringify(pkgName)});`, resolveDir: ROOT }, outfile: file });
+    inputs.push(...Object.keys(built.metafile.inputs));
+    assets[assetName(pkgName)] = path.basename(file);
+  }
+  const result = await build({
+    ...common,
+    entryPoints: [path.join(ROOT, 'agent-core', 'executable.ts')],
+    outfile: bundle,
     // Code that locates files next to itself (tracing's optional SkyWalking package) looks next to the executable.
     define: { 'import.meta.url': '__boxfleet_executable_url' },
-    // The agent reads only its version from package.json; the rest (the hub's dependency list) stays out.
     plugins: [
+      // The agent reads only its version from package.json; the rest (the hub's dependency list) stays out.
       {
         name: 'package-version',
         setup(b) {
           b.onLoad({ filter: /[\\/]package\.json$/ }, () => ({ contents: JSON.stringify({ version }), loader: 'json' }));
         },
       },
+      // An on-request package is compiled from its asset when first required (the importing module
+      // itself runs only on request: a dynamic import, or a module only such an import reaches).
+      {
+        name: 'on-request-assets',
+        setup(b) {
+          const filter = new RegExp(`^(${ON_REQUEST.join('|')})$`);
+          b.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'sea-asset' }));
+          b.onLoad({ filter: /.*/, namespace: 'sea-asset' }, (args) => ({
+            loader: 'js',
+            contents: `const code = require('node:sea').getAsset(${JSON.stringify(assetName(args.path))}, 'utf8');
+require('node:vm').compileFunction(code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename: ${JSON.stringify(assetName(args.path))} })(module.exports, require, module, process.execPath, require('node:path').dirname(process.execPath));`,
+          }));
+        },
+      },
     ],
-    // No optimizing compiler: the agent is I/O-bound, and TurboFan's code costs ~4 MB on a 1 GB node
-    // (`boxfleet agent` from npm gets --no-opt on its command line; an executable sets it first thing).
     banner: {
-      js: "require('node:v8').setFlagsFromString('--no-opt'); var __boxfleet_executable_url = require('node:url').pathToFileURL(process.execPath).href;",
+      js: `require('node:v8').setFlagsFromString(${JSON.stringify(AGENT_V8_FLAGS)}); var __boxfleet_executable_url = require('node:url').pathToFileURL(process.execPath).href;`,
     },
   });
+  inputs.push(...Object.keys(result.metafile.inputs));
   const HUB_ONLY = ['better-sqlite3', 'mysql2', 'knex', 'objection', 'fastify', 'minio', 'nodemailer', 'skywalking-backend-js'];
-  const inputs = Object.keys(result.metafile.inputs);
   const leaked = inputs.filter((f) => HUB_ONLY.some((dep) => f.includes(`node_modules/${dep}/`)) || f.startsWith('hub/'));
   if (leaked.length) throw new Error(`the agent bundle would contain hub code: ${leaked.slice(0, 5).join(', ')}`);
 
@@ -103,7 +141,7 @@ try {
   const seaConfig = path.join(work, 'sea-config.json');
   // Relative paths: the blob records the main script's path, and a temp folder's name would make
   // every build differ.
-  writeFileSync(seaConfig, JSON.stringify({ main: path.basename(bundle), output: path.basename(blob), disableExperimentalSEAWarning: true, useCodeCache: false }));
+  writeFileSync(seaConfig, JSON.stringify({ main: path.basename(bundle), output: path.basename(blob), assets, disableExperimentalSEAWarning: true, useCodeCache: false }));
   sh(process.execPath, ['--experimental-sea-config', path.basename(seaConfig)], { cwd: work });
   const blobData = readFileSync(blob);
 

@@ -28,8 +28,11 @@ const FORMAT_MEANING: Record<string, string> = {
 
 const addFormats = (ajv: Ajv): Ajv => (addFormatsModule as unknown as (ajv: Ajv) => Ajv)(ajv).addFormat('host', isHost);
 const ajv = addFormats(new Ajv({ useDefaults: true, strict: false, allErrors: false }));
-/** For URL params and query strings, whose values arrive as text. */
-const coercingAjv = addFormats(new Ajv({ useDefaults: true, strict: false, allErrors: false, coerceTypes: 'array' }));
+/**
+ * For URL params and query strings, whose values arrive as text: only the hub has those, so it is
+ * made on first use rather than in every agent, where an Ajv instance is a few hundred KB it would never use.
+ */
+let coercingAjv: Ajv | undefined;
 const compiled = new WeakMap<object, ValidateFunction>();
 
 /** Objects that list their properties reject unknown ones unless the schema says otherwise. */
@@ -71,5 +74,6 @@ export function validate<T>(schema: TSchema | object, value: unknown, root: stri
 
 /** A compiled validator for schemas whose values may be text to coerce (`coerce`), objects closed. */
 export function compileSchema(schema: object, options: { coerce: boolean }): ValidateFunction {
-  return (options.coerce ? coercingAjv : ajv).compile(closeObjects(schema) as object);
+  const compiler = options.coerce ? (coercingAjv ??= addFormats(new Ajv({ useDefaults: true, strict: false, allErrors: false, coerceTypes: 'array' }))) : ajv;
+  return compiler.compile(closeObjects(schema) as object);
 }

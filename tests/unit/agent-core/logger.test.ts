@@ -10,10 +10,7 @@ describe('logger', () => {
     const logger = createLogger({ service: 'agent', level: 'warn', file, fields: { node_id: 'hk-1' } });
     logger.info('not at this level');
     logger.warn('plugin restarted', { plugin: 'sysmetrics' });
-    await new Promise<void>((resolve) => {
-      logger.on('finish', resolve);
-      logger.end();
-    });
+    await logger.close();
     const lines = (await readFile(file, 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: 'warn', msg: 'plugin restarted', service: 'agent', node_id: 'hk-1', plugin: 'sysmetrics' });
