@@ -25,6 +25,12 @@ export interface Served {
   hash: string;
 }
 
+/**
+ * What the plugin keeps of the served config between applies: not the file's text, which at 10,000
+ * users is a multi-megabyte string needed only while it is written.
+ */
+export type ServedState = Omit<Served, 'text'>;
+
 export function toServed(config: SingboxConfig): Served {
   const text = `${JSON.stringify(config, null, 2)}\n`;
   return { text, config, hash: hashText(text) };

@@ -128,7 +128,7 @@ export function createServing(ctx: Context, state: State, peers: Peers): Serving
       const result = await applyServed(envFor(target), next, options);
       const live = !result.reloaded && options.usersChanged && managedInbounds(next.config).length > 0 && (await runner.isAlive());
       if (live) await syncSsmUsers(next.config, target);
-      state.served = next;
+      state.served = { config: next.config, hash: next.hash };
       if (result.reloaded) state.reloads += 1;
       const message = result.reloaded
         ? 'sing-box serves the new config'

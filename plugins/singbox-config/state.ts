@@ -2,7 +2,7 @@
 // served file, the last apply, and the queue that runs one sing-box operation at a time.
 import { mkdir } from 'node:fs/promises';
 import { FailedPreconditionError, type CommandHandlers, type PluginContext } from '../../agent-core/sdk.js';
-import type { Served } from './apply.js';
+import type { ServedState } from './apply.js';
 import type { commands, events, LastApply } from './contract.js';
 import type { SingboxConfig } from './render.js';
 import { checkSettings, type SettingsT } from './settings.js';
@@ -20,7 +20,7 @@ export interface State {
   readonly ssm: SsmState;
   base: BaseState | undefined;
   users: UsersState | undefined;
-  served: Served | undefined;
+  served: ServedState | undefined;
   lastApply: LastApply | null;
   /** Reloads and starts done by this plugin since it started. */
   reloads: number;
@@ -42,11 +42,11 @@ export async function loadState(ctx: Context): Promise<State> {
   const base = await store.readBase();
   const users = await store.readUsers();
   const ssm = (await store.readSsm()) ?? { prefixes: {} };
-  let served: Served | undefined;
+  let served: ServedState | undefined;
   const servedText = base ? await readIfExists(configPath) : undefined;
   if (servedText !== undefined) {
     try {
-      served = { text: servedText, config: JSON.parse(servedText) as SingboxConfig, hash: hashText(servedText) };
+      served = { config: JSON.parse(servedText) as SingboxConfig, hash: hashText(servedText) };
     } catch {
       ctx.logger.warn('the served config file is not JSON; the next apply replaces it', { config_path: configPath });
     }
