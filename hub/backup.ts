@@ -26,6 +26,7 @@ import { validate } from '../agent-core/common/schema.js';
 import { AGENT_VERSION } from '../agent-core/common/version.js';
 import type { HubConfig } from './config.js';
 import { connectDatabase, SQLITE_FILE } from './db/database.js';
+import { isMysql } from './db/queries.js';
 import { migrationSource } from './db/migrations/index.js';
 import { openObjectStore, type ObjectStore } from './object-store.js';
 
@@ -84,7 +85,6 @@ interface Table {
   references: string[];
 }
 
-const isMysql = (db: Knex) => String(db.client.config.client).startsWith('mysql');
 
 function kindOf(table: string, column: string, type: string): ColumnKind {
   const t = type.toLowerCase();

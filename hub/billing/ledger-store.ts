@@ -6,6 +6,7 @@
 // compile in microseconds; usage rows, the bulk, go through one prepared statement run per row. MySQL gets the integers written into the statement (each checked to be
 // an integer first, so nothing else can get in) and the strings as parameters, or escaped by knex.
 import type { Knex } from 'knex';
+import { isMysql, selectRows } from '../db/queries.js';
 import { chunks } from '../jobs/common.js';
 import { CHARGEABLE_STATUSES, type ChargeableStatus, type ChargeCandidate } from './policy.js';
 
@@ -35,7 +36,6 @@ interface SqliteConnection {
 }
 const usageInserts = new WeakMap<SqliteConnection, ReturnType<SqliteConnection['prepare']>>();
 
-const isMysql = (db: Knex) => String(db.client.config.client).startsWith('mysql');
 
 /** Whether transactions on `db` can write at the same time (MySQL), or one at a time (SQLite). */
 export const concurrentWriters = isMysql;
@@ -61,11 +61,10 @@ export async function readChargeables(trx: Knex.Transaction, names: readonly str
   let rows: Record<string, unknown>[] = [];
   if (isMysql(trx)) {
     for (const part of chunks(names, MYSQL_ROWS_PER_STATEMENT)) {
-      const [found] = await trx.raw(CHARGEABLES_SQL(part.map(() => '?').join(', ')), [...CHARGEABLE_STATUSES, ...part]);
-      rows = rows.concat(found as Record<string, unknown>[]);
+      rows = rows.concat(await selectRows<Record<string, unknown>>(trx, CHARGEABLES_SQL(part.map(() => '?').join(', ')), [...CHARGEABLE_STATUSES, ...part]));
     }
   } else {
-    rows = await trx.raw(CHARGEABLES_SQL('SELECT value FROM json_each(?)'), [...CHARGEABLE_STATUSES, JSON.stringify(names)]);
+    rows = await selectRows(trx, CHARGEABLES_SQL('SELECT value FROM json_each(?)'), [...CHARGEABLE_STATUSES, JSON.stringify(names)]);
   }
   const ids = new Map<string, number>();
   const candidates: ChargeCandidate[] = [];

@@ -25,12 +25,21 @@ export function whereGiven<Q extends AnyQueryBuilder>(query: Q, filters: Record<
  */
 export const likeLiteral = (text: string, before = '', after = '') => `${before}${text.replace(/[!%_]/g, (c) => `!${c}`)}${after}`;
 
+/** Whether `db` is MySQL/MariaDB (else SQLite): for the few statements the two write differently. */
+export const isMysql = (db: Knex) => String(db.client.config.client).startsWith('mysql');
+
+/** The rows of a raw SELECT: SQLite's driver answers with the rows, MySQL's with [rows, fields]. */
+export async function selectRows<R>(db: Knex, sql: string, bindings: readonly Knex.Value[] = []): Promise<R[]> {
+  const result = (await db.raw(sql, bindings)) as R[] | [R[], unknown];
+  return isMysql(db) ? (result as [R[], unknown])[0] : (result as R[]);
+}
+
 /**
  * SELECT ... FOR UPDATE on MySQL, so that a check and the write that depends on it cannot interleave
  * with another request's; SQLite runs one write transaction at a time and needs no row locks.
  */
 export function locked<Q extends AnyQueryBuilder>(db: Knex, query: Q): Q {
-  return db.client.config.client === 'better-sqlite3' ? query : (query.forUpdate() as Q);
+  return isMysql(db) ? (query.forUpdate() as Q) : query;
 }
 
 /** True for a UNIQUE constraint violation on either database (a concurrent insert won). */

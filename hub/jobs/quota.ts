@@ -10,6 +10,7 @@
 // those subscriptions, in one transaction: the reconciler sees both or neither. Nodes are locked
 // before subscriptions, as the traffic job does, so the two never wait on each other in a cycle.
 import type { Knex } from 'knex';
+import { isMysql } from '../db/queries.js';
 import { touchNodes } from '../fleet.js';
 import { withRetry } from './common.js';
 
@@ -52,7 +53,7 @@ async function applyRule(db: Knex, where: Where, patch: (trx: Knex.Transaction) 
 
 export async function runQuotaJob({ db, now: clock }: QuotaDeps): Promise<QuotaSummary> {
   const now = clock();
-  const mysql = String(db.client.config.client).startsWith('mysql');
+  const mysql = isMysql(db);
   const live = ['active', 'suspended'];
   const monthly = (q: Knex.QueryBuilder) =>
     q.whereIn('plan_id', db('plans').select('id').where('reset_policy', 'monthly')).andWhere('last_reset_at', '<=', now - RESET_PERIOD_MS);

@@ -10,6 +10,7 @@
 // next read, and the traffic counters, which the renderer does not read, never count. The SQL is
 // written out once rather than built per read: the query builder cost more than the query.
 import type { Knex } from 'knex';
+import { selectRows } from '../db/queries.js';
 import { coalesced } from './coalesce.js';
 import type { EntryNode, InboundOverride } from './entries.js';
 
@@ -83,12 +84,6 @@ interface HolderRow {
   node_tags: string | null;
 }
 
-/** A raw SELECT's rows: SQLite's driver gives the rows, MySQL's [rows, fields]. */
-async function select<R>(db: Knex, sql: string, bindings: readonly Knex.Value[]): Promise<R[]> {
-  const result = (await db.raw(sql, bindings)) as R[] | [R[], unknown];
-  return db.client.config.client === 'mysql2' ? (result as [R[], unknown])[0] : (result as R[]);
-}
-
 function holderOf(r: HolderRow): Holder {
   return {
     user: { id: r.id, name: r.name, status: r.status, uuid: r.uuid, password: r.password, ss_key: r.ss_key, sub_token: r.sub_token },
@@ -113,7 +108,7 @@ function servedNodesReader(db: Knex): () => Promise<ServedNodes> {
   let last: ServedNodes = { revision: 0, nodes: [] };
   let lastKey: string | undefined;
   return async () => {
-    const rows = await select<NodeRow>(db, SERVED_NODES_SQL, [true]);
+    const rows = await selectRows<NodeRow>(db, SERVED_NODES_SQL, [true]);
     // Raw column values, so both databases' drivers give the same key for the same rows.
     const key = rows.map((r) => NODE_COLUMNS.map((c) => String(r[c] ?? '\u0000')).join('\u0001')).join('\u0002');
     if (key === lastKey) return last;
@@ -140,7 +135,7 @@ export function subscriptionLookup(db: Knex): (token: string) => Promise<Lookup 
   const servedNodes = servedNodesReader(db);
   const load = coalesced(async (tokens: string[]) => {
     const [rows, served] = await Promise.all([
-      select<HolderRow>(db, `${HOLDERS_SQL}(${tokens.map(() => '?').join(', ')})`, tokens),
+      selectRows<HolderRow>(db, `${HOLDERS_SQL}(${tokens.map(() => '?').join(', ')})`, tokens),
       servedNodes(),
     ]);
     // Keyed by the token as stored: MySQL's collation would also match it in another letter case.
