@@ -8,7 +8,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { definePlugin, InvalidArgumentError, Type } from '../../agent-core/sdk.js';
-import { BlockedPort, ListInput, ListOutput, SingboxContributionInput, SingboxContributionOutput, type NftablesState } from './contract.js';
+import { BlockedPort, ListInput, ListOutput, SingboxContributionInput, SingboxContributionOutput } from './contract.js';
 
 const run = promisify(execFile);
 
@@ -39,7 +39,7 @@ async function findOnPath(name: string): Promise<string | undefined> {
 }
 
 /** Never throws: a missing or forbidden nft is something to report, not a failed command. */
-async function nftablesState(table: string, signal: AbortSignal): Promise<NftablesState> {
+async function nftablesState(table: string, signal: AbortSignal): Promise<ListOutput["nftables"]> {
   const nft = await findOnPath('nft');
   if (!nft) return { available: false, table_present: false, message: 'nft not found on PATH; nftables blocks cannot be applied' };
   try {
