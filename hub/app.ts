@@ -24,6 +24,7 @@ import { objectStorePlugin } from './object-store.js';
 import { redactPlugin } from './redact.js';
 import { DOCS_CSP, securityHeadersPlugin } from './security-headers.js';
 import { sessionsPlugin } from './sessions.js';
+import { renderOptionsOf } from './subscriptions/format.js';
 import { httpsOptions } from './tls.js';
 import configRoutes from './routes/configs.js';
 
@@ -145,7 +146,12 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   await app.register(nodeRoutes, { prefix: '/api/v1/nodes', config });
 
   // End-user subscriptions (public, token in the path): hub/routes/sub.ts.
-  await app.register(import('./routes/sub.js'), { prefix: '/sub', cacheBytes: config.sub_cache_mb * 2 ** 20 });
+  await app.register(import('./routes/sub.js'), {
+    prefix: '/sub',
+    cacheBytes: config.sub_cache_mb * 2 ** 20,
+    render: renderOptionsOf(config),
+    excludeUnhealthy: config.inbound_check_interval_s > 0,
+  });
 
   // What a new machine fetches with an install command (created under /api/v1/nodes/install-tokens).
   await app.register(import('./routes/install.js'), { prefix: '/install', config });

@@ -69,6 +69,21 @@ export const HUB_SETTINGS = {
     meaning: 'memory for rendered subscription bodies (/sub), kept per user and format until something they show changes, in MiB',
     schema: Type.Integer({ minimum: 1, default: 256 }),
   },
+  sub_urltest_url: {
+    group: 'server',
+    meaning: "the URL clients fetch through each node to pick the fastest, in the profiles' urltest (sing-box) and url-test (Clash.Meta) groups; must answer 204 or 200",
+    schema: Type.String({ pattern: '^https?://[^/?#]+', default: 'https://www.gstatic.com/generate_204' }),
+  },
+  sub_urltest_interval_s: {
+    group: 'server',
+    meaning: 'how often clients test every node in those groups, so a dead node is left within about this long, in seconds',
+    schema: Type.Integer({ minimum: 1, maximum: 86_400, default: 300 }),
+  },
+  sub_urltest_tolerance_ms: {
+    group: 'server',
+    meaning: 'clients stay on the node they use unless another one tests faster by more than this, in milliseconds',
+    schema: Type.Integer({ minimum: 0, maximum: 10_000, default: 50 }),
+  },
 
   jwt_secret: { group: 'security', meaning: 'signs admin sessions (empty: one is generated once and kept in the database)', schema: Type.String({ default: '' }) },
   jwt_ttl_s: { group: 'security', meaning: 'how long a sign-in lasts, in seconds', schema: Type.Integer({ minimum: 60, default: 12 * 3600 }) },
@@ -123,6 +138,13 @@ export const HUB_SETTINGS = {
   metrics_interval_s: job('how often node metrics are pulled, downsampled and expired, in seconds', Type.Number({ exclusiveMinimum: 0, default: 300 })),
   metrics_retention_days: job('how long hourly node-metric averages are kept, in days', Type.Integer({ minimum: 1, default: 30 })),
   live_interval_s: job("how often each online node's Clash API summary and ledger position are gathered, in seconds", Type.Number({ exclusiveMinimum: 0, default: 60 })),
+  inbound_check_interval_s: job(
+    "how often the hub connects to every node's client-facing inbounds from outside (TCP, and a TLS handshake for TLS inbounds), in seconds (0: off)",
+    Type.Number({ minimum: 0, default: 30 }),
+  ),
+  inbound_check_timeout_s: job('how long one inbound check may take before it counts as failed, in seconds', Type.Number({ exclusiveMinimum: 0, maximum: 60, default: 5 })),
+  inbound_unhealthy_after: job('failed inbound checks in a row after which a node is unhealthy: left out of newly fetched subscriptions and alerted on', Type.Integer({ minimum: 1, default: 3 })),
+  inbound_healthy_after: job('good inbound checks in a row after which an unhealthy node is healthy again', Type.Integer({ minimum: 1, default: 2 })),
   node_status_interval_s: job("how often every node's agent is asked what it runs (version, plugins, their health) for the node list, in seconds", Type.Number({ exclusiveMinimum: 0, default: 30 })),
 
   alerts_interval_s: { group: 'alerts', meaning: 'how often alert rules are evaluated, in seconds', schema: Type.Number({ exclusiveMinimum: 0, default: 30 }) },

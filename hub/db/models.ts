@@ -156,6 +156,12 @@ export class Node extends Timestamped {
   served_checked_at!: number | null;
   /** Since when the node serves a config other than applied_config_version; null: no drift. */
   config_drift_since!: number | null;
+  /** Inbound checks from the hub in a row that failed / passed (hub/jobs/inbound-check.ts). */
+  inbound_failed_checks!: number;
+  inbound_good_checks!: number;
+  /** Since when users cannot reach the node's inbounds, as the hub sees it; null: healthy. */
+  inbound_unhealthy_since!: number | null;
+  inbound_checked_at!: number | null;
   /** The hash of applied_config_version, where a query joined it (`withAppliedHash`). */
   applied_config_hash?: string | null;
 
@@ -191,6 +197,14 @@ export class Node extends Timestamped {
         this.config_drift_since === null || this.config_drift_since === undefined
           ? null
           : { served_hash: this.served_config_hash, expected_hash: this.applied_config_hash ?? null, since: iso(this.config_drift_since)! },
+      inbound_health: {
+        // unknown: never checked (no served config yet, or the check is off).
+        state: this.inbound_unhealthy_since ? 'unhealthy' : this.inbound_checked_at ? 'healthy' : 'unknown',
+        since: iso(this.inbound_unhealthy_since),
+        failed_checks: Number(this.inbound_failed_checks ?? 0),
+        good_checks: Number(this.inbound_good_checks ?? 0),
+        checked_at: iso(this.inbound_checked_at),
+      },
       created_at: iso(this.created_at)!,
     };
   }
@@ -311,7 +325,7 @@ export class NodeMetric extends Model {
   }
 }
 
-export type AlertRule = 'cpu' | 'memory' | 'disk' | 'offline' | 'ledger_backlog';
+export type AlertRule = 'cpu' | 'memory' | 'disk' | 'offline' | 'ledger_backlog' | 'unreachable';
 export type AlertChannel = 'telegram' | 'email' | 'webhook';
 
 /** One notification of an alert's firing or resolution on one channel (hub/jobs/alerts.ts, hub/alerts/channels.ts). */

@@ -13,6 +13,11 @@
 //   offline nodes.health offline for > alert_offline_after_s (300) since last_seen_at
 //   ledger_backlog  node_live.ledger_backlog_entries (head_seq − acked_seq of clash-stats' ledger,
 //           read by the `live` job, hub/jobs/live.ts) > alert_ledger_backlog_entries (10000 entries)
+//   unreachable  the `inbound-check` job (hub/jobs/inbound-check.ts) found the node unhealthy:
+//           nodes.inbound_unhealthy_since is set (value: seconds since then; threshold 0). The
+//           hysteresis is that job's (inbound_unhealthy_after / inbound_healthy_after checks in a
+//           row), so the alert fires once when the node turns unhealthy and resolves when it is
+//           healthy again. Evaluated while that job runs (inbound_check_interval_s > 0).
 // A rule fires once when its value crosses the threshold (one `firing` row, one notification per
 // channel); more samples above it change nothing but `last_value`. It resolves when the value is
 // below threshold − alert_hysteresis_percent and has stayed there for alert_resolve_after_s (0: at
@@ -57,8 +62,15 @@ const SAMPLE_RULES: Record<SampleKind, [AlertRule, (v: Sample['values']) => numb
   'disk-network': [['disk', (v) => percent(v.disk_used_bytes, v.disk_total_bytes)]],
 };
 
-const UNIT: Record<AlertRule, string> = { cpu: '%', memory: '%', disk: '%', offline: ' s', ledger_backlog: ' entries' };
-const LABEL: Record<AlertRule, string> = { cpu: 'CPU', memory: 'memory', disk: 'disk', offline: 'offline for', ledger_backlog: 'ledger backlog' };
+const UNIT: Record<AlertRule, string> = { cpu: '%', memory: '%', disk: '%', offline: ' s', ledger_backlog: ' entries', unreachable: ' s' };
+const LABEL: Record<AlertRule, string> = {
+  cpu: 'CPU',
+  memory: 'memory',
+  disk: 'disk',
+  offline: 'offline for',
+  ledger_backlog: 'ledger backlog',
+  unreachable: 'inbounds unreachable from the hub for',
+};
 /** alert_cursors kind for the ledger positions in node_live. */
 const LEDGER_CURSOR = 'ledger';
 
@@ -140,6 +152,13 @@ export class AlertEngine {
           await evaluate(node.id, 'offline', offlineFor, offlineAfter, node.health === 'offline' ? null : Infinity, now);
         }
 
+        if (this.deps.config.inbound_check_interval_s > 0) {
+          const now = this.deps.now();
+          const since = node.inbound_unhealthy_since === null ? null : Number(node.inbound_unhealthy_since);
+          const unhealthyFor = since === null ? 0 : Math.max(1, Math.ceil((now - since) / 1000));
+          await evaluate(node.id, 'unreachable', unhealthyFor, 0, since === null ? Infinity : null, now);
+        }
+
         const backlogAbove = this.deps.config.alert_ledger_backlog_entries;
         const live = lives.get(node.id);
         if (backlogAbove > 0 && live) {
@@ -217,7 +236,7 @@ export class AlertEngine {
           value,
           last_value: value,
           threshold,
-          clear_below: rule === 'offline' ? null : clearBelow,
+          clear_below: rule === 'offline' || rule === 'unreachable' ? null : clearBelow,
           fired_at: time,
           resolved_at: null,
           resolved_value: null,

@@ -5,7 +5,7 @@ import { Alert } from '../db/models.js';
 import { paged, whereGiven } from '../db/queries.js';
 import { IsoTime, Nullable, PagedList, StringEnum } from './schemas.js';
 
-const RULES = ['cpu', 'memory', 'disk', 'offline', 'ledger_backlog'] as const;
+const RULES = ['cpu', 'memory', 'disk', 'offline', 'ledger_backlog', 'unreachable'] as const;
 
 const NotificationOut = Type.Object({
   event: StringEnum(['fired', 'resolved'] as const),
@@ -22,7 +22,7 @@ const AlertOut = Type.Object({
   node_id: Type.String(),
   rule: StringEnum(RULES),
   state: StringEnum(['firing', 'resolved'] as const),
-  value: Type.Number({ description: 'The value that crossed the threshold (percent; seconds offline for `offline`; entries for `ledger_backlog`).' }),
+  value: Type.Number({ description: 'The value that crossed the threshold (percent; seconds offline for `offline`; entries for `ledger_backlog`; seconds since the inbound check found the node unhealthy for `unreachable`).' }),
   last_value: Type.Number(),
   threshold: Type.Number(),
   clear_below: Nullable(Type.Number({ description: 'threshold − hysteresis: the alert resolves below it.' })),

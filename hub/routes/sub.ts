@@ -31,6 +31,7 @@ import { SubscriptionInfo, subscriptionInfo } from '../subscriptions/info.js';
 import { subscriptionLookup, type Holder } from '../subscriptions/lookup.js';
 import { profileBuilder, refusalOf, usageOf, STATUS_TEXT, type Status } from '../subscriptions/profile.js';
 import { shareLink } from '../subscriptions/share-link.js';
+import type { RenderOptions } from '../subscriptions/subscription-format.js';
 import { StringEnum } from './schemas.js';
 
 export interface SubRoutesOptions {
@@ -40,6 +41,10 @@ export interface SubRoutesOptions {
   perIpPerMinute?: number;
   /** Room for rendered bodies, in bytes (hub/subscriptions/body-cache.ts): the sub_cache_mb setting. */
   cacheBytes: number;
+  /** The profiles' urltest settings (sub_urltest_*). */
+  render: RenderOptions;
+  /** Leave out nodes the inbound check found unhealthy (on while inbound_check_interval_s > 0). */
+  excludeUnhealthy: boolean;
 }
 
 const Params = Type.Object({ token: Type.String({ maxLength: 200 }) });
@@ -72,10 +77,10 @@ async function limitRequests(app: FastifyInstance, opts: SubRoutesOptions): Prom
 const routes: FastifyPluginAsyncTypebox<SubRoutesOptions> = async (app, opts) => {
   await limitRequests(app, opts);
 
-  const lookup = subscriptionLookup(app.db);
+  const lookup = subscriptionLookup(app.db, { excludeUnhealthy: opts.excludeUnhealthy });
   const build = profileBuilder(app);
   const refusal = (holder: Holder) => refusalOf(holder, app.now());
-  const bodyOf = bodyRenderer({ build, refusal, maxBytes: opts.cacheBytes });
+  const bodyOf = bodyRenderer({ build, refusal, maxBytes: opts.cacheBytes, render: opts.render });
   /** The whole profile, entries included, for the routes that are not a client's body. */
   const load = async (token: string) => {
     const found = await lookup(token);

@@ -7,6 +7,7 @@ import { LRUCache } from 'lru-cache';
 import { SUBSCRIPTION_FORMATS, type Format } from './format.js';
 import type { Holder, Lookup, ServedNodes } from './lookup.js';
 import type { BuiltProfile, Refusal, Status } from './profile.js';
+import type { RenderOptions } from './subscription-format.js';
 
 export interface RenderedBody {
   stamp: string;
@@ -31,10 +32,12 @@ export interface BodyRendererOptions {
   refusal(holder: Holder): Refusal | undefined;
   /** Room for bodies, in bytes. */
   maxBytes: number;
+  /** Fixed for the process, so not part of the stamp. */
+  render: RenderOptions;
 }
 
 /** Returns the renderer: a looked-up holder's body in a format, from the cache while its stamp holds. */
-export function bodyRenderer({ build, refusal: refusalOf, maxBytes }: BodyRendererOptions): (found: Lookup, format: Format) => Promise<RenderedBody> {
+export function bodyRenderer({ build, refusal: refusalOf, maxBytes, render }: BodyRendererOptions): (found: Lookup, format: Format) => Promise<RenderedBody> {
   const cache = new LRUCache<string, RenderedBody>({ maxSize: maxBytes, sizeCalculation: (e) => e.body.length + e.stamp.length + 64 });
   return async (found, format) => {
     const { holder, served } = found;
@@ -44,7 +47,7 @@ export function bodyRenderer({ build, refusal: refusalOf, maxBytes }: BodyRender
     const cached = cache.get(key);
     if (cached?.stamp === stamp) return cached;
     const { profile, complete } = await build(found, refusal);
-    const rendered = { stamp, body: Buffer.from(SUBSCRIPTION_FORMATS[format].render(profile.entries), 'utf8'), status: profile.status };
+    const rendered = { stamp, body: Buffer.from(SUBSCRIPTION_FORMATS[format].render(profile.entries, render), 'utf8'), status: profile.status };
     // A body missing a node whose config could not be read is served, not kept; so is one bigger than the room.
     if (complete && rendered.body.length < maxBytes) cache.set(key, rendered);
     return rendered;

@@ -4,7 +4,8 @@ import { base64 } from './formats/base64.js';
 import { clash } from './formats/clash.js';
 import { links } from './formats/links.js';
 import { singbox } from './formats/singbox.js';
-import type { SubscriptionFormat } from './subscription-format.js';
+import type { HubConfig } from '../config.js';
+import type { RenderOptions, SubscriptionFormat } from './subscription-format.js';
 
 /**
  * Every format, registered here and nowhere else; /sub/<token>/info lists them in this order, and
@@ -16,6 +17,11 @@ const REGISTERED = [singbox, clash, base64, links] as const;
 export type Format = (typeof REGISTERED)[number]['name'];
 export const FORMATS: readonly Format[] = REGISTERED.map((f) => f.name);
 export const SUBSCRIPTION_FORMATS = Object.fromEntries(REGISTERED.map((f) => [f.name, f])) as Record<Format, SubscriptionFormat<Format>>;
+
+/** The render options the hub settings give. */
+export const renderOptionsOf = (config: Pick<HubConfig, 'sub_urltest_url' | 'sub_urltest_interval_s' | 'sub_urltest_tolerance_ms'>): RenderOptions => ({
+  urltest: { url: config.sub_urltest_url, intervalS: config.sub_urltest_interval_s, toleranceMs: config.sub_urltest_tolerance_ms },
+});
 
 /** For a client that neither asks nor is recognised: the base64 link list, which nearly every client reads. */
 const FALLBACK: Format = 'base64';

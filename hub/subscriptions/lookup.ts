@@ -3,12 +3,15 @@
 // of each (coalesce.ts); nothing is kept between requests but the served nodes' revision.
 //
 // The served nodes are enabled, online, running a known base config: a drifted node serves another
-// config than applied_config_version, so entries built from it would be wrong. Their revision is
-// not a counter that writers of the nodes table must remember to raise, but the rows themselves:
-// each read compares the columns the renderer uses with the previous read's, and a difference makes
-// a new revision. So a change by any writer (another hub, a job, an operator's SQL) shows on the
-// next read, and the traffic counters, which the renderer does not read, never count. The SQL is
-// written out once rather than built per read: the query builder cost more than the query.
+// config than applied_config_version, so entries built from it would be wrong. While the hub checks
+// inbounds from outside (hub/jobs/inbound-check.ts), a node it found unhealthy is left out too (it
+// leaves the served set, so the revision changes and no cached body still names it). Their
+// revision is not a counter that writers of the nodes table must remember to raise, but the rows
+// themselves: each read compares the columns the renderer uses with the previous read's, and a
+// difference makes a new revision. So a change by any writer (another hub, a job, an operator's
+// SQL) shows on the next read, and the traffic counters, which the renderer does not read, never
+// count. The SQL is written out once rather than built per read: the query builder cost more than
+// the query.
 import type { Knex } from 'knex';
 import { selectRows } from '../db/queries.js';
 import { coalesced } from './coalesce.js';
@@ -52,8 +55,9 @@ const TOKEN = /^[A-Za-z0-9_-]{20,200}$/;
 const NODE_COLUMNS = ['id', 'name', 'address', 'public_host', 'inbound_overrides', 'tags', 'multiplier', 'applied_config_version'] as const;
 type NodeRow = Record<(typeof NODE_COLUMNS)[number], unknown>;
 
-const SERVED_NODES_SQL = `SELECT ${NODE_COLUMNS.join(', ')} FROM nodes
+const servedNodesSql = (excludeUnhealthy: boolean) => `SELECT ${NODE_COLUMNS.join(', ')} FROM nodes
   WHERE enabled = ? AND health = 'online' AND applied_config_version IS NOT NULL AND config_drift_since IS NULL
+  ${excludeUnhealthy ? 'AND inbound_unhealthy_since IS NULL' : ''}
   ORDER BY name, id`;
 
 // As the admin API: the user's active or suspended subscription, else their newest one not cancelled.
@@ -104,11 +108,12 @@ function holderOf(r: HolderRow): Holder {
 const json = <T>(text: unknown, fallback: T): T => (typeof text === 'string' && text !== '' ? (JSON.parse(text) as T) : fallback);
 
 /** Returns the reader of the served nodes: each call reads the table once. */
-function servedNodesReader(db: Knex): () => Promise<ServedNodes> {
+function servedNodesReader(db: Knex, excludeUnhealthy: boolean): () => Promise<ServedNodes> {
+  const sql = servedNodesSql(excludeUnhealthy);
   let last: ServedNodes = { revision: 0, nodes: [] };
   let lastKey: string | undefined;
   return async () => {
-    const rows = await selectRows<NodeRow>(db, SERVED_NODES_SQL, [true]);
+    const rows = await selectRows<NodeRow>(db, sql, [true]);
     // Raw column values, so both databases' drivers give the same key for the same rows.
     const key = rows.map((r) => NODE_COLUMNS.map((c) => String(r[c] ?? '\u0000')).join('\u0001')).join('\u0002');
     if (key === lastKey) return last;
@@ -130,9 +135,17 @@ function servedNodesReader(db: Knex): () => Promise<ServedNodes> {
   };
 }
 
+export interface LookupOptions {
+  /**
+   * Leave out nodes the inbound check found unhealthy: on while that check runs
+   * (inbound_check_interval_s > 0), so turning it off never holds a node out on old results.
+   */
+  excludeUnhealthy: boolean;
+}
+
 /** Returns the lookup: a token's holder with the served nodes, or null for an unknown token. */
-export function subscriptionLookup(db: Knex): (token: string) => Promise<Lookup | null> {
-  const servedNodes = servedNodesReader(db);
+export function subscriptionLookup(db: Knex, { excludeUnhealthy }: LookupOptions): (token: string) => Promise<Lookup | null> {
+  const servedNodes = servedNodesReader(db, excludeUnhealthy);
   const load = coalesced(async (tokens: string[]) => {
     const [rows, served] = await Promise.all([
       selectRows<HolderRow>(db, `${HOLDERS_SQL}(${tokens.map(() => '?').join(', ')})`, tokens),

@@ -2,6 +2,21 @@
 // is one file in formats/, listed once in format.ts.
 import type { Entry } from './entries.js';
 
+/**
+ * The clients' own failover: how the profile's urltest (sing-box) / url-test (Clash.Meta) group
+ * tests every node (the sub_urltest_* hub settings).
+ */
+export interface UrlTest {
+  url: string;
+  intervalS: number;
+  toleranceMs: number;
+}
+
+/** What a body depends on besides the entries: hub settings, fixed for the process. */
+export interface RenderOptions {
+  urltest: UrlTest;
+}
+
 export interface SubscriptionFormat<Name extends string = string> {
   /** The `?format=` value, and its key in /sub/<token>/info's `links.formats`. */
   name: Name;
@@ -11,5 +26,5 @@ export interface SubscriptionFormat<Name extends string = string> {
   /** The clients that get this format without asking for it; absent: only by `?format=`. */
   userAgent?: RegExp;
   /** The response body. Pure. */
-  render(entries: readonly Entry[]): string;
+  render(entries: readonly Entry[], options: RenderOptions): string;
 }

@@ -2,7 +2,7 @@
 // and rules. Every string scalar is double-quoted, so an all-digit password or short id stays a
 // string (singbox.md §9 pitfall 20). Pure.
 import type { Entry } from '../entries.js';
-import type { SubscriptionFormat } from '../subscription-format.js';
+import type { RenderOptions, SubscriptionFormat } from '../subscription-format.js';
 
 type Json = Record<string, unknown>;
 
@@ -74,14 +74,14 @@ export function clashProxy(e: Entry): Json {
   }
 }
 
-export function clashDocument(entries: readonly Entry[]): Json {
+export function clashDocument(entries: readonly Entry[], { urltest }: RenderOptions): Json {
   const usable = entries.filter((e) => !e.placeholder).map((e) => e.name);
   const all = entries.map((e) => e.name);
   const groups: Json[] =
     usable.length > 0
       ? [
           { name: SELECT_GROUP, type: 'select', proxies: [URLTEST_GROUP, ...all, 'DIRECT'] },
-          { name: URLTEST_GROUP, type: 'url-test', proxies: usable, url: 'https://www.gstatic.com/generate_204', interval: 300 },
+          { name: URLTEST_GROUP, type: 'url-test', proxies: usable, url: urltest.url, interval: urltest.intervalS, tolerance: urltest.toleranceMs },
         ]
       : // Nothing usable: only the stand-in (or REJECT), never DIRECT, so nothing leaves unproxied by surprise.
         [{ name: SELECT_GROUP, type: 'select', proxies: all.length > 0 ? all : ['REJECT'] }];
@@ -135,9 +135,9 @@ const leaf = (v: unknown) => (Array.isArray(v) ? '[]' : v !== null && typeof v =
  * The document as YAML text. Written by hand rather than with the yaml package's stringify: the
  * shape is fixed and small, and this is several times faster on a 150-proxy profile.
  */
-export function renderClash(entries: readonly Entry[]): string {
+export function renderClash(entries: readonly Entry[], options: RenderOptions): string {
   const out: string[] = [];
-  emit(clashDocument(entries), '', out);
+  emit(clashDocument(entries, options), '', out);
   return `${out.join('\n')}\n`;
 }
 

@@ -2,11 +2,11 @@
 // mixed (HTTP + SOCKS) inbound, a selector over a urltest group and every node, typed DNS servers
 // (1.12+; legacy strings are fatal on 1.13) and route rules that work as imported. Pure.
 import type { Entry, EntryTls, EntryTransport } from '../entries.js';
-import type { SubscriptionFormat } from '../subscription-format.js';
+import type { RenderOptions, SubscriptionFormat } from '../subscription-format.js';
 
 type Json = Record<string, unknown>;
 
-export interface SingboxOptions {
+export interface SingboxOptions extends RenderOptions {
   /** Loopback port of the mixed inbound. Default 2080. */
   mixedPort?: number;
 }
@@ -67,13 +67,17 @@ export function singboxOutbound(e: Entry): Json {
   }
 }
 
-export function renderSingbox(entries: readonly Entry[], options: SingboxOptions = {}): Json {
+/** A duration as sing-box reads it: whole minutes as `5m`, else seconds. */
+const duration = (seconds: number) => (seconds % 60 === 0 ? `${seconds / 60}m` : `${seconds}s`);
+
+export function renderSingbox(entries: readonly Entry[], options: SingboxOptions): Json {
+  const { urltest } = options;
   const usable = entries.filter((e) => !e.placeholder).map((e) => e.name);
   const all = entries.map((e) => e.name);
   const groups: Json[] = [];
   if (usable.length > 0) {
     groups.push({ type: 'selector', tag: SELECTOR_TAG, outbounds: [URLTEST_TAG, ...all], default: URLTEST_TAG });
-    groups.push({ type: 'urltest', tag: URLTEST_TAG, outbounds: usable, url: 'https://www.gstatic.com/generate_204', interval: '5m' });
+    groups.push({ type: 'urltest', tag: URLTEST_TAG, outbounds: usable, url: urltest.url, interval: duration(urltest.intervalS), tolerance: urltest.toleranceMs });
   } else {
     // Nothing usable (suspended, expired or no node): the selector holds only the stand-in, never
     // `direct`, so the client does not silently go out unproxied.
@@ -109,5 +113,5 @@ export const singbox: SubscriptionFormat<'singbox'> = {
   extension: 'json',
   // sing-box's own apps (Android, iOS, macOS, tvOS) and the clients built on it.
   userAgent: /^(SFA|SFI|SFM|SFT|Karing|HiddifyNext)/,
-  render: (entries) => JSON.stringify(renderSingbox(entries), null, 2),
+  render: (entries, options) => JSON.stringify(renderSingbox(entries, options), null, 2),
 };

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { placeholderEntry } from '../../../hub/subscriptions/entries.js';
 import { chooseFormat, FORMATS, SUBSCRIPTION_FORMATS } from '../../../hub/subscriptions/format.js';
+import { RENDER_OPTIONS } from './subscription.helpers.js';
 
 describe('the subscription format registry', () => {
   it('names every format once and gives each a content type, a file extension and a body', () => {
@@ -12,7 +13,7 @@ describe('the subscription format registry', () => {
       expect(format.name).toBe(name);
       expect(format.contentType, name).toMatch(/^[a-z]+\/[a-z0-9.+-]+; charset=utf-8$/);
       expect(format.extension, name).toMatch(/^[a-z0-9]+$/);
-      expect(format.render([placeholderEntry('⛔ test')]), name).not.toBe('');
+      expect(format.render([placeholderEntry('⛔ test')], RENDER_OPTIONS), name).not.toBe('');
     }
   });
 

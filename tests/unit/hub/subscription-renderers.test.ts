@@ -6,12 +6,12 @@ import { isMap, isScalar, isSeq, parse, parseDocument, type Node as YamlNode } f
 import { beforeAll, describe, expect, it } from 'vitest';
 import { clashDocument, renderClash } from '../../../hub/subscriptions/formats/clash.js';
 import { buildEntries, entryName, hostOf, placeholderEntry, realityPublicKey, type Entry } from '../../../hub/subscriptions/entries.js';
-import { chooseFormat, contentDisposition, FORMATS, profileTitle, SUBSCRIPTION_FORMATS, subscriptionUserinfo, type Format } from '../../../hub/subscriptions/format.js';
+import { chooseFormat, contentDisposition, FORMATS, profileTitle, renderOptionsOf, SUBSCRIPTION_FORMATS, subscriptionUserinfo, type Format } from '../../../hub/subscriptions/format.js';
 import { renderBase64 } from '../../../hub/subscriptions/formats/base64.js';
 import { renderLinks } from '../../../hub/subscriptions/formats/links.js';
 import { shareLink } from '../../../hub/subscriptions/share-link.js';
 import { renderSingbox } from '../../../hub/subscriptions/formats/singbox.js';
-import { dialed, makeFixture, parseLink, SERVER_NAME, type Dialed, type Fixture } from './subscription.helpers.js';
+import { dialed, makeFixture, parseLink, RENDER_OPTIONS, SERVER_NAME, type Dialed, type Fixture } from './subscription.helpers.js';
 
 describe('subscription entries', () => {
   let f: Fixture;
@@ -51,7 +51,7 @@ describe('subscription entries', () => {
 
 describe('where clients connect', () => {
   /** As the route renders it: through the registry. */
-  const RENDER = (format: Format, entries: Entry[]) => SUBSCRIPTION_FORMATS[format].render(entries);
+  const RENDER = (format: Format, entries: Entry[]) => SUBSCRIPTION_FORMATS[format].render(entries, RENDER_OPTIONS);
   /** The fixture's inbounds: listen port and the TLS server name each sets (none for vmess and ss). */
   const INBOUNDS: Record<string, Dialed> = {
     vless: { host: '', port: 10443, sni: 'www.example.com' },
@@ -114,8 +114,8 @@ describe('where clients connect', () => {
     for (const link of links.filter((l) => !l.startsWith('vmess://'))) expect(link).toMatch(/@\[2001:db8::10\]:\d+[/?#]/);
     const vmess = links.find((l) => l.startsWith('vmess://'))!;
     expect(JSON.parse(Buffer.from(vmess.slice('vmess://'.length), 'base64').toString()).add).toBe('2001:db8::20');
-    expect(renderClash(entries)).toContain('server: "2001:db8::10"');
-    expect((renderSingbox(entries).outbounds as { server?: string }[]).filter((o) => o.server).map((o) => o.server)).toContain('2001:db8::10');
+    expect(renderClash(entries, RENDER_OPTIONS)).toContain('server: "2001:db8::10"');
+    expect((renderSingbox(entries, RENDER_OPTIONS).outbounds as { server?: string }[]).filter((o) => o.server).map((o) => o.server)).toContain('2001:db8::10');
   });
 });
 
@@ -191,7 +191,7 @@ describe('Clash.Meta YAML', () => {
   });
 
   it('parses, with every string scalar double-quoted and read back as a string', () => {
-    const text = renderClash(f.entries);
+    const text = renderClash(f.entries, RENDER_OPTIONS);
     const doc = parseDocument(text);
     expect(doc.errors).toEqual([]);
     const walk = (node: YamlNode | null | undefined, path: string) => {
@@ -203,7 +203,7 @@ describe('Clash.Meta YAML', () => {
     };
     walk(doc.contents as YamlNode, '');
     const parsed = parse(text);
-    expect(parsed).toEqual(clashDocument(f.entries));
+    expect(parsed).toEqual(clashDocument(f.entries, RENDER_OPTIONS));
     const trojan = parsed.proxies.find((p: { type: string }) => p.type === 'trojan');
     expect(trojan.password).toBe('12345678901234567890');
     const vless = parsed.proxies.find((p: { type: string }) => p.type === 'vless');
@@ -213,14 +213,14 @@ describe('Clash.Meta YAML', () => {
   it('writes any name or password so that it reads back unchanged', () => {
     const nasty = ['a "quoted" \\ name', 'line\nbreak\ttab', '- leading dash', 'key: value # not a comment', '测试 ×2 ⛔', 'sep\u2028arator', '007', 'true', 'null', ''];
     const entries: Entry[] = nasty.map((name, i) => ({ name: `${name} ${i}`, type: 'trojan', server: 'h', port: 443 + i, password: name }));
-    const parsed = parse(renderClash(entries));
+    const parsed = parse(renderClash(entries, RENDER_OPTIONS));
     expect(parsed.proxies.map((p: { name: string }) => p.name)).toEqual(entries.map((e) => e.name));
     expect(parsed.proxies.map((p: { password: string }) => p.password)).toEqual(nasty);
-    expect(parsed).toEqual(clashDocument(entries));
+    expect(parsed).toEqual(clashDocument(entries, RENDER_OPTIONS));
   });
 
   it('follows mihomo field names: servername for vless/vmess, sni for the rest, udp, vmess alterId and cipher', () => {
-    const proxies = clashDocument(f.entries).proxies as Record<string, unknown>[];
+    const proxies = clashDocument(f.entries, RENDER_OPTIONS).proxies as Record<string, unknown>[];
     const by = (type: string) => proxies.find((p) => p.type === type)!;
     expect(by('vless')).toMatchObject({ servername: 'www.example.com', 'client-fingerprint': 'chrome', udp: true, tls: true, network: 'tcp' });
     expect(by('vmess')).toMatchObject({ alterId: 0, cipher: 'auto', network: 'ws', 'ws-opts': { path: '/vm ess', headers: { Host: 'cdn.example.com' } } });
@@ -232,11 +232,11 @@ describe('Clash.Meta YAML', () => {
   });
 
   it('has a select group over a url-test group and every node, and ends its rules with MATCH', () => {
-    const doc = clashDocument(f.entries);
+    const doc = clashDocument(f.entries, RENDER_OPTIONS);
     const names = f.entries.map((e) => e.name);
     expect(doc['proxy-groups']).toEqual([
       { name: 'PROXY', type: 'select', proxies: ['AUTO', ...names, 'DIRECT'] },
-      { name: 'AUTO', type: 'url-test', proxies: names, url: 'https://www.gstatic.com/generate_204', interval: 300 },
+      { name: 'AUTO', type: 'url-test', proxies: names, url: 'https://www.gstatic.com/generate_204', interval: 300, tolerance: 50 },
     ]);
     expect((doc.rules as string[]).at(-1)).toBe('MATCH,PROXY');
   });
@@ -245,7 +245,7 @@ describe('Clash.Meta YAML', () => {
   // YAML is held to mihomo's documented structure: the keys its adapter/outbound structs need (no
   // omitempty), unique proxy and group names, and groups and rules that only name what exists.
   it('meets the structure mihomo documents: required keys, unique names, resolvable references', () => {
-    const doc = parse(renderClash(f.entries));
+    const doc = parse(renderClash(f.entries, RENDER_OPTIONS));
     const REQUIRED: Record<string, string[]> = {
       vless: ['name', 'server', 'port', 'uuid'],
       vmess: ['name', 'server', 'port', 'uuid', 'alterId', 'cipher'],
@@ -280,15 +280,31 @@ describe('Clash.Meta YAML', () => {
   });
 
   it('offers only the stand-in when nothing is usable, never DIRECT', () => {
-    const doc = clashDocument([placeholderEntry('⛔ subscription expired')]);
+    const doc = clashDocument([placeholderEntry('⛔ subscription expired')], RENDER_OPTIONS);
     expect(doc['proxy-groups']).toEqual([{ name: 'PROXY', type: 'select', proxies: ['⛔ subscription expired'] }]);
+  });
+});
+
+describe("the clients' failover groups", () => {
+  it('test with the URL, interval and tolerance the settings give, in every format that has such a group', async () => {
+    const { entries } = await makeFixture();
+    const options = renderOptionsOf({ sub_urltest_url: 'http://probe.example.net/204', sub_urltest_interval_s: 45, sub_urltest_tolerance_ms: 150 });
+    const singbox = renderSingbox(entries, options) as Record<string, any>;
+    expect(singbox.outbounds[1]).toMatchObject({ type: 'urltest', url: 'http://probe.example.net/204', interval: '45s', tolerance: 150 });
+    const clash = parse(SUBSCRIPTION_FORMATS.clash.render(entries, options));
+    expect(clash['proxy-groups'][1]).toMatchObject({ type: 'url-test', url: 'http://probe.example.net/204', interval: 45, tolerance: 150 });
+  });
+
+  it('keeps the 5-minute gstatic test by default', async () => {
+    const { entries } = await makeFixture();
+    expect((renderSingbox(entries, RENDER_OPTIONS).outbounds as Record<string, unknown>[])[1]).toMatchObject({ url: 'https://www.gstatic.com/generate_204', interval: '5m', tolerance: 50 });
   });
 });
 
 describe('sing-box profile', () => {
   it('has a mixed inbound, a selector over urltest and the nodes, typed DNS servers and a working route', async () => {
     const { entries } = await makeFixture();
-    const config = renderSingbox(entries) as Record<string, any>;
+    const config = renderSingbox(entries, RENDER_OPTIONS) as Record<string, any>;
     expect(config.inbounds).toEqual([{ type: 'mixed', tag: 'mixed-in', listen: '127.0.0.1', listen_port: 2080 }]);
     const names = entries.map((e) => e.name);
     expect(config.outbounds[0]).toEqual({ type: 'selector', tag: 'proxy', outbounds: ['auto', ...names], default: 'auto' });
@@ -299,7 +315,7 @@ describe('sing-box profile', () => {
     }
     expect(config.route).toMatchObject({ final: 'proxy', default_domain_resolver: 'local' });
     expect(config.route.rules[0]).toEqual({ action: 'sniff' });
-    expect(renderSingbox(entries, { mixedPort: 7777 }).inbounds).toEqual([{ type: 'mixed', tag: 'mixed-in', listen: '127.0.0.1', listen_port: 7777 }]);
+    expect(renderSingbox(entries, { ...RENDER_OPTIONS, mixedPort: 7777 }).inbounds).toEqual([{ type: 'mixed', tag: 'mixed-in', listen: '127.0.0.1', listen_port: 7777 }]);
   });
 });
 

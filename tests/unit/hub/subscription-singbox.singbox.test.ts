@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { placeholderEntry } from '../../../hub/subscriptions/entries.js';
 import { renderSingbox } from '../../../hub/subscriptions/formats/singbox.js';
 import { singboxBin } from '../../support/real-components.js';
-import { makeFixture } from './subscription.helpers.js';
+import { makeFixture, RENDER_OPTIONS } from './subscription.helpers.js';
 
 const run = promisify(execFile);
 
@@ -38,7 +38,7 @@ describe('sing-box check on the sing-box subscription', () => {
   it('accepts the client profile for every protocol (REALITY, ws, trojan, SS-2022, Hysteria2, TUIC, AnyTLS)', async () => {
     const { entries } = await makeFixture();
     expect(entries).toHaveLength(7);
-    await check('client-all', renderSingbox(entries));
+    await check('client-all', renderSingbox(entries, RENDER_OPTIONS));
   });
 
   it('accepts the node config those entries were made from, with the user in it', async () => {
@@ -63,7 +63,7 @@ describe('sing-box check on the sing-box subscription', () => {
   });
 
   it('accepts the stand-in profile of a user without usable nodes', async () => {
-    await check('client-placeholder', renderSingbox([placeholderEntry('⛔ subscription expired')]));
-    await check('client-empty', renderSingbox([]));
+    await check('client-placeholder', renderSingbox([placeholderEntry('⛔ subscription expired')], RENDER_OPTIONS));
+    await check('client-empty', renderSingbox([], RENDER_OPTIONS));
   });
 });

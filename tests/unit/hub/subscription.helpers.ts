@@ -7,9 +7,13 @@ import selfsigned from 'selfsigned';
 import { expect } from 'vitest';
 import { parse } from 'yaml';
 import { buildEntries, type Entry, type EntryNode, type EntryUser, type InboundOverride } from '../../../hub/subscriptions/entries.js';
-import type { Format } from '../../../hub/subscriptions/format.js';
+import { resolveHubConfig } from '../../../hub/config.js';
+import { renderOptionsOf, type Format } from '../../../hub/subscriptions/format.js';
 
 export const SERVER_NAME = 'node.boxfleet.test';
+
+/** What the route renders with under the default settings. */
+export const RENDER_OPTIONS = renderOptionsOf(resolveHubConfig({}, {}));
 
 export interface Fixture {
   base: Record<string, unknown>;
