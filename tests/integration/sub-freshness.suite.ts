@@ -94,6 +94,14 @@ export function subFreshnessSuite(kind: DatabaseKind): void {
       expect(await nodesSeen()).toEqual(['HK 1']);
     });
 
+    it('drops a node the inbound check found unhealthy, and brings it back when it is healthy again, as another writer records it', async () => {
+      expect(await nodesSeen()).toEqual(['HK 1']);
+      await other('nodes').where({ id: 'hk-1' }).update({ inbound_unhealthy_since: now, inbound_failed_checks: 3 });
+      expect((await standIn()).entry).toBe('⛔ no node available right now');
+      await other('nodes').where({ id: 'hk-1' }).update({ inbound_unhealthy_since: null, inbound_failed_checks: 0 });
+      expect(await nodesSeen()).toEqual(['HK 1']);
+    });
+
     it('dials the ports of a newly applied config version and the public host an admin sets', async () => {
       const ports = async () => (await seen()).links.map((l) => l.port).sort((a, b) => a - b);
       expect(await ports()).toEqual([10001, 10002, 10003, 10004, 10005, 10006, 10443]);

@@ -1,9 +1,10 @@
 // /api/v1/nodes: enroll nodes, list them with what their agents last described (the node-status
-// job's record), change and delete them.
+// job's record) and whether users can reach them (the inbound-check job's), change and delete them.
 // Everything under /api/v1/nodes/ is served from this folder, each file registered here: a node's
 // plugin commands, its config history and rollback, its live figures and metrics, and the install
 // commands that add nodes.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Knex } from 'knex';
 import type { HubConfig } from '../../config.js';
 import { Node, NodeStatus } from '../../db/models.js';
 import { enrollNode } from '../../enroll.js';
@@ -36,6 +37,21 @@ const InboundOverrides = Type.Record(
     examples: [{ 'vless-ws': { host: 'cdn.example.com', port: 443 }, 'hy2-in': { port: 20443 } }],
   },
 );
+
+/** The last check of each of the node's inbounds from the hub (hub/jobs/inbound-check.ts). */
+async function inboundChecks(db: Knex, nodeId: string) {
+  const rows = await db('node_inbound_checks').where({ node_id: nodeId }).orderBy('tag');
+  return rows.map((r) => ({
+    tag: String(r.tag),
+    host: String(r.host),
+    port: Number(r.port),
+    probe: String(r.probe),
+    ok: Boolean(r.ok),
+    latency_ms: r.latency_ms === null ? null : Number(r.latency_ms),
+    error: r.error as string | null,
+    checked_at: new Date(Number(r.checked_at)).toISOString(),
+  }));
+}
 
 /** A node as the API shows it: stored fields, and what its agent last said it runs. */
 async function withStatus(node: Node) {
@@ -90,7 +106,7 @@ const routes: FastifyPluginAsyncTypebox<{ config: HubConfig }> = async (app, { c
     } catch (error) {
       await storeDescribeFailure(app.db, node.id, error, app.now());
     }
-    return withStatus(node);
+    return { ...(await withStatus(node)), inbound_checks: await inboundChecks(app.db, node.id) };
   });
 
   app.patch(

@@ -1,0 +1,3 @@
+import { inboundCheckSuite } from './inbound-check.suite.js';
+
+inboundCheckSuite('mariadb');
