@@ -1,14 +1,14 @@
 // Alerts the hub raised on nodes.
 import { query, request, type Page } from './http.js';
 
-export type AlertRule = 'cpu' | 'memory' | 'disk' | 'offline' | 'ledger_backlog';
+export type AlertRule = 'cpu' | 'memory' | 'disk' | 'offline' | 'ledger_backlog' | 'unreachable';
 
 export interface Alert {
   id: number;
   node_id: string;
   rule: AlertRule;
   state: 'firing' | 'resolved';
-  /** Percent for cpu, memory and disk; seconds for offline; entries for ledger_backlog. */
+  /** Percent for cpu, memory and disk; seconds for offline and unreachable; entries for ledger_backlog. */
   value: number;
   last_value: number;
   threshold: number;

@@ -26,6 +26,17 @@ export interface NodeSummary {
   agent: { agentVersion: string; plugins: { id: string; state: string; healthy: boolean }[] } | null;
   /** Set while the node serves a config other than the version the hub applied to it. */
   config_drift: ConfigDrift | null;
+  /** Whether the hub's checks of the node's inbounds pass (unknown: not checked). */
+  inbound_health: InboundHealth;
+}
+
+export interface InboundHealth {
+  state: 'healthy' | 'unhealthy' | 'unknown';
+  /** Since when it is unhealthy. */
+  since: string | null;
+  failed_checks: number;
+  good_checks: number;
+  checked_at: string | null;
 }
 
 /** The base config hash a node serves against the one the hub expects, and since when they differ. */

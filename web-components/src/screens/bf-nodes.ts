@@ -60,6 +60,9 @@ export class BfNodes extends LocalizedElement {
                   <td class=${n.online ? 'online' : 'offline'}>${n.online ? t('nodes.online') : t('nodes.offline')}
                     ${n.enabled ? nothing : html`<span class="badge disabled">${t('admins.disabled')}</span>`}
                     ${n.config_drift ? html`<span class="badge error" data-drift title=${t('nodes.driftTitle').replace('{since}', formatTime(n.config_drift.since))}>${t('nodes.drift')}</span>` : nothing}
+                    ${n.inbound_health.state === 'unhealthy'
+                      ? html`<span class="badge error" data-unreachable title=${t('nodes.unreachableTitle').replace('{since}', formatTime(n.inbound_health.since!))}>${t('nodes.unreachable')}</span>`
+                      : nothing}
                     ${n.error ? html`<div class="muted error" title=${n.error}>${t('node.error')}</div>` : nothing}</td>
                   <td>${n.tags.map((tag) => html`<span class="tag">${tag}</span>`)}</td>
                   <td class="address">${n.address}

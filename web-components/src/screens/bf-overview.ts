@@ -37,11 +37,12 @@ const RULE_LABEL: Record<Alert['rule'], MessageKey> = {
   disk: 'alerts.disk',
   offline: 'alerts.offline',
   ledger_backlog: 'alerts.ledgerBacklog',
+  unreachable: 'alerts.unreachable',
 };
 
 /** An alert's value as its rule measures it. */
 function measured(alert: Alert, value: number): string {
-  if (alert.rule === 'offline') return `${Math.round(value / 60)} min`;
+  if (alert.rule === 'offline' || alert.rule === 'unreachable') return `${Math.round(value / 60)} min`;
   if (alert.rule === 'ledger_backlog') return String(Math.round(value));
   return `${value.toFixed(0)} %`;
 }
