@@ -18,7 +18,7 @@ import type { HubConfig } from '../config.js';
 import { readConfigVersion } from '../config-versions.js';
 import { Node } from '../db/models.js';
 import { inboundTargets, nextInboundHealth, type InboundTarget } from '../inbound-health.js';
-import { probeInbound, type ProbeResult } from '../inbound-probe.js';
+import { probeInbound } from '../inbound-probe.js';
 import type { ObjectStore } from '../object-store.js';
 import { mapLimit } from './common.js';
 
@@ -54,8 +54,7 @@ export function inboundChecker(deps: InboundCheckDeps): () => Promise<InboundChe
     const { db, logger } = deps;
     const nodes = await Node.query(db).where('enabled', true).whereNotNull('applied_config_version').orderBy('id');
     const result: InboundCheckResult = { nodes: 0, inbounds: 0, failed: 0, became_unhealthy: [], became_healthy: [] };
-    const checks: { node: Node; target: InboundTarget }[] = [];
-    const checked = new Set<Node>();
+    const checked = new Map<Node, InboundTarget[]>();
     for (const node of nodes) {
       const config = await configs.fetch(node.applied_config_version!).catch((error: Error) => {
         logger.warn('inbound check: base config not readable', { node_id: node.id, version: node.applied_config_version, error: error.message });
@@ -66,17 +65,16 @@ export function inboundChecker(deps: InboundCheckDeps): () => Promise<InboundChe
         await forget(db, node);
         continue;
       }
-      checked.add(node);
-      for (const target of targets) checks.push({ node, target });
+      checked.set(node, targets);
     }
+    // Every node's inbounds in one queue, so one slow node does not hold the others' checks up.
     const timeoutMs = deps.config.inbound_check_timeout_s * 1000;
-    const outcomes = await mapLimit(checks, PROBES_AT_ONCE, ({ target }) => probeInbound(target, timeoutMs));
+    const probed = await mapLimit([...checked.values()].flat(), PROBES_AT_ONCE, (target) => probeInbound(target, timeoutMs));
     const checkedAt = deps.now();
 
-    const byNode = new Map<Node, { target: InboundTarget; outcome: ProbeResult }[]>();
-    checks.forEach(({ node, target }, i) => byNode.set(node, [...(byNode.get(node) ?? []), { target, outcome: outcomes[i]! }]));
-    for (const node of checked) {
-      const results = byNode.get(node)!;
+    let offset = 0; // probed is in the order of checked's targets
+    for (const [node, targets] of checked) {
+      const results = targets.map((target) => ({ target, outcome: probed[offset++]! }));
       const failures = results.filter((r) => !r.outcome.ok);
       const previous = { failed: node.inbound_failed_checks, good: node.inbound_good_checks, unhealthySince: node.inbound_unhealthy_since === null ? null : Number(node.inbound_unhealthy_since) };
       const next = nextInboundHealth(previous, failures.length === 0, checkedAt, thresholds);
