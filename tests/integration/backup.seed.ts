@@ -89,6 +89,8 @@ export async function seedHub(hub: TestHub, agent: AgentProcess, clock: { now: n
 
   await nodeCommand(hub, SEED_NODE, 'clash-stats.summary.set', { connections: 12, online_clients: 4, upload_total: 5 * 2 ** 40, download_total: 2 ** 41, sampled_at: new Date(clock.now).toISOString() });
   await hub.app.jobs.run('live');
+  // Nothing listens on the seed config's inbounds: each one's failed check is kept.
+  await hub.app.jobs.run('inbound-check');
 
   // Metrics samples as the metrics job stores them; CPU crosses the alert threshold and back.
   const minute = 60_000;
