@@ -22,7 +22,7 @@ import {
 } from './contract.js';
 import { applyNft, dropTable, tableState, type NftOutcome } from './nft.js';
 import { localRules, plan, type Plan } from './plan.js';
-import { RULE_SET_TAG, ruleSetSource, writeRuleSet } from './rule-set.js';
+import { checkRuleSet, RULE_SET_TAG, ruleSetSource, writeRuleSet } from './rule-set.js';
 import { createServedCheck } from './served.js';
 import { RulesStore, type Synced } from './store.js';
 
@@ -63,6 +63,10 @@ const commands = {
 };
 
 type Ctx = PluginContext<{ blocked_ips: string[]; blocked_ports: BlockedPort[]; block_bittorrent: boolean; table: string }, Record<never, never>>;
+
+/** How long, after a start, to wait for singbox-config to answer (it starts alongside). */
+const START_WAIT_MS = 30_000;
+const START_RETRY_MS = 1000;
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
@@ -126,10 +130,14 @@ export default definePlugin({
 
     /** Puts `next` in place on both layers; on any failure puts `previous` back and throws. */
     async function enforce(next: Plan, previous: Plan): Promise<{ nft: NftOutcome; reloaded: boolean; ruleSetChanged: boolean }> {
+      const content = ruleSetSource(next.ruleSet);
+      // sing-box first: it only logs a file it refuses, and would keep the old rules unseen.
+      const binary = await served.binary();
+      if (binary) await checkRuleSet(binary, ruleSetPath, content, next.ruleSet);
       const nft = await applyNft(table, next.nft);
       let ruleSetChanged = false;
       try {
-        ruleSetChanged = await writeRuleSet(ruleSetPath, ruleSetSource(next.ruleSet));
+        ruleSetChanged = await writeRuleSet(ruleSetPath, content);
         active = next;
         const reloaded = await served.reloadIfOutOfStep(contribution(next, ruleSetPath));
         return { nft, reloaded, ruleSetChanged };
@@ -185,6 +193,19 @@ export default definePlugin({
       }
     }
 
+    // The served config may predate this plugin's rule-set (a node upgraded) or its BitTorrent
+    // switch (agent.yaml changed): once singbox-config answers, one checked reload brings it in step.
+    const settled = (async () => {
+      for (let waited = 0; !(await served.answers()); waited += START_RETRY_MS) {
+        if (waited >= START_WAIT_MS || ctx.signal.aborted) return;
+        await new Promise((resolve) => setTimeout(resolve, START_RETRY_MS));
+      }
+      if (ctx.signal.aborted) return;
+      await serialize(async () => {
+        if (await served.reloadIfOutOfStep(contribution(active, ruleSetPath))) ctx.logger.info('sing-box reloaded to serve the firewall rules');
+      });
+    })().catch((error: unknown) => ctx.logger.error('could not bring the served config in step with the firewall rules', { error: messageOf(error) }));
+
     return {
       commands: {
         'rules.sync': (input) => serialize(() => sync(input)),
@@ -217,6 +238,7 @@ export default definePlugin({
       },
 
       async stop() {
+        await settled;
         await queue;
         // A stopped or disabled firewall blocks nothing at the kernel; the rule-set file stays for
         // sing-box's served config, which names it.

@@ -15,6 +15,10 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
 const READ_WAIT_MS = 3000;
 
 export interface ServedCheck {
+  /** Whether singbox-config answers (true when it is not on this node: nothing to wait for). */
+  answers(): Promise<boolean>;
+  /** The sing-box binary singbox-config runs, to check a rule-set with; undefined without one. */
+  binary(): Promise<string | undefined>;
   /** Reloads sing-box through singbox-config when what it serves lacks `wanted`; whether it did. */
   reloadIfOutOfStep(wanted: SingboxContributionOutput): Promise<boolean>;
   /** After a new file: waits until sing-box read it; a warning when it did not. */
@@ -53,6 +57,18 @@ export function createServedCheck(ctx: PluginContext<unknown, Record<never, neve
   }
 
   return {
+    async answers() {
+      return ask('singbox-config.status').then(
+        () => true,
+        () => false,
+      );
+    },
+
+    async binary() {
+      const state = await ask<{ found?: boolean; binary?: string | null }>('singbox-config.status');
+      return state?.found && state.binary ? state.binary : undefined;
+    },
+
     async reloadIfOutOfStep(wanted) {
       const config = await rendered();
       if (!config) return false;
