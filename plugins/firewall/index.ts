@@ -80,10 +80,6 @@ function contribution(p: Plan, ruleSetPath: string): SingboxContributionOutput {
   };
 }
 
-function outcomeOf(nft: NftOutcome): LayerOutcome {
-  return nft.outcome;
-}
-
 export default definePlugin({
   id: 'firewall',
   version: '0.2.0',
@@ -156,7 +152,7 @@ export default definePlugin({
     async function sync(input: RulesSyncInput): Promise<RulesSyncOutput> {
       const unchanged = {
         revision: input.revision,
-        nftables: outcomeOf(nftNow),
+        nftables: nftNow.outcome,
         rule_set: (active.counts.ruleSet > 0 ? 'applied' : 'empty') as LayerOutcome,
         singbox_reloaded: false,
         warnings: nftNow.outcome === 'unavailable' ? [nftNow.reason] : [],
@@ -182,7 +178,7 @@ export default definePlugin({
         return {
           revision: input.revision,
           changed: true,
-          nftables: outcomeOf(nftNow),
+          nftables: nftNow.outcome,
           rule_set: next.counts.ruleSet > 0 ? 'applied' : 'empty',
           singbox_reloaded: result.reloaded,
           warnings,
