@@ -12,6 +12,7 @@ import { PluginHost } from '../../agent-core/plugin-host.js';
 import type { AnyPluginDefinition } from '../../agent-core/sdk.js';
 import type { Rule, RulesSyncOutput, StatusOutput } from '../../plugins/firewall/contract.js';
 import firewall from '../../plugins/firewall/index.js';
+import { until } from '../support/until.js';
 import { applyNft, findOnPath } from '../../plugins/firewall/nft.js';
 import type { NftPlan } from '../../plugins/firewall/plan.js';
 
@@ -22,6 +23,8 @@ const CLIENT_NS = `${tag}-c`;
 const NODE = '10.213.0.10';
 const BLOCKED = '10.213.0.2';
 const OTHER = '10.213.0.3';
+const NODE6 = 'fd13::10';
+const BLOCKED6 = 'fd13::2';
 const [OPEN_PORT, CLOSED_PORT] = [8080, 9090];
 const TABLE = 'fwnode_e2e';
 
@@ -34,7 +37,7 @@ const LISTENER = `
 const net = require('node:net');
 const ports = process.argv.slice(1).map(Number);
 let up = 0;
-for (const port of ports) net.createServer((s) => s.end('hello')).listen(port, '0.0.0.0', () => ++up === ports.length && console.log('ready'));
+for (const port of ports) net.createServer((s) => s.end('hello')).listen(port, '::', () => ++up === ports.length && console.log('ready'));
 `;
 
 /** Connects from one address to node:port and prints what happened. */
@@ -48,7 +51,8 @@ s.on('error', (e) => { console.log(e.code === 'ECONNREFUSED' ? 'refused' : e.cod
 `;
 
 async function probe(from: string, port: number): Promise<string> {
-  const { stdout } = await run('ip', ['netns', 'exec', CLIENT_NS, process.execPath, '-e', PROBE, NODE, String(port), from]);
+  const to = from.includes(':') ? NODE6 : NODE;
+  const { stdout } = await run('ip', ['netns', 'exec', CLIENT_NS, process.execPath, '-e', PROBE, to, String(port), from]);
   return stdout.trim();
 }
 
@@ -79,6 +83,9 @@ describe.skipIf(!canRun)('firewall with real nftables', { timeout: 60_000 }, () 
     await inNs(CLIENT_NS, 'addr', 'add', `${BLOCKED}/24`, 'dev', `${tag}a`.slice(0, 15));
     await inNs(CLIENT_NS, 'addr', 'add', `${OTHER}/24`, 'dev', `${tag}a`.slice(0, 15));
     await inNs(NODE_NS, 'addr', 'add', `${NODE}/24`, 'dev', `${tag}b`.slice(0, 15));
+    // nodad: usable at once, without duplicate address detection's wait.
+    await inNs(CLIENT_NS, 'addr', 'add', `${BLOCKED6}/64`, 'dev', `${tag}a`.slice(0, 15), 'nodad');
+    await inNs(NODE_NS, 'addr', 'add', `${NODE6}/64`, 'dev', `${tag}b`.slice(0, 15), 'nodad');
     for (const [ns, dev] of [[CLIENT_NS, `${tag}a`], [NODE_NS, `${tag}b`]] as const) {
       await inNs(ns, 'link', 'set', dev.slice(0, 15), 'up');
       await inNs(ns, 'link', 'set', 'lo', 'up');
@@ -95,6 +102,8 @@ describe.skipIf(!canRun)('firewall with real nftables', { timeout: 60_000 }, () 
       listener.stdout!.once('data', () => resolve());
       listener.once('exit', (code) => reject(new Error(`listener exited with ${code}`)));
     });
+    // A fresh link takes a moment to carry IPv6 (neighbour discovery while its link-local address is tentative).
+    for (const from of [BLOCKED, OTHER, BLOCKED6]) await until(`a connection from ${from}`, async () => (await probe(from, OPEN_PORT)) === 'open', 10_000);
     host = new PluginHost({ nodeId: 'nft', agentVersion: '0.1.0', stateDir: path.join(dir, 'state'), logger: quiet, commandTimeoutMs: 20_000 });
     await host.apply(entry(true));
   });
@@ -109,20 +118,23 @@ describe.skipIf(!canRun)('firewall with real nftables', { timeout: 60_000 }, () 
   });
 
   it('drops a blocked source address and a blocked port; the rest connects; removing the rules reopens them', async () => {
-    expect([await probe(BLOCKED, OPEN_PORT), await probe(OTHER, CLOSED_PORT)]).toEqual(['open', 'open']);
+    expect([await probe(BLOCKED, OPEN_PORT), await probe(OTHER, CLOSED_PORT), await probe(BLOCKED6, OPEN_PORT)]).toEqual(['open', 'open', 'open']);
 
     const out = await sync('r1', [
       { id: 'abuser', kind: 'source_ip', value: `${BLOCKED}/32`, comment: 'scans us' },
+      { id: 'abuser6', kind: 'source_ip', value: 'fd13::/126' },
       { id: 'no-9090', kind: 'port', port: CLOSED_PORT, protocol: 'tcp' },
     ]);
     expect(out).toMatchObject({ changed: true, nftables: 'applied', warnings: [] });
     expect(await probe(BLOCKED, OPEN_PORT)).toBe('dropped');
+    expect(await probe(BLOCKED6, OPEN_PORT)).toBe('dropped');
     expect(await probe(OTHER, OPEN_PORT)).toBe('open');
     expect(await probe(OTHER, CLOSED_PORT)).toBe('dropped');
-    expect((await status()).nftables).toEqual({ available: true, table_present: true, rules: 2, message: `table inet ${TABLE} is in place` });
+    expect((await status()).nftables).toEqual({ available: true, table_present: true, rules: 3, message: `table inet ${TABLE} is in place` });
 
     await sync('r2', [{ id: 'no-9090', kind: 'port', port: CLOSED_PORT, protocol: 'tcp' }]);
     expect(await probe(BLOCKED, OPEN_PORT)).toBe('open');
+    expect(await probe(BLOCKED6, OPEN_PORT)).toBe('open');
     expect(await probe(BLOCKED, CLOSED_PORT)).toBe('dropped');
 
     expect(await sync('r3', [])).toMatchObject({ nftables: 'empty' });
