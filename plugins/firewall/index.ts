@@ -4,7 +4,7 @@
 // reloads by itself (rule-set.ts), and BitTorrent as a route rule for singbox-config. This file
 // composes them and keeps one sync all-or-nothing across the layers.
 import path from 'node:path';
-import { definePlugin, InvalidArgumentError, Type, type PluginContext } from '../../agent-core/sdk.js';
+import { definePlugin, InvalidArgumentError, Type, type PluginContext, type Static } from '../../agent-core/sdk.js';
 import {
   BlockedPort,
   ipOrCidrFamily,
@@ -62,13 +62,15 @@ const commands = {
   },
 };
 
-type Ctx = PluginContext<{ blocked_ips: string[]; blocked_ports: BlockedPort[]; block_bittorrent: boolean; table: string }, Record<never, never>>;
+type Ctx = PluginContext<Static<typeof Config>, Record<never, never>>;
 
 /** How long, after a start, to wait for singbox-config to answer (it starts alongside). */
 const START_WAIT_MS = 30_000;
 const START_RETRY_MS = 1000;
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+const ruleSetOutcome = (p: Plan): LayerOutcome => (p.counts.ruleSet > 0 ? 'applied' : 'empty');
 
 /** The sing-box side of a plan: what singbox-config renders into the route. */
 function contribution(p: Plan, ruleSetPath: string): SingboxContributionOutput {
@@ -149,15 +151,12 @@ export default definePlugin({
       }
     }
 
+    const nftWarnings = () => (nftNow.outcome === 'unavailable' ? [nftNow.reason] : []);
+
     async function sync(input: RulesSyncInput): Promise<RulesSyncOutput> {
-      const unchanged = {
-        revision: input.revision,
-        nftables: nftNow.outcome,
-        rule_set: (active.counts.ruleSet > 0 ? 'applied' : 'empty') as LayerOutcome,
-        singbox_reloaded: false,
-        warnings: nftNow.outcome === 'unavailable' ? [nftNow.reason] : [],
-      };
-      if (synced?.revision === input.revision) return { ...unchanged, changed: false };
+      if (synced?.revision === input.revision) {
+        return { revision: input.revision, changed: false, nftables: nftNow.outcome, rule_set: ruleSetOutcome(active), singbox_reloaded: false, warnings: nftWarnings() };
+      }
       try {
         const all: Rule[] = [...input.rules, ...local];
         const problems = ruleListProblems(all);
@@ -170,7 +169,7 @@ export default definePlugin({
         synced = record;
         nftNow = result.nft;
         lastError = null;
-        const warnings = nftNow.outcome === 'unavailable' ? [nftNow.reason] : [];
+        const warnings = nftWarnings();
         if (result.ruleSetChanged) {
           const read = await served.waitForRead();
           if (read) warnings.push(read);
@@ -179,7 +178,7 @@ export default definePlugin({
           revision: input.revision,
           changed: true,
           nftables: nftNow.outcome,
-          rule_set: next.counts.ruleSet > 0 ? 'applied' : 'empty',
+          rule_set: ruleSetOutcome(next),
           singbox_reloaded: result.reloaded,
           warnings,
         };
