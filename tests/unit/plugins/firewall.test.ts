@@ -279,7 +279,7 @@ describe('firewall.singbox-contribution', () => {
 });
 
 /** A stand-in singbox-config: serves what it renders from the firewall's contribution, counts reloads. */
-function fakeSingbox(binary?: string) {
+function fakeSingbox(binary?: string, running = false) {
   const state = { reloads: 0, rendered: null as Record<string, unknown> | null, failReload: false };
   const plugin = definePlugin({
     id: 'singbox-config',
@@ -297,7 +297,7 @@ function fakeSingbox(binary?: string) {
       };
       return {
         commands: {
-          status: async () => ({ running: false, found: binary !== undefined, binary: binary ?? null }),
+          status: async () => ({ running, found: binary !== undefined, binary: binary ?? null }),
           'config.get': async () => ({ rendered: state.rendered }),
           reload: async () => {
             const next = await render();
@@ -344,6 +344,25 @@ describe('with singbox-config', () => {
     ]);
     expect(await h.execute<RulesSyncOutput>('firewall.rules.sync', { revision: 'r1', rules: [RULES[6]!] })).toMatchObject({ singbox_reloaded: false });
     expect(sb.state.reloads).toBe(1);
+  });
+
+  it("tells from the file's access time whether sing-box read the new rule-set", async () => {
+    await fakeNft();
+    const sb = fakeSingbox(undefined, true);
+    const h = await start({}, [sb.plugin]);
+    await h.execute('singbox-config.reload');
+    // Nothing reads the new file here: the sync waits for it, then says so.
+    const out = await h.execute<RulesSyncOutput>('firewall.rules.sync', { revision: 'r1', rules: [RULES[6]!] });
+    expect(out.warnings).toEqual([`sing-box has not read the new ${ruleSetFile(h)} within 3 s; see firewall.status`]);
+    // The plugin's own reads (status, the next sync comparing contents) do not count.
+    expect((await h.execute<StatusOutput>('firewall.status')).rule_set).toMatchObject({ rules: 1, loaded: false });
+    await h.execute('firewall.rules.sync', { revision: 'r2', rules: [RULES[6]!] });
+    expect((await h.execute<StatusOutput>('firewall.status')).rule_set.loaded).toBe(false);
+    await readFile(ruleSetFile(h)); // as sing-box does when it sees the rename
+    expect((await h.execute<StatusOutput>('firewall.status')).rule_set).toMatchObject({
+      loaded: true,
+      message: 'sing-box read the rule-set after it was last written',
+    });
   });
 
   it('puts everything back when the reload fails', async () => {
