@@ -72,9 +72,22 @@ describe.skipIf(!canRun)('firewall with real nftables', { timeout: 60_000 }, () 
   const status = () => host.execute('firewall.status', {}, { requestId: 't' }) as Promise<StatusOutput>;
   const table = () => run('ip', ['netns', 'exec', NODE_NS, 'nft', 'list', 'table', 'inet', TABLE]).then((r) => r.stdout, () => undefined);
 
+  let realNft: string;
+  /**
+   * The plugin's nft: the real binary, acting on the node's namespace, as root or (`no-cap`)
+   * without CAP_NET_ADMIN, as on a node where the agent may not change the firewall.
+   */
+  async function nftAs(who: 'root' | 'no-cap'): Promise<void> {
+    const drop = who === 'no-cap' ? 'setpriv --bounding-set=-net_admin ' : '';
+    await writeFile(path.join(dir, 'bin', 'nft'), `#!/bin/sh\nexec ip netns exec ${NODE_NS} ${drop}${realNft} "$@"\n`);
+    await chmod(path.join(dir, 'bin', 'nft'), 0o755);
+  }
+
   beforeAll(async () => {
+    // Found before the stand-in goes first on PATH.
     const nft = await findOnPath('nft');
     if (!nft) throw new Error('no nft on PATH: apt-get install nftables (.ci/run installs it)');
+    realNft = nft;
     dir = await mkdtemp(path.join(os.tmpdir(), 'fwnode-nft-'));
     await sh('ip', 'netns', 'add', NODE_NS);
     await sh('ip', 'netns', 'add', CLIENT_NS);
@@ -90,11 +103,9 @@ describe.skipIf(!canRun)('firewall with real nftables', { timeout: 60_000 }, () 
       await inNs(ns, 'link', 'set', dev.slice(0, 15), 'up');
       await inNs(ns, 'link', 'set', 'lo', 'up');
     }
-    // The plugin's nft: the real binary, acting on the node's namespace.
     const bin = path.join(dir, 'bin');
     await sh('mkdir', bin);
-    await writeFile(path.join(bin, 'nft'), `#!/bin/sh\nexec ip netns exec ${NODE_NS} ${nft} "$@"\n`);
-    await chmod(path.join(bin, 'nft'), 0o755);
+    await nftAs('root');
     process.env.PATH = `${bin}:${originalPath}`;
 
     listener = spawn('ip', ['netns', 'exec', NODE_NS, process.execPath, '-e', LISTENER, String(OPEN_PORT), String(CLOSED_PORT)], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -174,8 +185,25 @@ describe.skipIf(!canRun)('firewall with real nftables', { timeout: 60_000 }, () 
     expect(await probe(OTHER, OPEN_PORT)).toBe('open');
   });
 
+  it('says plainly when nft may not change tables, and still applies the rule-set', async () => {
+    await sync('r6', []);
+    await nftAs('no-cap');
+    try {
+      const out = await sync('r7', [
+        { id: 'abuser', kind: 'source_ip', value: BLOCKED },
+        { id: 'bad-site', kind: 'domain', value: 'bad.example' },
+      ]);
+      const why = 'nft is not permitted to change tables (run the agent as root or with CAP_NET_ADMIN); source-IP and port blocks are not enforced';
+      expect(out).toMatchObject({ changed: true, nftables: 'unavailable', rule_set: 'applied', warnings: [why] });
+      expect((await status()).nftables).toEqual({ available: false, table_present: false, rules: 0, message: why });
+      expect(await probe(BLOCKED, OPEN_PORT)).toBe('open');
+    } finally {
+      await nftAs('root');
+    }
+  });
+
   it('removes its table when the plugin is disabled', async () => {
-    await sync('r6', [{ id: 'abuser', kind: 'source_ip', value: BLOCKED }]);
+    await sync('r8', [{ id: 'abuser', kind: 'source_ip', value: BLOCKED }]);
     expect(await table()).toContain('ip saddr @source_v4 drop');
     await host.apply(entry(false));
     expect(await table()).toBeUndefined();
