@@ -1,4 +1,4 @@
-// The hub's scheduled jobs (traffic, quota, reconcile, metrics, alerts, node-status) as one Fastify
+// The hub's scheduled jobs (traffic, quota, reconcile, firewall, metrics, alerts, node-status) as one Fastify
 // plugin, `app.jobs`; the `live` job (jobs/live.ts) registers itself beside them.
 //
 // Each tick runs under a fleet-wide lease in job_leases, so with several hubs on one database each
@@ -16,6 +16,7 @@ import { entrySpan } from '../../agent-core/common/tracing.js';
 import type { HubConfig } from '../config.js';
 import { AlertEngine } from './alerts.js';
 import { withRetry } from './common.js';
+import { FirewallPusher } from './firewall.js';
 import { runMetricsJob } from './metrics.js';
 import { runNodeStatusJob } from './node-status.js';
 import { runQuotaJob } from './quota.js';
@@ -232,6 +233,9 @@ export const jobsPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
     });
     jobs.add({ name: 'quota', intervalMs: config.quota_interval_s * 1000, tick: () => runQuotaJob(deps) });
     jobs.add({ name: 'reconcile', intervalMs: config.reconcile_interval_s * 1000, tick: () => reconciler.tick() });
+    // Firewall rules are desired state pushed like users, so on the reconciler's interval.
+    const firewall = new FirewallPusher(deps);
+    jobs.add({ name: 'firewall', intervalMs: config.reconcile_interval_s * 1000, tick: () => firewall.tick() });
     jobs.add({
       name: 'metrics',
       intervalMs: config.metrics_interval_s * 1000,

@@ -1,0 +1,3 @@
+import { firewallApiSuite } from './firewall.suite.js';
+
+firewallApiSuite('mariadb');
