@@ -206,14 +206,3 @@ export const SingboxContributionOutput = Type.Object({
   ),
 });
 export type SingboxContributionOutput = Static<typeof SingboxContributionOutput>;
-
-// The agent.yaml-only `list` command, until the rules commands replace it.
-export const ListInput = Type.Object({});
-export const ListOutput = Type.Object({
-  blocked_ips: Type.Array(Type.String()),
-  blocked_ports: Type.Array(BlockedPort),
-  block_bittorrent: Type.Boolean(),
-  table: Type.String(),
-  nftables: Type.Omit(NftablesState, ['rules']),
-});
-export type ListOutput = Static<typeof ListOutput>;

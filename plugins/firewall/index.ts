@@ -1,111 +1,227 @@
-// Blocked IPs and ports (nftables) and proxy-level blocks. It reports what is configured and whether
-// nftables can be used, and contributes its proxy-level blocks to the sing-box route (singbox-config
-// asks for them); it does not write nftables rules yet.
-import { execFile } from 'node:child_process';
-import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
-import { isIP } from 'node:net';
+// The node's block rules: the hub's list (rules.sync, kept on disk and enforced from the start) plus
+// the node's own from agent.yaml, each enforced where it can be: source addresses and the node's
+// ports in an nftables table (nft.ts), destinations in a sing-box rule-set file that sing-box
+// reloads by itself (rule-set.ts), and BitTorrent as a route rule for singbox-config. This file
+// composes them and keeps one sync all-or-nothing across the layers.
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { definePlugin, InvalidArgumentError, Type } from '../../agent-core/sdk.js';
-import { BlockedPort, ListInput, ListOutput, SingboxContributionInput, SingboxContributionOutput } from './contract.js';
+import { definePlugin, InvalidArgumentError, Type, type PluginContext } from '../../agent-core/sdk.js';
+import {
+  BlockedPort,
+  ipOrCidrFamily,
+  ruleListProblems,
+  RulesListInput,
+  RulesListOutput,
+  RulesSyncInput,
+  RulesSyncOutput,
+  SingboxContributionInput,
+  SingboxContributionOutput,
+  StatusInput,
+  StatusOutput,
+  type LayerOutcome,
+  type Rule,
+} from './contract.js';
+import { applyNft, dropTable, tableState, type NftOutcome } from './nft.js';
+import { localRules, plan, type Plan } from './plan.js';
+import { RULE_SET_TAG, ruleSetSource, writeRuleSet } from './rule-set.js';
+import { createServedCheck } from './served.js';
+import { RulesStore, type Synced } from './store.js';
 
-const run = promisify(execFile);
+const Config = Type.Object({
+  blocked_ips: Type.Array(Type.String({ minLength: 1, description: 'An IPv4/IPv6 address or CIDR.' }), { default: [] }),
+  blocked_ports: Type.Array(BlockedPort, { default: [] }),
+  block_bittorrent: Type.Boolean({ default: false }),
+  // Passed to nft as an identifier, so keep to what nft accepts unquoted.
+  table: Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]{0,63}$', default: 'boxfleet' }),
+});
 
-// Listing one table is instant; a slower nft is stuck (e.g. waiting on the netlink lock).
-const NFT_TIMEOUT_MS = 3000;
+const commands = {
+  'rules.sync': {
+    description: "The hub's block rules (the whole list). The same revision again does nothing; a list with a bad rule changes nothing.",
+    input: RulesSyncInput,
+    output: RulesSyncOutput,
+    mutates: true,
+    // Desired state owned by the hub, like singbox-config's users.sync.
+    role: 'admin' as const,
+    // A BitTorrent switch reloads sing-box (up to singbox-config's 60 s).
+    timeoutMs: 90_000,
+  },
+  'rules.list': {
+    description: "The rules in force: the hub's last synced list, then the node's own from agent.yaml (ids local:…).",
+    input: RulesListInput,
+    output: RulesListOutput,
+  },
+  status: {
+    description: 'Whether each layer enforces its rules: the nftables table, the rule-set file and whether sing-box read it, BitTorrent, the last refused sync.',
+    input: StatusInput,
+    output: StatusOutput,
+  },
+  'singbox-contribution': {
+    description: 'The route rules and rule-set singbox-config serves: reject what the block rule-set matches, and BitTorrent when blocked.',
+    input: SingboxContributionInput,
+    output: SingboxContributionOutput,
+  },
+};
 
-/** An IPv4/IPv6 address, optionally with a /prefix that fits its family. */
-function isIpOrCidr(value: string): boolean {
-  const [address = '', prefix, ...rest] = value.split('/');
-  const family = isIP(address);
-  if (family === 0 || rest.length > 0) return false;
-  if (prefix === undefined) return true;
-  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+type Ctx = PluginContext<{ blocked_ips: string[]; blocked_ports: BlockedPort[]; block_bittorrent: boolean; table: string }, Record<never, never>>;
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** The sing-box side of a plan: what singbox-config renders into the route. */
+function contribution(p: Plan, ruleSetPath: string): SingboxContributionOutput {
+  return {
+    // BitTorrent first: singbox-config puts these right after sniff, so the served config shows
+    // whether the switch is in service by position, whatever the base config's own rules are.
+    route_rules: [...(p.bittorrent ? [{ protocol: 'bittorrent', action: 'reject' }] : []), { rule_set: RULE_SET_TAG, action: 'reject' }],
+    rule_sets: [{ type: 'local', tag: RULE_SET_TAG, format: 'source', path: ruleSetPath }],
+  };
 }
 
-async function findOnPath(name: string): Promise<string | undefined> {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const file = path.join(dir, name);
-    try {
-      await access(file, constants.X_OK);
-      if ((await stat(file)).isFile()) return file;
-    } catch {
-      // not here; keep looking
-    }
-  }
-  return undefined;
-}
-
-/** Never throws: a missing or forbidden nft is something to report, not a failed command. */
-async function nftablesState(table: string, signal: AbortSignal): Promise<ListOutput["nftables"]> {
-  const nft = await findOnPath('nft');
-  if (!nft) return { available: false, table_present: false, message: 'nft not found on PATH; nftables blocks cannot be applied' };
-  try {
-    await run(nft, ['-j', 'list', 'table', 'inet', table], { timeout: NFT_TIMEOUT_MS, signal });
-    return { available: true, table_present: true, message: `table inet ${table} is present` };
-  } catch (error) {
-    const e = error as { killed?: boolean; stderr?: unknown; message?: unknown };
-    const stderr = typeof e.stderr === 'string' ? e.stderr.trim() : '';
-    let message: string;
-    if (e.killed) message = `nft did not answer within ${NFT_TIMEOUT_MS} ms`;
-    else if (/No such file or directory/i.test(stderr)) message = `table inet ${table} does not exist yet`;
-    else if (/Operation not permitted|Permission denied/i.test(stderr)) {
-      message = `nft is not permitted to read tables (run the agent as root or with CAP_NET_ADMIN)`;
-    } else message = `nft failed: ${(stderr || String(e.message ?? error)).split('\n')[0]}`;
-    return { available: true, table_present: false, message };
-  }
+function outcomeOf(nft: NftOutcome): LayerOutcome {
+  return nft.outcome;
 }
 
 export default definePlugin({
   id: 'firewall',
-  version: '0.1.0',
+  version: '0.2.0',
   agent: '>=0.1.0 <1',
-  description: 'Blocked IPs and ports (nftables) and proxy-level blocks such as BitTorrent.',
-  config: Type.Object({
-    blocked_ips: Type.Array(Type.String({ minLength: 1, description: 'An IPv4/IPv6 address or CIDR.' }), { default: [] }),
-    blocked_ports: Type.Array(BlockedPort, { default: [] }),
-    block_bittorrent: Type.Boolean({ default: false }),
-    // Passed to nft as an identifier, so keep to what nft accepts unquoted.
-    table: Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]{0,63}$', default: 'boxfleet' }),
-  }),
-  commands: {
-    list: {
-      description: 'The configured blocks, and whether nftables is usable and the table exists.',
-      input: ListInput,
-      output: ListOutput,
-    },
-    'singbox-contribution': {
-      description: 'sing-box route rules for the configured blocks: reject blocked_ips, and BitTorrent when block_bittorrent is set.',
-      input: SingboxContributionInput,
-      output: SingboxContributionOutput,
-    },
-  },
-  start(ctx) {
-    const { blocked_ips, blocked_ports, block_bittorrent, table } = ctx.config;
+  description: 'Block rules from the hub and agent.yaml: source IPs and ports in nftables, destinations in a sing-box rule-set, BitTorrent.',
+  config: Config,
+  commands,
+  async start(ctx: Ctx) {
+    const { table } = ctx.config;
     // JSON Schema has no CIDR format, so addresses are checked here, before the plugin runs.
-    blocked_ips.forEach((value, i) => {
-      if (!isIpOrCidr(value)) {
+    ctx.config.blocked_ips.forEach((value, i) => {
+      if (ipOrCidrFamily(value) === 0) {
         throw new InvalidArgumentError(`plugins.firewall.blocked_ips.${i}: ${JSON.stringify(value)} is not an IP address or CIDR`);
       }
     });
-    // `ip_cidr` only matches IP destinations: a client asking for a domain is not resolved first (pitfall 18).
-    const routeRules: Record<string, unknown>[] = [];
-    if (blocked_ips.length > 0) routeRules.push({ ip_cidr: [...blocked_ips], action: 'reject' });
-    if (block_bittorrent) routeRules.push({ protocol: 'bittorrent', action: 'reject' });
+    const local = localRules(ctx.config);
+    const store = new RulesStore(ctx.stateDir);
+    const ruleSetPath = path.join(ctx.stateDir, `${RULE_SET_TAG}.json`);
+    let synced: Synced | undefined = await store.load();
+    const stored = ruleListProblems([...(synced?.rules ?? []), ...local]);
+    if (stored.length > 0) throw new InvalidArgumentError(`${store.file}: ${stored.join('; ')}`);
+
+    let active = plan([...(synced?.rules ?? []), ...local]);
+    let lastError: { at: string; revision: string; message: string } | null = null;
+    const served = createServedCheck(ctx, ruleSetPath);
+
+    // Enforce what the node had before the hub says anything: the file first (sing-box's config
+    // names it), then the table. A table nft refuses leaves the node running with the rest.
+    await writeRuleSet(ruleSetPath, ruleSetSource(active.ruleSet));
+    let nftNow: NftOutcome = await applyNft(table, active.nft).catch((error: unknown) => {
+      ctx.logger.error('could not apply the nftables rules at start', { error: messageOf(error) });
+      lastError = { at: new Date().toISOString(), revision: synced?.revision ?? 'agent.yaml', message: messageOf(error) };
+      return { outcome: 'unavailable', reason: messageOf(error) };
+    });
+    if (nftNow.outcome === 'unavailable') ctx.logger.warn(nftNow.reason);
+
+    // One sync at a time; singbox-contribution stays outside, as a reload during a sync asks for it.
+    let queue: Promise<unknown> = Promise.resolve();
+    const serialize = <T>(work: () => Promise<T>): Promise<T> => {
+      const run = queue.then(work);
+      queue = run.catch(() => undefined);
+      return run;
+    };
+
+    /** Puts `next` in place on both layers; on any failure puts `previous` back and throws. */
+    async function enforce(next: Plan, previous: Plan): Promise<{ nft: NftOutcome; reloaded: boolean; ruleSetChanged: boolean }> {
+      const nft = await applyNft(table, next.nft);
+      let ruleSetChanged = false;
+      try {
+        ruleSetChanged = await writeRuleSet(ruleSetPath, ruleSetSource(next.ruleSet));
+        active = next;
+        const reloaded = await served.reloadIfOutOfStep(contribution(next, ruleSetPath));
+        return { nft, reloaded, ruleSetChanged };
+      } catch (error) {
+        active = previous;
+        await writeRuleSet(ruleSetPath, ruleSetSource(previous.ruleSet)).catch((e: unknown) =>
+          ctx.logger.error('could not put the previous rule-set file back', { error: messageOf(e) }),
+        );
+        await applyNft(table, previous.nft).catch((e: unknown) =>
+          ctx.logger.error('could not put the previous nftables table back', { error: messageOf(e) }),
+        );
+        throw error;
+      }
+    }
+
+    async function sync(input: RulesSyncInput): Promise<RulesSyncOutput> {
+      const unchanged = {
+        revision: input.revision,
+        nftables: outcomeOf(nftNow),
+        rule_set: (active.counts.ruleSet > 0 ? 'applied' : 'empty') as LayerOutcome,
+        singbox_reloaded: false,
+        warnings: nftNow.outcome === 'unavailable' ? [nftNow.reason] : [],
+      };
+      if (synced?.revision === input.revision) return { ...unchanged, changed: false };
+      try {
+        const all: Rule[] = [...input.rules, ...local];
+        const problems = ruleListProblems(all);
+        if (problems.length > 0) throw new InvalidArgumentError(problems.join('; '));
+        const next = plan(all);
+        const previous = active;
+        const result = await enforce(next, previous);
+        const record: Synced = { revision: input.revision, synced_at: new Date().toISOString(), rules: input.rules };
+        await store.save(record);
+        synced = record;
+        nftNow = result.nft;
+        lastError = null;
+        const warnings = nftNow.outcome === 'unavailable' ? [nftNow.reason] : [];
+        if (result.ruleSetChanged) {
+          const read = await served.waitForRead();
+          if (read) warnings.push(read);
+        }
+        return {
+          revision: input.revision,
+          changed: true,
+          nftables: outcomeOf(nftNow),
+          rule_set: next.counts.ruleSet > 0 ? 'applied' : 'empty',
+          singbox_reloaded: result.reloaded,
+          warnings,
+        };
+      } catch (error) {
+        lastError = { at: new Date().toISOString(), revision: input.revision, message: messageOf(error) };
+        throw error;
+      }
+    }
+
     return {
       commands: {
-        async list(_input, { signal }) {
+        'rules.sync': (input) => serialize(() => sync(input)),
+
+        'rules.list': async () => ({
+          revision: synced?.revision ?? null,
+          synced_at: synced?.synced_at ?? null,
+          rules: [...(synced?.rules ?? []), ...local],
+        }),
+
+        async status() {
+          const state = await tableState(table);
+          const nftRules = active.counts.nft;
+          const message =
+            nftRules === 0 && state.available
+              ? `no source-IP or port rules, so no table inet ${table}${state.table_present ? ' (but one is there)' : ''}`
+              : state.message;
+          const ruleSet = await served.loaded();
           return {
-            blocked_ips,
-            blocked_ports,
-            block_bittorrent,
+            revision: synced?.revision ?? null,
             table,
-            nftables: await nftablesState(table, signal),
+            nftables: { ...state, rules: state.table_present ? nftRules : 0, message },
+            rule_set: { path: ruleSetPath, rules: active.counts.ruleSet, ...ruleSet },
+            bittorrent_blocked: active.bittorrent,
+            last_error: lastError,
           };
         },
-        'singbox-contribution': async () => ({ route_rules: routeRules }),
+
+        'singbox-contribution': async () => contribution(active, ruleSetPath),
+      },
+
+      async stop() {
+        await queue;
+        // A stopped or disabled firewall blocks nothing at the kernel; the rule-set file stays for
+        // sing-box's served config, which names it.
+        const problem = await dropTable(table);
+        if (problem) ctx.logger.error('could not remove the nftables table', { table, error: problem });
       },
     };
   },

@@ -55,6 +55,8 @@ export interface RenderInput {
   users: readonly SyncUser[];
   /** firewall.singbox-contribution route_rules; empty when firewall is absent. */
   routeRules: readonly unknown[];
+  /** firewall.singbox-contribution rule_sets (route.rule_set entries its rules name); empty when absent. */
+  ruleSets?: readonly unknown[];
   /** clash-stats.singbox-contribution experimental sections; undefined when clash-stats is absent. */
   experimental?: Json;
   /** The ssm-api service: its port and the secret path prefix of each managed inbound tag. */
@@ -68,7 +70,7 @@ function isBareSniff(rule: unknown): boolean {
 }
 
 /** The served config. The base must have passed checkBase; every managed tag must have a prefix. */
-export function render({ base, users, routeRules, experimental, ssm }: RenderInput): SingboxConfig {
+export function render({ base, users, routeRules, ruleSets = [], experimental, ssm }: RenderInput): SingboxConfig {
   const config = structuredClone(base);
   if (Array.isArray(config.inbounds)) {
     config.inbounds = inboundsOf(config).map((inbound) => {
@@ -85,6 +87,15 @@ export function render({ base, users, routeRules, experimental, ssm }: RenderInp
   const route = isObject(config.route) ? config.route : {};
   const ownRules = Array.isArray(route.rules) ? route.rules.filter((rule) => !isBareSniff(rule)) : [];
   config.route = { ...route, rules: [SNIFF, ...routeRules, ...ownRules] };
+  if (ruleSets.length > 0) {
+    const own = Array.isArray(route.rule_set) ? route.rule_set : [];
+    const tags = new Set(own.map((entry) => (isObject(entry) ? entry.tag : undefined)));
+    const clash = ruleSets.find((entry) => isObject(entry) && tags.has(entry.tag));
+    if (clash) {
+      throw new InvalidArgumentError(`route.rule_set: the base config has a rule-set tagged ${JSON.stringify((clash as Json).tag)}, which the firewall plugin uses; rename it`);
+    }
+    (config.route as Json).rule_set = [...own, ...ruleSets];
+  }
 
   if (experimental && Object.keys(experimental).length > 0) {
     config.experimental = { ...(isObject(config.experimental) ? config.experimental : {}), ...experimental };

@@ -91,8 +91,9 @@ export function createServing(ctx: Context, state: State, peers: Peers): Serving
   }
 
   async function renderFor(baseConfig: SingboxConfig, target: readonly SyncUser[]): Promise<Served> {
-    const firewall = await peers.call<{ route_rules?: unknown }>('firewall.singbox-contribution', {});
+    const firewall = await peers.call<{ route_rules?: unknown; rule_sets?: unknown }>('firewall.singbox-contribution', {});
     if (firewall && !Array.isArray(firewall.route_rules)) throw new UnavailableError('firewall.singbox-contribution returned no route_rules array');
+    if (firewall?.rule_sets !== undefined && !Array.isArray(firewall.rule_sets)) throw new UnavailableError('firewall.singbox-contribution returned a rule_sets that is not an array');
     // V2Ray stats count users listed by name; managed (SSM) users are counted by the SSM API instead.
     const names = hasConfigUserInbound(baseConfig) ? target.map((u) => u.name) : [];
     const stats = await peers.call<{ experimental?: unknown }>('clash-stats.singbox-contribution', { users: names });
@@ -108,6 +109,7 @@ export function createServing(ctx: Context, state: State, peers: Peers): Serving
         base: baseConfig,
         users: target,
         routeRules: (firewall?.route_rules as unknown[] | undefined) ?? [],
+        ruleSets: (firewall?.rule_sets as unknown[] | undefined) ?? [],
         experimental: stats?.experimental as Record<string, unknown> | undefined,
         ssm: { port: settings.ssm_api_port, prefixes: ssm.prefixes },
       }),

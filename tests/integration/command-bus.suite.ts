@@ -72,7 +72,7 @@ export function commandBusSuite(kind: DatabaseKind): void {
         ['broken-start', 'clash-stats', 'firewall', 'health-probe', 'hello', 'singbox-config', 'slow', 'sysmetrics'],
       );
       const commands = plugins.flatMap((p) => p.commands.map((c) => c.name));
-      for (const name of ['singbox-config.status', 'clash-stats.summary', 'sysmetrics.current', 'firewall.list', 'health-probe.tcp', 'hello.greet']) {
+      for (const name of ['singbox-config.status', 'clash-stats.summary', 'sysmetrics.current', 'firewall.status', 'health-probe.tcp', 'hello.greet']) {
         expect(commands).toContain(name);
       }
       const greet = plugins.find((p) => p.id === 'hello')!.commands[0]!;

@@ -1,18 +1,13 @@
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from '../../../agent-core/harness.js';
-import { FailedPreconditionError, InvalidArgumentError } from '../../../agent-core/common/errors.js';
+import { PluginHost } from '../../../agent-core/plugin-host.js';
+import { FailedPreconditionError, InvalidArgumentError, UnavailableError } from '../../../agent-core/common/errors.js';
+import { definePlugin, Type, type AnyPluginDefinition } from '../../../agent-core/sdk.js';
+import type { Rule, RulesListOutput, RulesSyncOutput, StatusOutput } from '../../../plugins/firewall/contract.js';
 import firewall from '../../../plugins/firewall/index.js';
-
-interface Listing {
-  blocked_ips: string[];
-  blocked_ports: { port: number; protocol: 'tcp' | 'udp' }[];
-  block_bittorrent: boolean;
-  table: string;
-  nftables: { available: boolean; table_present: boolean; message: string };
-}
 
 let tmp: string;
 let harness: Harness | undefined;
@@ -22,84 +17,344 @@ beforeAll(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'firewall-test-'));
 });
 afterEach(async () => {
-  process.env.PATH = originalPath;
   await harness?.close();
   harness = undefined;
+  process.env.PATH = originalPath;
 });
 afterAll(() => rm(tmp, { recursive: true, force: true }));
 
-async function start(config: Record<string, unknown> = {}): Promise<Harness> {
-  harness = await createHarness(firewall, { config: { firewall: config } });
+/**
+ * A stand-in `nft` first on PATH (no test here may touch the machine's own tables): it keeps every
+ * script it is given, answers `list table` as if the last script left a table, and fails with the
+ * text of `<dir>/fail` while that file exists.
+ */
+async function fakeNft(): Promise<{ scripts: () => Promise<string[]>; fail: (stderr: string | undefined) => Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmp, 'bin-'));
+  await writeFile(
+    path.join(dir, 'nft'),
+    `#!/bin/sh
+d=${dir}
+if [ -f $d/fail ]; then cat $d/fail >&2; exit 1; fi
+if [ "$1" = "-f" ]; then cat > $d/last; cat $d/last >> $d/scripts; echo '#END' >> $d/scripts; exit 0; fi
+if grep -q 'hook input' $d/last 2>/dev/null; then echo table; exit 0; fi
+echo 'Error: No such file or directory' >&2; exit 1
+`,
+  );
+  await chmod(path.join(dir, 'nft'), 0o755);
+  process.env.PATH = `${dir}:${originalPath}`;
+  return {
+    scripts: async () => (await readFile(path.join(dir, 'scripts'), 'utf8').catch(() => '')).split('#END\n').filter(Boolean),
+    fail: async (stderr) => (stderr === undefined ? rm(path.join(dir, 'fail'), { force: true }) : writeFile(path.join(dir, 'fail'), stderr)),
+  };
+}
+
+async function start(config: Record<string, unknown> = {}, plugins: AnyPluginDefinition[] = []): Promise<Harness> {
+  harness = await createHarness([firewall, ...plugins], { config: { firewall: config } });
   return harness;
 }
 
-/**
- * Puts a stand-in `nft` first on PATH that prints `stderr` and exits with `code`, so the ways a real
- * nft answers (present, missing table, no permission) can be checked on machines without root.
- */
-async function fakeNft(code: number, stderr = ''): Promise<string> {
-  const dir = await mkdtemp(path.join(tmp, 'bin-'));
-  const argsFile = path.join(dir, 'args');
-  await writeFile(
-    path.join(dir, 'nft'),
-    `#!/bin/sh\necho "$@" > ${argsFile}\n${stderr ? `echo '${stderr}' >&2\n` : ''}exit ${code}\n`,
-  );
-  await chmod(path.join(dir, 'nft'), 0o755);
-  process.env.PATH = dir;
-  return argsFile;
-}
+const ruleSetFile = (h: Harness) => path.join(h.stateDir, 'firewall', 'boxfleet-block.json');
+const readRuleSet = async (h: Harness) => JSON.parse(await readFile(ruleSetFile(h), 'utf8')) as { version: number; rules: unknown[] };
 
-describe('firewall.list', () => {
-  it('lists the configured blocks with their defaults filled in', async () => {
-    const h = await start({ blocked_ips: ['203.0.113.7', '198.51.100.0/24', '2001:db8::/32'], blocked_ports: [{ port: 25, protocol: 'tcp' }] });
-    const listing = await h.execute<Listing>('firewall.list');
-    expect(listing).toMatchObject({
-      blocked_ips: ['203.0.113.7', '198.51.100.0/24', '2001:db8::/32'],
-      blocked_ports: [{ port: 25, protocol: 'tcp' }],
-      block_bittorrent: false,
-      table: 'boxfleet',
-    });
+const RULES: Rule[] = [
+  { id: 'abuser', kind: 'source_ip', value: '198.51.100.7', comment: 'scanner' },
+  { id: 'abuser-net6', kind: 'source_ip', value: '2001:db8:bad::/48' },
+  { id: 'smtp', kind: 'port', port: 25, protocol: 'tcp' },
+  { id: 'dns-any', kind: 'port', port: 53 },
+  { id: 'bad-net', kind: 'destination_ip', value: '203.0.113.0/24' },
+  { id: 'telnet-out', kind: 'destination_port', port: 23, protocol: 'tcp' },
+  { id: 'bad-site', kind: 'domain', value: 'Bad.Example' },
+  { id: 'bad-zone', kind: 'domain_suffix', value: 'evil.test' },
+  { id: 'tracker', kind: 'domain_keyword', value: 'tracker' },
+];
+
+describe('firewall.rules.sync', () => {
+  it('puts source and port rules in one nft transaction that replaces the whole table', async () => {
+    const nft = await fakeNft();
+    const h = await start({ table: 'edge_fw' });
+    const out = await h.execute<RulesSyncOutput>('firewall.rules.sync', { revision: 'r1', rules: RULES }, { remote: true });
+    expect(out).toEqual({ revision: 'r1', changed: true, nftables: 'applied', rule_set: 'applied', singbox_reloaded: false, warnings: [] });
+    const script = (await nft.scripts()).at(-1)!;
+    // Created, deleted and defined again in one script: nft applies it as one transaction.
+    expect(script.split('\n').slice(0, 3)).toEqual(['table inet edge_fw {}', 'delete table inet edge_fw', 'table inet edge_fw {']);
+    expect(script).toMatch(/set source_v4 \{\s+type ipv4_addr; flags interval; auto-merge\s+elements = \{\s+198\.51\.100\.7\s+\}/);
+    expect(script).toMatch(/set source_v6 \{[^}]+2001:db8:bad::\/48/);
+    expect(script).toMatch(/set ports_tcp \{[^}]+25,\s+53\s+\}/);
+    expect(script).toMatch(/set ports_udp \{[^}]+53\s+\}/);
+    expect(script).toContain('type filter hook input priority filter - 10; policy accept;');
+    for (const line of ['ip saddr @source_v4 drop', 'ip6 saddr @source_v6 drop', 'tcp dport @ports_tcp drop', 'udp dport @ports_udp drop']) {
+      expect(script).toContain(line);
+    }
+    // Destinations are not the kernel's business here.
+    expect(script).not.toContain('203.0.113.0');
   });
 
-  it('says nftables is unavailable, without failing, when there is no nft on PATH', async () => {
+  it('writes the destination rules to a sing-box source-format rule-set file', async () => {
+    await fakeNft();
+    const h = await start();
+    await h.execute('firewall.rules.sync', { revision: 'r1', rules: RULES });
+    expect(await readRuleSet(h)).toEqual({
+      version: 4,
+      rules: [
+        { ip_cidr: ['203.0.113.0/24'] },
+        { network: ['tcp'], port: [23] },
+        { domain: ['bad.example'] },
+        { domain_suffix: ['evil.test'] },
+        { domain_keyword: ['tracker'] },
+      ],
+    });
+    expect((await stat(ruleSetFile(h))).mode & 0o777).toBe(0o644);
+  });
+
+  it('does nothing for the revision it already has', async () => {
+    const nft = await fakeNft();
+    const h = await start();
+    await h.execute('firewall.rules.sync', { revision: 'r1', rules: RULES });
+    const scripts = (await nft.scripts()).length;
+    const out = await h.execute<RulesSyncOutput>('firewall.rules.sync', { revision: 'r1', rules: [] });
+    expect(out).toMatchObject({ revision: 'r1', changed: false, singbox_reloaded: false });
+    expect((await nft.scripts()).length).toBe(scripts);
+    expect((await h.execute<RulesListOutput>('firewall.rules.list')).rules).toEqual(RULES);
+  });
+
+  it('refuses a list with bad rules, naming every one, and changes nothing', async () => {
+    const nft = await fakeNft();
+    const h = await start();
+    await h.execute('firewall.rules.sync', { revision: 'r1', rules: RULES.slice(0, 2) });
+    const before = await readFile(ruleSetFile(h), 'utf8');
+    const scripts = (await nft.scripts()).length;
+    const bad: Rule[] = [
+      { id: 'ok', kind: 'domain', value: 'fine.example' },
+      { id: 'wide', kind: 'source_ip', value: '10.0.0.0/33' },
+      { id: 'ok', kind: 'port', port: 22 },
+      { id: 'no-port', kind: 'destination_port' },
+    ];
+    const error = await h.execute('firewall.rules.sync', { revision: 'r2', rules: bad }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as Error).message).toBe(
+      'rule "wide": "10.0.0.0/33" is not an IP address or CIDR; rule "ok" appears twice; rule "no-port": a destination_port rule needs port',
+    );
+    expect(await readFile(ruleSetFile(h), 'utf8')).toBe(before);
+    expect((await nft.scripts()).length).toBe(scripts);
+    expect((await h.execute<RulesListOutput>('firewall.rules.list')).revision).toBe('r1');
+    const status = await h.execute<StatusOutput>('firewall.status');
+    expect(status.revision).toBe('r1');
+    expect(status.last_error).toMatchObject({ revision: 'r2', message: expect.stringContaining('rule "wide"') });
+  });
+
+  it('names the rule nft refuses, from the line its error points at, and keeps the rule-set file as it was', async () => {
+    const nft = await fakeNft();
+    const h = await start();
+    await h.execute('firewall.rules.sync', { revision: 'r1', rules: [{ id: 'keep', kind: 'domain', value: 'keep.example' }] });
+    const before = await readFile(ruleSetFile(h), 'utf8');
+    // Line 8 of the script is the second source_v4 element (after the 3 table lines and the set header).
+    await nft.fail("/dev/stdin:8:7-16: Error: syntax error, unexpected string, expecting number\n      1.2.3.4/09\n      ^^^^^^^^^^\n");
+    const rules: Rule[] = [
+      { id: 'fine', kind: 'source_ip', value: '192.0.2.1' },
+      { id: 'odd', kind: 'source_ip', value: '1.2.3.4/09' },
+      { id: 'new-site', kind: 'domain', value: 'new.example' },
+    ];
+    await expect(h.execute('firewall.rules.sync', { revision: 'r2', rules })).rejects.toThrow(
+      new InvalidArgumentError('rule "odd" refused by nftables: syntax error, unexpected string, expecting number'),
+    );
+    expect(await readFile(ruleSetFile(h), 'utf8')).toBe(before);
+    expect((await h.execute<RulesListOutput>('firewall.rules.list')).revision).toBe('r1');
+  });
+
+  it('puts the previous table back when the rule-set file cannot be written', async () => {
+    const nft = await fakeNft();
+    const h = await start();
+    await h.execute('firewall.rules.sync', { revision: 'r1', rules: [RULES[0]!] });
+    // The temp file's name taken by a folder: the write fails after nft took the new table.
+    await mkdir(`${ruleSetFile(h)}.tmp`);
+    await expect(h.execute('firewall.rules.sync', { revision: 'r2', rules: [RULES[2]!, RULES[4]!] })).rejects.toThrow(/EISDIR/);
+    const [, applied, restored] = (await nft.scripts()).slice(-3);
+    expect(applied).toContain('tcp dport @ports_tcp drop');
+    expect(restored).toContain('198.51.100.7');
+    expect(restored).not.toContain('ports_tcp');
+    expect((await h.execute<RulesListOutput>('firewall.rules.list')).revision).toBe('r1');
+  });
+
+  it('removes the table when no rule needs it', async () => {
+    const nft = await fakeNft();
+    const h = await start();
+    await h.execute('firewall.rules.sync', { revision: 'r1', rules: [RULES[0]!] });
+    const out = await h.execute<RulesSyncOutput>('firewall.rules.sync', { revision: 'r2', rules: [RULES[6]!] });
+    expect(out.nftables).toBe('empty');
+    expect((await nft.scripts()).at(-1)).toBe('table inet boxfleet {}\ndelete table inet boxfleet\n');
+  });
+});
+
+describe('without a usable nft', () => {
+  it('says so in status and still applies the sing-box rules, with a warning', async () => {
     process.env.PATH = tmp; // no nft here
-    const listing = await (await start()).execute<Listing>('firewall.list');
-    expect(listing.nftables).toEqual({
+    const h = await start();
+    const out = await h.execute<RulesSyncOutput>('firewall.rules.sync', { revision: 'r1', rules: RULES });
+    expect(out).toMatchObject({ changed: true, nftables: 'unavailable', rule_set: 'applied' });
+    expect(out.warnings).toEqual(['nft not found on PATH; source-IP and port blocks are not enforced']);
+    expect((await readRuleSet(h)).rules).toHaveLength(5);
+    const status = await h.execute<StatusOutput>('firewall.status');
+    expect(status.nftables).toEqual({
       available: false,
       table_present: false,
-      message: 'nft not found on PATH; nftables blocks cannot be applied',
+      rules: 0,
+      message: 'nft not found on PATH; source-IP and port blocks are not enforced',
     });
   });
 
-  it('asks nft for the configured table in the inet family', async () => {
-    const argsFile = await fakeNft(0);
-    const listing = await (await start({ table: 'edge_fw' })).execute<Listing>('firewall.list');
-    expect(listing.nftables).toEqual({ available: true, table_present: true, message: 'table inet edge_fw is present' });
-    expect(await readFile(argsFile, 'utf8')).toBe('-j list table inet edge_fw\n');
+  it('treats an nft without permission as unavailable, not as a refused rule', async () => {
+    const nft = await fakeNft();
+    await nft.fail('Error: cache initialization failed: Operation not permitted\n');
+    const h = await start();
+    const out = await h.execute<RulesSyncOutput>('firewall.rules.sync', { revision: 'r1', rules: RULES });
+    expect(out.nftables).toBe('unavailable');
+    expect(out.warnings[0]).toMatch(/not permitted.*CAP_NET_ADMIN/);
+    const status = await h.execute<StatusOutput>('firewall.status');
+    expect(status.nftables).toMatchObject({ available: false, table_present: false });
+    expect(status.nftables.message).toMatch(/not permitted/);
+  });
+});
+
+describe('on the node', () => {
+  it('keeps the synced list on disk (0600) and enforces it again at the next start', async () => {
+    const nft = await fakeNft();
+    const stateDir = await mkdtemp(path.join(tmp, 'state-'));
+    const quiet = { error() {}, warn() {}, info() {}, debug() {}, child: () => quiet };
+    const host = () => new PluginHost({ nodeId: 'n', agentVersion: '0.1.0', stateDir, logger: quiet, commandTimeoutMs: 5000 });
+    const entry = [{ definition: firewall as AnyPluginDefinition, enabled: true, settings: { blocked_ports: [{ port: 8080, protocol: 'tcp' }] } }];
+    const first = host();
+    await first.apply(entry);
+    await first.execute('firewall.rules.sync', { revision: 'r7', rules: RULES }, { requestId: 't' });
+    await first.close();
+    expect((await stat(path.join(stateDir, 'firewall', 'rules.json'))).mode & 0o777).toBe(0o600);
+    // Stopping removed the table.
+    expect((await nft.scripts()).at(-1)).toBe('table inet boxfleet {}\ndelete table inet boxfleet\n');
+
+    const second = host();
+    await second.apply(entry);
+    const applied = (await nft.scripts()).at(-1)!;
+    expect(applied).toContain('198.51.100.7');
+    expect(applied).toMatch(/8080/);
+    const list = (await second.execute('firewall.rules.list', {}, { requestId: 't' })) as RulesListOutput;
+    expect(list.revision).toBe('r7');
+    expect(list.rules).toEqual([...RULES, { id: 'local:blocked_ports.0', kind: 'port', port: 8080, protocol: 'tcp', comment: 'agent.yaml' }]);
+    await second.close();
   });
 
-  it('reports a missing table as not present yet', async () => {
-    await fakeNft(1, 'Error: No such file or directory; did you mean table boxfleet in family ip?');
-    const listing = await (await start()).execute<Listing>('firewall.list');
-    expect(listing.nftables).toEqual({ available: true, table_present: false, message: 'table inet boxfleet does not exist yet' });
+  it("lists agent.yaml's blocks as local rules, enforced with the hub's", async () => {
+    const nft = await fakeNft();
+    const h = await start({ blocked_ips: ['203.0.113.7'], blocked_ports: [{ port: 25, protocol: 'udp' }], block_bittorrent: true });
+    await h.execute('firewall.rules.sync', { revision: 'r1', rules: [RULES[0]!] });
+    expect((await h.execute<RulesListOutput>('firewall.rules.list')).rules.map((r) => r.id)).toEqual([
+      'abuser',
+      'local:blocked_ips.0',
+      'local:blocked_ports.0',
+      'local:block_bittorrent',
+    ]);
+    expect((await readRuleSet(h)).rules).toEqual([{ ip_cidr: ['203.0.113.7'] }]);
+    expect((await nft.scripts()).at(-1)).toMatch(/set ports_udp \{[^}]+25/);
+    expect((await h.execute<StatusOutput>('firewall.status')).bittorrent_blocked).toBe(true);
+  });
+});
+
+describe('firewall.singbox-contribution', () => {
+  it('always names the rule-set, and rejects BitTorrent first when it is blocked', async () => {
+    await fakeNft();
+    const h = await start({ block_bittorrent: true });
+    expect(await h.execute('firewall.singbox-contribution')).toEqual({
+      route_rules: [
+        { protocol: 'bittorrent', action: 'reject' },
+        { rule_set: 'boxfleet-block', action: 'reject' },
+      ],
+      rule_sets: [{ type: 'local', tag: 'boxfleet-block', format: 'source', path: ruleSetFile(h) }],
+    });
+    // An empty list is still a rule-set file, so the first rule later needs no reload.
+    expect(await readRuleSet(h)).toEqual({ version: 4, rules: [] });
+  });
+});
+
+/** A stand-in singbox-config: serves what it renders from the firewall's contribution, counts reloads. */
+function fakeSingbox() {
+  const state = { reloads: 0, rendered: null as Record<string, unknown> | null, failReload: false };
+  const plugin = definePlugin({
+    id: 'singbox-config',
+    version: '0.0.0',
+    agent: '>=0.1.0 <1',
+    commands: {
+      status: { description: '', input: Type.Object({}), output: Type.Object({ running: Type.Boolean() }) },
+      'config.get': { description: '', input: Type.Object({}), output: Type.Object({ rendered: Type.Unknown() }) },
+      reload: { description: '', input: Type.Object({}), output: Type.Object({}), mutates: true },
+    },
+    start(ctx) {
+      const render = async () => {
+        const c = await ctx.call<{ route_rules: unknown[]; rule_sets: unknown[] }>('firewall.singbox-contribution');
+        return { route: { rules: [{ action: 'sniff' }, ...c.route_rules, { protocol: 'bittorrent', action: 'reject' }], rule_set: c.rule_sets } };
+      };
+      return {
+        commands: {
+          status: async () => ({ running: false }),
+          'config.get': async () => ({ rendered: state.rendered }),
+          reload: async () => {
+            const next = await render();
+            if (state.failReload) throw new UnavailableError('sing-box check failed');
+            state.rendered = next;
+            state.reloads += 1;
+            return {};
+          },
+        },
+      };
+    },
+  });
+  return { state, plugin: plugin as AnyPluginDefinition };
+}
+
+describe('with singbox-config', () => {
+  it('reloads sing-box only when BitTorrent is switched on or off', async () => {
+    await fakeNft();
+    const sb = fakeSingbox();
+    const h = await start({}, [sb.plugin]);
+    // What singbox-config served before: the rule-set without BitTorrent.
+    await h.execute('singbox-config.reload');
+    sb.state.reloads = 0;
+    const torrent = { id: 'bt', kind: 'bittorrent' } satisfies Rule;
+    const site = { id: 'site', kind: 'domain', value: 'a.example' } satisfies Rule;
+
+    expect(await h.execute<RulesSyncOutput>('firewall.rules.sync', { revision: 'r1', rules: [site] })).toMatchObject({ singbox_reloaded: false });
+    expect(await h.execute<RulesSyncOutput>('firewall.rules.sync', { revision: 'r2', rules: [site, torrent] })).toMatchObject({ singbox_reloaded: true });
+    expect(sb.state.reloads).toBe(1);
+    expect(await h.execute<RulesSyncOutput>('firewall.rules.sync', { revision: 'r3', rules: [torrent] })).toMatchObject({ singbox_reloaded: false });
+    // Off again, although the base config rejects BitTorrent itself further down.
+    expect(await h.execute<RulesSyncOutput>('firewall.rules.sync', { revision: 'r4', rules: [] })).toMatchObject({ singbox_reloaded: true });
+    expect(sb.state.reloads).toBe(2);
   });
 
-  it('explains, without failing, when nft is not permitted', async () => {
-    await fakeNft(1, 'Error: cache initialization failed: Operation not permitted');
-    const listing = await (await start()).execute<Listing>('firewall.list');
-    expect(listing.nftables.available).toBe(true);
-    expect(listing.nftables.table_present).toBe(false);
-    expect(listing.nftables.message).toMatch(/not permitted.*CAP_NET_ADMIN/);
+  it('puts everything back when the reload fails', async () => {
+    const nft = await fakeNft();
+    const sb = fakeSingbox();
+    const h = await start({}, [sb.plugin]);
+    await h.execute('singbox-config.reload');
+    await h.execute('firewall.rules.sync', { revision: 'r1', rules: [RULES[0]!, RULES[6]!] });
+    const before = await readFile(ruleSetFile(h), 'utf8');
+    sb.state.failReload = true;
+    const rules = [{ id: 'bt', kind: 'bittorrent' }, RULES[2]!, RULES[7]!];
+    await expect(h.execute('firewall.rules.sync', { revision: 'r2', rules })).rejects.toThrow(/sing-box check failed/);
+    expect(await readFile(ruleSetFile(h), 'utf8')).toBe(before);
+    expect((await nft.scripts()).at(-1)).toContain('198.51.100.7');
+    expect((await nft.scripts()).at(-1)).not.toContain('ports_tcp');
+    const status = await h.execute<StatusOutput>('firewall.status');
+    expect(status).toMatchObject({ revision: 'r1', bittorrent_blocked: false, last_error: { revision: 'r2' } });
+    expect((await h.execute<{ route_rules: unknown[] }>('firewall.singbox-contribution')).route_rules).toHaveLength(1);
   });
 });
 
 describe('firewall config', () => {
   it('refuses to run with an address that is not an IP or CIDR, naming the entry', async () => {
+    await fakeNft();
     const h = await start({ blocked_ips: ['10.0.0.1', '10.0.0.0/33'] });
     const [status] = await h.describe();
     expect(status).toMatchObject({ state: 'failed', healthy: false });
     expect(status!.message).toContain('plugins.firewall.blocked_ips.1: "10.0.0.0/33" is not an IP address or CIDR');
-    await expect(h.execute('firewall.list')).rejects.toBeInstanceOf(FailedPreconditionError);
+    await expect(h.execute('firewall.status')).rejects.toBeInstanceOf(FailedPreconditionError);
   });
 
   it('refuses an unknown protocol at load, naming the field', async () => {
@@ -110,22 +365,5 @@ describe('firewall config', () => {
 
   it('refuses a table name nft would not accept', async () => {
     await expect(start({ table: 'x; flush ruleset' })).rejects.toThrow(/^plugins\.firewall\.table: must match pattern/);
-  });
-});
-
-describe('firewall.singbox-contribution', () => {
-  it('rejects the blocked IPs and, when enabled, BitTorrent', async () => {
-    const h = await start({ blocked_ips: ['203.0.113.7', '2001:db8::/32'], block_bittorrent: true });
-    expect(await h.execute('firewall.singbox-contribution')).toEqual({
-      route_rules: [
-        { ip_cidr: ['203.0.113.7', '2001:db8::/32'], action: 'reject' },
-        { protocol: 'bittorrent', action: 'reject' },
-      ],
-    });
-  });
-
-  it('contributes no rules when nothing is blocked at the proxy level', async () => {
-    const h = await start({ blocked_ports: [{ port: 25, protocol: 'tcp' }] });
-    expect(await h.execute('firewall.singbox-contribution')).toEqual({ route_rules: [] });
   });
 });

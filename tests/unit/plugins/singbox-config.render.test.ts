@@ -135,6 +135,27 @@ describe('render: contributions', () => {
     });
   });
 
+  it("adds the firewall's rule-sets after the base config's own", () => {
+    const own = { type: 'local', tag: 'ads', format: 'source', path: '/etc/sing-box/ads.json' };
+    const block = { type: 'local', tag: 'boxfleet-block', format: 'source', path: '/var/lib/boxfleet/firewall/boxfleet-block.json' };
+    const out = renderWith(
+      { route: { rule_set: [own], final: 'direct' } },
+      { routeRules: [{ rule_set: 'boxfleet-block', action: 'reject' }], ruleSets: [block] },
+    );
+    expect(out.route).toEqual({
+      rules: [{ action: 'sniff' }, { rule_set: 'boxfleet-block', action: 'reject' }],
+      rule_set: [own, block],
+      final: 'direct',
+    });
+  });
+
+  it("refuses a base config whose rule-set tag is the firewall's, naming it", () => {
+    const block = { type: 'local', tag: 'boxfleet-block', format: 'source', path: '/x.json' };
+    expect(() => renderWith({ route: { rule_set: [{ ...block, path: '/mine.json' }] } }, { ruleSets: [block] })).toThrow(
+      new InvalidArgumentError('route.rule_set: the base config has a rule-set tagged "boxfleet-block", which the firewall plugin uses; rename it'),
+    );
+  });
+
   it('merges the experimental sections from clash-stats with the base ones', () => {
     const clash_api = { external_controller: '127.0.0.1:9090', secret: 's3cret' };
     const out = renderWith({ experimental: { cache_file: { enabled: true } } }, { experimental: { clash_api } });
