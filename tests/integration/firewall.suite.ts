@@ -1,18 +1,42 @@
 // The hub's firewall: rule sets through the API (who may change them, what is refused and named,
-// the audit log) and each node's desired list as the firewall screen reads it. Run on SQLite by
+// the audit log), each node's desired list as the firewall screen reads it, and the `firewall` job
+// pushing the lists to real agent processes running the firewall plugin: once per revision, a
+// node whose tags change, a node that refuses, a node whose firewall is off. Run on SQLite by
 // firewall.test.ts, on MariaDB by firewall.mariadb.test.ts.
+//
+// The agents' rules are destination and domain rules only, and their nftables table has a name of
+// its own: source-IP and port rules would go into the host's nftables (the namespaced tests of the
+// plugin, tests/e2e/firewall*, cover those).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configHash } from '../../agent-core/common/config-hash.js';
-import type { Rule } from '../../plugins/firewall/contract.js';
+import { randomBytes } from 'node:crypto';
+import type { Rule, RulesListOutput, StatusOutput } from '../../plugins/firewall/contract.js';
+import type { FirewallSummary } from '../../hub/jobs/firewall.js';
+import { startAgentProcess, type AgentProcess } from '../support/agent-process.js';
 import { startTestHub, type DatabaseKind, type TestHub } from '../support/hub.js';
 import { until } from '../support/until.js';
-import { seedUnreachableNode } from './jobs.suite.js';
+import { enroll, nodeCommand, nodeRow, seedUnreachableNode } from './jobs.suite.js';
 
 const BAN: Rule = { id: 'ban-1', kind: 'source_ip', value: '198.51.100.0/24', comment: 'scanner' };
 const ADS: Rule = { id: 'ads', kind: 'domain_suffix', value: 'ads.example.com' };
 const SMTP: Rule = { id: 'smtp', kind: 'destination_port', port: 25, protocol: 'tcp' };
+const NET: Rule = { id: 'net', kind: 'destination_ip', value: '203.0.113.0/24' };
 
-export function firewallApiSuite(kind: DatabaseKind): void {
+/** A set's rules as a node gets them: ids prefixed by the set's. */
+const listFor = (...sets: { id: number; rules: Rule[] }[]) => sets.flatMap((s) => s.rules.map((r) => ({ ...r, id: `${s.id}.${r.id}` })));
+
+/** A real agent whose only plugin is the firewall (on or off), with an nftables table of its own. */
+function startFirewallNode(nodeId: string, enabled = true): Promise<AgentProcess> {
+  return startAgentProcess({
+    nodeId,
+    configure: (config) => {
+      config.plugins = { firewall: { enabled, table: `fwhub_${randomBytes(4).toString('hex')}` } };
+      config.reload_on_change = false;
+    },
+  });
+}
+
+export function firewallSuite(kind: DatabaseKind): void {
   describe(`firewall rule sets, hub on ${kind}`, () => {
     let hub: TestHub;
     const api = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: object, headers = hub.auth) =>
@@ -129,7 +153,6 @@ export function firewallApiSuite(kind: DatabaseKind): void {
     it("gives each node the rules of the sets its tags reach, ids prefixed by set, and a revision that moves with the list", async () => {
       const everywhere = (await api('POST', '/rule-sets', { name: 'Everywhere', rules: [ADS] })).json();
       const edgeOnly = (await api('POST', '/rule-sets', { name: 'Edge only', tags: ['edge'], rules: [BAN, SMTP] })).json();
-      const listFor = (...sets: { id: number; rules: Rule[] }[]) => sets.flatMap((s) => s.rules.map((r) => ({ ...r, id: `${s.id}.${r.id}` })));
 
       expect(await node('fw-edge')).toMatchObject({
         firewall: 'unknown',
@@ -154,6 +177,132 @@ export function firewallApiSuite(kind: DatabaseKind): void {
 
       for (const set of [everywhere, edgeOnly]) await api('DELETE', `/rule-sets/${set.id}`);
       expect(await node('fw-edge')).toMatchObject({ desired_revision: configHash([]), rules: 0, sets: [] });
+    });
+  });
+
+  describe(`pushing firewall rules to real agents, hub on ${kind}`, () => {
+    const clock = { now: Date.UTC(2033, 1, 1) };
+    let hub: TestHub;
+    let edge: AgentProcess;
+    let off: AgentProcess;
+    const sets: Record<'everywhere' | 'edge', { id: number; rules: Rule[] }> = {} as never;
+
+    const push = async (): Promise<FirewallSummary> => {
+      const run = await hub.app.jobs.run('firewall');
+      if (!run.ran) throw new Error('the firewall lease was held elsewhere');
+      return run.result as FirewallSummary;
+    };
+    const api = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: object) =>
+      hub.app.inject({ method, url: `/api/v1${url}`, headers: hub.auth, payload });
+    const view = async (id: string) => ((await api('GET', '/firewall/nodes')).json().items as Record<string, any>[]).find((n) => n.node_id === id)!;
+    const listed = () => nodeCommand<RulesListOutput>(hub, 'fw-edge', 'firewall.rules.list');
+    const pushes = () => hub.app.db('audit_log').where({ action: 'node.firewall.sync', target: 'fw-edge' }).orderBy('id');
+
+    beforeAll(async () => {
+      [edge, off, hub] = await Promise.all([startFirewallNode('fw-edge'), startFirewallNode('fw-off', false), startTestHub(kind, { clock: () => clock.now })]);
+      await enroll(hub, edge, { tags: ['edge'] });
+      await enroll(hub, off, { tags: ['edge'] });
+      for (const [key, body] of [
+        ['everywhere', { name: 'Everywhere', rules: [ADS] }],
+        ['edge', { name: 'Edge', tags: ['edge'], rules: [NET, SMTP] }],
+      ] as const) {
+        const res = await api('POST', '/firewall/rule-sets', body);
+        expect(res.statusCode, res.body).toBe(201);
+        sets[key] = res.json();
+      }
+    });
+
+    afterAll(async () => {
+      await hub?.close();
+      await Promise.all([edge?.stop(), off?.stop()]);
+    });
+
+    it('pushes each node its list once, recorded and audited, and leaves a node whose firewall is off', async () => {
+      const revision = configHash(listFor(sets.everywhere, sets.edge));
+      const result = await push();
+      expect(result).toMatchObject({ nodes: 2, in_sync: 0, applied: 1, failed: 0, skipped: 1 });
+      expect(result.results).toEqual([
+        { node_id: 'fw-edge', revision, status: 'applied', rules: 3, changed: true, warnings: [] },
+        { node_id: 'fw-off', revision, status: 'skipped', firewall: 'disabled' },
+      ]);
+      // The node enforces it: the list it holds, and its rule-set file carries all three.
+      expect(await listed()).toMatchObject({ revision, rules: listFor(sets.everywhere, sets.edge) });
+      const status = await nodeCommand<StatusOutput>(hub, 'fw-edge', 'firewall.status');
+      expect(status).toMatchObject({ revision, rule_set: { rules: 3 }, nftables: { rules: 0 }, last_error: null });
+
+      expect(await view('fw-edge')).toMatchObject({
+        firewall: 'ready',
+        desired_revision: revision,
+        confirmed_revision: revision,
+        in_sync: true,
+        synced_at: new Date(clock.now).toISOString(),
+        rules: 3,
+        last_error: null,
+      });
+      expect(await view('fw-off')).toMatchObject({ firewall: 'disabled', desired_revision: revision, confirmed_revision: null, in_sync: false });
+      expect(await pushes()).toMatchObject([{ admin: 'firewall', result: 'ok', status_code: 200 }]);
+      expect(JSON.parse((await pushes())[0].input)).toEqual({ revision, rules: 3, sets: [sets.everywhere.id, sets.edge.id] });
+
+      // In sync: the next tick sends nothing.
+      expect(await push()).toMatchObject({ in_sync: 1, applied: 0, skipped: 1 });
+      expect(await pushes()).toHaveLength(1);
+    });
+
+    it('sends a revision again when the hub lost what the node confirmed, and the node takes it as a no-op', async () => {
+      const before = await listed();
+      await hub.app.db('node_firewall').where({ node_id: 'fw-edge' }).delete();
+      expect((await push()).results[0]).toMatchObject({ node_id: 'fw-edge', status: 'applied', changed: false });
+      // Nothing was applied again: the node's list is the one synced before, at the same time.
+      expect(await listed()).toEqual(before);
+      expect((await view('fw-edge')).in_sync).toBe(true);
+    });
+
+    it('gives a node whose tags change the list its new tags reach', async () => {
+      const res = await api('PATCH', '/nodes/fw-edge', { tags: ['core'] });
+      expect(res.statusCode, res.body).toBe(200);
+      const revision = configHash(listFor(sets.everywhere));
+      expect(await view('fw-edge')).toMatchObject({ desired_revision: revision, in_sync: false, rules: 1, sets: [sets.everywhere.id] });
+      expect((await push()).results[0]).toMatchObject({ node_id: 'fw-edge', revision, status: 'applied', rules: 1, changed: true });
+      expect(await listed()).toMatchObject({ revision, rules: listFor(sets.everywhere) });
+      expect((await nodeCommand<StatusOutput>(hub, 'fw-edge', 'firewall.status')).rule_set.rules).toBe(1);
+    });
+
+    it('records what a node refuses, keeps its last good list there, backs off, and clears the error once it takes one', async () => {
+      const good = await listed();
+      // A rule the hub's check lets through would be refused by nodes just the same: stored
+      // behind the API's back, as a hub with an older check could have.
+      const [id] = await hub.app.db('firewall_rule_sets').insert({
+        name: 'Stored elsewhere',
+        tags: JSON.stringify(['core']),
+        rules: JSON.stringify([{ id: 'wide', kind: 'destination_ip', value: '10.0.0.0/33' }]),
+        comment: '',
+        created_by: 'someone',
+        updated_by: 'someone',
+        created_at: clock.now,
+        updated_at: clock.now,
+      });
+      const setId = Number(id ?? (await hub.app.db('firewall_rule_sets').where({ name: 'Stored elsewhere' }).first()).id);
+      const failed = (await push()).results[0]!;
+      expect(failed).toMatchObject({ node_id: 'fw-edge', status: 'failed', code: 'HUB_ERR_BAD_REQUEST', unreachable: false });
+      const message = `rule "${setId}.wide": "10.0.0.0/33" is not an IP address or CIDR`;
+      expect('error' in failed && failed.error).toContain(message);
+      const shown = await view('fw-edge');
+      expect(shown).toMatchObject({ in_sync: false, confirmed_revision: good.revision, last_error: { revision: failed.revision, at: new Date(clock.now).toISOString() } });
+      expect(shown.last_error.message).toContain(message);
+      expect(await listed()).toEqual(good);
+      // The node answered, so it is online; its last error says what the firewall push met.
+      expect(await nodeRow(hub.app.db, 'fw-edge')).toMatchObject({ health: 'online' });
+      expect((await nodeRow(hub.app.db, 'fw-edge')).last_error).toMatch(/^firewall: revision [0-9a-f]{64}: /);
+      expect((await pushes()).at(-1)).toMatchObject({ result: 'error', status_code: 400 });
+
+      // Backed off: not asked again for 5 s.
+      expect((await push()).results[0]).toMatchObject({ status: 'waiting', retry_at: new Date(clock.now + 5_000).toISOString() });
+      const fixed = await api('PUT', `/firewall/rule-sets/${setId}`, { name: 'Stored elsewhere', tags: ['core'], rules: [{ id: 'wide', kind: 'destination_ip', value: '10.0.0.0/8' }] });
+      expect(fixed.statusCode, fixed.body).toBe(200);
+      clock.now += 5_000;
+      expect((await push()).results[0]).toMatchObject({ status: 'applied', rules: 2, changed: true });
+      expect(await view('fw-edge')).toMatchObject({ in_sync: true, last_error: null });
+      expect((await nodeRow(hub.app.db, 'fw-edge')).last_error).toBeNull();
     });
   });
 }

@@ -1,3 +1,3 @@
-import { firewallApiSuite } from './firewall.suite.js';
+import { firewallSuite } from './firewall.suite.js';
 
-firewallApiSuite('sqlite');
+firewallSuite('sqlite');
