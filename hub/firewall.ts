@@ -24,7 +24,7 @@ export const RULES_SYNC_COMMAND = 'firewall.rules.sync';
 export const SetRule = Type.Object(
   {
     ...Rule.properties,
-    id: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$', description: 'Unique within the set; nodes see it as `<set id>.<id>`.' }),
+    id: Type.String({ maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$', description: 'Unique within the set; nodes see it as `<set id>.<id>`.' }),
   },
   { additionalProperties: false },
 );

@@ -114,7 +114,9 @@ export function firewallSuite(kind: DatabaseKind): void {
         [{ name: 'Bad', rules: [ADS, { id: 'high', kind: 'destination_port', port: 70000 }] }, 'rule "high": body.rules.1.port: must be <= 65535'],
         [{ name: 'Bad', rules: [{ id: 'odd', kind: 'geoip', value: 'cn' }] }, `rule "odd": body.rules.0.kind: must be one of source_ip, port, destination_ip, destination_port, domain, domain_suffix, domain_keyword, bittorrent`],
         [{ name: 'Bad', rules: [{ id: 'x', kind: 'bittorrent', note: 'y' }] }, 'rule "x": body.rules.0.note: unknown field'],
-        [{ name: 'Bad', rules: [{ id: `${'a'.repeat(65)}`, kind: 'bittorrent' }] }, `rule "${'a'.repeat(65)}": body.rules.0.id: must match pattern "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"`],
+        [{ name: 'Bad', rules: [{ id: 'no spaces', kind: 'bittorrent' }] }, 'rule "no spaces": body.rules.0.id: must match pattern "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"'],
+        // 64 characters at most, so that `<set id>.` in front still fits the 80 a node takes.
+        [{ name: 'Bad', rules: [{ id: 'a'.repeat(65), kind: 'bittorrent' }] }, `rule "${'a'.repeat(65)}": body.rules.0.id: must NOT have more than 64 characters`],
         [{ name: 'Bad', tags: ['Not A Tag'], rules: [] }, 'body.tags.0: must match pattern "^[a-z0-9][a-z0-9_-]{0,31}$"'],
         [{ rules: [] }, 'body.name: is required'],
       ];
