@@ -80,7 +80,8 @@ export function ipOrCidrFamily(value: string): 0 | 4 | 6 {
   if (rest.length > 0) return 0;
   const family = isIpv4(address) ? 4 : isIpv6(address) ? 6 : 0;
   if (family === 0 || prefix === undefined) return family;
-  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128) ? family : 0;
+  // No leading zeros: nft reads "/024" as octal (a /20), sing-box refuses it.
+  return /^(0|[1-9]\d{0,2})$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128) ? family : 0;
 }
 
 const DOMAIN = /^(?=.{1,253}$)([A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?$/;

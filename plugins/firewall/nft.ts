@@ -38,6 +38,8 @@ function runNft(nft: string, args: string[], stdin?: string): Promise<NftRun> {
       const code = e ? (typeof e.code === 'number' ? e.code : -1) : 0;
       resolve({ code, stdout, stderr: stderr || (e && typeof e.code !== 'number' ? e.message : ''), killed: e?.killed ?? false });
     });
+    // nft may exit before reading its input (no permission, say): its exit code tells, not EPIPE.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(stdin ?? '');
   });
 }
@@ -53,6 +55,8 @@ function unusable(run: NftRun): string | undefined {
 }
 
 const firstLine = (text: string) => text.trim().split('\n')[0] ?? '';
+/** `<file>:<line>:<columns>: Error: `, how nft starts each error about its input. */
+const ERROR_LINE = /^\S+:(\d+):\d+(?:-\d+)?: Error: /;
 
 export type NftOutcome = { outcome: 'applied' | 'empty' } | { outcome: 'unavailable'; reason: string };
 
@@ -108,15 +112,15 @@ export async function applyNft(table: string, plan: NftPlan): Promise<NftOutcome
   throw refusal(run.stderr, lineRules);
 }
 
-/** nft's error (`/dev/stdin:7:7-16: Error: …`) as an error naming the rules on the lines it points at. */
+/**
+ * nft's first error (`/dev/stdin:7:7-16: Error: …`) as an error naming the rule on the line it
+ * points at. Only the first: after a syntax error nft's parser reports the lines after it too.
+ */
 function refusal(stderr: string, lineRules: Map<number, string>): Error {
-  const errors = stderr.split('\n').filter((line) => /^\S+:\d+:\d+(-\d+)?: Error: /.test(line));
-  const named = errors.flatMap((line) => {
-    const rule = lineRules.get(Number(/^\S+:(\d+):/.exec(line)![1]));
-    return rule ? [`rule ${JSON.stringify(rule)} refused by nftables: ${line.replace(/^\S+:\d+:\d+(-\d+)?: Error: /, '')}`] : [];
-  });
-  if (named.length > 0) return new InvalidArgumentError(named.join('; '));
-  return new UnavailableError(`nft refused the table: ${firstLine(errors[0] ?? stderr)}`);
+  const first = stderr.split('\n').find((line) => ERROR_LINE.test(line));
+  const rule = first && lineRules.get(Number(ERROR_LINE.exec(first)![1]));
+  if (first && rule) return new InvalidArgumentError(`rule ${JSON.stringify(rule)} refused by nftables: ${first.replace(ERROR_LINE, '')}`);
+  return new UnavailableError(`nft refused the table: ${firstLine(first ?? stderr)}`);
 }
 
 /** Deletes the table if it is there; a reason when nft cannot be used, undefined when done. */

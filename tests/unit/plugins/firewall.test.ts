@@ -6,7 +6,7 @@ import { createHarness, type Harness } from '../../../agent-core/harness.js';
 import { PluginHost } from '../../../agent-core/plugin-host.js';
 import { FailedPreconditionError, InvalidArgumentError, UnavailableError } from '../../../agent-core/common/errors.js';
 import { definePlugin, Type, type AnyPluginDefinition } from '../../../agent-core/sdk.js';
-import type { Rule, RulesListOutput, RulesSyncOutput, StatusOutput } from '../../../plugins/firewall/contract.js';
+import { ruleListProblems, type Rule, type RulesListOutput, type RulesSyncOutput, type StatusOutput } from '../../../plugins/firewall/contract.js';
 import firewall from '../../../plugins/firewall/index.js';
 
 let tmp: string;
@@ -148,14 +148,18 @@ describe('firewall.rules.sync', () => {
     await h.execute('firewall.rules.sync', { revision: 'r1', rules: [{ id: 'keep', kind: 'domain', value: 'keep.example' }] });
     const before = await readFile(ruleSetFile(h), 'utf8');
     // Line 8 of the script is the second source_v4 element (after the 3 table lines and the set header).
-    await nft.fail("/dev/stdin:8:7-16: Error: syntax error, unexpected string, expecting number\n      1.2.3.4/09\n      ^^^^^^^^^^\n");
+    // nft's own format (firewall.nftables.test.ts checks it against the real one); later errors are echoes.
+    await nft.fail(
+      '/dev/stdin:8:7-21: Error: Could not process rule: Numerical result out of range\n      198.51.100.0/24\n      ^^^^^^^^^^^^^^^\n' +
+        '/dev/stdin:14:5-8: Error: syntax error, unexpected type\n',
+    );
     const rules: Rule[] = [
       { id: 'fine', kind: 'source_ip', value: '192.0.2.1' },
-      { id: 'odd', kind: 'source_ip', value: '1.2.3.4/09' },
+      { id: 'odd', kind: 'source_ip', value: '198.51.100.0/24' },
       { id: 'new-site', kind: 'domain', value: 'new.example' },
     ];
     await expect(h.execute('firewall.rules.sync', { revision: 'r2', rules })).rejects.toThrow(
-      new InvalidArgumentError('rule "odd" refused by nftables: syntax error, unexpected string, expecting number'),
+      new InvalidArgumentError('rule "odd" refused by nftables: Could not process rule: Numerical result out of range'),
     );
     expect(await readFile(ruleSetFile(h), 'utf8')).toBe(before);
     expect((await h.execute<RulesListOutput>('firewall.rules.list')).revision).toBe('r1');
@@ -365,5 +369,18 @@ describe('firewall config', () => {
 
   it('refuses a table name nft would not accept', async () => {
     await expect(start({ table: 'x; flush ruleset' })).rejects.toThrow(/^plugins\.firewall\.table: must match pattern/);
+  });
+});
+
+describe('ruleListProblems (the check the hub runs too)', () => {
+  it('takes addresses and prefixes as nft and sing-box read them, and refuses zero-padded prefixes', () => {
+    const ip = (value: string): Rule => ({ id: 'r', kind: 'destination_ip', value });
+    for (const good of ['192.0.2.1', '0.0.0.0/0', '10.0.0.0/8', '::', '::ffff:192.0.2.1', '2001:db8::/32', '2001:db8::1/128']) {
+      expect(ruleListProblems([ip(good)])).toEqual([]);
+    }
+    // nft reads "/024" as octal (a /20); sing-box refuses it.
+    for (const bad of ['192.0.2.0/024', '10.0.0.0/08', '2001:db8::/064', '01.2.3.4', '10.0.0.0/33', '1::2::3', 'example.org']) {
+      expect(ruleListProblems([ip(bad)])).toEqual([`rule "r": ${JSON.stringify(bad)} is not an IP address or CIDR`]);
+    }
   });
 });
