@@ -41,7 +41,7 @@ export interface RuleSetInput {
 }
 
 /** A set reaches a node that carries one of its tags; a set without tags reaches every node. */
-export const reaches = (set: Pick<FirewallRuleSet, 'tags'>, nodeTags: readonly string[]) => set.tags.length === 0 || set.tags.some((t) => nodeTags.includes(t));
+const reaches = (set: Pick<FirewallRuleSet, 'tags'>, nodeTags: readonly string[]) => set.tags.length === 0 || set.tags.some((t) => nodeTags.includes(t));
 
 export interface DesiredFirewall {
   revision: string;
