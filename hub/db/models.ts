@@ -467,6 +467,8 @@ export class FirewallRuleSet extends Timestamped {
   /** Ids unique within the set; a node gets them as `<set id>.<rule id>`. */
   rules!: Rule[];
   comment!: string;
+  /** configHash of { tags, rules }, what the nodes' lists depend on. */
+  hash!: string;
   created_by!: string;
   updated_by!: string;
 

@@ -15,7 +15,7 @@ import type { RulesSyncInput, RulesSyncOutput } from '../../plugins/firewall/con
 import type { AgentPool } from '../agents.js';
 import { recordAudit } from '../audit.js';
 import { Node, NodeFirewall } from '../db/models.js';
-import { readPlan, RULES_SYNC_COMMAND, SupportReader, type DesiredFirewall, type FirewallSupport } from '../firewall.js';
+import { PlanReader, RULES_SYNC_COMMAND, SupportReader, type DesiredFirewall, type FirewallSupport } from '../firewall.js';
 import { Backoff } from './backoff.js';
 import { failure, mapLimit, recordNodeError, recordNodeSeen, type PartResult } from './common.js';
 
@@ -49,6 +49,7 @@ export interface FirewallSummary {
 
 export class FirewallPusher {
   private readonly backoff: Backoff;
+  private readonly plans = new PlanReader();
   private readonly support = new SupportReader();
 
   constructor(private readonly deps: FirewallDeps) {
@@ -57,15 +58,21 @@ export class FirewallPusher {
 
   async tick(): Promise<FirewallSummary> {
     const { db } = this.deps;
+    // Most ticks find every node in sync: the whole row (address, credentials) is read only for the others.
     const [nodes, plan, states, support] = await Promise.all([
-      Node.query(db).where('enabled', true).orderBy('id'),
-      readPlan(db),
+      Node.query(db).where('enabled', true).orderBy('id').select('id', 'tags'),
+      this.plans.read(db),
       NodeFirewall.query(db).select('node_id', 'revision'),
       this.support.read(db),
     ]);
     const confirmed = new Map(states.map((s) => [s.node_id, s.revision]));
-    const behind = nodes.map((node) => ({ node, desired: plan.forNode(node.tags) })).filter(({ node, desired }) => confirmed.get(node.id) !== desired.revision);
-    const results = await mapLimit(behind, 8, ({ node, desired }) => this.push(node, desired, support.get(node.id) ?? 'unknown'));
+    const desired = new Map(nodes.map((node) => [node.id, plan.forNode(node.tags)]));
+    const behind = nodes.filter((node) => confirmed.get(node.id) !== desired.get(node.id)!.revision).map((node) => node.id);
+    const rows = new Map<string, Node>();
+    for (let i = 0; i < behind.length; i += 500) for (const node of await Node.query(db).findByIds(behind.slice(i, i + 500))) rows.set(node.id, node);
+    // A node deleted since the first read has nothing to be pushed.
+    const due = behind.filter((id) => rows.has(id));
+    const results = await mapLimit(due, 8, (id) => this.push(rows.get(id)!, desired.get(id)!, support.get(id) ?? 'unknown'));
     const count = (status: NodeFirewallResult['status']) => results.filter((r) => r.status === status).length;
     return {
       nodes: nodes.length,

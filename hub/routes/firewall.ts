@@ -13,6 +13,7 @@ import {
   FIREWALL_SUPPORT,
   MAX_FLEET_RULES,
   nodeFirewalls,
+  PlanReader,
   replaceRuleSet,
   SetRule,
   SupportReader,
@@ -87,7 +88,7 @@ const inputOf = (body: { name: string; tags?: string[]; rules: RuleSetInput['rul
 });
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const support = new SupportReader();
+  const readers = { plan: new PlanReader(), support: new SupportReader() };
 
   app.get('/rule-sets', { config: { role: 'viewer' }, schema: { response: { 200: Type.Object({ items: Type.Array(RuleSetOut) }) } } }, async () => ({
     items: (await FirewallRuleSet.query(app.db).orderBy('id')).map((s) => s.toPublic()),
@@ -136,7 +137,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.get('/nodes', { config: { role: 'viewer' }, schema: { response: { 200: Type.Object({ items: Type.Array(NodeFirewallOut) }) } } }, async () => ({
-    items: await nodeFirewalls(app.db, support),
+    items: await nodeFirewalls(app.db, readers),
   }));
 };
 

@@ -273,10 +273,12 @@ export function firewallSuite(kind: DatabaseKind): void {
       const good = await listed();
       // A rule the hub's check lets through would be refused by nodes just the same: stored
       // behind the API's back, as a hub with an older check could have.
+      const stored = { tags: ['core'], rules: [{ id: 'wide', kind: 'destination_ip', value: '10.0.0.0/33' }] };
       const [id] = await hub.app.db('firewall_rule_sets').insert({
         name: 'Stored elsewhere',
-        tags: JSON.stringify(['core']),
-        rules: JSON.stringify([{ id: 'wide', kind: 'destination_ip', value: '10.0.0.0/33' }]),
+        tags: JSON.stringify(stored.tags),
+        rules: JSON.stringify(stored.rules),
+        hash: configHash(stored),
         comment: '',
         created_by: 'someone',
         updated_by: 'someone',

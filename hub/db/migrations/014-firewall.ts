@@ -13,6 +13,8 @@ export async function up(knex: Knex): Promise<void> {
     // JSON array of the contract's rules; up to MAX_RULES of them outgrow MySQL's TEXT.
     t.text('rules', 'mediumtext').notNullable();
     t.string('comment', 500).notNullable().defaultTo('');
+    /** configHash of { tags, rules }: a reader rebuilds the nodes' lists only when some set's hash moved. */
+    t.string('hash', 64).notNullable();
     t.string('created_by', 64).notNullable();
     t.string('updated_by', 64).notNullable();
     t.bigInteger('created_at').notNullable();
