@@ -4,7 +4,7 @@
 // reloads by itself (rule-set.ts), and BitTorrent as a route rule for singbox-config. This file
 // composes them and keeps one sync all-or-nothing across the layers.
 import path from 'node:path';
-import { definePlugin, InvalidArgumentError, Type, type PluginContext } from '../../agent-core/sdk.js';
+import { definePlugin, InvalidArgumentError, Type, type PluginContext, type Static } from '../../agent-core/sdk.js';
 import {
   BlockedPort,
   ipOrCidrFamily,
@@ -22,7 +22,7 @@ import {
 } from './contract.js';
 import { applyNft, dropTable, tableState, type NftOutcome } from './nft.js';
 import { localRules, plan, type Plan } from './plan.js';
-import { RULE_SET_TAG, ruleSetSource, writeRuleSet } from './rule-set.js';
+import { checkRuleSet, RULE_SET_TAG, ruleSetSource, writeRuleSet } from './rule-set.js';
 import { createServedCheck } from './served.js';
 import { RulesStore, type Synced } from './store.js';
 
@@ -62,9 +62,15 @@ const commands = {
   },
 };
 
-type Ctx = PluginContext<{ blocked_ips: string[]; blocked_ports: BlockedPort[]; block_bittorrent: boolean; table: string }, Record<never, never>>;
+type Ctx = PluginContext<Static<typeof Config>, Record<never, never>>;
+
+/** How long, after a start, to wait for singbox-config to answer (it starts alongside). */
+const START_WAIT_MS = 30_000;
+const START_RETRY_MS = 1000;
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+const ruleSetOutcome = (p: Plan): LayerOutcome => (p.counts.ruleSet > 0 ? 'applied' : 'empty');
 
 /** The sing-box side of a plan: what singbox-config renders into the route. */
 function contribution(p: Plan, ruleSetPath: string): SingboxContributionOutput {
@@ -74,10 +80,6 @@ function contribution(p: Plan, ruleSetPath: string): SingboxContributionOutput {
     route_rules: [...(p.bittorrent ? [{ protocol: 'bittorrent', action: 'reject' }] : []), { rule_set: RULE_SET_TAG, action: 'reject' }],
     rule_sets: [{ type: 'local', tag: RULE_SET_TAG, format: 'source', path: ruleSetPath }],
   };
-}
-
-function outcomeOf(nft: NftOutcome): LayerOutcome {
-  return nft.outcome;
 }
 
 export default definePlugin({
@@ -126,10 +128,14 @@ export default definePlugin({
 
     /** Puts `next` in place on both layers; on any failure puts `previous` back and throws. */
     async function enforce(next: Plan, previous: Plan): Promise<{ nft: NftOutcome; reloaded: boolean; ruleSetChanged: boolean }> {
+      const content = ruleSetSource(next.ruleSet);
+      // sing-box first: it only logs a file it refuses, and would keep the old rules unseen.
+      const binary = await served.binary();
+      if (binary) await checkRuleSet(binary, ruleSetPath, content, next.ruleSet);
       const nft = await applyNft(table, next.nft);
       let ruleSetChanged = false;
       try {
-        ruleSetChanged = await writeRuleSet(ruleSetPath, ruleSetSource(next.ruleSet));
+        ruleSetChanged = await writeRuleSet(ruleSetPath, content);
         active = next;
         const reloaded = await served.reloadIfOutOfStep(contribution(next, ruleSetPath));
         return { nft, reloaded, ruleSetChanged };
@@ -145,15 +151,12 @@ export default definePlugin({
       }
     }
 
+    const nftWarnings = () => (nftNow.outcome === 'unavailable' ? [nftNow.reason] : []);
+
     async function sync(input: RulesSyncInput): Promise<RulesSyncOutput> {
-      const unchanged = {
-        revision: input.revision,
-        nftables: outcomeOf(nftNow),
-        rule_set: (active.counts.ruleSet > 0 ? 'applied' : 'empty') as LayerOutcome,
-        singbox_reloaded: false,
-        warnings: nftNow.outcome === 'unavailable' ? [nftNow.reason] : [],
-      };
-      if (synced?.revision === input.revision) return { ...unchanged, changed: false };
+      if (synced?.revision === input.revision) {
+        return { revision: input.revision, changed: false, nftables: nftNow.outcome, rule_set: ruleSetOutcome(active), singbox_reloaded: false, warnings: nftWarnings() };
+      }
       try {
         const all: Rule[] = [...input.rules, ...local];
         const problems = ruleListProblems(all);
@@ -166,7 +169,7 @@ export default definePlugin({
         synced = record;
         nftNow = result.nft;
         lastError = null;
-        const warnings = nftNow.outcome === 'unavailable' ? [nftNow.reason] : [];
+        const warnings = nftWarnings();
         if (result.ruleSetChanged) {
           const read = await served.waitForRead();
           if (read) warnings.push(read);
@@ -174,8 +177,8 @@ export default definePlugin({
         return {
           revision: input.revision,
           changed: true,
-          nftables: outcomeOf(nftNow),
-          rule_set: next.counts.ruleSet > 0 ? 'applied' : 'empty',
+          nftables: nftNow.outcome,
+          rule_set: ruleSetOutcome(next),
           singbox_reloaded: result.reloaded,
           warnings,
         };
@@ -184,6 +187,19 @@ export default definePlugin({
         throw error;
       }
     }
+
+    // The served config may predate this plugin's rule-set (a node upgraded) or its BitTorrent
+    // switch (agent.yaml changed): once singbox-config answers, one checked reload brings it in step.
+    const settled = (async () => {
+      for (let waited = 0; !(await served.answers()); waited += START_RETRY_MS) {
+        if (waited >= START_WAIT_MS || ctx.signal.aborted) return;
+        await new Promise((resolve) => setTimeout(resolve, START_RETRY_MS));
+      }
+      if (ctx.signal.aborted) return;
+      await serialize(async () => {
+        if (await served.reloadIfOutOfStep(contribution(active, ruleSetPath))) ctx.logger.info('sing-box reloaded to serve the firewall rules');
+      });
+    })().catch((error: unknown) => ctx.logger.error('could not bring the served config in step with the firewall rules', { error: messageOf(error) }));
 
     return {
       commands: {
@@ -217,6 +233,7 @@ export default definePlugin({
       },
 
       async stop() {
+        await settled;
         await queue;
         // A stopped or disabled firewall blocks nothing at the kernel; the rule-set file stays for
         // sing-box's served config, which names it.

@@ -57,49 +57,43 @@ export function plan(rules: readonly Rule[]): Plan {
   const nft: NftPlan = { sourceV4: [], sourceV6: [], tcpPorts: [], udpPorts: [] };
   // One headless rule per kind (and port protocol): sing-box matches a list in one lookup, where
   // one headless rule per entry would be tried one after another on every connection.
-  const groups = new Map<string, { rule: Record<string, unknown>; field: string; values: (string | number)[]; rules: string[] }>();
-  const group = (key: string, base: Record<string, unknown>, field: string) => {
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = { rule: base, field, values: [], rules: [] }));
-    return g;
-  };
+  const groups = new Map<string, { base: Record<string, unknown>; field: string; values: (string | number)[]; rules: string[] }>();
   const counts = { nft: 0, ruleSet: 0 };
+  const add = (key: string, base: Record<string, unknown>, field: string, value: string | number, id: string) => {
+    const group = groups.get(key) ?? { base, field, values: [], rules: [] };
+    groups.set(key, group);
+    group.values.push(value);
+    group.rules.push(id);
+    counts.ruleSet += 1;
+  };
   let bittorrent = false;
   for (const rule of rules) {
     switch (rule.kind) {
-      case 'source_ip': {
+      case 'source_ip':
         (ipOrCidrFamily(rule.value!) === 4 ? nft.sourceV4 : nft.sourceV6).push({ value: rule.value!, rule: rule.id });
         counts.nft += 1;
         break;
-      }
       case 'port':
         for (const p of protocols(rule)) (p === 'tcp' ? nft.tcpPorts : nft.udpPorts).push({ value: String(rule.port), rule: rule.id });
         counts.nft += 1;
         break;
       case 'destination_ip':
-        add(group('ip', {}, 'ip_cidr'), rule.value!, rule.id);
+        add('ip', {}, 'ip_cidr', rule.value!, rule.id);
         break;
-      case 'destination_port': {
-        const key = rule.protocol ?? 'any';
-        add(group(`port:${key}`, rule.protocol ? { network: [rule.protocol] } : {}, 'port'), rule.port!, rule.id);
+      case 'destination_port':
+        add(`port:${rule.protocol ?? 'any'}`, rule.protocol ? { network: [rule.protocol] } : {}, 'port', rule.port!, rule.id);
         break;
-      }
       case 'domain':
       case 'domain_suffix':
       case 'domain_keyword':
         // Names are case-insensitive; the file carries them in one case.
-        add(group(rule.kind, {}, rule.kind), rule.value!.toLowerCase(), rule.id);
+        add(rule.kind, {}, rule.kind, rule.value!.toLowerCase(), rule.id);
         break;
       case 'bittorrent':
         bittorrent = true;
         break;
     }
   }
-  function add(g: { values: (string | number)[]; rules: string[] }, value: string | number, id: string) {
-    g.values.push(value);
-    g.rules.push(id);
-    counts.ruleSet += 1;
-  }
-  const ruleSet = [...groups.values()].map((g) => ({ rule: { ...g.rule, [g.field]: g.values }, rules: g.rules }));
+  const ruleSet = [...groups.values()].map((g) => ({ rule: { ...g.base, [g.field]: g.values }, rules: g.rules }));
   return { nft, counts, ruleSet, bittorrent };
 }

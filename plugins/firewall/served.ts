@@ -15,6 +15,10 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
 const READ_WAIT_MS = 3000;
 
 export interface ServedCheck {
+  /** Whether singbox-config answers (true when it is not on this node: nothing to wait for). */
+  answers(): Promise<boolean>;
+  /** The sing-box binary singbox-config runs, to check a rule-set with; undefined without one. */
+  binary(): Promise<string | undefined>;
   /** Reloads sing-box through singbox-config when what it serves lacks `wanted`; whether it did. */
   reloadIfOutOfStep(wanted: SingboxContributionOutput): Promise<boolean>;
   /** After a new file: waits until sing-box read it; a warning when it did not. */
@@ -35,37 +39,65 @@ export function createServedCheck(ctx: PluginContext<unknown, Record<never, neve
     }
   }
 
-  /** The config sing-box serves, or undefined when singbox-config serves none. */
-  async function rendered(): Promise<Json | undefined> {
-    const got = await ask<{ rendered: unknown }>('singbox-config.config.get');
-    return got && isObject(got.rendered) ? got.rendered : undefined;
+  interface Served {
+    running: boolean;
+    found: boolean;
+    binary: string | undefined;
+    /** The served config's route, or undefined when singbox-config serves none. */
+    route: { rules: unknown[]; ruleSets: unknown[] } | undefined;
   }
 
-  function route(config: Json): { rules: unknown[]; ruleSets: unknown[] } {
-    const r = isObject(config.route) ? config.route : {};
-    return { rules: Array.isArray(r.rules) ? r.rules : [], ruleSets: Array.isArray(r.rule_set) ? r.rule_set : [] };
+  // The served route by the served config's hash: config.get returns the whole config (every
+  // user), so it is asked only when what sing-box serves has changed.
+  let cached: { hash: string; route: Served['route'] } | undefined;
+
+  /** What singbox-config serves, or undefined when it is not on this node. */
+  async function served(): Promise<Served | undefined> {
+    type Status = { running?: boolean; found?: boolean; binary?: string | null; config?: { rendered_hash?: string | null } };
+    const state = await ask<Status>('singbox-config.status');
+    if (!state) return undefined;
+    const hash = state.config?.rendered_hash ?? undefined;
+    let route = hash !== undefined && cached?.hash === hash ? cached.route : undefined;
+    if (route === undefined) {
+      const got = await ask<{ rendered: unknown }>('singbox-config.config.get');
+      const config = got && isObject(got.rendered) ? got.rendered : undefined;
+      const r = config && (isObject(config.route) ? config.route : {});
+      route = r && { rules: Array.isArray(r.rules) ? r.rules : [], ruleSets: Array.isArray(r.rule_set) ? r.rule_set : [] };
+      if (hash !== undefined) cached = { hash, route };
+    }
+    return { running: state.running === true, found: state.found === true, binary: state.binary ?? undefined, route };
   }
 
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-  function listsRuleSet(config: Json): boolean {
-    return route(config).ruleSets.some((entry) => isObject(entry) && entry.tag === RULE_SET_TAG && entry.path === ruleSetPath);
-  }
+  const listsRuleSet = (route: NonNullable<Served['route']>) =>
+    route.ruleSets.some((entry) => isObject(entry) && entry.tag === RULE_SET_TAG && entry.path === ruleSetPath);
 
   return {
+    async answers() {
+      return served().then(
+        () => true,
+        () => false,
+      );
+    },
+
+    async binary() {
+      const now = await served();
+      return now?.found ? now.binary : undefined;
+    },
+
     async reloadIfOutOfStep(wanted) {
-      const config = await rendered();
-      if (!config) return false;
+      const route = (await served())?.route;
+      if (!route) return false;
       // singbox-config puts contributed rules right after the first rule (sniff).
-      const inService = same(route(config).rules.slice(1, 1 + wanted.route_rules.length), wanted.route_rules) && listsRuleSet(config);
-      if (inService) return false;
+      if (same(route.rules.slice(1, 1 + wanted.route_rules.length), wanted.route_rules) && listsRuleSet(route)) return false;
       await ctx.call('singbox-config.reload', {});
       return true;
     },
 
     async waitForRead() {
-      const state = await ask<{ running: boolean }>('singbox-config.status');
-      if (!state?.running || !(await rendered().then((c) => c !== undefined && listsRuleSet(c)))) return undefined;
+      const now = await served();
+      if (!now?.running || !now.route || !listsRuleSet(now.route)) return undefined;
       const until = Date.now() + READ_WAIT_MS;
       while (Date.now() < until) {
         if (await readSinceWritten(ruleSetPath)) return undefined;
@@ -75,15 +107,13 @@ export function createServedCheck(ctx: PluginContext<unknown, Record<never, neve
     },
 
     async loaded() {
-      const state = await ask<{ running: boolean }>('singbox-config.status').catch(() => undefined);
-      if (!state?.running) return { loaded: null, message: 'sing-box is not running under singbox-config' };
-      const config = await rendered().catch(() => undefined);
-      if (!config) return { loaded: null, message: 'singbox-config serves no config yet' };
-      if (!listsRuleSet(config)) {
+      const now = await served().catch(() => undefined);
+      if (!now?.running) return { loaded: null, message: 'sing-box is not running under singbox-config' };
+      if (!now.route) return { loaded: null, message: 'singbox-config serves no config yet' };
+      if (!listsRuleSet(now.route)) {
         return { loaded: false, message: `the config sing-box serves does not use ${ruleSetPath} yet (it will after singbox-config renders it again, e.g. its reload)` };
       }
-      const read = await readSinceWritten(ruleSetPath);
-      if (read) return { loaded: true, message: `sing-box read the rule-set after it was last written` };
+      if (await readSinceWritten(ruleSetPath)) return { loaded: true, message: 'sing-box read the rule-set after it was last written' };
       const written = await stat(ruleSetPath).then((s) => s.mtime.toISOString(), () => 'never');
       return { loaded: false, message: `sing-box has not read the rule-set since it was written (${written}); a file system mounted noatime cannot tell` };
     },

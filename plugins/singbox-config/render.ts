@@ -90,9 +90,9 @@ export function render({ base, users, routeRules, ruleSets = [], experimental, s
   if (ruleSets.length > 0) {
     const own = Array.isArray(route.rule_set) ? route.rule_set : [];
     const tags = new Set(own.map((entry) => (isObject(entry) ? entry.tag : undefined)));
-    const clash = ruleSets.find((entry) => isObject(entry) && tags.has(entry.tag));
-    if (clash) {
-      throw new InvalidArgumentError(`route.rule_set: the base config has a rule-set tagged ${JSON.stringify((clash as Json).tag)}, which the firewall plugin uses; rename it`);
+    const taken = ruleSets.filter(isObject).find((entry) => tags.has(entry.tag));
+    if (taken) {
+      throw new InvalidArgumentError(`route.rule_set: the base config has a rule-set tagged ${JSON.stringify(taken.tag)}, which the firewall plugin uses; rename it`);
     }
     (config.route as Json).rule_set = [...own, ...ruleSets];
   }

@@ -3,7 +3,7 @@
 // rule-set file sing-box re-reads by itself, so changing them must not reload sing-box or cut a
 // download in flight; only the BitTorrent switch reloads.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -149,6 +149,8 @@ describe('firewall on a node running real sing-box', { timeout: 60_000 }, () => 
   const call = async <T>(command: string, input: unknown = {}) => (await client.execute(command, input, { timeoutMs: 90_000 })).result as T;
   const sync = (revision: string, rules: Rule[]) => call<RulesSyncOutput>('firewall.rules.sync', { revision, rules });
   const singbox = () => call<{ pid: number; reloads: number; running: boolean }>('singbox-config.status');
+  /** How often sing-box has (re)started, from its own log (singbox-config's work_dir is its state folder). */
+  const starts = async () => (await readFile(path.join(agent.dir, 'state', 'singbox-config', 'sing-box.log'), 'utf8')).split('sing-box started').length - 1;
 
   const BLOCKS: Rule[] = [
     { id: 'bad-ip', kind: 'destination_ip', value: '127.0.0.2/32' },
@@ -162,6 +164,8 @@ describe('firewall on a node running real sing-box', { timeout: 60_000 }, () => 
     // Names resolved by the node, from its own hosts table: the block must catch the name, not an address.
     profile.baseConfig.dns = { servers: [{ type: 'hosts', tag: 'hosts', predefined: { 'allowed.fwtest': '127.0.0.1', 'blocked.fwtest': '127.0.0.1' } }] };
     profile.baseConfig.route = { ...(profile.baseConfig.route as object), default_domain_resolver: 'hosts' };
+    // Info: sing-box logs "sing-box started" at every start and reload.
+    profile.baseConfig.log = { level: 'info' };
     const plugins = await singboxNodePlugins(bin);
     agent = await startAgentProcess({
       nodeId: 'fw-e2e',
@@ -195,6 +199,8 @@ describe('firewall on a node running real sing-box', { timeout: 60_000 }, () => 
   it('blocks destinations without a reload: a download by another user goes on across the sync', async () => {
     for (const host of ['127.0.0.1', '127.0.0.2', 'allowed.fwtest', 'blocked.fwtest']) expect(await get(alice.proxyPort, host, originPort)).toBe('hello');
     const before = await singbox();
+    const started = await starts();
+    expect(started).toBeGreaterThan(0);
 
     const download = slowDownload(bob.proxyPort, originPort);
     await new Promise((r) => setTimeout(r, 1000));
@@ -214,6 +220,7 @@ describe('firewall on a node running real sing-box', { timeout: 60_000 }, () => 
     // A chunk every 50 ms: a reload would cut the connection, not just pause it.
     expect(done.longestGapMs).toBeLessThan(1000);
     expect(await singbox()).toMatchObject({ pid: before.pid, reloads: before.reloads, running: true });
+    expect(await starts()).toBe(started);
 
     const status = await call<StatusOutput>('firewall.status');
     expect(status.rule_set).toMatchObject({ rules: 2, loaded: true });
@@ -232,9 +239,11 @@ describe('firewall on a node running real sing-box', { timeout: 60_000 }, () => 
   it('blocks a BitTorrent handshake after a checked reload, and still serves everything else', async () => {
     expect(await torrentHandshake(alice.proxyPort, peer.port)).toBe(true);
     const before = await singbox();
+    const started = await starts();
     const out = await sync('r3', [...BLOCKS, { id: 'no-torrents', kind: 'bittorrent' }]);
     expect(out).toMatchObject({ changed: true, singbox_reloaded: true });
     expect((await singbox()).reloads).toBe(before.reloads + 1);
+    expect(await starts()).toBe(started + 1);
 
     const handshakes = peer.handshakes();
     expect(await torrentHandshake(alice.proxyPort, peer.port)).toBe(false);

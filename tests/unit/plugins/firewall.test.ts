@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { FailedPreconditionError, InvalidArgumentError, UnavailableError } from 
 import { definePlugin, Type, type AnyPluginDefinition } from '../../../agent-core/sdk.js';
 import { ruleListProblems, type Rule, type RulesListOutput, type RulesSyncOutput, type StatusOutput } from '../../../plugins/firewall/contract.js';
 import firewall from '../../../plugins/firewall/index.js';
+import { until } from '../../support/until.js';
 
 let tmp: string;
 let harness: Harness | undefined;
@@ -278,7 +279,7 @@ describe('firewall.singbox-contribution', () => {
 });
 
 /** A stand-in singbox-config: serves what it renders from the firewall's contribution, counts reloads. */
-function fakeSingbox() {
+function fakeSingbox(binary?: string, running = false) {
   const state = { reloads: 0, rendered: null as Record<string, unknown> | null, failReload: false };
   const plugin = definePlugin({
     id: 'singbox-config',
@@ -296,7 +297,7 @@ function fakeSingbox() {
       };
       return {
         commands: {
-          status: async () => ({ running: false }),
+          status: async () => ({ running, found: binary !== undefined, binary: binary ?? null }),
           'config.get': async () => ({ rendered: state.rendered }),
           reload: async () => {
             const next = await render();
@@ -332,6 +333,38 @@ describe('with singbox-config', () => {
     expect(sb.state.reloads).toBe(2);
   });
 
+  it('brings a served config that predates the rule-set in step at start, with one reload', async () => {
+    await fakeNft();
+    const sb = fakeSingbox();
+    sb.state.rendered = { route: { rules: [{ action: 'sniff' }], final: 'direct' } };
+    const h = await start({}, [sb.plugin]);
+    await until('the reload at start', () => sb.state.reloads === 1, 5000);
+    expect((sb.state.rendered.route as { rule_set: unknown[] }).rule_set).toEqual([
+      { type: 'local', tag: 'boxfleet-block', format: 'source', path: ruleSetFile(h) },
+    ]);
+    expect(await h.execute<RulesSyncOutput>('firewall.rules.sync', { revision: 'r1', rules: [RULES[6]!] })).toMatchObject({ singbox_reloaded: false });
+    expect(sb.state.reloads).toBe(1);
+  });
+
+  it("tells from the file's access time whether sing-box read the new rule-set", async () => {
+    await fakeNft();
+    const sb = fakeSingbox(undefined, true);
+    const h = await start({}, [sb.plugin]);
+    await h.execute('singbox-config.reload');
+    // Nothing reads the new file here: the sync waits for it, then says so.
+    const out = await h.execute<RulesSyncOutput>('firewall.rules.sync', { revision: 'r1', rules: [RULES[6]!] });
+    expect(out.warnings).toEqual([`sing-box has not read the new ${ruleSetFile(h)} within 3 s; see firewall.status`]);
+    // The plugin's own reads (status, the next sync comparing contents) do not count.
+    expect((await h.execute<StatusOutput>('firewall.status')).rule_set).toMatchObject({ rules: 1, loaded: false });
+    await h.execute('firewall.rules.sync', { revision: 'r2', rules: [RULES[6]!] });
+    expect((await h.execute<StatusOutput>('firewall.status')).rule_set.loaded).toBe(false);
+    await readFile(ruleSetFile(h)); // as sing-box does when it sees the rename
+    expect((await h.execute<StatusOutput>('firewall.status')).rule_set).toMatchObject({
+      loaded: true,
+      message: 'sing-box read the rule-set after it was last written',
+    });
+  });
+
   it('puts everything back when the reload fails', async () => {
     const nft = await fakeNft();
     const sb = fakeSingbox();
@@ -348,6 +381,37 @@ describe('with singbox-config', () => {
     const status = await h.execute<StatusOutput>('firewall.status');
     expect(status).toMatchObject({ revision: 'r1', bittorrent_blocked: false, last_error: { revision: 'r2' } });
     expect((await h.execute<{ route_rules: unknown[] }>('firewall.singbox-contribution')).route_rules).toHaveLength(1);
+  });
+});
+
+describe('a rule-set sing-box refuses', () => {
+  it('is checked with sing-box before anything changes, and the rule is named', async () => {
+    const nft = await fakeNft();
+    // A stand-in sing-box whose check refuses the second ip_cidr value of a file holding 198.51.100.9.
+    const singbox = path.join(await mkdtemp(path.join(tmp, 'sb-')), 'sing-box');
+    await writeFile(
+      singbox,
+      `#!/bin/sh
+file=$(grep -o '"path":"[^"]*"' | cut -d'"' -f4)
+if grep -q 198.51.100.9 "$file"; then
+  echo 'FATAL[0000] initialize router: parse rule-set[0]: parse rule_set.rules.[0]: ipcidr: parse [1]: netip.ParsePrefix("198.51.100.9"): refused here' >&2
+  exit 1
+fi
+`,
+    );
+    await chmod(singbox, 0o755);
+    const h = await start({}, [fakeSingbox(singbox).plugin]);
+    await h.execute('firewall.rules.sync', { revision: 'r1', rules: [RULES[0]!, RULES[4]!] });
+    const before = await readFile(ruleSetFile(h), 'utf8');
+    const scripts = (await nft.scripts()).length;
+    const rules: Rule[] = [RULES[4]!, { id: 'odd-dest', kind: 'destination_ip', value: '198.51.100.9' }, RULES[2]!];
+    await expect(h.execute('firewall.rules.sync', { revision: 'r2', rules })).rejects.toThrow(
+      new InvalidArgumentError('rule "odd-dest" refused by sing-box: netip.ParsePrefix("198.51.100.9"): refused here'),
+    );
+    expect(await readFile(ruleSetFile(h), 'utf8')).toBe(before);
+    expect((await nft.scripts()).length).toBe(scripts);
+    expect((await h.execute<RulesListOutput>('firewall.rules.list')).revision).toBe('r1');
+    expect(await readdir(path.dirname(ruleSetFile(h)))).toEqual(['boxfleet-block.json', 'rules.json']);
   });
 });
 
