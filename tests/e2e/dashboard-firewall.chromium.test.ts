@@ -1,8 +1,9 @@
 // The firewall screen in a real browser against a real hub: an admin creates a rule set from the
 // rules table (a rule the hub refuses is named next to the form, and nothing is stored), sees it
-// listed, edits and deletes it; the nodes' table says which node cannot take rules and why a push
-// failed; a viewer reads without forms. At 1280 px and on a 390 px phone, with a screenshot of each
+// listed, edits and deletes it; the nodes' table shows a real agent's firewall plugin confirming
+// the set, which node cannot take rules and why a push failed; a viewer reads without forms. At 1280 px and on a 390 px phone, with a screenshot of each
 // and no console error but the hub's deliberate refusal.
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -10,9 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentDescription } from '../../agent-core/common/description.js';
 import { createAdmin } from '../../hub/admins.js';
 import { storeDescription } from '../../hub/node-status.js';
+import { startAgentProcess, type AgentProcess } from '../support/agent-process.js';
 import { launchBrowser, openPage } from '../support/browser.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
-import { seedUnreachableNode } from '../integration/jobs.suite.js';
+import { enroll, seedUnreachableNode } from '../integration/jobs.suite.js';
 
 const SHOTS = path.resolve('test-output/screenshots');
 const PASSWORD = 'dashboard-test-password';
@@ -38,6 +40,7 @@ describe('firewall screen in Chromium', { timeout: 90_000 }, () => {
   let hub: TestHub;
   let url: string;
   let browser: Browser;
+  let agent: AgentProcess;
 
   beforeAll(async () => {
     await mkdir(SHOTS, { recursive: true });
@@ -49,11 +52,22 @@ describe('firewall screen in Chromium', { timeout: 90_000 }, () => {
     await seedUnreachableNode(hub.app.db, 'edge-1', ['edge']);
     await seedUnreachableNode(hub.app.db, 'core-1', ['core']);
     await storeDescription(hub.app.db, 'edge-1', WITH_FIREWALL, Date.now());
+    // A real agent whose only plugin is the firewall, with an nftables table of its own (the set
+    // below blocks a source range: it goes into that table, dropped when the agent stops).
+    agent = await startAgentProcess({
+      nodeId: 'edge-real',
+      configure: (config) => {
+        config.plugins = { firewall: { enabled: true, table: `fwhub_${randomBytes(4).toString('hex')}` } };
+        config.reload_on_change = false;
+      },
+    });
+    await enroll(hub, agent, { tags: ['edge'] });
     browser = await launchBrowser();
   }, 60_000);
 
   afterAll(async () => {
     await browser?.close();
+    await agent?.stop();
     await hub?.close();
   });
 
@@ -117,9 +131,15 @@ describe('firewall screen in Chromium', { timeout: 90_000 }, () => {
     expect(await form.getByLabel('Name').inputValue()).toBe('');
     expect(await form.getByLabel('Rule id 1').count()).toBe(0);
 
-    // The nodes: edge-1 takes rules but does not answer; core-1 never described itself.
-    expect(await hub.app.jobs.run('firewall')).toMatchObject({ ran: true, result: { applied: 0, failed: 1, skipped: 1 } });
+    // The nodes: edge-real takes the set; edge-1 takes rules but does not answer; core-1 never described itself.
+    expect(await hub.app.jobs.run('firewall')).toMatchObject({ ran: true, result: { applied: 1, failed: 1, skipped: 1 } });
     await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+    const real = page.locator('tr[data-node-firewall="edge-real"]');
+    await real.getByText('in sync', { exact: true }).waitFor();
+    const [desired, confirmed] = await real.locator('code').evaluateAll((codes) => codes.map((c) => c.getAttribute('title')));
+    expect(confirmed).toBe(desired);
+    const onNode = await hub.app.inject({ method: 'POST', url: '/api/v1/nodes/edge-real/commands/firewall.rules.list', headers: hub.auth, payload: {} });
+    expect(onNode.json()).toMatchObject({ revision: desired, rules: [{ id: `${stored.id}.rule-1` }, { id: `${stored.id}.rule-2` }] });
     const edge = page.locator('tr[data-node-firewall="edge-1"]');
     await edge.getByText('push failed', { exact: true }).waitFor();
     expect(await edge.locator('[data-last-error]').textContent()).toMatch(/^node edge-1: /);
