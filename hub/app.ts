@@ -144,6 +144,8 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   await app.register(jobsPlugin, { config, logger });
   await app.register(configRoutes, { prefix: '/api/v1/configs' });
   await app.register(nodeRoutes, { prefix: '/api/v1/nodes', config });
+  // Firewall rule sets and each node's confirmed revision; the `firewall` job pushes them (hub/jobs/firewall.ts).
+  await app.register(import('./routes/firewall.js'), { prefix: '/api/v1/firewall' });
 
   // End-user subscriptions (public, token in the path): hub/routes/sub.ts.
   await app.register(import('./routes/sub.js'), {

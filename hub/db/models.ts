@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { Model, type QueryBuilder } from 'objection';
 import type { Role } from '../../agent-core/common/roles.js';
 import type { AgentDescription } from '../../agent-core/common/description.js';
+import type { Rule } from '../../plugins/firewall/contract.js';
 import type { Sample } from '../../plugins/sysmetrics/contract.js';
 import type { InboundOverride } from '../subscriptions/entries.js';
 
@@ -468,4 +469,48 @@ export class InstallToken extends Model {
       used_by_node: this.used_by_node,
     };
   }
+}
+
+/** Firewall rules an admin keeps for the nodes carrying one of `tags` (every node when empty): hub/firewall.ts. */
+export class FirewallRuleSet extends Timestamped {
+  static override tableName = 'firewall_rule_sets';
+  static override jsonAttributes = ['tags', 'rules'];
+  id!: number;
+  name!: string;
+  tags!: string[];
+  /** Ids unique within the set; a node gets them as `<set id>.<rule id>`. */
+  rules!: Rule[];
+  comment!: string;
+  /** configHash of { tags, rules }, what the nodes' lists depend on. */
+  hash!: string;
+  created_by!: string;
+  updated_by!: string;
+
+  toPublic() {
+    return {
+      id: this.id,
+      name: this.name,
+      tags: this.tags,
+      rules: this.rules,
+      comment: this.comment,
+      created_by: this.created_by,
+      updated_by: this.updated_by,
+      created_at: iso(this.created_at)!,
+      updated_at: iso(this.updated_at)!,
+    };
+  }
+}
+
+/** What a node's firewall plugin last confirmed, and the last push it refused (hub/jobs/firewall.ts). */
+export class NodeFirewall extends Model {
+  static override tableName = 'node_firewall';
+  static override idColumn = 'node_id';
+  static override jsonAttributes = ['warnings'];
+  node_id!: string;
+  revision!: string | null;
+  synced_at!: number | null;
+  warnings!: string[] | null;
+  last_error!: string | null;
+  error_revision!: string | null;
+  error_at!: number | null;
 }

@@ -1,7 +1,7 @@
 // Small helpers the jobs share: chunking, bounded concurrency, retrying a transaction the
-// database refused for a moment, and recording what a job learned about a node's health.
+// database refused for a moment, recording what a job learned about a node's health, and how a push to a node went.
 import type { Knex } from 'knex';
-import { HubError } from '../errors.js';
+import { HubError, type HubErrorCode } from '../errors.js';
 
 export function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
@@ -44,6 +44,26 @@ const UNREACHABLE = new Set(['HUB_ERR_AGENT_UNREACHABLE', 'HUB_ERR_AGENT_TIMEOUT
 
 /** The agent did not answer (as opposed to answering with an error). */
 export const isUnreachable = (error: unknown) => error instanceof HubError && UNREACHABLE.has(error.code);
+
+/** How a push to one node went, as a job's result lists it. */
+export interface PartResult {
+  /** applied: the node took it; failed: it did not; waiting: backing off after earlier failures. */
+  status: 'applied' | 'failed' | 'waiting';
+  error?: string;
+  code?: HubErrorCode;
+  /** The node did not answer (offline), as opposed to answering with an error. */
+  unreachable?: boolean;
+  retry_at?: string;
+}
+
+export function failure(error: unknown): PartResult {
+  return {
+    status: 'failed',
+    error: (error as Error).message,
+    code: error instanceof HubError ? error.code : 'HUB_ERR_INTERNAL',
+    unreachable: isUnreachable(error),
+  };
+}
 
 /**
  * Stores `<prefix>: <message>` as the node's last_error (the prefix starts with the job's name); an unreachable node is marked offline, one

@@ -1,9 +1,9 @@
 // The reconciler: every enabled node whose applied config version or users revision is behind
 // what the hub wants gets singbox-config.config.apply (the version's content from the object store)
 // and then singbox-config.users.sync {revision, users, ledger_seq}. Success records applied_*
-// (what the node confirmed) and health; a failure records last_error and backs that node off in
-// memory (5 s, 10 s, ... at most 5 min), so a node that was offline catches up when it returns
-// without the hub hammering it meanwhile. Config and users back off separately: a config the node keeps refusing
+// (what the node confirmed) and health; a failure records last_error and backs that node off
+// (jobs/backoff.ts), so a node that was offline catches up when it returns without the hub
+// hammering it meanwhile. Config and users back off separately: a config the node keeps refusing
 // never holds back the removal of a suspended user.
 //
 // Every push is written to the audit log (architecture §6: every command sent to a node) and to
@@ -17,13 +17,12 @@ import type { AgentPool } from '../agents.js';
 import { recordAudit, type Actor } from '../audit.js';
 import { readConfigVersion, recordConfigEvent } from '../config-versions.js';
 import { Node, type ConfigEventAction } from '../db/models.js';
-import { HubError, type HubErrorCode } from '../errors.js';
+import { HubError } from '../errors.js';
 import { entitlements, usersOnNode, type Entitlement } from '../fleet.js';
 import type { ObjectStore } from '../object-store.js';
-import { isUnreachable, mapLimit, recordNodeError, recordNodeSeen } from './common.js';
+import { Backoff } from './backoff.js';
+import { failure, mapLimit, recordNodeError, recordNodeSeen, type PartResult } from './common.js';
 
-export const BACKOFF_FIRST_MS = 5_000;
-export const BACKOFF_MAX_MS = 5 * 60_000;
 /** The audit action of a config pushed to a node; its input names the version. */
 export const CONFIG_APPLY_ACTION = 'node.config.apply';
 export const USERS_SYNC_ACTION = 'node.users.sync';
@@ -35,16 +34,6 @@ export interface ReconcileDeps {
   objects: ObjectStore;
   now(): number;
   logger: AppLogger;
-}
-
-export interface PartResult {
-  /** applied: the node took it; failed: it did not; waiting: backing off after earlier failures. */
-  status: 'applied' | 'failed' | 'waiting';
-  error?: string;
-  code?: HubErrorCode;
-  /** The node did not answer (offline), as opposed to answering with an error. */
-  unreachable?: boolean;
-  retry_at?: string;
 }
 
 export interface NodeReconcileResult {
@@ -75,10 +64,12 @@ interface UsersSnapshot {
 }
 
 export class Reconciler {
-  private readonly backoff = new Map<string, { failures: number; until: number }>();
+  private readonly backoff: Backoff;
   private readonly busy = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly deps: ReconcileDeps) {}
+  constructor(private readonly deps: ReconcileDeps) {
+    this.backoff = new Backoff(deps.now);
+  }
 
   /** One tick: every enabled node that is behind, a few at a time. */
   async tick(): Promise<ReconcileSummary> {
@@ -92,7 +83,7 @@ export class Reconciler {
           ),
       )
       .orderBy('id');
-    const usersDue = nodes.filter((n) => n.applied_revision < n.desired_revision && this.waitingUntil(`${n.id}:users`, false) === undefined);
+    const usersDue = nodes.filter((n) => n.applied_revision < n.desired_revision && this.backoff.waitingUntil(`${n.id}:users`, false) === undefined);
     const snapshot = usersDue.length > 0 ? await this.usersSnapshot(usersDue.map((n) => n.id)) : undefined;
     const results = await mapLimit(nodes, 8, (node) => this.reconcileNode(node, { snapshot }));
     const waiting = (r: NodeReconcileResult) => [r.config, r.users].some((p) => p?.status === 'waiting');
@@ -126,19 +117,6 @@ export class Reconciler {
     return run;
   }
 
-  /** When the part may be tried again; undefined when it may now. */
-  private waitingUntil(key: string, force: boolean): number | undefined {
-    const state = this.backoff.get(key);
-    if (force || !state || state.until <= this.deps.now()) return undefined;
-    return state.until;
-  }
-
-  private failed(key: string): void {
-    const failures = (this.backoff.get(key)?.failures ?? 0) + 1;
-    const delay = Math.min(BACKOFF_FIRST_MS * 2 ** (failures - 1), BACKOFF_MAX_MS);
-    this.backoff.set(key, { failures, until: this.deps.now() + delay });
-  }
-
   /** One transaction: remaining_bytes and each ledger_seq describe one moment (see pushUsers). */
   private usersSnapshot(nodeIds: string[]): Promise<UsersSnapshot> {
     return this.deps.db.transaction(async (trx) => {
@@ -170,14 +148,14 @@ export class Reconciler {
   private async pushConfig(node: Node, versionId: number, force: boolean, actor: Actor, action: ConfigEventAction): Promise<PartResult> {
     const { db, agents, objects, now, logger } = this.deps;
     const key = `${node.id}:config`;
-    const retryAt = this.waitingUntil(key, force);
+    const retryAt = this.backoff.waitingUntil(key, force);
     if (retryAt !== undefined) return { status: 'waiting', retry_at: new Date(retryAt).toISOString() };
 
     let content: Awaited<ReturnType<typeof readConfigVersion>>;
     try {
       content = await readConfigVersion(db, objects, versionId);
     } catch (error) {
-      this.failed(key);
+      this.backoff.failed(key);
       await recordNodeError(db, node.id, `config: version ${versionId}`, error, now(), false);
       logger.error('config version unreadable', { node_id: node.id, version: versionId, error: (error as Error).message });
       return failure(error);
@@ -192,14 +170,14 @@ export class Reconciler {
       await db('nodes')
         .where({ id: node.id })
         .update({ applied_config_version: version.id, served_config_hash: version.hash, served_checked_at: now(), config_drift_since: null });
-      this.backoff.delete(key);
+      this.backoff.succeeded(key);
       await recordNodeSeen(db, node.id, 'config', now());
       await this.audit(actor, CONFIG_APPLY_ACTION, node.id, { version: version.id, hash: version.hash }, started);
       await recordConfigEvent(db, logger, { node_id: node.id, version_id: version.id, hash: version.hash, action, admin: actor.name, time: now() });
       logger.info('config applied', { node_id: node.id, version: version.id });
       return { status: 'applied' };
     } catch (error) {
-      this.failed(key);
+      this.backoff.failed(key);
       await recordNodeError(db, node.id, `config: version ${version.id}`, error, now());
       await this.audit(actor, CONFIG_APPLY_ACTION, node.id, { version: version.id, hash: version.hash }, started, error);
       await recordConfigEvent(db, logger, { node_id: node.id, version_id: version.id, hash: version.hash, action, admin: actor.name, error, time: now() });
@@ -217,7 +195,7 @@ export class Reconciler {
   ): Promise<PartResult & { users?: number; changed?: boolean; locally_removed?: UsersSyncOutput['locally_removed'] }> {
     const { db, agents, now, logger } = this.deps;
     const key = `${node.id}:users`;
-    const retryAt = this.waitingUntil(key, force);
+    const retryAt = this.backoff.waitingUntil(key, force);
     if (retryAt !== undefined) return { status: 'waiting', retry_at: new Date(retryAt).toISOString() };
 
     // One transaction, so that remaining_bytes and ledger_seq describe one moment: the node counts
@@ -245,7 +223,7 @@ export class Reconciler {
       const answer = (result ?? {}) as Partial<UsersSyncOutput>;
       // Never backwards: a slower push of an older revision must not undo a newer one's record.
       await db('nodes').where({ id: node.id }).andWhere('applied_revision', '<', revision).update({ applied_revision: revision });
-      this.backoff.delete(key);
+      this.backoff.succeeded(key);
       await recordNodeSeen(db, node.id, 'users.sync', now());
       await this.audit(actor, USERS_SYNC_ACTION, node.id, sent(), started);
       if (answer.locally_removed?.length) {
@@ -253,7 +231,7 @@ export class Reconciler {
       }
       return { status: 'applied', users: users.length, changed: answer.changed, locally_removed: answer.locally_removed };
     } catch (error) {
-      this.failed(key);
+      this.backoff.failed(key);
       await recordNodeError(db, node.id, `users.sync: revision ${revision}`, error, now());
       await this.audit(actor, USERS_SYNC_ACTION, node.id, sent(), started, error);
       logger.warn('users not synced', { node_id: node.id, revision, error: (error as Error).message });
@@ -264,13 +242,4 @@ export class Reconciler {
   private audit(actor: Actor, action: string, target: string, input: Record<string, unknown>, started: number, error?: unknown): Promise<void> {
     return recordAudit(this.deps.db, this.deps.logger, { actor, action, target, input, started, error });
   }
-}
-
-function failure(error: unknown): PartResult {
-  return {
-    status: 'failed',
-    error: (error as Error).message,
-    code: error instanceof HubError ? error.code : 'HUB_ERR_INTERNAL',
-    unreachable: isUnreachable(error),
-  };
 }

@@ -1,5 +1,5 @@
-// The hub's scheduled jobs (traffic, quota, reconcile, metrics, alerts, node-status, inbound-check)
-// as one Fastify plugin, `app.jobs`; the `live` job (jobs/live.ts) registers itself beside them.
+// The hub's scheduled jobs (traffic, quota, reconcile, firewall, metrics, alerts, node-status,
+// inbound-check) as one Fastify plugin, `app.jobs`; the `live` job (jobs/live.ts) registers itself beside them.
 //
 // Each tick runs under a fleet-wide lease in job_leases, so with several hubs on one database each
 // tick runs once: a hub takes the lease when it has expired or is already its own, keeps it alive
@@ -16,6 +16,7 @@ import { entrySpan } from '../../agent-core/common/tracing.js';
 import type { HubConfig } from '../config.js';
 import { AlertEngine } from './alerts.js';
 import { withRetry } from './common.js';
+import { FirewallPusher } from './firewall.js';
 import { inboundChecker } from './inbound-check.js';
 import { runMetricsJob } from './metrics.js';
 import { runNodeStatusJob } from './node-status.js';
@@ -233,6 +234,9 @@ export const jobsPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
     });
     jobs.add({ name: 'quota', intervalMs: config.quota_interval_s * 1000, tick: () => runQuotaJob(deps) });
     jobs.add({ name: 'reconcile', intervalMs: config.reconcile_interval_s * 1000, tick: () => reconciler.tick() });
+    // Firewall rules are desired state pushed like users, so on the reconciler's interval.
+    const firewall = new FirewallPusher(deps);
+    jobs.add({ name: 'firewall', intervalMs: config.reconcile_interval_s * 1000, tick: () => firewall.tick() });
     jobs.add({
       name: 'metrics',
       intervalMs: config.metrics_interval_s * 1000,

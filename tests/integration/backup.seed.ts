@@ -3,8 +3,8 @@
 // it: admins, users (the newest one deleted, so the next id is not max + 1), plans, subscriptions
 // in several states, an enrolled node (a real agent process with the ledger and singbox-config
 // doubles) and an unreachable one, billed traffic, config versions and their objects, live figures,
-// metrics samples, alerts with their notifications, install commands, the audit log, the JWT secret
-// and job leases.
+// metrics samples, alerts with their notifications, install commands, firewall rule sets and a
+// node's failed firewall push, the audit log, the JWT secret and job leases.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createLogger } from '../../agent-core/common/logger.js';
@@ -12,6 +12,7 @@ import type { AlertChannel } from '../../hub/db/models.js';
 import { AlertEngine } from '../../hub/jobs/alerts.js';
 import type { ChannelSender } from '../../hub/alerts/channels.js';
 import { storeSamples } from '../../hub/jobs/metrics.js';
+import { storeDescription } from '../../hub/node-status.js';
 import type { AgentProcess } from '../support/agent-process.js';
 import type { TestHub } from '../support/hub.js';
 import { enroll, nodeCommand, seedUnreachableNode } from './jobs.suite.js';
@@ -109,6 +110,27 @@ export async function seedHub(hub: TestHub, agent: AgentProcess, clock: { now: n
   await engine.tick();
   await storeSamples(hub.app.db, [sample(6, 99.9)]);
   await engine.tick();
+
+  // Firewall rule sets; backup-us-1 described a firewall plugin before it went away, so the
+  // firewall job records its failed push.
+  await api(hub, 'POST', '/api/v1/firewall/rule-sets', {
+    name: 'Abuse',
+    tags: ['us'],
+    comment: 'from the abuse desk — 東京',
+    rules: [
+      { id: 'scanner', kind: 'source_ip', value: '198.51.100.0/24', comment: 'port scans' },
+      { id: 'smtp', kind: 'destination_port', port: 25, protocol: 'tcp' },
+    ],
+  });
+  await api(hub, 'POST', '/api/v1/firewall/rule-sets', { name: 'Everywhere', rules: [{ id: 'p2p', kind: 'bittorrent' }] });
+  const firewall = { name: 'firewall.rules.sync', description: '', input: {}, output: {}, mutates: true, role: 'admin', timeoutMs: 90_000 };
+  await storeDescription(
+    hub.app.db,
+    'backup-us-1',
+    { agentVersion: '0.1.0', nodeId: 'backup-us-1', plugins: [{ id: 'firewall', version: '0.1.0', state: 'running', healthy: true, message: '', commands: [firewall], events: [] }] },
+    clock.now - minute,
+  );
+  await hub.app.jobs.run('firewall');
 
   // Install commands for new nodes: one pending, one revoked (the hub needs an agent release to offer).
   const tarball = 'boxfleet-agent-9.9.9-linux-amd64.tar.gz';

@@ -107,6 +107,14 @@ const ROUTES: [string, string, Need, { url?: string; body?: object; ownSession?:
   ['POST', '/api/v1/subscriptions/:id/reset-traffic', 'operator', { url: '/api/v1/subscriptions/999999/reset-traffic' }],
   ['POST', '/api/v1/subscriptions/:id/cancel', 'operator', { url: '/api/v1/subscriptions/999999/cancel' }],
 
+  // Firewall rule sets and each node's confirmed revision: routes/firewall.ts.
+  ['GET', '/api/v1/firewall/rule-sets', 'viewer'],
+  ['POST', '/api/v1/firewall/rule-sets', 'admin', { body: {} }],
+  ['GET', '/api/v1/firewall/rule-sets/:id', 'viewer', { url: '/api/v1/firewall/rule-sets/999999' }],
+  ['PUT', '/api/v1/firewall/rule-sets/:id', 'admin', { url: '/api/v1/firewall/rule-sets/999999', body: {} }],
+  ['DELETE', '/api/v1/firewall/rule-sets/:id', 'admin', { url: '/api/v1/firewall/rule-sets/999999' }],
+  ['GET', '/api/v1/firewall/nodes', 'viewer'],
+
   ['GET', '/api/v1/usage', 'viewer'],
   ['GET', '/api/v1/usage/daily', 'viewer'],
   ['GET', '/api/v1/audit', 'admin'],

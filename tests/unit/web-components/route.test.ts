@@ -10,7 +10,7 @@ const route = (hash: string) => {
 
 describe('dashboard routes', () => {
   it('opens each nav screen at its own address', () => {
-    for (const path of ['overview', 'nodes', 'plans', 'subscriptions', 'audit', 'admins']) expect(route(`#/${path}`)).toEqual({ path, params: {} });
+    for (const path of ['overview', 'nodes', 'plans', 'subscriptions', 'firewall', 'audit', 'admins']) expect(route(`#/${path}`)).toEqual({ path, params: {} });
   });
 
   it('opens a node, and its config editor under it', () => {

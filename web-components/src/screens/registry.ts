@@ -78,6 +78,13 @@ export const SCREENS: readonly [Screen, ...Screen[]] = [
     render: () => html`<bf-subscriptions></bf-subscriptions>`,
   },
   {
+    path: 'firewall',
+    nav: 'nav.firewall',
+    role: 'viewer',
+    load: () => import('./bf-firewall.js'),
+    render: ({ admin }) => html`<bf-firewall .adminRole=${admin.role}></bf-firewall>`,
+  },
+  {
     path: 'audit',
     nav: 'nav.audit',
     role: 'admin',

@@ -1,6 +1,7 @@
 // Event names the elements send up, typed once. (Lit templates cannot bind an event name from a
 // constant, so templates spell it out: @bf-signed-in.)
 import type { Admin } from '../data/auth.js';
+import type { RuleRow } from '../widgets/bf-firewall-rules.js';
 import type { OverrideRow } from '../widgets/bf-inbound-overrides.js';
 
 export const SIGNED_IN = 'bf-signed-in';
@@ -13,6 +14,10 @@ export type FormSubmitEvent = CustomEvent<Record<string, unknown>>;
 /** <bf-inbound-overrides> sends its rows, as typed, whenever one changes. */
 export const OVERRIDES_CHANGED = 'bf-overrides-changed';
 export type OverridesChangedEvent = CustomEvent<OverrideRow[]>;
+
+/** <bf-firewall-rules> sends its rows, as typed, whenever one changes. */
+export const RULES_CHANGED = 'bf-rules-changed';
+export type RulesChangedEvent = CustomEvent<RuleRow[]>;
 
 /** <bf-confirm> sends one of these when the admin answers. */
 export const CONFIRMED = 'bf-confirmed';

@@ -1,0 +1,3 @@
+import { firewallSuite } from './firewall.suite.js';
+
+firewallSuite('sqlite');
