@@ -54,12 +54,13 @@ export type ProbeEvent = Static<typeof ProbeEvent>;
 export const UnlockRequest = Type.Object({
   url: HttpUrl,
   headers: Type.Optional(Type.Record(Type.String(), Type.String())),
-  follow_redirects: Type.Boolean({ default: true, description: 'Up to 5 redirects; each Location is kept for the rules.' }),
+  // Optional rather than defaulted (also below): agent.yaml's checks sit in a union, where no default is filled in.
+  follow_redirects: Type.Optional(Type.Boolean({ description: 'Default true: up to 5 redirects, each Location kept for the rules.' })),
 });
 const Regex = (what: string) => Type.String({ minLength: 1, maxLength: 500, description: `A regular expression (case-insensitive) on ${what}.` });
 export const UnlockRule = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 80, description: 'Shown in the evidence when this rule decided.' }),
-  request: Type.Integer({ minimum: 0, default: 0, description: 'Which request (index) this rule reads.' }),
+  request: Type.Optional(Type.Integer({ minimum: 0, description: 'Which request (index) this rule reads; default 0.' })),
   status: Type.Optional(Regex('the status code, e.g. ^403$')),
   location: Type.Optional(Regex('any redirect Location of the request')),
   final_url: Type.Optional(Regex('the URL of the last answer')),
@@ -67,7 +68,7 @@ export const UnlockRule = Type.Object({
   result: Type.Union([Type.Literal('available'), Type.Literal('not_available'), Type.Literal('unknown')]),
 });
 export const RegionSource = Type.Object({
-  request: Type.Integer({ minimum: 0, default: 0 }),
+  request: Type.Optional(Type.Integer({ minimum: 0, description: 'Default 0.' })),
   from: Type.Union([Type.Literal('body'), Type.Literal('final_url'), Type.Literal('location')]),
   regex: Regex('that text; its first group is the region (upper-cased)'),
 });
@@ -76,7 +77,7 @@ export const UnlockCheck = Type.Object({
   mark: Type.String({ minLength: 1, maxLength: 8, description: 'Short label for subscription entry names, e.g. NF.' }),
   requests: Type.Array(UnlockRequest, { minItems: 1, maxItems: 4 }),
   rules: Type.Array(UnlockRule, { minItems: 1, maxItems: 20, description: 'In order; the first whose conditions all hold decides.' }),
-  region: Type.Array(RegionSource, { maxItems: 8, default: [], description: 'In order; the first that matches gives the region.' }),
+  region: Type.Optional(Type.Array(RegionSource, { maxItems: 8, description: 'In order; the first that matches gives the region. Default: none.' })),
 });
 export type UnlockCheck = Static<typeof UnlockCheck>;
 
