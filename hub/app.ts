@@ -145,7 +145,7 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   await app.register(nodeRoutes, { prefix: '/api/v1/nodes', config });
 
   // End-user subscriptions (public, token in the path): hub/routes/sub.ts.
-  await app.register(import('./routes/sub.js'), { prefix: '/sub', cacheBytes: config.sub_cache_mb * 2 ** 20 });
+  await app.register(import('./routes/sub.js'), { prefix: '/sub', cacheBytes: config.sub_cache_mb * 2 ** 20, entryNameTemplate: config.sub_entry_name_template });
 
   // What a new machine fetches with an install command (created under /api/v1/nodes/install-tokens).
   await app.register(import('./routes/install.js'), { prefix: '/install', config });

@@ -69,6 +69,12 @@ export const HUB_SETTINGS = {
     meaning: 'memory for rendered subscription bodies (/sub), kept per user and format until something they show changes, in MiB',
     schema: Type.Integer({ minimum: 1, default: 256 }),
   },
+  sub_entry_name_template: {
+    group: 'server',
+    meaning:
+      'subscription entry names: {name} (the usual name), {node}, {region}, {type}, {unlock} (marks of the services the node unlocks, e.g. NF GPT); e.g. "{node} | {unlock}" (empty: the usual name)',
+    schema: Type.String({ maxLength: 200, default: '' }),
+  },
 
   jwt_secret: { group: 'security', meaning: 'signs admin sessions (empty: one is generated once and kept in the database)', schema: Type.String({ default: '' }) },
   jwt_ttl_s: { group: 'security', meaning: 'how long a sign-in lasts, in seconds', schema: Type.Integer({ minimum: 60, default: 12 * 3600 }) },
@@ -123,6 +129,7 @@ export const HUB_SETTINGS = {
   metrics_interval_s: job('how often node metrics are pulled, downsampled and expired, in seconds', Type.Number({ exclusiveMinimum: 0, default: 300 })),
   metrics_retention_days: job('how long hourly node-metric averages are kept, in days', Type.Integer({ minimum: 1, default: 30 })),
   live_interval_s: job("how often each online node's Clash API summary and ledger position are gathered, in seconds", Type.Number({ exclusiveMinimum: 0, default: 60 })),
+  probes_interval_s: job("how often every node's health-probe results (probes, unlock checks) are read for the node page and entry names, in seconds; its inventory once a day", Type.Number({ exclusiveMinimum: 0, default: 300 })),
   node_status_interval_s: job("how often every node's agent is asked what it runs (version, plugins, their health) for the node list, in seconds", Type.Number({ exclusiveMinimum: 0, default: 30 })),
 
   alerts_interval_s: { group: 'alerts', meaning: 'how often alert rules are evaluated, in seconds', schema: Type.Number({ exclusiveMinimum: 0, default: 30 }) },

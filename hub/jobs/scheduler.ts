@@ -1,5 +1,5 @@
-// The hub's scheduled jobs (traffic, quota, reconcile, metrics, alerts, node-status) as one Fastify
-// plugin, `app.jobs`; the `live` job (jobs/live.ts) registers itself beside them.
+// The hub's scheduled jobs (traffic, quota, reconcile, metrics, alerts, node-status, probes) as one
+// Fastify plugin, `app.jobs`; the `live` job (jobs/live.ts) registers itself beside them.
 //
 // Each tick runs under a fleet-wide lease in job_leases, so with several hubs on one database each
 // tick runs once: a hub takes the lease when it has expired or is already its own, keeps it alive
@@ -18,6 +18,7 @@ import { AlertEngine } from './alerts.js';
 import { withRetry } from './common.js';
 import { runMetricsJob } from './metrics.js';
 import { runNodeStatusJob } from './node-status.js';
+import { runProbesJob } from './probes.js';
 import { runQuotaJob } from './quota.js';
 import { Reconciler } from './reconcile.js';
 import { runTrafficJob } from './traffic.js';
@@ -240,6 +241,7 @@ export const jobsPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
     const alerts = new AlertEngine({ db: app.db, config, now: deps.now, logger });
     jobs.add({ name: 'alerts', intervalMs: config.alerts_interval_s * 1000, tick: () => alerts.tick() });
     jobs.add({ name: 'node-status', intervalMs: config.node_status_interval_s * 1000, tick: () => runNodeStatusJob(deps) });
+    jobs.add({ name: 'probes', intervalMs: config.probes_interval_s * 1000, tick: () => runProbesJob(deps) });
     app.decorate('jobs', jobs);
     if (config.jobs_enabled) app.addHook('onListen', async () => jobs.start());
     app.addHook('onClose', async () => jobs.stop());

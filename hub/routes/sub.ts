@@ -40,6 +40,8 @@ export interface SubRoutesOptions {
   perIpPerMinute?: number;
   /** Room for rendered bodies, in bytes (hub/subscriptions/body-cache.ts): the sub_cache_mb setting. */
   cacheBytes: number;
+  /** sub_entry_name_template: how entry names are made ('' : the usual names). */
+  entryNameTemplate?: string;
 }
 
 const Params = Type.Object({ token: Type.String({ maxLength: 200 }) });
@@ -73,7 +75,7 @@ const routes: FastifyPluginAsyncTypebox<SubRoutesOptions> = async (app, opts) =>
   await limitRequests(app, opts);
 
   const lookup = subscriptionLookup(app.db);
-  const build = profileBuilder(app);
+  const build = profileBuilder(app, opts.entryNameTemplate);
   const refusal = (holder: Holder) => refusalOf(holder, app.now());
   const bodyOf = bodyRenderer({ build, refusal, maxBytes: opts.cacheBytes });
   /** The whole profile, entries included, for the routes that are not a client's body. */
