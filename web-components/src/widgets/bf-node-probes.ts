@@ -37,7 +37,7 @@ export class BfNodeProbes extends LocalizedElement {
 
   private probes(r: NodeProbes) {
     if (r.probes.length === 0) return html`<p class="muted">${t('probes.none')}</p>`;
-    return html`<table>
+    return html`<div class="scroll"><table>
       <thead><tr><th>${t('probes.name')}</th><th>${t('probes.target')}</th><th>${t('probes.latest')}</th><th>${t('probes.history')}</th></tr></thead>
       <tbody>${r.probes.map(
         (p) => html`<tr data-probe=${p.name}>
@@ -49,13 +49,13 @@ export class BfNodeProbes extends LocalizedElement {
           <td><span class="strip">${p.history.map((e) => html`<i class=${e.ok ? '' : 'down'} title="${formatTime(e.time)}: ${outcome(e)}"></i>`)}</span></td>
         </tr>`,
       )}</tbody>
-    </table>`;
+    </table></div>`;
   }
 
   private unlock(report: UnlockReport | null) {
     if (!report) return html`<p class="muted">${t('probes.noUnlock')}</p>`;
     const label = { available: t('probes.available'), not_available: t('probes.notAvailable'), unknown: t('probes.unknown') };
-    return html`<table>
+    return html`<div class="scroll"><table>
       <thead><tr><th>${t('probes.service')}</th><th>${t('probes.result')}</th><th>${t('probes.region')}</th><th>${t('probes.evidence')}</th></tr></thead>
       <tbody>${report.results.map(
         (u) => html`<tr data-unlock=${u.id}>
@@ -66,7 +66,7 @@ export class BfNodeProbes extends LocalizedElement {
             ${u.evidence.requests.map((q) => (q.status === null ? nothing : html`<div>${q.status} ${q.final_url}</div>`))}</td>
         </tr>`,
       )}</tbody>
-    </table>
+    </table></div>
     <p class="muted">${t('probes.checkedAt')} ${formatTime(report.checked_at)}</p>`;
   }
 
