@@ -132,6 +132,11 @@ export const ResultsOutput = Type.Object({
 });
 export type ResultsOutput = Static<typeof ResultsOutput>;
 
+export const InventoryInput = Type.Object({
+  fresh: Type.Optional(Type.Boolean({ description: 'Gather it again even if one was gathered within the hour.' })),
+});
+export type InventoryInput = Static<typeof InventoryInput>;
+
 const Bytes = Type.Integer({ minimum: 0 });
 const Text = Type.String();
 export const Inventory = Type.Object({

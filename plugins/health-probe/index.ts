@@ -6,6 +6,7 @@ import {
   DnsInput,
   HttpInput,
   Inventory,
+  InventoryInput,
   MAX_TIMEOUT_MS,
   ProbeEvent,
   ProbeKind,
@@ -20,7 +21,7 @@ import {
 } from './contract.js';
 import { probeDns, probeHttp, probeTcp, runProbe, serverAddress, targetOf, type ProbeSpec } from './probes.js';
 import { Ring, Schedule, type Task } from './schedule.js';
-import { pinnedLookup, resolveTarget, targetGuard } from './targets.js';
+import { pinnedLookup, resolveAll, targetGuard } from './targets.js';
 
 const Probe = Type.Object({
   name: Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$', description: 'Unique; names the probe in results and events.' }),
@@ -36,6 +37,7 @@ const Probe = Type.Object({
 });
 
 const UNLOCK_TIMEOUT_MAX = 15_000;
+const INVENTORY_KEPT_MS = 3_600_000;
 const Config = Type.Object({
   probes: Type.Array(Probe, { maxItems: 100, default: [], description: 'Scheduled probes; none by default.' }),
   history: Type.Integer({ minimum: 1, maximum: 1440, default: 60, description: 'Results kept per probe (a fixed ring).' }),
@@ -129,7 +131,7 @@ export default definePlugin({
     },
     inventory: {
       description: "The node's OS, kernel, virtualization, CPU, memory, disks, file systems and network interfaces.",
-      input: Type.Object({}),
+      input: InventoryInput,
       output: Inventory,
       // systeminformation runs a few system tools the first time.
       timeoutMs: 30_000,
@@ -170,21 +172,33 @@ export default definePlugin({
     const schedule = new Schedule(tasks, (error) => ctx.logger.warn('scheduled check failed', { error: error.message }));
     schedule.start();
 
-    const inventory = async () => (await import('./inventory.js')).gatherInventory();
+    // The inventory changes with a reinstall or an upgrade: one gathered within the hour is answered as it is.
+    let lastInventory: { at: number; inventory: Promise<Inventory> } | undefined;
+    const inventory = (fresh = false) => {
+      if (fresh || !lastInventory || Date.now() - lastInventory.at > INVENTORY_KEPT_MS) {
+        const gathered = import('./inventory.js').then((m) => m.gatherInventory());
+        lastInventory = { at: Date.now(), inventory: gathered };
+        gathered.catch(() => (lastInventory = undefined));
+      }
+      return lastInventory.inventory;
+    };
     if (config.inventory_at_start) {
       inventory().catch((error: Error) => ctx.logger.warn('inventory not gathered', { error: error.message }));
     }
 
-    /** Resolves and checks an operator's target; a name that does not resolve is a result, a refused address an error. */
+    /**
+     * Resolves an operator's target, checks every address (a refused one is an error naming it),
+     * then probes those addresses; a name that does not resolve is a failed probe.
+     */
     const reach = async (host: string, port: number | string, probe: (lookup: ReturnType<typeof pinnedLookup>) => Promise<Static<typeof ProbeOutcome>>) => {
       let addresses;
       try {
-        addresses = await resolveTarget(host, check);
+        addresses = await resolveAll(host);
       } catch (error) {
         const e = error as NodeJS.ErrnoException;
-        if (!e.code || e.name === 'PermissionDeniedError') throw error;
-        return { ok: false, error: `${e.code} ${host}:${port}` };
+        return { ok: false, error: `${e.code ?? e.message} ${host}:${port}` };
       }
+      for (const { address } of addresses) check(address);
       return probe(pinnedLookup(addresses));
     };
 
@@ -216,7 +230,7 @@ export default definePlugin({
           unlock: lastUnlock,
         }),
         unlock: ({ checks }) => unlock(checks),
-        inventory: () => inventory(),
+        inventory: ({ fresh }) => inventory(fresh),
       },
     };
   },

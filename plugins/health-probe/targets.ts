@@ -53,12 +53,10 @@ export function targetGuard(policy: TargetPolicy): (address: string) => void {
   };
 }
 
-/** The addresses `host` resolves to (itself when it is an IP), each checked; throws PermissionDeniedError naming a refused one. */
-export async function resolveTarget(host: string, check: (address: string) => void): Promise<dns.LookupAddress[]> {
+/** The addresses `host` resolves to (itself when it is an IP); rejects with the resolver's error. */
+export async function resolveAll(host: string): Promise<dns.LookupAddress[]> {
   const family = net.isIP(host);
-  const addresses = family ? [{ address: host, family }] : await dns.promises.lookup(host, { all: true });
-  for (const { address } of addresses) check(address);
-  return addresses;
+  return family ? [{ address: host, family }] : dns.promises.lookup(host, { all: true });
 }
 
 type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void;

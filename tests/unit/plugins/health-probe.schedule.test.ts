@@ -191,6 +191,14 @@ describe('inventory', () => {
     expect(lo).toMatchObject({ internal: true, addresses: expect.arrayContaining(['127.0.0.1/8']) });
     expect(typeof inventory.virtualization.virtual).toBe('boolean');
   });
+
+  it('answers the one gathered within the hour, and gathers anew when asked to', async () => {
+    const h = await harness({ inventory_at_start: false });
+    const first = await h.execute<Inventory>('health-probe.inventory', {});
+    expect((await h.execute<Inventory>('health-probe.inventory', {})).gathered_at).toBe(first.gathered_at);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect((await h.execute<Inventory>('health-probe.inventory', { fresh: true })).gathered_at).not.toBe(first.gathered_at);
+  });
 });
 
 async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
