@@ -190,7 +190,7 @@ export default definePlugin({
      * Resolves an operator's target, checks every address (a refused one is an error naming it),
      * then probes those addresses; a name that does not resolve is a failed probe.
      */
-    const reach = async (host: string, port: number | string, probe: (lookup: ReturnType<typeof pinnedLookup>) => Promise<Static<typeof ProbeOutcome>>) => {
+    const reach = async (host: string, port: number | string, probe: (lookup: ReturnType<typeof pinnedLookup>) => Promise<ProbeOutcome>) => {
       let addresses;
       try {
         addresses = await resolveAll(host);
