@@ -38,6 +38,7 @@ const Probe = Type.Object({
 
 const UNLOCK_TIMEOUT_MAX = 15_000;
 const INVENTORY_KEPT_MS = 3_600_000;
+const INVENTORY_START_DELAY_MS = 10_000;
 const Config = Type.Object({
   probes: Type.Array(Probe, { maxItems: 100, default: [], description: 'Scheduled probes; none by default.' }),
   history: Type.Integer({ minimum: 1, maximum: 1440, default: 60, description: 'Results kept per probe (a fixed ring).' }),
@@ -55,7 +56,7 @@ const Config = Type.Object({
     },
     { default: {} },
   ),
-  inventory_at_start: Type.Boolean({ default: true, description: 'Gather the inventory once when the agent starts (loads systeminformation).' }),
+  inventory_at_start: Type.Boolean({ default: true, description: 'Gather the inventory 10 s after the agent starts (loads systeminformation).' }),
 });
 type Config = Static<typeof Config>;
 
@@ -182,9 +183,11 @@ export default definePlugin({
       }
       return lastInventory.inventory;
     };
-    if (config.inventory_at_start) {
-      inventory().catch((error: Error) => ctx.logger.warn('inventory not gathered', { error: error.message }));
-    }
+    // A few seconds after start, not during it: importing systeminformation holds the event loop
+    // for about half a second, which would delay the agent's listening.
+    const atStart = config.inventory_at_start
+      ? setTimeout(() => inventory().catch((error: Error) => ctx.logger.warn('inventory not gathered', { error: error.message })), INVENTORY_START_DELAY_MS).unref()
+      : undefined;
 
     /**
      * Resolves an operator's target, checks every address (a refused one is an error naming it),
@@ -203,7 +206,10 @@ export default definePlugin({
     };
 
     return {
-      stop: () => schedule.stop(),
+      stop() {
+        schedule.stop();
+        clearTimeout(atStart);
+      },
       commands: {
         tcp: ({ host, port, timeout_ms }, { signal }) => reach(host, port, (lookup) => probeTcp(host, port, timeout_ms, signal, lookup)),
         http: ({ url, expect_status, timeout_ms }, { signal }) => {
