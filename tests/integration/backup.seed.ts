@@ -3,7 +3,7 @@
 // it: admins, users (the newest one deleted, so the next id is not max + 1), plans, subscriptions
 // in several states, an enrolled node (a real agent process with the ledger and singbox-config
 // doubles) and an unreachable one, billed traffic, config versions and their objects, live figures,
-// metrics samples, alerts with their notifications, install commands, the audit log, the JWT secret
+// probe results, metrics samples, alerts with their notifications, install commands, the audit log, the JWT secret
 // and job leases.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -89,6 +89,8 @@ export async function seedHub(hub: TestHub, agent: AgentProcess, clock: { now: n
 
   await nodeCommand(hub, SEED_NODE, 'clash-stats.summary.set', { connections: 12, online_clients: 4, upload_total: 5 * 2 ** 40, download_total: 2 ** 41, sampled_at: new Date(clock.now).toISOString() });
   await hub.app.jobs.run('live');
+  // health-probe's results and the node's inventory, as the probes job stores them.
+  await hub.app.jobs.run('probes');
 
   // Metrics samples as the metrics job stores them; CPU crosses the alert threshold and back.
   const minute = 60_000;
