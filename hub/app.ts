@@ -153,6 +153,7 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
     cacheBytes: config.sub_cache_mb * 2 ** 20,
     render: renderOptionsOf(config),
     excludeUnhealthy: config.inbound_check_interval_s > 0,
+    entryNameTemplate: config.sub_entry_name_template,
   });
 
   // What a new machine fetches with an install command (created under /api/v1/nodes/install-tokens).

@@ -84,6 +84,12 @@ export const HUB_SETTINGS = {
     meaning: 'clients stay on the node they use unless another one tests faster by more than this, in milliseconds',
     schema: Type.Integer({ minimum: 0, maximum: 10_000, default: 50 }),
   },
+  sub_entry_name_template: {
+    group: 'server',
+    meaning:
+      'subscription entry names: {name} (the usual name), {node}, {region}, {type}, {unlock} (marks of the services the node unlocks, e.g. NF GPT); e.g. "{node} | {unlock}" (empty: the usual name)',
+    schema: Type.String({ maxLength: 200, default: '' }),
+  },
 
   jwt_secret: { group: 'security', meaning: 'signs admin sessions (empty: one is generated once and kept in the database)', schema: Type.String({ default: '' }) },
   jwt_ttl_s: { group: 'security', meaning: 'how long a sign-in lasts, in seconds', schema: Type.Integer({ minimum: 60, default: 12 * 3600 }) },
@@ -145,6 +151,7 @@ export const HUB_SETTINGS = {
   inbound_check_timeout_s: job('how long one inbound check may take before it counts as failed, in seconds', Type.Number({ exclusiveMinimum: 0, maximum: 60, default: 5 })),
   inbound_unhealthy_after: job('failed inbound checks in a row after which a node is unhealthy: left out of newly fetched subscriptions and alerted on', Type.Integer({ minimum: 1, default: 3 })),
   inbound_healthy_after: job('good inbound checks in a row after which an unhealthy node is healthy again', Type.Integer({ minimum: 1, default: 2 })),
+  probes_interval_s: job("how often every node's health-probe results (probes, unlock checks) are read for the node page and entry names, in seconds; its inventory once a day", Type.Number({ exclusiveMinimum: 0, default: 300 })),
   node_status_interval_s: job("how often every node's agent is asked what it runs (version, plugins, their health) for the node list, in seconds", Type.Number({ exclusiveMinimum: 0, default: 30 })),
 
   alerts_interval_s: { group: 'alerts', meaning: 'how often alert rules are evaluated, in seconds', schema: Type.Number({ exclusiveMinimum: 0, default: 30 }) },

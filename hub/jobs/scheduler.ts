@@ -1,5 +1,5 @@
 // The hub's scheduled jobs (traffic, quota, reconcile, firewall, metrics, alerts, node-status,
-// inbound-check) as one Fastify plugin, `app.jobs`; the `live` job (jobs/live.ts) registers itself beside them.
+// inbound-check, probes) as one Fastify plugin, `app.jobs`; the `live` job (jobs/live.ts) registers itself beside them.
 //
 // Each tick runs under a fleet-wide lease in job_leases, so with several hubs on one database each
 // tick runs once: a hub takes the lease when it has expired or is already its own, keeps it alive
@@ -20,6 +20,7 @@ import { FirewallPusher } from './firewall.js';
 import { inboundChecker } from './inbound-check.js';
 import { runMetricsJob } from './metrics.js';
 import { runNodeStatusJob } from './node-status.js';
+import { runProbesJob } from './probes.js';
 import { runQuotaJob } from './quota.js';
 import { Reconciler } from './reconcile.js';
 import { runTrafficJob } from './traffic.js';
@@ -249,6 +250,7 @@ export const jobsPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
       const tick = inboundChecker({ db: app.db, objects: app.objects, config, now: deps.now, logger });
       jobs.add({ name: 'inbound-check', intervalMs: config.inbound_check_interval_s * 1000, tick });
     }
+    jobs.add({ name: 'probes', intervalMs: config.probes_interval_s * 1000, tick: () => runProbesJob(deps) });
     app.decorate('jobs', jobs);
     if (config.jobs_enabled) app.addHook('onListen', async () => jobs.start());
     app.addHook('onClose', async () => jobs.stop());

@@ -45,6 +45,8 @@ export interface SubRoutesOptions {
   render: RenderOptions;
   /** Leave out nodes the inbound check found unhealthy (on while inbound_check_interval_s > 0). */
   excludeUnhealthy: boolean;
+  /** sub_entry_name_template: how entry names are made ('' : the usual names). */
+  entryNameTemplate?: string;
 }
 
 const Params = Type.Object({ token: Type.String({ maxLength: 200 }) });
@@ -78,7 +80,7 @@ const routes: FastifyPluginAsyncTypebox<SubRoutesOptions> = async (app, opts) =>
   await limitRequests(app, opts);
 
   const lookup = subscriptionLookup(app.db, { excludeUnhealthy: opts.excludeUnhealthy });
-  const build = profileBuilder(app);
+  const build = profileBuilder(app, opts.entryNameTemplate);
   const refusal = (holder: Holder) => refusalOf(holder, app.now());
   const bodyOf = bodyRenderer({ build, refusal, maxBytes: opts.cacheBytes, render: opts.render });
   /** The whole profile, entries included, for the routes that are not a client's body. */

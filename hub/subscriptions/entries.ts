@@ -63,6 +63,8 @@ export interface EntryNode {
   inbound_overrides?: Record<string, InboundOverride> | null;
   tags: string[];
   multiplier: number;
+  /** Marks of the services the node unlocks, e.g. "NF GPT" (hub/probes.ts). */
+  unlock_marks?: string | null;
 }
 
 /** Where a client connects to for one inbound. */
@@ -227,15 +229,31 @@ function credentialsOf(type: EntryType, inbound: Json, user: EntryUser): Credent
 /**
  * "<node name> <region tag> ×<multiplier> <inbound type>": the region is the first node tag the
  * plan reaches (left out when it is the node's name), the multiplier only when it is not 1.
+ * A template (sub_entry_name_template) arranges {name} (that), {node}, {region}, {type} and {unlock}
+ * instead; separators left dangling by an empty field are dropped ("{node} | {unlock}" → "HK-1").
  */
-export function entryName(node: EntryNode, planTags: readonly string[], type: string): string {
+export function entryName(node: EntryNode, planTags: readonly string[], type: string, template = ''): string {
   const region = node.tags.find((t) => planTags.includes(t)) ?? node.tags[0];
   const parts = [node.name];
   if (region && region.toLowerCase() !== node.name.toLowerCase()) parts.push(region);
   if (Number(node.multiplier) !== 1) parts.push(`×${Number(node.multiplier)}`);
   parts.push(type);
-  return parts.join(' ');
+  const name = parts.join(' ');
+  if (template === '') return name;
+  const fields: Record<string, string> = { name, node: node.name, region: region ?? '', type, unlock: node.unlock_marks ?? '' };
+  const words: string[] = [];
+  for (const word of template.replace(/\{(name|node|region|type|unlock)\}/g, (_, key: string) => fields[key]!).split(/\s+/)) {
+    if (word === '') continue;
+    // A separator only between two words: not first, not after another, not last (popped below).
+    if (SEPARATOR.test(word) && (words.length === 0 || SEPARATOR.test(words.at(-1)!))) continue;
+    words.push(word);
+  }
+  while (words.length > 0 && SEPARATOR.test(words.at(-1)!)) words.pop();
+  return words.join(' ') || name;
 }
+
+/** A word of a name template that only separates others: `|`, `-`, `/`, `·`, `,`. */
+const SEPARATOR = /^[|,/·-]+$/;
 
 /** One entry of a plan's profile without the user's credentials: every user of the plan shares it. */
 export interface EntryTemplate {
@@ -244,7 +262,7 @@ export interface EntryTemplate {
 }
 
 /** One template per user-taking inbound of each node's base config, with unique names, in node order. */
-export function entryTemplates(nodes: readonly { node: EntryNode; config: Json }[], planTags: readonly string[]): EntryTemplate[] {
+export function entryTemplates(nodes: readonly { node: EntryNode; config: Json }[], planTags: readonly string[], nameTemplate = ''): EntryTemplate[] {
   const templates: EntryTemplate[] = [];
   const taken = new Set<string>();
   for (const { node, config } of nodes) {
@@ -253,10 +271,10 @@ export function entryTemplates(nodes: readonly { node: EntryNode; config: Json }
       const dial = dialOf(node, inbound);
       const base = dial && entryBase(inbound, dial);
       if (!base) continue;
-      let name = entryName(node, planTags, base.type);
+      let name = entryName(node, planTags, base.type, nameTemplate);
       // Two inbounds of one type on one node: tell them apart by tag, else by number.
       if (taken.has(name) && typeof inbound.tag === 'string') name = `${name} ${inbound.tag}`;
-      for (let i = 2; taken.has(name); i++) name = `${entryName(node, planTags, base.type)} ${i}`;
+      for (let i = 2; taken.has(name); i++) name = `${entryName(node, planTags, base.type, nameTemplate)} ${i}`;
       taken.add(name);
       templates.push({ entry: { name, ...base }, inbound });
     }

@@ -52,7 +52,7 @@ const TOKEN = /^[A-Za-z0-9_-]{20,200}$/;
  * Every node column the entries are built from, and nothing else: a column the body comes to
  * depend on is added here (and to ServedNode), nowhere else.
  */
-const NODE_COLUMNS = ['id', 'name', 'address', 'public_host', 'inbound_overrides', 'tags', 'multiplier', 'applied_config_version'] as const;
+const NODE_COLUMNS = ['id', 'name', 'address', 'public_host', 'inbound_overrides', 'tags', 'multiplier', 'unlock_marks', 'applied_config_version'] as const;
 type NodeRow = Record<(typeof NODE_COLUMNS)[number], unknown>;
 
 const servedNodesSql = (excludeUnhealthy: boolean) => `SELECT ${NODE_COLUMNS.join(', ')} FROM nodes
@@ -128,6 +128,7 @@ function servedNodesReader(db: Knex, excludeUnhealthy: boolean): () => Promise<S
         inbound_overrides: json<Record<string, InboundOverride> | null>(r.inbound_overrides, null),
         tags: json<string[]>(r.tags, []),
         multiplier: Number(r.multiplier),
+        unlock_marks: (r.unlock_marks as string | null) ?? null,
         applied_config_version: Number(r.applied_config_version),
       })),
     };

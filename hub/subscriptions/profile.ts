@@ -70,8 +70,11 @@ export interface BuiltProfile {
 /** Base configs are immutable, so cached for the process; a bound keeps a long-lived hub's memory flat. */
 const CONFIG_CACHE_MAX = 512;
 
-/** Returns the builder: the profile of a looked-up holder, refused or not as the caller decided (refusalOf). */
-export function profileBuilder(app: FastifyInstance): (lookup: Lookup, refusal: Refusal | undefined) => Promise<BuiltProfile> {
+/**
+ * Returns the builder: the profile of a looked-up holder, refused or not as the caller decided
+ * (refusalOf); `nameTemplate` is sub_entry_name_template.
+ */
+export function profileBuilder(app: FastifyInstance, nameTemplate = ''): (lookup: Lookup, refusal: Refusal | undefined) => Promise<BuiltProfile> {
   const configs = new LRUCache<number, Record<string, unknown>>({
     max: CONFIG_CACHE_MAX,
     fetchMethod: async (version) => (await readConfigVersion(app.db, app.objects, version)).config,
@@ -93,7 +96,7 @@ export function profileBuilder(app: FastifyInstance): (lookup: Lookup, refusal: 
       if (config) withConfigs.push({ node, config });
       else complete = false;
     }
-    const templates = entryTemplates(withConfigs, planTags);
+    const templates = entryTemplates(withConfigs, planTags, nameTemplate);
     if (complete) byTags.set(key, templates);
     return { templates, complete };
   };

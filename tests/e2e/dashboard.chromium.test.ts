@@ -44,6 +44,13 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
       nodeId: 'web-1',
       configure: (config, dir) => {
         config.plugins.sysmetrics = { ...config.plugins.sysmetrics, enabled: true, cpu_memory_interval_s: 1, disk_network_interval_s: 1 };
+        // health-probe.tcp is run below against a loopback listener, which a node allows only when told to;
+        // a scheduled probe of the hub gives the node page a probe history to show.
+        config.plugins['health-probe'] = {
+          ...config.plugins['health-probe'],
+          allow_private_targets: true,
+          probes: [{ name: 'hub', kind: 'http', url: `${url}/`, interval_s: 1 }],
+        };
         Object.assign(config.plugins, plugins(dir));
       },
     });
@@ -183,7 +190,9 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
     await page.locator('[data-status="active"]').waitFor();
     expect(await page.getByRole('heading', { name: 'bob' }).isVisible()).toBe(true);
 
-    // The node's page: a panel per plugin, a form per command, rendered from its input schema.
+    // The node's page: a panel per plugin, a form per command, rendered from its input schema; the
+    // probe results and inventory the hub read from the node.
+    expect(await hub.app.jobs.run('probes')).toMatchObject({ ran: true, result: { answered: 1 } });
     await nav(page, 'Nodes');
     await page.getByRole('heading', { name: 'Nodes' }).waitFor();
     await page.getByRole('link', { name: 'web-1' }).click();
@@ -195,6 +204,10 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
     await expect.poll(points).toBeGreaterThan(0);
     const before0 = await points();
     await expect.poll(points, { timeout: 10_000 }).toBeGreaterThan(before0);
+    const probe = page.locator('[data-probe="hub"]');
+    expect(await probe.textContent()).toContain(`${url}/`);
+    expect(await probe.locator('.badge').textContent()).toBe('up');
+    expect(await page.locator('[data-inventory]').textContent()).toContain('Linux');
     const tcp = page.locator('[data-command="health-probe.tcp"]');
     await tcp.locator('summary').click();
     expect(await tcp.getByLabel('timeout_ms').inputValue()).toBe('3000');

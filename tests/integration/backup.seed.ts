@@ -3,8 +3,8 @@
 // it: admins, users (the newest one deleted, so the next id is not max + 1), plans, subscriptions
 // in several states, an enrolled node (a real agent process with the ledger and singbox-config
 // doubles) and an unreachable one, billed traffic, config versions and their objects, live figures,
-// metrics samples, alerts with their notifications, install commands, firewall rule sets and a
-// node's failed firewall push, the audit log, the JWT secret and job leases.
+// probe results, metrics samples, alerts with their notifications, install commands, firewall rule sets
+// and a node's failed firewall push, the audit log, the JWT secret and job leases.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createLogger } from '../../agent-core/common/logger.js';
@@ -92,6 +92,8 @@ export async function seedHub(hub: TestHub, agent: AgentProcess, clock: { now: n
   await hub.app.jobs.run('live');
   // Nothing listens on the seed config's inbounds: each one's failed check is kept.
   await hub.app.jobs.run('inbound-check');
+  // health-probe's results and the node's inventory, as the probes job stores them.
+  await hub.app.jobs.run('probes');
 
   // Metrics samples as the metrics job stores them; CPU crosses the alert threshold and back.
   const minute = 60_000;

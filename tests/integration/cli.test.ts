@@ -1,6 +1,6 @@
 // The commands the README gives, run from a shell as a new user would: `npx boxfleet ...`.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -64,6 +64,8 @@ describe('npx boxfleet agent', () => {
   });
 
   it('runs the agent, and `agent call` prints real sysmetrics as JSON', async () => {
+    // health-probe is init's last plugin: let its probe commands reach this machine's loopback (used below).
+    await appendFile(config, '    allow_private_targets: true\n');
     agent = await startLong(['agent', '--config', config], /listening on 127\.0\.0\.1:\d+ \(TLS\)/);
     const { stdout } = await npx(['agent', 'call', '--config', config, 'sysmetrics.current']);
     const metrics = JSON.parse(stdout);

@@ -127,6 +127,7 @@ const ROUTES: [string, string, Need, { url?: string; body?: object; ownSession?:
 
   // Node metrics: hub/routes/metrics.ts, hub/routes/ws.ts (the WebSocket checks its JWT itself).
   ['GET', '/api/v1/nodes/:id/metrics', 'viewer', { url: '/api/v1/nodes/no-such-node/metrics' }],
+  ['GET', '/api/v1/nodes/:id/probes', 'viewer', { url: '/api/v1/nodes/no-such-node/probes' }],
   ['GET', '/api/v1/ws', 'public'],
   ['GET', '/metrics', 'public'],
 

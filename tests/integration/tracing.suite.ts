@@ -96,6 +96,8 @@ export function tracingSuite(kind: DatabaseKind) {
         configure: (config) => {
           config.tracing = { collector: collector.address };
           config.log = { level: 'debug' };
+          // The traced command probes the agent's own loopback port, which a node allows only when told to.
+          config.plugins['health-probe'] = { ...config.plugins['health-probe'], allow_private_targets: true };
         },
       });
       // `admin create` reads the password from stdin: give it one.

@@ -13,6 +13,7 @@ import * as adminTokenVersion from './010-admin-token-version.js';
 import * as nodeConfigState from './011-node-config-state.js';
 import * as nodeStatus from './012-node-status.js';
 import * as firewall from './014-firewall.js';
+import * as nodeProbes from './015-node-probes.js';
 import * as nodeInboundHealth from './016-node-inbound-health.js';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '011-node-config-state': nodeConfigState,
   '012-node-status': nodeStatus,
   '014-firewall': firewall,
+  '015-node-probes': nodeProbes,
   '016-node-inbound-health': nodeInboundHealth,
 };
 

@@ -1,8 +1,8 @@
 // /api/v1/nodes: enroll nodes, list them with what their agents last described (the node-status
 // job's record) and whether users can reach them (the inbound-check job's), change and delete them.
 // Everything under /api/v1/nodes/ is served from this folder, each file registered here: a node's
-// plugin commands, its config history and rollback, its live figures and metrics, and the install
-// commands that add nodes.
+// plugin commands, its config history and rollback, its live figures, metrics and probe results,
+// and the install commands that add nodes.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Knex } from 'knex';
 import type { HubConfig } from '../../config.js';
@@ -14,6 +14,7 @@ import configRoutes from './config.js';
 import installTokenRoutes from './install-tokens.js';
 import liveRoutes from './live.js';
 import metricsRoutes from './metrics.js';
+import probesRoutes from './probes.js';
 import { findNode, Multiplier, NodeParams, Tags } from './node.js';
 
 /** How long the detail view waits for the agent's Describe. */
@@ -63,6 +64,7 @@ const routes: FastifyPluginAsyncTypebox<{ config: HubConfig }> = async (app, { c
   await app.register(configRoutes);
   await app.register(liveRoutes);
   await app.register(metricsRoutes);
+  await app.register(probesRoutes);
   await app.register(installTokenRoutes, { prefix: '/install-tokens', config });
 
   app.post(

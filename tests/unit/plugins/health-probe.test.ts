@@ -9,7 +9,8 @@ type TcpResult = { ok: true; latency_ms: number; address: string } | { ok: false
 
 let harness: Harness;
 beforeAll(async () => {
-  harness = await createHarness(healthProbe);
+  // These probe the test's own loopback listeners, which a node allows only when told to.
+  harness = await createHarness(healthProbe, { config: { 'health-probe': { allow_private_targets: true } } });
 });
 afterAll(() => harness.close());
 

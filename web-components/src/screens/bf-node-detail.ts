@@ -1,6 +1,6 @@
-// <bf-node-detail>: one node — its state, and a panel for every plugin its agent describes: the
-// plugin's own richer panel when one is registered (panels/registry.ts), then a generic form for
-// each of its commands.
+// <bf-node-detail>: one node — its state, metrics, probe and unlock results and inventory, and a
+// panel for every plugin its agent describes: the plugin's own richer panel when one is registered
+// (panels/registry.ts), then a generic form for each of its commands.
 import { css, html, nothing } from 'lit';
 import { html as staticHtml, unsafeStatic } from 'lit/static-html.js';
 import { may, type Role } from '../../../agent-core/common/roles.js';
@@ -11,6 +11,7 @@ import { t } from '../i18n.js';
 import '../widgets/bf-command-panel.js';
 import { overridesOf, rowsOf, type OverrideRow } from '../widgets/bf-inbound-overrides.js';
 import '../widgets/bf-node-metrics.js';
+import '../widgets/bf-node-probes.js';
 import '../widgets/bf-schema-form.js';
 import { Changes } from '../ui/changes.js';
 import type { FormSubmitEvent, OverridesChangedEvent } from '../ui/events.js';
@@ -178,6 +179,7 @@ export class BfNodeDetail extends LocalizedElement {
               ${this.settings(node)}
             </div>
             <bf-node-metrics .nodeId=${node.id}></bf-node-metrics>
+            <bf-node-probes .nodeId=${node.id}></bf-node-probes>
             <h3>${t('nodes.plugins')}</h3>
             ${node.agent?.plugins.length === 0 ? html`<p>${t('node.noPlugins')}</p>` : nothing}
             ${node.agent?.plugins.map(
