@@ -12,6 +12,7 @@ import * as installTokens from './009-install-tokens.js';
 import * as adminTokenVersion from './010-admin-token-version.js';
 import * as nodeConfigState from './011-node-config-state.js';
 import * as nodeStatus from './012-node-status.js';
+import * as usageHourlyOneIndex from './013-usage-hourly-one-index.js';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001-nodes': nodes,
@@ -26,6 +27,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '010-admin-token-version': adminTokenVersion,
   '011-node-config-state': nodeConfigState,
   '012-node-status': nodeStatus,
+  '013-usage-hourly-one-index': usageHourlyOneIndex,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
