@@ -76,12 +76,19 @@ class RefusalCounter {
     return source;
   }
 
-  opened(key: string, now: number, row: Promise<number | undefined>, error: string): void {
+  /**
+   * Writes the refusal's own row (`write`) and makes it the one later refusals count on. A source's
+   * rows are written one after another: on a pool of connections a flood's inserts would otherwise
+   * take ids out of order, and the row that carries the count would not be the newest one.
+   */
+  opened(key: string, now: number, write: () => Promise<number | undefined>, error: string): Promise<number | undefined> {
     const source = this.sources.get(key);
     if (source && now - source.since < REFUSAL_WINDOW_MS) {
+      const row = source.row.then(write);
       Object.assign(source, { rows: source.rows + 1, count: 1, row, error, updates: Promise.resolve(), queued: false });
-      return;
+      return row;
     }
+    const row = write();
     this.sources.delete(key);
     this.sources.set(key, { since: now, rows: 1, count: 1, row, error, updates: Promise.resolve(), queued: false });
     // Oldest first (a Map keeps insertion order): forget the longest-known sources past the cap.
@@ -89,6 +96,7 @@ class RefusalCounter {
       if (this.sources.size <= MAX_REFUSAL_SOURCES) break;
       this.sources.delete(old);
     }
+    return row;
   }
 }
 
@@ -176,7 +184,7 @@ export const authPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
         await repeated.updates;
         return;
       }
-      const row = writeAudit(app.db, logger, {
+      const write = () => writeAudit(app.db, logger, {
         time: now,
         admin_id: request.admin?.id ?? null,
         admin: request.admin?.username ?? stringField(request.body, 'username'),
@@ -189,8 +197,7 @@ export const authPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
         duration_ms: Math.round(reply.elapsedTime),
         ip: request.ip,
       });
-      if (anonymousRefusal) refusals.opened(source, now, row, error ?? '');
-      await row;
+      await (anonymousRefusal ? refusals.opened(source, now, write, error ?? '') : write());
     });
   },
   { name: 'auth', dependencies: ['database', 'sessions'] },
