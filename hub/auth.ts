@@ -6,7 +6,7 @@ import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Knex } from 'knex';
 import type { AppLogger } from '../agent-core/common/logger.js';
-import { amendAuditError, writeAudit, type Actor } from './audit.js';
+import { amendAuditError, writeAudit, type Actor, type AuditRecord } from './audit.js';
 import type { HubConfig } from './config.js';
 import { may, type Role } from '../agent-core/common/roles.js';
 import { Admin } from './db/models.js';
@@ -184,7 +184,8 @@ export const authPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
         await repeated.updates;
         return;
       }
-      const write = () => writeAudit(app.db, logger, {
+      // Taken now: a refusal's row may be written after the ones before it (RefusalCounter.opened).
+      const record: AuditRecord = {
         time: now,
         admin_id: request.admin?.id ?? null,
         admin: request.admin?.username ?? stringField(request.body, 'username'),
@@ -196,7 +197,8 @@ export const authPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
         error,
         duration_ms: Math.round(reply.elapsedTime),
         ip: request.ip,
-      });
+      };
+      const write = () => writeAudit(app.db, logger, record);
       await (anonymousRefusal ? refusals.opened(source, now, write, error ?? '') : write());
     });
   },
