@@ -1,8 +1,8 @@
 // usage_hourly keeps one index, its primary key (node_id, user_id, hour): the traffic job writes a
 // row per node, user and hour every minute (a million at 200 nodes × 5,000 users), and the second
-// index on (user_id, hour), which the foreign key to users needed on MySQL, cost as much as the
-// rows themselves (MariaDB 10.11: 6.6 s of server CPU for the first tick of an hour, 3.5 s
-// without; SQLite: 7.0 s → 4.0 s for the whole tick). A user's rows are still found through the
+// index on (user_id, hour), which the foreign key to users needed on MySQL, cost nearly as much as
+// the rows themselves (the million rows of an hour's first tick: MariaDB 10.11 6.6 s of server CPU
+// with it, 4.2 s without; SQLite 7.0 s → 4.0 s for the whole tick). A user's rows are found through the
 // primary key, one node at a time (billing/usage-rows.ts), and are deleted with the user there,
 // as the foreign key's cascade did; the traffic job locks the users it bills so that a user
 // deleted meanwhile gets no rows.
