@@ -6,7 +6,7 @@ import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Knex } from 'knex';
 import type { AppLogger } from '../agent-core/common/logger.js';
-import { amendAuditError, writeAudit, type Actor } from './audit.js';
+import { amendAuditError, writeAudit, type Actor, type AuditRecord } from './audit.js';
 import type { HubConfig } from './config.js';
 import { may, type Role } from '../agent-core/common/roles.js';
 import { Admin } from './db/models.js';
@@ -76,12 +76,19 @@ class RefusalCounter {
     return source;
   }
 
-  opened(key: string, now: number, row: Promise<number | undefined>, error: string): void {
+  /**
+   * Writes the refusal's own row (`write`) and makes it the one later refusals count on. A source's
+   * rows are written one after another: on a pool of connections a flood's inserts would otherwise
+   * take ids out of order, and the row that carries the count would not be the newest one.
+   */
+  opened(key: string, now: number, write: () => Promise<number | undefined>, error: string): Promise<number | undefined> {
     const source = this.sources.get(key);
     if (source && now - source.since < REFUSAL_WINDOW_MS) {
+      const row = source.row.then(write);
       Object.assign(source, { rows: source.rows + 1, count: 1, row, error, updates: Promise.resolve(), queued: false });
-      return;
+      return row;
     }
+    const row = write();
     this.sources.delete(key);
     this.sources.set(key, { since: now, rows: 1, count: 1, row, error, updates: Promise.resolve(), queued: false });
     // Oldest first (a Map keeps insertion order): forget the longest-known sources past the cap.
@@ -89,6 +96,7 @@ class RefusalCounter {
       if (this.sources.size <= MAX_REFUSAL_SOURCES) break;
       this.sources.delete(old);
     }
+    return row;
   }
 }
 
@@ -176,7 +184,8 @@ export const authPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
         await repeated.updates;
         return;
       }
-      const row = writeAudit(app.db, logger, {
+      // Taken now: a refusal's row may be written after the ones before it (RefusalCounter.opened).
+      const record: AuditRecord = {
         time: now,
         admin_id: request.admin?.id ?? null,
         admin: request.admin?.username ?? stringField(request.body, 'username'),
@@ -188,9 +197,9 @@ export const authPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
         error,
         duration_ms: Math.round(reply.elapsedTime),
         ip: request.ip,
-      });
-      if (anonymousRefusal) refusals.opened(source, now, row, error ?? '');
-      await row;
+      };
+      const write = () => writeAudit(app.db, logger, record);
+      await (anonymousRefusal ? refusals.opened(source, now, write, error ?? '') : write());
     });
   },
   { name: 'auth', dependencies: ['database', 'sessions'] },

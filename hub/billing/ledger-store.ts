@@ -56,10 +56,19 @@ const CHARGEABLES_SQL = (namesIn: string) => `
 /**
  * The users named and their chargeable subscriptions, in one query. A name matches only the user
  * with exactly that name (MySQL's collation would also match it in another case).
+ *
+ * On MySQL the users are first locked (shared) until the commit: usage_hourly has no foreign key to
+ * users (migration 013), so this is what keeps a user deleted meanwhile (users route, which deletes
+ * their usage rows) from getting new rows: the delete waits for this transaction, or went first and
+ * the user is not found. Not the join itself, which would lock the subscriptions shared too, and two
+ * appliers would then wait on each other to update them. SQLite runs one writer at a time.
  */
 export async function readChargeables(trx: Knex.Transaction, names: readonly string[]): Promise<Chargeables> {
   let rows: Record<string, unknown>[] = [];
   if (isMysql(trx)) {
+    for (const part of chunks(names, MYSQL_ROWS_PER_STATEMENT)) {
+      await trx.raw(`SELECT id FROM users WHERE name IN (${part.map(() => '?').join(', ')}) LOCK IN SHARE MODE`, part);
+    }
     for (const part of chunks(names, MYSQL_ROWS_PER_STATEMENT)) {
       rows = rows.concat(await selectRows<Record<string, unknown>>(trx, CHARGEABLES_SQL(part.map(() => '?').join(', ')), [...CHARGEABLE_STATUSES, ...part]));
     }

@@ -23,7 +23,7 @@
 // clash-stats names no ledger: its node is drained by position alone, as before.
 //
 // Entries for a user the hub does not know (deleted, or added on the node by hand) cannot be
-// stored (usage_hourly references users): they are skipped with a warning and counted in the
+// stored (a usage row names a user): they are skipped with a warning and counted in the
 // job's result, and the ledger position still moves past them so they do not block the node.
 // Bytes of a user without an active or suspended subscription are kept in usage_hourly and billed
 // to no subscription. Who is billed what (multiplier, which subscription): hub/billing/policy.ts.

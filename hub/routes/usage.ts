@@ -1,5 +1,6 @@
 // /api/v1/usage: hourly traffic per user per node (raw up/down and billed), for charts and disputes.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { usageNodeIds } from '../billing/usage-rows.js';
 import { UsageHourly } from '../db/models.js';
 import { whereGiven } from '../db/queries.js';
 import { HubError } from '../errors.js';
@@ -54,6 +55,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
           .orderBy([{ column: 'hour' }, { column: 'node_id' }, { column: 'user_id' }]),
         { user_id, node_id },
       );
+      // One user's rows on every node: through the primary key, one node at a time (billing/usage-rows.ts).
+      if (node_id === undefined) query.whereIn('node_id', await usageNodeIds(app.db));
       const rows = (await query).map((r) => ({
         hour: new Date(Number(r.hour)).toISOString(),
         node_id: r.node_id,

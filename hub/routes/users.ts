@@ -5,6 +5,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import type { Knex } from 'knex';
+import { deleteUsageOf } from '../billing/usage-rows.js';
 import { Subscription, User } from '../db/models.js';
 import { isUniqueViolation, likeLiteral, locked, paged, whereGiven, whereNameIs } from '../db/queries.js';
 import { HubError } from '../errors.js';
@@ -180,6 +181,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         request.auditTarget = `user:${user.name}`;
         // Before the delete, whose cascade removes the subscriptions that say where the user was.
         await touchNodesOfUser(trx, user.id);
+        await deleteUsageOf(trx, user.id);
         await User.query(trx).deleteById(user.id);
       });
       return reply.code(204).send();

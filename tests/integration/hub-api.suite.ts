@@ -565,6 +565,21 @@ export function hubApiSuite(kind: DatabaseKind): void {
         expect(daily[6]).toEqual({ day: '2031-03-01', upload_bytes: 0, download_bytes: 0, billed_bytes: 0 });
         expect((await call('GET', '/api/v1/usage/daily?days=0')).statusCode).toBe(400);
       });
+
+      it("takes a deleted user's usage rows with them, on every node, and leaves everyone else's", async () => {
+        const gone = await newUser('rhea');
+        const kept = await newUser('sven');
+        const row = (node_id: string, user_id: number, h: number) => ({ node_id, user_id, hour: T0 - h * 3_600_000, upload_bytes: 1, download_bytes: 2, billed_bytes: 3 });
+        await hub.app.db('usage_hourly').insert([row('hk-1', gone.id, 1), row('us-1', gone.id, 1), row('hk-1', gone.id, 2), row('hk-1', kept.id, 1), row('us-1', kept.id, 1)]);
+        expect((await ok('GET', `/api/v1/usage?user_id=${gone.id}`)).rows).toHaveLength(3);
+
+        expect((await call('DELETE', `/api/v1/users/${gone.id}`)).statusCode).toBe(204);
+        expect(await hub.app.db('usage_hourly').whereIn('user_id', [gone.id, kept.id]).orderBy(['user_id', 'node_id']).select('user_id', 'node_id')).toEqual([
+          { user_id: kept.id, node_id: 'hk-1' },
+          { user_id: kept.id, node_id: 'us-1' },
+        ]);
+        expect((await ok('GET', `/api/v1/usage?user_id=${kept.id}`)).totals).toEqual({ upload_bytes: 2, download_bytes: 4, billed_bytes: 6 });
+      });
     });
 
     describe('audit log', () => {

@@ -1,6 +1,7 @@
 // Upgrading a hub that already has data: migration 007 starts each node's running traffic totals
 // from the usage the hub had recorded before it (SQLite; the statement is plain SQL both databases run);
-// migration 011 carries the config pushes from the audit log into the nodes' config history.
+// migration 011 carries the config pushes from the audit log into the nodes' config history;
+// migration 013 drops usage_hourly's per-user index and foreign key without losing a row, and back.
 import knexFactory, { type Knex } from 'knex';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrationSource } from '../../hub/db/migrations/index.js';
@@ -57,5 +58,37 @@ describe('migrations over existing data', () => {
       { node_id: 'edge', version_id: 2, hash: 'b'.repeat(64), action: 'apply', admin: 'root', result: 'error', error: 'sing-box check failed', time: 2 },
     ]);
     expect(await db('nodes').first('served_config_hash', 'config_drift_since')).toEqual({ served_config_hash: null, config_drift_since: null });
+  });
+
+  it("013 keeps every usage row; undone, it puts the per-user index and the foreign key back, dropping rows of users that are gone", async () => {
+    db = knexFactory({ client: 'better-sqlite3', connection: { filename: ':memory:' }, useNullAsDefault: true });
+    await db.raw('PRAGMA foreign_keys = ON');
+    const names = await migrationSource.getMigrations([]);
+    for (const _ of names.slice(0, names.indexOf('013-usage-hourly-one-index'))) await db.migrate.up({ migrationSource });
+    const now = Date.now();
+    await db('nodes').insert({ id: 'edge', name: 'edge', address: '127.0.0.1:1', token: 'x'.repeat(32), tags: '[]', created_at: now, updated_at: now });
+    const user = (name: string) => ({ name, uuid: name, password: name, ss_key: name, sub_token: name, created_at: now, updated_at: now });
+    await db('users').insert([user('alice'), user('bob')]);
+    const [alice, bob] = (await db('users').orderBy('id').select('id')).map((r) => r.id as number);
+    const rows = [
+      { node_id: 'edge', user_id: alice, hour: 0, upload_bytes: 10, download_bytes: 100, billed_bytes: 220 },
+      { node_id: 'edge', user_id: alice, hour: 3_600_000, upload_bytes: 1, download_bytes: 2, billed_bytes: 6 },
+      { node_id: 'edge', user_id: bob, hour: 0, upload_bytes: 5, download_bytes: 5, billed_bytes: 20 },
+    ];
+    await db('usage_hourly').insert(rows);
+    const usage = () => db!('usage_hourly').orderBy(['user_id', 'hour']).select('node_id', 'user_id', 'hour', 'upload_bytes', 'download_bytes', 'billed_bytes');
+    const indexes = async () => ((await db!.raw("PRAGMA index_list('usage_hourly')")) as { name: string }[]).map((i) => i.name).sort();
+    const userKeys = async () => ((await db!.raw("PRAGMA foreign_key_list('usage_hourly')")) as { table: string }[]).filter((k) => k.table === 'users').length;
+
+    await db.migrate.up({ migrationSource });
+    expect(await usage()).toEqual(rows);
+    expect(await indexes()).toEqual(['sqlite_autoindex_usage_hourly_1']);
+    expect(await userKeys()).toBe(0);
+
+    await db('users').where({ id: bob }).delete();
+    await db.migrate.down({ migrationSource });
+    expect(await usage()).toEqual(rows.slice(0, 2));
+    expect(await indexes()).toEqual(['sqlite_autoindex_usage_hourly_1', 'usage_hourly_user_id_hour_index']);
+    expect(await userKeys()).toBe(1);
   });
 });

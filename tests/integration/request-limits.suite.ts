@@ -136,5 +136,23 @@ export function requestLimitsSuite(kind: DatabaseKind): void {
       expect(signedIn.statusCode).toBe(201);
       expect(await nextRow(before + 10)).toMatchObject({ action: 'user.create', result: 'ok', admin: 'test-owner' });
     });
+
+    it('counts on the newest row of each address even when its refusals come all at once, from many addresses', async () => {
+      const before = (await auditRows()).length;
+      const addresses = Array.from({ length: 8 }, (_, i) => `203.0.113.${i + 1}`);
+      const refusals = addresses.flatMap((remoteAddress) =>
+        Array.from({ length: 20 }, (_, i) => hub.app.inject({ method: 'DELETE', url: `/api/v1/plans/${i + 1}`, remoteAddress })),
+      );
+      expect((await Promise.all(refusals)).map((res) => res.statusCode)).toEqual(Array(refusals.length).fill(401));
+      const rows = await until('every address counted', async () => {
+        const added = (await auditRows()).slice(before);
+        return addresses.every((ip) => added.some((r) => r.ip === ip && r.error?.startsWith('11 requests'))) ? added : undefined;
+      });
+      for (const ip of addresses) {
+        const mine = rows.filter((r) => r.ip === ip);
+        expect(mine).toHaveLength(10);
+        expect(mine.at(-1).error).toMatch(/^11 requests like this from this address within a minute; the first: sign in first: /);
+      }
+    });
   });
 }

@@ -12,6 +12,7 @@ import * as installTokens from './009-install-tokens.js';
 import * as adminTokenVersion from './010-admin-token-version.js';
 import * as nodeConfigState from './011-node-config-state.js';
 import * as nodeStatus from './012-node-status.js';
+import * as usageHourlyOneIndex from './013-usage-hourly-one-index.js';
 import * as firewall from './014-firewall.js';
 import * as nodeProbes from './015-node-probes.js';
 import * as nodeInboundHealth from './016-node-inbound-health.js';
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '010-admin-token-version': adminTokenVersion,
   '011-node-config-state': nodeConfigState,
   '012-node-status': nodeStatus,
+  '013-usage-hourly-one-index': usageHourlyOneIndex,
   '014-firewall': firewall,
   '015-node-probes': nodeProbes,
   '016-node-inbound-health': nodeInboundHealth,
