@@ -151,8 +151,12 @@ export function tracingSuite(kind: DatabaseKind) {
       if (kind === 'mariadb') expect(queries.length).toBeGreaterThanOrEqual(2);
       else expect(queries).toEqual([]);
 
+      // The segment of the command: when the hub's cached Describe has aged (a slow run), the request
+      // asks the agent for a fresh one first, a segment of its own in the same trace.
       const agentSegment = await until('the agent segment', () =>
-        collector.segments.find((s) => s.service === 'boxfleet-agent' && s.traceid === hubSegment.traceid),
+        collector.segments.find(
+          (s) => s.service === 'boxfleet-agent' && s.traceid === hubSegment.traceid && s.spansList.some((span) => span.operationname === operation),
+        ),
       );
       expect(agentSegment.serviceinstance).toBe('traced-1');
       const agentEntry = agentSegment.spansList.find((s) => s.operationname === operation)!;
