@@ -421,8 +421,9 @@ describe('role-based access to every hub route', () => {
         );
       await agent.setConfig((yaml) => yaml.replace('  rbac-probe:\n', '  rbac-probe:\n    enabled: false\n'));
       process.kill(agent.child.pid!, 'SIGHUP');
+      // A reload can take seconds on a busy machine: wait for it up to 20 s.
       // Each look describes the node again, so the hub's cache ends up holding the disabled plugin.
-      for (let i = 0; i < 50 && (await probe()).state !== 'disabled'; i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 200 && (await probe()).state !== 'disabled'; i++) await new Promise((r) => setTimeout(r, 100));
       expect(await probe()).toMatchObject({ state: 'disabled', commands: [] });
       expect((await run('viewer', 'poke')).json()).toMatchObject({ statusCode: 409, message: 'plugin rbac-probe is disabled on node rbac-node' });
 
@@ -432,7 +433,7 @@ describe('role-based access to every hub route', () => {
       const direct = await clientFromEnrollment(agent.enrollment);
       try {
         const state = async () => (await direct.describe()).plugins.find((p) => p.id === 'rbac-probe')?.state;
-        for (let i = 0; i < 50 && (await state()) !== 'running'; i++) await new Promise((r) => setTimeout(r, 100));
+        for (let i = 0; i < 200 && (await state()) !== 'running'; i++) await new Promise((r) => setTimeout(r, 100));
         expect(await state()).toBe('running');
       } finally {
         direct.close();
