@@ -38,10 +38,11 @@ const AGENT_V8_FLAGS = '--no-opt --no-sparkplug --bytecode-old-age=1 --regexp-ti
 // Packages the agent runs only on request: sysmetrics.current; `init` making a certificate; grpc-js
 // loading protobufjs for its channelz and ORCA services, which the agent never serves.
 const ON_REQUEST = ['systeminformation', 'selfsigned', '@grpc/proto-loader'];
-// Packages the agent runs only while it reads agent.yaml (at start, and on SIGHUP or a change):
-// compiled from their asset at every use and never kept, so the idle agent holds none of their
-// code (yaml kept about 0.4 MB of an idle heap: its source, classes and function metadata).
-const WHILE_READING_CONFIG = ['yaml'];
+// Packages the agent runs only while it loads agent.yaml (at start, and on SIGHUP or a change):
+// reading it (yaml) and checking each plugin's agent range (semver). Compiled from their asset
+// when used and dropped by the next turn of the event loop, so the idle agent holds none of their
+// code, caches or regular expressions (together about 0.5 MB of an idle heap).
+const WHILE_LOADING_CONFIG = ['yaml', 'semver'];
 const assetName = (pkgName) => `${pkgName.replace(/[@/]/g, '_')}.cjs`;
 const ARCHES = { amd64: { node: 'x64', qemu: null, strip: 'strip' }, arm64: { node: 'arm64', qemu: 'qemu-aarch64-static', strip: 'aarch64-linux-gnu-strip' } };
 
@@ -100,7 +101,7 @@ try {
   };
   const assets = {};
   const inputs = [];
-  for (const pkgName of [...ON_REQUEST, ...WHILE_READING_CONFIG]) {
+  for (const pkgName of [...ON_REQUEST, ...WHILE_LOADING_CONFIG]) {
     const file = path.join(work, assetName(pkgName));
     const built = await build({ ...common, stdin: { contents: `module.exports = require(${JSON.stringify(pkgName)});`, resolveDir: ROOT }, outfile: file });
     inputs.push(...Object.keys(built.metafile.inputs));
@@ -122,12 +123,13 @@ try {
       },
       // An on-request package is compiled from its asset when first required (the importing module
       // itself runs only on request: a dynamic import, or a module only such an import reaches).
-      // A package used while reading the config is compiled again at every property read of its
-      // exports (`parseDocument(...)` is one), and nothing keeps it: after the read it is garbage.
+      // A package used while loading the config is compiled at the first read of one of its
+      // exports (`parseDocument(...)` is one) in a turn of the event loop and forgotten at the
+      // turn's end: nothing else keeps it, so after the load it is garbage.
       {
         name: 'on-request-assets',
         setup(b) {
-          const filter = new RegExp(`^(${[...ON_REQUEST, ...WHILE_READING_CONFIG].join('|')})$`);
+          const filter = new RegExp(`^(${[...ON_REQUEST, ...WHILE_LOADING_CONFIG].join('|')})$`);
           b.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'sea-asset' }));
           b.onLoad({ filter: /.*/, namespace: 'sea-asset' }, (args) => {
             const load = `function load(module) {
@@ -137,10 +139,14 @@ try {
 }`;
             // Each export a getter (the bundle's interop copies the export names, so a Proxy would not do).
             const getters = () =>
-              Object.keys(createRequire(path.join(ROOT, 'package.json'))(args.path))
-                .map((key) => `Object.defineProperty(module.exports, ${JSON.stringify(key)}, { enumerable: true, get: () => load({ exports: {} })[${JSON.stringify(key)}] });`)
-                .join('\n');
-            const contents = WHILE_READING_CONFIG.includes(args.path) ? `${load}\n${getters()}` : `${load}\nload(module);`;
+              [
+                'let current;',
+                'const fresh = () => current ??= (setImmediate(() => (current = undefined)), load({ exports: {} }));',
+                ...Object.keys(createRequire(path.join(ROOT, 'package.json'))(args.path)).map(
+                  (key) => `Object.defineProperty(module.exports, ${JSON.stringify(key)}, { enumerable: true, get: () => fresh()[${JSON.stringify(key)}] });`,
+                ),
+              ].join('\n');
+            const contents = WHILE_LOADING_CONFIG.includes(args.path) ? `${load}\n${getters()}` : `${load}\nload(module);`;
             return { loader: 'js', contents };
           });
         },
