@@ -12,6 +12,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,13 +28,21 @@ const NODE_VERSION = process.versions.node;
 // Written into every Node binary; postject finds the spot for the blob through it.
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 // V8 flags the executable sets first thing (bench:agent-idle gives its floors the same). No
-// optimizing compiler: the agent is I/O-bound, and TurboFan's code costs ~4 MB on a 1 GB node.
-// Bytecode (and baseline code) not run since the last major GC is dropped and compiled again if
-// ever needed: most of an agent's code runs once, at start-up, and kept 2.5 MB of an idle heap.
-const AGENT_V8_FLAGS = '--no-opt --bytecode-old-age=1 --flush-baseline-code';
+// optimizing or baseline compiler: the agent is I/O-bound, TurboFan's code costs ~4 MB on a 1 GB
+// node, and Sparkplug's code and the compiler pages it touches another few hundred KB idle.
+// Bytecode not run since the last major GC is dropped and compiled again if ever needed: most of an
+// agent's code runs once, at start-up, and kept 2.5 MB of an idle heap. A regular expression is
+// compiled to machine code only after 1,000 runs rather than after one: those run a few times at
+// start-up (Node's IPv6 check alone, 139 KB of code) otherwise keep their code for good.
+const AGENT_V8_FLAGS = '--no-opt --no-sparkplug --bytecode-old-age=1 --regexp-tier-up-ticks=1000';
 // Packages the agent runs only on request: sysmetrics.current; `init` making a certificate; grpc-js
 // loading protobufjs for its channelz and ORCA services, which the agent never serves.
 const ON_REQUEST = ['systeminformation', 'selfsigned', '@grpc/proto-loader'];
+// Packages the agent runs only while it loads agent.yaml (at start, and on SIGHUP or a change):
+// reading it (yaml) and checking each plugin's agent range (semver). Compiled from their asset
+// when used and dropped by the next turn of the event loop, so the idle agent holds none of their
+// code, caches or regular expressions (together about 0.5 MB of an idle heap).
+const WHILE_LOADING_CONFIG = ['yaml', 'semver'];
 const assetName = (pkgName) => `${pkgName.replace(/[@/]/g, '_')}.cjs`;
 const ARCHES = { amd64: { node: 'x64', qemu: null, strip: 'strip' }, arm64: { node: 'arm64', qemu: 'qemu-aarch64-static', strip: 'aarch64-linux-gnu-strip' } };
 
@@ -92,7 +101,7 @@ try {
   };
   const assets = {};
   const inputs = [];
-  for (const pkgName of ON_REQUEST) {
+  for (const pkgName of [...ON_REQUEST, ...WHILE_LOADING_CONFIG]) {
     const file = path.join(work, assetName(pkgName));
     const built = await build({ ...common, stdin: { contents: `module.exports = require(${JSON.stringify(pkgName)});`, resolveDir: ROOT }, outfile: file });
     inputs.push(...Object.keys(built.metafile.inputs));
@@ -114,16 +123,32 @@ try {
       },
       // An on-request package is compiled from its asset when first required (the importing module
       // itself runs only on request: a dynamic import, or a module only such an import reaches).
+      // A package used while loading the config is compiled at the first read of one of its
+      // exports (`parseDocument(...)` is one) in a turn of the event loop and forgotten at the
+      // turn's end: nothing else keeps it, so after the load it is garbage.
       {
         name: 'on-request-assets',
         setup(b) {
-          const filter = new RegExp(`^(${ON_REQUEST.join('|')})$`);
+          const filter = new RegExp(`^(${[...ON_REQUEST, ...WHILE_LOADING_CONFIG].join('|')})$`);
           b.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'sea-asset' }));
-          b.onLoad({ filter: /.*/, namespace: 'sea-asset' }, (args) => ({
-            loader: 'js',
-            contents: `const code = require('node:sea').getAsset(${JSON.stringify(assetName(args.path))}, 'utf8');
-require('node:vm').compileFunction(code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename: ${JSON.stringify(assetName(args.path))} })(module.exports, require, module, process.execPath, require('node:path').dirname(process.execPath));`,
-          }));
+          b.onLoad({ filter: /.*/, namespace: 'sea-asset' }, (args) => {
+            const load = `function load(module) {
+  const code = require('node:sea').getAsset(${JSON.stringify(assetName(args.path))}, 'utf8');
+  require('node:vm').compileFunction(code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename: ${JSON.stringify(assetName(args.path))} })(module.exports, require, module, process.execPath, require('node:path').dirname(process.execPath));
+  return module.exports;
+}`;
+            // Each export a getter (the bundle's interop copies the export names, so a Proxy would not do).
+            const getters = () =>
+              [
+                'let current;',
+                'const fresh = () => current ??= (setImmediate(() => (current = undefined)), load({ exports: {} }));',
+                ...Object.keys(createRequire(path.join(ROOT, 'package.json'))(args.path)).map(
+                  (key) => `Object.defineProperty(module.exports, ${JSON.stringify(key)}, { enumerable: true, get: () => fresh()[${JSON.stringify(key)}] });`,
+                ),
+              ].join('\n');
+            const contents = WHILE_LOADING_CONFIG.includes(args.path) ? `${load}\n${getters()}` : `${load}\nload(module);`;
+            return { loader: 'js', contents };
+          });
         },
       },
     ],

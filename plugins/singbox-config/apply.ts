@@ -7,7 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { FailedPreconditionError, InvalidArgumentError, UnavailableError, type Logger } from '../../agent-core/sdk.js';
 import { assertBindable, describeListener, notFreshlyListening, reachableHost, sockets, tcpConnects, type Socket } from './ports.js';
-import { clashApi, listeners, type Listener, type SingboxConfig } from './render.js';
+import { clashApi, listeners, withoutUsers, type Listener, type SingboxConfig } from './render.js';
 import { hashText, readIfExists, renameSynced, writeSynced } from './store.js';
 import { fatalLine, type Runner } from './supervisor.js';
 
@@ -26,14 +26,19 @@ export interface Served {
 }
 
 /**
- * What the plugin keeps of the served config between applies: not the file's text, which at 10,000
- * users is a multi-megabyte string needed only while it is written.
+ * What the plugin keeps of the served config between applies: its hash and the config without the
+ * users (render.ts withoutUsers); not the file's text, which at 10,000 users is a multi-megabyte
+ * string needed only while it is written. The file itself is the full served config.
  */
 export type ServedState = Omit<Served, 'text'>;
 
 export function toServed(config: SingboxConfig): Served {
   const text = `${JSON.stringify(config, null, 2)}\n`;
   return { text, config, hash: hashText(text) };
+}
+
+export function servedState(config: SingboxConfig, hash: string): ServedState {
+  return { config: withoutUsers(config), hash };
 }
 
 export interface ApplyEnv {
@@ -195,8 +200,15 @@ const since = (start: number) => Math.round((performance.now() - start) * 10) / 
  * Serves `next`. Nothing happens when the file already holds it (unless `force`). A config that
  * sing-box refuses, or whose ports are taken, changes nothing; a failed reload or verify restores the
  * previous file and sing-box on it. Failures throw typed errors whose message says why.
+ * `inService`: the plugin's state of the config the file holds now (its listeners are sing-box's
+ * while it runs), so the previous file is parsed again only when there is none.
  */
-export async function applyServed(env: ApplyEnv, next: Served, options: { force?: boolean; bad: BadConfig }): Promise<ApplyResult> {
+export async function applyServed(
+  env: ApplyEnv,
+  next: Served,
+  inService: ServedState | undefined,
+  options: { force?: boolean; bad: BadConfig },
+): Promise<ApplyResult> {
   const { configPath, runner, logger } = env;
   const previous = await readIfExists(configPath);
   if (previous === next.text && !options.force) return { changed: false, reloaded: false, timings: { check: 0, reload: 0 } };
@@ -210,7 +222,7 @@ export async function applyServed(env: ApplyEnv, next: Served, options: { force?
     await check(env, temp, options.bad);
     checkMs = since(checkStarted);
     const alive = await runner.isAlive();
-    const held = alive ? listeners(parse(previous) ?? {}) : [];
+    const held = alive ? listeners(inService?.config ?? parse(previous) ?? {}) : [];
     await assertBindable(listeners(next.config), held);
     if (alive) await env.sample();
   } catch (error) {

@@ -116,6 +116,21 @@ export function render({ base, users, routeRules, ruleSets = [], experimental, s
   return config;
 }
 
+/**
+ * The config without its inbounds' user lists: what the plugin keeps of a served config between
+ * applies (listeners, APIs, managed inbounds). At 10,000 users the lists are most of it, and only
+ * the file needs them.
+ */
+export function withoutUsers(config: SingboxConfig): SingboxConfig {
+  if (!Array.isArray(config.inbounds)) return config;
+  const inbounds = config.inbounds.map((inbound: unknown) => {
+    if (!isObject(inbound) || !('users' in inbound)) return inbound;
+    const { users: _users, ...rest } = inbound;
+    return rest;
+  });
+  return { ...config, inbounds };
+}
+
 const REDACTED = '<redacted>';
 
 /** The rendered config without user credentials, API secrets or SSM path prefixes. */

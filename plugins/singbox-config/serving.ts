@@ -4,7 +4,7 @@
 // came back on its own.
 import path from 'node:path';
 import { FailedPreconditionError, UnavailableError } from '../../agent-core/sdk.js';
-import { applyServed, toServed, verify, type ApplyEnv, type BadConfig, type Served } from './apply.js';
+import { applyServed, servedState, toServed, verify, type ApplyEnv, type BadConfig, type Served } from './apply.js';
 import { resolveBinary } from './binary.js';
 import type { SyncUser } from './contract.js';
 import type { Peers } from './peers.js';
@@ -127,10 +127,10 @@ export function createServing(ctx: Context, state: State, peers: Peers): Serving
     try {
       const next = await renderFor(nextBase.config, target);
       const render = Math.round((performance.now() - renderStarted) * 10) / 10;
-      const result = await applyServed(envFor(target), next, options);
+      const result = await applyServed(envFor(target), next, state.served, options);
       const live = !result.reloaded && options.usersChanged && managedInbounds(next.config).length > 0 && (await runner.isAlive());
       if (live) await syncSsmUsers(next.config, target);
-      state.served = { config: next.config, hash: next.hash };
+      state.served = servedState(next.config, next.hash);
       if (result.reloaded) state.reloads += 1;
       const message = result.reloaded
         ? 'sing-box serves the new config'

@@ -2,7 +2,7 @@
 // served file, the last apply, and the queue that runs one sing-box operation at a time.
 import { mkdir } from 'node:fs/promises';
 import { FailedPreconditionError, type CommandHandlers, type PluginContext } from '../../agent-core/sdk.js';
-import type { ServedState } from './apply.js';
+import { servedState, type ServedState } from './apply.js';
 import type { commands, events, LastApply } from './contract.js';
 import type { SingboxConfig } from './render.js';
 import { checkSettings, type SettingsT } from './settings.js';
@@ -46,7 +46,7 @@ export async function loadState(ctx: Context): Promise<State> {
   const servedText = base ? await readIfExists(configPath) : undefined;
   if (servedText !== undefined) {
     try {
-      served = { config: JSON.parse(servedText) as SingboxConfig, hash: hashText(servedText) };
+      served = servedState(JSON.parse(servedText) as SingboxConfig, hashText(servedText));
     } catch {
       ctx.logger.warn('the served config file is not JSON; the next apply replaces it', { config_path: configPath });
     }

@@ -6,10 +6,11 @@
 // 10,000 (the first 1,000 kept), prints one JSON line: the sync's time and the agent's anonymous
 // memory peak during it, then under load the agent's and sing-box's share of the vCPU, their RSS and
 // anonymous memory, the group's memory peak, throughput, and the ledger's bytes over the bytes the
-// clients moved; then the same two processes idle. The floor, measured in the same run: the same
-// agent with sing-box running and no users.
-// Env: BENCH_LOAD_S (20), BENCH_SETTLE_S (20: idle time before an idle reading), BENCH_CLIENTS
-// (2 per protocol), BENCH_STREAMS (2 downloads at once per client).
+// clients moved; then the same two processes idle (medians over a window of readings). The floor,
+// measured the same way in the same run: the same agent with sing-box running and no users.
+// Env: BENCH_LOAD_S (20), BENCH_SETTLE_S (20: idle time before the idle readings), BENCH_WINDOW_S
+// (20: idle readings, one a second, of which the median is printed), BENCH_CLIENTS (2 per
+// protocol), BENCH_STREAMS (2 downloads at once per client).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -17,6 +18,7 @@ import { baseConfig, download, enableSingbox, makeUsers, prepareAgent, startAgen
 
 const LOAD_S = Number(process.env.BENCH_LOAD_S ?? 20);
 const SETTLE_S = Number(process.env.BENCH_SETTLE_S ?? 20);
+const WINDOW_S = Math.max(1, Number(process.env.BENCH_WINDOW_S ?? 20));
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 2);
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 2);
 const MEMORY_LIMIT = 1024 ** 3;
@@ -115,12 +117,32 @@ try {
   const singbox = () => node.call('singbox-config.status').pid;
   singboxPid = singbox();
 
-  /** Both processes after SETTLE_S idle seconds. */
+  /**
+   * Both processes idle: after SETTLE_S seconds, one reading a second for WINDOW_S seconds, each
+   * figure the median of its readings. V8's idle collections move a single reading by several MB
+   * either way; the agent's lowest and highest anonymous readings are printed beside the median.
+   */
   const idle = async () => {
     await sleep(SETTLE_S);
-    const a = memory(agent.pid);
-    const s = memory(singboxPid);
-    return { agent_rss_mb: mb(a.rss), agent_anon_mb: mb(a.anon), singbox_rss_mb: mb(s.rss), singbox_anon_mb: mb(s.anon), group_anon_mb: mb(group.anon()) };
+    const readings = [];
+    for (let i = 0; i < WINDOW_S; i++) {
+      readings.push({ agent: memory(agent.pid), singbox: memory(singboxPid), group: group.anon() });
+      await sleep(1);
+    }
+    const median = (pick) => {
+      const sorted = readings.map(pick).sort((x, y) => x - y);
+      return mb(sorted[Math.floor((sorted.length - 1) / 2)]);
+    };
+    const anon = readings.map((r) => r.agent.anon);
+    return {
+      agent_rss_mb: median((r) => r.agent.rss),
+      agent_anon_mb: median((r) => r.agent.anon),
+      agent_anon_min_mb: mb(Math.min(...anon)),
+      agent_anon_max_mb: mb(Math.max(...anon)),
+      singbox_rss_mb: median((r) => r.singbox.rss),
+      singbox_anon_mb: median((r) => r.singbox.anon),
+      group_anon_mb: median((r) => r.group),
+    };
   };
 
   /** users.sync as the hub sends it, with the agent's anonymous memory sampled while it runs. */

@@ -1,20 +1,32 @@
 // config.*: the base config. config.apply serves a new one as a new version; config.rollback
 // serves a kept one again, also as a new version; config.get and config.history read them.
 import { configHash, FailedPreconditionError, NotFoundError } from '../../../agent-core/sdk.js';
-import { checkBase, redact } from '../render.js';
+import { checkBase, redact, type SingboxConfig } from '../render.js';
 import type { Serving } from '../serving.js';
 import { noConfig, type Handlers, type State } from '../state.js';
-import type { BaseState } from '../store.js';
+import { readIfExists, type BaseState } from '../store.js';
 
 
 export function configCommands(state: State, serving: Serving): Pick<Handlers, 'config.get' | 'config.apply' | 'config.history' | 'config.rollback'> {
   const { history } = state;
+
+  /** The served config with its users: the plugin keeps it without them (apply.ts ServedState), the file has them. */
+  async function rendered(): Promise<SingboxConfig | null> {
+    if (!state.served) return null;
+    const text = await readIfExists(state.configPath);
+    try {
+      if (text !== undefined) return JSON.parse(text) as SingboxConfig;
+    } catch {
+      // Replaced by something that is not JSON since: what the plugin last served is all there is.
+    }
+    return state.served.config;
+  }
+
   return {
-    'config.get': async () => ({
-      version: state.base?.version ?? null,
-      base: state.base?.config ?? null,
-      rendered: state.served ? redact(state.served.config) : null,
-    }),
+    'config.get': async () => {
+      const served = await rendered();
+      return { version: state.base?.version ?? null, base: state.base?.config ?? null, rendered: served && redact(served) };
+    },
 
     async 'config.apply'({ config, comment }) {
       checkBase(config);

@@ -302,6 +302,17 @@ describe('users.sync with a real sing-box', () => {
     expect((await statusOf(n.harness)).users).toMatchObject({ revision: 5, count: 5, served: 5 });
   });
 
+  it('shows the served users in config.get by name, with their credentials redacted', async () => {
+    const n = await node({ coalesce_ms: 0 });
+    await n.harness.execute('singbox-config.config.apply', { config: vlessBase(await freePort()) });
+    await n.harness.execute('singbox-config.users.sync', { revision: 1, users: [user('alice'), user('bob')] });
+    const got = await n.harness.execute<{ rendered: { inbounds: { users: unknown[] }[] } }>('singbox-config.config.get');
+    expect(got.rendered.inbounds[0]!.users).toEqual([
+      { name: 'alice', uuid: '<redacted>', flow: '' },
+      { name: 'bob', uuid: '<redacted>', flow: '' },
+    ]);
+  });
+
   it('treats the same revision again as a no-op', async () => {
     const n = await node({ coalesce_ms: 0 });
     await n.harness.execute('singbox-config.config.apply', { config: vlessBase(await freePort()) });
