@@ -3,8 +3,9 @@
 // Raw SQL, not knex's builder: at thousands of rows a batch, building the statements (and on SQLite
 // compiling a fresh statement of some 30,000 placeholders every time) cost as much as running them.
 // SQLite gets each list as ONE JSON parameter read by json_each, so its statements stay short and
-// compile in microseconds; usage rows, the bulk, go through one prepared statement run per row. MySQL gets the integers written into the statement (each checked to be
-// an integer first, so nothing else can get in) and the strings as parameters, or escaped by knex.
+// compile in microseconds; usage rows, the bulk, go through prepared statements of 200 rows each.
+// MySQL gets the integers written into the statement (each checked to be an integer first, so
+// nothing else can get in) and the strings as parameters, or escaped by knex.
 import type { Knex } from 'knex';
 import { isMysql, selectRows } from '../db/queries.js';
 import { chunks } from '../jobs/common.js';
