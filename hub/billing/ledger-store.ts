@@ -3,8 +3,9 @@
 // Raw SQL, not knex's builder: at thousands of rows a batch, building the statements (and on SQLite
 // compiling a fresh statement of some 30,000 placeholders every time) cost as much as running them.
 // SQLite gets each list as ONE JSON parameter read by json_each, so its statements stay short and
-// compile in microseconds; usage rows, the bulk, go through one prepared statement run per row. MySQL gets the integers written into the statement (each checked to be
-// an integer first, so nothing else can get in) and the strings as parameters, or escaped by knex.
+// compile in microseconds; usage rows, the bulk, go through prepared statements of 200 rows each.
+// MySQL gets the integers written into the statement (each checked to be an integer first, so
+// nothing else can get in) and the strings as parameters, or escaped by knex.
 import type { Knex } from 'knex';
 import { isMysql, selectRows } from '../db/queries.js';
 import { chunks } from '../jobs/common.js';
@@ -34,7 +35,17 @@ export interface Chargeables {
 interface SqliteConnection {
   prepare(sql: string): { run(...values: unknown[]): unknown };
 }
-const usageInserts = new WeakMap<SqliteConnection, ReturnType<SqliteConnection['prepare']>>();
+type SqliteStatement = ReturnType<SqliteConnection['prepare']>;
+const usageInserts = new WeakMap<SqliteConnection, { many: SqliteStatement; one: SqliteStatement }>();
+
+/** Usage rows per SQLite statement (6 parameters each, far below SQLite's 32,766). */
+const SQLITE_ROWS_PER_STATEMENT = 200;
+
+const sqliteUpsert = (rowCount: number) => `
+  INSERT INTO usage_hourly (node_id, user_id, hour, upload_bytes, download_bytes, billed_bytes)
+  VALUES ${Array.from({ length: rowCount }, () => '(?, ?, ?, ?, ?, ?)').join(', ')}
+  ON CONFLICT (node_id, user_id, hour) DO UPDATE SET upload_bytes = upload_bytes + excluded.upload_bytes,
+    download_bytes = download_bytes + excluded.download_bytes, billed_bytes = billed_bytes + excluded.billed_bytes`;
 
 
 /** Whether transactions on `db` can write at the same time (MySQL), or one at a time (SQLite). */
@@ -117,19 +128,27 @@ export async function addUsage(trx: Knex.Transaction, rows: readonly UsageRow[])
     }
     return;
   }
-  // One prepared statement per connection, run once a row: a million rows an hour make both
-  // compiling statements and decoding a JSON list per row (json_each) cost more than the inserts.
+  // Prepared statements per connection, each run for SQLITE_ROWS_PER_STATEMENT rows at once and the
+  // rest one row at a time: a million rows an hour make both compiling statements and decoding a
+  // JSON list per row (json_each) cost more than the inserts, and a statement per row costs SQLite's
+  // per-statement overhead a million times.
   const connection = await (trx.client as { acquireConnection(): Promise<SqliteConnection> }).acquireConnection();
-  let insert = usageInserts.get(connection);
-  if (!insert) {
-    insert = connection.prepare(
-      `INSERT INTO usage_hourly (node_id, user_id, hour, upload_bytes, download_bytes, billed_bytes) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (node_id, user_id, hour) DO UPDATE SET upload_bytes = upload_bytes + excluded.upload_bytes,
-         download_bytes = download_bytes + excluded.download_bytes, billed_bytes = billed_bytes + excluded.billed_bytes`,
-    );
-    usageInserts.set(connection, insert);
+  let inserts = usageInserts.get(connection);
+  if (!inserts) {
+    inserts = { many: connection.prepare(sqliteUpsert(SQLITE_ROWS_PER_STATEMENT)), one: connection.prepare(sqliteUpsert(1)) };
+    usageInserts.set(connection, inserts);
   }
-  for (const r of rows) insert.run(r.nodeId, r.userId, r.hour, r.upload, r.download, r.billed);
+  const values: unknown[] = [];
+  let i = 0;
+  for (; i + SQLITE_ROWS_PER_STATEMENT <= rows.length; i += SQLITE_ROWS_PER_STATEMENT) {
+    values.length = 0;
+    for (let k = i; k < i + SQLITE_ROWS_PER_STATEMENT; k++) {
+      const r = rows[k]!;
+      values.push(r.nodeId, r.userId, r.hour, r.upload, r.download, r.billed);
+    }
+    inserts.many.run(...values);
+  }
+  for (const r of rows.slice(i)) inserts.one.run(r.nodeId, r.userId, r.hour, r.upload, r.download, r.billed);
 }
 
 /**

@@ -192,45 +192,56 @@ export async function applyLedgerBatches(db: Knex, batches: readonly LedgerBatch
         if (!choices.has(key)) choices.set(key, chooseSubscriptions(candidates, tags));
         return choices.get(key)!;
       };
+      // The known users in id order, once for the group: each node's rows follow it, so no node's
+      // rows need sorting (usage rows in key order, as concurrent appliers take their locks).
+      const known = [...ids].sort((x, y) => x[1] - y[1]);
       const rows: UsageRow[] = [];
       const used = new Map<number, number>();
       for (const i of applied) {
         const batch = batches[i]!;
         const outcome = outcomes[i]!;
+        const users = traffic[i]!;
+        const charged = chargedTo(batch.nodeTags);
         outcome.applied = true;
-        const nodeRows: UsageRow[] = [];
-        const billedByUser = new Map<number, number>();
-        for (const [name, user] of traffic[i]!) {
-          const userId = ids.get(name);
-          if (userId === undefined) {
+        let found = 0;
+        let upload = 0;
+        let download = 0;
+        const first = rows.length;
+        for (const [name, userId] of known) {
+          const user = users.get(name);
+          if (!user) continue;
+          found += 1;
+          if (user.hours.length > 1) user.hours.sort((x, y) => x.hour - y.hour);
+          let billedUser = 0;
+          for (const cell of user.hours) {
+            const billed = billedBytes(cell.upload, cell.download, batch.multiplier);
+            rows.push({ nodeId: batch.nodeId, userId, hour: cell.hour, upload: cell.upload, download: cell.download, billed });
+            upload += cell.upload;
+            download += cell.download;
+            billedUser += billed;
+          }
+          outcome.billedBytes += billedUser;
+          const subscriptionId = charged.get(userId);
+          if (subscriptionId !== undefined && billedUser > 0) used.set(subscriptionId, (used.get(subscriptionId) ?? 0) + billedUser);
+        }
+        if (found < users.size) {
+          for (const [name, user] of users) {
+            if (ids.has(name)) continue;
             outcome.unknownUsers.entries += user.entries;
             for (const cell of user.hours) outcome.unknownUsers.bytes += cell.upload + cell.download;
             outcome.unknownUsers.names.push(name);
-            continue;
-          }
-          for (const { hour, upload, download } of user.hours) {
-            const billed = billedBytes(upload, download, batch.multiplier);
-            nodeRows.push({ nodeId: batch.nodeId, userId, hour, upload, download, billed });
-            billedByUser.set(userId, (billedByUser.get(userId) ?? 0) + billed);
-            outcome.billedBytes += billed;
           }
         }
-        if (nodeRows.length === 0) continue;
-        outcome.usageRows = nodeRows.length;
-        for (const row of nodeRows.sort((a, b) => a.userId - b.userId || a.hour - b.hour)) rows.push(row);
+        outcome.usageRows = rows.length - first;
+        if (outcome.usageRows === 0) continue;
         // The node's running totals (the hub's /metrics counters), in the same transaction.
-        const sum = (pick: (row: UsageRow) => number) => nodeRows.reduce((n, row) => n + pick(row), 0);
         await trx('nodes')
           .where({ id: batch.nodeId })
           .update({
-            upload_bytes_total: trx.raw('?? + ?', ['upload_bytes_total', sum((r) => r.upload)]),
-            download_bytes_total: trx.raw('?? + ?', ['download_bytes_total', sum((r) => r.download)]),
-            billed_bytes_total: trx.raw('?? + ?', ['billed_bytes_total', sum((r) => r.billed)]),
+            upload_bytes_total: trx.raw('?? + ?', ['upload_bytes_total', upload]),
+            download_bytes_total: trx.raw('?? + ?', ['download_bytes_total', download]),
+            billed_bytes_total: trx.raw('?? + ?', ['billed_bytes_total', outcome.billedBytes]),
           });
-        for (const [userId, subscriptionId] of chargedTo(batch.nodeTags)) {
-          const bytes = billedByUser.get(userId) ?? 0;
-          if (bytes > 0) used.set(subscriptionId, (used.get(subscriptionId) ?? 0) + bytes);
-        }
       }
       if (rows.length > 0) await addUsage(trx, rows);
       // Subscriptions in id order, so concurrent appliers lock them alike.
