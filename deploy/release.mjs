@@ -45,6 +45,20 @@ const ON_REQUEST = ['selfsigned', '@grpc/proto-loader'];
 // that copy), so the idle agent holds none of their code, caches or regular expressions (yaml and
 // semver about 0.5 MB of an idle heap, systeminformation about 2.3 MB of anonymous memory).
 const LOAD_AND_DROP = ['yaml', 'semver', 'systeminformation'];
+// A dropped package is garbage, but an idle agent allocates too little to run a major GC for a long
+// time, so its pages (a few MB after systeminformation) stay resident. One full GC, a while after
+// the last use (the calls made on the copy done), returns them. The gc function is made in a
+// context of its own each time and not kept: a kept one would keep that context.
+const COLLECT_LATER = `var __boxfleet_gc_timer; function __boxfleet_collect_later() {
+  clearTimeout(__boxfleet_gc_timer);
+  __boxfleet_gc_timer = setTimeout(() => {
+    const v8 = require('node:v8');
+    v8.setFlagsFromString('--expose-gc');
+    const gc = require('node:vm').runInNewContext('gc');
+    v8.setFlagsFromString('--no-expose-gc');
+    gc();
+  }, 20000).unref();
+}`;
 const assetName = (pkgName) => `${pkgName.replace(/[@/]/g, '_')}.cjs`;
 const ARCHES = { amd64: { node: 'x64', qemu: null, strip: 'strip' }, arm64: { node: 'arm64', qemu: 'qemu-aarch64-static', strip: 'aarch64-linux-gnu-strip' } };
 
@@ -143,7 +157,7 @@ try {
             const getters = () =>
               [
                 'let current;',
-                'const fresh = () => current ??= (setImmediate(() => (current = undefined)), load({ exports: {} }));',
+                'const fresh = () => current ??= (setImmediate(() => ((current = undefined), __boxfleet_collect_later())), load({ exports: {} }));',
                 ...Object.keys(createRequire(path.join(ROOT, 'package.json'))(args.path)).map(
                   (key) => `Object.defineProperty(module.exports, ${JSON.stringify(key)}, { enumerable: true, get: () => fresh()[${JSON.stringify(key)}] });`,
                 ),
@@ -155,7 +169,7 @@ try {
       },
     ],
     banner: {
-      js: `require('node:v8').setFlagsFromString(${JSON.stringify(AGENT_V8_FLAGS)}); var __boxfleet_executable_url = require('node:url').pathToFileURL(process.execPath).href;`,
+      js: `require('node:v8').setFlagsFromString(${JSON.stringify(AGENT_V8_FLAGS)}); var __boxfleet_executable_url = require('node:url').pathToFileURL(process.execPath).href; ${COLLECT_LATER}`,
     },
   });
   inputs.push(...Object.keys(result.metafile.inputs));
