@@ -35,14 +35,30 @@ const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 // compiled to machine code only after 1,000 runs rather than after one: those run a few times at
 // start-up (Node's IPv6 check alone, 139 KB of code) otherwise keep their code for good.
 const AGENT_V8_FLAGS = '--no-opt --no-sparkplug --bytecode-old-age=1 --regexp-tier-up-ticks=1000';
-// Packages the agent runs only on request: sysmetrics.current; `init` making a certificate; grpc-js
-// loading protobufjs for its channelz and ORCA services, which the agent never serves.
-const ON_REQUEST = ['systeminformation', 'selfsigned', '@grpc/proto-loader'];
-// Packages the agent runs only while it loads agent.yaml (at start, and on SIGHUP or a change):
-// reading it (yaml) and checking each plugin's agent range (semver). Compiled from their asset
-// when used and dropped by the next turn of the event loop, so the idle agent holds none of their
-// code, caches or regular expressions (together about 0.5 MB of an idle heap).
-const WHILE_LOADING_CONFIG = ['yaml', 'semver'];
+// Packages the agent runs only on request: `init` making a certificate; grpc-js loading protobufjs
+// for its channelz and ORCA services, which the agent never serves.
+const ON_REQUEST = ['selfsigned', '@grpc/proto-loader'];
+// Packages the agent runs now and then and never while idle: reading agent.yaml (yaml) and checking
+// each plugin's agent range (semver) at start, on SIGHUP or a change; the node's inventory 10 s
+// after start and on request, and sysmetrics.current (systeminformation). Compiled from their asset
+// at each use and dropped by the next turn of the event loop (the calls already started finish on
+// that copy), so the idle agent holds none of their code, caches or regular expressions (yaml and
+// semver about 0.5 MB of an idle heap, systeminformation about 2.3 MB of anonymous memory).
+const LOAD_AND_DROP = ['yaml', 'semver', 'systeminformation'];
+// A dropped package is garbage, but an idle agent allocates too little to run a major GC for a long
+// time, so its pages (a few MB after systeminformation) stay resident. One full GC, a while after
+// the last use (the calls made on the copy done), returns them. The gc function is made in a
+// context of its own each time and not kept: a kept one would keep that context.
+const COLLECT_LATER = `var __boxfleet_gc_timer; function __boxfleet_collect_later() {
+  clearTimeout(__boxfleet_gc_timer);
+  __boxfleet_gc_timer = setTimeout(() => {
+    const v8 = require('node:v8');
+    v8.setFlagsFromString('--expose-gc');
+    const gc = require('node:vm').runInNewContext('gc');
+    v8.setFlagsFromString('--no-expose-gc');
+    gc();
+  }, 20000).unref();
+}`;
 const assetName = (pkgName) => `${pkgName.replace(/[@/]/g, '_')}.cjs`;
 const ARCHES = { amd64: { node: 'x64', qemu: null, strip: 'strip' }, arm64: { node: 'arm64', qemu: 'qemu-aarch64-static', strip: 'aarch64-linux-gnu-strip' } };
 
@@ -101,7 +117,7 @@ try {
   };
   const assets = {};
   const inputs = [];
-  for (const pkgName of [...ON_REQUEST, ...WHILE_LOADING_CONFIG]) {
+  for (const pkgName of [...ON_REQUEST, ...LOAD_AND_DROP]) {
     const file = path.join(work, assetName(pkgName));
     const built = await build({ ...common, stdin: { contents: `module.exports = require(${JSON.stringify(pkgName)});`, resolveDir: ROOT }, outfile: file });
     inputs.push(...Object.keys(built.metafile.inputs));
@@ -123,13 +139,13 @@ try {
       },
       // An on-request package is compiled from its asset when first required (the importing module
       // itself runs only on request: a dynamic import, or a module only such an import reaches).
-      // A package used while loading the config is compiled at the first read of one of its
-      // exports (`parseDocument(...)` is one) in a turn of the event loop and forgotten at the
-      // turn's end: nothing else keeps it, so after the load it is garbage.
+      // A load-and-drop package is compiled at the first read of one of its exports
+      // (`parseDocument(...)` is one) in a turn of the event loop and forgotten at the turn's end:
+      // only the calls made in that turn keep it, so once they are done it is garbage.
       {
         name: 'on-request-assets',
         setup(b) {
-          const filter = new RegExp(`^(${[...ON_REQUEST, ...WHILE_LOADING_CONFIG].join('|')})$`);
+          const filter = new RegExp(`^(${[...ON_REQUEST, ...LOAD_AND_DROP].join('|')})$`);
           b.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'sea-asset' }));
           b.onLoad({ filter: /.*/, namespace: 'sea-asset' }, (args) => {
             const load = `function load(module) {
@@ -141,19 +157,19 @@ try {
             const getters = () =>
               [
                 'let current;',
-                'const fresh = () => current ??= (setImmediate(() => (current = undefined)), load({ exports: {} }));',
+                'const fresh = () => current ??= (setImmediate(() => ((current = undefined), __boxfleet_collect_later())), load({ exports: {} }));',
                 ...Object.keys(createRequire(path.join(ROOT, 'package.json'))(args.path)).map(
                   (key) => `Object.defineProperty(module.exports, ${JSON.stringify(key)}, { enumerable: true, get: () => fresh()[${JSON.stringify(key)}] });`,
                 ),
               ].join('\n');
-            const contents = WHILE_LOADING_CONFIG.includes(args.path) ? `${load}\n${getters()}` : `${load}\nload(module);`;
+            const contents = LOAD_AND_DROP.includes(args.path) ? `${load}\n${getters()}` : `${load}\nload(module);`;
             return { loader: 'js', contents };
           });
         },
       },
     ],
     banner: {
-      js: `require('node:v8').setFlagsFromString(${JSON.stringify(AGENT_V8_FLAGS)}); var __boxfleet_executable_url = require('node:url').pathToFileURL(process.execPath).href;`,
+      js: `require('node:v8').setFlagsFromString(${JSON.stringify(AGENT_V8_FLAGS)}); var __boxfleet_executable_url = require('node:url').pathToFileURL(process.execPath).href; ${COLLECT_LATER}`,
     },
   });
   inputs.push(...Object.keys(result.metafile.inputs));
