@@ -47,6 +47,9 @@ export type Role = CommandRole;
 /** The hash the hub names a config by (sha256 of its canonical JSON), for plugins that report what they serve. */
 export { configHash } from './common/config-hash.js';
 
+/** Durable and atomic file writes (temp file + fsync + rename + the folder flushed). */
+export { renameSynced, syncDir, writeFileAtomic, writeSynced } from './files.js';
+
 export interface CommandSpec {
   description: string;
   input: TSchema;

@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { open, rename, rm, mkdir, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { FailedPreconditionError, InvalidArgumentError, InternalError } from '../../agent-core/sdk.js';
+import { FailedPreconditionError, InvalidArgumentError, InternalError, syncDir } from '../../agent-core/sdk.js';
 import {
   decodeBody,
   encodeRecord,
@@ -64,15 +64,6 @@ async function* readLines(file: FileHandle, from: number, to: number): AsyncGene
   if (pending.length) {
     const bytes = Buffer.concat(pending);
     yield { offset: lineStart, size: bytes.length, text: bytes.toString('utf8'), terminated: false };
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 

@@ -4,8 +4,8 @@
 import { execFile } from 'node:child_process';
 import { rm, stat, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { InvalidArgumentError, UnavailableError } from '../../agent-core/sdk.js';
-import { readQuietly, writeAtomic } from './files.js';
+import { InvalidArgumentError, UnavailableError, writeFileAtomic } from '../../agent-core/sdk.js';
+import { readQuietly } from './files.js';
 import type { RuleSetEntry } from './plan.js';
 
 export const RULE_SET_TAG = 'boxfleet-block';
@@ -28,7 +28,7 @@ export async function writeRuleSet(file: string, content: string): Promise<boole
   if ((await readQuietly(file)) === content) return false;
   // Both times a second back: the first read after the rename moves the access time past the
   // modification time (relatime updates it then), which is how readSinceWritten tells it was read.
-  await writeAtomic(file, content, 0o644, new Date(Date.now() - 1000));
+  await writeFileAtomic(file, content, { mode: 0o644, times: new Date(Date.now() - 1000) });
   return true;
 }
 

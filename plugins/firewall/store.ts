@@ -1,7 +1,8 @@
 // The last rule list the hub synced, kept on disk (0600: comments may name abusers) so the node
 // enforces it from its start while the hub is away.
 import path from 'node:path';
-import { readQuietly, writeAtomic } from './files.js';
+import { writeFileAtomic } from '../../agent-core/sdk.js';
+import { readQuietly } from './files.js';
 import type { Rule } from './contract.js';
 
 export interface Synced {
@@ -29,6 +30,6 @@ export class RulesStore {
   }
 
   save(synced: Synced): Promise<void> {
-    return writeAtomic(this.file, `${JSON.stringify(synced, null, 2)}\n`, 0o600);
+    return writeFileAtomic(this.file, `${JSON.stringify(synced, null, 2)}\n`);
   }
 }

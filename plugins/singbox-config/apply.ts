@@ -8,7 +8,8 @@ import { promisify } from 'node:util';
 import { FailedPreconditionError, InvalidArgumentError, UnavailableError, type Logger } from '../../agent-core/sdk.js';
 import { assertBindable, describeListener, notFreshlyListening, reachableHost, sockets, tcpConnects, type Socket } from './ports.js';
 import { clashApi, listeners, withoutUsers, type Listener, type SingboxConfig } from './render.js';
-import { hashText, readIfExists, renameSynced, writeSynced } from './store.js';
+import { renameSynced, writeSynced } from '../../agent-core/sdk.js';
+import { hashText, readIfExists } from './store.js';
 import { fatalLine, type Runner } from './supervisor.js';
 
 const run = promisify(execFile);

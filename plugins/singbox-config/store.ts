@@ -1,38 +1,11 @@
 // What the plugin keeps on disk: its state in work_dir, and the config history next to config_path.
 // Every write is temp file + fsync + rename, so a crash leaves the old or the new file, never half.
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { writeFileAtomic } from '../../agent-core/sdk.js';
 import path from 'node:path';
 import type { LocalRemoval, SyncUser } from './contract.js';
 import type { SingboxConfig } from './render.js';
-
-/** Writes `data` to `file` and flushes it to disk (not atomic by itself: see writeFileAtomic). */
-export async function writeSynced(file: string, data: string, mode = 0o600): Promise<void> {
-  const handle = await open(file, 'w', mode);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Renames and flushes the folder, so the rename itself survives a power cut. */
-export async function renameSynced(from: string, to: string): Promise<void> {
-  await rename(from, to);
-  const dir = await open(path.dirname(to), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
-}
-
-export async function writeFileAtomic(file: string, data: string, mode = 0o600): Promise<void> {
-  const temp = `${file}.tmp`;
-  await writeSynced(temp, data, mode);
-  await renameSynced(temp, file);
-}
 
 export async function readIfExists(file: string): Promise<string | undefined> {
   try {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { FailedPreconditionError, UnavailableError, type Logger } from '../../agent-core/sdk.js';
 import type { ExitInfo } from './contract.js';
-import { writeFileAtomic } from './store.js';
+import { writeFileAtomic } from '../../agent-core/sdk.js';
 
 const run = promisify(execFile);
 
@@ -289,7 +289,7 @@ export function createProcessRunner(options: ProcessRunnerOptions, hooks: Runner
     }
     child.unref();
     watch({ pid: child.pid!, child, since: Date.now(), logOffset, stopping: false, exited: false });
-    await writeFileAtomic(pidFile, `${child.pid}\n`, 0o644);
+    await writeFileAtomic(pidFile, `${child.pid}\n`, { mode: 0o644 });
     logger.info('sing-box started', { pid: child.pid, config: configPath });
   }
 
@@ -316,7 +316,7 @@ export function createProcessRunner(options: ProcessRunnerOptions, hooks: Runner
       if (fromFile > 0 && pidAlive(fromFile) && servesConfig(cmdline(fromFile), configPath, binaryName)) pid = fromFile;
       else {
         pid = findServing(configPath, binaryName);
-        if (pid) await writeFileAtomic(pidFile, `${pid}\n`, 0o644);
+        if (pid) await writeFileAtomic(pidFile, `${pid}\n`, { mode: 0o644 });
       }
       if (pid) {
         const logOffset = await stat(logFile).then((s) => s.size, () => 0);
