@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientFromEnrollment, startAgentProcess, type AgentProcess } from '../support/agent-process.js';
 import { downloadThroughProxy, startByteServer, type ByteServer } from '../support/byte-server.js';
-import { startTestHub, type TestHub } from '../support/hub.js';
+import { ownerApi, startTestHub, type TestHub } from '../support/hub.js';
 import { singboxBin } from '../support/real-components.js';
 import { makeNodeProfile, singboxNodePlugins, startClient, type NodeProfile, type SingboxClient, type TestUser } from '../support/singbox-peers.js';
 import { until } from '../support/until.js';
@@ -31,11 +31,7 @@ describe('hub lifecycle against real agents and sing-box', { timeout: 240_000 },
   let aliceId: number;
   let subscriptionId: number;
 
-  const api = async (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) => {
-    const res = await hub.app.inject({ method, url, headers: hub.auth, ...(payload ? { payload } : {}) });
-    if (res.statusCode >= 400) throw new Error(`${method} ${url} → ${res.statusCode} ${res.body}`);
-    return res.json();
-  };
+  const api = (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) => ownerApi(hub, method, url, payload);
   const usersOn = async (node: 'hk' | 'us') =>
     ((await api('POST', `/api/v1/nodes/${node}/commands/singbox-config.users.list`, {})).users as { name: string }[]).map((u) => u.name);
   /** Whether the node has applied every change the hub wants on it (nothing is in flight). */

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startAgentProcess, type AgentProcess } from '../support/agent-process.js';
 import { downloadThroughProxy, startByteServer, type ByteServer } from '../support/byte-server.js';
-import { startTestHub, type TestHub } from '../support/hub.js';
+import { ownerApi, startTestHub, type TestHub } from '../support/hub.js';
 import { singboxBin } from '../support/real-components.js';
 import { makeNodeProfile, singboxNodePlugins, type NodeProfile } from '../support/singbox-peers.js';
 import { until } from '../support/until.js';
@@ -34,11 +34,7 @@ describe('subscription profile used by a real sing-box client', { timeout: 180_0
   let token: string;
   const children: ChildProcess[] = [];
 
-  const api = async (method: 'GET' | 'POST', url: string, payload?: object) => {
-    const res = await hub.app.inject({ method, url, headers: hub.auth, ...(payload ? { payload } : {}) });
-    if (res.statusCode >= 400) throw new Error(`${method} ${url} → ${res.statusCode} ${res.body}`);
-    return res.json();
-  };
+  const api = (method: 'GET' | 'POST', url: string, payload?: object) => ownerApi(hub, method, url, payload);
   /** The profile as the sing-box app fetches it: over HTTP, format chosen by its User-Agent. */
   const fetchProfile = async () => {
     const res = await fetch(`${base}/sub/${token}`, { headers: { 'user-agent': 'SFA/1.13.2 (1; sing-box 1.13.2)' } });

@@ -10,7 +10,7 @@ import tls from 'node:tls';
 import selfsigned from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Node } from '../../hub/db/models.js';
-import { startTestHub, type DatabaseKind, type TestHub } from '../support/hub.js';
+import { type DatabaseKind, ownerApi, startTestHub, type TestHub } from '../support/hub.js';
 import { parseLink } from '../unit/hub/subscription.helpers.js';
 
 const NAME = 'node.boxfleet.test';
@@ -30,11 +30,7 @@ export function inboundCheckSuite(kind: DatabaseKind): void {
     const servers: net.Server[] = [];
     const webhooks: { event: string; alert: { node_id: string; rule: string; state: string } }[] = [];
 
-    const api = async (method: 'GET' | 'POST', url: string, payload?: object) => {
-      const res = await hub.app.inject({ method, url, headers: hub.auth, ...(payload ? { payload } : {}) });
-      if (res.statusCode >= 400) throw new Error(`${method} ${url} → ${res.statusCode} ${res.body}`);
-      return res.json();
-    };
+    const api = (method: 'GET' | 'POST', url: string, payload?: object) => ownerApi(hub, method, url, payload);
     /** The node names in a freshly fetched subscription. */
     const nodesInSub = async () => {
       const res = await hub.app.inject({ method: 'GET', url: `/sub/${token}?format=links` });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase } from '../../hub/db/database.js';
 import { Node } from '../../hub/db/models.js';
 import { FORMATS } from '../../hub/subscriptions/format.js';
-import { startTestHub, type DatabaseKind, type TestHub } from '../support/hub.js';
+import { type DatabaseKind, ownerApi, startTestHub, type TestHub } from '../support/hub.js';
 import { dialed, makeFixture, parseLink } from '../unit/hub/subscription.helpers.js';
 
 const GiB = 2 ** 30;
@@ -26,11 +26,7 @@ export function subFreshnessSuite(kind: DatabaseKind): void {
     let subscriptionId: number;
     let versions: number[];
 
-    const api = async (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) => {
-      const res = await hub.app.inject({ method, url, headers: hub.auth, ...(payload ? { payload } : {}) });
-      if (res.statusCode >= 400) throw new Error(`${method} ${url} → ${res.statusCode} ${res.body}`);
-      return res.json();
-    };
+    const api = (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) => ownerApi(hub, method, url, payload);
     const fetchSub = async (format = 'links') => {
       const res = await hub.app.inject({ method: 'GET', url: `/sub/${token}?format=${format}` });
       expect(res.statusCode, res.body).toBe(200);

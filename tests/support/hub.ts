@@ -32,6 +32,16 @@ export interface TestHubOptions {
   config?: Partial<Record<keyof HubConfig, string | number | boolean>>;
 }
 
+/**
+ * Calls the hub's API as its owner and returns the JSON answer; a 4xx or 5xx answer throws with its
+ * body, so a step that should succeed fails the test where it went wrong.
+ */
+export async function ownerApi(hub: TestHub, method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', url: string, payload?: object) {
+  const res = await hub.app.inject({ method, url, headers: hub.auth, ...(payload ? { payload } : {}) });
+  if (res.statusCode >= 400) throw new Error(`${method} ${url} → ${res.statusCode} ${res.body}`);
+  return res.json();
+}
+
 /** A fresh database for one test: none (SQLite in the data dir) or a new MariaDB database, and how to drop it. */
 export async function createTestDatabase(kind: DatabaseKind): Promise<{ url: string; drop(): Promise<void> }> {
   if (kind === 'sqlite') return { url: '', drop: async () => {} };

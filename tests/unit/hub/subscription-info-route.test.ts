@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Node, Subscription, User } from '../../../hub/db/models.js';
 import { STATUSES, type Status } from '../../../hub/subscriptions/profile.js';
-import { startTestHub, type TestHub } from '../../support/hub.js';
+import { ownerApi, startTestHub, type TestHub } from '../../support/hub.js';
 import { makeFixture } from './subscription.helpers.js';
 
 const GB = 2 ** 30;
@@ -15,11 +15,7 @@ describe('GET /sub/:token/info', () => {
   let hkPlan: number;
   let emptyPlan: number;
 
-  const api = async (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) => {
-    const res = await hub.app.inject({ method, url, headers: hub.auth, ...(payload ? { payload } : {}) });
-    if (res.statusCode >= 400) throw new Error(`${method} ${url} → ${res.statusCode} ${res.body}`);
-    return res.json();
-  };
+  const api = (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) => ownerApi(hub, method, url, payload);
   const info = (token: string, headers: Record<string, string> = {}) => hub.app.inject({ method: 'GET', url: `/sub/${token}/info`, headers });
 
   /** A user, on the plan if one is given; returns the token and the subscription's id. */

@@ -15,7 +15,7 @@ import { resolveHubConfig } from '../../../hub/config.js';
 import { Node, User } from '../../../hub/db/models.js';
 import { newCredentials } from '../../../hub/routes/users.js';
 import { FORMATS } from '../../../hub/subscriptions/format.js';
-import { startTestHub, type TestHub } from '../../support/hub.js';
+import { ownerApi, startTestHub, type TestHub } from '../../support/hub.js';
 import { dialed, makeFixture } from './subscription.helpers.js';
 
 describe('GET /sub/:token', () => {
@@ -24,11 +24,7 @@ describe('GET /sub/:token', () => {
   let subscriptionId: number;
   let userId: number;
 
-  const api = async (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) => {
-    const res = await hub.app.inject({ method, url, headers: hub.auth, ...(payload ? { payload } : {}) });
-    if (res.statusCode >= 400) throw new Error(`${method} ${url} → ${res.statusCode} ${res.body}`);
-    return res.json();
-  };
+  const api = (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) => ownerApi(hub, method, url, payload);
   const sub = (query = '', headers: Record<string, string> = {}) => hub.app.inject({ method: 'GET', url: `/sub/${token}${query}`, headers });
 
   beforeAll(async () => {
