@@ -27,4 +27,6 @@ export default defineConfig({
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   dts: { entry: { plugin: 'agent-core/sdk.ts', testing: 'agent-core/harness.ts' } },
   clean: true,
+  // Keep `node:` on built-in imports: node:sea (like node:test) exists only with it.
+  removeNodeProtocol: false,
 });

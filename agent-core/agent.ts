@@ -9,6 +9,7 @@ import { startGrpcServer, type RunningServer } from './grpc-server.js';
 import { createLogger, type RootLogger } from './common/logger.js';
 import { loadPluginEntries } from './plugin-loader.js';
 import { PluginHost } from './plugin-host.js';
+import { childTaskRunner } from './tasks.js';
 import type { AnyPluginDefinition } from './sdk.js';
 import { flushTracing, startTracing } from './common/tracing.js';
 import { AGENT_VERSION } from './common/version.js';
@@ -39,7 +40,11 @@ async function readTls(config: AgentConfig): Promise<{ cert: string; key: string
   return { cert: await read('cert'), key: await read('key') };
 }
 
-export async function startAgent(configFile: string, builtins: readonly AnyPluginDefinition[]): Promise<RunningAgent> {
+/**
+ * `taskCommand`: the argv that re-runs this program's `plugin-task` subcommand, so plugin tasks run
+ * in a process of their own; without it (an agent embedded in a test) they run in this one.
+ */
+export async function startAgent(configFile: string, builtins: readonly AnyPluginDefinition[], taskCommand?: readonly string[]): Promise<RunningAgent> {
   let config = await readAgentConfig(configFile);
   let token = await readToken(config);
   const logger: RootLogger = createLogger({
@@ -56,6 +61,7 @@ export async function startAgent(configFile: string, builtins: readonly AnyPlugi
     stateDir: config.state_dir,
     logger,
     commandTimeoutMs: config.command_timeout_ms,
+    runTask: taskCommand && childTaskRunner(taskCommand),
   });
   await host.apply(await loadPluginEntries(config, builtins));
 

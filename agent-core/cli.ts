@@ -1,6 +1,7 @@
 // The agent's command line: `run` (the default), `init`, `describe` and `call`. Mounted as
 // `boxfleet agent …` by the npm package and as the whole of the standalone `boxfleet-agent`
 // executable a node runs, so both take the same arguments.
+import { isSea } from 'node:sea';
 import { Command } from 'commander';
 import { splitAddress } from './common/address.js';
 import type { AgentClient } from './common/agent-client.js';
@@ -43,6 +44,17 @@ async function connect(configFile: string): Promise<AgentClient> {
   });
 }
 
+/**
+ * The argv that runs `plugin-task` of this very program: a single executable is the program itself;
+ * under node, node's flags, the script and the subcommands leading to the agent's (`agent` in `boxfleet agent`).
+ */
+function taskCommand(command: Command): string[] {
+  const subcommands: string[] = [];
+  for (let c: Command | null = command; c?.parent; c = c.parent) subcommands.unshift(c.name());
+  const script = isSea() ? [] : [...process.execArgv, process.argv[1]!];
+  return [process.execPath, ...script, ...subcommands, 'plugin-task'];
+}
+
 /** The agent's commands on `command`, running with the entry point's built-in plugins. */
 export function addAgentCommands(command: Command, builtins: readonly AnyPluginDefinition[], invokedAs: string): Command {
   command
@@ -52,7 +64,7 @@ export function addAgentCommands(command: Command, builtins: readonly AnyPluginD
     .action(
       run(async (opts: { config: string }) => {
         const { startAgent } = await import('./agent.js');
-        const running = await startAgent(opts.config, builtins);
+        const running = await startAgent(opts.config, builtins, taskCommand(command));
         const { config } = running;
         process.stdout.write(
           `boxfleet agent ${config.node_id} listening on ${config.listen.replace(/:\d+$/, `:${running.port}`)} (${config.insecure ? 'plaintext' : 'TLS'})\n`,
@@ -60,6 +72,18 @@ export function addAgentCommands(command: Command, builtins: readonly AnyPluginD
         const stop = () => void running.close().then(() => process.exit(0));
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
+      }),
+    );
+
+  // The process a plugin task runs in (agent-core/tasks.ts): the request on stdin, the result on stdout.
+  command
+    .command('plugin-task', { hidden: true })
+    .action(
+      run(async () => {
+        const { runTaskRequest } = await import('./tasks.js');
+        const result = await runTaskRequest(await readStdin(), builtins);
+        // Whatever the task left running (timers, handles) ends with the process.
+        process.stdout.write(result, () => process.exit(0));
       }),
     );
 

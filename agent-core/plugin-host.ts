@@ -16,6 +16,7 @@ import {
 } from './common/errors.js';
 import { MAX_JSON_DEPTH, valueNestsDeeper } from './common/json-depth.js';
 import { validate } from './common/schema.js';
+import { runTaskHere, type TaskRunner } from './tasks.js';
 
 const PLUGIN_ID = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const START_TIMEOUT_MS = 30_000;
@@ -26,6 +27,8 @@ export interface PluginEntry {
   definition: AnyPluginDefinition;
   enabled: boolean;
   settings: Record<string, unknown>;
+  /** The file a third-party plugin was loaded from (a task's process loads it again). */
+  module?: string;
 }
 
 export interface CommandInfo {
@@ -83,10 +86,13 @@ export interface HostOptions {
   stateDir: string;
   logger: Logger & { child(meta: Record<string, unknown>): Logger };
   commandTimeoutMs: number;
+  /** How plugin tasks run; default: in this process. */
+  runTask?: TaskRunner;
 }
 
 interface Prepared {
   definition: AnyPluginDefinition;
+  module?: string;
   enabled: boolean;
   config: Record<string, unknown>;
   configKey: string;
@@ -100,6 +106,8 @@ interface Slot extends Prepared {
   inflight: Set<Promise<unknown>>;
   abort: AbortController;
 }
+
+const DEFAULT_TASK_TIMEOUT_MS = 30_000;
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -137,7 +145,7 @@ export class PluginHost {
    */
   prepare(entries: PluginEntry[]): Prepared[] {
     const seen = new Set<string>();
-    return entries.map(({ definition, enabled, settings }) => {
+    return entries.map(({ definition, module, enabled, settings }) => {
       const id = definition.id;
       if (typeof id !== 'string' || !PLUGIN_ID.test(id)) {
         throw new InvalidArgumentError(`plugin id ${JSON.stringify(id)} must be kebab-case`);
@@ -163,7 +171,7 @@ export class PluginHost {
       if (!definition.config && Object.keys(settings).length > 0) {
         throw new InvalidArgumentError(`plugins.${id}.${Object.keys(settings)[0]}: unknown field (the plugin takes no settings)`);
       }
-      return { definition, enabled, config, configKey: JSON.stringify(config) };
+      return { definition, module, enabled, config, configKey: JSON.stringify(config) };
     });
   }
 
@@ -216,6 +224,8 @@ export class PluginHost {
         call: <T>(command: string, input?: unknown) =>
           this.execute(command, input ?? {}, { requestId: `${id}:${command}` }) as Promise<T>,
         lastRemoteCallAt: () => this.lastRemoteCallAt,
+        runTask: (task: string, input?: unknown, { timeoutMs = DEFAULT_TASK_TIMEOUT_MS }: { timeoutMs?: number } = {}) =>
+          (this.options.runTask ?? runTaskHere)({ plugin: id, module: slot.module, task, input: input ?? {} }, slot.definition, { timeoutMs, signal: slot.abort.signal }),
       };
       slot.instance = await withTimeout(
         Promise.resolve(slot.definition.start(ctx as never)),

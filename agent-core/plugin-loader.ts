@@ -12,7 +12,7 @@ function looksLikePlugin(value: unknown): value is AnyPluginDefinition {
   return !!v && typeof v.id === 'string' && typeof v.start === 'function' && typeof v.commands === 'object';
 }
 
-async function importModule(config: AgentConfig, id: string, specifier: string): Promise<AnyPluginDefinition> {
+async function importModule(config: AgentConfig, id: string, specifier: string): Promise<{ definition: AnyPluginDefinition; module: string }> {
   let resolved: string;
   try {
     resolved = createRequire(config.file).resolve(specifier);
@@ -32,7 +32,7 @@ async function importModule(config: AgentConfig, id: string, specifier: string):
   if (definition.id !== id) {
     throw new InvalidArgumentError(`${config.file}: plugins.${id}: ${specifier} is the plugin "${definition.id}"; use that id as the key`);
   }
-  return definition;
+  return { definition, module: resolved };
 }
 
 /**
@@ -46,8 +46,7 @@ export async function loadPluginEntries(config: AgentConfig, builtins: readonly 
     if (!module && !builtin) {
       throw new InvalidArgumentError(`${config.file}: plugins.${id}: no built-in plugin ${id}; name a third-party plugin with module:`);
     }
-    const definition = module ? await importModule(config, id, module) : builtin!;
-    entries.push({ definition, enabled, settings });
+    entries.push({ ...(module ? await importModule(config, id, module) : { definition: builtin! }), enabled, settings });
   }
   for (const builtin of builtins) {
     if (!(builtin.id in config.plugins)) entries.push({ definition: builtin, enabled: false, settings: {} });

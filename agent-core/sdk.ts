@@ -92,6 +92,12 @@ export interface PluginContext<Config, Events extends Record<string, EventSpec>>
    * epoch; undefined if none has since the agent started. Lets a plugin notice the hub is away.
    */
   lastRemoteCallAt(): number | undefined;
+  /**
+   * Runs one of the plugin's `tasks` in a short-lived process of its own (in this process under the
+   * test harness) and resolves with its result; rejects when it fails or outlives `timeoutMs`
+   * (default 30 s). For work that loads much and runs rarely: what it loaded leaves with the process.
+   */
+  runTask<T = unknown>(task: string, input?: unknown, options?: { timeoutMs?: number }): Promise<T>;
 }
 
 export interface CallInfo {
@@ -135,6 +141,11 @@ export interface PluginDefinition<
   commands: Commands;
   events?: Events;
   start(ctx: PluginContext<Static<Config>, Events>): Awaitable<PluginInstance<Commands>>;
+  /**
+   * Work run through ctx.runTask in a process of its own: it gets the input and returns a JSON
+   * value, and sees neither the plugin's context nor its state (it runs in another process).
+   */
+  tasks?: Record<string, (input: unknown) => Awaitable<unknown>>;
 }
 
 /** Any plugin, whatever its schemas: what the host, the loader and the harness take. */

@@ -39,8 +39,8 @@ const AGENT_V8_FLAGS = '--no-opt --no-sparkplug --bytecode-old-age=1 --regexp-ti
 // for its channelz and ORCA services, which the agent never serves.
 const ON_REQUEST = ['selfsigned', '@grpc/proto-loader'];
 // Packages the agent runs now and then and never while idle: reading agent.yaml (yaml) and checking
-// each plugin's agent range (semver) at start, on SIGHUP or a change; the node's inventory 10 s
-// after start and on request, and sysmetrics.current (systeminformation). Compiled from their asset
+// each plugin's agent range (semver) at start, on SIGHUP or a change; sysmetrics.current
+// (systeminformation; the inventory uses it too, but in a task process of its own). Compiled from their asset
 // at each use and dropped by the next turn of the event loop (the calls already started finish on
 // that copy), so the idle agent holds none of their code, caches or regular expressions (yaml and
 // semver about 0.5 MB of an idle heap, systeminformation about 2.3 MB of anonymous memory).

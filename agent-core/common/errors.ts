@@ -69,3 +69,19 @@ export class InternalError extends AgentError {}
 export function isAgentError(error: unknown): error is AgentError {
   return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[BRAND] === true;
 }
+
+const BY_STATUS: Record<ErrorStatus, new (message: string) => AgentError> = {
+  INVALID_ARGUMENT: InvalidArgumentError,
+  NOT_FOUND: NotFoundError,
+  FAILED_PRECONDITION: FailedPreconditionError,
+  UNAVAILABLE: UnavailableError,
+  PERMISSION_DENIED: PermissionDeniedError,
+  UNAUTHENTICATED: UnauthenticatedError,
+  DEADLINE_EXCEEDED: DeadlineExceededError,
+  INTERNAL: InternalError,
+};
+
+/** The error of that status again, e.g. one a plugin task threw in its own process; an unknown status is INTERNAL. */
+export function agentErrorOf(status: string, message: string): AgentError {
+  return new (BY_STATUS[status as ErrorStatus] ?? InternalError)(message);
+}

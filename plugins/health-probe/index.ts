@@ -22,6 +22,7 @@ import {
 import { probeDns, probeHttp, probeTcp, runProbe, serverAddress, targetOf, type ProbeSpec } from './probes.js';
 import { Ring, Schedule, type Task } from './schedule.js';
 import { pinnedLookup, resolveAll, targetGuard } from './targets.js';
+import type { UnlockTaskInput } from './unlock.js';
 
 const Probe = Type.Object({
   name: Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$', description: 'Unique; names the probe in results and events.' }),
@@ -37,8 +38,12 @@ const Probe = Type.Object({
 });
 
 const UNLOCK_TIMEOUT_MAX = 15_000;
+/** Inside the unlock command's own deadline, so a stuck run fails with its own message. */
+const UNLOCK_TASK_TIMEOUT_MS = 4 * UNLOCK_TIMEOUT_MAX + 3000;
 const INVENTORY_KEPT_MS = 3_600_000;
 const INVENTORY_START_DELAY_MS = 10_000;
+/** Inside the inventory command's own deadline (30 s), so a stuck gathering fails with its own message. */
+const INVENTORY_TASK_TIMEOUT_MS = 25_000;
 const Config = Type.Object({
   probes: Type.Array(Probe, { maxItems: 100, default: [], description: 'Scheduled probes; none by default.' }),
   history: Type.Integer({ minimum: 1, maximum: 1440, default: 60, description: 'Results kept per probe (a fixed ring).' }),
@@ -138,6 +143,16 @@ export default definePlugin({
       timeoutMs: 30_000,
     },
   },
+  // Rare work that loads much runs in a process of its own that takes it along when it ends:
+  // systeminformation (about 2–3 MB of an agent's memory once loaded, code and caches that would
+  // stay) and the unlock checks (their rules, HTTP clients and TLS sessions, every six hours).
+  tasks: {
+    inventory: async () => (await import('./inventory.js')).gatherInventory(),
+    unlock: async (input) => {
+      const { checks, only, timeout_ms } = input as UnlockTaskInput;
+      return (await import('./unlock.js')).runUnlockChecks(checks, only, timeout_ms, new AbortController().signal);
+    },
+  },
   async start(ctx) {
     const config = ctx.config;
     checkConfig(config);
@@ -157,8 +172,8 @@ export default definePlugin({
 
     let lastUnlock: UnlockReport | null = null;
     const unlock = async (only?: readonly string[]) => {
-      const { runUnlockChecks } = await import('./unlock.js');
-      const report = await runUnlockChecks(config.unlock.checks, only, config.unlock.timeout_ms, ctx.signal);
+      const input: UnlockTaskInput = { checks: config.unlock.checks, only, timeout_ms: config.unlock.timeout_ms };
+      const report = await ctx.runTask<UnlockReport>('unlock', input, { timeoutMs: UNLOCK_TASK_TIMEOUT_MS });
       // A run of some checks replaces theirs in the last report and keeps the others'.
       const ran = new Set(report.results.map((r) => r.id));
       const kept = (lastUnlock?.results ?? []).filter((r) => !ran.has(r.id));
@@ -177,14 +192,14 @@ export default definePlugin({
     let lastInventory: { at: number; inventory: Promise<Inventory> } | undefined;
     const inventory = (fresh = false) => {
       if (fresh || !lastInventory || Date.now() - lastInventory.at > INVENTORY_KEPT_MS) {
-        const gathered = import('./inventory.js').then((m) => m.gatherInventory());
+        const gathered = ctx.runTask<Inventory>('inventory', {}, { timeoutMs: INVENTORY_TASK_TIMEOUT_MS });
         lastInventory = { at: Date.now(), inventory: gathered };
         gathered.catch(() => (lastInventory = undefined));
       }
       return lastInventory.inventory;
     };
-    // A few seconds after start, not during it: importing systeminformation holds the event loop
-    // for about half a second, which would delay the agent's listening.
+    // A few seconds after start, not during it: the task's process and systeminformation's tools
+    // would compete with the agent's own start for the CPU.
     const atStart = config.inventory_at_start
       ? setTimeout(() => inventory().catch((error: Error) => ctx.logger.warn('inventory not gathered', { error: error.message })), INVENTORY_START_DELAY_MS).unref()
       : undefined;

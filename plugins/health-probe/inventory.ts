@@ -1,19 +1,17 @@
 // The node's inventory (OS, kernel, virtualization, CPU, memory, disks, file systems, network
-// interfaces), read with systeminformation. The package is large, so it is imported the first time
-// an inventory is asked for, never by the probes' schedule.
+// interfaces), read with systeminformation. Run as the plugin's `inventory` task, in a process of its
+// own (the package is large), so this module and the package are loaded only there.
 import os from 'node:os';
 import type { Inventory } from './contract.js';
 
 type SystemInformation = typeof import('systeminformation');
-let loading: Promise<SystemInformation> | undefined;
-// A CommonJS module: its exports are the namespace's `default` once bundled.
-const systeminformation = () =>
-  (loading ??= import('systeminformation').then((m) => ((m as { default?: SystemInformation }).default ?? m) as SystemInformation));
 
 const count = (n: number | null | undefined) => (Number.isFinite(n) && n! > 0 ? Math.round(n!) : 0);
 
 export async function gatherInventory(): Promise<Inventory> {
-  const si = await systeminformation();
+  // A CommonJS module: its exports are the namespace's `default` once bundled.
+  const loaded = (await import('systeminformation')) as SystemInformation & { default?: SystemInformation };
+  const si = loaded.default ?? loaded;
   const [system, osInfo, cpu, memory, disks, filesystems, interfaces] = await Promise.all([
     si.system(),
     si.osInfo(),

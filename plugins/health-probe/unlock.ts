@@ -10,6 +10,13 @@ import { get, type GetAnswer } from './http-get.js';
 /** agent.yaml's overrides: a check's fields replace the bundled ones; null turns a check off; a new id adds one. */
 export type CheckOverrides = Record<string, Partial<UnlockCheck> | null>;
 
+/** The plugin's `unlock` task input: agent.yaml's overrides, the checks to run (all when absent), and each request's timeout. */
+export interface UnlockTaskInput {
+  checks: CheckOverrides;
+  only?: readonly string[];
+  timeout_ms: number;
+}
+
 /** Enough of a title page to hold what the rules look for; a larger body is cut there. */
 const MAX_BODY = 2 * 2 ** 20;
 const MAX_REDIRECTS = 5;
