@@ -19,7 +19,6 @@ export interface Script extends Declared {
 const NAME = new RegExp(SCRIPT_NAME);
 const SIDECAR = '.json';
 
-const isMissing = (error: unknown): boolean => (error as NodeJS.ErrnoException).code === 'ENOENT';
 const problem = (text: string) => new FailedPreconditionError(text);
 
 export class ScriptFolder {
@@ -70,10 +69,7 @@ export class ScriptFolder {
   private async load(root: string, name: string): Promise<Script> {
     if (!NAME.test(name)) throw problem(`the name must match ${SCRIPT_NAME}`);
     const sidecarName = `${name}${SIDECAR}`;
-    const [file, sidecarFile] = await Promise.all([
-      this.inside(root, name).catch((error: unknown) => (isMissing(error) ? undefined : Promise.reject(error))),
-      this.inside(root, sidecarName).catch((error: unknown) => (isMissing(error) ? undefined : Promise.reject(error))),
-    ]);
+    const [file, sidecarFile] = await Promise.all([this.inside(root, name), this.inside(root, sidecarName)]);
     if (!file && !sidecarFile) throw new NotFoundError(`no script ${name} in ${this.dir}`);
     if (!file) throw problem(`no executable ${name} beside ${sidecarName}`);
     if (!sidecarFile) throw problem(`no sidecar ${sidecarName} declaring its description, arguments, timeout and role`);
@@ -92,9 +88,15 @@ export class ScriptFolder {
     return { ...cached.declared, name, file };
   }
 
-  /** `file` resolved inside `root`: a regular file there that only its owner may write. */
-  private async inside(root: string, file: string): Promise<string> {
-    const real = await realpath(path.join(root, file));
+  /** `file` resolved inside `root`: a regular file there that only its owner may write; undefined if there is none. */
+  private async inside(root: string, file: string): Promise<string | undefined> {
+    let real: string;
+    try {
+      real = await realpath(path.join(root, file));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
     const relative = path.relative(root, real);
     if (relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) throw problem(`${file} resolves to ${real}, outside ${this.dir}`);
     const info = await stat(real);

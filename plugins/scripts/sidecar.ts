@@ -4,7 +4,7 @@
 // a boolean as `--name` when true and not at all when false, an absent one not at all. No shell
 // ever sees them, so quotes and `$` in a value arrive as written.
 import { compileValidator, InvalidArgumentError, Type, validate, type Static } from '../../agent-core/sdk.js';
-import { MAX_TIMEOUT_S } from './contract.js';
+import { MAX_TIMEOUT_S, ScriptRole } from './contract.js';
 
 /** Argument names become `--name`: a letter first, so no name reads as a number or an option's value. */
 const ARG_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
@@ -24,7 +24,7 @@ const Sidecar = Type.Object({
   args: ArgsSchema,
   timeout_s: Type.Number({ exclusiveMinimum: 0, maximum: MAX_TIMEOUT_S, default: 60 }),
   // A sidecar that does not say is for the owner only: the safe side.
-  role: Type.Unsafe<'admin' | 'owner'>({ type: 'string', enum: ['admin', 'owner'], default: 'owner' }),
+  role: Type.Unsafe<Static<typeof ScriptRole>>({ ...ScriptRole, default: 'owner' }),
 });
 type SidecarFields = Static<typeof Sidecar>;
 

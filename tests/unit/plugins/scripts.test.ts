@@ -72,6 +72,7 @@ beforeAll(async () => {
   await script('chatty', `head -c 200000 /dev/zero | tr '\\0' x\necho done >&2`, { description: 'Too much output.', timeout_s: 10, role: 'admin' });
   await script('noexec', 'echo hi', { description: 'Not executable.', role: 'admin' }, 0o644);
   await script('nosidecar', 'echo hi');
+  await script('shared', 'echo hi', { description: 'Anyone in the group could change it.', role: 'admin' }, 0o775);
   await script('badsidecar', 'echo hi', { description: 'Too long a timeout.', timeout_s: 99_999, role: 'admin' });
   await script('objectarg', 'echo hi', {
     description: 'An argument argv cannot carry.',
@@ -160,9 +161,10 @@ describe('scripts.run', () => {
     expect(await harness.execute<RunOutput>('scripts.run', { name: 'hello', args: { name: 'x' } })).toMatchObject({ exit_code: 3, stdout: '--name=x\n--count=2\n' });
   });
 
-  it('never runs a script that is not executable, lacks its sidecar or has an invalid one', async () => {
+  it('never runs a script that is not executable, writable by others, lacks its sidecar or has an invalid one', async () => {
     const before = await ran();
     expect(await failure('scripts.run', { name: 'noexec' })).toEqual({ status: 'FAILED_PRECONDITION', message: 'script noexec cannot run: noexec is not executable (chmod +x)' });
+    expect(await failure('scripts.run', { name: 'shared' })).toEqual({ status: 'FAILED_PRECONDITION', message: 'script shared cannot run: shared is writable by its group or others (chmod go-w)' });
     expect(await failure('scripts.run', { name: 'nosidecar' })).toMatchObject({ status: 'FAILED_PRECONDITION', message: expect.stringContaining('no sidecar nosidecar.json') });
     expect(await failure('scripts.run', { name: 'badsidecar' })).toEqual({ status: 'FAILED_PRECONDITION', message: 'script badsidecar cannot run: badsidecar.json.timeout_s: must be <= 3600' });
     expect(await failure('scripts.run', { name: 'missing' })).toMatchObject({ status: 'NOT_FOUND' });
@@ -184,13 +186,14 @@ describe('scripts.list and the roles the node declares', () => {
     const { dir: listed, scripts: found } = await harness.execute<ListOutput>('scripts.list');
     expect(listed).toBe(dir);
     const byName = Object.fromEntries(found.map((s) => [s.name, s]));
-    expect(Object.keys(byName)).toEqual(['badargname', 'badsidecar', 'chatty', 'escape', 'greet', 'hello', 'noexec', 'nosidecar', 'objectarg', 'rotate', 'sleeper']);
+    expect(Object.keys(byName)).toEqual(['badargname', 'badsidecar', 'chatty', 'escape', 'greet', 'hello', 'noexec', 'nosidecar', 'objectarg', 'rotate', 'shared', 'sleeper']);
     expect(byName.greet).toEqual({ name: 'greet', usable: true, description: GREET.description, args: GREET.args, timeout_s: 10, role: 'admin' });
     expect(byName.noexec).toMatchObject({ usable: false, problem: 'noexec is not executable (chmod +x)' });
     // A sidecar that names no role is for the owner.
     expect(byName.rotate).toMatchObject({ usable: true, role: 'owner', args: { type: 'object', properties: {} }, timeout_s: 5 });
     expect(byName.escape).toMatchObject({ usable: false, problem: expect.stringContaining('outside') });
     expect(byName.objectarg).toMatchObject({ usable: false, problem: expect.stringContaining('objectarg.json: args.properties.opts: type must be string, integer, number, boolean') });
+    expect(byName.shared).toMatchObject({ usable: false, problem: 'shared is writable by its group or others (chmod go-w)' });
     expect(byName.badargname).toMatchObject({ usable: false, problem: "badargname.json: args.properties.two words: an argument's name must match ^[a-z][a-z0-9_-]{0,63}$" });
     expect(byName.badsidecar).toMatchObject({ usable: false, problem: 'badsidecar.json.timeout_s: must be <= 3600' });
   });
@@ -202,6 +205,6 @@ describe('scripts.list and the roles the node declares', () => {
       'scripts.run': 'admin',
       'scripts.run-owner': 'owner',
     });
-    expect(plugin).toMatchObject({ state: 'running', healthy: true, message: '6 script(s) unusable; scripts.list says why' });
+    expect(plugin).toMatchObject({ state: 'running', healthy: true, message: '7 script(s) unusable; scripts.list says why' });
   });
 });
