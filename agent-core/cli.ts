@@ -55,8 +55,16 @@ function taskCommand(command: Command): string[] {
   return [process.execPath, ...script, ...subcommands, 'plugin-task'];
 }
 
-/** The agent's commands on `command`, running with the entry point's built-in plugins. */
-export function addAgentCommands(command: Command, builtins: readonly AnyPluginDefinition[], invokedAs: string): Command {
+/**
+ * The agent's commands on `command`, running with the entry point's built-in plugins; `init` writes
+ * an agent.yaml that enables those named in `enabledAtInit`.
+ */
+export function addAgentCommands(
+  command: Command,
+  builtins: readonly AnyPluginDefinition[],
+  enabledAtInit: readonly string[],
+  invokedAs: string,
+): Command {
   command
     .command('run', { isDefault: true })
     .description('start the agent (the default when no subcommand is given)')
@@ -105,7 +113,7 @@ export function addAgentCommands(command: Command, builtins: readonly AnyPluginD
         const { initAgent } = await import('./init.js');
         const result = await initAgent({
           ...opts,
-          plugins: builtins.map((p) => p.id),
+          plugins: enabledAtInit,
           singbox: opts.singBox || opts.singBoxUnit ? { binary: opts.singBox ?? 'sing-box', configPath: opts.singBoxConfig, systemdUnit: opts.singBoxUnit } : undefined,
         });
         process.stdout.write(

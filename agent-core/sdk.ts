@@ -26,7 +26,7 @@
  * ```
  */
 import type { Static, TObject, TSchema } from '@sinclair/typebox';
-import type { CommandRole } from './common/roles.js';
+import type { Role } from './common/roles.js';
 
 export { Type } from '@sinclair/typebox';
 export type { Static, TSchema } from '@sinclair/typebox';
@@ -42,10 +42,17 @@ export {
 } from './common/errors.js';
 
 /** The least hub role allowed to run a command. */
-export type Role = CommandRole;
+export type { Role };
 
 /** The hash the hub names a config by (sha256 of its canonical JSON), for plugins that report what they serve. */
 export { configHash } from './common/config-hash.js';
+
+/**
+ * The agent's JSON Schema checks, for values a plugin checks itself (e.g. against a schema in one of
+ * its files): defaults filled in, objects that list properties closed, and an InvalidArgumentError
+ * naming the field (`input.args.count: must be <= 10`) as for command input.
+ */
+export { compileValidator, validate } from './common/schema.js';
 
 /** Durable and atomic file writes (temp file + fsync + rename + the folder flushed). */
 export { renameSynced, syncDir, writeFileAtomic, writeSynced } from './files.js';

@@ -1,12 +1,10 @@
-// The hub's roles, least to most. A plugin command names the least role allowed to run it (never
-// `owner`, which only manages admins); the hub checks it, and the dashboard uses the same order to
-// hide what a role may not do. Dependency-free, so the dashboard bundles it too.
+// The hub's roles, least to most. A plugin command names the least role allowed to run it (`owner`
+// only for what the fleet's owner alone may do, such as a script its sidecar reserves for them); the
+// hub checks it, and the dashboard uses the same order to hide what a role may not do.
+// Dependency-free, so the dashboard bundles it too.
 
 export const ROLES = ['viewer', 'operator', 'admin', 'owner'] as const;
 export type Role = (typeof ROLES)[number];
-
-/** What a plugin command may require. */
-export type CommandRole = Exclude<Role, 'owner'>;
 
 export const isRole = (value: unknown): value is Role => (ROLES as readonly unknown[]).includes(value);
 

@@ -68,8 +68,22 @@ export function validate<T>(schema: TSchema | object, value: unknown, root: stri
     check = ajv.compile(closeObjects(schema) as object);
     compiled.set(schema, check);
   }
+  return checked<T>(check, value, root);
+}
+
+function checked<T>(check: ValidateFunction, value: unknown, root: string): T {
   if (!check(value)) throw new InvalidArgumentError(describeError(check.errors![0]!, root));
   return value as T;
+}
+
+/**
+ * `validate` for a schema read at run time (a file a plugin reads): compiled now, so a schema Ajv
+ * cannot compile throws here with Ajv's reason, not at the first value. Compile once per schema:
+ * Ajv keeps every schema it compiled.
+ */
+export function compileValidator<T>(schema: object, root: string): (value: unknown) => T {
+  const check = ajv.compile(closeObjects(schema) as object);
+  return (value) => checked<T>(check, value, root);
 }
 
 /** A compiled validator for schemas whose values may be text to coerce (`coerce`), objects closed. */

@@ -84,7 +84,7 @@ describe('release artifacts', () => {
       expect(parseEnrollment(lastLine(init.stdout)).nodeId).toBe('arm');
       agent = await startInstalled(arm('boxfleet-agent'), path.join(dir, 'etc/agent.yaml'));
       const describe = JSON.parse((await run(qemu!, [...agentArgs, 'describe', '--config', path.join(dir, 'etc/agent.yaml')], { timeout: 60_000 })).stdout);
-      expect(describe.plugins.map((p: { id: string }) => p.id).sort()).toEqual(['clash-stats', 'firewall', 'health-probe', 'singbox-config', 'sysmetrics']);
+      expect(describe.plugins.map((p: { id: string }) => p.id).sort()).toEqual(['clash-stats', 'firewall', 'health-probe', 'scripts', 'singbox-config', 'sysmetrics']);
       const current = JSON.parse((await run(qemu!, [...agentArgs, 'call', '--config', path.join(dir, 'etc/agent.yaml'), 'sysmetrics.current'], { timeout: 60_000 })).stdout);
       expect(current.memory.total_bytes).toBeGreaterThan(0);
     } finally {

@@ -69,7 +69,7 @@ export function commandBusSuite(kind: DatabaseKind): void {
       const detail = (await hub.app.inject({ method: 'GET', url: `/api/v1/nodes/${node.id}`, headers: hub.auth })).json();
       const plugins = detail.agent.plugins as { id: string; state: string; healthy: boolean; commands: { name: string; input: unknown }[] }[];
       expect(plugins.map((p) => p.id).sort()).toEqual(
-        ['broken-start', 'clash-stats', 'firewall', 'health-probe', 'hello', 'singbox-config', 'slow', 'sysmetrics'],
+        ['broken-start', 'clash-stats', 'firewall', 'health-probe', 'hello', 'scripts', 'singbox-config', 'slow', 'sysmetrics'],
       );
       const commands = plugins.flatMap((p) => p.commands.map((c) => c.name));
       for (const name of ['singbox-config.status', 'clash-stats.summary', 'sysmetrics.current', 'firewall.status', 'health-probe.tcp', 'hello.greet']) {

@@ -65,7 +65,7 @@ describe('agent config', () => {
     expect(entries.find((e) => e.definition.id === 'hello')).toMatchObject({ enabled: true, settings: { greeting: 'Hi' } });
     // Built-ins the file does not name are there, disabled, so Describe shows what could run.
     expect(entries.filter((e) => !e.enabled).map((e) => e.definition.id).sort()).toEqual(
-      ['clash-stats', 'firewall', 'health-probe', 'singbox-config', 'sysmetrics'],
+      ['clash-stats', 'firewall', 'health-probe', 'scripts', 'singbox-config', 'sysmetrics'],
     );
     const wrongKey = await configFile(`node_id: a\nplugins:\n  greeter:\n    module: ${hello}\n`);
     await expect(loadPluginEntries(await readAgentConfig(wrongKey), BUILTIN_PLUGINS)).rejects.toThrow('plugins.greeter: ');
