@@ -146,6 +146,8 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   await app.register(nodeRoutes, { prefix: '/api/v1/nodes', config });
   // Firewall rule sets and each node's confirmed revision; the `firewall` job pushes them (hub/jobs/firewall.ts).
   await app.register(import('./routes/firewall.js'), { prefix: '/api/v1/firewall' });
+  // Cron schedules of batches; the `batch-schedules` job fires them (hub/batches/schedule-runner.ts).
+  await app.register(import('./routes/batch-schedules.js'), { prefix: '/api/v1/batch-schedules' });
 
   // End-user subscriptions (public, token in the path): hub/routes/sub.ts.
   await app.register(import('./routes/sub.js'), {
