@@ -8,6 +8,7 @@ import type { Actor } from '../audit.js';
 import { BatchSchedule, BatchScheduleFire } from '../db/models.js';
 import { isUniqueViolation, locked, whereNameIs } from '../db/queries.js';
 import { HubError } from '../errors.js';
+import { redact } from '../redact.js';
 import type { BatchSpec } from './schedule-batch.js';
 import { canonicalTimeZone, checkCron, withCron } from './schedule-cron.js';
 
@@ -24,14 +25,15 @@ export interface ScheduleInput {
 
 export type SchedulePublic = ReturnType<typeof schedulePublic>;
 
-/** A schedule as the API shows it; next_fire_at is null while it is paused. */
+/** A schedule as the API shows it: the batch's input redacted like a batch's; next_fire_at null while paused. */
 export function schedulePublic(schedule: BatchSchedule) {
+  const spec = schedule.batch_spec as BatchSpec;
   return {
     id: schedule.id,
     name: schedule.name,
     cron: schedule.cron,
     timezone: schedule.timezone,
-    batch: schedule.batch_spec as BatchSpec,
+    batch: spec.input === undefined ? spec : { ...spec, input: redact(spec.input) },
     enabled: Boolean(schedule.enabled),
     created_by: schedule.created_by,
     created_at: Number(schedule.created_at),
