@@ -16,7 +16,7 @@ import { recordAudit, type Actor } from '../audit.js';
 import { Admin, BatchSchedule } from '../db/models.js';
 import { isUniqueViolation } from '../db/queries.js';
 import { HubError } from '../errors.js';
-import type { BatchCreator, BatchSpec, CreateBatch } from './schedule-batch.js';
+import type { BatchCreator, BatchDeps, BatchSpec } from './index.js';
 import { withCron } from './schedule-cron.js';
 
 export const JOB = 'batch-schedules';
@@ -24,7 +24,7 @@ export const FIRE_ACTION = 'batch-schedule.fire';
 export const MISSED_ACTION = 'batch-schedule.missed';
 const JOB_ACTOR: Actor = { id: null, name: JOB };
 
-/** How far back missed fire times are looked for after an outage: the walk costs ~20 ms a day. */
+/** How far back missed fire times are looked for after an outage: the walk costs some 30 ms a day. */
 const LOOKBACK_MS = 7 * 24 * 3600_000;
 /** Missed fire times recorded as rows per schedule and look (the newest); the audit record counts them all. */
 const MISSED_ROWS = 100;
@@ -34,7 +34,8 @@ export interface ScheduleRunnerDeps {
   db: Knex;
   now(): number;
   logger: AppLogger;
-  createBatch: CreateBatch;
+  /** hub/batches' createBatch (a test's stand-in records instead). */
+  createBatch(deps: BatchDeps, spec: BatchSpec, by: BatchCreator, origin: { schedule_id: number }): Promise<{ id: number }>;
   /** A fire time not reached within this many ms is missed, not run. */
   missedAfterMs: number;
 }
