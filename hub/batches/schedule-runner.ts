@@ -29,6 +29,7 @@ const LOOKBACK_MS = 7 * 24 * 3600_000;
 /** Missed fire times recorded as rows per schedule and look (the newest); the audit record counts them all. */
 const MISSED_ROWS = 100;
 const INTERRUPTED = 'the hub stopped before it created the batch';
+export const MISSED = 'no hub fired it within schedule_missed_after_s (every hub was down, say); not run late';
 
 export interface ScheduleRunnerDeps {
   db: Knex;
@@ -89,12 +90,12 @@ async function look(deps: ScheduleRunnerDeps, schedule: BatchSchedule, now: numb
   const { db } = deps;
   const { due, missed } = dueAndMissed(schedule, now, deps.missedAfterMs);
   if (missed.count > 0) {
-    const rows = missed.newest.map((at) => ({ schedule_id: schedule.id, fire_at: at, status: 'missed', batch_id: null, error: 'no hub was running at this time', recorded_at: now }));
+    const rows = missed.newest.map((at) => ({ schedule_id: schedule.id, fire_at: at, status: 'missed', batch_id: null, error: MISSED, recorded_at: now }));
     await db('batch_schedule_fires').insert(rows).onConflict(['schedule_id', 'fire_at']).ignore();
     result.missed += missed.count;
     const last = missed.newest[missed.newest.length - 1]!;
     const unexamined = missed.unexamined ? `; ${iso(missed.unexamined.after)} to ${iso(missed.unexamined.before)} was not examined` : '';
-    const message = `${missed.count} fire time(s) of schedule ${schedule.name} missed while no hub ran, from ${iso(missed.first)} to ${iso(last)}; not run late${unexamined}`;
+    const message = `${missed.count} fire time(s) of schedule ${schedule.name} missed (no hub fired them in time), from ${iso(missed.first)} to ${iso(last)}; not run late${unexamined}`;
     deps.logger.warn('batch schedule missed', { schedule_id: schedule.id, missed: missed.count, first: iso(missed.first), last: iso(last) });
     await recordAudit(db, deps.logger, {
       actor: JOB_ACTOR,
@@ -102,7 +103,7 @@ async function look(deps: ScheduleRunnerDeps, schedule: BatchSchedule, now: numb
       target: `batch-schedule:${schedule.id}`,
       input: { schedule: schedule.name, missed: missed.count, first: iso(missed.first), last: iso(last) },
       started: performance.now(),
-      error: new HubError('HUB_ERR_CONFLICT', message),
+      error: new HubError('HUB_ERR_GONE', message),
     });
   }
   for (const at of due) {

@@ -30,6 +30,11 @@ describe('schedule cron', () => {
     expect(times('0 9 * * 1-5', 'Europe/Berlin', '2026-01-09T00:00:00Z', '2026-01-12T23:00:00Z')).toEqual(['2026-01-09T08:00:00.000Z', '2026-01-12T08:00:00.000Z']);
   });
 
+  it('fires a local time skipped by daylight saving not at all that day, and one that happens twice twice', () => {
+    expect(times('30 2 * * *', 'America/New_York', '2026-03-07T00:00:00Z', '2026-03-09T12:00:00Z')).toEqual(['2026-03-07T07:30:00.000Z', '2026-03-09T06:30:00.000Z']);
+    expect(times('30 1 * * *', 'America/New_York', '2026-11-01T00:00:00Z', '2026-11-01T12:00:00Z')).toEqual(['2026-11-01T05:30:00.000Z', '2026-11-01T06:30:00.000Z']);
+  });
+
   it('finds every fire time of a week of an every-second schedule (the longest span the job looks back over)', () => {
     const count = withCron('* * * * * *', 'UTC', (c) => {
       let n = 0;
