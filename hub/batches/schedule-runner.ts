@@ -20,8 +20,8 @@ import type { BatchCreator, BatchDeps, BatchSpec } from './index.js';
 import { withCron } from './schedule-cron.js';
 
 export const JOB = 'batch-schedules';
-export const FIRE_ACTION = 'batch-schedule.fire';
-export const MISSED_ACTION = 'batch-schedule.missed';
+const FIRE_ACTION = 'batch-schedule.fire';
+const MISSED_ACTION = 'batch-schedule.missed';
 const JOB_ACTOR: Actor = { id: null, name: JOB };
 
 /** How far back missed fire times are looked for after an outage: the walk costs some 30 ms a day. */

@@ -24,8 +24,6 @@ export interface ScheduleInput {
   enabled: boolean;
 }
 
-export type SchedulePublic = ReturnType<typeof schedulePublic>;
-
 /** A schedule as the API shows it: the batch's input redacted like a batch's; next_fire_at null while paused. */
 export function schedulePublic(schedule: BatchSchedule) {
   const spec = schedule.batch_spec as BatchSpec;
