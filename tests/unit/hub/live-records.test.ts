@@ -16,7 +16,7 @@ describe('live record feeds', () => {
   it('polls once per interval for all its watchers, only while someone watches, and sends each change once', async () => {
     const polls: number[] = [];
     let rows: LiveMessage[] = [];
-    records = new LiveRecords(Date.now, createLogger({ service: 'test', level: 'error' }), POLL_MS);
+    records = new LiveRecords(Date.now, createLogger({ service: 'hub', level: 'error' }), POLL_MS);
     records.registerRecordFeed('things', async (since) => {
       polls.push(since);
       return rows;
@@ -52,7 +52,7 @@ describe('live record feeds', () => {
   });
 
   it('refuses a feed it does not have, and a feed registered twice', () => {
-    records = new LiveRecords(Date.now, createLogger({ service: 'test', level: 'error' }), POLL_MS);
+    records = new LiveRecords(Date.now, createLogger({ service: 'hub', level: 'error' }), POLL_MS);
     records.registerRecordFeed('batches', async () => []);
     expect(() => records.watch('nope', 'owner', () => {})).toThrow('no feed nope; feeds: batches');
     expect(() => records.registerRecordFeed('batches', async () => [])).toThrow('record feed batches is registered twice');
