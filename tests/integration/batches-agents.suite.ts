@@ -131,7 +131,7 @@ export function batchesAgentsSuite(kind: DatabaseKind): void {
     });
 
     it('cancelled mid-batch: the running node finishes, the pending ones are skipped and never run', async () => {
-      const res = await hub.app.inject({ method: 'POST', url: '/api/v1/batches', headers: hub.auth, payload: { target: { all: true }, command: 'tally.run', input: { ms: 1500 }, concurrency: 1 } });
+      const res = await hub.app.inject({ method: 'POST', url: '/api/v1/batches', headers: hub.auth, payload: { target: { all: true }, command: 'tally.run', input: { ms: 3000 }, concurrency: 1 } });
       const { id } = res.json();
       const run = hub.app.jobs.run('batches');
       await until('a node running', async () => (await detail(id)).counts.running === 1, 10_000);

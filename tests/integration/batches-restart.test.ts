@@ -105,9 +105,9 @@ describe('a hub killed mid-batch and started again', () => {
   });
 
   it('fails the nodes that were running, runs the pending ones, and never runs a command twice on a node', async () => {
-    const batch = await api('POST', '/api/v1/batches', { target: { tags: ['restart'] }, command: 'tally.run', input: { ms: 2000 }, concurrency: 2 });
+    const batch = await api('POST', '/api/v1/batches', { target: { tags: ['restart'] }, command: 'tally.run', input: { ms: 3000 }, concurrency: 2 });
     const runs = async () => Promise.all(clients.map(async (c) => ((await c.execute('tally.count', {})).result as { runs: number }).runs));
-    // Killed while two nodes run the command (2 s each): they got it, the other two wait.
+    // Killed while two nodes run the command (3 s each): they got it, the other two wait.
     await until('two nodes running the command', async () => (await runs()).filter((n) => n === 1).length === 2, 15_000);
     expect((await api('GET', `/api/v1/batches/${batch.id}`)).counts).toMatchObject({ running: 2, pending: 2 });
     await kill9(hub);
