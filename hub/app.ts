@@ -151,6 +151,8 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   await app.register(liveRecordsPlugin, { logger });
   // Batch commands: the `batches` job runs them (hub/batches/runner.ts).
   await app.register(import('./routes/batches.js'), { prefix: '/api/v1/batches' });
+  // Cron schedules of batches; the `batch-schedules` job fires them (hub/batches/schedule-runner.ts).
+  await app.register(import('./routes/batch-schedules.js'), { prefix: '/api/v1/batch-schedules' });
 
   // End-user subscriptions (public, token in the path): hub/routes/sub.ts.
   await app.register(import('./routes/sub.js'), {

@@ -120,6 +120,12 @@ const ROUTES: [string, string, Need, { url?: string; body?: object; ownSession?:
   ['GET', '/api/v1/batches/:id', 'viewer', { url: '/api/v1/batches/999999' }],
   ['POST', '/api/v1/batches/:id/cancel', 'operator', { url: '/api/v1/batches/999999/cancel' }],
   ['POST', '/api/v1/batches/:id/retry', 'viewer', { url: '/api/v1/batches/999999/retry', body: {} }],
+  // Cron schedules of batches: routes/batch-schedules.ts.
+  ['GET', '/api/v1/batch-schedules', 'viewer'],
+  ['POST', '/api/v1/batch-schedules', 'admin', { body: {} }],
+  ['GET', '/api/v1/batch-schedules/:id', 'viewer', { url: '/api/v1/batch-schedules/999999' }],
+  ['PATCH', '/api/v1/batch-schedules/:id', 'admin', { url: '/api/v1/batch-schedules/999999', body: {} }],
+  ['DELETE', '/api/v1/batch-schedules/:id', 'admin', { url: '/api/v1/batch-schedules/999999' }],
 
   ['GET', '/api/v1/usage', 'viewer'],
   ['GET', '/api/v1/usage/daily', 'viewer'],

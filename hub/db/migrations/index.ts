@@ -17,6 +17,7 @@ import * as firewall from './014-firewall.js';
 import * as nodeProbes from './015-node-probes.js';
 import * as nodeInboundHealth from './016-node-inbound-health.js';
 import * as batches from './017-batches.js';
+import * as batchSchedules from './018-batch-schedules.js';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001-nodes': nodes,
@@ -36,6 +37,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '015-node-probes': nodeProbes,
   '016-node-inbound-health': nodeInboundHealth,
   '017-batches': batches,
+  '018-batch-schedules': batchSchedules,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,0 +1,4 @@
+import { batchSchedulesSuite, twoHubSchedulesSuite } from './batch-schedules.suite.js';
+
+batchSchedulesSuite('sqlite');
+twoHubSchedulesSuite('sqlite');
