@@ -47,18 +47,27 @@ const ON_REQUEST = ['selfsigned', '@grpc/proto-loader'];
 const LOAD_AND_DROP = ['yaml', 'semver', 'systeminformation'];
 // A dropped package is garbage, but an idle agent allocates too little to run a major GC for a long
 // time, so its pages (a few MB after systeminformation) stay resident. One full GC, a while after
-// the last use (the calls made on the copy done), returns them. The gc function is made in a
-// context of its own each time and not kept: a kept one would keep that context.
-const COLLECT_LATER = `var __boxfleet_gc_timer; function __boxfleet_collect_later() {
+// the last use (the calls made on the copy done), returns them. The same holds for what the agent's
+// own work leaves (a users.sync's input, a sampling's buffers): promoted to the old generation, it
+// stays until the heap grows enough for V8 to collect, so an idle agent's memory rose and fell by
+// several MB depending on when it was read. Every 30 s, a full GC when the heap grew by 1 MB since
+// the last one (about 10 ms of CPU each, a few times an hour when idle) keeps it at the low end.
+// The gc function is made in a context of its own each time and not kept: a kept one would keep
+// that context.
+const COLLECT_LATER = `var __boxfleet_gc_timer, __boxfleet_gc_floor = 0;
+function __boxfleet_gc() {
+  const v8 = require('node:v8');
+  v8.setFlagsFromString('--expose-gc');
+  const gc = require('node:vm').runInNewContext('gc');
+  v8.setFlagsFromString('--no-expose-gc');
+  gc();
+  __boxfleet_gc_floor = v8.getHeapStatistics().used_heap_size;
+}
+function __boxfleet_collect_later() {
   clearTimeout(__boxfleet_gc_timer);
-  __boxfleet_gc_timer = setTimeout(() => {
-    const v8 = require('node:v8');
-    v8.setFlagsFromString('--expose-gc');
-    const gc = require('node:vm').runInNewContext('gc');
-    v8.setFlagsFromString('--no-expose-gc');
-    gc();
-  }, 20000).unref();
-}`;
+  __boxfleet_gc_timer = setTimeout(__boxfleet_gc, 20000).unref();
+}
+setInterval(() => require('node:v8').getHeapStatistics().used_heap_size > __boxfleet_gc_floor + 1048576 && __boxfleet_gc(), 30000).unref();`;
 const assetName = (pkgName) => `${pkgName.replace(/[@/]/g, '_')}.cjs`;
 const ARCHES = { amd64: { node: 'x64', qemu: null, strip: 'strip' }, arm64: { node: 'arm64', qemu: 'qemu-aarch64-static', strip: 'aarch64-linux-gnu-strip' } };
 
