@@ -115,6 +115,14 @@ const ROUTES: [string, string, Need, { url?: string; body?: object; ownSession?:
   ['DELETE', '/api/v1/firewall/rule-sets/:id', 'admin', { url: '/api/v1/firewall/rule-sets/999999' }],
   ['GET', '/api/v1/firewall/nodes', 'viewer'],
 
+  // Staged config rollouts: routes/rollouts.ts.
+  ['POST', '/api/v1/rollouts', 'admin', { body: {} }],
+  ['GET', '/api/v1/rollouts', 'viewer'],
+  ['GET', '/api/v1/rollouts/:id', 'viewer', { url: '/api/v1/rollouts/999999' }],
+  ['POST', '/api/v1/rollouts/:id/pause', 'admin', { url: '/api/v1/rollouts/999999/pause' }],
+  ['POST', '/api/v1/rollouts/:id/resume', 'admin', { url: '/api/v1/rollouts/999999/resume' }],
+  ['POST', '/api/v1/rollouts/:id/abort', 'admin', { url: '/api/v1/rollouts/999999/abort' }],
+
   ['GET', '/api/v1/usage', 'viewer'],
   ['GET', '/api/v1/usage/daily', 'viewer'],
   ['GET', '/api/v1/audit', 'admin'],
