@@ -5,9 +5,11 @@
 // resume, a second hub carrying on from the tables, a node left half-applied by a hub that died,
 // refusals, unreachable nodes, the traffic gate, and the requests refused at creation.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import type { Node } from '../../hub/db/models.js';
 import { runRolloutsJob, type RolloutRunnerDeps } from '../../hub/rollouts/runner.js';
 import { ownerApi, startTestHub, type TestHub } from '../support/hub.js';
+import { until } from '../support/until.js';
 
 type Json = Record<string, any>;
 const IDS = ['a', 'b', 'c', 'd'];
@@ -177,6 +179,25 @@ describe('rollouts job', () => {
     expect(done.error).toBe('stage 1 gate failed: node a: traffic fell by 90 % (at most 50 % allowed)');
     expect(done.nodes[0].checks.traffic).toMatchObject({ drop_pct: 90 });
     expect(await applied()).toMatchObject({ a: versions[0]!.id });
+  });
+
+  it('pushes each change to a dashboard watching "rollouts" over the WebSocket', async () => {
+    const address = await hub.app.listen({ host: '127.0.0.1', port: 0 });
+    const socket = new WebSocket(`${address.replace('http', 'ws')}/api/v1/ws?token=${hub.auth.authorization.slice('Bearer '.length)}`);
+    const received: Json[] = [];
+    socket.on('message', (data) => received.push(JSON.parse(String(data))));
+    await new Promise((resolve) => socket.once('open', resolve));
+    socket.send(JSON.stringify({ watch: 'rollouts' }));
+    await until('watching', () => received.some((m) => m.type === 'watching'));
+    const { id } = await start({ version: versions[3]!.id, stages: [1, '100%'], gate: { soak_s: 0, inbound_check: false } });
+    const seen = (status: string) => () => received.find((m) => m.type === 'rollout' && m.rollout.id === id && m.rollout.status === status)?.rollout;
+    await until('the new rollout on the socket', seen('running'), 5000);
+    await tick();
+    await tick();
+    await tick();
+    const done = await until('the finished rollout on the socket', seen('succeeded'), 5000);
+    expect(done.nodes.map((n: Json) => [n.node_id, n.status])).toEqual(IDS.map((n) => [n, 'passed']));
+    socket.close();
   });
 
   it('refuses a rollout on a node another unfinished one holds, and stages that leave nodes out', async () => {
