@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Node } from '../../hub/db/models.js';
-import { runRolloutsJob, type RolloutRunnerDeps } from '../../hub/rollouts/runner.js';
+import { rolloutsJob, type RolloutRunnerDeps } from '../../hub/rollouts/runner.js';
 import { ownerApi, startTestHub, type TestHub } from '../support/hub.js';
 import { until } from '../support/until.js';
 
@@ -21,6 +21,8 @@ describe('rollouts job', () => {
   /** Versions the nodes refuse (as sing-box check would), and nodes that do not answer. */
   const refused = new Set<number>();
   const unreachable = new Set<string>();
+  /** Nodes whose clash-stats does not answer. */
+  const noStats = new Set<string>();
   /** Each node's proxy bytes per second from now on (its Clash API totals grow by it). */
   const rate = new Map<string, { since: number; base: number; perS: number }>();
   const pushes: { node: string; version: number; action: string }[] = [];
@@ -33,7 +35,7 @@ describe('rollouts job', () => {
   const setRate = (id: string, perS: number) => rate.set(id, { since: clock.now, base: bytes(id), perS });
 
   /** A hub's runner: a new one stands for another hub (or this one restarted), sharing only the database. */
-  const runner = (): RolloutRunnerDeps => ({
+  const runner = () => rolloutsJob({
     db: hub.app.db,
     objects: hub.app.objects,
     config: { inbound_check_timeout_s: 1 },
@@ -51,16 +53,17 @@ describe('rollouts job', () => {
     },
     agents: {
       async execute(node: Node, command: string) {
+        if (command === 'clash-stats.summary' && noStats.has(node.id)) throw new Error(`plugin clash-stats is disabled on node ${node.id}`);
         if (command === 'clash-stats.summary') return { result: { upload_total: 0, download_total: bytes(node.id) } } as never;
         const { applied_config_version: applied } = await hub.app.db('nodes').where({ id: node.id }).first();
         return { result: { running: true, config: { hash: versions.find((v) => v.id === applied)?.hash ?? null } } } as never;
       },
     },
-  });
-  let deps: RolloutRunnerDeps;
+  } satisfies RolloutRunnerDeps);
+  let job: ReturnType<typeof runner>;
   const tick = async (seconds = 1) => {
     clock.now += seconds * 1000;
-    await runRolloutsJob(deps);
+    await job();
   };
   const rollout = (id: number) => api('GET', `/api/v1/rollouts/${id}`);
   const start = (body: Json) => api('POST', '/api/v1/rollouts', { target: { all: true }, ...body });
@@ -83,8 +86,9 @@ describe('rollouts job', () => {
   beforeEach(async () => {
     refused.clear();
     unreachable.clear();
+    noStats.clear();
     pushes.length = 0;
-    deps = runner();
+    job = runner();
     await hub.app.db('nodes').update({ applied_config_version: versions[0]!.id, desired_config_version: versions[0]!.id });
   });
 
@@ -103,7 +107,7 @@ describe('rollouts job', () => {
     await tick(9);
     expect((await rollout(id)).current_stage).toBe(1);
     // Another hub from here on.
-    deps = runner();
+    job = runner();
     await tick(1); // soak over: stage 1 passes, stage 2 starts
     expect((await rollout(id)).current_stage).toBe(2);
     await tick(); // b, c, d get it
@@ -198,6 +202,17 @@ describe('rollouts job', () => {
     const done = await until('the finished rollout on the socket', seen('succeeded'), 5000);
     expect(done.nodes.map((n: Json) => [n.node_id, n.status])).toEqual(IDS.map((n) => [n, 'passed']));
     socket.close();
+  });
+
+  it('fails a node whose traffic the gate cannot read, before it gets the version', async () => {
+    noStats.add('a');
+    const { id } = await start({ version: versions[1]!.id, stages: [1, '100%'], gate: { soak_s: 5, inbound_check: false, max_traffic_drop_pct: 20 } });
+    await tick();
+    await tick();
+    const done = await rollout(id);
+    expect([done.status, done.error]).toEqual(['failed', 'stage 1 gate failed: node a: traffic not measured: plugin clash-stats is disabled on node a']);
+    expect(pushes).toEqual([]);
+    expect(done.nodes[0]).toMatchObject({ node_id: 'a', status: 'pending', error: 'traffic not measured: plugin clash-stats is disabled on node a' });
   });
 
   it('refuses a rollout on a node another unfinished one holds, and stages that leave nodes out', async () => {
