@@ -5,12 +5,12 @@
 // they never race the runner into a state neither meant.
 import type { Knex } from 'knex';
 import type { Actor } from '../audit.js';
+import { describeTarget, resolveTarget, type BatchTarget } from '../batches/target.js';
 import { findConfigVersion } from '../config-versions.js';
 import { HubError } from '../errors.js';
 import type { LiveMessage } from '../live-records.js';
 import type { Gate, NodeChecks } from './gate.js';
 import { DEFAULT_STAGES, planStages, stageOf, stagesProblem, type StageSpec } from './plan.js';
-import { describeTarget, resolveTarget, type BatchTarget } from '../batches/target.js';
 
 export type RolloutStatus = 'running' | 'paused' | 'succeeded' | 'failed' | 'aborted' | 'rolling_back';
 export type RolloutNodeStatus = 'pending' | 'applying' | 'applied' | 'passed' | 'failed' | 'rolled_back' | 'rollback_failed';
