@@ -153,6 +153,8 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   await app.register(import('./routes/batches.js'), { prefix: '/api/v1/batches' });
   // Cron schedules of batches; the `batch-schedules` job fires them (hub/batches/schedule-runner.ts).
   await app.register(import('./routes/batch-schedules.js'), { prefix: '/api/v1/batch-schedules' });
+  // Staged config rollouts; the `rollouts` job runs them (hub/rollouts/runner.ts).
+  await app.register(import('./routes/rollouts.js'), { prefix: '/api/v1/rollouts' });
 
   // End-user subscriptions (public, token in the path): hub/routes/sub.ts.
   await app.register(import('./routes/sub.js'), {

@@ -1,5 +1,5 @@
 // The hub's scheduled jobs (traffic, quota, reconcile, firewall, metrics, alerts, node-status,
-// inbound-check, probes, batches, batch-schedules) as one Fastify plugin, `app.jobs`; the `live` job (jobs/live.ts) registers itself beside them.
+// inbound-check, rollouts, probes, batches, batch-schedules) as one Fastify plugin, `app.jobs`; the `live` job (jobs/live.ts) registers itself beside them.
 //
 // Each tick runs under a fleet-wide lease in job_leases, so with several hubs on one database each
 // tick runs once: a hub takes the lease when it has expired or is already its own, keeps it alive
@@ -17,6 +17,7 @@ import type { HubConfig } from '../config.js';
 import { createBatch } from '../batches/index.js';
 import { BatchRunner } from '../batches/runner.js';
 import { JOB as SCHEDULES_JOB, runSchedulesJob } from '../batches/schedule-runner.js';
+import { rolloutsJob } from '../rollouts/runner.js';
 import { AlertEngine } from './alerts.js';
 import { withRetry } from './common.js';
 import { FirewallPusher } from './firewall.js';
@@ -256,6 +257,8 @@ export const jobsPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
       const tick = inboundChecker({ db: app.db, objects: app.objects, config, now: deps.now, logger });
       jobs.add({ name: 'inbound-check', intervalMs: config.inbound_check_interval_s * 1000, tick });
     }
+    // Staged config rollouts (hub/rollouts): a short interval, as a stage's gate is watched in seconds.
+    jobs.add({ name: 'rollouts', intervalMs: config.rollouts_interval_s * 1000, tick: rolloutsJob({ ...deps, objects: app.objects, reconciler, config }) });
     jobs.add({ name: 'probes', intervalMs: config.probes_interval_s * 1000, tick: () => runProbesJob(deps) });
     // Batch commands (hub/batches): a tick runs until no node of any batch is left running.
     const batches = new BatchRunner({ ...deps, pollMs: config.batches_interval_s * 1000 });

@@ -18,6 +18,7 @@ import * as nodeProbes from './015-node-probes.js';
 import * as nodeInboundHealth from './016-node-inbound-health.js';
 import * as batches from './017-batches.js';
 import * as batchSchedules from './018-batch-schedules.js';
+import * as rollouts from './019-rollouts.js';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001-nodes': nodes,
@@ -38,6 +39,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '016-node-inbound-health': nodeInboundHealth,
   '017-batches': batches,
   '018-batch-schedules': batchSchedules,
+  '019-rollouts': rollouts,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
