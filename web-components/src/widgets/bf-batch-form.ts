@@ -86,7 +86,10 @@ export class BfBatchForm extends LocalizedElement {
   override connectedCallback(): void {
     super.connectedCallback();
     if (this.nodeIds.length) this.kind = 'selected';
-    void this.nodes.load().then(() => this.gather());
+    void this.nodes.load().then(() => {
+      if (this.kind === 'tag' && !this.tags.length) this.kind = 'all';
+      return this.gather();
+    });
   }
 
   /** The tags of the fleet's nodes, sorted. */
