@@ -146,6 +146,8 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   await app.register(nodeRoutes, { prefix: '/api/v1/nodes', config });
   // Firewall rule sets and each node's confirmed revision; the `firewall` job pushes them (hub/jobs/firewall.ts).
   await app.register(import('./routes/firewall.js'), { prefix: '/api/v1/firewall' });
+  // Staged config rollouts; the `rollouts` job runs them (hub/rollouts/runner.ts).
+  await app.register(import('./routes/rollouts.js'), { prefix: '/api/v1/rollouts' });
 
   // End-user subscriptions (public, token in the path): hub/routes/sub.ts.
   await app.register(import('./routes/sub.js'), {

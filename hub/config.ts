@@ -148,6 +148,7 @@ export const HUB_SETTINGS = {
     "how often the hub connects to every node's client-facing inbounds from outside (TCP, and a TLS handshake for TLS inbounds), in seconds (0: off)",
     Type.Number({ minimum: 0, default: 30 }),
   ),
+  rollouts_interval_s: job('how often running config rollouts take their next step (apply a stage, check its gate, roll back), in seconds', Type.Number({ exclusiveMinimum: 0, default: 1 })),
   inbound_check_timeout_s: job('how long one inbound check may take before it counts as failed, in seconds', Type.Number({ exclusiveMinimum: 0, maximum: 60, default: 5 })),
   inbound_unhealthy_after: job('failed inbound checks in a row after which a node is unhealthy: left out of newly fetched subscriptions and alerted on', Type.Integer({ minimum: 1, default: 3 })),
   inbound_healthy_after: job('good inbound checks in a row after which an unhealthy node is healthy again', Type.Integer({ minimum: 1, default: 2 })),

@@ -1,5 +1,5 @@
 // The hub's scheduled jobs (traffic, quota, reconcile, firewall, metrics, alerts, node-status,
-// inbound-check, probes) as one Fastify plugin, `app.jobs`; the `live` job (jobs/live.ts) registers itself beside them.
+// inbound-check, rollouts, probes) as one Fastify plugin, `app.jobs`; the `live` job (jobs/live.ts) registers itself beside them.
 //
 // Each tick runs under a fleet-wide lease in job_leases, so with several hubs on one database each
 // tick runs once: a hub takes the lease when it has expired or is already its own, keeps it alive
@@ -14,6 +14,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { AppLogger } from '../../agent-core/common/logger.js';
 import { entrySpan } from '../../agent-core/common/tracing.js';
 import type { HubConfig } from '../config.js';
+import { runRolloutsJob } from '../rollouts/runner.js';
 import { AlertEngine } from './alerts.js';
 import { withRetry } from './common.js';
 import { FirewallPusher } from './firewall.js';
@@ -250,6 +251,12 @@ export const jobsPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
       const tick = inboundChecker({ db: app.db, objects: app.objects, config, now: deps.now, logger });
       jobs.add({ name: 'inbound-check', intervalMs: config.inbound_check_interval_s * 1000, tick });
     }
+    // Staged config rollouts (hub/rollouts): a short interval, as a stage's gate is watched in seconds.
+    jobs.add({
+      name: 'rollouts',
+      intervalMs: config.rollouts_interval_s * 1000,
+      tick: () => runRolloutsJob({ ...deps, objects: app.objects, reconciler, config }),
+    });
     jobs.add({ name: 'probes', intervalMs: config.probes_interval_s * 1000, tick: () => runProbesJob(deps) });
     app.decorate('jobs', jobs);
     if (config.jobs_enabled) app.addHook('onListen', async () => jobs.start());
