@@ -18,6 +18,7 @@ import { HubError } from './errors.js';
 import authRoutes from './routes/auth.js';
 import nodeRoutes from './routes/nodes/index.js';
 import { jobsPlugin } from './jobs/scheduler.js';
+import { liveRecordsPlugin } from './live-records.js';
 import { prometheusPlugin } from './prometheus.js';
 import { redisPlugin } from './redis.js';
 import { objectStorePlugin } from './object-store.js';
@@ -146,6 +147,12 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   await app.register(nodeRoutes, { prefix: '/api/v1/nodes', config });
   // Firewall rule sets and each node's confirmed revision; the `firewall` job pushes them (hub/jobs/firewall.ts).
   await app.register(import('./routes/firewall.js'), { prefix: '/api/v1/firewall' });
+  // Changes to job-written records (batches, rollouts) for GET /api/v1/ws watchers (hub/live-records.ts).
+  await app.register(liveRecordsPlugin, { logger });
+  // Batch commands: the `batches` job runs them (hub/batches/runner.ts).
+  await app.register(import('./routes/batches.js'), { prefix: '/api/v1/batches' });
+  // Cron schedules of batches; the `batch-schedules` job fires them (hub/batches/schedule-runner.ts).
+  await app.register(import('./routes/batch-schedules.js'), { prefix: '/api/v1/batch-schedules' });
   // Staged config rollouts; the `rollouts` job runs them (hub/rollouts/runner.ts).
   await app.register(import('./routes/rollouts.js'), { prefix: '/api/v1/rollouts' });
 

@@ -154,6 +154,11 @@ export const HUB_SETTINGS = {
   inbound_healthy_after: job('good inbound checks in a row after which an unhealthy node is healthy again', Type.Integer({ minimum: 1, default: 2 })),
   probes_interval_s: job("how often every node's health-probe results (probes, unlock checks) are read for the node page and entry names, in seconds; its inventory once a day", Type.Number({ exclusiveMinimum: 0, default: 300 })),
   node_status_interval_s: job("how often every node's agent is asked what it runs (version, plugins, their health) for the node list, in seconds", Type.Number({ exclusiveMinimum: 0, default: 30 })),
+  batches_interval_s: job('how often batch commands waiting to run are looked for (and, while nodes of a batch run, new batches and cancellations), in seconds', Type.Number({ exclusiveMinimum: 0, maximum: 60, default: 1 })),
+  schedule_missed_after_s: job(
+    "a batch schedule's fire time that no hub reached within this many seconds (every hub was down, say) is recorded missed and never run late",
+    Type.Number({ exclusiveMinimum: 0, default: 15 }),
+  ),
 
   alerts_interval_s: { group: 'alerts', meaning: 'how often alert rules are evaluated, in seconds', schema: Type.Number({ exclusiveMinimum: 0, default: 30 }) },
   alert_cpu_percent: percent("a node's CPU busy percent above this fires an alert (0: off)", 80),

@@ -514,3 +514,45 @@ export class NodeFirewall extends Model {
   error_revision!: string | null;
   error_at!: number | null;
 }
+
+/** A cron schedule of a batch command (hub/batches/schedules.ts); its times are the hub's clock, set there. */
+export class BatchSchedule extends Model {
+  static override tableName = 'batch_schedules';
+  static override jsonAttributes = ['batch_spec'];
+  id!: number;
+  name!: string;
+  cron!: string;
+  timezone!: string;
+  /** A BatchSpec (hub/batches): what each fire creates. */
+  batch_spec!: unknown;
+  enabled!: boolean;
+  created_by_id!: number | null;
+  created_by!: string;
+  created_at!: number;
+  updated_at!: number;
+  last_fire_at!: number | null;
+  /** Fire times up to here were fired or recorded missed. */
+  checked_until!: number;
+}
+
+/** One fire time a schedule reached; UNIQUE(schedule_id, fire_at) decides which hub fires it. */
+export class BatchScheduleFire extends Model {
+  static override tableName = 'batch_schedule_fires';
+  id!: number;
+  schedule_id!: number;
+  fire_at!: number;
+  status!: 'ran' | 'failed' | 'missed';
+  batch_id!: number | null;
+  error!: string | null;
+  recorded_at!: number;
+
+  toPublic() {
+    return {
+      fire_at: Number(this.fire_at),
+      status: this.status,
+      batch_id: this.batch_id,
+      error: this.error,
+      recorded_at: Number(this.recorded_at),
+    };
+  }
+}

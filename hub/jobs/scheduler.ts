@@ -1,5 +1,5 @@
 // The hub's scheduled jobs (traffic, quota, reconcile, firewall, metrics, alerts, node-status,
-// inbound-check, rollouts, probes) as one Fastify plugin, `app.jobs`; the `live` job (jobs/live.ts) registers itself beside them.
+// inbound-check, rollouts, probes, batches) as one Fastify plugin, `app.jobs`; the `live` job (jobs/live.ts) registers itself beside them.
 //
 // Each tick runs under a fleet-wide lease in job_leases, so with several hubs on one database each
 // tick runs once: a hub takes the lease when it has expired or is already its own, keeps it alive
@@ -14,6 +14,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { AppLogger } from '../../agent-core/common/logger.js';
 import { entrySpan } from '../../agent-core/common/tracing.js';
 import type { HubConfig } from '../config.js';
+import { BatchRunner } from '../batches/runner.js';
 import { runRolloutsJob } from '../rollouts/runner.js';
 import { AlertEngine } from './alerts.js';
 import { withRetry } from './common.js';
@@ -32,6 +33,8 @@ export interface JobDefinition<Result = unknown> {
   tick(): Promise<Result>;
   /** Jobs to run right after a timer tick with this result (the quota job after traffic was billed). */
   then?(result: Result): string[];
+  /** Told when the hub closes, before its ticks in flight are waited for: a long tick ends early. */
+  stop?(): void;
 }
 
 /** What the last tick left; the counts (runs, failures, time spent) are the Prometheus figures. */
@@ -199,6 +202,7 @@ export class Scheduler {
   /** Stops the timers, waits for ticks in flight and gives this hub's leases to the others. */
   async stop(): Promise<void> {
     this.started = false;
+    for (const { definition } of this.jobs.values()) definition.stop?.();
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     await Promise.all([...this.jobs.values()].map((j) => j.queue));
@@ -258,6 +262,9 @@ export const jobsPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
       tick: () => runRolloutsJob({ ...deps, objects: app.objects, reconciler, config }),
     });
     jobs.add({ name: 'probes', intervalMs: config.probes_interval_s * 1000, tick: () => runProbesJob(deps) });
+    // Batch commands (hub/batches): a tick runs until no node of any batch is left running.
+    const batches = new BatchRunner({ ...deps, pollMs: config.batches_interval_s * 1000 });
+    jobs.add({ name: 'batches', intervalMs: config.batches_interval_s * 1000, tick: () => batches.tick(), stop: () => batches.stop() });
     app.decorate('jobs', jobs);
     if (config.jobs_enabled) app.addHook('onListen', async () => jobs.start());
     app.addHook('onClose', async () => jobs.stop());

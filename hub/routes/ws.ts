@@ -5,6 +5,8 @@
 //   → {"subscribe": ["hk", ...]}   {"unsubscribe": ["hk"]}
 //   ← {"type":"subscribed","nodes":[...]}  {"type":"sample","node","kind","time","values"}
 //     {"type":"error","node"?,"message"}
+//   → {"watch": "batches"}   {"unwatch": "batches"}   (a record feed of hub/live-records.ts)
+//   ← {"type":"watching","feeds":[...]}  then the feed's own messages ({"type":"batch",...}, ...)
 // The hub holds one Watch stream per node while anyone is subscribed (app.metricsWatches); the browser never
 // talks to a node. Any hub replica serves any browser: each dials the agents itself, so a socket
 // streams the node whichever hub the load balancer gave it (the samples every replica stores are
@@ -52,6 +54,7 @@ const routes: FastifyPluginAsync = async (app) => {
         if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
       };
       const subscriptions = new Map<string, () => void>();
+      const watches = new Map<string, () => void>();
       let admin: Admin | undefined;
       let closed = false;
       let stopWatchingSession = () => {};
@@ -126,11 +129,23 @@ const routes: FastifyPluginAsync = async (app) => {
         send({ type: 'subscribed', nodes: [...subscriptions.keys()] });
       };
 
+      const watch = (feed: string) => {
+        if (!app.liveRecords.names().includes(feed)) return void send({ type: 'error', message: `watch: no feed ${feed}; feeds: ${app.liveRecords.names().join(', ')}` });
+        if (!watches.has(feed)) watches.set(feed, app.liveRecords.watch(feed, admin!.role, send));
+        send({ type: 'watching', feeds: [...watches.keys()] });
+      };
+
+      const unwatch = (feed: string) => {
+        watches.get(feed)?.();
+        watches.delete(feed);
+        send({ type: 'watching', feeds: [...watches.keys()] });
+      };
+
       // Messages are handled one at a time, in order (a subscribe waits for the sign-in before it).
       let queue = Promise.resolve();
       socket.on('message', (data) => {
         queue = queue.then(async () => {
-          let message: { token?: unknown; subscribe?: unknown; unsubscribe?: unknown };
+          let message: { token?: unknown; subscribe?: unknown; unsubscribe?: unknown; watch?: unknown; unwatch?: unknown };
           try {
             message = JSON.parse(String(data));
           } catch {
@@ -151,15 +166,21 @@ const routes: FastifyPluginAsync = async (app) => {
             if (!list) return void send({ type: 'error', message: 'unsubscribe: must be an array of node ids' });
             return unsubscribe(list);
           }
-          send({ type: 'error', message: 'expected {"subscribe": [...]} or {"unsubscribe": [...]}' });
+          if (message.watch !== undefined || message.unwatch !== undefined) {
+            const feed = message.watch ?? message.unwatch;
+            if (typeof feed !== 'string') return void send({ type: 'error', message: `${message.watch !== undefined ? 'watch' : 'unwatch'}: must be a feed name` });
+            return message.watch !== undefined ? watch(feed) : unwatch(feed);
+          }
+          send({ type: 'error', message: 'expected {"subscribe": [...]}, {"unsubscribe": [...]}, {"watch": "<feed>"} or {"unwatch": "<feed>"}' });
         }).catch((error: Error) => send({ type: 'error', message: error.message }));
       });
       socket.on('close', () => {
         closed = true;
         clearTimeout(authTimer);
         stopWatchingSession();
-        for (const stop of subscriptions.values()) stop();
+        for (const stop of [...subscriptions.values(), ...watches.values()]) stop();
         subscriptions.clear();
+        watches.clear();
       });
 
       const token = (request.query as { token?: string }).token;

@@ -114,6 +114,18 @@ const ROUTES: [string, string, Need, { url?: string; body?: object; ownSession?:
   ['PUT', '/api/v1/firewall/rule-sets/:id', 'admin', { url: '/api/v1/firewall/rule-sets/999999', body: {} }],
   ['DELETE', '/api/v1/firewall/rule-sets/:id', 'admin', { url: '/api/v1/firewall/rule-sets/999999' }],
   ['GET', '/api/v1/firewall/nodes', 'viewer'],
+  // Batch commands: routes/batches.ts (the command's own role is checked inside).
+  ['POST', '/api/v1/batches', 'viewer', { body: {} }],
+  ['GET', '/api/v1/batches', 'viewer'],
+  ['GET', '/api/v1/batches/:id', 'viewer', { url: '/api/v1/batches/999999' }],
+  ['POST', '/api/v1/batches/:id/cancel', 'operator', { url: '/api/v1/batches/999999/cancel' }],
+  ['POST', '/api/v1/batches/:id/retry', 'viewer', { url: '/api/v1/batches/999999/retry', body: {} }],
+  // Cron schedules of batches: routes/batch-schedules.ts.
+  ['GET', '/api/v1/batch-schedules', 'viewer'],
+  ['POST', '/api/v1/batch-schedules', 'admin', { body: {} }],
+  ['GET', '/api/v1/batch-schedules/:id', 'viewer', { url: '/api/v1/batch-schedules/999999' }],
+  ['PATCH', '/api/v1/batch-schedules/:id', 'admin', { url: '/api/v1/batch-schedules/999999', body: {} }],
+  ['DELETE', '/api/v1/batch-schedules/:id', 'admin', { url: '/api/v1/batch-schedules/999999' }],
 
   ['GET', '/api/v1/usage', 'viewer'],
   ['GET', '/api/v1/usage/daily', 'viewer'],

@@ -16,6 +16,8 @@ import * as usageHourlyOneIndex from './013-usage-hourly-one-index.js';
 import * as firewall from './014-firewall.js';
 import * as nodeProbes from './015-node-probes.js';
 import * as nodeInboundHealth from './016-node-inbound-health.js';
+import * as batches from './017-batches.js';
+import * as batchSchedules from './018-batch-schedules.js';
 import * as rollouts from './019-rollouts.js';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
@@ -35,6 +37,8 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '014-firewall': firewall,
   '015-node-probes': nodeProbes,
   '016-node-inbound-health': nodeInboundHealth,
+  '017-batches': batches,
+  '018-batch-schedules': batchSchedules,
   '019-rollouts': rollouts,
 };
 

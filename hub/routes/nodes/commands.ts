@@ -1,8 +1,8 @@
 // POST /api/v1/nodes/:id/commands/:command: any plugin command on a node, JSON in, JSON out, for
 // the role the command declares in the agent's Describe.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { isRole, may, type Role } from '../../../agent-core/common/roles.js';
 import { adminOf } from '../../auth.js';
+import { commandRole, refuseHubOwned, roleRefusal } from '../../command-rules.js';
 import { HubError } from '../../errors.js';
 import { findNode, NodeId } from './node.js';
 
@@ -10,22 +10,6 @@ const CommandParams = Type.Object({
   id: NodeId,
   command: Type.String({ maxLength: 128, pattern: '^[a-z][a-z0-9-]*\\.[a-z][a-z0-9.-]*$' }),
 });
-
-/**
- * Commands that change state the hub owns. The hub keeps a node's config versions (what it should
- * serve, its history, the config.apply audit record); a raw config.apply or config.rollback sent
- * to the agent would make the node serve a config the hub never saw, so these go through the
- * versioned routes instead, for every role.
- */
-const HUB_OWNED_COMMANDS: ReadonlyMap<string, string> = new Map([
-  ['singbox-config.config.apply', 'save the config with POST /api/v1/configs, then POST /api/v1/configs/:id/apply'],
-  ['singbox-config.config.rollback', 'use POST /api/v1/nodes/:id/config/rollback'],
-]);
-
-/** The role a command needs; a role name this hub does not know (a newer or third-party plugin's) needs the highest. */
-function commandRole(declared: string): Role {
-  return isRole(declared) ? declared : 'owner';
-}
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
@@ -40,13 +24,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const node = await findNode(request.params.id);
       request.auditTarget = `${node.id} ${request.params.command}`;
-      const hubOwned = HUB_OWNED_COMMANDS.get(request.params.command);
-      if (hubOwned) throw new HubError('HUB_ERR_CONFLICT', `${request.params.command} is not run directly: ${hubOwned}`);
+      refuseHubOwned(request.params.command);
       const admin = adminOf(request);
       const needed = commandRole((await app.agents.command(node, request.params.command)).role);
-      if (!may(admin.role, needed)) {
-        throw new HubError('HUB_ERR_FORBIDDEN', `${request.params.command} needs the ${needed} role; ${admin.username} is ${admin.role}`);
-      }
+      const refused = roleRefusal(request.params.command, needed, { name: admin.username, role: admin.role });
+      if (refused) throw new HubError('HUB_ERR_FORBIDDEN', refused);
       const { result, durationMs, requestId } = await app.agents.execute(
         node,
         request.params.command,

@@ -1,0 +1,3 @@
+import { batchSchedulesSuite } from './batch-schedules.suite.js';
+
+batchSchedulesSuite('mariadb');
