@@ -5,11 +5,12 @@
 // they never race the runner into a state neither meant.
 import type { Knex } from 'knex';
 import type { Actor } from '../audit.js';
+import type { LiveMessage } from '../live-records.js';
 import { findConfigVersion } from '../config-versions.js';
 import { HubError } from '../errors.js';
 import type { Gate, NodeChecks } from './gate.js';
 import { DEFAULT_STAGES, planStages, stageOf, stagesProblem, type StageSpec } from './plan.js';
-import { resolveTarget, type BatchTarget } from './target-stub.js';
+import { describeTarget, resolveTarget, type BatchTarget } from '../batches/target.js';
 
 export type RolloutStatus = 'running' | 'paused' | 'succeeded' | 'failed' | 'aborted' | 'rolling_back';
 export type RolloutNodeStatus = 'pending' | 'applying' | 'applied' | 'passed' | 'failed' | 'rolled_back' | 'rollback_failed';
@@ -76,6 +77,7 @@ export async function createRollout(db: Knex, now: number, spec: RolloutSpec, by
   // The traffic comparison is over the soak: without one there is nothing to compare.
   if (gate.max_traffic_drop_pct !== undefined && gate.soak_s === 0) throw new HubError('HUB_ERR_BAD_REQUEST', 'body.gate.max_traffic_drop_pct: needs a soak (gate.soak_s of 1 or more)');
   const { nodes } = await resolveTarget(db, spec.target);
+  if (nodes.length === 0) throw new HubError('HUB_ERR_BAD_REQUEST', `target: no enabled node in ${describeTarget(spec.target)}`);
   const plan = planStages(stages, nodes.length);
   const id = await db.transaction(async (trx) => {
     // One rollout at a time per node: two would each roll the other's version back.
@@ -142,6 +144,12 @@ function stageStatus(row: RolloutRow, stage: number, statuses: RolloutNodeStatus
   if (statuses.some((s) => s === 'failed')) return 'failed';
   if (statuses.every((s) => s === 'passed')) return 'passed';
   return stage === row.current_stage && row.status !== 'succeeded' ? 'running' : 'pending';
+}
+
+/** The live feed (hub/live-records.ts, WebSocket watch "rollouts"): each rollout changed since then, with its nodes. */
+export async function rolloutChanges(db: Knex, sinceMs: number): Promise<LiveMessage[]> {
+  const rows = (await db('rollouts').where('updated_at', '>=', sinceMs).orderBy('id').limit(50)) as RolloutRow[];
+  return await Promise.all(rows.map(async (row) => ({ type: 'rollout', rollout: await rolloutDetail(db, row) })));
 }
 
 export function toPublic(row: RolloutRow) {

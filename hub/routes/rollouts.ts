@@ -1,24 +1,15 @@
 // /api/v1/rollouts: staged rollouts of a config version (hub/rollouts). Admins start, pause, resume
 // and abort them; anyone signed in reads them. The `rollouts` job does the work, so each answer
-// says what was asked; GET /:id (or the WebSocket's "rollouts" feed) shows how it goes.
+// says what was asked; GET /:id, or the WebSocket's "rollouts" feed ({"type":"rollout","rollout":…}
+// with its nodes), shows how it goes.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { actorOf } from '../auth.js';
-import { abortRollout, createRollout, findRollout, listRollouts, pauseRollout, resumeRollout, rolloutDetail, type RolloutStatus } from '../rollouts/index.js';
+import { BatchTargetSchema } from '../batches/target.js';
+import { abortRollout, createRollout, findRollout, listRollouts, pauseRollout, resumeRollout, rolloutChanges, rolloutDetail, type RolloutStatus } from '../rollouts/index.js';
 import { bodyMayBeEmpty, IdParams, Nullable, StringEnum } from './schemas.js';
 
 const STATUSES: RolloutStatus[] = ['running', 'paused', 'succeeded', 'failed', 'aborted', 'rolling_back'];
 const NODE_STATUSES = ['pending', 'applying', 'applied', 'passed', 'failed', 'rolled_back', 'rollback_failed'] as const;
-const NodeId = Type.String({ minLength: 1, maxLength: 63 });
-const TagName = Type.String({ maxLength: 32, pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' });
-
-const Target = Type.Object(
-  {
-    tags: Type.Optional(Type.Array(TagName, { minItems: 1, maxItems: 200, uniqueItems: true })),
-    node_ids: Type.Optional(Type.Array(NodeId, { minItems: 1, maxItems: 200, uniqueItems: true })),
-    all: Type.Optional(Type.Literal(true)),
-  },
-  { additionalProperties: false, minProperties: 1, maxProperties: 1, description: 'Exactly one of: nodes with any of these tags, these nodes, or every node. Disabled nodes are left out.' },
-);
 const Stage = Type.Union([Type.Integer({ minimum: 1, maximum: 100_000 }), Type.Unsafe<`${number}%`>(Type.String({ pattern: '^[0-9]{1,3}%$' }))], {
   description: 'How many of the target nodes have the version once the stage is done: a count, or a share of them ("10%", rounded up).',
 });
@@ -39,7 +30,7 @@ const Gate = Type.Object({ soak_s: Type.Integer(), timeout_s: Type.Integer(), in
 const RolloutOut = Type.Object({
   id: Type.Integer(),
   version: Type.Integer(),
-  target: Target,
+  target: BatchTargetSchema,
   stages: Stages,
   gate: Gate,
   status: StringEnum(STATUSES, { description: 'failed: a gate failed and every changed node was rolled back; aborted: rolled back on request.' }),
@@ -70,12 +61,14 @@ const RolloutDetailOut = Type.Intersect([
 ]);
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
+  app.liveRecords.registerRecordFeed('rollouts', (since) => rolloutChanges(app.db, since));
+
   app.post(
     '/',
     {
       config: { role: 'admin', audit: 'rollout.create' },
       schema: {
-        body: Type.Object({ version: Type.Integer({ minimum: 1 }), target: Target, stages: Type.Optional(Stages), gate: Type.Optional(GateIn) }, { additionalProperties: false }),
+        body: Type.Object({ version: Type.Integer({ minimum: 1 }), target: BatchTargetSchema, stages: Type.Optional(Stages), gate: Type.Optional(GateIn) }, { additionalProperties: false }),
         response: { 201: RolloutOut },
       },
     },

@@ -127,6 +127,14 @@ const ROUTES: [string, string, Need, { url?: string; body?: object; ownSession?:
   ['PATCH', '/api/v1/batch-schedules/:id', 'admin', { url: '/api/v1/batch-schedules/999999', body: {} }],
   ['DELETE', '/api/v1/batch-schedules/:id', 'admin', { url: '/api/v1/batch-schedules/999999' }],
 
+  // Staged config rollouts: routes/rollouts.ts.
+  ['POST', '/api/v1/rollouts', 'admin', { body: {} }],
+  ['GET', '/api/v1/rollouts', 'viewer'],
+  ['GET', '/api/v1/rollouts/:id', 'viewer', { url: '/api/v1/rollouts/999999' }],
+  ['POST', '/api/v1/rollouts/:id/pause', 'admin', { url: '/api/v1/rollouts/999999/pause' }],
+  ['POST', '/api/v1/rollouts/:id/resume', 'admin', { url: '/api/v1/rollouts/999999/resume' }],
+  ['POST', '/api/v1/rollouts/:id/abort', 'admin', { url: '/api/v1/rollouts/999999/abort' }],
+
   ['GET', '/api/v1/usage', 'viewer'],
   ['GET', '/api/v1/usage/daily', 'viewer'],
   ['GET', '/api/v1/audit', 'admin'],

@@ -81,14 +81,19 @@ export interface AgentOptions {
   /** Edits the parsed agent.yaml written by `agent init` (its folder is given) before the agent starts. */
   configure?: (config: Record<string, any>, dir: string) => void;
   insecure?: boolean;
+  /** Runs the agent inside this network namespace (`ip netns exec`), listening on `address` there. */
+  netns?: { name: string; address: string };
 }
 
 /** `boxfleet agent init` then `boxfleet agent`; resolves once the agent listens. */
 export async function startAgentProcess(options: AgentOptions): Promise<AgentProcess> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'boxfleet-agent-'));
   const port = await freePort();
-  const init = await run(process.execPath, [
-    CLI, 'agent', 'init', '--dir', dir, '--node-id', options.nodeId, '--listen', `127.0.0.1:${port}`,
+  // init binds the address once to check it, so it runs where the agent will.
+  const inNetns = options.netns ? ['ip', 'netns', 'exec', options.netns.name] : [];
+  const node = [...inNetns, process.execPath];
+  const init = await run(node[0]!, [
+    ...node.slice(1), CLI, 'agent', 'init', '--dir', dir, '--node-id', options.nodeId, '--listen', `${options.netns?.address ?? '127.0.0.1'}:${port}`,
     ...(options.insecure ? ['--insecure'] : []),
   ]);
   const enrollment = init.stdout.trim().split('\n').at(-1)!;
@@ -104,7 +109,7 @@ export async function startAgentProcess(options: AgentOptions): Promise<AgentPro
   let child!: ChildProcess;
   let output = '';
   const launch = async () => {
-    child = spawn(process.execPath, [CLI, 'agent', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(node[0]!, [...node.slice(1), CLI, 'agent', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     const started = child;
     started.stdout!.on('data', (chunk) => (output += chunk));
     started.stderr!.on('data', (chunk) => (output += chunk));
