@@ -32,7 +32,7 @@ export class BfBatch extends LocalizedElement {
       dt { color: #6b7280; }
       dd { margin: 0; word-break: break-word; }
       pre { background: #f5f6f8; padding: 8px; border-radius: 4px; font-size: 13px; margin: 0; white-space: pre-wrap; word-break: break-word; }
-      td.error { max-width: 28em; word-break: break-word; }
+      td.result { max-width: 28em; word-break: break-word; }
       summary { cursor: pointer; font-size: 13px; color: #2456d3; }
       @media (max-width: 600px) { .started { display: none; } }
     `,
@@ -102,7 +102,7 @@ export class BfBatch extends LocalizedElement {
       <td>${statusBadge(n.status)}</td>
       <td class="started">${n.started_at === null ? '—' : formatTime(n.started_at)}</td>
       <td>${n.duration_ms === null ? '—' : formatDuration(n.duration_ms)}</td>
-      <td class="error">
+      <td class="result">
         ${n.error ? html`<div class=${n.status === 'failed' ? 'error' : 'muted'} data-error>${n.error}</div>` : nothing}
         ${n.output !== null && n.output !== undefined
           ? html`<details data-output><summary>${t('batch.output')}</summary><bf-command-result .value=${n.output}></bf-command-result></details>`

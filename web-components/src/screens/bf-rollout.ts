@@ -14,12 +14,12 @@ import { screenStyles } from '../ui/shared-styles.js';
 import { statusBadge } from '../ui/status.js';
 import { targetText } from '../ui/target.js';
 
-/** What the gate saw on a node: the version it runs, sing-box, each inbound from outside, traffic, and what failed. */
-function checks(seen: NodeChecks | null) {
+/** What the gate saw on a node: the version it runs (the rollout's or not), sing-box, each inbound from outside, traffic, and what failed. */
+function checks(seen: NodeChecks | null, version: number) {
   if (!seen) return nothing;
   const mark = (ok: boolean) => (ok ? 'ok' : 'error');
   return html`<ul class="checks">
-    <li>${t('rollout.checkVersion')}: ${seen.applied_version ?? '—'}</li>
+    <li class=${mark(seen.applied_version === version)}>${t('rollout.checkVersion')}: ${seen.applied_version ?? '—'}</li>
     ${seen.singbox
       ? html`<li class=${mark(seen.singbox.running)}>sing-box: ${seen.singbox.running ? t('rollout.running') : t('rollout.notRunning')}${seen.singbox.error ? ` (${seen.singbox.error})` : ''}</li>`
       : nothing}
@@ -48,7 +48,7 @@ export class BfRollout extends LocalizedElement {
       dd { margin: 0; word-break: break-word; }
       ul.checks { margin: 0; padding-left: 16px; font-size: 13px; }
       ul.checks li { word-break: break-word; }
-      td.error { max-width: 28em; word-break: break-word; }
+      td.result { max-width: 28em; word-break: break-word; }
       .stage h3 { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin-top: 0; }
     `,
   ];
@@ -129,7 +129,8 @@ export class BfRollout extends LocalizedElement {
   private stage(rollout: RolloutDetail, plan: StagePlan) {
     const nodes = rollout.nodes.filter((n) => n.stage === plan.stage);
     return html`<section class="card stage" data-stage=${plan.stage}>
-      <h3>${t('rollout.stage').replace('{n}', String(plan.stage)).replace('{count}', String(plan.nodes))} ${statusBadge(plan.status)}</h3>
+      <h3>${t('rollout.stage').replace('{n}', String(plan.stage))} ${statusBadge(plan.status)}
+        <span class="muted">${t('rollout.stageNodes').replace('{count}', String(plan.nodes))}</span></h3>
       <div class="scroll"><table>
         <thead><tr><th>${t('firewall.node')}</th><th>${t('batches.status')}</th><th>${t('rollout.previous')}</th><th>${t('rollout.checks')}</th></tr></thead>
         <tbody>
@@ -138,7 +139,7 @@ export class BfRollout extends LocalizedElement {
               <td><a href="#/nodes/${encodeURIComponent(n.node_id)}/config">${n.node_name}</a></td>
               <td>${statusBadge(n.status)}</td>
               <td>${n.previous_version ?? '—'}</td>
-              <td class="error">${checks(n.checks)}${n.error ? html`<div class="error" data-error>${n.error}</div>` : nothing}</td>
+              <td class="result">${checks(n.checks, rollout.version)}${n.error ? html`<div class="error" data-error>${n.error}</div>` : nothing}</td>
             </tr>`,
           )}
         </tbody>
