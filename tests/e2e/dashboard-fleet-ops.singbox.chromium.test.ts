@@ -116,7 +116,7 @@ describe('batches, schedules and rollouts in the dashboard, in Chromium', { time
 
     const edge1 = page.locator('tr[data-batch-node="edge-1"]');
     await edge1.getByText('Output').click();
-    await edge1.locator('bf-command-result pre').getByText(versions.base.hash).waitFor();
+    await edge1.locator('[data-output] pre').getByText(versions.base.hash).waitFor();
     await shot(page, 'batch-1280');
 
     await double.restart();

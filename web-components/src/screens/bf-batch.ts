@@ -6,8 +6,8 @@ import { may, type Role } from '../../../agent-core/common/roles.js';
 import { cancelBatch, getBatch, isFinished, retryBatch, type BatchDetail, type BatchNodePublic, type BatchPublic } from '../data/batches.js';
 import { watchFeed, type FeedMessage } from '../data/live.js';
 import { t } from '../i18n.js';
-import '../widgets/bf-command-result.js';
 import { Changes } from '../ui/changes.js';
+import { commandResult, commandResultStyles } from '../ui/command-result.js';
 import { formatDuration, formatTime } from '../ui/format.js';
 import { Loader } from '../ui/loader.js';
 import { LocalizedElement } from '../ui/localized-element.js';
@@ -27,11 +27,11 @@ export class BfBatch extends LocalizedElement {
 
   static override styles = [
     screenStyles,
+    commandResultStyles,
     css`
       dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 12px; margin: 0; font-size: 14px; }
       dt { color: #6b7280; }
       dd { margin: 0; word-break: break-word; }
-      pre { background: #f5f6f8; padding: 8px; border-radius: 4px; font-size: 13px; margin: 0; white-space: pre-wrap; word-break: break-word; }
       td.result { max-width: 28em; word-break: break-word; }
       summary { cursor: pointer; font-size: 13px; color: #2456d3; }
       @media (max-width: 600px) { .started { display: none; } }
@@ -105,7 +105,7 @@ export class BfBatch extends LocalizedElement {
       <td class="result">
         ${n.error ? html`<div class=${n.status === 'failed' ? 'error' : 'muted'} data-error>${n.error}</div>` : nothing}
         ${n.output !== null && n.output !== undefined
-          ? html`<details data-output><summary>${t('batch.output')}</summary><bf-command-result .value=${n.output}></bf-command-result></details>`
+          ? html`<details data-output><summary>${t('batch.output')}</summary>${commandResult(n.output)}</details>`
           : nothing}
       </td>
     </tr>`;
@@ -124,7 +124,7 @@ export class BfBatch extends LocalizedElement {
         ${batch.stop_after_failures ? html`<dt>${t('batch.stopAfter')}</dt><dd>${batch.stop_after_failures}</dd>` : nothing}
         ${batch.retry_of !== null ? html`<dt>${t('batch.retryOf')}</dt><dd><a href="#/batches/${batch.retry_of}">#${batch.retry_of}</a></dd>` : nothing}
         ${batch.schedule_id !== null ? html`<dt>${t('batches.scheduled')}</dt><dd>#${batch.schedule_id}</dd>` : nothing}
-        <dt>${t('batch.input')}</dt><dd><pre>${JSON.stringify(batch.input ?? {}, null, 2)}</pre></dd>
+        <dt>${t('batch.input')}</dt><dd><pre class="json">${JSON.stringify(batch.input ?? {}, null, 2)}</pre></dd>
       </dl>
       ${this.actions(batch)}
     </div>`;

@@ -1,12 +1,12 @@
 // <bf-command-panel>: runs one plugin command on a node through a form rendered from the command's
-// input schema; shows the result (<bf-command-result>) and the hub's error message inline.
+// input schema; shows the result (ui/command-result.ts) and the hub's error message inline.
 import { css, html, nothing } from 'lit';
 import { may, type Role } from '../../../agent-core/common/roles.js';
 import type { CommandDescription } from '../../../agent-core/common/description.js';
 import { runCommand } from '../data/nodes.js';
 import { t } from '../i18n.js';
-import './bf-command-result.js';
 import './bf-schema-form.js';
+import { commandResult, commandResultStyles } from '../ui/command-result.js';
 import type { FormSubmitEvent } from '../ui/events.js';
 import type { JsonSchema } from '../ui/json-schema.js';
 import { LocalizedElement } from '../ui/localized-element.js';
@@ -30,6 +30,7 @@ export class BfCommandPanel extends LocalizedElement {
 
   static override styles = [
     screenStyles,
+    commandResultStyles,
     css`
       .result { margin-top: 12px; }
     `,
@@ -61,7 +62,7 @@ export class BfCommandPanel extends LocalizedElement {
         @bf-submit=${this.run}></bf-schema-form>
       ${this.busy ? html`<p>${t('command.running')}</p>` : nothing}
       ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : nothing}
-      ${this.result ? html`<div class="result" data-result><h4>${t('command.result')}</h4><bf-command-result .value=${this.result.value}></bf-command-result></div>` : nothing}
+      ${this.result ? html`<div class="result" data-result><h4>${t('command.result')}</h4>${commandResult(this.result.value)}</div>` : nothing}
     `;
   }
 }

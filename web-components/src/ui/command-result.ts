@@ -1,9 +1,8 @@
-// <bf-command-result>: what a plugin command returned, readable: an array of flat objects as a
-// table; an object holding such an array as its plain fields in a table of their own, then each
-// other field under its name; anything else as JSON. The command panel and a batch's nodes show it.
+// What a plugin command returned, readable: an array of flat objects as a table; an object holding
+// such an array as its plain fields in a table of their own, then each other field under its name;
+// anything else as JSON. The command panel and a batch's nodes show outputs so; a host adds
+// `commandResultStyles` to its styles.
 import { css, html, nothing, type TemplateResult } from 'lit';
-import { LocalizedElement } from '../ui/localized-element.js';
-import { screenStyles } from '../ui/shared-styles.js';
 
 type Flat = Record<string, string | number | boolean | null>;
 
@@ -20,7 +19,7 @@ function isTable(value: unknown): value is Flat[] {
   );
 }
 
-function renderValue(value: unknown): TemplateResult {
+export function commandResult(value: unknown): TemplateResult {
   if (isTable(value)) {
     const columns = [...new Set(value.flatMap((row) => Object.keys(row)))];
     return html`<div class="scroll"><table>
@@ -32,27 +31,13 @@ function renderValue(value: unknown): TemplateResult {
     const entries = Object.entries(value);
     const plain = entries.filter(([, v]) => v === null || typeof v !== 'object');
     return html`${plain.length ? html`<table class="fields">${plain.map(([k, v]) => html`<tr><th>${k}</th><td>${String(v)}</td></tr>`)}</table>` : nothing}
-      ${entries.filter(([, v]) => v !== null && typeof v === 'object').map(([k, v]) => html`<h5>${k}</h5>${renderValue(v)}`)}`;
+      ${entries.filter(([, v]) => v !== null && typeof v === 'object').map(([k, v]) => html`<h5>${k}</h5>${commandResult(v)}`)}`;
   }
-  return html`<pre>${JSON.stringify(value, null, 2)}</pre>`;
+  return html`<pre class="json">${JSON.stringify(value, null, 2)}</pre>`;
 }
 
-export class BfCommandResult extends LocalizedElement {
-  static override properties = { value: { attribute: false } };
-  value: unknown = null;
-
-  static override styles = [
-    screenStyles,
-    css`
-      h5 { margin: 12px 0 4px; font-size: 14px; }
-      table.fields { width: auto; }
-      pre { background: #f5f6f8; padding: 8px; border-radius: 4px; overflow-x: auto; font-size: 13px; margin: 0; white-space: pre-wrap; word-break: break-word; }
-    `,
-  ];
-
-  override render() {
-    return renderValue(this.value);
-  }
-}
-
-customElements.define('bf-command-result', BfCommandResult);
+export const commandResultStyles = css`
+  h5 { margin: 12px 0 4px; font-size: 14px; }
+  table.fields { width: auto; }
+  pre.json { background: #f5f6f8; padding: 8px; border-radius: 4px; overflow-x: auto; font-size: 13px; margin: 0; white-space: pre-wrap; word-break: break-word; }
+`;
