@@ -99,6 +99,7 @@ describe('batches, schedules and rollouts in the dashboard, in Chromium', { time
     await command.locator('option[value="singbox-config.status"]').waitFor({ state: 'attached' });
     expect(await command.locator('option[value="singbox-config.status"]').textContent()).toBe('singbox-config.status (on 2 of 3 nodes; the others are skipped)');
     await command.selectOption('singbox-config.status');
+    await shot(page, 'batch-form-1280');
     const double = agents[1]!;
     await double.kill9();
     await form.getByRole('button', { name: 'Start batch' }).click();

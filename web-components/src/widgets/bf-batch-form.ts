@@ -35,7 +35,8 @@ interface Offered {
 export class BfBatchForm extends LocalizedElement {
   static override properties = {
     adminRole: {},
-    nodeIds: { attribute: false },
+    // Compared by content: the node list passes a new array on every render.
+    nodeIds: { attribute: false, hasChanged: (a: unknown, b: unknown) => JSON.stringify(a) !== JSON.stringify(b) },
     schedule: { type: Boolean },
     kind: { state: true },
     tag: { state: true },
@@ -92,6 +93,11 @@ export class BfBatchForm extends LocalizedElement {
     });
   }
 
+  /** Nodes ticked or unticked in the list while the form is open: what they offer is asked again. */
+  override updated(changed: Map<string, unknown>) {
+    if (changed.has('nodeIds') && this.kind === 'selected' && this.nodes.value) void this.gather();
+  }
+
   /** The tags of the fleet's nodes, sorted. */
   private get tags(): string[] {
     return [...new Set((this.nodes.value ?? []).flatMap((n) => n.tags))].sort();
@@ -115,7 +121,7 @@ export class BfBatchForm extends LocalizedElement {
   private commandsOf(nodeId: string): Promise<CommandDescription[]> {
     let commands = this.described.get(nodeId);
     if (!commands) {
-      // A node that cannot be asked offers nothing; the hub skips it when the batch runs.
+      // A node the hub cannot tell about offers nothing here; the batch still reaches it, and its row says what happened.
       commands = getNode(nodeId).then((node) => node.agent?.plugins.flatMap((p) => (p.state === 'running' ? p.commands : [])) ?? [], () => []);
       this.described.set(nodeId, commands);
     }
