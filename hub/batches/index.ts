@@ -301,7 +301,7 @@ export async function batchDetail(db: Knex, id: number, reader: Role): Promise<B
   return { ...batch!, nodes: rows.map((r) => nodePublic(r, names, row.command_role, reader)) };
 }
 
-/** Throws HUB_ERR_FORBIDDEN when `by` may not act on a batch of a command needing `needed`. */
+/** Throws HUB_ERR_FORBIDDEN when `by` lacks the role the batch's command needed when it was created. */
 function mayActOn(row: BatchRow, by: BatchCreator, what: string): void {
   const refused = roleRefusal(row.command, row.command_role, by);
   if (refused) throw new HubError('HUB_ERR_FORBIDDEN', `${what} batch ${row.id}: ${refused}`);
@@ -353,7 +353,10 @@ export async function retryBatch(deps: BatchDeps, id: number, nodes: 'failed' | 
   return createBatch(deps, spec, by, { retry_of: id });
 }
 
-/** The feed's messages for batches and batch nodes changed since `sinceMs` (hub/live-records.ts). */
+/**
+ * The feed's messages for batches and batch nodes changed since `sinceMs` (hub/live-records.ts).
+ * Bounded per poll: a watcher that falls that far behind reads the rest with GET /api/v1/batches.
+ */
 export async function batchChanges(db: Knex, sinceMs: number): Promise<LiveMessage[]> {
   const rows: BatchRow[] = await db('batches').where('updated_at', '>=', sinceMs).orderBy('id').limit(200);
   if (rows.length === 0) return [];

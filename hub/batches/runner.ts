@@ -62,9 +62,10 @@ export class BatchRunner {
   async tick(): Promise<BatchTickSummary> {
     const { db, now } = this.deps;
     const t = now();
-    const orphaned = await db('batch_nodes')
-      .where({ status: 'running' })
-      .update({ status: 'failed', error: ORPHANED_ERROR, finished_at: t, updated_at: t });
+    // Read first: most ticks find none, and an UPDATE would take SQLite's write lock every second.
+    const orphaned = (await db('batch_nodes').where({ status: 'running' }).first('batch_id'))
+      ? await db('batch_nodes').where({ status: 'running' }).update({ status: 'failed', error: ORPHANED_ERROR, finished_at: t, updated_at: t })
+      : 0;
     if (orphaned > 0) {
       const ids: number[] = await db('batch_nodes').where({ error: ORPHANED_ERROR, finished_at: t }).distinct('batch_id').pluck('batch_id');
       await db('batches').whereIn('id', ids).update({ updated_at: t });

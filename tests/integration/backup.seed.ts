@@ -4,7 +4,7 @@
 // in several states, an enrolled node (a real agent process with the ledger and singbox-config
 // doubles) and an unreachable one, billed traffic, config versions and their objects, live figures,
 // probe results, metrics samples, alerts with their notifications, install commands, firewall rule sets
-// and a node's failed firewall push, the audit log, the JWT secret and job leases.
+// and a node's failed firewall push, a batch command, the audit log, the JWT secret and job leases.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createLogger } from '../../agent-core/common/logger.js';
@@ -142,5 +142,9 @@ export async function seedHub(hub: TestHub, agent: AgentProcess, clock: { now: n
   await api(hub, 'POST', '/api/v1/nodes/install-tokens', { tags: ['hk'], name: 'hk-2' });
   const revoked = await api(hub, 'POST', '/api/v1/nodes/install-tokens', { tags: ['us'], multiplier: 1.5 });
   await api(hub, 'DELETE', `/api/v1/nodes/install-tokens/${revoked.id}`);
+
+  // A batch command on every node: the enrolled one answers, the unreachable one fails.
+  await api(hub, 'POST', '/api/v1/batches', { target: { all: true }, command: 'singbox-config.status' });
+  await hub.app.jobs.run('batches');
   return { deletedUserId: users.erin!.id };
 }

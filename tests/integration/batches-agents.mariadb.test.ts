@@ -1,0 +1,3 @@
+import { batchesAgentsSuite } from './batches-agents.suite.js';
+
+batchesAgentsSuite('mariadb');
