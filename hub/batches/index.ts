@@ -154,6 +154,21 @@ async function neededRole(db: Knex, nodeIds: string[], command: string): Promise
 }
 
 /**
+ * What createBatch checks before it records anything, for whoever must refuse a spec up front (a
+ * schedule, when its batch is set): the spec, its target now, and `by`'s role against the command.
+ * Throws the HubErrors createBatch names.
+ */
+export async function checkBatch(db: Knex, spec: BatchSpec, by: BatchCreator) {
+  const { concurrency, stopAfter } = checkSpec(spec);
+  const { nodes, skipped } = await resolveTarget(db, spec.target);
+  if (nodes.length === 0) throw new HubError('HUB_ERR_BAD_REQUEST', `target: every node of ${describeTarget(spec.target)} is disabled`);
+  const role = await neededRole(db, nodes.map((n) => n.id), spec.command);
+  const refused = roleRefusal(spec.command, role, by);
+  if (refused) throw new HubError('HUB_ERR_FORBIDDEN', refused);
+  return { concurrency, stopAfter, nodes, skipped, role };
+}
+
+/**
  * Records a batch and its nodes (pending; the target's disabled or missing nodes skipped with the
  * reason) for the runner. Throws HubErrors: a bad spec or target (400), a command the creator's role
  * may not run on some node of the target (403), a hub-owned command (409).
@@ -164,12 +179,7 @@ export async function createBatch(
   by: BatchCreator,
   origin: { schedule_id?: number; retry_of?: number } = {},
 ): Promise<BatchPublic> {
-  const { concurrency, stopAfter } = checkSpec(spec);
-  const { nodes, skipped } = await resolveTarget(deps.db, spec.target);
-  if (nodes.length === 0) throw new HubError('HUB_ERR_BAD_REQUEST', `target: every node of ${describeTarget(spec.target)} is disabled`);
-  const role = await neededRole(deps.db, nodes.map((n) => n.id), spec.command);
-  const refused = roleRefusal(spec.command, role, by);
-  if (refused) throw new HubError('HUB_ERR_FORBIDDEN', refused);
+  const { concurrency, stopAfter, nodes, skipped, role } = await checkBatch(deps.db, spec, by);
   const now = deps.now();
   const input = spec.input ?? {};
   const id = await deps.db.transaction(async (trx) => {

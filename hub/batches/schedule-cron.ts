@@ -67,8 +67,8 @@ export class CronSchedule {
   /**
    * The fire times in (after, until], ascending, in ms. Walked a minute at a time: a minute
    * matches at its first listed second exactly when it matches at every listed second (the other
-   * fields do not depend on the second), so one node-cron match per minute finds them all, about
-   * 20 ms per day of span. UTC minutes are the zone's minutes, as every zone's offset is whole minutes.
+   * fields do not depend on the second), so one node-cron match per minute finds them all, some
+   * 30 ms per day of span. UTC minutes are the zone's minutes, as every zone's offset is whole minutes.
    */
   *fireTimes(after: number, until: number): Generator<number> {
     for (let minute = Math.floor(after / MINUTE_MS) * MINUTE_MS; minute <= until; minute += MINUTE_MS) {

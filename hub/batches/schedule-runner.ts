@@ -16,25 +16,27 @@ import { recordAudit, type Actor } from '../audit.js';
 import { Admin, BatchSchedule } from '../db/models.js';
 import { isUniqueViolation } from '../db/queries.js';
 import { HubError } from '../errors.js';
-import type { BatchCreator, BatchSpec, CreateBatch } from './schedule-batch.js';
+import type { BatchCreator, BatchDeps, BatchSpec } from './index.js';
 import { withCron } from './schedule-cron.js';
 
 export const JOB = 'batch-schedules';
-export const FIRE_ACTION = 'batch-schedule.fire';
-export const MISSED_ACTION = 'batch-schedule.missed';
+const FIRE_ACTION = 'batch-schedule.fire';
+const MISSED_ACTION = 'batch-schedule.missed';
 const JOB_ACTOR: Actor = { id: null, name: JOB };
 
-/** How far back missed fire times are looked for after an outage: the walk costs ~20 ms a day. */
+/** How far back missed fire times are looked for after an outage: the walk costs some 30 ms a day. */
 const LOOKBACK_MS = 7 * 24 * 3600_000;
 /** Missed fire times recorded as rows per schedule and look (the newest); the audit record counts them all. */
 const MISSED_ROWS = 100;
 const INTERRUPTED = 'the hub stopped before it created the batch';
+export const MISSED = 'no hub fired it within schedule_missed_after_s (every hub was down, say); not run late';
 
 export interface ScheduleRunnerDeps {
   db: Knex;
   now(): number;
   logger: AppLogger;
-  createBatch: CreateBatch;
+  /** hub/batches' createBatch (a test's stand-in records instead). */
+  createBatch(deps: BatchDeps, spec: BatchSpec, by: BatchCreator, origin: { schedule_id: number }): Promise<{ id: number }>;
   /** A fire time not reached within this many ms is missed, not run. */
   missedAfterMs: number;
 }
@@ -88,12 +90,12 @@ async function look(deps: ScheduleRunnerDeps, schedule: BatchSchedule, now: numb
   const { db } = deps;
   const { due, missed } = dueAndMissed(schedule, now, deps.missedAfterMs);
   if (missed.count > 0) {
-    const rows = missed.newest.map((at) => ({ schedule_id: schedule.id, fire_at: at, status: 'missed', batch_id: null, error: 'no hub was running at this time', recorded_at: now }));
+    const rows = missed.newest.map((at) => ({ schedule_id: schedule.id, fire_at: at, status: 'missed', batch_id: null, error: MISSED, recorded_at: now }));
     await db('batch_schedule_fires').insert(rows).onConflict(['schedule_id', 'fire_at']).ignore();
     result.missed += missed.count;
     const last = missed.newest[missed.newest.length - 1]!;
     const unexamined = missed.unexamined ? `; ${iso(missed.unexamined.after)} to ${iso(missed.unexamined.before)} was not examined` : '';
-    const message = `${missed.count} fire time(s) of schedule ${schedule.name} missed while no hub ran, from ${iso(missed.first)} to ${iso(last)}; not run late${unexamined}`;
+    const message = `${missed.count} fire time(s) of schedule ${schedule.name} missed (no hub fired them in time), from ${iso(missed.first)} to ${iso(last)}; not run late${unexamined}`;
     deps.logger.warn('batch schedule missed', { schedule_id: schedule.id, missed: missed.count, first: iso(missed.first), last: iso(last) });
     await recordAudit(db, deps.logger, {
       actor: JOB_ACTOR,
@@ -101,7 +103,7 @@ async function look(deps: ScheduleRunnerDeps, schedule: BatchSchedule, now: numb
       target: `batch-schedule:${schedule.id}`,
       input: { schedule: schedule.name, missed: missed.count, first: iso(missed.first), last: iso(last) },
       started: performance.now(),
-      error: new HubError('HUB_ERR_CONFLICT', message),
+      error: new HubError('HUB_ERR_GONE', message),
     });
   }
   for (const at of due) {

@@ -1,15 +1,16 @@
 // Cron schedules of batches: "restart sing-box on tag hk every day at 04:00 Asia/Shanghai". A
 // schedule stores a BatchSpec, a cron expression (node-cron's: 5 fields, or 6 with seconds first)
 // and an IANA time zone; the `batch-schedules` job (schedule-runner.ts) creates the batch at each
-// fire time. A fire runs as the admin who last set the schedule's batch, with the role that admin
-// has then, so an admin cannot make an owner's schedule run a command of their choosing.
+// fire time. Its batch is checked as createBatch checks one when it is set (the caller must be
+// allowed the command on the target's nodes), and a fire runs as the admin who last set it, with
+// the role that admin has then, so an admin cannot make an owner's schedule run a command of their
+// choosing, and a demoted admin's schedules stop at their next fire.
 import type { Knex } from 'knex';
-import type { Actor } from '../audit.js';
 import { BatchSchedule, BatchScheduleFire } from '../db/models.js';
 import { isUniqueViolation, locked, whereNameIs } from '../db/queries.js';
 import { HubError } from '../errors.js';
 import { redact } from '../redact.js';
-import type { BatchSpec } from './schedule-batch.js';
+import { checkBatch, type BatchCreator, type BatchSpec } from './index.js';
 import { canonicalTimeZone, checkCron, withCron } from './schedule-cron.js';
 
 /** The fires GET /:id lists, newest first. */
@@ -22,8 +23,6 @@ export interface ScheduleInput {
   batch: BatchSpec;
   enabled: boolean;
 }
-
-export type SchedulePublic = ReturnType<typeof schedulePublic>;
 
 /** A schedule as the API shows it: the batch's input redacted like a batch's; next_fire_at null while paused. */
 export function schedulePublic(schedule: BatchSchedule) {
@@ -77,8 +76,9 @@ const saving = async <T>(name: string | undefined, write: () => PromiseLike<T>):
 };
 
 /** Its fire times start after `now`: none before it is run or reported missed. */
-export function createSchedule(db: Knex, input: ScheduleInput, by: Actor, now: number): Promise<BatchSchedule> {
+export async function createSchedule(db: Knex, input: ScheduleInput, by: BatchCreator, now: number): Promise<BatchSchedule> {
   const { batch, ...rest } = checked(input);
+  await checkBatch(db, batch, by);
   return saving(input.name, () =>
     db.transaction(async (trx) => {
       await refuseTakenName(trx, input.name);
@@ -101,8 +101,9 @@ export function createSchedule(db: Knex, input: ScheduleInput, by: Actor, now: n
  * starts its fire times afresh at `now`: the times it was paused over are neither run nor missed.
  * A new batch makes `by` the admin it runs as.
  */
-export function updateSchedule(db: Knex, id: number, patch: Partial<ScheduleInput>, by: Actor, now: number): Promise<BatchSchedule> {
+export async function updateSchedule(db: Knex, id: number, patch: Partial<ScheduleInput>, by: BatchCreator, now: number): Promise<BatchSchedule> {
   const { batch, ...rest } = checked(patch);
+  if (batch !== undefined) await checkBatch(db, batch, by);
   return saving(patch.name, () =>
     db.transaction(async (trx) => {
       const current = await findSchedule(trx, id, true);

@@ -1,5 +1,5 @@
 // The hub's scheduled jobs (traffic, quota, reconcile, firewall, metrics, alerts, node-status,
-// inbound-check, rollouts, probes, batches) as one Fastify plugin, `app.jobs`; the `live` job (jobs/live.ts) registers itself beside them.
+// inbound-check, rollouts, probes, batches, batch-schedules) as one Fastify plugin, `app.jobs`; the `live` job (jobs/live.ts) registers itself beside them.
 //
 // Each tick runs under a fleet-wide lease in job_leases, so with several hubs on one database each
 // tick runs once: a hub takes the lease when it has expired or is already its own, keeps it alive
@@ -14,7 +14,9 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { AppLogger } from '../../agent-core/common/logger.js';
 import { entrySpan } from '../../agent-core/common/tracing.js';
 import type { HubConfig } from '../config.js';
+import { createBatch } from '../batches/index.js';
 import { BatchRunner } from '../batches/runner.js';
+import { JOB as SCHEDULES_JOB, runSchedulesJob } from '../batches/schedule-runner.js';
 import { runRolloutsJob } from '../rollouts/runner.js';
 import { AlertEngine } from './alerts.js';
 import { withRetry } from './common.js';
@@ -265,6 +267,9 @@ export const jobsPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
     // Batch commands (hub/batches): a tick runs until no node of any batch is left running.
     const batches = new BatchRunner({ ...deps, pollMs: config.batches_interval_s * 1000 });
     jobs.add({ name: 'batches', intervalMs: config.batches_interval_s * 1000, tick: () => batches.tick(), stop: () => batches.stop() });
+    // Batch schedules: every second, so a fire time's batch is created within about a second of it.
+    const schedules = { db: app.db, now: deps.now, logger, createBatch, missedAfterMs: config.schedule_missed_after_s * 1000 };
+    jobs.add({ name: SCHEDULES_JOB, intervalMs: 1000, tick: () => runSchedulesJob(schedules) });
     app.decorate('jobs', jobs);
     if (config.jobs_enabled) app.addHook('onListen', async () => jobs.start());
     app.addHook('onClose', async () => jobs.stop());

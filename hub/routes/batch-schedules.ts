@@ -2,10 +2,12 @@
 // change, pause (enabled: false) and delete them; anyone signed in lists them and their last fires.
 // The `batch-schedules` job (hub/batches/schedule-runner.ts) fires them.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { actorOf } from '../auth.js';
+import type { FastifyRequest } from 'fastify';
+import { adminOf } from '../auth.js';
+import type { BatchCreator } from '../batches/index.js';
 import { BatchSchedule } from '../db/models.js';
-import { BatchSpecSchema } from '../batches/schedule-batch.js';
 import { createSchedule, deleteSchedule, findSchedule, recentFires, RECENT_FIRES, schedulePublic, updateSchedule } from '../batches/schedules.js';
+import { BatchSpecBody } from './batches.js';
 import { IdParams, Nullable, StringEnum } from './schemas.js';
 
 const Time = Type.Integer({ description: 'ms since the epoch' });
@@ -18,7 +20,7 @@ const Fields = {
     description: 'node-cron: 5 fields (minute hour day-of-month month day-of-week) or 6 with seconds first, e.g. "0 4 * * *" or "*/30 * * * * *"',
   }),
   timezone: Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone the cron is read in, e.g. Asia/Shanghai or UTC' }),
-  batch: BatchSpecSchema,
+  batch: BatchSpecBody,
   enabled: Type.Boolean({ description: 'false pauses it: its fire times pass without a batch and are not reported missed' }),
 };
 
@@ -34,7 +36,7 @@ const ScheduleOut = Type.Object({
   name: Type.String(),
   cron: Type.String(),
   timezone: Type.String(),
-  batch: BatchSpecSchema,
+  batch: BatchSpecBody,
   enabled: Type.Boolean(),
   created_by: Type.String({ description: 'The admin its batches run as (who created it or last set its batch), with the role they have at each fire.' }),
   created_at: Time,
@@ -52,6 +54,12 @@ const FireOut = Type.Object({
 });
 
 const ListQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }), offset: Type.Integer({ minimum: 0, default: 0 }) });
+
+/** The caller as the admin a schedule's batches run as. */
+const creatorOf = (request: FastifyRequest): BatchCreator => {
+  const admin = adminOf(request);
+  return { id: admin.id, name: admin.username, role: admin.role };
+};
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -83,7 +91,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     '/',
     { config: { role: 'admin', audit: 'batch-schedule.create' }, schema: { body: CreateBody, response: { 201: ScheduleOut } } },
     async (request, reply) => {
-      const schedule = await createSchedule(app.db, { ...request.body, enabled: request.body.enabled ?? true }, actorOf(request), app.now());
+      const schedule = await createSchedule(app.db, { ...request.body, enabled: request.body.enabled ?? true }, creatorOf(request), app.now());
       request.auditTarget = `batch-schedule:${schedule.id}`;
       reply.code(201);
       return schedulePublic(schedule);
@@ -95,7 +103,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     { config: { role: 'admin', audit: 'batch-schedule.update' }, schema: { params: IdParams, body: PatchBody, response: { 200: ScheduleOut } } },
     async (request) => {
       request.auditTarget = `batch-schedule:${request.params.id}`;
-      return schedulePublic(await updateSchedule(app.db, request.params.id, request.body, actorOf(request), app.now()));
+      return schedulePublic(await updateSchedule(app.db, request.params.id, request.body, creatorOf(request), app.now()));
     },
   );
 

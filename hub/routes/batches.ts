@@ -24,7 +24,8 @@ import { bodyMayBeEmpty, IdParams, Nullable, StringEnum } from './schemas.js';
 
 const Time = Type.Integer({ description: 'ms since the epoch' });
 
-const BatchSpecBody = Type.Object(
+/** A BatchSpec as a request body (batch schedules take one too). */
+export const BatchSpecBody = Type.Object(
   {
     target: BatchTargetSchema,
     command: Type.String({ maxLength: 128, pattern: COMMAND_PATTERN, description: 'a plugin command, <plugin>.<command>' }),

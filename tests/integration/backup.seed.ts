@@ -4,7 +4,8 @@
 // in several states, an enrolled node (a real agent process with the ledger and singbox-config
 // doubles) and an unreachable one, billed traffic, config versions and their objects, live figures,
 // probe results, metrics samples, alerts with their notifications, install commands, firewall rule sets
-// and a node's failed firewall push, a batch command, the audit log, the JWT secret and job leases.
+// and a node's failed firewall push, a batch command, a batch schedule with the fire times it missed,
+// the audit log, the JWT secret and job leases.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createLogger } from '../../agent-core/common/logger.js';
@@ -146,5 +147,15 @@ export async function seedHub(hub: TestHub, agent: AgentProcess, clock: { now: n
   // A batch command on every node: the enrolled one answers, the unreachable one fails.
   await api(hub, 'POST', '/api/v1/batches', { target: { all: true }, command: 'singbox-config.status' });
   await hub.app.jobs.run('batches');
+
+  // A schedule whose hubs were down for the last hour: its fire times in it are recorded missed.
+  const schedule = await api(hub, 'POST', '/api/v1/batch-schedules', {
+    name: 'hk status',
+    cron: '*/20 * * * *',
+    timezone: 'Asia/Shanghai',
+    batch: { target: { tags: ['hk'] }, command: 'singbox-config.status' },
+  });
+  await hub.app.db('batch_schedules').where({ id: schedule.id }).update({ checked_until: clock.now - hour });
+  await hub.app.jobs.run('batch-schedules');
   return { deletedUserId: users.erin!.id };
 }

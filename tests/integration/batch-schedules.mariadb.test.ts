@@ -1,3 +1,4 @@
-import { batchSchedulesSuite } from './batch-schedules.suite.js';
+import { batchSchedulesSuite, twoHubSchedulesSuite } from './batch-schedules.suite.js';
 
 batchSchedulesSuite('mariadb');
+twoHubSchedulesSuite('mariadb');

@@ -2,22 +2,51 @@
 // `batch-schedules` job on the hub's clock, moved by the test: each fire time fires once, as the
 // admin who set the batch, in the schedule's time zone; two hubs ticking at once still fire it
 // once; a paused schedule fires nothing; fire times that passed while no hub ran are recorded
-// missed and not run late. The batch a fire creates is recorded by a stand-in createBatch here
-// (the real one and two hubs on the wall clock: batch-schedules-fleet.test.ts). Run on SQLite by
-// batch-schedules.test.ts, on MariaDB by batch-schedules.mariadb.test.ts.
+// missed and not run late (a stand-in createBatch records the batches there). Then the same on the
+// wall clock with two hubs running their jobs on one database and the real batches: a schedule
+// every 2 s fires each time exactly once, pausing stops it, and the times that pass while both hubs
+// are down are missed, not run when a hub comes back. Run on SQLite by batch-schedules.test.ts, on
+// MariaDB by batch-schedules.mariadb.test.ts.
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { AgentDescription } from '../../agent-core/common/description.js';
 import { createLogger } from '../../agent-core/common/logger.js';
-import type { BatchCreator, BatchSpec } from '../../hub/batches/schedule-batch.js';
-import { runSchedulesJob, type ScheduleRunnerDeps } from '../../hub/batches/schedule-runner.js';
+import type { BatchCreator, BatchSpec } from '../../hub/batches/index.js';
+import { MISSED, runSchedulesJob, type ScheduleRunnerDeps } from '../../hub/batches/schedule-runner.js';
 import { HubError } from '../../hub/errors.js';
+import { storeDescription } from '../../hub/node-status.js';
 import { startTestHub, type DatabaseKind, type TestHub } from '../support/hub.js';
 import { until } from '../support/until.js';
+import { joinHub, leave, seedUnreachableNode, shortSqliteWaits } from './jobs.suite.js';
 
 const logger = createLogger({ service: 'hub', level: 'error' });
-const SPEC: BatchSpec = { target: { tags: ['hk'] }, command: 'singbox-config.restart' };
+const SPEC: BatchSpec = { target: { tags: ['hk'] }, command: 'tally.run' };
 /** A whole minute, so `*\/10` seconds fire at +10 s, +20 s… */
 const T0 = Date.UTC(2026, 0, 5, 3, 0, 0);
 const MISSED_AFTER_MS = 5_000;
+
+/**
+ * An agent offering `tally.run` (operator) and `tally.purge` (a role this hub does not know, so
+ * owner), as the node-status job would have stored it.
+ */
+const tallyAgent = (nodeId: string): AgentDescription => ({
+  agentVersion: '1.0.0',
+  nodeId,
+  plugins: [
+    {
+      id: 'tally',
+      version: '1.0.0',
+      state: 'running',
+      healthy: true,
+      message: '',
+      events: [],
+      commands: [
+        { name: 'tally.run', role: 'operator', description: '', input: { type: 'object' }, output: {}, mutates: true, timeoutMs: 5000 },
+        { name: 'tally.purge', role: 'superuser', description: '', input: { type: 'object' }, output: {}, mutates: true, timeoutMs: 5000 },
+      ],
+    },
+  ],
+});
 
 export function batchSchedulesSuite(kind: DatabaseKind): void {
   describe(`batch schedules, hub on ${kind}`, () => {
@@ -54,6 +83,8 @@ export function batchSchedulesSuite(kind: DatabaseKind): void {
 
     beforeAll(async () => {
       hub = await startTestHub(kind, { clock: () => clock });
+      await seedUnreachableNode(hub.app.db, 'sched-hk', ['hk']);
+      await storeDescription(hub.app.db, 'sched-hk', tallyAgent('sched-hk'), Date.now());
     });
     afterAll(async () => {
       await hub?.close();
@@ -76,6 +107,10 @@ export function batchSchedulesSuite(kind: DatabaseKind): void {
       expect(await refused({ cron: '* * * *' })).toMatch(/^body\.cron: expected 5 or 6 fields but got 4/);
       expect(await refused({ timezone: 'Mars/Olympus' })).toMatch(/^body\.timezone: unknown time zone "Mars\/Olympus"/);
       expect(await refused({ batch: { ...SPEC, concurrency: 99 } })).toMatch(/batch.concurrency/);
+      // The batch is checked as a batch is: a target that matches nothing, a command above the caller.
+      expect(await refused({ batch: { ...SPEC, target: { tags: ['nowhere'] } } })).toBe('target: no node matches tags nowhere');
+      const above = await api('POST', '', { name: 'purge', batch: { ...SPEC, command: 'tally.purge' }, timezone: 'UTC', cron: '* * * * *' });
+      expect([above.statusCode, above.json().message]).toEqual([403, 'tally.purge needs the owner role; test-admin is admin']);
       expect(await hub.app.db('batch_schedules').count({ n: '*' })).toEqual([{ n: 0 }]);
 
       const schedule = await create({ name: 'edit me', cron: '0 4 * * *' });
@@ -88,9 +123,13 @@ export function batchSchedulesSuite(kind: DatabaseKind): void {
     });
 
     it('lists, shows, changes and deletes schedules, spelling the time zone as IANA does, with audit records', async () => {
-      const schedule = await create({ name: 'nightly restart', cron: '0 4 * * *', timezone: 'asia/shanghai' });
+      const batch = { ...SPEC, input: { reason: 'nightly', password: 'hunter2' } };
+      const schedule = await create({ name: 'nightly restart', cron: '0 4 * * *', timezone: 'asia/shanghai', batch });
       const shown = (await api('GET', `/${schedule.id}`, undefined, 'viewer')).json();
-      expect(shown).toMatchObject({ name: 'nightly restart', cron: '0 4 * * *', timezone: 'Asia/Shanghai', batch: SPEC, enabled: true, created_by: 'test-admin', last_fire_at: null, fires: [] });
+      // The input is kept whole to run it, and shown redacted.
+      expect(shown.batch).toEqual({ ...SPEC, concurrency: 4, stop_after_failures: 0, input: { reason: 'nightly', password: '[redacted]' } });
+      expect(JSON.stringify((await api('GET', '', undefined, 'viewer')).json())).not.toContain('hunter2');
+      expect(shown).toMatchObject({ name: 'nightly restart', cron: '0 4 * * *', timezone: 'Asia/Shanghai', enabled: true, created_by: 'test-admin', last_fire_at: null, fires: [] });
       // 04:00 in Shanghai is 20:00 UTC, every day.
       expect(new Date(shown.next_fire_at).toISOString()).toMatch(/T20:00:00\.000Z$/);
       const list = (await api('GET', '?limit=10', undefined, 'viewer')).json();
@@ -166,12 +205,12 @@ export function batchSchedulesSuite(kind: DatabaseKind): void {
       expect(rows.filter((f) => f.status === 'ran').map((f) => f.fire_at - T0)).toEqual([600_000]);
       const missed = rows.filter((f) => f.status === 'missed');
       expect(missed).toHaveLength(49);
-      expect(missed.every((f) => f.batch_id === null && f.error === 'no hub was running at this time')).toBe(true);
+      expect(missed.every((f) => f.batch_id === null && f.error === MISSED)).toBe(true);
       expect([missed[0]!.fire_at - T0, missed[missed.length - 1]!.fire_at - T0]).toEqual([590_000, 110_000]);
       const audit = await hub.app.db('audit_log').where({ action: 'batch-schedule.missed' });
       expect(audit).toHaveLength(1);
       expect(audit[0]).toMatchObject({ target: `batch-schedule:${schedule.id}`, result: 'error' });
-      expect(audit[0].error).toMatch(/58 fire time\(s\) of schedule outage missed while no hub ran, from 2026-01-05T03:00:20.000Z to 2026-01-05T03:09:50.000Z; not run late/);
+      expect(audit[0].error).toMatch(/58 fire time\(s\) of schedule outage missed \(no hub fired them in time\), from 2026-01-05T03:00:20.000Z to 2026-01-05T03:09:50.000Z; not run late/);
       // The next ticks find nothing more to report.
       await tickUntil(clock + 3_000);
       expect(await hub.app.db('audit_log').where({ action: 'batch-schedule.missed' })).toHaveLength(1);
@@ -196,5 +235,102 @@ export function batchSchedulesSuite(kind: DatabaseKind): void {
         ['test-admin', 'error'],
       ]);
     });
+  });
+}
+
+export function twoHubSchedulesSuite(kind: DatabaseKind): void {
+  describe(`a batch schedule with two hubs running, on ${kind} (wall clock)`, () => {
+    const MISSED_AFTER_S = 3;
+    let hub: TestHub;
+    const running: FastifyInstance[] = [];
+    /** Another hub on the same database with its jobs started (they start when it listens). */
+    const startHub = async () => {
+      const app = await joinHub(hub, { jobs_enabled: true });
+      await shortSqliteWaits(app);
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      running.push(app);
+      return app;
+    };
+    const stopHubs = async (...apps: FastifyInstance[]) => {
+      for (const app of apps.length > 0 ? apps : [...running]) {
+        running.splice(running.indexOf(app), 1);
+        await leave(app, hub);
+      }
+    };
+    const fireRows = async (id: number) =>
+      (await hub.app.db('batch_schedule_fires').where({ schedule_id: id }).orderBy('fire_at')).map((f) => ({
+        fire_at: Number(f.fire_at),
+        status: f.status as string,
+        batch_id: f.batch_id as number | null,
+        late_ms: Number(f.recorded_at) - Number(f.fire_at),
+      }));
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+    beforeAll(async () => {
+      hub = await startTestHub(kind, { config: { schedule_missed_after_s: MISSED_AFTER_S } });
+      await seedUnreachableNode(hub.app.db, 'sched-hk', ['hk']);
+      await storeDescription(hub.app.db, 'sched-hk', tallyAgent('sched-hk'), Date.now());
+    });
+    afterAll(async () => {
+      await stopHubs();
+      await hub?.close();
+    });
+
+    it('runs each fire time exactly once across both hubs, stops while paused, and records the times both hubs were down as missed', async () => {
+      const [a, b] = [await startHub(), await startHub()];
+      // Both hubs run the job; the lease decides which ticks when, the fire row which hub fires.
+      const admin = await hub.as('admin');
+      const res = await a.inject({
+        method: 'POST',
+        url: '/api/v1/batch-schedules',
+        headers: admin,
+        payload: { name: 'every 2 s', cron: '*/2 * * * * *', timezone: 'UTC', batch: { target: { tags: ['hk'] }, command: 'tally.run' } },
+      });
+      expect(res.statusCode, res.body).toBe(201);
+      const id = res.json().id as number;
+
+      // Three fire times, each run once: one batch each, made for this schedule.
+      await until('3 fires', async () => (await fireRows(id)).filter((f) => f.status === 'ran').length >= 3, 20_000);
+      const paused = await b.inject({ method: 'PATCH', url: `/api/v1/batch-schedules/${id}`, headers: admin, payload: { enabled: false } });
+      expect(paused.statusCode, paused.body).toBe(200);
+      const pausedAt = Date.now();
+      await sleep(4_500);
+      const beforeResume = await fireRows(id);
+      expect(beforeResume.length).toBeGreaterThanOrEqual(3);
+      expect(beforeResume.every((f) => f.status === 'ran')).toBe(true);
+      // Every even second from the first fire to the pause, none twice (the unique key) and none skipped.
+      const times = beforeResume.map((f) => f.fire_at);
+      expect(times.every((t, i) => i === 0 || t - times[i - 1]! === 2_000)).toBe(true);
+      expect(times[times.length - 1]!).toBeLessThanOrEqual(pausedAt);
+      const batches = await hub.app.db('batches').where({ schedule_id: id }).orderBy('id');
+      expect(batches.map((x) => x.id).sort()).toEqual(beforeResume.map((f) => f.batch_id).sort());
+      expect(new Set(batches.map((x) => x.id)).size).toBe(beforeResume.length);
+      expect(batches.every((x) => x.command === 'tally.run' && x.created_by === 'test-admin')).toBe(true);
+
+      // Resumed, then every hub goes down for a while; the one that comes back runs only what is due.
+      expect((await a.inject({ method: 'PATCH', url: `/api/v1/batch-schedules/${id}`, headers: admin, payload: { enabled: true } })).statusCode).toBe(200);
+      await until('a fire after resuming', async () => (await fireRows(id)).length > beforeResume.length, 10_000);
+      // One hub stops: the other carries on, taking the lease once it lapses.
+      await stopHubs(a);
+      const aDownAt = Date.now();
+      await until('2 fires after one hub stopped', async () => (await fireRows(id)).filter((f) => f.fire_at > aDownAt && f.status === 'ran').length >= 2, 10_000);
+      expect((await fireRows(id)).every((f) => f.status === 'ran')).toBe(true);
+      await stopHubs();
+      const downAt = Date.now();
+      await sleep(7_000);
+      const upAt = Date.now();
+      await startHub();
+      await until('a fire after the outage', async () => (await fireRows(id)).some((f) => f.fire_at > upAt && f.status === 'ran'), 10_000);
+      const rows = await fireRows(id);
+      const down = rows.filter((f) => f.fire_at > downAt + 1_000 && f.fire_at < upAt - MISSED_AFTER_S * 1000);
+      expect(down.length).toBeGreaterThanOrEqual(1);
+      expect(down.every((f) => f.status === 'missed' && f.batch_id === null)).toBe(true);
+      // Nothing ran later than schedule_missed_after_s after its time; every run made one batch.
+      expect(rows.filter((f) => f.status === 'ran').every((f) => f.late_ms <= MISSED_AFTER_S * 1000)).toBe(true);
+      expect(await hub.app.db('batches').where({ schedule_id: id }).count({ n: '*' })).toEqual([{ n: rows.filter((f) => f.status === 'ran').length }]);
+      // Nothing between pausing and resuming: neither run nor missed.
+      expect(rows.filter((f) => f.fire_at > times[times.length - 1]! && f.fire_at <= pausedAt + 4_000)).toEqual([]);
+      expect(await hub.app.db('audit_log').where({ action: 'batch-schedule.missed', target: `batch-schedule:${id}` })).toHaveLength(1);
+    }, 60_000);
   });
 }
