@@ -17,7 +17,7 @@ import type { HubConfig } from '../config.js';
 import { createBatch } from '../batches/index.js';
 import { BatchRunner } from '../batches/runner.js';
 import { JOB as SCHEDULES_JOB, runSchedulesJob } from '../batches/schedule-runner.js';
-import { runRolloutsJob } from '../rollouts/runner.js';
+import { rolloutsJob } from '../rollouts/runner.js';
 import { AlertEngine } from './alerts.js';
 import { withRetry } from './common.js';
 import { FirewallPusher } from './firewall.js';
@@ -258,11 +258,7 @@ export const jobsPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
       jobs.add({ name: 'inbound-check', intervalMs: config.inbound_check_interval_s * 1000, tick });
     }
     // Staged config rollouts (hub/rollouts): a short interval, as a stage's gate is watched in seconds.
-    jobs.add({
-      name: 'rollouts',
-      intervalMs: config.rollouts_interval_s * 1000,
-      tick: () => runRolloutsJob({ ...deps, objects: app.objects, reconciler, config }),
-    });
+    jobs.add({ name: 'rollouts', intervalMs: config.rollouts_interval_s * 1000, tick: rolloutsJob({ ...deps, objects: app.objects, reconciler, config }) });
     jobs.add({ name: 'probes', intervalMs: config.probes_interval_s * 1000, tick: () => runProbesJob(deps) });
     // Batch commands (hub/batches): a tick runs until no node of any batch is left running.
     const batches = new BatchRunner({ ...deps, pollMs: config.batches_interval_s * 1000 });

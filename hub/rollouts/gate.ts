@@ -4,13 +4,11 @@
 // hub, now, at the host and port /sub hands out: the scheduled inbound-check job is not waited
 // for) and, when asked, its traffic did not fall (see trafficDrop).
 import type { Knex } from 'knex';
-import type { HubConfig } from '../config.js';
-import { readConfigVersion } from '../config-versions.js';
 import type { AgentPool } from '../agents.js';
+import type { HubConfig } from '../config.js';
 import { Node } from '../db/models.js';
 import { inboundTargets } from '../inbound-health.js';
 import { probeInbound } from '../inbound-probe.js';
-import type { ObjectStore } from '../object-store.js';
 import { mapLimit } from '../jobs/common.js';
 
 export interface Gate {
@@ -55,10 +53,16 @@ export interface NodeChecks {
   failures: string[];
 }
 
+/** The version rolled out: its id, its hash (what sing-box reports serving) and its content. */
+export interface RolledVersion {
+  id: number;
+  hash: string;
+  config: Record<string, unknown>;
+}
+
 export interface GateDeps {
   db: Knex;
   agents: Pick<AgentPool, 'execute'>;
-  objects: ObjectStore;
   config: Pick<HubConfig, 'inbound_check_timeout_s'>;
   now(): number;
 }
@@ -85,21 +89,20 @@ export async function sampleTraffic(deps: Pick<GateDeps, 'agents' | 'now'>, node
 }
 
 /** Checks every node of a stage against `version`; nodes that are gone answer with a failure. */
-export async function checkStage(deps: GateDeps, nodeIds: string[], version: number, gate: Gate): Promise<Map<string, NodeChecks>> {
-  const { version: row, config } = await readConfigVersion(deps.db, deps.objects, version);
+export async function checkStage(deps: GateDeps, nodeIds: string[], version: RolledVersion, gate: Gate): Promise<Map<string, NodeChecks>> {
   const nodes = await Node.query(deps.db).findByIds(nodeIds);
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const checked = await mapLimit(nodeIds, NODES_AT_ONCE, async (id): Promise<[string, NodeChecks]> => {
     const node = byId.get(id);
     if (!node) return [id, { at: deps.now(), applied_version: null, failures: ['the node was removed'] }];
-    return [id, await checkNode(deps, node, { version, hash: row.hash, config }, gate)];
+    return [id, await checkNode(deps, node, version, gate)];
   });
   return new Map(checked);
 }
 
-async function checkNode(deps: GateDeps, node: Node, version: { version: number; hash: string; config: Record<string, unknown> }, gate: Gate): Promise<NodeChecks> {
+async function checkNode(deps: GateDeps, node: Node, version: RolledVersion, gate: Gate): Promise<NodeChecks> {
   const checks: NodeChecks = { at: deps.now(), applied_version: node.applied_config_version, failures: [] };
-  if (node.applied_config_version !== version.version) checks.failures.push(`applied version ${node.applied_config_version ?? 'none'}, not ${version.version}`);
+  if (node.applied_config_version !== version.id) checks.failures.push(`applied version ${node.applied_config_version ?? 'none'}, not ${version.id}`);
   const timeoutMs = deps.config.inbound_check_timeout_s * 1000;
   const [status, inbounds] = await Promise.all([
     deps.agents.execute(node, 'singbox-config.status', {}).then(
@@ -114,7 +117,7 @@ async function checkNode(deps: GateDeps, node: Node, version: { version: number;
   } else {
     checks.singbox = { running: status.running, hash: status.config.hash };
     if (!status.running) checks.failures.push('sing-box is not running');
-    else if (status.config.hash !== version.hash) checks.failures.push(`sing-box serves config ${String(status.config.hash).slice(0, 12)}…, not version ${version.version}`);
+    else if (status.config.hash !== version.hash) checks.failures.push(`sing-box serves config ${String(status.config.hash).slice(0, 12)}…, not version ${version.id}`);
   }
   if (inbounds) {
     checks.inbounds = inbounds.map(({ target, outcome }) => ({ tag: target.tag, host: target.host, port: target.port, ok: outcome.ok, error: outcome.error }));

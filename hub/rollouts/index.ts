@@ -5,12 +5,12 @@
 // they never race the runner into a state neither meant.
 import type { Knex } from 'knex';
 import type { Actor } from '../audit.js';
-import type { LiveMessage } from '../live-records.js';
+import { describeTarget, resolveTarget, type BatchTarget } from '../batches/target.js';
 import { findConfigVersion } from '../config-versions.js';
 import { HubError } from '../errors.js';
+import type { LiveMessage } from '../live-records.js';
 import type { Gate, NodeChecks } from './gate.js';
 import { DEFAULT_STAGES, planStages, stageOf, stagesProblem, type StageSpec } from './plan.js';
-import { describeTarget, resolveTarget, type BatchTarget } from '../batches/target.js';
 
 export type RolloutStatus = 'running' | 'paused' | 'succeeded' | 'failed' | 'aborted' | 'rolling_back';
 export type RolloutNodeStatus = 'pending' | 'applying' | 'applied' | 'passed' | 'failed' | 'rolled_back' | 'rollback_failed';
@@ -179,28 +179,35 @@ export async function listRollouts(db: Knex, { limit, offset, status }: { limit:
   return { rollouts: (rows as RolloutRow[]).map(toPublic), total: Number(count.n), limit, offset };
 }
 
+/** What each request does: the statuses it starts from, the one it moves to, and what else it sets. */
+const TRANSITIONS = {
+  paused: { from: ['running'], to: 'paused' },
+  resumed: { from: ['paused'], to: 'running' },
+  aborted: { from: ['running', 'paused'], to: 'rolling_back' },
+} as const satisfies Record<string, { from: RolloutStatus[]; to: RolloutStatus }>;
+
 /**
- * Moves a rollout from one of `from` to `to` (plus `patch`), or refuses naming its status. The
- * runner checks the status before each step it takes, so it sees the change at its next tick.
+ * Moves a rollout as `request` says, or refuses naming its status. The runner checks the status
+ * before each step it takes, so it sees the change at its next tick.
  */
-async function transition(db: Knex, now: number, id: number, from: RolloutStatus[], to: RolloutStatus, patch: Record<string, unknown> = {}) {
+async function transition(db: Knex, now: number, id: number, request: keyof typeof TRANSITIONS, patch: Record<string, unknown> = {}) {
+  const { from, to } = TRANSITIONS[request];
   const moved = await db('rollouts').where({ id }).whereIn('status', from).update({ status: to, updated_at: now, ...patch });
   if (moved === 0) {
     const current = (await findRollout(db, id)).row.status;
-    throw new HubError('HUB_ERR_CONFLICT', `rollout ${id} is ${current}; only a ${from.join(' or ')} rollout can be ${to === 'rolling_back' ? 'aborted' : to === 'paused' ? 'paused' : 'resumed'}`);
+    throw new HubError('HUB_ERR_CONFLICT', `rollout ${id} is ${current}; only a ${from.join(' or ')} rollout can be ${request}`);
   }
   return (await findRollout(db, id)).public;
 }
 
 /** No further node gets the version and no gate runs until resumed; nodes already changed stay as they are. */
-export const pauseRollout = (db: Knex, now: number, id: number) => transition(db, now, id, ['running'], 'paused');
+export const pauseRollout = (db: Knex, now: number, id: number) => transition(db, now, id, 'paused');
 
 /** The current stage starts its gate again from the beginning (its timeout and soak). */
-export const resumeRollout = (db: Knex, now: number, id: number) => transition(db, now, id, ['paused'], 'running', { stage_started_at: now, soak_started_at: null });
+export const resumeRollout = (db: Knex, now: number, id: number) => transition(db, now, id, 'resumed', { stage_started_at: now, soak_started_at: null });
 
 /** Every node the rollout changed goes back to its previous version (the runner does it); ends `aborted`. */
-export const abortRollout = (db: Knex, now: number, id: number, by: Actor) =>
-  transition(db, now, id, ['running', 'paused'], 'rolling_back', { abort_requested: true, error: `aborted by ${by.name}` });
+export const abortRollout = (db: Knex, now: number, id: number, by: Actor) => transition(db, now, id, 'aborted', { abort_requested: true, error: `aborted by ${by.name}` });
 
 /** The node rows the runner wants, typed. */
 export async function rolloutNodes(db: Knex, id: number, where: Partial<RolloutNodeRow> = {}): Promise<RolloutNodeRow[]> {

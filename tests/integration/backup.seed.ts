@@ -5,7 +5,7 @@
 // doubles) and an unreachable one, billed traffic, config versions and their objects, live figures,
 // probe results, metrics samples, alerts with their notifications, install commands, firewall rule sets
 // and a node's failed firewall push, a batch command, a batch schedule with the fire times it missed,
-// the audit log, the JWT secret and job leases.
+// a paused rollout, the audit log, the JWT secret and job leases.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createLogger } from '../../agent-core/common/logger.js';
@@ -87,6 +87,11 @@ export async function seedHub(hub: TestHub, agent: AgentProcess, clock: { now: n
   for (const [i, config] of SEED_CONFIGS.entries()) {
     const version = await api(hub, 'POST', '/api/v1/configs', { config, comment: `version ${i + 1} — ${i ? 'trojan' : 'vless'}` });
     if (i === 0) await api(hub, 'POST', `/api/v1/configs/${version.id}/apply`, { node_id: SEED_NODE });
+    // A staged rollout of the second version, paused before its first stage.
+    if (i === 1) {
+      const rollout = await api(hub, 'POST', '/api/v1/rollouts', { version: version.id, target: { node_ids: [SEED_NODE] }, gate: { soak_s: 60 } });
+      await api(hub, 'POST', `/api/v1/rollouts/${rollout.id}/pause`);
+    }
   }
 
   await nodeCommand(hub, SEED_NODE, 'clash-stats.summary.set', { connections: 12, online_clients: 4, upload_total: 5 * 2 ** 40, download_total: 2 ** 41, sampled_at: new Date(clock.now).toISOString() });

@@ -1,0 +1,3 @@
+import { rolloutsSuite } from './rollouts.suite.js';
+
+rolloutsSuite('mariadb');
