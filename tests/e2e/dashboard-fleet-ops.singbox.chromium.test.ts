@@ -7,7 +7,8 @@
 // nodes: edge-2 succeeds. The Batches screen lists both with their counts; a schedule is created (an
 // invalid cron refused, naming the field), paused and deleted. From edge-1's config editor a saved
 // version is rolled out to that node; the rollout's page shows its stage pass live, with what the
-// gate saw, and sing-box serves the version. A viewer is offered none of these actions.
+// gate saw, and sing-box serves the version; another rollout is paused, resumed and aborted from its
+// page, which puts the node back on that version. A viewer is offered none of these actions.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -189,6 +190,8 @@ describe('batches, schedules and rollouts in the dashboard, in Chromium', { time
     page.setDefaultTimeout(15_000);
     await signIn(page, 'olga');
     await page.goto(`${url}/#/nodes/edge-1/config`);
+    // The editor opens what the node runs first; Open before that would be overtaken by it.
+    await page.getByRole('heading', { name: `Base config (JSON) from version ${versions.base.id}` }).waitFor();
     await page.locator(`tr[data-version="${versions.quiet.id}"]`).getByRole('button', { name: 'Open' }).click();
     await page.getByRole('heading', { name: `Base config (JSON) from version ${versions.quiet.id}` }).waitFor();
     await page.getByRole('button', { name: 'Roll out…' }).click();
@@ -216,6 +219,36 @@ describe('batches, schedules and rollouts in the dashboard, in Chromium', { time
 
     expect(await api('GET', `/api/v1/rollouts/${id}`)).toMatchObject({ version: versions.quiet.id, target: { node_ids: ['edge-1'] }, status: 'succeeded' });
     expect(await servedHash('edge-1')).toBe(versions.quiet.hash);
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('pauses, resumes and aborts a rollout from its page; the abort puts the node back on the version it served', async () => {
+    const errors: string[] = [];
+    const page = await openPage(browser, 1280, errors);
+    page.setDefaultTimeout(15_000);
+    await signIn(page, 'olga');
+    const before = await servedHash('edge-1');
+    // A long soak, so the rollout is still running while it is paused, resumed and aborted.
+    const { id } = await api('POST', '/api/v1/rollouts', { version: versions.base.id, target: { node_ids: ['edge-1'] }, gate: { soak_s: 600, timeout_s: 60 } });
+    await page.goto(`${url}/#/rollouts/${id}`);
+    await expect.poll(() => status(page, '[data-rollout-status]')).toBe('running');
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await expect.poll(() => status(page, '[data-rollout-status]')).toBe('paused');
+    expect((await api('GET', `/api/v1/rollouts/${id}`)).status).toBe('paused');
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(() => status(page, '[data-rollout-status]')).toBe('running');
+    await expect.poll(() => status(page, 'tr[data-rollout-node="edge-1"]'), { timeout: 20_000 }).toBe('applied');
+
+    await page.getByRole('button', { name: 'Abort' }).click();
+    const dialog = page.getByRole('alertdialog');
+    await expect(dialog.textContent()).resolves.toContain(`Abort rollout #${id}?`);
+    await dialog.getByRole('button', { name: 'Abort', exact: true }).click();
+    await expect.poll(() => status(page, '[data-rollout-status]'), { timeout: 20_000 }).toBe('aborted');
+    await expect.poll(() => status(page, 'tr[data-rollout-node="edge-1"]')).toBe('rolled_back');
+    expect(await page.locator('[data-rollout-error]').textContent()).toMatch(/olga/);
+    for (const name of ['Pause', 'Resume', 'Abort']) expect(await page.getByRole('button', { name }).count()).toBe(0);
+    expect(await servedHash('edge-1')).toBe(before);
     expect(errors).toEqual([]);
     await page.context().close();
   });
