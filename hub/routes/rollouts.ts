@@ -10,7 +10,7 @@ import { bodyMayBeEmpty, IdParams, Nullable, StringEnum } from './schemas.js';
 
 const STATUSES: RolloutStatus[] = ['running', 'paused', 'succeeded', 'failed', 'aborted', 'rolling_back'];
 const NODE_STATUSES = ['pending', 'applying', 'applied', 'passed', 'failed', 'rolled_back', 'rollback_failed'] as const;
-const Stage = Type.Union([Type.Integer({ minimum: 1, maximum: 100_000 }), Type.Unsafe<`${number}%`>(Type.String({ pattern: '^[0-9]{1,3}%$' }))], {
+const Stage = Type.Union([Type.Integer({ minimum: 1, maximum: 100_000 }), Type.Unsafe<`${number}%`>(Type.String({ maxLength: 4, pattern: '^[0-9]{1,3}%$' }))], {
   description: 'How many of the target nodes have the version once the stage is done: a count, or a share of them ("10%", rounded up).',
 });
 const Stages = Type.Array(Stage, { minItems: 1, maxItems: 10, description: 'Growing; the last covers every node. Default [1, "100%"].' });

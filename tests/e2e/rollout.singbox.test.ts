@@ -24,7 +24,7 @@ const run = promisify(execFile);
 
 const IDS = ['n1', 'n2', 'n3', 'n4'];
 const [VLESS_PORT, SS_PORT, MOVED_PORT] = [20443, 20388, 20444];
-const NET = `10.214`;
+const NET = '10.214';
 const GATE = { soak_s: 1, timeout_s: 4, inbound_check: true };
 
 const ns = (i: number) => `rollouts-${process.pid}-${i}`;
