@@ -2,7 +2,8 @@
 // error as you type, and the line a refusal names (the hub's rule or sing-box's own message); saving
 // makes a new immutable version, applying pushes it to this node and shows what sing-box said. Also:
 // every saved version, every push to this node, a diff between any two versions (or a version and
-// the editor), and rollback. Applying and rolling back ask first.
+// the editor), and rollback. Applying and rolling back ask first. "Roll out…" sends a saved version
+// to this node, a tag or every node in stages behind health gates (<bf-rollout-form>).
 import { css, html, nothing } from 'lit';
 import { may, type Role } from '../../../agent-core/common/roles.js';
 import { applyConfigVersion, applyConfigVersionToTag, getConfigVersion, getNodeConfigHistory, listConfigVersions, rollBackNodeConfig, saveConfigVersion, type ApplyResult, type TagApplyResult } from '../data/configs.js';
@@ -11,6 +12,7 @@ import { lineOfPath, parseJson, pathInMessage, prettyJson } from '../ui/json-tex
 import { t } from '../i18n.js';
 import '../widgets/bf-config-diff.js';
 import '../widgets/bf-json-editor.js';
+import '../widgets/bf-rollout-form.js';
 import type { BfJsonEditor } from '../widgets/bf-json-editor.js';
 import { Changes } from '../ui/changes.js';
 import { formatTime } from '../ui/format.js';
@@ -41,6 +43,7 @@ export class BfConfigEditor extends LocalizedElement {
     diffTexts: { state: true },
     tagResult: { state: true },
     tag: { state: true },
+    rollingOut: { state: true },
   };
   nodeId = '';
   adminRole: Role = 'viewer';
@@ -63,6 +66,8 @@ export class BfConfigEditor extends LocalizedElement {
   tagResult: TagApplyResult | null = null;
   /** The tag picked for that (the node's first until another is picked). */
   tag = '';
+  /** Whether the Roll out… form is open (for the open version). */
+  rollingOut = false;
 
   private readonly history = new Loader(this, () => getNodeConfigHistory(this.nodeId));
   private readonly versions = new Loader(this, () => listConfigVersions(PER_PAGE, this.offset));
@@ -125,6 +130,7 @@ export class BfConfigEditor extends LocalizedElement {
 
   private show(version: number | null, text: string) {
     this.opened = true;
+    this.rollingOut = false;
     this.editing = version;
     this.text = this.savedText = text;
     this.changes.error = '';
@@ -259,6 +265,17 @@ export class BfConfigEditor extends LocalizedElement {
         : nothing}`;
   }
 
+  /** "Roll out…" for the open saved version, or its form. */
+  private rolloutSection() {
+    const version = this.editing;
+    if (!this.canChange || version === null || this.dirty) return nothing;
+    if (!this.rollingOut) {
+      return html`<div class="row"><button class="secondary" ?disabled=${this.changes.busy} @click=${() => (this.rollingOut = true)}>${t('config.rollOut')}</button></div>`;
+    }
+    return html`<bf-rollout-form .version=${version} .nodeId=${this.nodeId} .tags=${this.node.value?.tags ?? []}
+      @bf-closed=${() => (this.rollingOut = false)}></bf-rollout-form>`;
+  }
+
   private rollBack(current: number) {
     this.changes.confirm(t('config.confirmRollback').replace('{node}', this.nodeId).replace('{version}', String(current)), t('config.rollback'),
       this.change(async () => {
@@ -326,6 +343,7 @@ export class BfConfigEditor extends LocalizedElement {
           </div>`
         : nothing}
       ${this.tagSection()}
+      ${this.rolloutSection()}
     </section>`;
   }
 

@@ -85,6 +85,32 @@ export const SCREENS: readonly [Screen, ...Screen[]] = [
     render: ({ admin }) => html`<bf-firewall .adminRole=${admin.role}></bf-firewall>`,
   },
   {
+    path: 'batches',
+    nav: 'nav.batches',
+    role: 'viewer',
+    load: () => import('./bf-batches.js'),
+    render: ({ admin }) => html`<bf-batches .adminRole=${admin.role}></bf-batches>`,
+  },
+  {
+    path: 'batches/:id',
+    role: 'viewer',
+    load: () => import('./bf-batch.js'),
+    render: ({ admin, params }) => html`<bf-batch .batchId=${Number(params.id)} .adminRole=${admin.role}></bf-batch>`,
+  },
+  {
+    path: 'rollouts',
+    nav: 'nav.rollouts',
+    role: 'viewer',
+    load: () => import('./bf-rollouts.js'),
+    render: () => html`<bf-rollouts></bf-rollouts>`,
+  },
+  {
+    path: 'rollouts/:id',
+    role: 'viewer',
+    load: () => import('./bf-rollout.js'),
+    render: ({ admin, params }) => html`<bf-rollout .rolloutId=${Number(params.id)} .adminRole=${admin.role}></bf-rollout>`,
+  },
+  {
     path: 'audit',
     nav: 'nav.audit',
     role: 'admin',

@@ -12,5 +12,14 @@ export function formatBytes(bytes: number): string {
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
-export const formatTime = (iso: string) => new Date(iso).toLocaleString(currentLocale());
+/** An ISO time, or ms since the epoch (the fleet operations' records). */
+export const formatTime = (time: string | number) => new Date(time).toLocaleString(currentLocale());
 export const formatDate = (iso: string) => new Date(iso).toLocaleDateString(currentLocale());
+
+/** A duration in ms as `850 ms`, `12.3 s` or `4 min 5 s`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const seconds = Math.round(ms / 1000);
+  return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+}

@@ -1,31 +1,16 @@
 // <bf-command-panel>: runs one plugin command on a node through a form rendered from the command's
-// input schema; shows the result as a table (an array of flat objects) or as JSON, and the hub's
-// error message inline.
-import { css, html, nothing, type TemplateResult } from 'lit';
+// input schema; shows the result (ui/command-result.ts) and the hub's error message inline.
+import { css, html, nothing } from 'lit';
 import { may, type Role } from '../../../agent-core/common/roles.js';
 import type { CommandDescription } from '../../../agent-core/common/description.js';
 import { runCommand } from '../data/nodes.js';
 import { t } from '../i18n.js';
 import './bf-schema-form.js';
+import { commandResult, commandResultStyles } from '../ui/command-result.js';
 import type { FormSubmitEvent } from '../ui/events.js';
 import type { JsonSchema } from '../ui/json-schema.js';
 import { LocalizedElement } from '../ui/localized-element.js';
 import { screenStyles } from '../ui/shared-styles.js';
-
-type Flat = Record<string, string | number | boolean | null>;
-
-const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
-
-/** True for a non-empty array whose items are objects of plain values: those read best as a table. */
-function isTable(value: unknown): value is Flat[] {
-  return (
-    Array.isArray(value) &&
-    value.length > 0 &&
-    value.every(
-      (row) => isObject(row) && Object.values(row).every((v) => v === null || typeof v !== 'object'),
-    )
-  );
-}
 
 export class BfCommandPanel extends LocalizedElement {
   static override properties = {
@@ -45,11 +30,9 @@ export class BfCommandPanel extends LocalizedElement {
 
   static override styles = [
     screenStyles,
+    commandResultStyles,
     css`
       .result { margin-top: 12px; }
-      .result h5 { margin: 12px 0 4px; font-size: 14px; }
-      table.fields { width: auto; }
-      pre { background: #f5f6f8; padding: 8px; border-radius: 4px; overflow-x: auto; font-size: 13px; margin: 0; }
     `,
   ];
 
@@ -67,27 +50,6 @@ export class BfCommandPanel extends LocalizedElement {
     }
   }
 
-  /**
-   * An array of flat objects as a table; an object holding such an array as its plain fields in a
-   * table of their own, then each other field under its name; anything else as JSON.
-   */
-  private renderResult(value: unknown): TemplateResult {
-    if (isTable(value)) {
-      const columns = [...new Set(value.flatMap((row) => Object.keys(row)))];
-      return html`<div class="scroll"><table>
-        <thead><tr>${columns.map((c) => html`<th>${c}</th>`)}</tr></thead>
-        <tbody>${value.map((row) => html`<tr>${columns.map((c) => html`<td>${row[c] === undefined ? '' : String(row[c])}</td>`)}</tr>`)}</tbody>
-      </table></div>`;
-    }
-    if (isObject(value) && Object.values(value).some(isTable)) {
-      const entries = Object.entries(value);
-      const plain = entries.filter(([, v]) => v === null || typeof v !== 'object');
-      return html`${plain.length ? html`<table class="fields">${plain.map(([k, v]) => html`<tr><th>${k}</th><td>${String(v)}</td></tr>`)}</table>` : nothing}
-        ${entries.filter(([, v]) => v !== null && typeof v === 'object').map(([k, v]) => html`<h5>${k}</h5>${this.renderResult(v)}`)}`;
-    }
-    return html`<pre>${JSON.stringify(value, null, 2)}</pre>`;
-  }
-
   override render() {
     const command = this.command;
     if (!command) return nothing;
@@ -100,7 +62,7 @@ export class BfCommandPanel extends LocalizedElement {
         @bf-submit=${this.run}></bf-schema-form>
       ${this.busy ? html`<p>${t('command.running')}</p>` : nothing}
       ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : nothing}
-      ${this.result ? html`<div class="result" data-result><h4>${t('command.result')}</h4>${this.renderResult(this.result.value)}</div>` : nothing}
+      ${this.result ? html`<div class="result" data-result><h4>${t('command.result')}</h4>${commandResult(this.result.value)}</div>` : nothing}
     `;
   }
 }
