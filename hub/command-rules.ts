@@ -1,7 +1,7 @@
 // Who may run a plugin command through the hub, for every path that runs one (a node's command
-// route, batches): the command's own role from the agent's Describe, and the commands the hub
+// route, batches): the command's own role from the agent's Describe (commandRole, common), and the commands the hub
 // refuses to pass through because they change state the hub owns.
-import { isRole, may, type Role } from '../agent-core/common/roles.js';
+import { may, type Role } from '../agent-core/common/roles.js';
 import { HubError } from './errors.js';
 
 /**
@@ -19,11 +19,6 @@ const HUB_OWNED_COMMANDS: ReadonlyMap<string, string> = new Map([
 export function refuseHubOwned(command: string): void {
   const instead = HUB_OWNED_COMMANDS.get(command);
   if (instead) throw new HubError('HUB_ERR_CONFLICT', `${command} is not run directly: ${instead}`);
-}
-
-/** The role a command needs; a role name this hub does not know (a newer or third-party plugin's) needs the highest. */
-export function commandRole(declared: string): Role {
-  return isRole(declared) ? declared : 'owner';
 }
 
 /** Why `who` (with `role`) may not run a command needing `needed`; undefined when they may. */

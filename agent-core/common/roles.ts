@@ -8,5 +8,8 @@ export type Role = (typeof ROLES)[number];
 
 export const isRole = (value: unknown): value is Role => (ROLES as readonly unknown[]).includes(value);
 
+/** The role a command needs; a role name this hub does not know (a newer or third-party plugin's) needs the highest. */
+export const commandRole = (declared: string): Role => (isRole(declared) ? declared : 'owner');
+
 /** Whether `role` may do what `needed` may. */
 export const may = (role: Role, needed: Role): boolean => ROLES.indexOf(role) >= ROLES.indexOf(needed);

@@ -2,10 +2,10 @@
 // the database with a row per node so any hub replica shows it and a restarted hub carries on.
 // createBatch validates and records; the `batches` job (hub/batches/runner.ts) runs the nodes.
 import type { Knex } from 'knex';
-import { ROLES, type Role } from '../../agent-core/common/roles.js';
+import { commandRole, ROLES, type Role } from '../../agent-core/common/roles.js';
 import type { AgentDescription } from '../../agent-core/common/description.js';
 import { auditInput } from '../audit.js';
-import { commandRole, refuseHubOwned, roleRefusal } from '../command-rules.js';
+import { refuseHubOwned, roleRefusal } from '../command-rules.js';
 import { HubError } from '../errors.js';
 import type { LiveMessage } from '../live-records.js';
 import { REDACTED, redact } from '../redact.js';

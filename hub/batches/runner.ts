@@ -9,10 +9,10 @@
 // (which skips pending rows) and the runner never both act on one row.
 import type { Knex } from 'knex';
 import type { AppLogger } from '../../agent-core/common/logger.js';
-import { isRole, type Role } from '../../agent-core/common/roles.js';
+import { commandRole, isRole, type Role } from '../../agent-core/common/roles.js';
 import type { AgentPool } from '../agents.js';
 import { clip, recordAudit } from '../audit.js';
-import { commandRole, roleRefusal } from '../command-rules.js';
+import { roleRefusal } from '../command-rules.js';
 import { Node } from '../db/models.js';
 import { HubError } from '../errors.js';
 import { CANCELLED_REASON, finishIfDone, UNFINISHED, type BatchNodeStatus, type BatchRow } from './index.js';

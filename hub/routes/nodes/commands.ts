@@ -1,8 +1,9 @@
 // POST /api/v1/nodes/:id/commands/:command: any plugin command on a node, JSON in, JSON out, for
 // the role the command declares in the agent's Describe.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { commandRole } from '../../../agent-core/common/roles.js';
 import { adminOf } from '../../auth.js';
-import { commandRole, refuseHubOwned, roleRefusal } from '../../command-rules.js';
+import { refuseHubOwned, roleRefusal } from '../../command-rules.js';
 import { HubError } from '../../errors.js';
 import { findNode, NodeId } from './node.js';
 

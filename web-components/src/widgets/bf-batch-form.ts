@@ -5,7 +5,7 @@
 // A started batch opens its page; a created schedule sends `bf-changed`. Cancel sends `bf-closed`.
 import { css, html, nothing } from 'lit';
 import type { CommandDescription } from '../../../agent-core/common/description.js';
-import { isRole, may, type Role } from '../../../agent-core/common/roles.js';
+import { commandRole, may, type Role } from '../../../agent-core/common/roles.js';
 import { createBatch, createSchedule, type BatchSpec, type BatchTarget } from '../data/batches.js';
 import { getNode, listNodes, type NodeSummary } from '../data/nodes.js';
 import { t } from '../i18n.js';
@@ -24,7 +24,6 @@ type TargetKind = 'tag' | 'all' | 'selected';
 const DESCRIBE_AT_ONCE = 4;
 
 /** The role a command needs, as the hub reads it: a name it does not know needs the highest. */
-const commandRole = (command: CommandDescription): Role => (isRole(command.role) ? command.role : 'owner');
 
 /** A command and how many of the target's nodes offer it. */
 interface Offered {
@@ -140,7 +139,7 @@ export class BfBatchForm extends LocalizedElement {
     if (generation !== this.generation) return;
     const byName = new Map<string, Offered>();
     for (const command of lists.flat()) {
-      if (!may(this.adminRole, commandRole(command))) continue;
+      if (!may(this.adminRole, commandRole(command.role))) continue;
       const known = byName.get(command.name);
       if (known) known.nodes++;
       else byName.set(command.name, { command, nodes: 1 });

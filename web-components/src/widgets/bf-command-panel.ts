@@ -1,7 +1,7 @@
 // <bf-command-panel>: runs one plugin command on a node through a form rendered from the command's
 // input schema; shows the result (ui/command-result.ts) and the hub's error message inline.
 import { css, html, nothing } from 'lit';
-import { may, type Role } from '../../../agent-core/common/roles.js';
+import { commandRole, may, type Role } from '../../../agent-core/common/roles.js';
 import type { CommandDescription } from '../../../agent-core/common/description.js';
 import { runCommand } from '../data/nodes.js';
 import { t } from '../i18n.js';
@@ -53,7 +53,7 @@ export class BfCommandPanel extends LocalizedElement {
   override render() {
     const command = this.command;
     if (!command) return nothing;
-    const needed = (command.role || 'viewer') as Role;
+    const needed = commandRole(command.role);
     const allowed = may(this.adminRole, needed);
     return html`
       ${command.mutates ? html`<p class="muted">${t('command.mutates')}</p>` : nothing}
