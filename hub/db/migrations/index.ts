@@ -16,6 +16,7 @@ import * as usageHourlyOneIndex from './013-usage-hourly-one-index.js';
 import * as firewall from './014-firewall.js';
 import * as nodeProbes from './015-node-probes.js';
 import * as nodeInboundHealth from './016-node-inbound-health.js';
+import * as usagePending from './020-usage-pending.js';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001-nodes': nodes,
@@ -34,6 +35,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '014-firewall': firewall,
   '015-node-probes': nodeProbes,
   '016-node-inbound-health': nodeInboundHealth,
+  '020-usage-pending': usagePending,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
