@@ -56,7 +56,7 @@ export interface TrafficDeps {
 export interface TrafficOptions {
   /**
    * Entries per drain call (the agent's limit is 10,000). Default 5,000: a node's sample of 5,000
-   * users in one batch, and a batch's entries are what the hub holds in memory per node drained.
+   * users in one batch.
    */
   batchSize?: number;
   /** Batches per node per tick, so one node with a huge backlog cannot hold the tick forever. */
@@ -65,7 +65,8 @@ export interface TrafficOptions {
    * Nodes drained at once. Default 64: their batches are applied in groups (two at once on MySQL, so
    * one group is written while the other commits), and every group reads and updates the
    * subscriptions of all its users once, so the more nodes a group holds, the fewer times a tick
-   * writes the same subscriptions (200 nodes of 5,000 users: a handful of groups a tick, not some 25 as at 16).
+   * writes the same subscriptions (200 nodes of 5,000 users: a handful of groups, not some 25 as at 16).
+   * Each node drained holds its batch's entries in memory until it is applied.
    */
   concurrency?: number;
 }
@@ -207,7 +208,8 @@ export async function applyLedgerBatches(db: Knex, batches: readonly LedgerBatch
         slots.set(name, userIds.length);
         userIds.push(userId);
       }
-      // Billed bytes per user, summed over the nodes with the same tags (which charge a user to the same subscription).
+      // Billed bytes per user, summed over the nodes with the same tags (which charge a user to the
+      // same subscription), so each subscription is updated once per group.
       const billedByTags = new Map<string, { tags: readonly string[]; billed: Float64Array }>();
       const pending: PendingUsage[] = [];
       for (const i of applied) {

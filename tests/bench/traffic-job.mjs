@@ -10,6 +10,7 @@
 // the same key (INSERT … SELECT, no client). On MariaDB/MySQL when BOXFLEET_TEST_MYSQL_URL is set (a
 // fresh database, dropped afterwards), else on SQLite in a temporary folder. Prints one JSON line.
 // Needs `npm run build` (dist/hub-jobs.js).
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { groupingApplier, runUsageRollup } from '../../dist/hub-jobs.js';
 import { benchDatabase, insertChunked } from './database.mjs';
@@ -19,6 +20,15 @@ const USERS = Number(process.env.BENCH_USERS ?? 5000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const TICKS = Number(process.env.BENCH_TICKS ?? 10);
 const HOUR = 3_600_000;
+// The database server's process on this machine, if given: its CPU time (user + system) per tick,
+// which unlike wall time does not depend on what else the machine runs.
+const SERVER_PID = process.env.BENCH_SERVER_PID;
+const TICKS_PER_S = 100;
+const serverCpuMs = () => {
+  if (!SERVER_PID) return NaN;
+  const fields = readFileSync(`/proc/${SERVER_PID}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_S;
+};
 
 const { kind, db, drop } = await benchDatabase();
 try {
@@ -50,10 +60,11 @@ try {
   const billedPerTick = batches.reduce((sum, b) => b.entries.reduce((s, e) => s + Math.round((e.upload_bytes + e.download_bytes) * 1.5), sum), 0);
   const timed = async (fn) => {
     const cpu = process.cpuUsage();
+    const server = serverCpuMs();
     const started = performance.now();
     const result = await fn();
     const { user, system } = process.cpuUsage(cpu);
-    return { ms: Math.round(performance.now() - started), cpuMs: Math.round((user + system) / 1000), result };
+    return { ms: Math.round(performance.now() - started), cpuMs: Math.round((user + system) / 1000), serverCpuMs: serverCpuMs() - server, result };
   };
   // One tick: every node's batch, BENCH_CONCURRENCY nodes at once, as the job hands them over.
   const tick = () => timed(async () => {
@@ -102,6 +113,7 @@ try {
   const [{ rolled }] = await db('usage_hourly').sum({ rolled: 'billed_bytes' });
   const [{ pending }] = await db('usage_pending').count({ pending: '*' });
   const all = [...first.ticks, ...second.ticks];
+  const median = (values) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
   const sorted = all.map((t) => t.ms).sort((a, b) => a - b);
   console.log(JSON.stringify({
     bench: 'traffic-job',
@@ -122,9 +134,16 @@ try {
     same_hour_rollup_ms: second.rollup.ms,
     rollup_floor_ms: floor.ms,
     // This process's CPU (on SQLite the database's too) and the machine's load: the wall times depend on both.
-    median_tick_cpu_ms: all.map((t) => t.cpuMs).sort((a, b) => a - b)[Math.floor(all.length / 2)],
+    median_tick_cpu_ms: median(all.map((t) => t.cpuMs)),
     rollup_cpu_ms: first.rollup.cpuMs,
     same_hour_rollup_cpu_ms: second.rollup.cpuMs,
+    // The database server's CPU (BENCH_SERVER_PID), MariaDB only: SQLite's is in the figures above.
+    ...(SERVER_PID && {
+      median_tick_server_cpu_ms: median(all.map((t) => t.serverCpuMs)),
+      rollup_server_cpu_ms: first.rollup.serverCpuMs,
+      same_hour_rollup_server_cpu_ms: second.rollup.serverCpuMs,
+      rollup_floor_server_cpu_ms: floor.serverCpuMs,
+    }),
     loadavg_1m: [first.loadavg, second.loadavg, os.loadavg()[0]].map((l) => Number(l.toFixed(1))),
     billed_ok: Number(billed) === expectedBilled && Number(rolled) === expectedBilled && Number(pending) === 0,
   }));
