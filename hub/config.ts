@@ -140,6 +140,10 @@ export const HUB_SETTINGS = {
   jobs_enabled: { group: 'jobs', meaning: 'run the scheduled jobs in this hub; false for an API-only replica', schema: Type.Boolean({ default: true }) },
   traffic_interval_s: job("how often every node's traffic ledger is drained, in seconds", Type.Number({ exclusiveMinimum: 0, default: 60 })),
   quota_interval_s: job('how often quotas, expiry and monthly resets are applied, in seconds', Type.Number({ exclusiveMinimum: 0, default: 60 })),
+  usage_rollup_interval_s: job(
+    "how often the traffic job's per-node, per-user detail is folded into the hourly usage rows /api/v1/usage reads, in seconds: those rows lag by up to this much (subscriptions' used traffic, node totals, today's and daily traffic do not)",
+    Type.Number({ exclusiveMinimum: 0, default: 600 }),
+  ),
   reconcile_interval_s: job('how often nodes behind their desired users, config or firewall rules are pushed to, in seconds', Type.Number({ exclusiveMinimum: 0, default: 5 })),
   metrics_interval_s: job('how often node metrics are pulled, downsampled and expired, in seconds', Type.Number({ exclusiveMinimum: 0, default: 300 })),
   metrics_retention_days: job('how long hourly node-metric averages are kept, in days', Type.Integer({ minimum: 1, default: 30 })),

@@ -1,5 +1,6 @@
-// The hub's scheduled jobs (traffic, quota, reconcile, firewall, metrics, alerts, node-status,
-// inbound-check, rollouts, probes, batches, batch-schedules) as one Fastify plugin, `app.jobs`; the `live` job (jobs/live.ts) registers itself beside them.
+// The hub's scheduled jobs (traffic, usage-rollup, quota, reconcile, firewall, metrics, alerts,
+// node-status, inbound-check, rollouts, probes, batches, batch-schedules) as one Fastify plugin,
+// `app.jobs`; the `live` job (jobs/live.ts) registers itself beside them.
 //
 // Each tick runs under a fleet-wide lease in job_leases, so with several hubs on one database each
 // tick runs once: a hub takes the lease when it has expired or is already its own, keeps it alive
@@ -28,6 +29,7 @@ import { runProbesJob } from './probes.js';
 import { runQuotaJob } from './quota.js';
 import { Reconciler } from './reconcile.js';
 import { runTrafficJob } from './traffic.js';
+import { runUsageRollup } from './usage-rollup.js';
 
 export interface JobDefinition<Result = unknown> {
   name: string;
@@ -241,6 +243,7 @@ export const jobsPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
       then: (result) => (result.entries > 0 ? ['quota'] : []),
     });
     jobs.add({ name: 'quota', intervalMs: config.quota_interval_s * 1000, tick: () => runQuotaJob(deps) });
+    jobs.add({ name: 'usage-rollup', intervalMs: config.usage_rollup_interval_s * 1000, tick: () => runUsageRollup(deps) });
     jobs.add({ name: 'reconcile', intervalMs: config.reconcile_interval_s * 1000, tick: () => reconciler.tick() });
     // Firewall rules are desired state pushed like users, so on the reconciler's interval.
     const firewall = new FirewallPusher(deps);

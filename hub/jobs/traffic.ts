@@ -5,8 +5,12 @@
 // tick drains at the same time (group commit: groupingApplier). It moves each node's
 // nodes.ledger_seq from the position read before the drain to its batch's last seq
 // (compare-and-set; these are the transaction's first writes, so a second applier waits on the node
-// row and then finds it moved, and skips that batch), adds the bytes to usage_hourly, and adds the
-// billed bytes to the users' subscriptions. Only after the commit is a batch acknowledged.
+// row and then finds it moved, and skips that batch), adds the billed bytes to the users'
+// subscriptions (summed over the group's nodes first) and the bytes to the nodes' running totals,
+// and stores the per-node, per-user detail as one usage_pending row per node and hour, which the
+// usage-rollup job folds into usage_hourly later (hub/billing/usage-pending.ts): writing a million
+// usage_hourly cells a tick is what a small database cannot do in a minute. Only after the commit
+// is a batch acknowledged.
 // So a repeated drain is a no-op, a hub that dies between commit and ack re-drains from the
 // committed position (the agent still holds those entries, and they are after it), and two hubs
 // never both apply a batch: the one that finds ledger_seq moved writes nothing for it.
@@ -25,14 +29,15 @@
 // Entries for a user the hub does not know (deleted, or added on the node by hand) cannot be
 // stored (a usage row names a user): they are skipped with a warning and counted in the
 // job's result, and the ledger position still moves past them so they do not block the node.
-// Bytes of a user without an active or suspended subscription are kept in usage_hourly and billed
-// to no subscription. Who is billed what (multiplier, which subscription): hub/billing/policy.ts.
+// Bytes of a user without an active or suspended subscription are kept in the usage detail and
+// billed to no subscription. Who is billed what (multiplier, which subscription): hub/billing/policy.ts.
 import type { Knex } from 'knex';
 import type { AppLogger } from '../../agent-core/common/logger.js';
 import type { LedgerPosition, TrafficDrainOutput, TrafficEntry } from '../../plugins/clash-stats/contract.js';
 import type { AgentPool } from '../agents.js';
 import { recordAudit } from '../audit.js';
-import { addUsage, addUsed, concurrentWriters, readChargeables, type UsageRow } from '../billing/ledger-store.js';
+import { addUsed, concurrentWriters, readChargeables } from '../billing/ledger-store.js';
+import { insertPending, type PendingUsage } from '../billing/usage-pending.js';
 import { billedBytes, chooseSubscriptions } from '../billing/policy.js';
 import { Node } from '../db/models.js';
 import { HubError } from '../errors.js';
@@ -51,14 +56,17 @@ export interface TrafficDeps {
 export interface TrafficOptions {
   /**
    * Entries per drain call (the agent's limit is 10,000). Default 5,000: a node's sample of 5,000
-   * users in one batch, as every batch rewrites index pages spread over all users' usage rows.
+   * users in one batch.
    */
   batchSize?: number;
   /** Batches per node per tick, so one node with a huge backlog cannot hold the tick forever. */
   maxBatchesPerNode?: number;
   /**
-   * Nodes drained at once. Default 16: their batches are applied in groups, two at once on MySQL,
-   * so the usage rows of one group are written while the other commits.
+   * Nodes drained at once. Default 64: their batches are applied in groups (two at once on MySQL, so
+   * one group is written while the other commits), and every group reads and updates the
+   * subscriptions of all its users once, so the more nodes a group holds, the fewer times a tick
+   * writes the same subscriptions (200 nodes of 5,000 users: a handful of groups, not some 25 as at 16).
+   * Each node drained holds its batch's entries in memory until it is applied.
    */
   concurrency?: number;
 }
@@ -94,6 +102,7 @@ export interface BatchOutcome {
   applied: boolean;
   /** The batch's last seq: the node's ledger position after it. */
   seq: number;
+  /** Usage cells (user and hour) the batch stored. */
   usageRows: number;
   billedBytes: number;
   unknownUsers: { entries: number; bytes: number; names: string[] };
@@ -103,17 +112,17 @@ const HOUR_MS = 3_600_000;
 
 export const hourOf = (time: number) => Math.floor(time / HOUR_MS) * HOUR_MS;
 
-/** A user's bytes in one hour. */
+/** A user's bytes in one hour; `other` chains the user's other hours in the batch (rarely any). */
 interface HourBytes {
   hour: number;
   upload: number;
   download: number;
+  other?: HourBytes;
 }
 
-/** A user's entries in one batch: how many, and their bytes by hour (rarely more than two hours). */
-interface UserTraffic {
+/** A user's entries in one batch: how many, and their bytes by hour (one object for the usual single hour). */
+interface UserTraffic extends HourBytes {
   entries: number;
-  hours: HourBytes[];
 }
 
 const isByteCount = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
@@ -130,17 +139,22 @@ function sumByUser(batch: LedgerBatch): Map<string, UserTraffic> {
       lastHour = hourOf(Number.isFinite(ms) ? ms : batch.now);
       lastTime = entry.time;
     }
-    if (!isByteCount(entry.upload_bytes) || !isByteCount(entry.download_bytes)) {
+    const { upload_bytes: upload, download_bytes: download } = entry;
+    if (!isByteCount(upload) || !isByteCount(download)) {
       throw new HubError('HUB_ERR_AGENT_FAILED', `node ${batch.nodeId}: traffic.drain returned entry ${entry.seq} with a byte count that is not a whole number; nothing applied`);
     }
-    let user = users.get(entry.user);
-    if (!user) users.set(entry.user, (user = { entries: 0, hours: [] }));
+    const user = users.get(entry.user);
+    if (!user) {
+      users.set(entry.user, { entries: 1, hour: lastHour, upload, download });
+      continue;
+    }
     user.entries += 1;
-    const cell = user.hours.find((h) => h.hour === lastHour);
+    let cell: HourBytes | undefined = user;
+    while (cell && cell.hour !== lastHour) cell = cell.other;
     if (cell) {
-      cell.upload += entry.upload_bytes;
-      cell.download += entry.download_bytes;
-    } else user.hours.push({ hour: lastHour, upload: entry.upload_bytes, download: entry.download_bytes });
+      cell.upload += upload;
+      cell.download += download;
+    } else user.other = { hour: lastHour, upload, download, other: user.other };
   }
   return users;
 }
@@ -184,66 +198,78 @@ export async function applyLedgerBatches(db: Knex, batches: readonly LedgerBatch
       }
       if (applied.length === 0) return outcomes;
 
-      const { ids, candidates } = await readChargeables(trx, [...new Set(applied.flatMap((i) => [...traffic[i]!.keys()]))]);
-      // Nodes with the same tags charge each user to the same subscription: choose once per tag set.
-      const choices = new Map<string, Map<number, number>>();
-      const chargedTo = (tags: readonly string[]) => {
-        const key = JSON.stringify(tags);
-        if (!choices.has(key)) choices.set(key, chooseSubscriptions(candidates, tags));
-        return choices.get(key)!;
-      };
-      // The known users in id order, once for the group: each node's rows follow it, so no node's
-      // rows need sorting (usage rows in key order, as concurrent appliers take their locks).
-      const known = [...ids].sort((x, y) => x[1] - y[1]);
-      const rows: UsageRow[] = [];
-      const used = new Map<number, number>();
+      const names = new Set<string>();
+      for (const i of applied) for (const name of traffic[i]!.keys()) names.add(name);
+      const { ids, candidates } = await readChargeables(trx, [...names]);
+      // Each known user's slot in the arrays below.
+      const slots = new Map<string, number>();
+      const userIds: number[] = [];
+      for (const [name, userId] of ids) {
+        slots.set(name, userIds.length);
+        userIds.push(userId);
+      }
+      // Billed bytes per user, summed over the nodes with the same tags (which charge a user to the
+      // same subscription), so each subscription is updated once per group.
+      const billedByTags = new Map<string, { tags: readonly string[]; billed: Float64Array }>();
+      const pending: PendingUsage[] = [];
       for (const i of applied) {
         const batch = batches[i]!;
         const outcome = outcomes[i]!;
-        const users = traffic[i]!;
-        const charged = chargedTo(batch.nodeTags);
         outcome.applied = true;
-        let found = 0;
-        let upload = 0;
-        let download = 0;
-        const first = rows.length;
-        for (const [name, userId] of known) {
-          const user = users.get(name);
-          if (!user) continue;
-          found += 1;
-          if (user.hours.length > 1) user.hours.sort((x, y) => x.hour - y.hour);
-          let billedUser = 0;
-          for (const cell of user.hours) {
-            const billed = billedBytes(cell.upload, cell.download, batch.multiplier);
-            rows.push({ nodeId: batch.nodeId, userId, hour: cell.hour, upload: cell.upload, download: cell.download, billed });
-            upload += cell.upload;
-            download += cell.download;
-            billedUser += billed;
-          }
-          outcome.billedBytes += billedUser;
-          const subscriptionId = charged.get(userId);
-          if (subscriptionId !== undefined && billedUser > 0) used.set(subscriptionId, (used.get(subscriptionId) ?? 0) + billedUser);
-        }
-        if (found < users.size) {
-          for (const [name, user] of users) {
-            if (ids.has(name)) continue;
+        const tagsKey = JSON.stringify(batch.nodeTags);
+        let billedByUser = billedByTags.get(tagsKey)?.billed;
+        if (!billedByUser) billedByTags.set(tagsKey, { tags: batch.nodeTags, billed: (billedByUser = new Float64Array(userIds.length)) });
+        // The node's usage in this batch, one pending row per hour.
+        const rows = new Map<number, PendingUsage>();
+        let row: PendingUsage | undefined;
+        for (const [name, user] of traffic[i]!) {
+          const slot = slots.get(name);
+          if (slot === undefined) {
             outcome.unknownUsers.entries += user.entries;
-            for (const cell of user.hours) outcome.unknownUsers.bytes += cell.upload + cell.download;
+            for (let cell: HourBytes | undefined = user; cell; cell = cell.other) outcome.unknownUsers.bytes += cell.upload + cell.download;
             outcome.unknownUsers.names.push(name);
+            continue;
+          }
+          for (let cell: HourBytes | undefined = user; cell; cell = cell.other) {
+            const billed = billedBytes(cell.upload, cell.download, batch.multiplier);
+            if (row?.hour !== cell.hour) {
+              row = rows.get(cell.hour);
+              if (!row) rows.set(cell.hour, (row = { nodeId: batch.nodeId, hour: cell.hour, upload: 0, download: 0, billed: 0, cells: [] }));
+            }
+            row.cells.push(userIds[slot]!, cell.upload, cell.download, billed);
+            row.upload += cell.upload;
+            row.download += cell.download;
+            row.billed += billed;
+            billedByUser[slot]! += billed;
+            outcome.usageRows += 1;
           }
         }
-        outcome.usageRows = rows.length - first;
-        if (outcome.usageRows === 0) continue;
+        if (rows.size === 0) continue;
+        const totals = { upload: 0, download: 0 };
+        for (const r of rows.values()) {
+          pending.push(r);
+          totals.upload += r.upload;
+          totals.download += r.download;
+          outcome.billedBytes += r.billed;
+        }
         // The node's running totals (the hub's /metrics counters), in the same transaction.
         await trx('nodes')
           .where({ id: batch.nodeId })
           .update({
-            upload_bytes_total: trx.raw('?? + ?', ['upload_bytes_total', upload]),
-            download_bytes_total: trx.raw('?? + ?', ['download_bytes_total', download]),
+            upload_bytes_total: trx.raw('?? + ?', ['upload_bytes_total', totals.upload]),
+            download_bytes_total: trx.raw('?? + ?', ['download_bytes_total', totals.download]),
             billed_bytes_total: trx.raw('?? + ?', ['billed_bytes_total', outcome.billedBytes]),
           });
       }
-      if (rows.length > 0) await addUsage(trx, rows);
+      await insertPending(trx, pending);
+      const used = new Map<number, number>();
+      for (const { tags, billed } of billedByTags.values()) {
+        const chargedTo = chooseSubscriptions(candidates, tags);
+        billed.forEach((bytes, slot) => {
+          const subscriptionId = chargedTo.get(userIds[slot]!);
+          if (subscriptionId !== undefined && bytes > 0) used.set(subscriptionId, (used.get(subscriptionId) ?? 0) + bytes);
+        });
+      }
       // Subscriptions in id order, so concurrent appliers lock them alike.
       const increments = [...used].sort((a, b) => a[0] - b[0]);
       if (increments.length > 0) await addUsed(trx, increments, Date.now());
@@ -517,7 +543,7 @@ export interface TrafficSummary {
 export async function runTrafficJob(deps: TrafficDeps, options: TrafficOptions = {}): Promise<TrafficSummary> {
   const nodes = await Node.query(deps.db).where('enabled', true).orderBy('id');
   const apply = groupingApplier(deps.db);
-  const results = await mapLimit(nodes, options.concurrency ?? 16, (node) => drainNode(deps, node, options, apply));
+  const results = await mapLimit(nodes, options.concurrency ?? 64, (node) => drainNode(deps, node, options, apply));
   return {
     nodes: nodes.length,
     failed: results.filter((r) => r.error).length,

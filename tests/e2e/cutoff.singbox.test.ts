@@ -120,8 +120,9 @@ describe('quota cut-off at default settings, real sing-box and client', { timeou
   beforeAll(async () => {
     work = await mkdtemp(path.join(os.tmpdir(), 'boxfleet-cutoff-'));
     bytes = await startByteServer();
-    // Every job at its default interval (traffic 60 s, quota 60 s, reconcile 5 s).
-    hub = await startTestHub('sqlite', { config: { jobs_enabled: true } });
+    // Every job at its default interval (traffic 60 s, quota 60 s, reconcile 5 s), but usage rows
+    // (the usage API, which lags the billing by up to the roll-up interval) rolled up every second.
+    hub = await startTestHub('sqlite', { config: { jobs_enabled: true, usage_rollup_interval_s: 1 } });
     await hub.app.listen({ host: '127.0.0.1', port: 0 });
     profile = await makeNodeProfile();
     const [clashPort, v2rayPort] = [await freePort(), await freePort()];

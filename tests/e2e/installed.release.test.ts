@@ -80,6 +80,7 @@ describe('installed from the release artifacts', { timeout: 600_000 }, () => {
         ...outside.env,
         NODE_OPTIONS: `--import ${hook}`,
         BOXFLEET_TRAFFIC_INTERVAL_S: '1',
+        BOXFLEET_USAGE_ROLLUP_INTERVAL_S: '1',
         BOXFLEET_QUOTA_INTERVAL_S: '1',
         BOXFLEET_RECONCILE_INTERVAL_S: '1',
       },

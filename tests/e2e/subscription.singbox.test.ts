@@ -71,7 +71,7 @@ describe('subscription profile used by a real sing-box client', { timeout: 180_0
   beforeAll(async () => {
     work = await mkdtemp(path.join(os.tmpdir(), 'boxfleet-sub-e2e-'));
     bytes = await startByteServer();
-    hub = await startTestHub('sqlite', { config: { jobs_enabled: true, traffic_interval_s: 1, quota_interval_s: 1, reconcile_interval_s: 1 } });
+    hub = await startTestHub('sqlite', { config: { jobs_enabled: true, traffic_interval_s: 1, usage_rollup_interval_s: 1, quota_interval_s: 1, reconcile_interval_s: 1 } });
     base = await hub.app.listen({ host: '127.0.0.1', port: 0 });
     profile = await makeNodeProfile();
     const plugins = await singboxNodePlugins(bin, { clash: { sample_interval_s: 1 } });

@@ -79,10 +79,12 @@ export async function seedHub(hub: TestHub, agent: AgentProcess, clock: { now: n
   await api(hub, 'DELETE', `/api/v1/users/${users.erin!.id}`);
 
   // Traffic over two hours, billed by the traffic job; the reconciler pushes users to the node.
+  // Alice's is rolled up into usage_hourly, Bob's still pending.
   const hour = 3_600_000;
   await nodeCommand(hub, SEED_NODE, 'clash-stats.traffic.append', { user: 'alice', upload_bytes: 3 * 2 ** 30, download_bytes: 7 * 2 ** 30, count: 2, time: new Date(clock.now - 2 * hour).toISOString() });
+  for (const job of ['reconcile', 'traffic', 'usage-rollup']) await hub.app.jobs.run(job);
   await nodeCommand(hub, SEED_NODE, 'clash-stats.traffic.append', { user: 'bob', upload_bytes: 12_345, download_bytes: 678_901, count: 3, time: new Date(clock.now - hour).toISOString() });
-  for (const job of ['reconcile', 'traffic', 'quota']) await hub.app.jobs.run(job);
+  for (const job of ['traffic', 'quota']) await hub.app.jobs.run(job);
 
   for (const [i, config] of SEED_CONFIGS.entries()) {
     const version = await api(hub, 'POST', '/api/v1/configs', { config, comment: `version ${i + 1} — ${i ? 'trojan' : 'vless'}` });

@@ -1,13 +1,15 @@
 // The traffic job against a real agent process whose clash-stats is the in-memory ledger double:
 // every byte billed exactly once through repeated drains, a hub dying between commit and ack, two
 // hubs draining at once, and a node whose ledger was replaced (its agent reinstalled); the node's
-// running totals (the hub's /metrics counters) agree. Run on SQLite by jobs-traffic.test.ts, on
+// running totals (the hub's /metrics counters) agree. The per-node detail waits in usage_pending
+// until the usage-rollup job folds it into usage_hourly, exactly once even when a roll-up fails. Run on SQLite by jobs-traffic.test.ts, on
 // MariaDB by jobs-traffic.mariadb.test.ts.
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AuditEntry, Node } from '../../hub/db/models.js';
 import { HubError } from '../../hub/errors.js';
 import { applyLedgerBatch, drainNode, groupingApplier, hourOf, LEDGER_REPLACED_ACTION, type TrafficSummary } from '../../hub/jobs/traffic.js';
+import { runUsageRollup } from '../../hub/jobs/usage-rollup.js';
 import type { AgentProcess } from '../support/agent-process.js';
 import { startTestHub, type DatabaseKind, type TestHub } from '../support/hub.js';
 import { metricValue } from '../support/prometheus.js';
@@ -52,7 +54,12 @@ export function trafficJobSuite(kind: DatabaseKind): void {
     const append = (user: string, upload_bytes: number, download_bytes: number, count = 1, time?: number) =>
       nodeCommand(hub, NODE, 'clash-stats.traffic.append', { user, upload_bytes, download_bytes, count, ...(time ? { time: new Date(time).toISOString() } : {}) });
     const ledger = () => nodeCommand<LedgerState>(hub, NODE, 'clash-stats.traffic.state');
+    /** Folds the pending usage into usage_hourly, as the usage-rollup job does. */
+    const rollUp = (options = {}) => runUsageRollup(trafficDeps(hub.app), options);
+    const pendingRows = () => hub.app.db('usage_pending').orderBy('id');
+    /** A user's usage_hourly rows on the node, once what is pending is rolled up. */
     const usage = async (userId: number) => {
+      await rollUp();
       const rows = await hub.app.db('usage_hourly').where({ node_id: NODE, user_id: userId }).orderBy('hour');
       return rows.map((r) => ({ hour: Number(r.hour), up: Number(r.upload_bytes), down: Number(r.download_bytes), billed: Number(r.billed_bytes) }));
     };
@@ -82,8 +89,19 @@ export function trafficJobSuite(kind: DatabaseKind): void {
     };
     const replacedAudit = () => AuditEntry.query(hub.app.db).where({ action: LEDGER_REPLACED_ACTION, target: NODE }).orderBy('id');
 
+    /** The node's bytes in both usage tables, as today's traffic counts them. */
+    const nodeUsage = async () => {
+      const sums = await Promise.all(
+        ['usage_hourly', 'usage_pending'].map((table) => hub.app.db(table).where({ node_id: NODE }).sum({ up: 'upload_bytes', down: 'download_bytes', billed: 'billed_bytes' }).first()),
+      );
+      return ['up', 'down', 'billed'].map((k) => sums.reduce((n, row) => n + Number((row as Record<string, unknown> | undefined)?.[k] ?? 0), 0));
+    };
+
     /** Everything in the ledger is in the database exactly once, and the subscription agrees. */
     const expectExactlyOnce = async () => {
+      // Before the roll-up, the node's totals are already its usage in both tables.
+      const before = await nodeRow(hub.app.db, NODE);
+      expect([before.upload_bytes_total, before.download_bytes_total, before.billed_bytes_total].map(Number)).toEqual(await nodeUsage());
       const state = await ledger();
       for (const [name, sub] of [['alice', alice], ['bob', bob]] as const) {
         const totals = state.totals[name] ?? { upload_bytes: 0, download_bytes: 0 };
@@ -92,6 +110,7 @@ export function trafficJobSuite(kind: DatabaseKind): void {
       }
       const row = await nodeRow(hub.app.db, NODE);
       expect(row.ledger_seq).toBe(state.head_seq);
+      expect(await pendingRows()).toEqual([]);
       // The node's running totals are exactly its usage rows, summed.
       const sums = await hub.app.db('usage_hourly').where({ node_id: NODE }).sum({ up: 'upload_bytes', down: 'download_bytes', billed: 'billed_bytes' }).first();
       expect([row.upload_bytes_total, row.download_bytes_total, row.billed_bytes_total].map(Number)).toEqual(
@@ -165,6 +184,101 @@ export function trafficJobSuite(kind: DatabaseKind): void {
       expect(result.error).toBeUndefined();
       expect(await ledger()).toMatchObject({ acks: acksBefore + 4, pending: 0 });
       await expectExactlyOnce();
+    });
+
+    it("keeps each tick's per-node detail pending, one row per node and hour, until a roll-up folds it into usage_hourly once", async () => {
+      await rollUp();
+      const h = Date.UTC(2031, 4, 7, 3, 5);
+      const hourly = (userId: number) => hub.app.db('usage_hourly').where({ node_id: NODE, user_id: userId }).andWhere('hour', '>=', hourOf(h)).orderBy('hour');
+      const usedBefore = (await subscription(hub.app.db, alice.subscriptionId)).used;
+      await append('alice', 10, 20, 2, h);
+      await append('bob', 1, 2, 1, h);
+      await runTraffic();
+      await append('alice', 5, 5, 1, h);
+      await append('alice', 7, 0, 1, h + 3_600_000);
+      await runTraffic();
+
+      // One row for the first tick, two for the second (two hours); the subscription is billed already.
+      expect((await pendingRows()).map((r) => [r.node_id, Number(r.hour), Number(r.upload_bytes), Number(r.download_bytes), Number(r.billed_bytes)])).toEqual([
+        [NODE, hourOf(h), 21, 42, 90 + 5],
+        [NODE, hourOf(h), 5, 5, 15],
+        [NODE, hourOf(h) + 3_600_000, 7, 0, 11],
+      ]);
+      expect((await subscription(hub.app.db, alice.subscriptionId)).used).toBe(usedBefore + 90 + 15 + 11);
+      expect(await hourly(alice.userId)).toEqual([]);
+
+      expect(await hub.app.jobs.run('usage-rollup')).toMatchObject({ ran: true, result: { nodes: 1, pending_rows: 3, usage_rows: 3, dropped_cells: 0, conflicts: 0 } });
+      const folded = (await hourly(alice.userId)).map((r) => [Number(r.hour), Number(r.upload_bytes), Number(r.download_bytes), Number(r.billed_bytes)]);
+      expect(folded).toEqual([
+        [hourOf(h), 25, 45, 105],
+        [hourOf(h) + 3_600_000, 7, 0, 11],
+      ]);
+      expect((await hourly(bob.userId)).map((r) => Number(r.billed_bytes))).toEqual([5]);
+      expect(await pendingRows()).toEqual([]);
+
+      // A second roll-up finds nothing and adds nothing.
+      expect(await rollUp()).toMatchObject({ nodes: 0, pending_rows: 0, usage_rows: 0 });
+      expect((await hourly(alice.userId)).map((r) => [Number(r.hour), Number(r.upload_bytes), Number(r.download_bytes), Number(r.billed_bytes)])).toEqual(folded);
+      await expectExactlyOnce();
+    });
+
+    it('leaves pending rows and usage_hourly as they were when a roll-up fails part-way, and the next one folds them once', async () => {
+      const h = Date.UTC(2031, 4, 7, 5, 0);
+      await append('alice', 100, 1, 1, h);
+      await runTraffic();
+      // A second node in the same roll-up transaction, after this one, whose row cannot be read.
+      const broken = `${NODE}-z`;
+      await seedUnreachableNode(hub.app.db, broken, ['traffic']);
+      try {
+        await hub.app.db('usage_pending').insert({ node_id: broken, hour: hourOf(h), upload_bytes: 3, download_bytes: 4, billed_bytes: 7, cells: '[1, 2' });
+        const pendingBefore = await pendingRows();
+        const hourlyBefore = await hub.app.db('usage_hourly').orderBy(['node_id', 'user_id', 'hour']);
+
+        await expect(rollUp({ nodesPerTransaction: 2 })).rejects.toThrow(/usage roll-up: 1 of 1 transactions failed, their rows stay pending: usage_pending row \d+: its cells are not/);
+        expect(await pendingRows()).toEqual(pendingBefore);
+        expect(await hub.app.db('usage_hourly').orderBy(['node_id', 'user_id', 'hour'])).toEqual(hourlyBefore);
+
+        // Repaired, it rolls up with the rest, once.
+        await hub.app.db('usage_pending').where({ node_id: broken }).update({ cells: JSON.stringify([bob.userId, 3, 4, 7]) });
+        expect(await rollUp({ nodesPerTransaction: 2 })).toMatchObject({ nodes: 2, pending_rows: 2, usage_rows: 2 });
+        expect(await rollUp({ nodesPerTransaction: 2 })).toMatchObject({ nodes: 0, usage_rows: 0 });
+        const added = await hub.app.db('usage_hourly').where({ hour: hourOf(h) }).orderBy('node_id').select('node_id', 'user_id', 'upload_bytes', 'billed_bytes');
+        expect(added.map((r) => [r.node_id, r.user_id, Number(r.upload_bytes), Number(r.billed_bytes)])).toEqual([
+          [NODE, alice.userId, 100, 152],
+          [broken, bob.userId, 3, 7],
+        ]);
+      } finally {
+        await hub.app.db('nodes').where({ id: broken }).delete();
+      }
+      await expectExactlyOnce();
+    });
+
+    it('folds pending rows once when two hubs roll up at once', async () => {
+      await append('alice', 3, 3, 4);
+      await append('bob', 2, 2, 2);
+      await runTraffic();
+      const other = await secondHub();
+      const summaries = await Promise.all([rollUp(), runUsageRollup(trafficDeps(other))]);
+      await leave(extra.pop()!, hub);
+      expect(summaries.reduce((n, r) => n + r.pending_rows, 0)).toBe(1);
+      await expectExactlyOnce();
+    });
+
+    it("counts usage not rolled up yet in today's traffic and the daily figures, exactly", async () => {
+      await rollUp();
+      const read = async () => {
+        const [daily, overview] = await Promise.all(['/api/v1/usage/daily?days=1', '/api/v1/overview'].map((url) => hub.app.inject({ method: 'GET', url, headers: hub.auth })));
+        return { daily: daily!.json()[0], today: overview!.json().traffic_today_bytes as number };
+      };
+      const before = await read();
+      await append('bob', 1000, 24, 1, clock.now);
+      await runTraffic();
+      const pending = await read();
+      expect(await pendingRows()).toHaveLength(1);
+      expect(pending.today).toBe(before.today + 1024);
+      expect(pending.daily).toEqual({ ...before.daily, upload_bytes: before.daily.upload_bytes + 1000, download_bytes: before.daily.download_bytes + 24, billed_bytes: before.daily.billed_bytes + 1536 });
+      await rollUp();
+      expect(await read()).toEqual(pending);
     });
 
     it('re-drains from the committed position after a hub dies between commit and ack, billing nothing twice', async () => {
@@ -432,6 +546,19 @@ export function trafficJobSuite(kind: DatabaseKind): void {
       const deleted = await hub.app.inject({ method: 'DELETE', url: `/api/v1/users/${alice.userId}`, headers: hub.auth });
       expect(deleted.statusCode).toBe(204);
       expect(await scrape()).toEqual(before);
+    });
+
+    // Last: the node's running totals keep a deleted user's bytes, its usage rows do not.
+    it("drops a deleted user's pending usage at the roll-up, so they get no usage rows", async () => {
+      await rollUp();
+      const dora = await seedUser(hub.app.db, 'dora', { planId, now: clock.now });
+      await append('dora', 50, 50, 2);
+      await runTraffic();
+      expect((await subscription(hub.app.db, dora.subscriptionId)).used).toBe(300);
+      const deleted = await hub.app.inject({ method: 'DELETE', url: `/api/v1/users/${dora.userId}`, headers: hub.auth });
+      expect(deleted.statusCode).toBe(204);
+      expect(await rollUp()).toMatchObject({ pending_rows: 1, usage_rows: 0, dropped_cells: 1 });
+      expect(await hub.app.db('usage_hourly').where({ user_id: dora.userId })).toEqual([]);
     });
   });
 }

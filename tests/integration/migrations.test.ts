@@ -1,7 +1,8 @@
 // Upgrading a hub that already has data: migration 007 starts each node's running traffic totals
 // from the usage the hub had recorded before it (SQLite; the statement is plain SQL both databases run);
 // migration 011 carries the config pushes from the audit log into the nodes' config history;
-// migration 013 drops usage_hourly's per-user index and foreign key without losing a row, and back.
+// migration 013 drops usage_hourly's per-user index and foreign key without losing a row, and back;
+// migration 020 is not undone while usage is still pending.
 import knexFactory, { type Knex } from 'knex';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrationSource } from '../../hub/db/migrations/index.js';
@@ -90,5 +91,19 @@ describe('migrations over existing data', () => {
     expect(await usage()).toEqual(rows.slice(0, 2));
     expect(await indexes()).toEqual(['sqlite_autoindex_usage_hourly_1', 'usage_hourly_user_id_hour_index']);
     expect(await userKeys()).toBe(1);
+  });
+
+  it('020 is not undone while usage_pending holds rows the subscriptions were billed for', async () => {
+    db = knexFactory({ client: 'better-sqlite3', connection: { filename: ':memory:' }, useNullAsDefault: true });
+    await db.migrate.latest({ migrationSource });
+    const now = Date.now();
+    await db('nodes').insert({ id: 'edge', name: 'edge', address: '127.0.0.1:1', token: 'x'.repeat(32), tags: '[]', created_at: now, updated_at: now });
+    await db('usage_pending').insert({ node_id: 'edge', hour: 0, upload_bytes: 1, download_bytes: 2, billed_bytes: 3, cells: '[1,1,2,3]' });
+    const undo = () => db!.migrate.down({ migrationSource, name: '020-usage-pending' });
+    await expect(undo()).rejects.toThrow('usage_pending still holds 1 rows: run the usage-rollup job (with the traffic job stopped) before migrating down');
+    expect(await db.schema.hasTable('usage_pending')).toBe(true);
+    await db('usage_pending').delete();
+    await undo();
+    expect(await db.schema.hasTable('usage_pending')).toBe(false);
   });
 });

@@ -19,6 +19,7 @@ import * as nodeInboundHealth from './016-node-inbound-health.js';
 import * as batches from './017-batches.js';
 import * as batchSchedules from './018-batch-schedules.js';
 import * as rollouts from './019-rollouts.js';
+import * as usagePending from './020-usage-pending.js';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001-nodes': nodes,
@@ -40,6 +41,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '017-batches': batches,
   '018-batch-schedules': batchSchedules,
   '019-rollouts': rollouts,
+  '020-usage-pending': usagePending,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
