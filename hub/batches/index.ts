@@ -6,6 +6,8 @@ import { commandRole, ROLES, type Role } from '../../agent-core/common/roles.js'
 import type { AgentDescription } from '../../agent-core/common/description.js';
 import { auditInput } from '../audit.js';
 import { refuseHubOwned, roleRefusal } from '../command-rules.js';
+import { iso } from '../db/models.js';
+import { pagedRows } from '../db/queries.js';
 import { HubError } from '../errors.js';
 import type { LiveMessage } from '../live-records.js';
 import { REDACTED, redact } from '../redact.js';
@@ -59,9 +61,10 @@ export interface BatchPublic {
   stop_after_failures: number;
   status: BatchStatus;
   created_by: string;
-  created_at: number;
-  started_at: number | null;
-  finished_at: number | null;
+  /** Times are ISO strings, as everywhere in the API; the tables keep ms. */
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
   schedule_id: number | null;
   retry_of: number | null;
   counts: BatchCounts;
@@ -71,8 +74,8 @@ export interface BatchNodePublic {
   node_id: string;
   node_name: string | null;
   status: BatchNodeStatus;
-  started_at: number | null;
-  finished_at: number | null;
+  started_at: string | null;
+  finished_at: string | null;
   duration_ms: number | null;
   output: unknown;
   error: string | null;
@@ -116,8 +119,6 @@ export interface BatchDeps {
   db: Knex;
   now(): number;
 }
-
-const ms = (value: number | string | null) => (value === null ? null : Number(value));
 
 /** Checks the parts of a spec a schema cannot (a route's schema checks the rest). */
 function checkSpec(spec: BatchSpec): { concurrency: number; stopAfter: number } {
@@ -244,9 +245,9 @@ function toPublic(row: BatchRow, counts: BatchCounts): BatchPublic {
     stop_after_failures: Number(row.stop_after_failures),
     status: row.status,
     created_by: row.created_by,
-    created_at: Number(row.created_at),
-    started_at: ms(row.started_at),
-    finished_at: ms(row.finished_at),
+    created_at: iso(row.created_at),
+    started_at: iso(row.started_at),
+    finished_at: iso(row.finished_at),
     schedule_id: row.schedule_id === null ? null : Number(row.schedule_id),
     retry_of: row.retry_of === null ? null : Number(row.retry_of),
     counts,
@@ -262,13 +263,10 @@ export async function getBatch(db: Knex, id: number): Promise<BatchPublic> {
   return (await publicBatches(db, [await batchRow(db, id)]))[0]!;
 }
 
-export async function listBatches(db: Knex, query: { limit: number; offset: number; status?: BatchStatus }) {
-  const filtered = () => (query.status ? db('batches').where({ status: query.status }) : db('batches'));
-  const [rows, [{ total }]] = await Promise.all([
-    filtered().orderBy('id', 'desc').limit(query.limit).offset(query.offset).select('*') as Promise<BatchRow[]>,
-    filtered().count({ total: '*' }) as unknown as Promise<[{ total: number | string }]>,
-  ]);
-  return { batches: await publicBatches(db, rows), total: Number(total), limit: query.limit, offset: query.offset };
+export async function listBatches(db: Knex, query: { page: number; per_page: number; status?: BatchStatus }) {
+  const filtered = query.status ? db('batches').where({ status: query.status }) : db('batches');
+  const { rows, ...page } = await pagedRows<BatchRow>(filtered.orderBy('id', 'desc'), query);
+  return { items: await publicBatches(db, rows), ...page };
 }
 
 /** What a role reads of a node's answer: the whole of it with the command's role, else nothing of it. */
@@ -286,8 +284,8 @@ function nodePublic(row: BatchNodeRow, names: Map<string, string>, commandRoleNe
     node_id: row.node_id,
     node_name: names.get(row.node_id) ?? null,
     status: row.status,
-    started_at: ms(row.started_at),
-    finished_at: ms(row.finished_at),
+    started_at: iso(row.started_at),
+    finished_at: iso(row.finished_at),
     duration_ms: row.duration_ms === null ? null : Number(row.duration_ms),
     output: outputFor(row.output, commandRoleNeeded, reader),
     error: row.error,

@@ -6,7 +6,7 @@
 // the role that admin has then, so an admin cannot make an owner's schedule run a command of their
 // choosing, and a demoted admin's schedules stop at their next fire.
 import type { Knex } from 'knex';
-import { BatchSchedule, BatchScheduleFire } from '../db/models.js';
+import { BatchSchedule, BatchScheduleFire, iso } from '../db/models.js';
 import { isUniqueViolation, locked, whereNameIs } from '../db/queries.js';
 import { HubError } from '../errors.js';
 import { redact } from '../redact.js';
@@ -24,7 +24,7 @@ export interface ScheduleInput {
   enabled: boolean;
 }
 
-/** A schedule as the API shows it: the batch's input redacted like a batch's; next_fire_at null while paused. */
+/** A schedule as the API shows it: the batch's input redacted like a batch's; times as ISO strings, next_fire_at null while paused. */
 export function schedulePublic(schedule: BatchSchedule) {
   const spec = schedule.batch_spec as BatchSpec;
   return {
@@ -35,10 +35,10 @@ export function schedulePublic(schedule: BatchSchedule) {
     batch: spec.input === undefined ? spec : { ...spec, input: redact(spec.input) },
     enabled: Boolean(schedule.enabled),
     created_by: schedule.created_by,
-    created_at: Number(schedule.created_at),
-    updated_at: Number(schedule.updated_at),
-    last_fire_at: schedule.last_fire_at === null ? null : Number(schedule.last_fire_at),
-    next_fire_at: schedule.enabled ? withCron(schedule.cron, schedule.timezone, (c) => c.next()) : null,
+    created_at: iso(schedule.created_at),
+    updated_at: iso(schedule.updated_at),
+    last_fire_at: iso(schedule.last_fire_at),
+    next_fire_at: schedule.enabled ? iso(withCron(schedule.cron, schedule.timezone, (c) => c.next())) : null,
   };
 }
 

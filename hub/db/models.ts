@@ -8,7 +8,12 @@ import type { Rule } from '../../plugins/firewall/contract.js';
 import type { Sample } from '../../plugins/sysmetrics/contract.js';
 import type { InboundOverride } from '../subscriptions/entries.js';
 
-const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
+/** A ms column as the API shows it (MySQL may give big integers back as strings); null stays null. */
+export function iso(ms: number | string): string;
+export function iso(ms: number | string | null | undefined): string | null;
+export function iso(ms: number | string | null | undefined): string | null {
+  return ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString();
+}
 
 /** Sets created_at/updated_at (wall-clock time) unless given. */
 class Timestamped extends Model {
@@ -548,11 +553,11 @@ export class BatchScheduleFire extends Model {
 
   toPublic() {
     return {
-      fire_at: Number(this.fire_at),
+      fire_at: iso(this.fire_at),
       status: this.status,
       batch_id: this.batch_id,
       error: this.error,
-      recorded_at: Number(this.recorded_at),
+      recorded_at: iso(this.recorded_at),
     };
   }
 }

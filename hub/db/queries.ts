@@ -13,6 +13,15 @@ export async function paged<M extends Model, R>(
   return { items: results.map(toPublic), total: Number(total), page, per_page };
 }
 
+/** One page of a plain knex `query` (ordered by the caller) and how many rows match in all. */
+export async function pagedRows<R>(query: Knex.QueryBuilder, { page, per_page }: { page: number; per_page: number }) {
+  const [rows, counted] = await Promise.all([
+    query.clone().limit(per_page).offset((page - 1) * per_page) as Promise<R[]>,
+    query.clone().clearOrder().count({ n: '*' }).first() as Promise<{ n: number | string }>,
+  ]);
+  return { rows, total: Number(counted.n), page, per_page };
+}
+
 /** `WHERE column = value` for each filter that was given; an absent (undefined) one matches all. */
 export function whereGiven<Q extends AnyQueryBuilder>(query: Q, filters: Record<string, string | number | undefined>): Q {
   for (const [column, value] of Object.entries(filters)) if (value !== undefined) query.where(column, value);

@@ -7,6 +7,8 @@ import type { Knex } from 'knex';
 import type { Actor } from '../audit.js';
 import { describeTarget, resolveTarget, type BatchTarget } from '../batches/target.js';
 import { findConfigVersion } from '../config-versions.js';
+import { iso } from '../db/models.js';
+import { pagedRows } from '../db/queries.js';
 import { HubError } from '../errors.js';
 import type { LiveMessage } from '../live-records.js';
 import type { Gate, NodeChecks } from './gate.js';
@@ -55,8 +57,6 @@ export interface RolloutSpec {
   stages?: StageSpec[];
   gate?: Partial<Gate>;
 }
-
-const ms = (v: number | string | null) => (v === null ? null : Number(v));
 
 export function gateOf(row: RolloutRow): Gate {
   return JSON.parse(row.gate) as Gate;
@@ -131,11 +131,17 @@ export async function rolloutDetail(db: Knex, row: RolloutRow) {
       stage: n.stage,
       previous_version: n.previous_version,
       status: n.status,
-      checks: n.checks === null ? null : (JSON.parse(n.checks) as NodeChecks),
+      checks: n.checks === null ? null : checksPublic(JSON.parse(n.checks) as Partial<NodeChecks>),
       error: n.error,
-      updated_at: Number(n.updated_at),
+      updated_at: iso(n.updated_at),
     })),
   };
+}
+
+/** What the gate saw, its times (when it looked, each traffic sample's) as ISO strings like the API's others. */
+function checksPublic({ at, traffic, ...rest }: Partial<NodeChecks>) {
+  const samples = traffic && Object.fromEntries(Object.entries(traffic).map(([window, v]) => [window, typeof v === 'object' && v !== null ? { ...v, at: iso(v.at) } : v]));
+  return { ...rest, ...(at !== undefined && { at: iso(at) }), ...(samples && { traffic: samples }) };
 }
 
 /** pending (not reached), running, passed, failed (its gate), rolled_back. */
@@ -162,21 +168,19 @@ export function toPublic(row: RolloutRow) {
     status: row.status,
     current_stage: row.current_stage,
     created_by: row.created_by,
-    created_at: Number(row.created_at),
-    updated_at: Number(row.updated_at),
-    finished_at: ms(row.finished_at),
+    // Times are ISO strings, as everywhere in the API; the tables keep ms.
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+    finished_at: iso(row.finished_at),
     error: row.error,
   };
 }
 
-export async function listRollouts(db: Knex, { limit, offset, status }: { limit: number; offset: number; status?: RolloutStatus }) {
-  const query = db('rollouts');
+export async function listRollouts(db: Knex, { status, ...page }: { page: number; per_page: number; status?: RolloutStatus }) {
+  const query = db('rollouts').orderBy('id', 'desc');
   if (status) query.where({ status });
-  const [rows, count] = await Promise.all([
-    query.clone().orderBy('id', 'desc').limit(limit).offset(offset),
-    query.clone().count({ n: '*' }).first() as Promise<{ n: number | string }>,
-  ]);
-  return { rollouts: (rows as RolloutRow[]).map(toPublic), total: Number(count.n), limit, offset };
+  const { rows, ...rest } = await pagedRows<RolloutRow>(query, page);
+  return { items: rows.map(toPublic), ...rest };
 }
 
 /** What each request does: the statuses it starts from, the one it moves to, and what else it sets. */

@@ -6,11 +6,10 @@ import type { FastifyRequest } from 'fastify';
 import { adminOf } from '../auth.js';
 import type { BatchCreator } from '../batches/index.js';
 import { BatchSchedule } from '../db/models.js';
+import { paged } from '../db/queries.js';
 import { createSchedule, deleteSchedule, findSchedule, recentFires, RECENT_FIRES, schedulePublic, updateSchedule } from '../batches/schedules.js';
 import { BatchSpecBody } from './batches.js';
-import { IdParams, Nullable, StringEnum } from './schemas.js';
-
-const Time = Type.Integer({ description: 'ms since the epoch' });
+import { IdParams, IsoTime, Nullable, PagedList, StringEnum } from './schemas.js';
 
 const Fields = {
   name: Type.String({ minLength: 1, maxLength: 64 }),
@@ -39,21 +38,19 @@ const ScheduleOut = Type.Object({
   batch: BatchSpecBody,
   enabled: Type.Boolean(),
   created_by: Type.String({ description: 'The admin its batches run as (who created it or last set its batch), with the role they have at each fire.' }),
-  created_at: Time,
-  updated_at: Time,
-  last_fire_at: Nullable(Time),
-  next_fire_at: Nullable(Type.Integer({ description: 'ms since the epoch; null while paused' })),
+  created_at: IsoTime,
+  updated_at: IsoTime,
+  last_fire_at: Nullable(IsoTime),
+  next_fire_at: Type.Union([IsoTime, Type.Null()], { description: 'null while paused' }),
 });
 
 const FireOut = Type.Object({
-  fire_at: Time,
+  fire_at: IsoTime,
   status: StringEnum(['ran', 'failed', 'missed'] as const, { description: 'ran: its batch was created; failed: it could not be (error says why); missed: no hub was running then, so it was not run' }),
   batch_id: Nullable(Type.Integer()),
   error: Nullable(Type.String()),
-  recorded_at: Time,
+  recorded_at: IsoTime,
 });
-
-const ListQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }), offset: Type.Integer({ minimum: 0, default: 0 }) });
 
 /** The caller as the admin a schedule's batches run as. */
 const creatorOf = (request: FastifyRequest): BatchCreator => {
@@ -64,15 +61,8 @@ const creatorOf = (request: FastifyRequest): BatchCreator => {
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/',
-    {
-      config: { role: 'viewer' },
-      schema: { querystring: ListQuery, response: { 200: Type.Object({ schedules: Type.Array(ScheduleOut), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() }) } },
-    },
-    async (request) => {
-      const { limit, offset } = request.query;
-      const [schedules, total] = await Promise.all([BatchSchedule.query(app.db).orderBy('id').limit(limit).offset(offset), BatchSchedule.query(app.db).resultSize()]);
-      return { schedules: schedules.map(schedulePublic), total, limit, offset };
-    },
+    { config: { role: 'viewer' }, schema: PagedList({}, ScheduleOut) },
+    async (request) => paged(BatchSchedule.query(app.db).orderBy('id'), request.query, schedulePublic),
   );
 
   app.get(

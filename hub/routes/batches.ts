@@ -20,9 +20,7 @@ import {
   type BatchCreator,
 } from '../batches/index.js';
 import { BatchTargetSchema } from '../batches/target.js';
-import { bodyMayBeEmpty, IdParams, Nullable, StringEnum } from './schemas.js';
-
-const Time = Type.Integer({ description: 'ms since the epoch' });
+import { bodyMayBeEmpty, IdParams, IsoTime, Nullable, PagedList, StringEnum } from './schemas.js';
 
 /** A BatchSpec as a request body (batch schedules take one too). */
 export const BatchSpecBody = Type.Object(
@@ -47,9 +45,9 @@ const BatchOut = Type.Object({
   stop_after_failures: Type.Integer(),
   status: StringEnum(BATCH_STATUSES),
   created_by: Type.String(),
-  created_at: Time,
-  started_at: Nullable(Time),
-  finished_at: Nullable(Time),
+  created_at: IsoTime,
+  started_at: Nullable(IsoTime),
+  finished_at: Nullable(IsoTime),
   schedule_id: Nullable(Type.Integer()),
   retry_of: Nullable(Type.Integer()),
   counts: Counts,
@@ -59,8 +57,8 @@ const BatchNodeOut = Type.Object({
   node_id: Type.String(),
   node_name: Nullable(Type.String()),
   status: StringEnum(NODE_STATUSES),
-  started_at: Nullable(Time),
-  finished_at: Nullable(Time),
+  started_at: Nullable(IsoTime),
+  finished_at: Nullable(IsoTime),
   duration_ms: Nullable(Type.Integer()),
   output: Type.Unknown({ description: 'the command\'s answer ("[redacted]" below the role the command needs; cut past 64 KiB: {_truncated, bytes, head})' }),
   error: Nullable(Type.String({ description: 'why it failed, or why it was skipped' })),
@@ -98,14 +96,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     '/',
     {
       config: { role: 'viewer' },
-      schema: {
-        querystring: Type.Object({
-          limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
-          offset: Type.Integer({ minimum: 0, default: 0 }),
-          status: Type.Optional(StringEnum(BATCH_STATUSES)),
-        }),
-        response: { 200: Type.Object({ batches: Type.Array(BatchOut), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() }) },
-      },
+      schema: PagedList({ status: Type.Optional(StringEnum(BATCH_STATUSES)) }, BatchOut),
     },
     async (request) => listBatches(app.db, request.query),
   );

@@ -6,7 +6,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { actorOf } from '../auth.js';
 import { BatchTargetSchema } from '../batches/target.js';
 import { abortRollout, createRollout, findRollout, listRollouts, pauseRollout, resumeRollout, rolloutChanges, rolloutDetail, type RolloutStatus } from '../rollouts/index.js';
-import { bodyMayBeEmpty, IdParams, Nullable, StringEnum } from './schemas.js';
+import { bodyMayBeEmpty, IdParams, IsoTime, Nullable, PagedList, StringEnum } from './schemas.js';
 
 const STATUSES: RolloutStatus[] = ['running', 'paused', 'succeeded', 'failed', 'aborted', 'rolling_back'];
 const NODE_STATUSES = ['pending', 'applying', 'applied', 'passed', 'failed', 'rolled_back', 'rollback_failed'] as const;
@@ -36,9 +36,9 @@ const RolloutOut = Type.Object({
   status: StringEnum(STATUSES, { description: 'failed: a gate failed and every changed node was rolled back; aborted: rolled back on request.' }),
   current_stage: Type.Integer({ description: '1-based; 0 before the first stage started.' }),
   created_by: Type.String(),
-  created_at: Type.Integer({ description: 'ms since the epoch, like every time here' }),
-  updated_at: Type.Integer(),
-  finished_at: Nullable(Type.Integer()),
+  created_at: IsoTime,
+  updated_at: IsoTime,
+  finished_at: Nullable(IsoTime),
   error: Nullable(Type.String({ description: 'Which node failed which check, or who aborted.' })),
 });
 const RolloutDetailOut = Type.Intersect([
@@ -52,9 +52,9 @@ const RolloutDetailOut = Type.Intersect([
         stage: Type.Integer(),
         previous_version: Nullable(Type.Integer({ description: 'What the node served before; a rollback goes back to it.' })),
         status: StringEnum(NODE_STATUSES),
-        checks: Nullable(Type.Object({}, { additionalProperties: true, description: 'What the gate saw last: applied_version, singbox, inbounds, traffic, failures.' })),
+        checks: Nullable(Type.Object({}, { additionalProperties: true, description: 'What the gate saw last: at (an ISO time), applied_version, singbox, inbounds, traffic (samples with ISO times), failures.' })),
         error: Nullable(Type.String()),
-        updated_at: Type.Integer(),
+        updated_at: IsoTime,
       }),
     ),
   }),
@@ -84,14 +84,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     '/',
     {
       config: { role: 'viewer' },
-      schema: {
-        querystring: Type.Object({
-          limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
-          offset: Type.Integer({ minimum: 0, default: 0 }),
-          status: Type.Optional(StringEnum(STATUSES)),
-        }),
-        response: { 200: Type.Object({ rollouts: Type.Array(RolloutOut), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() }) },
-      },
+      schema: PagedList({ status: Type.Optional(StringEnum(STATUSES)) }, RolloutOut),
     },
     async (request) => listRollouts(app.db, request.query),
   );

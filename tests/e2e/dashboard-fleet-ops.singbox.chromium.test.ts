@@ -165,7 +165,9 @@ describe('batches, schedules and rollouts in the dashboard, in Chromium', { time
     const row = page.locator('tr[data-schedule="nightly status"]');
     await row.getByText('active', { exact: true }).waitFor();
     expect(await row.textContent()).toContain('Asia/Shanghai');
-    const [stored] = (await api('GET', '/api/v1/batch-schedules')).schedules;
+    // Its next fire time (an ISO time in the API) reads as a date.
+    expect(await row.textContent()).not.toContain('Invalid Date');
+    const [stored] = (await api('GET', '/api/v1/batch-schedules')).items;
     expect(stored).toMatchObject({ name: 'nightly status', cron: '0 4 * * *', timezone: 'Asia/Shanghai', enabled: true, batch: { command: 'singbox-config.status', target: { tags: ['edge'] } } });
 
     await row.getByRole('button', { name: 'Pause' }).click();
@@ -179,7 +181,7 @@ describe('batches, schedules and rollouts in the dashboard, in Chromium', { time
     await expect(dialog.textContent()).resolves.toContain('Delete the schedule nightly status?');
     await dialog.getByRole('button', { name: 'Delete', exact: true }).click();
     await page.getByText('No schedules yet.').waitFor();
-    expect((await api('GET', '/api/v1/batch-schedules')).schedules).toEqual([]);
+    expect((await api('GET', '/api/v1/batch-schedules')).items).toEqual([]);
     expect(errors).toEqual([]);
     await page.context().close();
   });
@@ -259,11 +261,13 @@ describe('batches, schedules and rollouts in the dashboard, in Chromium', { time
       const page = await openPage(browser, width, errors);
       page.setDefaultTimeout(15_000);
       await signIn(page, 'vera');
-      const [batch] = (await api('GET', '/api/v1/batches?limit=1')).batches;
+      const [batch] = (await api('GET', '/api/v1/batches?per_page=1')).items;
       await page.goto(`${url}/#/batches/${batch.id}`);
       await page.locator('tr[data-batch-node="gone-1"]').waitFor();
       expect(await page.getByRole('button', { name: 'Retry failed' }).count()).toBe(0);
       expect(await page.getByRole('button', { name: 'Cancel batch' }).count()).toBe(0);
+      // The API's ISO times read as dates.
+      expect(await page.getByText('Invalid Date').count()).toBe(0);
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
 
       await page.goto(`${url}/#/batches`);
@@ -273,10 +277,11 @@ describe('batches, schedules and rollouts in the dashboard, in Chromium', { time
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
       await shot(page, `batches-viewer-${width}`);
 
-      const [rollout] = (await api('GET', '/api/v1/rollouts')).rollouts;
+      const [rollout] = (await api('GET', '/api/v1/rollouts')).items;
       await page.goto(`${url}/#/rollouts/${rollout.id}`);
       await page.locator('tr[data-rollout-node="edge-1"]').waitFor();
       for (const name of ['Pause', 'Resume', 'Abort']) expect(await page.getByRole('button', { name }).count()).toBe(0);
+      expect(await page.getByText('Invalid Date').count()).toBe(0);
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
 
       await page.goto(`${url}/#/nodes/edge-1/config`);

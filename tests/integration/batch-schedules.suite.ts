@@ -79,7 +79,9 @@ export function batchSchedulesSuite(kind: DatabaseKind): void {
         await runSchedulesJob(deps());
       }
     };
-    const fires = async (id: number) => (await api('GET', `/${id}`)).json().fires as { fire_at: number; status: string; batch_id: number | null; error: string | null }[];
+    /** A schedule's fires, each fire_at (an ISO time in the API) in ms to reckon with. */
+    const fires = async (id: number) =>
+      ((await api('GET', `/${id}`)).json().fires as { fire_at: string; status: string; batch_id: number | null; error: string | null }[]).map((f) => ({ ...f, fire_at: Date.parse(f.fire_at) }));
 
     beforeAll(async () => {
       hub = await startTestHub(kind, { clock: () => clock });
@@ -131,10 +133,10 @@ export function batchSchedulesSuite(kind: DatabaseKind): void {
       expect(JSON.stringify((await api('GET', '', undefined, 'viewer')).json())).not.toContain('hunter2');
       expect(shown).toMatchObject({ name: 'nightly restart', cron: '0 4 * * *', timezone: 'Asia/Shanghai', enabled: true, created_by: 'test-admin', last_fire_at: null, fires: [] });
       // 04:00 in Shanghai is 20:00 UTC, every day.
-      expect(new Date(shown.next_fire_at).toISOString()).toMatch(/T20:00:00\.000Z$/);
-      const list = (await api('GET', '?limit=10', undefined, 'viewer')).json();
-      expect(list).toMatchObject({ total: 1, limit: 10, offset: 0 });
-      expect(list.schedules.map((s: { id: number }) => s.id)).toEqual([schedule.id]);
+      expect(shown.next_fire_at).toMatch(/^\d{4}-\d\d-\d\dT20:00:00\.000Z$/);
+      const list = (await api('GET', '?per_page=10', undefined, 'viewer')).json();
+      expect(list).toMatchObject({ total: 1, page: 1, per_page: 10 });
+      expect(list.items.map((s: { id: number }) => s.id)).toEqual([schedule.id]);
 
       const paused = (await api('PATCH', `/${schedule.id}`, { enabled: false })).json();
       expect(paused).toMatchObject({ enabled: false, next_fire_at: null });
@@ -155,7 +157,7 @@ export function batchSchedulesSuite(kind: DatabaseKind): void {
         [20_000, 'ran', 1002, null],
         [10_000, 'ran', 1001, null],
       ]);
-      expect((await api('GET', `/${every10s.id}`)).json().last_fire_at).toBe(T0 + 30_000);
+      expect((await api('GET', `/${every10s.id}`)).json().last_fire_at).toBe(new Date(T0 + 30_000).toISOString());
 
       // 04:00 Asia/Shanghai is 20:00 UTC: nothing at 04:00 UTC, one fire at 20:00 UTC.
       await api('DELETE', `/${every10s.id}`);

@@ -85,8 +85,9 @@ export function batchesAgentsSuite(kind: DatabaseKind): void {
     it('runs a command on one tag: exactly those nodes get it, once each, every call audited under the batch id', async () => {
       const batch = await runBatch({ target: { tags: ['east'] }, command: 'tally.run', input: { ms: 10 } });
       expect(batch).toMatchObject({ status: 'succeeded', counts: { succeeded: 2, pending: 0, running: 0, failed: 0, skipped: 0 } });
-      expect(batch.started_at).toBeGreaterThan(0);
-      expect(batch.finished_at).toBeGreaterThanOrEqual(batch.started_at);
+      // ISO times, as everywhere in the API.
+      expect(new Date(batch.started_at).toISOString()).toBe(batch.started_at);
+      expect(Date.parse(batch.finished_at)).toBeGreaterThanOrEqual(Date.parse(batch.started_at));
       const nodes = byNode(batch.nodes);
       expect(Object.keys(nodes)).toEqual(['e1', 'e2']);
       expect(nodes.e1).toMatchObject({ node_name: 'e1', status: 'succeeded', output: { node: 'e1' }, error: null });
@@ -189,6 +190,10 @@ export function batchesAgentsSuite(kind: DatabaseKind): void {
       expect(nodeMessages(viewer.messages).map((m) => m.node.output)).toEqual(['[redacted]', '[redacted]']);
       // Each change once, not once per poll.
       expect(owner.messages.filter(done)).toHaveLength(1);
+      // The feed's batches and nodes are the API's, times as ISO strings.
+      const { nodes, ...shown } = batch;
+      expect(owner.messages.find(done).batch).toEqual(shown);
+      expect(nodeMessages(owner.messages).map((m) => m.node).sort((a, b) => a.node_id.localeCompare(b.node_id))).toEqual(nodes);
       owner.socket.send(JSON.stringify({ unwatch: 'batches' }));
       await until('unwatched', () => owner.messages.some((m) => m.type === 'watching' && m.feeds.length === 0), 10_000);
       owner.socket.close();

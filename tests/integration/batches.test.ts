@@ -117,7 +117,9 @@ describe('batch commands, hub on SQLite (no agents)', () => {
     expect((await post('viewer', `/api/v1/batches/${batch.id}/cancel`, {})).statusCode).toBe(403);
     const cancelled = await ownerApi(hub, 'POST', `/api/v1/batches/${batch.id}/cancel`);
     expect(cancelled).toMatchObject({ status: 'cancelled', counts: { pending: 0, skipped: 2 } });
-    expect(cancelled.finished_at).toBeGreaterThan(0);
+    // An ISO time, as every time in the API.
+    expect(new Date(cancelled.finished_at).toISOString()).toBe(cancelled.finished_at);
+    expect(Date.parse(cancelled.finished_at)).toBeGreaterThanOrEqual(Date.parse(cancelled.created_at));
     const detail = await ownerApi(hub, 'GET', `/api/v1/batches/${batch.id}`);
     expect(detail.nodes.map((n: { status: string; error: string }) => `${n.status}: ${n.error}`)).toEqual(['skipped: cancelled', 'skipped: cancelled']);
     const again = await post('owner', `/api/v1/batches/${batch.id}/cancel`, {});
@@ -167,13 +169,16 @@ describe('batch commands, hub on SQLite (no agents)', () => {
     expect(detail.nodes.find((n: { node_id: string }) => n.node_id === 'w2')).toMatchObject({ status: 'failed' });
   });
 
-  it('lists batches newest first, filtered by status', async () => {
-    const all = await ownerApi(hub, 'GET', '/api/v1/batches?limit=2');
-    expect(all.limit).toBe(2);
-    expect(all.batches).toHaveLength(2);
-    expect(all.batches[0].id).toBeGreaterThan(all.batches[1].id);
+  it('lists batches newest first, a page at a time, filtered by status', async () => {
+    const all = await ownerApi(hub, 'GET', '/api/v1/batches?per_page=2');
+    expect(all).toMatchObject({ page: 1, per_page: 2 });
+    expect(all.items).toHaveLength(2);
+    expect(all.items[0].id).toBeGreaterThan(all.items[1].id);
+    const second = await ownerApi(hub, 'GET', '/api/v1/batches?page=2&per_page=2');
+    expect(second).toMatchObject({ page: 2, total: all.total });
+    expect(second.items[0].id).toBeLessThan(all.items[1].id);
     const cancelled = await ownerApi(hub, 'GET', '/api/v1/batches?status=cancelled');
     expect(cancelled.total).toBeGreaterThanOrEqual(2);
-    expect(cancelled.batches.every((b: { status: string }) => b.status === 'cancelled')).toBe(true);
+    expect(cancelled.items.every((b: { status: string }) => b.status === 'cancelled')).toBe(true);
   });
 });

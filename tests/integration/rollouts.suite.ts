@@ -115,8 +115,15 @@ export function rolloutsSuite(kind: DatabaseKind): void {
       await tick(); // b, c, d get it
       await tick(); // their soak starts
       await tick(10);
-      expect(await rollout(id)).toMatchObject({ status: 'succeeded', stage_plan: [{ stage: 1, nodes: 1, status: 'passed' }, { stage: 2, nodes: 3, status: 'passed' }] });
+      const done = await rollout(id);
+      expect(done).toMatchObject({ status: 'succeeded', stage_plan: [{ stage: 1, nodes: 1, status: 'passed' }, { stage: 2, nodes: 3, status: 'passed' }] });
+      // Times are ISO strings, as everywhere in the API.
+      expect(done.finished_at).toBe(new Date(clock.now).toISOString());
+      expect(new Date(done.nodes[0].checks.at).toISOString()).toBe(done.nodes[0].checks.at);
       expect(await applied()).toEqual({ a: v, b: v, c: v, d: v });
+      // Listed a page at a time, newest first, as the API's other lists.
+      const list = await api('GET', '/api/v1/rollouts?status=succeeded&per_page=1');
+      expect(list).toMatchObject({ page: 1, per_page: 1, items: [{ id, status: 'succeeded', finished_at: done.finished_at }] });
     });
 
     it('pushes again to a node a dead hub marked applying before it pushed', async () => {
@@ -183,7 +190,7 @@ export function rolloutsSuite(kind: DatabaseKind): void {
       const done = await rollout(id);
       expect(done.status).toBe('failed');
       expect(done.error).toBe('stage 1 gate failed: node a: traffic fell by 90 % (at most 50 % allowed)');
-      expect(done.nodes[0].checks.traffic).toMatchObject({ drop_pct: 90 });
+      expect(done.nodes[0].checks.traffic).toMatchObject({ drop_pct: 90, after_to: { at: new Date(clock.now).toISOString() } });
       expect(await applied()).toMatchObject({ a: versions[0]!.id });
     });
 
@@ -203,6 +210,8 @@ export function rolloutsSuite(kind: DatabaseKind): void {
       await tick();
       const done = await until('the finished rollout on the socket', seen('succeeded'), 5000);
       expect(done.nodes.map((n: Json) => [n.node_id, n.status])).toEqual(IDS.map((n) => [n, 'passed']));
+      // The rollout as GET /:id shows it, times as ISO strings.
+      expect(done).toEqual(await rollout(id));
       socket.close();
     });
 

@@ -1,7 +1,7 @@
 // Batches: one plugin command run on a group of nodes (by tag, by id or every node), each node's
 // progress and output, cancelling and re-running the failed ones; and their cron schedules. The
 // hub's types are not imported here (the dashboard bundles no hub code): these follow its routes.
-import { query, request } from './http.js';
+import { query, request, type Page } from './http.js';
 
 /** Which nodes: exactly one of the three. */
 export type BatchTarget = { tags: string[] } | { node_ids: string[] } | { all: true };
@@ -29,10 +29,10 @@ export interface BatchPublic {
   stop_after_failures: number;
   status: BatchStatus;
   created_by: string;
-  /** ms since the epoch, like every time below. */
-  created_at: number;
-  started_at: number | null;
-  finished_at: number | null;
+  /** ISO times, like every time below. */
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
   schedule_id: number | null;
   retry_of: number | null;
   counts: Record<BatchNodeStatus, number>;
@@ -42,8 +42,8 @@ export interface BatchNodePublic {
   node_id: string;
   node_name: string | null;
   status: BatchNodeStatus;
-  started_at: number | null;
-  finished_at: number | null;
+  started_at: string | null;
+  finished_at: string | null;
   duration_ms: number | null;
   /** The command's output; redacted for a role below the command's. */
   output: unknown;
@@ -58,8 +58,8 @@ export const BATCH_NODE_STATUSES: readonly BatchNodeStatus[] = ['pending', 'runn
 /** Whether a batch has ended: nothing of it runs any more. */
 export const isFinished = (status: BatchStatus) => status === 'succeeded' || status === 'failed' || status === 'cancelled';
 
-export const listBatches = (params: { limit?: number; offset?: number; status?: BatchStatus } = {}) =>
-  request<{ batches: BatchPublic[]; total: number; limit: number; offset: number }>('GET', `/api/v1/batches${query(params)}`);
+export const listBatches = (params: { page?: number; per_page?: number; status?: BatchStatus } = {}) =>
+  request<Page<BatchPublic>>('GET', `/api/v1/batches${query(params)}`);
 
 export const getBatch = (id: number) => request<BatchDetail>('GET', `/api/v1/batches/${id}`);
 
@@ -81,26 +81,26 @@ export interface BatchSchedule {
   batch: BatchSpec;
   enabled: boolean;
   created_by: string;
-  created_at: number;
-  updated_at: number;
-  last_fire_at: number | null;
+  created_at: string;
+  updated_at: string;
+  last_fire_at: string | null;
   /** null while paused. */
-  next_fire_at: number | null;
+  next_fire_at: string | null;
 }
 
 /** One fire time: it ran (the batch it started), was missed while no hub ran, or its batch could not be created (error). */
 export interface ScheduleFire {
-  fire_at: number;
+  fire_at: string;
   status: 'ran' | 'missed' | 'failed';
   batch_id: number | null;
   error: string | null;
-  recorded_at: number;
+  recorded_at: string;
 }
 
 export type NewSchedule = Pick<BatchSchedule, 'name' | 'cron' | 'timezone' | 'batch'> & { enabled?: boolean };
 
-export const listSchedules = (params: { limit?: number; offset?: number } = {}) =>
-  request<{ schedules: BatchSchedule[]; total: number; limit: number; offset: number }>('GET', `/api/v1/batch-schedules${query(params)}`);
+export const listSchedules = (params: { page?: number; per_page?: number } = {}) =>
+  request<Page<BatchSchedule>>('GET', `/api/v1/batch-schedules${query(params)}`);
 
 /** With its last fires, newest first. */
 export const getSchedule = (id: number) => request<BatchSchedule & { fires: ScheduleFire[] }>('GET', `/api/v1/batch-schedules/${id}`);

@@ -2,7 +2,7 @@
 // version applied, sing-box running, the hub's inbound check, optionally no traffic drop) before
 // the next; a failed gate or an abort rolls back what it changed. Types follow the hub's routes.
 import type { BatchTarget } from './batches.js';
-import { query, request } from './http.js';
+import { query, request, type Page } from './http.js';
 
 /** A count of nodes or a share of the target (`"10%"`), ascending; the last covers every node. */
 export type RolloutStage = number | `${number}%`;
@@ -29,8 +29,8 @@ export type RolloutNodeStatus = 'pending' | 'applying' | 'applied' | 'passed' | 
 
 /** What the gate saw of one node, last time it looked. */
 export interface NodeChecks {
-  /** ms since the epoch. */
-  at: number;
+  /** When the gate looked (ISO). */
+  at: string;
   applied_version: number | null;
   singbox?: { running: boolean; hash: string | null; error?: string };
   /** The hub's external check of each inbound, as clients connect. */
@@ -50,7 +50,7 @@ export interface RolloutNodePublic {
   status: RolloutNodeStatus;
   checks: NodeChecks | null;
   error: string | null;
-  updated_at: number;
+  updated_at: string;
 }
 
 export type StageStatus = 'pending' | 'running' | 'passed' | 'failed' | 'rolled_back';
@@ -73,10 +73,10 @@ export interface RolloutPublic {
   /** 1-based; 0 before the first stage started. */
   current_stage: number;
   created_by: string;
-  /** ms since the epoch. */
-  created_at: number;
-  updated_at: number;
-  finished_at: number | null;
+  /** ISO times. */
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
   /** Which node failed which check, or who aborted. */
   error: string | null;
 }
@@ -87,8 +87,8 @@ export type RolloutDetail = RolloutPublic & { stage_plan: StagePlan[]; nodes: Ro
 /** Whether a rollout has ended: nothing of it changes any more. */
 export const isOver = (status: RolloutStatus) => status === 'succeeded' || status === 'failed' || status === 'aborted';
 
-export const listRollouts = (params: { limit?: number; offset?: number } = {}) =>
-  request<{ rollouts: RolloutPublic[]; total: number; limit: number; offset: number }>('GET', `/api/v1/rollouts${query(params)}`);
+export const listRollouts = (params: { page?: number; per_page?: number; status?: RolloutStatus } = {}) =>
+  request<Page<RolloutPublic>>('GET', `/api/v1/rollouts${query(params)}`);
 
 export const getRollout = (id: number) => request<RolloutDetail>('GET', `/api/v1/rollouts/${id}`);
 

@@ -18,12 +18,12 @@ import { targetText } from '../ui/target.js';
 const PER_PAGE = 50;
 
 export class BfBatches extends LocalizedElement {
-  static override properties = { adminRole: {}, offset: { state: true }, starting: { state: true } };
+  static override properties = { adminRole: {}, page: { state: true }, starting: { state: true } };
   adminRole: Role = 'viewer';
-  offset = 0;
+  page = 1;
   /** Whether the New batch form is open. */
   starting = false;
-  private readonly batches = new Loader(this, () => listBatches({ limit: PER_PAGE, offset: this.offset }));
+  private readonly batches = new Loader(this, () => listBatches({ page: this.page, per_page: PER_PAGE }));
   private stopWatching = () => {};
 
   static override styles = [
@@ -50,21 +50,21 @@ export class BfBatches extends LocalizedElement {
 
   /** A batch that changed: its row in place; a new one on the first page is fetched with the page. */
   private changed(batch: BatchPublic) {
-    const page = this.batches.value;
-    if (!page) return;
-    const at = page.batches.findIndex((b) => b.id === batch.id);
+    const list = this.batches.value;
+    if (!list) return;
+    const at = list.items.findIndex((b) => b.id === batch.id);
     if (at >= 0) {
-      const batches = [...page.batches];
-      batches[at] = batch;
-      this.batches.value = { ...page, batches };
+      const items = [...list.items];
+      items[at] = batch;
+      this.batches.value = { ...list, items };
       this.requestUpdate();
-    } else if (this.offset === 0 && batch.id > (page.batches[0]?.id ?? 0)) {
+    } else if (this.page === 1 && batch.id > (list.items[0]?.id ?? 0)) {
       void this.batches.load({ keep: true });
     }
   }
 
-  private page(offset: number) {
-    this.offset = offset;
+  private go(page: number) {
+    this.page = page;
     void this.batches.load({ keep: true });
   }
 
@@ -90,7 +90,8 @@ export class BfBatches extends LocalizedElement {
   }
 
   override render() {
-    const page = this.batches.value;
+    const list = this.batches.value;
+    const pages = list ? Math.max(1, Math.ceil(list.total / list.per_page)) : 1;
     return html`
       <div class="row heading">
         <h2>${t('batches.title')}</h2>
@@ -99,13 +100,13 @@ export class BfBatches extends LocalizedElement {
       <p class="muted">${t('batches.intro')}</p>
       ${this.starting ? html`<bf-batch-form .adminRole=${this.adminRole} @bf-closed=${() => (this.starting = false)}></bf-batch-form>` : nothing}
       ${this.batches.status()}
-      ${page?.total === 0 ? html`<p>${t('batches.empty')}</p>` : nothing}
-      ${page?.batches.length ? this.table(page.batches) : nothing}
-      ${page && page.total > PER_PAGE
+      ${list?.total === 0 ? html`<p>${t('batches.empty')}</p>` : nothing}
+      ${list?.items.length ? this.table(list.items) : nothing}
+      ${list && pages > 1
         ? html`<div class="pager">
-            <button class="secondary" ?disabled=${this.offset === 0} @click=${() => this.page(Math.max(0, this.offset - PER_PAGE))}>${t('common.previous')}</button>
-            <span class="muted">${this.offset + 1}–${Math.min(this.offset + PER_PAGE, page.total)} / ${page.total}</span>
-            <button class="secondary" ?disabled=${this.offset + PER_PAGE >= page.total} @click=${() => this.page(this.offset + PER_PAGE)}>${t('common.next')}</button>
+            <button class="secondary" ?disabled=${list.page <= 1} @click=${() => this.go(list.page - 1)}>${t('common.previous')}</button>
+            <span class="muted">${t('common.page')} ${list.page} / ${pages} · ${list.total}</span>
+            <button class="secondary" ?disabled=${list.page >= pages} @click=${() => this.go(list.page + 1)}>${t('common.next')}</button>
           </div>`
         : nothing}
       <bf-batch-schedules .adminRole=${this.adminRole}></bf-batch-schedules>

@@ -15,7 +15,7 @@ import { targetText } from '../ui/target.js';
 const SHOWN = 50;
 
 export class BfRollouts extends LocalizedElement {
-  private readonly rollouts = new Loader<RolloutPublic[]>(this, () => listRollouts({ limit: SHOWN }).then((r) => r.rollouts));
+  private readonly rollouts = new Loader<RolloutPublic[]>(this, () => listRollouts({ per_page: SHOWN }).then((r) => r.items));
   private stopWatching = () => {};
 
   static override styles = [screenStyles];

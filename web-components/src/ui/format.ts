@@ -12,8 +12,7 @@ export function formatBytes(bytes: number): string {
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
-/** An ISO time, or ms since the epoch (the fleet operations' records). */
-export const formatTime = (time: string | number) => new Date(time).toLocaleString(currentLocale());
+export const formatTime = (iso: string) => new Date(iso).toLocaleString(currentLocale());
 export const formatDate = (iso: string) => new Date(iso).toLocaleDateString(currentLocale());
 
 /** A duration in ms as `850 ms`, `12.3 s` or `4 min 5 s`. */

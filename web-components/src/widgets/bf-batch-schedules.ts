@@ -26,7 +26,7 @@ export class BfBatchSchedules extends LocalizedElement {
   creating = false;
   /** The schedule whose fires are shown. */
   shown: BatchSchedule | null = null;
-  private readonly schedules = new Loader<BatchSchedule[]>(this, () => listSchedules({ limit: SHOWN }).then((r) => r.schedules));
+  private readonly schedules = new Loader<BatchSchedule[]>(this, () => listSchedules({ per_page: SHOWN }).then((r) => r.items));
   private readonly fires = new Loader<ScheduleFire[]>(this, () => getSchedule(this.shown!.id).then((s) => s.fires));
   private readonly changes = new Changes(this);
 
