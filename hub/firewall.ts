@@ -10,7 +10,7 @@ import { configHash } from '../agent-core/common/config-hash.js';
 import type { AgentDescription } from '../agent-core/common/description.js';
 import { MAX_RULES, Rule, ruleListProblems, type Rule as RuleType } from '../plugins/firewall/contract.js';
 import type { Actor } from './audit.js';
-import { FirewallRuleSet, Node, NodeFirewall } from './db/models.js';
+import { FirewallRuleSet, iso, Node, NodeFirewall } from './db/models.js';
 import { isUniqueViolation, locked, whereNameIs } from './db/queries.js';
 import { HubError } from './errors.js';
 
@@ -222,7 +222,6 @@ export interface NodeFirewallView {
   last_error: { message: string; revision: string | null; at: string } | null;
 }
 
-const iso = (ms: number | string | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
 
 export async function nodeFirewalls(db: Knex, readers: { plan: PlanReader; support: SupportReader }): Promise<NodeFirewallView[]> {
   const [nodes, plan, states, supported] = await Promise.all([

@@ -3,6 +3,7 @@
 // names can show ("HK-1 | NF GPT"), kept on the node row.
 import type { Knex } from 'knex';
 import type { Inventory, ProbeHistory, ResultsOutput, UnlockReport } from '../plugins/health-probe/contract.js';
+import { iso } from './db/models.js';
 
 /** The marks of the services a report found available, in its order, e.g. "NF YT GPT"; null when none. */
 export function unlockMarks(report: UnlockReport | null): string | null {
@@ -46,7 +47,6 @@ export interface NodeProbes {
   checked_at: string | null;
 }
 
-const iso = (ms: number | string | null | undefined) => (ms == null ? null : new Date(Number(ms)).toISOString());
 const parsed = <T>(text: unknown): T | null => (typeof text === 'string' ? (JSON.parse(text) as T) : null);
 
 /** A node's stored reports as the API shows them; empty until the job first reached the node. */

@@ -13,7 +13,7 @@
 import type { Knex } from 'knex';
 import type { AppLogger } from '../../agent-core/common/logger.js';
 import { recordAudit, type Actor } from '../audit.js';
-import { Admin, BatchSchedule } from '../db/models.js';
+import { Admin, BatchSchedule, iso } from '../db/models.js';
 import { isUniqueViolation } from '../db/queries.js';
 import { HubError } from '../errors.js';
 import type { BatchCreator, BatchDeps, BatchSpec } from './index.js';
@@ -49,7 +49,6 @@ export interface ScheduleTickResult {
   errors: number;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
 
 export async function runSchedulesJob(deps: ScheduleRunnerDeps): Promise<ScheduleTickResult> {
   const result: ScheduleTickResult = { ran: 0, failed: 0, missed: 0, errors: 0 };
