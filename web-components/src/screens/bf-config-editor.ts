@@ -121,14 +121,25 @@ export class BfConfigEditor extends LocalizedElement {
   private async start() {
     this.opened = false;
     this.tagResult = null;
+    // The admin may open a version from the lists while the node's own is still loading: theirs stays.
+    const shownBefore = this.shown;
+    const untouched = () => this.shown === shownBefore;
     await Promise.all([this.history.load(), this.versions.load(), this.node.load()]);
     const history = this.history.value;
     const current = history?.applied_config_version ?? history?.desired_config_version ?? null;
-    if (current !== null) await this.act(async () => this.show(current, await this.textOf(current)));
-    else this.show(null, prettyJson(STARTER));
+    if (current !== null) {
+      await this.act(async () => {
+        const text = await this.textOf(current);
+        if (untouched()) this.show(current, text);
+      });
+    } else if (untouched()) this.show(null, prettyJson(STARTER));
   }
 
+  /** How many times the editor was given a text: start() leaves one the admin opened meanwhile. */
+  private shown = 0;
+
   private show(version: number | null, text: string) {
+    this.shown++;
     this.opened = true;
     this.rollingOut = false;
     this.editing = version;
