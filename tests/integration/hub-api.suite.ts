@@ -182,9 +182,10 @@ export function hubApiSuite(kind: DatabaseKind): void {
           is_enabled: true,
           node_tags: [],
           reset_policy: 'none',
+          reset_day: null,
         });
         const updated = await ok('PATCH', `/api/v1/plans/${plan.id}`, { price: 9.99, is_enabled: false, reset_policy: 'monthly' });
-        expect(updated).toMatchObject({ price: 9.99, is_enabled: false, reset_policy: 'monthly', traffic_limit_bytes: 5_000_000_000 });
+        expect(updated).toMatchObject({ price: 9.99, is_enabled: false, reset_policy: 'monthly', reset_day: 1, traffic_limit_bytes: 5_000_000_000 });
         expect(await ok('GET', `/api/v1/plans/${plan.id}`)).toEqual(updated);
         expect((await ok('GET', '/api/v1/plans')).items.map((p: { name: string }) => p.name)).toContain('Basic');
         expect((await call('POST', '/api/v1/plans', { name: 'basic', traffic_limit_bytes: 1, duration_days: 1 })).statusCode).toBe(409);
@@ -205,7 +206,11 @@ export function hubApiSuite(kind: DatabaseKind): void {
           [{ ...valid, is_enabled: 'yes' }, 'body.is_enabled: must be boolean'],
           [{ ...valid, node_tags: ['HK'] }, 'body.node_tags.0: must match pattern "^[a-z0-9][a-z0-9_-]{0,31}$"'],
           [{ ...valid, node_tags: 'hk' }, 'body.node_tags: must be array'],
-          [{ ...valid, reset_policy: 'weekly' }, 'body.reset_policy: must be one of none, monthly'],
+          [{ ...valid, reset_policy: 'fortnightly' }, 'body.reset_policy: must be one of none, daily, weekly, monthly, rolling_30d, yearly'],
+          [{ ...valid, reset_policy: 'monthly', reset_day: 0 }, 'body.reset_day: must be >= 1'],
+          [{ ...valid, reset_policy: 'monthly', reset_day: 29 }, 'body.reset_day: must be <= 28'],
+          [{ ...valid, reset_policy: 'daily', reset_day: 5 }, "body.reset_day: applies only to reset_policy monthly, and this plan's is daily"],
+          [{ ...valid, reset_day: 5 }, "body.reset_day: applies only to reset_policy monthly, and this plan's is none"],
           [{ ...valid, foo: 1 }, 'body.foo: unknown field'],
           [{ traffic_limit_bytes: 1000, duration_days: 30 }, 'body.name: is required'],
         ];
@@ -218,6 +223,22 @@ export function hubApiSuite(kind: DatabaseKind): void {
         const plan = await newPlan('Patched');
         expect((await call('PATCH', `/api/v1/plans/${plan.id}`, { duration_days: -3 })).json().message).toBe('body.duration_days: must be >= 1');
         expect((await ok('GET', `/api/v1/plans/${plan.id}`)).duration_days).toBe(30);
+      });
+
+      it('keeps a reset day for monthly plans only: given, kept across changes, 1 by default, and dropped for other policies', async () => {
+        expect(await newPlan('Calendar', { reset_policy: 'monthly', reset_day: 15 })).toMatchObject({ reset_policy: 'monthly', reset_day: 15 });
+        const plan = await newPlan('Thirty days', { reset_policy: 'rolling_30d' });
+        expect(plan).toMatchObject({ reset_policy: 'rolling_30d', reset_day: null });
+        const patch = (body: object) => call('PATCH', `/api/v1/plans/${plan.id}`, body);
+        expect((await patch({ reset_policy: 'monthly' })).json()).toMatchObject({ reset_policy: 'monthly', reset_day: 1 });
+        expect((await patch({ reset_day: 28 })).json()).toMatchObject({ reset_policy: 'monthly', reset_day: 28 });
+        expect((await patch({ price: 2 })).json()).toMatchObject({ reset_policy: 'monthly', reset_day: 28 });
+        expect((await patch({ reset_policy: 'weekly' })).json()).toMatchObject({ reset_policy: 'weekly', reset_day: null });
+        const refused = await patch({ reset_day: 3 });
+        expect(refused.statusCode).toBe(400);
+        expect(refused.json().message).toBe("body.reset_day: applies only to reset_policy monthly, and this plan's is weekly");
+        expect((await patch({ reset_policy: 'yearly' })).json()).toMatchObject({ reset_policy: 'yearly', reset_day: null });
+        expect(await ok('GET', `/api/v1/plans/${plan.id}`)).toMatchObject({ reset_policy: 'yearly', reset_day: null });
       });
 
       it('raises the revisions of the nodes a plan leaves and joins when its tags change, and no others', async () => {
