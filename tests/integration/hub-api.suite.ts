@@ -856,6 +856,11 @@ export function hubApiSuite(kind: DatabaseKind): void {
       const create = doc.paths['/api/v1/plans/'].post;
       expect(create.requestBody.content['application/json'].schema.properties.traffic_limit_bytes).toMatchObject({ type: 'integer', minimum: 0 });
       expect(create.responses['201']).toBeDefined();
+      expect(create.requestBody.content['application/json'].schema.properties.reset_policy).toMatchObject({
+        enum: ['none', 'daily', 'weekly', 'monthly', 'rolling_30d', 'yearly'],
+        description: expect.stringContaining('reset_timezone'),
+      });
+      expect(create.requestBody.content['application/json'].schema.properties.reset_day).toMatchObject({ type: 'integer', minimum: 1, maximum: 28 });
       const nodeBody = doc.paths['/api/v1/nodes/{id}'].patch.requestBody.content['application/json'].schema.properties;
       expect(nodeBody.public_host).toMatchObject({ description: expect.stringContaining('clients dial'), example: 'hk1.example.com' });
       expect(nodeBody.inbound_overrides).toMatchObject({ type: 'object', maxProperties: 64, example: { 'vless-ws': { host: 'cdn.example.com', port: 443 } } });
