@@ -6,7 +6,7 @@
 // A reset is due when last_reset_at < the plan's latest boundary ≤ now, and last_reset_at becomes
 // that boundary, so resets neither drift with the job's interval nor repeat within a period. The
 // calendar policies' boundaries (hub/reset-policies.ts) are one instant per policy, and per reset
-// day for monthly: each is passed to one UPDATE. rolling_30d's boundary is each row's own (every 30
+// day for monthly: each is passed to one UPDATE per rule (only for policies some plan has). rolling_30d's boundary is each row's own (every 30
 // days from its last reset), computed in SQL. Each reset is recorded in subscription_resets with
 // the traffic used before it, in the transaction that resets.
 // Each rule first raises desired_revision on the nodes its subscriptions' plans reach, then updates
@@ -80,7 +80,7 @@ async function applyRule(
   );
 }
 
-/** Every group of subscriptions whose plans reset together, as of `now`. */
+/** Every group of subscriptions whose plans reset together, as of `now`: only for the policies some plan has. */
 async function resetGroups(db: Knex, now: number, timeZone: string): Promise<ResetGroup[]> {
   const ofPlans = (q: Knex.QueryBuilder, where: Record<string, unknown>) => q.whereIn('plan_id', db('plans').select('id').where(where));
   const rolling: ResetGroup = {
@@ -92,22 +92,22 @@ async function resetGroups(db: Knex, now: number, timeZone: string): Promise<Res
         : // SQLite binds JS numbers as REAL: truncate the quotient explicitly.
           trx.raw('CAST(last_reset_at + ? * CAST((? - last_reset_at) / ? AS INTEGER) AS INTEGER)', [RESET_PERIOD_MS, now, RESET_PERIOD_MS]),
   };
-  const calendar = (strategy: CalendarPolicy, plans: Record<string, unknown>, resetDay?: number): ResetGroup => {
-    const boundary = latestBoundary(strategy, now, timeZone, resetDay);
+  const calendar = (strategy: CalendarPolicy, resetDay: number | null): ResetGroup => {
+    const boundary = latestBoundary(strategy, now, timeZone, resetDay ?? undefined);
+    const plans = strategy === 'monthly' ? { reset_policy: strategy, reset_day: resetDay } : { reset_policy: strategy };
     return {
       strategy,
-      due: (q) => ofPlans(q, { reset_policy: strategy, ...plans }).andWhere('last_reset_at', '<', boundary),
+      due: (q) => ofPlans(q, plans).andWhere('last_reset_at', '<', boundary),
       periodStart: (trx) => trx.raw('?', [boundary]),
     };
   };
-  const resetDays = (await db('plans').where({ reset_policy: 'monthly' }).distinct('reset_day')).map((r: { reset_day: number }) => Number(r.reset_day));
-  return [
-    rolling,
-    calendar('daily', {}),
-    calendar('weekly', {}),
-    ...resetDays.sort((a, b) => a - b).map((day) => calendar('monthly', { reset_day: day }, day)),
-    calendar('yearly', {}),
-  ];
+  const used: { reset_policy: ResetPolicy; reset_day: number | null }[] = await db('plans')
+    .whereNot('reset_policy', 'none')
+    .distinct('reset_policy', 'reset_day')
+    .orderBy(['reset_policy', 'reset_day']);
+  return used.map(({ reset_policy, reset_day }) =>
+    reset_policy === 'rolling_30d' ? rolling : calendar(reset_policy as CalendarPolicy, reset_day === null ? null : Number(reset_day)),
+  );
 }
 
 export async function runQuotaJob({ db, now: clock, timeZone }: QuotaDeps): Promise<QuotaSummary> {
