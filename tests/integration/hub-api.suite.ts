@@ -385,7 +385,7 @@ export function hubApiSuite(kind: DatabaseKind): void {
         expect((await call('POST', `/api/v1/subscriptions/${s.id}/suspend`)).statusCode).toBe(409);
       });
 
-      it('resets the traffic used, which lifts a quota suspension but not an admin one', async () => {
+      it('resets the traffic used, which lifts a quota suspension but not an admin one, and records each reset', async () => {
         const plan = await newPlan('Metered', { traffic_limit_bytes: 1000 });
         const s = await subscribe(await newUser('liam'), plan);
         await setRow(s.id, { status: 'suspended', suspended_reason: 'quota', traffic_used_bytes: 1000 });
@@ -402,6 +402,12 @@ export function hubApiSuite(kind: DatabaseKind): void {
         await ok('POST', `/api/v1/subscriptions/${s.id}/suspend`);
         result = await ok('POST', `/api/v1/subscriptions/${s.id}/reset-traffic`);
         expect(result).toMatchObject({ status: 'suspended', suspended_reason: 'admin', traffic_used_bytes: 0 });
+        // Both resets are recorded, with the traffic used before each.
+        const records = await hub.app.db('subscription_resets').where({ subscription_id: s.id }).orderBy('id').select('at', 'used_bytes', 'strategy');
+        expect(records.map((r) => ({ ...r, at: Number(r.at), used_bytes: Number(r.used_bytes) }))).toEqual([
+          { at: T0 + 3 * DAY, used_bytes: 1000, strategy: 'manual' },
+          { at: T0, used_bytes: 400, strategy: 'manual' },
+        ]);
       });
 
       it('cancels a subscription for good, and the user may then get a new one', async () => {

@@ -1,7 +1,8 @@
 // Reset strategies on plans and a record of every reset. The old `monthly` policy was every 30 days
 // from the last reset; it keeps exactly that behaviour as `rolling_30d`, and `monthly` now means a
 // calendar month, on the plan's reset_day (1–28, null for the other policies).
-// subscription_resets: one row per reset the quota job made, with the traffic used before it.
+// subscription_resets: one row per reset, with the traffic used before it: the quota job's (strategy:
+// the plan's policy) and an admin's reset-traffic (strategy: manual).
 import type { Knex } from 'knex';
 
 export async function up(knex: Knex): Promise<void> {
