@@ -139,7 +139,11 @@ export const HUB_SETTINGS = {
 
   jobs_enabled: { group: 'jobs', meaning: 'run the scheduled jobs in this hub; false for an API-only replica', schema: Type.Boolean({ default: true }) },
   traffic_interval_s: job("how often every node's traffic ledger is drained, in seconds", Type.Number({ exclusiveMinimum: 0, default: 60 })),
-  quota_interval_s: job('how often quotas, expiry and monthly resets are applied, in seconds', Type.Number({ exclusiveMinimum: 0, default: 60 })),
+  quota_interval_s: job("how often quotas, expiry and plans' traffic resets are applied, in seconds", Type.Number({ exclusiveMinimum: 0, default: 60 })),
+  reset_timezone: job(
+    'the IANA time zone (e.g. Asia/Shanghai) whose midnights the daily, weekly, monthly and yearly traffic resets of plans fall on',
+    Type.String({ minLength: 1, default: 'UTC' }),
+  ),
   usage_rollup_interval_s: job(
     "how often the traffic job's per-node, per-user detail is folded into the hourly usage rows /api/v1/usage reads, in seconds: those rows lag by up to this much (subscriptions' used traffic, node totals, today's and daily traffic do not)",
     Type.Number({ exclusiveMinimum: 0, default: 600 }),
@@ -277,9 +281,16 @@ function checkTogether(config: HubConfig): HubConfig {
   if (config.redis_url && !/^rediss?:\/\/[^/?#]/.test(config.redis_url)) {
     throw bad('redis_url', 'must be redis://[:password@]host:port[/db] or rediss://…, for example redis://10.0.0.5:6379');
   }
+  let resetTimeZone: string;
+  try {
+    resetTimeZone = new Intl.DateTimeFormat('en-US', { timeZone: config.reset_timezone }).resolvedOptions().timeZone;
+  } catch {
+    throw bad('reset_timezone', `unknown time zone ${JSON.stringify(config.reset_timezone)} (an IANA name such as Asia/Shanghai or UTC)`);
+  }
   const dataDir = path.resolve(config.data_dir);
   return {
     ...config,
+    reset_timezone: resetTimeZone,
     public_url: publicUrl,
     data_dir: dataDir,
     release_dir: config.release_dir ? path.resolve(config.release_dir) : path.join(dataDir, 'releases'),

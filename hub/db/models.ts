@@ -6,6 +6,7 @@ import type { Role } from '../../agent-core/common/roles.js';
 import type { AgentDescription } from '../../agent-core/common/description.js';
 import type { Rule } from '../../plugins/firewall/contract.js';
 import type { Sample } from '../../plugins/sysmetrics/contract.js';
+import type { ResetPolicy } from '../reset-policies.js';
 import type { InboundOverride } from '../subscriptions/entries.js';
 
 /** A ms column as the API shows it (MySQL may give big integers back as strings); null stays null. */
@@ -82,7 +83,9 @@ export class Plan extends Timestamped {
   price!: number | string;
   is_enabled!: boolean;
   node_tags!: string[];
-  reset_policy!: 'none' | 'monthly';
+  reset_policy!: ResetPolicy;
+  /** Day of the month a monthly plan resets on (1–28); null for the other policies. */
+  reset_day!: number | null;
 
   toPublic() {
     return {
@@ -94,6 +97,7 @@ export class Plan extends Timestamped {
       is_enabled: Boolean(this.is_enabled),
       node_tags: this.node_tags,
       reset_policy: this.reset_policy,
+      reset_day: this.reset_day === null ? null : Number(this.reset_day),
       created_at: iso(this.created_at)!,
     };
   }

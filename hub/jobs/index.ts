@@ -3,5 +3,6 @@
 // grouped as the traffic job does), roll their usage up, run the quota job. Built to dist/hub-jobs.js.
 export { openDatabase } from '../db/database.js';
 export { applyLedgerBatch, groupingApplier, hourOf, type LedgerBatch, type LedgerEntry } from './traffic.js';
-export { runQuotaJob, RESET_PERIOD_MS } from './quota.js';
+export { runQuotaJob } from './quota.js';
+export { RESET_PERIOD_MS } from '../reset-policies.js';
 export { runUsageRollup } from './usage-rollup.js';

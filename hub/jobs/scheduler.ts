@@ -242,7 +242,7 @@ export const jobsPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
       // next reconcile tick instead of a quota interval later.
       then: (result) => (result.entries > 0 ? ['quota'] : []),
     });
-    jobs.add({ name: 'quota', intervalMs: config.quota_interval_s * 1000, tick: () => runQuotaJob(deps) });
+    jobs.add({ name: 'quota', intervalMs: config.quota_interval_s * 1000, tick: () => runQuotaJob({ ...deps, timeZone: config.reset_timezone }) });
     jobs.add({ name: 'usage-rollup', intervalMs: config.usage_rollup_interval_s * 1000, tick: () => runUsageRollup(deps) });
     jobs.add({ name: 'reconcile', intervalMs: config.reconcile_interval_s * 1000, tick: () => reconciler.tick() });
     // Firewall rules are desired state pushed like users, so on the reconciler's interval.

@@ -194,9 +194,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/:id/reset-traffic', action('reset-traffic'), async (request) => {
     request.auditTarget = `subscription:${request.params.id}`;
-    return transition(request.params.id, async (s) => {
+    return transition(request.params.id, async (s, trx) => {
       if (s.status === 'cancelled') refuse(s, 'reset the traffic of');
-      const reset = { traffic_used_bytes: 0, last_reset_at: app.now() };
+      const now = app.now();
+      // Recorded with the plans' scheduled resets, so a subscription's history of resets is whole.
+      await trx('subscription_resets').insert({ subscription_id: s.id, at: now, used_bytes: s.traffic_used_bytes, strategy: 'manual' });
+      const reset = { traffic_used_bytes: 0, last_reset_at: now };
       return s.status === 'suspended' && s.suspended_reason === 'quota' ? { ...reset, status: 'active', suspended_reason: null } : reset;
     });
   });

@@ -16,7 +16,7 @@ try {
   for (let p = 0; p < 10; p++) {
     const [id] = await db('plans').insert({
       name: `plan${p}`, traffic_limit_bytes: 10 ** 11, duration_days: 30, price: 0, is_enabled: true,
-      node_tags: JSON.stringify([`tag${p}`]), reset_policy: p % 2 ? 'monthly' : 'none', created_at: now, updated_at: now,
+      node_tags: JSON.stringify([`tag${p}`]), reset_policy: p % 2 ? 'rolling_30d' : 'none', created_at: now, updated_at: now,
     });
     plans.push(Number(id));
   }
@@ -32,7 +32,7 @@ try {
   await insertChunked(db, 'subscriptions', userIds.map((user_id, i) => {
     const overQuota = i % 10 === 0;
     const ended = i % 20 === 1;
-    const resetDue = i % 10 === 3; // plan3: monthly
+    const resetDue = i % 10 === 3; // plan3: rolling_30d
     return {
       user_id, plan_id: plans[i % 10], start_time: now - 10 * DAY, end_time: ended ? now - 1000 : now + 20 * DAY,
       traffic_used_bytes: overQuota ? 10 ** 11 + 1 : 5 * 10 ** 9, traffic_total_bytes: 10 ** 11, status: 'active', suspended_reason: null,
@@ -41,10 +41,10 @@ try {
   }));
 
   let started = performance.now();
-  const first = await runQuotaJob({ db, now: () => now });
+  const first = await runQuotaJob({ db, now: () => now, timeZone: 'UTC' });
   const firstMs = performance.now() - started;
   started = performance.now();
-  const second = await runQuotaJob({ db, now: () => now });
+  const second = await runQuotaJob({ db, now: () => now, timeZone: 'UTC' });
   const idleMs = performance.now() - started;
   console.log(JSON.stringify({
     bench: 'quota-job',

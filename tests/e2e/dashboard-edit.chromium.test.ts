@@ -1,5 +1,5 @@
 // Editing and deleting in the dashboard, in a real browser against a real hub: a user's note, status
-// and deletion; a plan's fields and deletion (refused while a subscription uses it); another admin's
+// and deletion; a plan's fields (its monthly reset day too) and deletion (refused while a subscription uses it); another admin's
 // role, password, status and deletion (not offered for your own account); a node's settings (its
 // public host and a per-inbound override among them) and its removal; a drifted node's badge; an install command for a new
 // node, copied and revoked; what an operator is not offered. Every destructive action asks first. The edit forms at 1280 px and on a 390 px phone,
@@ -197,9 +197,12 @@ describe('editing and deleting in the dashboard, in Chromium', { timeout: 90_000
     expect(await card.getByLabel('Node tags').inputValue()).toBe('web');
     await card.getByLabel('Name').fill('Trial XL');
     await card.getByLabel('Traffic (GB)').fill('250');
+    await card.getByLabel('Traffic reset').selectOption({ label: 'monthly' });
+    await card.getByLabel('Reset day of the month (monthly, 1–28)').fill('5');
     await card.getByRole('button', { name: 'Save' }).click();
     await card.waitFor({ state: 'detached' });
     await row(page, 'Trial XL').getByRole('cell', { name: '250.0 GB' }).waitFor();
+    await row(page, 'Trial XL').getByRole('cell', { name: 'monthly, on day 5' }).waitFor();
     expect(await row(page, 'Trial').count()).toBe(0);
     // What the form did not change stays as it was.
     expect(await api('GET', `/plans/${plans.Trial}`)).toMatchObject({
@@ -208,6 +211,8 @@ describe('editing and deleting in the dashboard, in Chromium', { timeout: 90_000
       duration_days: 30,
       node_tags: ['web'],
       is_enabled: true,
+      reset_policy: 'monthly',
+      reset_day: 5,
     });
 
     // A plan in use: the hub's refusal, and its advice, shown where the admin asked.

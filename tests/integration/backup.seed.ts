@@ -1,7 +1,7 @@
 // A hub with data in every table, for the backup tests (backup.test.ts on SQLite, the move to
 // MariaDB in backup.mariadb.test.ts), made through the API and the jobs as an operator's hub gets
 // it: admins, users (the newest one deleted, so the next id is not max + 1), plans, subscriptions
-// in several states, an enrolled node (a real agent process with the ledger and singbox-config
+// in several states (one reset by its plan's reset day, so recorded), an enrolled node (a real agent process with the ledger and singbox-config
 // doubles) and an unreachable one, billed traffic, config versions and their objects, live figures,
 // probe results, metrics samples, alerts with their notifications, install commands, firewall rule sets
 // and a node's failed firewall push, a batch command, a batch schedule with the fire times it missed,
@@ -50,7 +50,7 @@ export async function seedHub(hub: TestHub, agent: AgentProcess, clock: { now: n
   await seedUnreachableNode(hub.app.db, 'backup-us-1', ['us']);
 
   const gold = await api(hub, 'POST', '/api/v1/plans', {
-    name: 'Gold', traffic_limit_bytes: 200 * 2 ** 30, duration_days: 30, price: 9.99, node_tags: ['hk'], reset_policy: 'monthly',
+    name: 'Gold', traffic_limit_bytes: 200 * 2 ** 30, duration_days: 30, price: 9.99, node_tags: ['hk'], reset_policy: 'monthly', reset_day: 5,
   });
   const big = await api(hub, 'POST', '/api/v1/plans', { name: 'Ten TB', traffic_limit_bytes: 10 * 2 ** 40, duration_days: 365, price: 1234.5, node_tags: ['hk', 'us'] });
   const trial = await api(hub, 'POST', '/api/v1/plans', { name: 'Trial', traffic_limit_bytes: 2 ** 30, duration_days: 3 });
@@ -70,7 +70,7 @@ export async function seedHub(hub: TestHub, agent: AgentProcess, clock: { now: n
   await api(hub, 'PATCH', `/api/v1/users/${users.dave!.id}`, { status: 'disabled' });
   const subscribe = (user: string, plan: { id: number }) => api(hub, 'POST', '/api/v1/subscriptions', { user_id: users[user]!.id, plan_id: plan.id });
   await subscribe('alice', gold);
-  await subscribe('bob', gold);
+  const bobs = await subscribe('bob', gold);
   const carols = await subscribe('carol', big);
   await api(hub, 'POST', `/api/v1/subscriptions/${carols.id}/suspend`, {});
   const daves = await subscribe('dave', gold);
@@ -84,6 +84,8 @@ export async function seedHub(hub: TestHub, agent: AgentProcess, clock: { now: n
   await nodeCommand(hub, SEED_NODE, 'clash-stats.traffic.append', { user: 'alice', upload_bytes: 3 * 2 ** 30, download_bytes: 7 * 2 ** 30, count: 2, time: new Date(clock.now - 2 * hour).toISOString() });
   for (const job of ['reconcile', 'traffic', 'usage-rollup']) await hub.app.jobs.run(job);
   await nodeCommand(hub, SEED_NODE, 'clash-stats.traffic.append', { user: 'bob', upload_bytes: 12_345, download_bytes: 678_901, count: 3, time: new Date(clock.now - hour).toISOString() });
+  // Bob's last reset was before Gold's reset day this month (the 5th): the quota job resets him, recording it.
+  await hub.app.db('subscriptions').where({ id: bobs.id }).update({ last_reset_at: clock.now - 3 * 24 * hour });
   for (const job of ['traffic', 'quota']) await hub.app.jobs.run(job);
 
   for (const [i, config] of SEED_CONFIGS.entries()) {

@@ -182,9 +182,10 @@ export function hubApiSuite(kind: DatabaseKind): void {
           is_enabled: true,
           node_tags: [],
           reset_policy: 'none',
+          reset_day: null,
         });
         const updated = await ok('PATCH', `/api/v1/plans/${plan.id}`, { price: 9.99, is_enabled: false, reset_policy: 'monthly' });
-        expect(updated).toMatchObject({ price: 9.99, is_enabled: false, reset_policy: 'monthly', traffic_limit_bytes: 5_000_000_000 });
+        expect(updated).toMatchObject({ price: 9.99, is_enabled: false, reset_policy: 'monthly', reset_day: 1, traffic_limit_bytes: 5_000_000_000 });
         expect(await ok('GET', `/api/v1/plans/${plan.id}`)).toEqual(updated);
         expect((await ok('GET', '/api/v1/plans')).items.map((p: { name: string }) => p.name)).toContain('Basic');
         expect((await call('POST', '/api/v1/plans', { name: 'basic', traffic_limit_bytes: 1, duration_days: 1 })).statusCode).toBe(409);
@@ -205,7 +206,11 @@ export function hubApiSuite(kind: DatabaseKind): void {
           [{ ...valid, is_enabled: 'yes' }, 'body.is_enabled: must be boolean'],
           [{ ...valid, node_tags: ['HK'] }, 'body.node_tags.0: must match pattern "^[a-z0-9][a-z0-9_-]{0,31}$"'],
           [{ ...valid, node_tags: 'hk' }, 'body.node_tags: must be array'],
-          [{ ...valid, reset_policy: 'weekly' }, 'body.reset_policy: must be one of none, monthly'],
+          [{ ...valid, reset_policy: 'fortnightly' }, 'body.reset_policy: must be one of none, daily, weekly, monthly, rolling_30d, yearly'],
+          [{ ...valid, reset_policy: 'monthly', reset_day: 0 }, 'body.reset_day: must be >= 1'],
+          [{ ...valid, reset_policy: 'monthly', reset_day: 29 }, 'body.reset_day: must be <= 28'],
+          [{ ...valid, reset_policy: 'daily', reset_day: 5 }, "body.reset_day: applies only to reset_policy monthly, and this plan's is daily"],
+          [{ ...valid, reset_day: 5 }, "body.reset_day: applies only to reset_policy monthly, and this plan's is none"],
           [{ ...valid, foo: 1 }, 'body.foo: unknown field'],
           [{ traffic_limit_bytes: 1000, duration_days: 30 }, 'body.name: is required'],
         ];
@@ -218,6 +223,22 @@ export function hubApiSuite(kind: DatabaseKind): void {
         const plan = await newPlan('Patched');
         expect((await call('PATCH', `/api/v1/plans/${plan.id}`, { duration_days: -3 })).json().message).toBe('body.duration_days: must be >= 1');
         expect((await ok('GET', `/api/v1/plans/${plan.id}`)).duration_days).toBe(30);
+      });
+
+      it('keeps a reset day for monthly plans only: given, kept across changes, 1 by default, and dropped for other policies', async () => {
+        expect(await newPlan('Calendar', { reset_policy: 'monthly', reset_day: 15 })).toMatchObject({ reset_policy: 'monthly', reset_day: 15 });
+        const plan = await newPlan('Thirty days', { reset_policy: 'rolling_30d' });
+        expect(plan).toMatchObject({ reset_policy: 'rolling_30d', reset_day: null });
+        const patch = (body: object) => call('PATCH', `/api/v1/plans/${plan.id}`, body);
+        expect((await patch({ reset_policy: 'monthly' })).json()).toMatchObject({ reset_policy: 'monthly', reset_day: 1 });
+        expect((await patch({ reset_day: 28 })).json()).toMatchObject({ reset_policy: 'monthly', reset_day: 28 });
+        expect((await patch({ price: 2 })).json()).toMatchObject({ reset_policy: 'monthly', reset_day: 28 });
+        expect((await patch({ reset_policy: 'weekly' })).json()).toMatchObject({ reset_policy: 'weekly', reset_day: null });
+        const refused = await patch({ reset_day: 3 });
+        expect(refused.statusCode).toBe(400);
+        expect(refused.json().message).toBe("body.reset_day: applies only to reset_policy monthly, and this plan's is weekly");
+        expect((await patch({ reset_policy: 'yearly' })).json()).toMatchObject({ reset_policy: 'yearly', reset_day: null });
+        expect(await ok('GET', `/api/v1/plans/${plan.id}`)).toMatchObject({ reset_policy: 'yearly', reset_day: null });
       });
 
       it('raises the revisions of the nodes a plan leaves and joins when its tags change, and no others', async () => {
@@ -364,7 +385,7 @@ export function hubApiSuite(kind: DatabaseKind): void {
         expect((await call('POST', `/api/v1/subscriptions/${s.id}/suspend`)).statusCode).toBe(409);
       });
 
-      it('resets the traffic used, which lifts a quota suspension but not an admin one', async () => {
+      it('resets the traffic used, which lifts a quota suspension but not an admin one, and records each reset', async () => {
         const plan = await newPlan('Metered', { traffic_limit_bytes: 1000 });
         const s = await subscribe(await newUser('liam'), plan);
         await setRow(s.id, { status: 'suspended', suspended_reason: 'quota', traffic_used_bytes: 1000 });
@@ -381,6 +402,12 @@ export function hubApiSuite(kind: DatabaseKind): void {
         await ok('POST', `/api/v1/subscriptions/${s.id}/suspend`);
         result = await ok('POST', `/api/v1/subscriptions/${s.id}/reset-traffic`);
         expect(result).toMatchObject({ status: 'suspended', suspended_reason: 'admin', traffic_used_bytes: 0 });
+        // Both resets are recorded, with the traffic used before each.
+        const records = await hub.app.db('subscription_resets').where({ subscription_id: s.id }).orderBy('id').select('at', 'used_bytes', 'strategy');
+        expect(records.map((r) => ({ ...r, at: Number(r.at), used_bytes: Number(r.used_bytes) }))).toEqual([
+          { at: T0 + 3 * DAY, used_bytes: 1000, strategy: 'manual' },
+          { at: T0, used_bytes: 400, strategy: 'manual' },
+        ]);
       });
 
       it('cancels a subscription for good, and the user may then get a new one', async () => {
@@ -835,6 +862,11 @@ export function hubApiSuite(kind: DatabaseKind): void {
       const create = doc.paths['/api/v1/plans/'].post;
       expect(create.requestBody.content['application/json'].schema.properties.traffic_limit_bytes).toMatchObject({ type: 'integer', minimum: 0 });
       expect(create.responses['201']).toBeDefined();
+      expect(create.requestBody.content['application/json'].schema.properties.reset_policy).toMatchObject({
+        enum: ['none', 'daily', 'weekly', 'monthly', 'rolling_30d', 'yearly'],
+        description: expect.stringContaining('reset_timezone'),
+      });
+      expect(create.requestBody.content['application/json'].schema.properties.reset_day).toMatchObject({ type: 'integer', minimum: 1, maximum: 28 });
       const nodeBody = doc.paths['/api/v1/nodes/{id}'].patch.requestBody.content['application/json'].schema.properties;
       expect(nodeBody.public_host).toMatchObject({ description: expect.stringContaining('clients dial'), example: 'hk1.example.com' });
       expect(nodeBody.inbound_overrides).toMatchObject({ type: 'object', maxProperties: 64, example: { 'vless-ws': { host: 'cdn.example.com', port: 443 } } });

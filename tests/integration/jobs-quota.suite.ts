@@ -1,8 +1,10 @@
-// The quota job in SQL with a moved clock: quota suspensions, expiry, the 30-day reset, and the
-// node revisions it raises. Run on SQLite by jobs-quota.test.ts, on MariaDB by
-// jobs-quota.mariadb.test.ts.
+// The quota job in SQL with a moved clock: quota suspensions, expiry, the rolling 30-day reset
+// (the policy called monthly before calendar resets came), and the node revisions it raises. Run on
+// SQLite by jobs-quota.test.ts, on MariaDB by jobs-quota.mariadb.test.ts. The calendar policies are
+// in jobs-resets.suite.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RESET_PERIOD_MS, runQuotaJob } from '../../hub/jobs/quota.js';
+import type { runQuotaJob } from '../../hub/jobs/quota.js';
+import { RESET_PERIOD_MS } from '../../hub/reset-policies.js';
 import { startTestHub, type DatabaseKind, type TestHub } from '../support/hub.js';
 import { metricValue } from '../support/prometheus.js';
 import { DAY_MS, joinHub, leave, nodeRow, seedPlan, seedUnreachableNode, seedUser, subscription } from './jobs.suite.js';
@@ -11,7 +13,7 @@ export function quotaJobSuite(kind: DatabaseKind): void {
   describe(`quota job, hub on ${kind}`, () => {
     const clock = { now: Date.UTC(2032, 0, 10, 12) };
     let hub: TestHub;
-    let monthlyA: number;
+    let rollingA: number;
     let plainB: number;
 
     const revisions = async () => {
@@ -31,7 +33,7 @@ export function quotaJobSuite(kind: DatabaseKind): void {
       await seedUnreachableNode(hub.app.db, 'q-b', ['b']);
       await seedUnreachableNode(hub.app.db, 'q-ab', ['a', 'b']);
       await seedUnreachableNode(hub.app.db, 'q-c', ['c']);
-      monthlyA = await seedPlan(hub.app.db, 'monthly-a', { tags: ['a'], reset: 'monthly' });
+      rollingA = await seedPlan(hub.app.db, 'rolling-a', { tags: ['a'], reset: 'rolling_30d' });
       plainB = await seedPlan(hub.app.db, 'plain-b', { tags: ['b'] });
     });
 
@@ -41,10 +43,10 @@ export function quotaJobSuite(kind: DatabaseKind): void {
 
     it('suspends active subscriptions at or over their quota and raises the revision of the nodes their plans reach', async () => {
       const now = clock.now;
-      const at = await seedUser(hub.app.db, 'at-quota', { planId: monthlyA, now, used: 100, total: 100 });
-      const under = await seedUser(hub.app.db, 'under-quota', { planId: monthlyA, now, used: 99, total: 100 });
+      const at = await seedUser(hub.app.db, 'at-quota', { planId: rollingA, now, used: 100, total: 100 });
+      const under = await seedUser(hub.app.db, 'under-quota', { planId: rollingA, now, used: 99, total: 100 });
       const over = await seedUser(hub.app.db, 'over-quota', { planId: plainB, now, used: 250, total: 100 });
-      const byAdmin = await seedUser(hub.app.db, 'admin-held', { planId: monthlyA, now, used: 500, total: 100, status: 'suspended', suspendedReason: 'admin' });
+      const byAdmin = await seedUser(hub.app.db, 'admin-held', { planId: rollingA, now, used: 500, total: 100, status: 'suspended', suspendedReason: 'admin' });
       const before = await revisions();
 
       expect(await quota()).toMatchObject({ suspended: 2, expired: 0, reset: 0, reactivated: 0, touched_nodes: ['q-a', 'q-ab', 'q-b'] });
@@ -79,15 +81,15 @@ export function quotaJobSuite(kind: DatabaseKind): void {
       expect((await revisions())['q-a']).toBe(before['q-a']);
     });
 
-    it('resets used traffic every 30 days on monthly plans, anchored to the last reset, and reactivates quota suspensions', async () => {
+    it('resets used traffic every 30 days on rolling_30d plans, anchored to the last reset, and reactivates quota suspensions', async () => {
       const now = clock.now;
       const due = now - RESET_PERIOD_MS - 5 * 60_000;
       const longAgo = now - 2 * RESET_PERIOD_MS - DAY_MS;
       const end = now + 60 * DAY_MS;
-      const heldForQuota = await seedUser(hub.app.db, 'reset-quota', { planId: monthlyA, now, used: 100, total: 100, status: 'suspended', suspendedReason: 'quota', lastResetAt: due, endTime: end });
-      const heldByAdmin = await seedUser(hub.app.db, 'reset-admin', { planId: monthlyA, now, used: 70, total: 100, status: 'suspended', suspendedReason: 'admin', lastResetAt: due, endTime: end });
-      const active = await seedUser(hub.app.db, 'reset-active', { planId: monthlyA, now, used: 30, total: 100, lastResetAt: longAgo, endTime: end });
-      const notYet = await seedUser(hub.app.db, 'reset-not-yet', { planId: monthlyA, now, used: 30, total: 100, lastResetAt: now - 29 * DAY_MS, endTime: end });
+      const heldForQuota = await seedUser(hub.app.db, 'reset-quota', { planId: rollingA, now, used: 100, total: 100, status: 'suspended', suspendedReason: 'quota', lastResetAt: due, endTime: end });
+      const heldByAdmin = await seedUser(hub.app.db, 'reset-admin', { planId: rollingA, now, used: 70, total: 100, status: 'suspended', suspendedReason: 'admin', lastResetAt: due, endTime: end });
+      const active = await seedUser(hub.app.db, 'reset-active', { planId: rollingA, now, used: 30, total: 100, lastResetAt: longAgo, endTime: end });
+      const notYet = await seedUser(hub.app.db, 'reset-not-yet', { planId: rollingA, now, used: 30, total: 100, lastResetAt: now - 29 * DAY_MS, endTime: end });
       const plain = await seedUser(hub.app.db, 'reset-plain', { planId: plainB, now, used: 30, total: 100, lastResetAt: longAgo, endTime: end });
       const before = await revisions();
 
@@ -97,6 +99,16 @@ export function quotaJobSuite(kind: DatabaseKind): void {
       expect(await subscription(hub.app.db, active.subscriptionId)).toEqual({ status: 'active', suspended_reason: null, used: 0, last_reset_at: longAgo + 2 * RESET_PERIOD_MS });
       expect(await subscription(hub.app.db, notYet.subscriptionId)).toMatchObject({ used: 30, last_reset_at: now - 29 * DAY_MS });
       expect(await subscription(hub.app.db, plain.subscriptionId)).toMatchObject({ used: 30, last_reset_at: longAgo });
+      // One record per reset, even for a subscription two periods behind.
+      const records = await hub.app.db('subscription_resets')
+        .whereIn('subscription_id', [heldForQuota, heldByAdmin, active, notYet, plain].map((x) => x.subscriptionId))
+        .orderBy('subscription_id')
+        .select('subscription_id', 'at', 'used_bytes', 'strategy');
+      expect(records.map((r) => ({ ...r, at: Number(r.at), used_bytes: Number(r.used_bytes) }))).toEqual([
+        { subscription_id: heldForQuota.subscriptionId, at: due + RESET_PERIOD_MS, used_bytes: 100, strategy: 'rolling_30d' },
+        { subscription_id: heldByAdmin.subscriptionId, at: due + RESET_PERIOD_MS, used_bytes: 70, strategy: 'rolling_30d' },
+        { subscription_id: active.subscriptionId, at: longAgo + 2 * RESET_PERIOD_MS, used_bytes: 30, strategy: 'rolling_30d' },
+      ]);
       const after = await revisions();
       expect(after['q-a']).toBeGreaterThan(before['q-a']!);
       expect(after['q-c']).toBe(before['q-c']);

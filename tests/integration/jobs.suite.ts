@@ -11,6 +11,7 @@ import { createLogger } from '../../agent-core/common/logger.js';
 import { buildApp } from '../../hub/app.js';
 import type { HubConfig } from '../../hub/config.js';
 import { Node } from '../../hub/db/models.js';
+import type { ResetPolicy } from '../../hub/reset-policies.js';
 import type { TrafficDeps } from '../../hub/jobs/traffic.js';
 import { startAgentProcess, type AgentProcess } from '../support/agent-process.js';
 import type { TestHub } from '../support/hub.js';
@@ -77,7 +78,7 @@ export async function shortSqliteWaits(...apps: FastifyInstance[]): Promise<void
 export async function seedPlan(
   db: Knex,
   name: string,
-  options: { tags: string[]; limit?: number; reset?: 'none' | 'monthly' },
+  options: { tags: string[]; limit?: number; reset?: ResetPolicy; resetDay?: number },
 ): Promise<number> {
   const now = Date.now();
   const [id] = await db('plans').insert({
@@ -88,6 +89,7 @@ export async function seedPlan(
     is_enabled: true,
     node_tags: JSON.stringify(options.tags),
     reset_policy: options.reset ?? 'none',
+    reset_day: options.resetDay ?? null,
     created_at: now,
     updated_at: now,
   });

@@ -2,7 +2,8 @@
 // from the usage the hub had recorded before it (SQLite; the statement is plain SQL both databases run);
 // migration 011 carries the config pushes from the audit log into the nodes' config history;
 // migration 013 drops usage_hourly's per-user index and foreign key without losing a row, and back;
-// migration 020 is not undone while usage is still pending.
+// migration 020 is not undone while usage is still pending; migration 021 keeps the old 30-day
+// "monthly" plans resetting as they did, as rolling_30d.
 import knexFactory, { type Knex } from 'knex';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrationSource } from '../../hub/db/migrations/index.js';
@@ -105,5 +106,34 @@ describe('migrations over existing data', () => {
     await db('usage_pending').delete();
     await undo();
     expect(await db.schema.hasTable('usage_pending')).toBe(false);
+  });
+
+  it('021 turns the old monthly (every 30 days) into rolling_30d; undone, back, refusing while a plan resets on the calendar', async () => {
+    db = knexFactory({ client: 'better-sqlite3', connection: { filename: ':memory:' }, useNullAsDefault: true });
+    const names = await migrationSource.getMigrations([]);
+    for (const _ of names.slice(0, names.indexOf('021-reset-strategies'))) await db.migrate.up({ migrationSource });
+    const now = Date.now();
+    const plan = (name: string, reset_policy: string) => ({ name, traffic_limit_bytes: 1, duration_days: 30, price: 0, node_tags: '[]', reset_policy, created_at: now, updated_at: now });
+    await db('plans').insert([plan('thirty', 'monthly'), plan('never', 'none')]);
+    const plans = () => db!('plans').orderBy('id').select('name', 'reset_policy', 'reset_day');
+
+    await db.migrate.up({ migrationSource });
+    expect(await plans()).toEqual([
+      { name: 'thirty', reset_policy: 'rolling_30d', reset_day: null },
+      { name: 'never', reset_policy: 'none', reset_day: null },
+    ]);
+    expect(await db.schema.hasTable('subscription_resets')).toBe(true);
+
+    await db('plans').insert({ ...plan('calendar', 'monthly'), reset_day: 5 });
+    await expect(db.migrate.down({ migrationSource })).rejects.toThrow(
+      'plans calendar reset on the calendar, which the schema before 021 cannot hold: give them reset_policy none or rolling_30d first',
+    );
+    await db('plans').where({ name: 'calendar' }).delete();
+    await db.migrate.down({ migrationSource });
+    expect(await db('plans').orderBy('id').select('name', 'reset_policy')).toEqual([
+      { name: 'thirty', reset_policy: 'monthly' },
+      { name: 'never', reset_policy: 'none' },
+    ]);
+    expect(await db.schema.hasTable('subscription_resets')).toBe(false);
   });
 });

@@ -20,6 +20,7 @@ import * as batches from './017-batches.js';
 import * as batchSchedules from './018-batch-schedules.js';
 import * as rollouts from './019-rollouts.js';
 import * as usagePending from './020-usage-pending.js';
+import * as resetStrategies from './021-reset-strategies.js';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001-nodes': nodes,
@@ -42,6 +43,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '018-batch-schedules': batchSchedules,
   '019-rollouts': rollouts,
   '020-usage-pending': usagePending,
+  '021-reset-strategies': resetStrategies,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

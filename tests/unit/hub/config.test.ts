@@ -82,6 +82,14 @@ describe('resolveHubConfig', () => {
     expect(refused({ public_url: 'ftp://panel.example.com' })).toContain('not ftp:');
     expect(refused({ public_url: 'https://panel.example.com/?x=1' })).toContain('without a query');
     expect(refused({ public_url: 'https://example.com/panel' })).toContain('without a path: the hub is served from the root of its host');
+    expect(refused({}, { BOXFLEET_RESET_TIMEZONE: 'Mars/Olympus' })).toBe(
+      'reset_timezone (BOXFLEET_RESET_TIMEZONE): unknown time zone "Mars/Olympus" (an IANA name such as Asia/Shanghai or UTC)',
+    );
+  });
+
+  it('takes the reset time zone as Intl spells it, UTC by default', () => {
+    expect(resolveHubConfig({}, {}).reset_timezone).toBe('UTC');
+    expect(resolveHubConfig({}, { BOXFLEET_RESET_TIMEZONE: 'asia/shanghai' }).reset_timezone).toBe('Asia/Shanghai');
   });
 
   it('accepts proxies as addresses, CIDRs and range names, and a public URL with a trailing slash', () => {

@@ -1,6 +1,9 @@
 // The plans users subscribe to.
 import { request } from './http.js';
 
+export const RESET_POLICIES = ['none', 'daily', 'weekly', 'monthly', 'rolling_30d', 'yearly'] as const;
+export type ResetPolicy = (typeof RESET_POLICIES)[number];
+
 export interface Plan {
   id: number;
   name: string;
@@ -9,11 +12,17 @@ export interface Plan {
   price: number;
   is_enabled: boolean;
   node_tags: string[];
-  reset_policy: 'none' | 'monthly';
+  /** When used traffic goes back to 0; the calendar ones at 00:00 in the hub's reset_timezone. */
+  reset_policy: ResetPolicy;
+  /** The day of the month a monthly plan resets on; null for the other policies. */
+  reset_day: number | null;
   created_at: string;
 }
 
-export type NewPlan = Pick<Plan, 'name' | 'traffic_limit_bytes' | 'duration_days'> & Partial<Pick<Plan, 'price' | 'node_tags' | 'reset_policy' | 'is_enabled'>>;
+export type NewPlan = Pick<Plan, 'name' | 'traffic_limit_bytes' | 'duration_days'> & Partial<Pick<Plan, 'price' | 'node_tags' | 'reset_policy' | 'is_enabled'>> & {
+  /** Only with reset_policy monthly: the hub refuses it with another. */
+  reset_day?: number;
+};
 
 export const listPlans = () => request<{ items: Plan[] }>('GET', '/api/v1/plans').then((r) => r.items);
 

@@ -1,9 +1,9 @@
-// <bf-plans>: the plans (traffic, duration, price, node tags) and, for admins, forms to add one and
+// <bf-plans>: the plans (traffic, duration, price, node tags, traffic reset) and, for admins, forms to add one and
 // to edit one, and deleting one after asking (the hub refuses while a subscription uses it).
 import { css, html, nothing } from 'lit';
 import { may, type Role } from '../../../agent-core/common/roles.js';
-import { createPlan, deletePlan, listPlans, updatePlan, type NewPlan, type Plan } from '../data/plans.js';
-import { t } from '../i18n.js';
+import { createPlan, deletePlan, listPlans, RESET_POLICIES, updatePlan, type NewPlan, type Plan, type ResetPolicy } from '../data/plans.js';
+import { t, type MessageKey } from '../i18n.js';
 import '../widgets/bf-schema-form.js';
 import type { BfSchemaForm } from '../widgets/bf-schema-form.js';
 import { Changes } from '../ui/changes.js';
@@ -26,15 +26,33 @@ const NEW_PLAN: JsonSchema = {
     duration_days: { type: 'integer', minimum: 1, maximum: 3650, default: 30 },
     price: { type: 'number', minimum: 0, default: 0 },
     node_tags: { type: 'array', items: { type: 'string' } },
-    reset_policy: { type: 'string', enum: ['none', 'monthly'], default: 'none' },
+    reset_policy: { type: 'string', enum: [...RESET_POLICIES], default: 'none' },
+    reset_day: { type: 'integer', minimum: 1, maximum: 28 },
     is_enabled: { type: 'boolean', default: true },
   },
 };
 
+const RESET_LABELS: Record<ResetPolicy, MessageKey> = {
+  none: 'plans.resetNone',
+  daily: 'plans.resetDaily',
+  weekly: 'plans.resetWeekly',
+  monthly: 'plans.resetMonthly',
+  rolling_30d: 'plans.resetRolling30d',
+  yearly: 'plans.resetYearly',
+};
+
+const resetText = (p: Plan) =>
+  p.reset_policy === 'monthly' && p.reset_day !== null ? t('plans.resetMonthlyOn').replace('{day}', String(p.reset_day)) : t(RESET_LABELS[p.reset_policy]);
+
 /** A plan as the form shows and sends it. */
 type PlanForm = Omit<NewPlan, 'traffic_limit_bytes'> & { traffic_gb: number };
 
-const planOf = ({ traffic_gb, ...rest }: PlanForm): NewPlan => ({ ...rest, traffic_limit_bytes: Math.round(traffic_gb * GB) });
+/** The reset day goes only with a monthly plan (the hub refuses it with another policy, and drops it when the policy changes). */
+const planOf = ({ traffic_gb, reset_day, ...rest }: PlanForm): NewPlan => ({
+  ...rest,
+  ...(rest.reset_policy === 'monthly' && reset_day !== undefined ? { reset_day } : {}),
+  traffic_limit_bytes: Math.round(traffic_gb * GB),
+});
 
 /** A GB is 2^30 bytes, so the bytes divided and multiplied back are exact: saving changes no byte. */
 const formOf = (p: Plan): PlanForm => ({
@@ -44,6 +62,7 @@ const formOf = (p: Plan): PlanForm => ({
   price: p.price,
   node_tags: p.node_tags,
   reset_policy: p.reset_policy,
+  ...(p.reset_day === null ? {} : { reset_day: p.reset_day }),
   is_enabled: p.is_enabled,
 });
 
@@ -111,8 +130,8 @@ export class BfPlans extends LocalizedElement {
       price: t('plans.price'),
       node_tags: t('plans.nodeTags'),
       reset_policy: t('plans.reset'),
-      'reset_policy=none': t('plans.resetNone'),
-      'reset_policy=monthly': t('plans.resetMonthly'),
+      ...Object.fromEntries(RESET_POLICIES.map((policy) => [`reset_policy=${policy}`, t(RESET_LABELS[policy])])),
+      reset_day: t('plans.resetDay'),
       is_enabled: t('plans.enabled'),
     };
   }
@@ -157,7 +176,7 @@ export class BfPlans extends LocalizedElement {
                   <td>${p.duration_days} ${t('plans.days')}</td>
                   <td class="price">${p.price.toFixed(2)}</td>
                   <td>${p.node_tags.map((tag) => html`<span class="badge">${tag}</span> `)}</td>
-                  <td class="reset">${t(p.reset_policy === 'monthly' ? 'plans.resetMonthly' : 'plans.resetNone')}</td>
+                  <td class="reset">${resetText(p)}</td>
                   <td>${p.is_enabled ? nothing : html`<span class="badge disabled">${t('plans.disabled')}</span>`}</td>
                   ${canEdit
                     ? html`<td class="actions">

@@ -1,0 +1,3 @@
+import { resetsJobSuite } from './jobs-resets.suite.js';
+
+resetsJobSuite('mariadb');
