@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdmin } from '../../hub/admins.js';
-import { launchBrowser, openPage } from '../support/browser.js';
+import { launchBrowser, openPage, signIn as signInAt, nav } from '../support/browser.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { seedUnreachableNode } from '../integration/jobs.suite.js';
 
@@ -65,15 +65,8 @@ describe('editing and deleting in the dashboard, in Chromium', { timeout: 90_000
     await hub?.close();
   });
 
-  async function signIn(page: Page, username: string, password = PASSWORD) {
-    await page.goto(url);
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Overview' }).waitFor();
-  }
+  const signIn = (page: Page, username: string, password = PASSWORD) => signInAt(page, url, username, password);
 
-  const nav = (page: Page, name: string) => page.getByRole('navigation').getByRole('link', { name, exact: true }).click();
   const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
   const row = (page: Page, text: string) => page.locator('tr').filter({ has: page.getByRole('cell', { name: text, exact: true }) });
   const adminRow = (page: Page, username: string) => page.locator(`tr[data-admin="${username}"]`);

@@ -12,7 +12,7 @@ import type { AgentDescription } from '../../agent-core/common/description.js';
 import { createAdmin } from '../../hub/admins.js';
 import { storeDescription } from '../../hub/node-status.js';
 import { startAgentProcess, type AgentProcess } from '../support/agent-process.js';
-import { launchBrowser, openPage } from '../support/browser.js';
+import { launchBrowser, openPage, signIn as signInAt, nav } from '../support/browser.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { enroll, seedUnreachableNode } from '../integration/jobs.suite.js';
 
@@ -71,15 +71,8 @@ describe('firewall screen in Chromium', { timeout: 90_000 }, () => {
     await hub?.close();
   });
 
-  async function signIn(page: Page, username: string) {
-    await page.goto(url);
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Overview' }).waitFor();
-  }
+  const signIn = (page: Page, username: string) => signInAt(page, url, username, PASSWORD);
 
-  const nav = (page: Page, name: string) => page.getByRole('navigation').getByRole('link', { name, exact: true }).click();
   const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
   const setRow = (page: Page, name: string) => page.locator('tr[data-rule-set]').filter({ hasText: name });
   const sets = async () => (await hub.app.inject({ method: 'GET', url: '/api/v1/firewall/rule-sets', headers: hub.auth })).json().items;

@@ -15,7 +15,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdmin } from '../../hub/admins.js';
 import { startAgentProcess, type AgentProcess } from '../support/agent-process.js';
-import { launchBrowser, openPage } from '../support/browser.js';
+import { launchBrowser, openPage, signIn as signInAt, nav } from '../support/browser.js';
 import { ownerApi, startTestHub, type TestHub } from '../support/hub.js';
 import { singboxBin } from '../support/real-components.js';
 import { makeNodeProfile, singboxNodePlugins } from '../support/singbox-peers.js';
@@ -71,15 +71,8 @@ describe('batches, schedules and rollouts in the dashboard, in Chromium', { time
     await hub?.close();
   });
 
-  async function signIn(page: Page, username: string) {
-    await page.goto(url);
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Overview' }).waitFor();
-  }
+  const signIn = (page: Page, username: string) => signInAt(page, url, username, PASSWORD);
 
-  const nav = (page: Page, name: string) => page.getByRole('navigation').getByRole('link', { name, exact: true }).click();
   const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
   const status = (page: Page, selector: string) => page.locator(`${selector} [data-status]`).first().getAttribute('data-status');
 

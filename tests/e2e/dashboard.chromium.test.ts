@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdmin } from '../../hub/admins.js';
 import { startAgentProcess, type AgentProcess } from '../support/agent-process.js';
-import { launchBrowser, openPage } from '../support/browser.js';
+import { launchBrowser, openPage, signIn as signInAt, nav } from '../support/browser.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { singboxBin } from '../support/real-components.js';
 import { makeNodeProfile, singboxNodePlugins, type NodeProfile } from '../support/singbox-peers.js';
@@ -105,15 +105,8 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
     await hub?.close();
   });
 
-  async function signIn(page: Page, username: string) {
-    await page.goto(url);
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Overview' }).waitFor();
-  }
+  const signIn = (page: Page, username: string) => signInAt(page, url, username, PASSWORD);
 
-  const nav = (page: Page, name: string) => page.getByRole('navigation').getByRole('link', { name, exact: true }).click();
   const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 
   it('lets an owner create a plan and a user, assign, suspend and resume, run a plugin command and read the audit log', async () => {

@@ -4,7 +4,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdmin } from '../../hub/admins.js';
-import { launchBrowser, openPage } from '../support/browser.js';
+import { launchBrowser, openPage, signIn as signInAt } from '../support/browser.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { seedUnreachableNode } from '../integration/jobs.suite.js';
 
@@ -29,13 +29,7 @@ describe('an unreachable node in the dashboard, in Chromium', { timeout: 60_000 
     await hub?.close();
   });
 
-  async function signIn(page: Page) {
-    await page.goto(url);
-    await page.getByLabel('Username').fill('olga');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Overview' }).waitFor();
-  }
+  const signIn = (page: Page) => signInAt(page, url, 'olga', PASSWORD);
 
   it('badges the node in the list and lists its alert on the overview, until it is healthy again', async () => {
     // As the inbound-check job records a node whose inbounds failed 3 checks in a row.

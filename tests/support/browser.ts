@@ -30,3 +30,15 @@ export async function openPage(browser: Browser, width: number, errors: string[]
   page.on('pageerror', (error) => errors.push(`page: ${error.message}`));
   return page;
 }
+
+/** Signs in on the dashboard at `url` and waits for the Overview. */
+export async function signIn(page: Page, url: string, username: string, password: string): Promise<void> {
+  await page.goto(url);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+}
+
+/** Opens a dashboard tab by its link in the navigation. */
+export const nav = (page: Page, name: string) => page.getByRole('navigation').getByRole('link', { name, exact: true }).click();
