@@ -54,6 +54,9 @@ export { configHash } from './common/config-hash.js';
  */
 export { compileValidator, validate } from './common/schema.js';
 
+/** One HTTP(S) request without fetch (whose client stays in memory once loaded), redirects followed by hand, the body capped. */
+export { httpRequest, type HttpAnswer, type HttpRequestOptions } from './http.js';
+
 /** Durable and atomic file writes (temp file + fsync + rename + the folder flushed). */
 export { renameSynced, syncDir, writeFileAtomic, writeSynced } from './files.js';
 

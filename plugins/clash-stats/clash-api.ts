@@ -1,5 +1,5 @@
 // sing-box's Clash API (singbox.md §5): one GET /connections gives node totals and open connections.
-import { FailedPreconditionError, UnavailableError } from '../../agent-core/sdk.js';
+import { FailedPreconditionError, httpRequest, UnavailableError, type HttpAnswer } from '../../agent-core/sdk.js';
 import type { Connection } from './contract.js';
 
 // The Clash API is local to the node; a slow answer means sing-box is stuck, not far away.
@@ -44,30 +44,31 @@ function isClashConnections(body: unknown): body is ClashConnections {
   );
 }
 
-function reasonOf(error: unknown): string {
-  if (error instanceof Error && error.name === 'TimeoutError') return `no answer within ${REQUEST_TIMEOUT_MS} ms`;
-  // fetch wraps socket errors ("fetch failed"); the cause carries the useful code, e.g. ECONNREFUSED.
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+/** A list of every open connection with its metadata; a busy node's runs to megabytes. */
+const MAX_CONNECTIONS_BODY = 64 * 1024 * 1024;
+
+/** A socket error's code (ECONNREFUSED), else its message (`timed out after 3000 ms`). */
+export function reasonOf(error: unknown): string {
+  return (error as { code?: string }).code ?? (error instanceof Error ? error.message : String(error));
 }
 
 export async function fetchConnections(api: ClashApi | undefined, signal: AbortSignal): Promise<ClashConnections> {
   if (!api) throw new FailedPreconditionError('Clash API not configured: set plugins.clash-stats.clash_api.url');
   const url = new URL('connections', api.url.endsWith('/') ? api.url : `${api.url}/`);
   const headers: Record<string, string> = api.secret ? { authorization: `Bearer ${api.secret}` } : {};
-  let response: Response;
+  let response: HttpAnswer;
   try {
-    response = await fetch(url, { headers, signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]) });
+    response = await httpRequest(url.href, { headers, signal, timeoutMs: REQUEST_TIMEOUT_MS, maxBody: MAX_CONNECTIONS_BODY });
   } catch (error) {
     throw new UnavailableError(`Clash API at ${url} unreachable: ${reasonOf(error)}`, { cause: error });
   }
-  if (!response.ok) {
-    await response.body?.cancel();
-    throw new UnavailableError(`Clash API at ${url} answered ${response.status} ${response.statusText}`.trim());
-  }
-  const body: unknown = await response.json().catch((error: unknown) => {
+  if (response.status !== 200) throw new UnavailableError(`Clash API at ${url} answered ${response.status}`);
+  let body: unknown;
+  try {
+    body = JSON.parse(response.body);
+  } catch (error) {
     throw new UnavailableError(`Clash API at ${url} sent an unreadable body: ${reasonOf(error)}`, { cause: error });
-  });
+  }
   if (!isClashConnections(body)) throw new UnavailableError(`Clash API at ${url} answered with an unexpected body`);
   return body;
 }

@@ -1,7 +1,8 @@
 // Reads sing-box's per-user counters (V2Ray stats API, and the SSM API of each managed
 // Shadowsocks inbound) into one Reading, all from one sing-box instance, without resetting them.
 import { readFile } from 'node:fs/promises';
-import { UnavailableError } from '../../agent-core/sdk.js';
+import { httpRequest, UnavailableError } from '../../agent-core/sdk.js';
+import { reasonOf } from './clash-api.js';
 import { PRECISE_UPTIME_CALL_S, V2RAY_SOURCE, sameInstance, ssmSource, type Reading } from './deltas.js';
 import type { InstanceMarker, Pair } from './ledger-record.js';
 import { openV2RayStats } from './v2ray-stats.js';
@@ -30,22 +31,19 @@ export function clockNow(bootId: string | null): InstanceMarker {
   return { boot: bootId, mono: ms(monotonicSeconds()), wall: ms(Date.now() / 1000) };
 }
 
+/** Every user's counters, about 100 bytes each: room for a few hundred thousand. */
+const MAX_SSM_BODY = 32 * 1024 * 1024;
+
 /** GET <url>/server/v1/stats (never `?clear`), as SSM username → [uplink, downlink]. */
 export async function readSsmCounters(url: string, timeoutMs: number, signal?: AbortSignal): Promise<Map<string, Pair>> {
   const target = `${url.replace(/\/+$/, '')}/server/v1/stats`;
   let body: unknown;
   try {
-    const response = await fetch(target, {
-      signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
-    });
-    if (!response.ok) {
-      await response.body?.cancel();
-      throw new Error(`answered ${response.status} ${response.statusText}`.trim());
-    }
-    body = await response.json();
+    const response = await httpRequest(target, { signal, timeoutMs, maxBody: MAX_SSM_BODY });
+    if (response.status !== 200) throw new Error(`answered ${response.status}`);
+    body = JSON.parse(response.body);
   } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code;
-    throw new UnavailableError(`SSM API at ${target}: ${cause ?? (error as Error).message}`, { cause: error });
+    throw new UnavailableError(`SSM API at ${target}: ${reasonOf(error)}`, { cause: error });
   }
   const users = (body as { users?: unknown } | null)?.users;
   if (users !== null && !Array.isArray(users)) throw new UnavailableError(`SSM API at ${target} answered with an unexpected body`);

@@ -4,7 +4,7 @@
 import dns from 'node:dns';
 import net, { type LookupFunction } from 'node:net';
 import type { ProbeKind, ProbeOutcome } from './contract.js';
-import { get } from './http-get.js';
+import { httpRequest } from '../../agent-core/sdk.js';
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
@@ -41,7 +41,7 @@ export function probeTcp(host: string, port: number, timeoutMs: number, signal: 
 /** Up when the status is one of `expect` (or, with none given, any 2xx or 3xx); redirects are not followed. */
 export async function probeHttp(url: string, expect: readonly number[], timeoutMs: number, signal: AbortSignal, lookup?: LookupFunction): Promise<ProbeOutcome> {
   try {
-    const answer = await get(url, { timeoutMs, signal, lookup, maxRedirects: 0, maxBody: 0 });
+    const answer = await httpRequest(url, { timeoutMs, signal, lookup, maxRedirects: 0, maxBody: 0 });
     const expected = expect.length > 0 ? expect.includes(answer.status) : answer.status >= 200 && answer.status < 400;
     const outcome = { latency_ms: answer.latencyMs, status: answer.status, address: answer.address };
     if (expected) return { ok: true, ...outcome };

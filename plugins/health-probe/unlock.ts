@@ -5,7 +5,7 @@
 import bundled from './unlock-checks.json' with { type: 'json' };
 import { InvalidArgumentError } from '../../agent-core/sdk.js';
 import type { UnlockCheck, UnlockReport, UnlockResult } from './contract.js';
-import { get, type GetAnswer } from './http-get.js';
+import { httpRequest, type HttpAnswer } from '../../agent-core/sdk.js';
 
 /** agent.yaml's overrides: a check's fields replace the bundled ones; null turns a check off; a new id adds one. */
 export type CheckOverrides = Record<string, Partial<UnlockCheck> | null>;
@@ -32,7 +32,7 @@ export function mergedChecks(overrides: CheckOverrides): Map<string, Partial<Unl
   return checks;
 }
 
-type Answer = { answer: GetAnswer; error?: undefined } | { answer?: undefined; error: string };
+type Answer = { answer: HttpAnswer; error?: undefined } | { answer?: undefined; error: string };
 
 const regex = (source: string) => new RegExp(source, 'im');
 
@@ -72,7 +72,7 @@ async function runCheck(id: string, partial: Partial<UnlockCheck>, timeoutMs: nu
   const answers: Answer[] = [];
   for (const request of check.requests) {
     const options = { headers: request.headers, timeoutMs, signal, maxRedirects: request.follow_redirects === false ? 0 : MAX_REDIRECTS, maxBody: MAX_BODY };
-    answers.push(await get(request.url, options).then((answer) => ({ answer }), (error: Error) => ({ error: error.message })));
+    answers.push(await httpRequest(request.url, options).then((answer) => ({ answer }), (error: Error) => ({ error: error.message })));
   }
   try {
     const { result, rule } = decide(check, answers);

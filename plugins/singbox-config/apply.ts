@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { chown, mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { FailedPreconditionError, InvalidArgumentError, UnavailableError, type Logger } from '../../agent-core/sdk.js';
+import { FailedPreconditionError, httpRequest, InvalidArgumentError, UnavailableError, type Logger } from '../../agent-core/sdk.js';
 import { assertBindable, describeListener, notFreshlyListening, reachableHost, sockets, tcpConnects, type Socket } from './ports.js';
 import { clashApi, listeners, withoutUsers, type Listener, type SingboxConfig } from './render.js';
 import { renameSynced, writeSynced } from '../../agent-core/sdk.js';
@@ -99,14 +99,14 @@ async function notReady(config: SingboxConfig, wanted: Listener[], before: Socke
   if (clash) {
     const address = `${reachableHost(clash.host)}:${clash.port}`;
     try {
-      const response = await fetch(`http://${address}/`, {
+      const response = await httpRequest(`http://${address}/`, {
         headers: clash.secret ? { authorization: `Bearer ${clash.secret}` } : {},
-        signal: AbortSignal.timeout(1000),
+        timeoutMs: 1000,
+        maxBody: 0,
       });
-      await response.body?.cancel();
-      if (!response.ok) return `Clash API at ${address} answered HTTP ${response.status}`;
+      if (response.status < 200 || response.status >= 300) return `Clash API at ${address} answered HTTP ${response.status}`;
     } catch (error) {
-      return `Clash API at ${address} did not answer: ${(error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message}`;
+      return `Clash API at ${address} did not answer: ${(error as { code?: string }).code ?? (error as Error).message}`;
     }
   }
   return undefined;

@@ -2,7 +2,7 @@
 // without a reload. Without cache_path the users vanish on every start and reload, so the whole set
 // is sent again after each one.
 import { randomBytes } from 'node:crypto';
-import { UnavailableError } from '../../agent-core/sdk.js';
+import { httpRequest, UnavailableError, type HttpAnswer } from '../../agent-core/sdk.js';
 import type { SyncUser } from './contract.js';
 import { managedInbounds, ssmService, type SingboxConfig, userKey } from './render.js';
 
@@ -47,24 +47,31 @@ function userPath(name: string): string {
   return `/server/v1/users/${encodeURIComponent(name).replace(/%40/g, '@').replace(/%3A/gi, ':')}`;
 }
 
-async function request(endpoint: SsmEndpoint, method: string, path: string, body?: unknown): Promise<Response> {
+/** The user list of one inbound, about 100 bytes a user. */
+const MAX_BODY = 32 * 1024 * 1024;
+
+const ok = (response: HttpAnswer) => response.status >= 200 && response.status < 300;
+
+async function request(endpoint: SsmEndpoint, method: string, path: string, body?: unknown): Promise<HttpAnswer> {
   const what = `SSM API of inbound "${endpoint.inbound}": ${method} ${path.replace(/\/users\/.*/, '/users/…')}`;
   try {
-    return await fetch(`${endpoint.url}${path}`, {
+    // Kept-alive connections: a sync of thousands of users is thousands of requests to sing-box's loopback API.
+    return await httpRequest(`${endpoint.url}${path}`, {
       method,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      timeoutMs: REQUEST_TIMEOUT_MS,
+      maxBody: MAX_BODY,
+      keepAlive: true,
     });
   } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-    throw new UnavailableError(`${what} failed: ${cause}`, { cause: error });
+    throw new UnavailableError(`${what} failed: ${(error as { code?: string }).code ?? (error as Error).message}`, { cause: error });
   }
 }
 
-async function expectOk(endpoint: SsmEndpoint, response: Response, what: string): Promise<void> {
-  if (response.ok) return;
-  const text = (await response.text().catch(() => '')).trim();
+function expectOk(endpoint: SsmEndpoint, response: HttpAnswer, what: string): void {
+  if (ok(response)) return;
+  const text = response.body.trim();
   throw new UnavailableError(`SSM API of inbound "${endpoint.inbound}": ${what}: HTTP ${response.status}${text ? ` ${text}` : ''}`);
 }
 
@@ -76,27 +83,27 @@ async function inBatches<T>(items: T[], work: (item: T) => Promise<void>): Promi
 export async function syncSsmUsers(config: SingboxConfig, users: readonly SyncUser[]): Promise<void> {
   for (const endpoint of ssmEndpoints(config)) {
     const response = await request(endpoint, 'GET', '/server/v1/users');
-    await expectOk(endpoint, response, 'list users');
+    expectOk(endpoint, response, 'list users');
     const current = new Map(
-      ((await response.json()) as { users?: { username: string; uPSK: string }[] }).users?.map((u) => [u.username, u.uPSK]) ?? [],
+      (JSON.parse(response.body) as { users?: { username: string; uPSK: string }[] }).users?.map((u) => [u.username, u.uPSK]) ?? [],
     );
     const wanted = new Map(users.map((u) => [ssmUsername(u.name, endpoint.inbound), userKey(endpoint.method, u)]));
     const extra = [...current.keys()].filter((name) => !wanted.has(name));
     const changed = [...wanted].filter(([name, key]) => current.has(name) && current.get(name) !== key);
     const missing = [...wanted].filter(([name]) => !current.has(name));
     await inBatches(extra, async (name) => {
-      await expectOk(endpoint, await request(endpoint, 'DELETE', userPath(name)), `delete user ${name}`);
+      expectOk(endpoint, await request(endpoint, 'DELETE', userPath(name)), `delete user ${name}`);
     });
     await inBatches(changed, async ([name, uPSK]) => {
-      await expectOk(endpoint, await request(endpoint, 'PUT', userPath(name), { uPSK }), `update user ${name}`);
+      expectOk(endpoint, await request(endpoint, 'PUT', userPath(name), { uPSK }), `update user ${name}`);
     });
     await inBatches(missing, async ([username, uPSK]) => {
       const added = await request(endpoint, 'POST', '/server/v1/users', { username, uPSK });
-      if (!added.ok) {
+      if (!ok(added)) {
         // A refused entry stays in sing-box's user table and fails every later change until deleted (singbox.md §7).
         await request(endpoint, 'DELETE', userPath(username)).catch(() => undefined);
       }
-      await expectOk(endpoint, added, `add user ${username}`);
+      expectOk(endpoint, added, `add user ${username}`);
     });
   }
 }
