@@ -9,12 +9,12 @@
 // MariaDB by batch-schedules.mariadb.test.ts.
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AgentDescription } from '../../agent-core/common/description.js';
 import { createLogger } from '../../agent-core/common/logger.js';
 import type { BatchCreator, BatchSpec } from '../../hub/batches/index.js';
 import { MISSED, runSchedulesJob, type ScheduleRunnerDeps } from '../../hub/batches/schedule-runner.js';
 import { HubError } from '../../hub/errors.js';
 import { storeDescription } from '../../hub/node-status.js';
+import { tallyDescription } from '../support/described.js';
 import { startTestHub, type DatabaseKind, type TestHub } from '../support/hub.js';
 import { until } from '../support/until.js';
 import { joinHub, leave, seedUnreachableNode, shortSqliteWaits } from './jobs.suite.js';
@@ -29,24 +29,11 @@ const MISSED_AFTER_MS = 5_000;
  * An agent offering `tally.run` (operator) and `tally.purge` (a role this hub does not know, so
  * owner), as the node-status job would have stored it.
  */
-const tallyAgent = (nodeId: string): AgentDescription => ({
-  agentVersion: '1.0.0',
-  nodeId,
-  plugins: [
-    {
-      id: 'tally',
-      version: '1.0.0',
-      state: 'running',
-      healthy: true,
-      message: '',
-      events: [],
-      commands: [
-        { name: 'tally.run', role: 'operator', description: '', input: { type: 'object' }, output: {}, mutates: true, timeoutMs: 5000 },
-        { name: 'tally.purge', role: 'superuser', description: '', input: { type: 'object' }, output: {}, mutates: true, timeoutMs: 5000 },
-      ],
-    },
-  ],
-});
+const tallyAgent = (nodeId: string) =>
+  tallyDescription(nodeId, [
+    { name: 'tally.run', role: 'operator' },
+    { name: 'tally.purge', role: 'superuser' },
+  ]);
 
 export function batchSchedulesSuite(kind: DatabaseKind): void {
   describe(`batch schedules, hub on ${kind}`, () => {

@@ -4,29 +4,14 @@
 // again. The nodes are rows whose agents do not answer; their commands come from stored Describes,
 // as createBatch reads them. tests/integration/batches.suite.ts runs batches on real agents.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentDescription } from '../../agent-core/common/description.js';
 import { createBatch } from '../../hub/batches/index.js';
 import { ORPHANED_ERROR } from '../../hub/batches/runner.js';
 import { resolveTarget } from '../../hub/batches/target.js';
 import { storeDescription } from '../../hub/node-status.js';
+import { tallyDescription } from '../support/described.js';
 import { ownerApi, startTestHub, type TestHub } from '../support/hub.js';
 import { seedUnreachableNode } from './jobs.suite.js';
 
-const described = (nodeId: string, commands: { name: string; role: string }[]): AgentDescription => ({
-  agentVersion: '1.0.0',
-  nodeId,
-  plugins: [
-    {
-      id: 'tally',
-      version: '1.0.0',
-      state: 'running',
-      healthy: true,
-      message: '',
-      events: [],
-      commands: commands.map((c) => ({ ...c, description: '', input: { type: 'object' }, output: {}, mutates: true, timeoutMs: 5000 })),
-    },
-  ],
-});
 
 describe('batch commands, hub on SQLite (no agents)', () => {
   let hub: TestHub;
@@ -38,7 +23,7 @@ describe('batch commands, hub on SQLite (no agents)', () => {
     const db = hub.app.db;
     for (const [id, tags] of [['e1', ['east']], ['e2', ['east', 'edge']], ['w1', ['west']], ['w2', ['west', 'edge']], ['off', ['east']]] as const) {
       await seedUnreachableNode(db, id, [...tags]);
-      await storeDescription(db, id, described(id, [{ name: 'tally.run', role: 'operator' }, { name: 'tally.wipe', role: 'admin' }]), Date.now());
+      await storeDescription(db, id, tallyDescription(id, [{ name: 'tally.run', role: 'operator' }, { name: 'tally.wipe', role: 'admin' }]), Date.now());
     }
     await db('nodes').where({ id: 'off' }).update({ enabled: false });
   });
