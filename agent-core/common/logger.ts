@@ -2,7 +2,8 @@
 // default fields the process adds (node_id on the agent), and trace_id while a trace is active.
 // Written here rather than with a logging library: the agent idles on a 1 GB node, and winston with
 // its formats and streams cost the idle agent about 1.5 MB for what is one JSON.stringify per line.
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, openSync, type WriteStream } from 'node:fs';
+import path from 'node:path';
 import { traceId } from './tracing.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -54,8 +55,25 @@ function line(level: LogLevel, msg: string, fields: Record<string, unknown>, met
   }
 }
 
+/**
+ * Opens the log file now, so a path that cannot be written fails the start with its reason
+ * instead of crashing the process later from an unhandled stream error. Its folder is made if
+ * missing, private like the file.
+ */
+function openSink(file: string): WriteStream {
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const stream = createWriteStream('', { fd: openSync(file, 'a', 0o600) });
+  let failed = false;
+  // A later failure (disk full, file system gone) must not end the process: say so once, go on.
+  stream.on('error', (error) => {
+    if (!failed) process.stderr.write(line('error', 'writing the log file failed; logging to standard error only', {}, { file, error: error.message }));
+    failed = true;
+  });
+  return stream;
+}
+
 export function createLogger({ service, level, file, fields = {} }: LoggerOptions): RootLogger {
-  const sink: WriteStream | undefined = file ? createWriteStream(file, { flags: 'a', mode: 0o600 }) : undefined;
+  const sink: WriteStream | undefined = file ? openSink(file) : undefined;
   const shared = { level: level as string };
   const write = (text: string) => {
     process.stderr.write(text);

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -16,5 +16,20 @@ describe('logger', () => {
     expect(lines[0]).toMatchObject({ level: 'warn', msg: 'plugin restarted', service: 'agent', node_id: 'hk-1', plugin: 'sysmetrics' });
     expect(new Date(lines[0].time).getTime()).toBeGreaterThan(Date.now() - 60_000);
     expect((await stat(file)).mode & 0o777).toBe(0o600);
+  });
+
+  it('makes a missing log folder (private) before the first line, so a fresh data dir logs from the start', async () => {
+    const dir = path.join(await mkdtemp(path.join(os.tmpdir(), 'boxfleet-log-')), 'data', 'logs');
+    const logger = createLogger({ service: 'hub', level: 'info', file: path.join(dir, 'hub.log') });
+    logger.info('hub listening');
+    await logger.close();
+    expect(JSON.parse(await readFile(path.join(dir, 'hub.log'), 'utf8'))).toMatchObject({ msg: 'hub listening' });
+    expect((await stat(dir)).mode & 0o777).toBe(0o700);
+  });
+
+  it('refuses at once, naming the path, a log file that cannot be opened', async () => {
+    const blocker = path.join(await mkdtemp(path.join(os.tmpdir(), 'boxfleet-log-')), 'a-file');
+    await writeFile(blocker, '');
+    expect(() => createLogger({ service: 'hub', level: 'info', file: path.join(blocker, 'hub.log') })).toThrow(/a-file/);
   });
 });
