@@ -107,6 +107,7 @@ describe('a node running real sing-box', { timeout: 120_000 }, () => {
   it('conserves bytes across an agent kill -9, restarts, reloads and repeated drains', async () => {
     await sync([alice, bob]);
     await ledger.drain();
+    const sentBefore = bytes.sent();
     const vless = await clientFor('vless', alice);
     const ss = await clientFor('shadowsocks', alice);
     let moved = 0;
@@ -153,7 +154,11 @@ describe('a node running real sing-box', { timeout: 120_000 }, () => {
     const totals = await ledger.drain();
     const down = totals.get('alice')?.down ?? 0;
     expect(moved).toBeGreaterThan(8 * MB);
-    expect(Math.abs(down - moved) / moved).toBeLessThanOrEqual(TOLERANCE);
+    // A reload cuts downloads mid-way: what sing-box relayed then lies between what the clients
+    // received and what the origin sent. Below the first is a loss, above the second a double count.
+    const sentSinceStart = bytes.sent() - sentBefore;
+    expect(down).toBeGreaterThanOrEqual(moved * (1 - TOLERANCE));
+    expect(down).toBeLessThanOrEqual(sentSinceStart * (1 + TOLERANCE));
   });
 
   it('refuses a base config sing-box rejects, with its own message, and keeps serving the previous one', async () => {

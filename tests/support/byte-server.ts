@@ -8,6 +8,11 @@ const BLOCK = randomBytes(64 * 1024); // random, so nothing on the way can compr
 
 export interface ByteServer {
   port: number;
+  /**
+   * Bytes this server handed to the kernel on every connection so far, headers included: what a
+   * proxy relaying its downloads can have counted at most.
+   */
+  sent(): number;
   close(): Promise<void>;
 }
 
@@ -27,9 +32,16 @@ export async function startByteServer(): Promise<ByteServer> {
     };
     pump();
   });
+  const open = new Set<net.Socket>();
+  let closedSent = 0;
+  server.on('connection', (socket) => {
+    open.add(socket);
+    socket.once('close', () => (open.delete(socket), (closedSent += socket.bytesWritten)));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as net.AddressInfo).port,
+    sent: () => [...open].reduce((sum, socket) => sum + socket.bytesWritten, closedSent),
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
