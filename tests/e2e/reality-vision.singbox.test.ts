@@ -1,19 +1,19 @@
 // VLESS + REALITY + Vision as an operator sets it up and a user meets it: the hub generates the
 // REALITY keys, a base config with a Vision inbound goes to a real agent running real sing-box (the
-// REALITY handshake target is a TLS server on loopback), and a real sing-box client runs the user's
-// profile from /sub as the hub wrote it. The bytes it moves are billed to the user's subscription.
+// REALITY handshake target is an HTTPS server on loopback), and a real sing-box client runs the
+// user's profile from /sub as the hub wrote it. The bytes it moves are billed to the user's
+// subscription: plain HTTP, and HTTPS, where Vision stops wrapping the inner TLS records once their
+// handshake is done.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import tls from 'node:tls';
 import { promisify } from 'node:util';
 import selfsigned from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { realityPublicKey } from '../../hub/reality.js';
 import { freePort, startAgentProcess, type AgentProcess } from '../support/agent-process.js';
-import { downloadThroughProxy, startByteServer, type ByteServer } from '../support/byte-server.js';
+import { downloadOverTls, downloadThroughProxy, startByteServer, type ByteServer } from '../support/byte-server.js';
 import { ownerApi, startTestHub, type TestHub } from '../support/hub.js';
 import { singboxBin } from '../support/real-components.js';
 import { singboxNodePlugins, startProfileClient, type SingboxClient } from '../support/singbox-peers.js';
@@ -33,7 +33,9 @@ describe('VLESS + REALITY + Vision with a real sing-box client', { timeout: 120_
   let base: string;
   let work: string;
   let bytes: ByteServer;
-  let target: tls.Server;
+  /** The REALITY handshake target, and an HTTPS byte server for downloads with TLS inside. */
+  let target: ByteServer;
+  let certificate: string;
   let agent: AgentProcess;
   let client: SingboxClient | undefined;
   let keys: { private_key: string; public_key: string; short_id: string };
@@ -52,8 +54,8 @@ describe('VLESS + REALITY + Vision with a real sing-box client', { timeout: 120_
       algorithm: 'sha256',
       extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: SERVER_NAME }] }],
     });
-    target = tls.createServer({ key: pems.private, cert: pems.cert, minVersion: 'TLSv1.3' }, (socket) => socket.end());
-    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    certificate = pems.cert;
+    target = await startByteServer({ tls: { key: pems.private, cert: pems.cert } });
 
     hub = await startTestHub('sqlite', { config: { jobs_enabled: true, traffic_interval_s: 1, usage_rollup_interval_s: 1, quota_interval_s: 1, reconcile_interval_s: 1 } });
     base = await hub.app.listen({ host: '127.0.0.1', port: 0 });
@@ -64,7 +66,7 @@ describe('VLESS + REALITY + Vision with a real sing-box client', { timeout: 120_
     keys = await api('POST', '/api/v1/configs/reality-keypair');
     const reality = {
       enabled: true,
-      handshake: { server: '127.0.0.1', server_port: (target.address() as net.AddressInfo).port },
+      handshake: { server: '127.0.0.1', server_port: target.port },
       private_key: keys.private_key,
       short_id: [keys.short_id],
     };
@@ -98,7 +100,7 @@ describe('VLESS + REALITY + Vision with a real sing-box client', { timeout: 120_
     if (status.pid) process.kill(status.pid, 'SIGTERM');
     await hub?.close();
     await bytes?.close();
-    await new Promise((resolve) => (target ? target.close(resolve) : resolve(undefined)));
+    await target?.close();
     await rm(work, { recursive: true, force: true });
   });
 
@@ -127,8 +129,9 @@ describe('VLESS + REALITY + Vision with a real sing-box client', { timeout: 120_
     });
 
     client = await startProfileClient(bin, work, profile, node.tag);
-    const download = await downloadThroughProxy(client.proxyPort, bytes.port, 4 * MB);
-    const moved = download.received + download.sent;
+    const plain = await downloadThroughProxy(client.proxyPort, bytes.port, 2 * MB);
+    const secure = await downloadOverTls(client.proxyPort, target.port, SERVER_NAME, certificate, 4 * MB);
+    const moved = plain.received + plain.sent + secure.received + secure.sent;
 
     const subscription = await until('the traffic billed to alice', async () => {
       const s = await api('GET', `/api/v1/subscriptions/${subscriptionId}`);
