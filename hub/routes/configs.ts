@@ -54,8 +54,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/reality-keypair',
     {
-      // Changes nothing on the hub (a POST because every call makes a new secret); only admins write base configs.
-      config: { role: 'admin', audit: false },
+      // A POST: every call makes a new secret. The audit row says who asked (its input is empty; the keys are the answer).
+      config: { role: 'admin', audit: 'config.reality-keypair' },
       schema: {
         description: "A new REALITY key pair and short id for an inbound's tls.reality (private_key, short_id: [short_id]); clients get the public key through their subscription.",
         response: {

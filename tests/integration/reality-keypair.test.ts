@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { realityPublicKey } from '../../hub/reality.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
+import { until } from '../support/until.js';
 
 describe('REALITY keys and Vision in base configs', () => {
   let hub: TestHub;
@@ -24,6 +25,9 @@ describe('REALITY keys and Vision in base configs', () => {
     expect(realityPublicKey(pair.private_key)).toBe(pair.public_key);
     expect(pair.short_id).toMatch(/^[0-9a-f]{16}$/);
     expect((await generate(await hub.as('operator'))).statusCode).toBe(403);
+    // Who asked is audited; the keys, which are only in the answer, are not.
+    const row = await until('the audit row of the key pair', async () => (await hub.app.db('audit_log').where({ action: 'config.reality-keypair', admin: 'test-admin' }).first()) ?? undefined);
+    expect(JSON.stringify(row)).not.toContain(pair.private_key);
   });
 
   it('saves a VLESS+REALITY+Vision inbound with the generated keys, whose private key only admins read back', async () => {
