@@ -308,7 +308,7 @@ export function baseConfigProblem(config: unknown): string | undefined {
 }
 
 /** The one VLESS flow an inbound may carry (boxfleet's extension of a sing-box inbound). */
-export const VISION_FLOW = 'xtls-rprx-vision';
+const VISION_FLOW = 'xtls-rprx-vision';
 
 /**
  * Why this inbound cannot take `flow` (whatever its value), or undefined when it can: a VLESS
