@@ -2,12 +2,13 @@
 // and how one is applied is hub/config-versions.ts. Applying pushes at once, so the admin sees what
 // the node said: for one node, a config the node refuses (sing-box check) is answered with the
 // node's message; an unreachable node gets it when it returns (202). For a tag, every node's result
-// is listed.
+// is listed. A REALITY key pair for an inbound comes from here too.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { actorOf } from '../auth.js';
 import { applyToNode, findConfigVersion, readConfigVersion, saveConfigVersion, type ApplyResult } from '../config-versions.js';
 import { ConfigVersion, Node } from '../db/models.js';
 import { HubError, type HubErrorCode } from '../errors.js';
+import { realityKeyPair } from '../reality.js';
 import { baseConfigProblem } from '../../plugins/singbox-config/contract.js';
 import { findNode } from './nodes/node.js';
 
@@ -48,6 +49,25 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       reply.code(201);
       return version.toPublic();
     },
+  );
+
+  app.post(
+    '/reality-keypair',
+    {
+      // A POST: every call makes a new secret. The audit row says who asked (its input is empty; the keys are the answer).
+      config: { role: 'admin', audit: 'config.reality-keypair' },
+      schema: {
+        description: "A new REALITY key pair and short id for an inbound's tls.reality (private_key, short_id: [short_id]); clients get the public key through their subscription.",
+        response: {
+          200: Type.Object({
+            private_key: Type.String({ description: 'X25519, base64url without padding, as `sing-box generate reality-keypair` prints it' }),
+            public_key: Type.String({ description: 'The matching public key, in the same encoding' }),
+            short_id: Type.String({ pattern: '^[0-9a-f]{16}$' }),
+          }),
+        },
+      },
+    },
+    async () => realityKeyPair(),
   );
 
   app.get(

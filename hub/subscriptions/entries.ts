@@ -4,9 +4,10 @@
 // The entry mirrors how singbox-config injects users: the same credential per protocol, and for
 // shadowsocks the user key from singbox-config's contract, with the client password
 // "<server PSK>:<user key>" for shadowsocks-2022.
-import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { shadowsocksUserKey, ss2022KeyBytes } from '../../plugins/singbox-config/contract.js';
+import { realityPublicKey } from '../reality.js';
 
 export type EntryType = 'vless' | 'vmess' | 'trojan' | 'shadowsocks' | 'hysteria2' | 'tuic' | 'anytls';
 
@@ -94,15 +95,6 @@ export function hostOf(address: string): string {
   return address; // a bare host, or a bare IPv6 address
 }
 
-/** The X25519 public key (base64url, 43 chars) of a REALITY private key. */
-export function realityPublicKey(privateKey: string): string {
-  const raw = Buffer.from(privateKey, 'base64url');
-  // PKCS#8 wrapping of a raw X25519 private key (RFC 8410).
-  const der = Buffer.concat([Buffer.from('302e020100300506032b656e04220420', 'hex'), raw]);
-  const jwk = createPublicKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })).export({ format: 'jwk' });
-  return String(jwk.x);
-}
-
 /**
  * Per key or certificate, not per entry: a profile repeats the same few of them once per node and
  * user, and hashing or deriving each again was nearly half the time spent building entries.
@@ -186,8 +178,8 @@ function dialOf(node: EntryNode, inbound: Json): Dial | undefined {
   return { host: override?.host || node.public_host || hostOf(node.address), port: override?.port ?? port };
 }
 
-/** The user's part of an entry: uuid and/or password (and the vless flow). */
-type Credentials = Pick<Entry, 'uuid' | 'password' | 'flow'>;
+/** The user's part of an entry: uuid and/or password. */
+type Credentials = Pick<Entry, 'uuid' | 'password'>;
 
 /** Everything but the name and the user's credentials, for one inbound that takes users; undefined for any other. */
 function entryBase(inbound: Json, dial: Dial): Omit<Entry, 'name'> | undefined {
@@ -199,6 +191,9 @@ function entryBase(inbound: Json, dial: Dial): Omit<Entry, 'name'> | undefined {
       const obfs = isObject(inbound.obfs) && inbound.obfs.type === 'salamander' ? { type: 'salamander' as const, password: String(inbound.obfs.password ?? '') } : undefined;
       return { ...base, obfs };
     }
+    case 'vless':
+      // The flow is the inbound's (singbox-config gives it to every user there): clients must send the same.
+      return { ...base, flow: str(inbound.flow) ?? '' };
     case 'tuic':
       return { ...base, congestion_control: str(inbound.congestion_control) ?? 'cubic' };
     case 'shadowsocks': {
@@ -214,7 +209,6 @@ function entryBase(inbound: Json, dial: Dial): Omit<Entry, 'name'> | undefined {
 function credentialsOf(type: EntryType, inbound: Json, user: EntryUser): Credentials {
   switch (type) {
     case 'vless':
-      return { uuid: user.uuid.toLowerCase(), flow: '' };
     case 'vmess':
       return { uuid: user.uuid.toLowerCase() };
     case 'tuic':

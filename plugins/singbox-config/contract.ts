@@ -280,7 +280,8 @@ export function shadowsocksUserKey(method: string, user: Pick<SyncUser, 'passwor
 /**
  * Why a base config cannot be served, naming the path, or undefined when it can: it must not carry
  * what boxfleet manages (users on user-taking inbounds, the Clash/V2Ray APIs, an ssm-api service),
- * and its shadowsocks inbounds must take several users.
+ * its shadowsocks inbounds must take several users, and an inbound's `flow` must be
+ * xtls-rprx-vision on a VLESS inbound that can carry it (visionProblem).
  */
 export function baseConfigProblem(config: unknown): string | undefined {
   if (!isObject(config)) return 'config: must be a sing-box config object';
@@ -306,8 +307,30 @@ export function baseConfigProblem(config: unknown): string | undefined {
   return undefined;
 }
 
+/** The one VLESS flow an inbound may carry (boxfleet's extension of a sing-box inbound). */
+const VISION_FLOW = 'xtls-rprx-vision';
+
+/**
+ * Why this inbound cannot take `flow` (whatever its value), or undefined when it can: a VLESS
+ * inbound on TLS (plain or REALITY) with no transport and no multiplex, because Vision reads the TLS
+ * records of the raw connection (sing-box checks none of this; the connection fails at run time).
+ */
+export function visionProblem(inbound: Json): string | undefined {
+  if (inbound.type !== 'vless') return 'only a VLESS inbound takes a flow';
+  if (!isObject(inbound.tls) || inbound.tls.enabled !== true) return `${VISION_FLOW} needs TLS (tls.enabled, plain or REALITY)`;
+  if (isObject(inbound.transport)) return `${VISION_FLOW} runs on the TLS connection itself; remove the transport or the flow`;
+  if (isObject(inbound.multiplex) && inbound.multiplex.enabled === true) return `${VISION_FLOW} does not work with multiplex; disable multiplex or remove the flow`;
+  return undefined;
+}
+
 function inboundProblem(inbound: unknown, at: string): string | undefined {
   if (!isObject(inbound)) return `${at}: must be an object`;
+  if ('flow' in inbound) {
+    // Moved onto every user of the inbound when served (render.ts); sing-box has no inbound-level flow.
+    if (inbound.flow !== VISION_FLOW) return `${at}.flow: must be ${JSON.stringify(VISION_FLOW)}; leave it out for no flow`;
+    const problem = visionProblem(inbound);
+    if (problem) return `${at}.flow: ${problem}`;
+  }
   if (!takesUsers(inbound)) return undefined;
   if ('users' in inbound) return `${at}.users: users are managed by users.sync; remove them from the base config`;
   if (inbound.type !== 'shadowsocks') return undefined;

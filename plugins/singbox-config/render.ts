@@ -79,6 +79,11 @@ export function render({ base, users, routeRules, ruleSets = [], experimental, s
         const method = String(inbound.method);
         return { ...inbound, users: users.map((u) => ({ name: u.name, password: userKey(method, u) })) };
       }
+      if (inbound.type === 'vless' && 'flow' in inbound) {
+        // The inbound's flow (checkBase allowed only xtls-rprx-vision) goes to every user there.
+        const { flow, ...rest } = inbound;
+        return { ...rest, users: users.map((u) => USER_FIELDS.vless({ ...u, flow: flow as SyncUser['flow'] })) };
+      }
       return { ...inbound, users: users.map(USER_FIELDS[inbound.type as UserProtocol]) };
     });
   }

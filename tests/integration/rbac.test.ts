@@ -76,6 +76,7 @@ const ROUTES: [string, string, Need, { url?: string; body?: object; ownSession?:
   ['POST', '/api/v1/configs', 'admin', { body: {} }],
   ['GET', '/api/v1/configs/:id', 'viewer', { url: '/api/v1/configs/999999' }],
   ['POST', '/api/v1/configs/:id/apply', 'admin', { url: '/api/v1/configs/999999/apply', body: {} }],
+  ['POST', '/api/v1/configs/reality-keypair', 'admin'],
   ['GET', '/api/v1/nodes/:id/config/history', 'viewer', { url: '/api/v1/nodes/no-such-node/config/history' }],
   ['POST', '/api/v1/nodes/:id/config/rollback', 'admin', { url: '/api/v1/nodes/no-such-node/config/rollback' }],
 

@@ -130,17 +130,34 @@ export async function startClient(
   protocol: Protocol,
   user: TestUser,
 ): Promise<SingboxClient> {
+  return runClient(bin, dir, `client-${protocol}-${user.name}`, (proxyPort) => ({
+    log: { level: 'warn' },
+    inbounds: [{ type: 'mixed', tag: 'mixed-in', listen: '127.0.0.1', listen_port: proxyPort }],
+    outbounds: [outbound(profile, protocol, user)],
+    route: { final: 'node' },
+  }));
+}
+
+/**
+ * A sing-box client run from a subscription's sing-box profile as the hub gave it, but for its
+ * mixed inbound's port (a free one) and everything going to the outbound tagged `final`. The byte
+ * server is on loopback, which the profile (rightly) sends direct: that rule is dropped here.
+ */
+export function startProfileClient(bin: string, dir: string, profile: Record<string, any>, final: string): Promise<SingboxClient> {
+  return runClient(bin, dir, 'client-profile', (proxyPort) => {
+    const copy = structuredClone(profile);
+    copy.inbounds[0].listen_port = proxyPort;
+    copy.route.final = final;
+    copy.route.rules = copy.route.rules.filter((rule: Record<string, unknown>) => !rule.ip_is_private);
+    return copy;
+  });
+}
+
+/** Runs sing-box on the config made for a free proxy port; resolves once that port accepts connections. */
+async function runClient(bin: string, dir: string, name: string, config: (proxyPort: number) => object): Promise<SingboxClient> {
   const proxyPort = await freePort();
-  const file = path.join(dir, `client-${protocol}-${user.name}-${proxyPort}.json`);
-  await writeFile(
-    file,
-    JSON.stringify({
-      log: { level: 'warn' },
-      inbounds: [{ type: 'mixed', tag: 'mixed-in', listen: '127.0.0.1', listen_port: proxyPort }],
-      outbounds: [outbound(profile, protocol, user)],
-      route: { final: 'node' },
-    }),
-  );
+  const file = path.join(dir, `${name}-${proxyPort}.json`);
+  await writeFile(file, JSON.stringify(config(proxyPort)));
   const child = spawn(bin, ['run', '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (c) => (stderr += c));

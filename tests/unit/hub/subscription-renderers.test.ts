@@ -5,7 +5,8 @@
 import { isMap, isScalar, isSeq, parse, parseDocument, type Node as YamlNode } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { clashDocument, renderClash } from '../../../hub/subscriptions/formats/clash.js';
-import { buildEntries, entryName, hostOf, placeholderEntry, realityPublicKey, type Entry } from '../../../hub/subscriptions/entries.js';
+import { buildEntries, entryName, hostOf, placeholderEntry, type Entry } from '../../../hub/subscriptions/entries.js';
+import { realityPublicKey } from '../../../hub/reality.js';
 import { chooseFormat, contentDisposition, FORMATS, profileTitle, renderOptionsOf, SUBSCRIPTION_FORMATS, subscriptionUserinfo, type Format } from '../../../hub/subscriptions/format.js';
 import { renderBase64 } from '../../../hub/subscriptions/formats/base64.js';
 import { renderLinks } from '../../../hub/subscriptions/formats/links.js';

@@ -175,6 +175,13 @@ describe('checkBase: what users.sync and other plugins manage is refused, naming
     ['an inbound that is not an object', { inbounds: ['vless'] }, 'config.inbounds[0]: must be an object'],
     // A method named like an Object.prototype member is no method sing-box knows.
     ['a shadowsocks method named "constructor"', { inbounds: [{ type: 'shadowsocks', method: 'constructor', password: 'k' }] }, 'config.inbounds[0].method: "constructor" cannot take users'],
+    ['a flow other than xtls-rprx-vision', { inbounds: [{ type: 'vless', tls, flow: 'xtls-rprx-direct' }] }, 'config.inbounds[0].flow: must be "xtls-rprx-vision"; leave it out for no flow'],
+    ['an empty flow', { inbounds: [{ type: 'vless', tls, flow: '' }] }, 'config.inbounds[0].flow: must be "xtls-rprx-vision"'],
+    ['a flow on a trojan inbound', { inbounds: [{ type: 'trojan', tls, flow: 'xtls-rprx-vision' }] }, 'config.inbounds[0].flow: only a VLESS inbound takes a flow'],
+    ['a flow on a VLESS inbound without TLS', { inbounds: [{ type: 'mixed' }, { type: 'vless', flow: 'xtls-rprx-vision' }] }, 'config.inbounds[1].flow: xtls-rprx-vision needs TLS (tls.enabled, plain or REALITY)'],
+    ['a flow on a VLESS inbound with TLS disabled', { inbounds: [{ type: 'vless', tls: { ...tls, enabled: false }, flow: 'xtls-rprx-vision' }] }, 'config.inbounds[0].flow: xtls-rprx-vision needs TLS'],
+    ['a flow over a transport', { inbounds: [{ type: 'vless', tls, transport: { type: 'ws', path: '/' }, flow: 'xtls-rprx-vision' }] }, 'config.inbounds[0].flow: xtls-rprx-vision runs on the TLS connection itself; remove the transport or the flow'],
+    ['a flow with multiplex', { inbounds: [{ type: 'vless', tls, multiplex: { enabled: true }, flow: 'xtls-rprx-vision' }] }, 'config.inbounds[0].flow: xtls-rprx-vision does not work with multiplex'],
   ];
   it.each(refusals)('refuses %s', (_what, base, message) => {
     expect(() => checkBase(base)).toThrow(InvalidArgumentError);
@@ -183,6 +190,36 @@ describe('checkBase: what users.sync and other plugins manage is refused, naming
 
   it('accepts a base config without managed parts', () => {
     expect(() => checkBase({ inbounds: [{ type: 'vless', tag: 'v' }], experimental: { cache_file: { enabled: true } }, services: [] })).not.toThrow();
+  });
+  it('accepts xtls-rprx-vision on a VLESS inbound over TLS or REALITY, multiplex off', () => {
+    const reality = { enabled: true, server_name: 'www.example.com', reality: { enabled: true, handshake: { server: 'www.example.com', server_port: 443 }, private_key: 'k', short_id: ['01'] } };
+    expect(() => checkBase({ inbounds: [{ type: 'vless', tls, flow: 'xtls-rprx-vision' }] })).not.toThrow();
+    expect(() => checkBase({ inbounds: [{ type: 'vless', tls: reality, multiplex: { enabled: false }, flow: 'xtls-rprx-vision' }] })).not.toThrow();
+  });
+});
+
+describe('render: the VLESS flow of an inbound', () => {
+  it('gives every user of the inbound its flow and takes it off the inbound; other inbounds keep each user\'s own', () => {
+    const out = renderWith({
+      inbounds: [
+        { type: 'vless', tag: 'vision', listen_port: 443, tls, flow: 'xtls-rprx-vision' },
+        { type: 'vless', tag: 'plain', listen_port: 8443, tls },
+      ],
+    });
+    expect(inbound(out, 0)).toEqual({
+      type: 'vless',
+      tag: 'vision',
+      listen_port: 443,
+      tls,
+      users: [
+        { name: 'alice', uuid: alice.uuid, flow: 'xtls-rprx-vision' },
+        { name: 'bob', uuid: bob.uuid, flow: 'xtls-rprx-vision' },
+      ],
+    });
+    expect(inbound(out, 1).users).toEqual([
+      { name: 'alice', uuid: alice.uuid, flow: 'xtls-rprx-vision' },
+      { name: 'bob', uuid: bob.uuid, flow: '' },
+    ]);
   });
 });
 

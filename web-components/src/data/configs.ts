@@ -52,6 +52,10 @@ export const inboundTagsOf = (id: number) =>
     return Array.isArray(inbounds) ? inbounds.map((i) => (i as { tag?: unknown }).tag).filter((tag): tag is string => typeof tag === 'string') : [];
   });
 
+/** A new REALITY key pair and short id (admins only): the private key goes into an inbound, the public key to clients. */
+export const generateRealityKeyPair = () =>
+  request<{ private_key: string; public_key: string; short_id: string }>('POST', '/api/v1/configs/reality-keypair');
+
 /** Saves a new version; the hub refuses (400, naming the field) what the agent manages itself. */
 export const saveConfigVersion = (config: unknown, comment: string) =>
   request<ConfigVersion>('POST', '/api/v1/configs', { config, comment });

@@ -3,14 +3,17 @@
 // makes a new immutable version, applying pushes it to this node and shows what sing-box said. Also:
 // every saved version, every push to this node, a diff between any two versions (or a version and
 // the editor), and rollback. Applying and rolling back ask first. "Roll out…" sends a saved version
-// to this node, a tag or every node in stages behind health gates (<bf-rollout-form>).
+// to this node, a tag or every node in stages behind health gates (<bf-rollout-form>). Admins get
+// shortcuts on VLESS and REALITY inbounds: REALITY keys from the hub, the Vision flow on or off.
 import { css, html, nothing } from 'lit';
 import { may, type Role } from '../../../agent-core/common/roles.js';
-import { applyConfigVersion, applyConfigVersionToTag, getConfigVersion, getNodeConfigHistory, listConfigVersions, rollBackNodeConfig, saveConfigVersion, type ApplyResult, type TagApplyResult } from '../data/configs.js';
+import { applyConfigVersion, applyConfigVersionToTag, generateRealityKeyPair, getConfigVersion, getNodeConfigHistory, listConfigVersions, rollBackNodeConfig, saveConfigVersion, type ApplyResult, type TagApplyResult } from '../data/configs.js';
 import { getNode } from '../data/nodes.js';
+import { inboundTools, withRealityKeys, withVisionFlow } from '../ui/inbound-tools.js';
 import { lineOfPath, parseJson, pathInMessage, prettyJson } from '../ui/json-text.js';
 import { t } from '../i18n.js';
 import '../widgets/bf-config-diff.js';
+import '../widgets/bf-copy-button.js';
 import '../widgets/bf-json-editor.js';
 import '../widgets/bf-rollout-form.js';
 import type { BfJsonEditor } from '../widgets/bf-json-editor.js';
@@ -44,6 +47,7 @@ export class BfConfigEditor extends LocalizedElement {
     tagResult: { state: true },
     tag: { state: true },
     rollingOut: { state: true },
+    generated: { state: true },
   };
   nodeId = '';
   adminRole: Role = 'viewer';
@@ -68,6 +72,8 @@ export class BfConfigEditor extends LocalizedElement {
   tag = '';
   /** Whether the Roll out… form is open (for the open version). */
   rollingOut = false;
+  /** The public key of the REALITY keys last generated into an inbound (by its index), for the admin to see. */
+  generated: { index: number; public_key: string } | null = null;
 
   private readonly history = new Loader(this, () => getNodeConfigHistory(this.nodeId));
   private readonly versions = new Loader(this, () => listConfigVersions(PER_PAGE, this.offset));
@@ -142,6 +148,7 @@ export class BfConfigEditor extends LocalizedElement {
     this.shown++;
     this.opened = true;
     this.rollingOut = false;
+    this.generated = null;
     this.editing = version;
     this.text = this.savedText = text;
     this.changes.error = '';
@@ -306,6 +313,46 @@ export class BfConfigEditor extends LocalizedElement {
     if (parsed.ok) this.text = prettyJson(parsed.value);
   }
 
+  /** Puts a new REALITY key pair from the hub into inbound `index` of the editor's config. */
+  private generateReality(index: number) {
+    void this.act(async () => {
+      const keys = await generateRealityKeyPair();
+      const parsed = parseJson(this.text);
+      if (!parsed.ok) return;
+      this.text = prettyJson(withRealityKeys(parsed.value, index, keys));
+      this.generated = { index, public_key: keys.public_key };
+    });
+  }
+
+  private setVision(index: number, on: boolean) {
+    const parsed = parseJson(this.text);
+    if (parsed.ok) this.text = prettyJson(withVisionFlow(parsed.value, index, on));
+  }
+
+  /** The shortcuts on VLESS and REALITY inbounds (admins, on a config that parses). */
+  private inboundSection(config: unknown) {
+    const tools = inboundTools(config);
+    if (tools.length === 0) return nothing;
+    return html`<div data-inbound-tools>
+      ${tools.map(
+        (tool) => html`<div class="row" data-inbound=${tool.label}>
+            <strong>${tool.label}</strong>
+            <button class="secondary" ?disabled=${this.changes.busy} @click=${() => this.generateReality(tool.index)}>${t('config.generateReality')}</button>
+            ${tool.vless
+              ? html`<label><input type="checkbox" .checked=${tool.vision} ?disabled=${!tool.vision && !tool.visionAllowed}
+                    @change=${(e: Event) => this.setVision(tool.index, (e.target as HTMLInputElement).checked)} />
+                  ${t('config.visionFlow')}</label>
+                ${tool.visionAllowed ? nothing : html`<span class="muted">${t('config.visionNeeds')}</span>`}`
+              : nothing}
+          </div>
+          ${this.generated?.index === tool.index
+            ? html`<p class="row" data-public-key>${t('config.realityPublicKey')} <code>${this.generated.public_key}</code>
+                <bf-copy-button .value=${this.generated.public_key}></bf-copy-button></p>`
+            : nothing}`,
+      )}
+    </div>`;
+  }
+
   private goTo(line: number) {
     this.renderRoot.querySelector<BfJsonEditor>('bf-json-editor')?.goToLine(line);
   }
@@ -344,6 +391,7 @@ export class BfConfigEditor extends LocalizedElement {
             <pre class="refusal">${refusal}</pre></div>`
         : nothing}
       ${this.notice ? html`<p class="ok" role="status" data-notice>${this.notice}</p>` : nothing}
+      ${canChange && parsed.ok ? this.inboundSection(parsed.value) : nothing}
       ${canChange
         ? html`<div class="row">
             <input name="comment" aria-label=${t('config.comment')} placeholder=${t('config.comment')} maxlength="500"
