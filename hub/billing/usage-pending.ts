@@ -152,3 +152,41 @@ export async function foldPending(trx: Knex.Transaction, nodeIds: readonly strin
   }
   return outcome;
 }
+
+/** Pending rows read per query by pendingUsageOf: each may hold some 600 KB of cells. */
+const ROWS_PER_READ = 16;
+
+/** One user's bytes in one node's pending row. */
+export interface PendingCell {
+  node_id: string;
+  hour: number;
+  upload_bytes: number;
+  download_bytes: number;
+  billed_bytes: number;
+}
+
+/**
+ * One user's cells in the pending rows of the hours in [from, to): what usage_hourly does not hold
+ * yet. Every row's cells are read, a few rows at a time (the rows are what the traffic job wrote
+ * since the last roll-up, so their number is bounded by usage_rollup_interval_s).
+ */
+export async function pendingUsageOf(db: Knex, userId: number, from: number, to: number): Promise<PendingCell[]> {
+  const found: PendingCell[] = [];
+  const ids = (await db('usage_pending').where('hour', '>=', from).andWhere('hour', '<', to).orderBy('id').select('id')) as { id: number | string }[];
+  for (const part of chunks(ids, ROWS_PER_READ)) {
+    const rows = (await db('usage_pending').whereIn('id', part.map((r) => r.id)).select('id', 'node_id', 'hour', 'cells')) as {
+      id: number | string;
+      node_id: string;
+      hour: number | string;
+      cells: string;
+    }[];
+    for (const row of rows) {
+      const cells = decodeCells(row.id, row.cells);
+      for (let i = 0; i < cells.length; i += CELL) {
+        if (cells[i] !== userId) continue;
+        found.push({ node_id: row.node_id, hour: Number(row.hour), upload_bytes: cells[i + 1]!, download_bytes: cells[i + 2]!, billed_bytes: cells[i + 3]! });
+      }
+    }
+  }
+  return found;
+}

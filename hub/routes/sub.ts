@@ -32,7 +32,9 @@ import { subscriptionLookup, type Holder } from '../subscriptions/lookup.js';
 import { profileBuilder, refusalOf, usageOf, STATUS_TEXT, type Status } from '../subscriptions/profile.js';
 import { shareLink } from '../subscriptions/share-link.js';
 import type { RenderOptions } from '../subscriptions/subscription-format.js';
+import { dayRange, MAX_USAGE_DAYS, userUsage } from '../user-usage.js';
 import { StringEnum } from './schemas.js';
+import { Bytes, Day } from './user-usage.js';
 
 export interface SubRoutesOptions {
   /** Requests per token per minute. Default 60 (a client refreshes every few hours). */
@@ -47,11 +49,24 @@ export interface SubRoutesOptions {
   excludeUnhealthy: boolean;
   /** sub_entry_name_template: how entry names are made ('' : the usual names). */
   entryNameTemplate?: string;
+  /** reset_timezone: whose calendar days /usage sums by. */
+  timeZone: string;
 }
 
 const Params = Type.Object({ token: Type.String({ maxLength: 200 }) });
 const FormatQuery = Type.Object({ format: Type.Optional(StringEnum(FORMATS)) });
 const QrQuery = Type.Object({ link: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })) });
+const PORTAL_USAGE_DAYS = 30;
+const UsageQuery = Type.Object({ days: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_USAGE_DAYS, default: PORTAL_USAGE_DAYS })) });
+/** The user's own usage: days and nodes by name only (the portal shows no node id or address). */
+const PortalUsage = Type.Object({
+  from: Day(),
+  to: Day(),
+  time_zone: Type.String(),
+  days: Type.Array(Type.Object({ day: Day(), ...Bytes })),
+  nodes: Type.Array(Type.Object({ name: Type.String(), ...Bytes })),
+  totals: Type.Object(Bytes),
+});
 
 /**
  * Per token and per client IP, checked before anything is read. Kept here, in one place, so the
@@ -131,6 +146,20 @@ const routes: FastifyPluginAsyncTypebox<SubRoutesOptions> = async (app, opts) =>
       if (!profile) return notFound(request, reply);
       reply.header('cache-control', 'no-store');
       return subscriptionInfo(profile, request.publicUrl);
+    },
+  );
+
+  // The user's traffic per day and per node, the last `days` days (today last), for the portal.
+  app.get(
+    '/:token/usage',
+    { config: { role: 'public', audit: false }, schema: { params: Params, querystring: UsageQuery, response: { 200: PortalUsage }, hide: true } },
+    async (request, reply) => {
+      const found = await lookup(request.params.token);
+      if (!found) return notFound(request, reply);
+      const range = dayRange({}, app.now(), opts.timeZone, request.query.days ?? PORTAL_USAGE_DAYS);
+      const { days, nodes, totals } = await userUsage(app.db, found.holder.user.id, range, opts.timeZone);
+      reply.header('cache-control', 'no-store');
+      return { ...range, time_zone: opts.timeZone, days, nodes: nodes.map(({ node_id: _, ...named }) => named), totals };
     },
   );
 
