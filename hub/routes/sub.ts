@@ -33,8 +33,7 @@ import { profileBuilder, refusalOf, usageOf, STATUS_TEXT, type Status } from '..
 import { shareLink } from '../subscriptions/share-link.js';
 import type { RenderOptions } from '../subscriptions/subscription-format.js';
 import { dayRange, MAX_USAGE_DAYS, userUsage } from '../user-usage.js';
-import { StringEnum } from './schemas.js';
-import { Bytes, Day } from './user-usage.js';
+import { CalendarDay, StringEnum, UsageBytes } from './schemas.js';
 
 export interface SubRoutesOptions {
   /** Requests per token per minute. Default 60 (a client refreshes every few hours). */
@@ -60,12 +59,12 @@ const PORTAL_USAGE_DAYS = 30;
 const UsageQuery = Type.Object({ days: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_USAGE_DAYS, default: PORTAL_USAGE_DAYS })) });
 /** The user's own usage: days and nodes by name only (the portal shows no node id or address). */
 const PortalUsage = Type.Object({
-  from: Day(),
-  to: Day(),
+  from: CalendarDay(),
+  to: CalendarDay(),
   time_zone: Type.String(),
-  days: Type.Array(Type.Object({ day: Day(), ...Bytes })),
-  nodes: Type.Array(Type.Object({ name: Type.String(), ...Bytes })),
-  totals: Type.Object(Bytes),
+  days: Type.Array(Type.Object({ day: CalendarDay(), ...UsageBytes })),
+  nodes: Type.Array(Type.Object({ name: Type.String(), ...UsageBytes })),
+  totals: Type.Object(UsageBytes),
 });
 
 /**

@@ -9,19 +9,18 @@ import { whereGiven } from '../db/queries.js';
 import { HubError } from '../errors.js';
 import { calendarDays, dayAt, shiftDay, sumByDay } from '../usage-days.js';
 import { addBytes, noBytes, usageByHour } from '../usage-today.js';
-import { IsoTime } from './schemas.js';
+import { CalendarDay, IsoTime, UsageBytes } from './schemas.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 /** A year of hours per node and user is the most one answer holds. */
 const MAX_RANGE_DAYS = 366;
 
-const Bytes = { upload_bytes: Type.Integer(), download_bytes: Type.Integer(), billed_bytes: Type.Integer() };
 const UsageOut = Type.Object({
   from: IsoTime,
   to: IsoTime,
-  rows: Type.Array(Type.Object({ hour: IsoTime, node_id: Type.String(), user_id: Type.Integer(), ...Bytes })),
-  totals: Type.Object(Bytes),
+  rows: Type.Array(Type.Object({ hour: IsoTime, node_id: Type.String(), user_id: Type.Integer(), ...UsageBytes })),
+  totals: Type.Object(UsageBytes),
 });
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
@@ -87,7 +86,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         description: "The fleet's traffic per UTC day, every node and user summed; exact at once (it includes the usage not rolled up yet).",
         querystring: Type.Object({ days: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_RANGE_DAYS, default: 7 })) }),
-        response: { 200: Type.Array(Type.Object({ day: Type.String(), ...Bytes })) },
+        response: { 200: Type.Array(Type.Object({ day: CalendarDay(), ...UsageBytes })) },
       },
     },
     async (request) => {

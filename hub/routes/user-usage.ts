@@ -5,7 +5,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { User } from '../db/models.js';
 import { HubError } from '../errors.js';
 import { dayRange, MAX_USAGE_DAYS, userUsage } from '../user-usage.js';
-import { IdParams, StringEnum } from './schemas.js';
+import { CalendarDay, IdParams, StringEnum, UsageBytes } from './schemas.js';
 
 export interface UserUsageRoutesOptions {
   /** reset_timezone: whose calendar days the usage is summed by. */
@@ -14,8 +14,7 @@ export interface UserUsageRoutesOptions {
 
 const DEFAULT_DAYS = 30;
 
-export const Day = (description = 'A calendar date (YYYY-MM-DD) in reset_timezone.') => Type.String({ format: 'date', description });
-export const Bytes = { upload_bytes: Type.Integer({ minimum: 0 }), download_bytes: Type.Integer({ minimum: 0 }), billed_bytes: Type.Integer({ minimum: 0 }) };
+const Day = (description = 'A calendar date (YYYY-MM-DD) in reset_timezone.') => CalendarDay(description);
 
 const UserUsageOut = Type.Object({
   user_id: Type.Integer(),
@@ -25,12 +24,12 @@ const UserUsageOut = Type.Object({
   by: StringEnum(['day', 'node'] as const),
   buckets: Type.Array(
     Type.Union([
-      Type.Object({ day: Day(), ...Bytes }),
-      Type.Object({ node_id: Type.String(), node_name: Type.String(), ...Bytes }),
+      Type.Object({ day: Day(), ...UsageBytes }),
+      Type.Object({ node_id: Type.String(), node_name: Type.String(), ...UsageBytes }),
     ]),
     { description: 'by=day: every day of the range, oldest first, zero when unused. by=node: each node used in the range, most billed first.' },
   ),
-  totals: Type.Object(Bytes),
+  totals: Type.Object(UsageBytes),
 });
 
 const routes: FastifyPluginAsyncTypebox<UserUsageRoutesOptions> = async (app, opts) => {
