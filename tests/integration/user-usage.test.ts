@@ -54,7 +54,8 @@ describe('per-user usage by day and by node', () => {
       insertPending(trx, [
         { nodeId: 'hk-1', hour: at('2031-03-10T04:00:00Z'), upload: 12, download: 14, billed: 26, cells: [alice.id, 5, 6, 11, bob.id, 7, 8, 15] },
         { nodeId: 'hk-1', hour: at('2031-03-10T04:00:00Z'), upload: 1, download: 1, billed: 2, cells: [alice.id, 1, 1, 2] },
-        { nodeId: 'us-1', hour: at('2031-03-10T04:00:00Z'), upload: 1, download: 1, billed: 2, cells: [bob.id, 1, 1, 2] },
+        // Bob's byte counts equal Alice's id: they are not her cell.
+        { nodeId: 'us-1', hour: at('2031-03-10T04:00:00Z'), upload: alice.id, download: alice.id, billed: alice.id, cells: [bob.id, alice.id, alice.id, alice.id] },
       ]),
     );
   });
@@ -125,7 +126,7 @@ describe('per-user usage by day and by node', () => {
 
     const theirs = (await hub.app.inject({ method: 'GET', url: `/sub/${bob.token}/usage?days=7` })).json();
     expect(theirs.days).toHaveLength(7);
-    expect(theirs.totals).toEqual({ upload_bytes: 58, download_bytes: 59, billed_bytes: 117 });
+    expect(theirs.totals).toEqual({ upload_bytes: 57 + alice.id, download_bytes: 58 + alice.id, billed_bytes: 115 + alice.id });
     expect(theirs.nodes.map((n: { name: string }) => n.name)).toEqual(['Hong Kong 1', 'US 1']);
 
     const unknown = await hub.app.inject({ method: 'GET', url: '/sub/AAAAAAAAAAAAAAAAAAAAAAAAAAAA/usage' });
