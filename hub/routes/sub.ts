@@ -1,5 +1,6 @@
 // /sub/:token: what an end user's proxy client fetches; /sub/:token/info: the same profile as JSON
-// (status, usage, links) for the portal and for clients; the QR codes. Public (the token is the secret), never
+// (status, usage, links) for the portal and for clients; /sub/:token/usage: the user's traffic per day and
+// per node (by name), for the portal; the QR codes. Public (the token is the secret), never
 // audited, and the token never reaches a log line (the request log names the route pattern only).
 // An unknown token answers exactly like an unknown path. Rate-limited per token and per client IP.
 //
