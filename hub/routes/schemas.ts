@@ -9,7 +9,7 @@ export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Ty
 export const IsoTime = Type.String({ format: 'date-time', maxLength: 64 });
 export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 /** A calendar date, YYYY-MM-DD. */
-export const CalendarDay = (description?: string) => Type.String({ format: 'date', ...(description ? { description } : {}) });
+export const CalendarDay = (description?: string) => Type.String({ format: 'date', maxLength: 10, ...(description ? { description } : {}) });
 /** The byte counts every usage answer gives (billed: × the node's multiplier, what quotas count). */
 export const UsageBytes = { upload_bytes: Type.Integer({ minimum: 0 }), download_bytes: Type.Integer({ minimum: 0 }), billed_bytes: Type.Integer({ minimum: 0 }) };
 
