@@ -141,7 +141,7 @@ export const HUB_SETTINGS = {
   traffic_interval_s: job("how often every node's traffic ledger is drained, in seconds", Type.Number({ exclusiveMinimum: 0, default: 60 })),
   quota_interval_s: job("how often quotas, expiry and plans' traffic resets are applied, in seconds", Type.Number({ exclusiveMinimum: 0, default: 60 })),
   reset_timezone: job(
-    'the IANA time zone (e.g. Asia/Shanghai) whose midnights the daily, weekly, monthly and yearly traffic resets of plans fall on',
+    'the IANA time zone (e.g. Asia/Shanghai) whose midnights the daily, weekly, monthly and yearly traffic resets of plans fall on, and whose days per-user usage is summed by',
     Type.String({ minLength: 1, default: 'UTC' }),
   ),
   usage_rollup_interval_s: job(

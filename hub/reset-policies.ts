@@ -12,7 +12,7 @@ export const RESET_PERIOD_MS = 30 * 24 * 3_600_000;
 /** monthly plans reset on a day that every month has. */
 export const MAX_RESET_DAY = 28;
 
-interface WallDate {
+export interface WallDate {
   year: number;
   /** 1–12 */
   month: number;
@@ -21,7 +21,7 @@ interface WallDate {
 
 const formats = new Map<string, Intl.DateTimeFormat>();
 
-function wallClock(instant: number, timeZone: string) {
+export function wallClock(instant: number, timeZone: string) {
   let format = formats.get(timeZone);
   if (!format) {
     format = new Intl.DateTimeFormat('en-US', {
@@ -40,7 +40,7 @@ function offsetAt(instant: number, timeZone: string): number {
 }
 
 /** The instant of 00:00 on `date` in the zone (or the first instant after it, where a DST change skips midnight). */
-function midnight({ year, month, day }: WallDate, timeZone: string): number {
+export function midnight({ year, month, day }: WallDate, timeZone: string): number {
   const wall = Date.UTC(year, month - 1, day);
   const guess = wall - offsetAt(wall, timeZone);
   const at = wall - offsetAt(guess, timeZone);
@@ -48,7 +48,7 @@ function midnight({ year, month, day }: WallDate, timeZone: string): number {
 }
 
 /** The calendar date `days` after `date` (negative: before). */
-function addDays({ year, month, day }: WallDate, days: number): WallDate {
+export function addDays({ year, month, day }: WallDate, days: number): WallDate {
   const d = new Date(Date.UTC(year, month - 1, day + days));
   return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate() };
 }

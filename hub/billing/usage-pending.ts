@@ -152,3 +152,73 @@ export async function foldPending(trx: Knex.Transaction, nodeIds: readonly strin
   }
   return outcome;
 }
+
+/** Pending rows read per query by pendingUsageOf: each may hold some 600 KB of cells. */
+const ROWS_PER_READ = 16;
+
+const COMMA = 44;
+const OPEN = 91;
+const CLOSE = 93;
+
+/**
+ * One user's upload, download and billed bytes in a row's cells, summed if they are there more than
+ * once, without parsing the other users' (a row holds up to 10,000): the user id as a whole number
+ * at the start of a cell, i.e. after a multiple of four commas. The text is as insertPending writes
+ * it (JSON.stringify: no spaces); a cell that is not three safe integers is refused as decodeCells does.
+ */
+function cellOf(id: unknown, text: string, userId: number): [number, number, number] | undefined {
+  const token = String(userId);
+  let found: [number, number, number] | undefined;
+  let commas = 0;
+  let counted = 0;
+  for (let at = text.indexOf(token); at !== -1; at = text.indexOf(token, at + token.length)) {
+    const before = text.charCodeAt(at - 1);
+    if ((before !== COMMA && before !== OPEN) || text.charCodeAt(at + token.length) !== COMMA) continue;
+    for (; counted < at; counted++) if (text.charCodeAt(counted) === COMMA) commas++;
+    if (commas % CELL !== 0) continue;
+    const bytes: number[] = [];
+    for (let end = at + token.length; bytes.length < CELL - 1 && text.charCodeAt(end) === COMMA; ) {
+      const first = end + 1;
+      for (end = first; end < text.length && text.charCodeAt(end) !== COMMA && text.charCodeAt(end) !== CLOSE; end++);
+      bytes.push(end > first ? Number(text.slice(first, end)) : NaN);
+    }
+    if (bytes.length !== CELL - 1 || !bytes.every((n) => Number.isSafeInteger(n) && n >= 0)) {
+      throw new Error(`usage_pending row ${String(id)}: user ${token}'s cell is not three byte counts`);
+    }
+    found = found ? [found[0] + bytes[0]!, found[1] + bytes[1]!, found[2] + bytes[2]!] : [bytes[0]!, bytes[1]!, bytes[2]!];
+  }
+  return found;
+}
+
+/** One user's bytes in one node's pending row. */
+export interface PendingCell {
+  node_id: string;
+  hour: number;
+  upload_bytes: number;
+  download_bytes: number;
+  billed_bytes: number;
+}
+
+/**
+ * One user's cells in the pending rows of the hours in [from, to): what usage_hourly does not hold
+ * yet. Every row's cells are read, a few rows at a time (the rows are what the traffic job wrote
+ * since the last roll-up, so their number is bounded by usage_rollup_interval_s), and searched for
+ * the user's cell rather than parsed whole.
+ */
+export async function pendingUsageOf(db: Knex, userId: number, from: number, to: number): Promise<PendingCell[]> {
+  const found: PendingCell[] = [];
+  const ids = (await db('usage_pending').where('hour', '>=', from).andWhere('hour', '<', to).orderBy('id').select('id')) as { id: number | string }[];
+  for (const part of chunks(ids, ROWS_PER_READ)) {
+    const rows = (await db('usage_pending').whereIn('id', part.map((r) => r.id)).select('id', 'node_id', 'hour', 'cells')) as {
+      id: number | string;
+      node_id: string;
+      hour: number | string;
+      cells: string;
+    }[];
+    for (const row of rows) {
+      const cell = cellOf(row.id, row.cells, userId);
+      if (cell) found.push({ node_id: row.node_id, hour: Number(row.hour), upload_bytes: cell[0], download_bytes: cell[1], billed_bytes: cell[2] });
+    }
+  }
+  return found;
+}

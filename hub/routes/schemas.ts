@@ -8,6 +8,10 @@ export const StringEnum = <T extends string>(values: readonly T[], options: Reco
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 export const IsoTime = Type.String({ format: 'date-time', maxLength: 64 });
 export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+/** A calendar date, YYYY-MM-DD. */
+export const CalendarDay = (description?: string) => Type.String({ format: 'date', maxLength: 10, ...(description ? { description } : {}) });
+/** The byte counts every usage answer gives (billed: × the node's multiplier, what quotas count). */
+export const UsageBytes = { upload_bytes: Type.Integer({ minimum: 0 }), download_bytes: Type.Integer({ minimum: 0 }), billed_bytes: Type.Integer({ minimum: 0 }) };
 
 /** `?page=1&per_page=50` (at most 200). */
 const PageQuery = {

@@ -1,5 +1,6 @@
 // /sub/:token: what an end user's proxy client fetches; /sub/:token/info: the same profile as JSON
-// (status, usage, links) for the portal and for clients; the QR codes. Public (the token is the secret), never
+// (status, usage, links) for the portal and for clients; /sub/:token/usage: the user's traffic per day and
+// per node (by name), for the portal; the QR codes. Public (the token is the secret), never
 // audited, and the token never reaches a log line (the request log names the route pattern only).
 // An unknown token answers exactly like an unknown path. Rate-limited per token and per client IP.
 //
@@ -32,7 +33,8 @@ import { subscriptionLookup, type Holder } from '../subscriptions/lookup.js';
 import { profileBuilder, refusalOf, usageOf, STATUS_TEXT, type Status } from '../subscriptions/profile.js';
 import { shareLink } from '../subscriptions/share-link.js';
 import type { RenderOptions } from '../subscriptions/subscription-format.js';
-import { StringEnum } from './schemas.js';
+import { dayRange, MAX_USAGE_DAYS, userUsage } from '../user-usage.js';
+import { CalendarDay, StringEnum, UsageBytes } from './schemas.js';
 
 export interface SubRoutesOptions {
   /** Requests per token per minute. Default 60 (a client refreshes every few hours). */
@@ -47,11 +49,24 @@ export interface SubRoutesOptions {
   excludeUnhealthy: boolean;
   /** sub_entry_name_template: how entry names are made ('' : the usual names). */
   entryNameTemplate?: string;
+  /** reset_timezone: whose calendar days /usage sums by. */
+  timeZone: string;
 }
 
 const Params = Type.Object({ token: Type.String({ maxLength: 200 }) });
 const FormatQuery = Type.Object({ format: Type.Optional(StringEnum(FORMATS)) });
 const QrQuery = Type.Object({ link: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })) });
+const PORTAL_USAGE_DAYS = 30;
+const UsageQuery = Type.Object({ days: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_USAGE_DAYS, default: PORTAL_USAGE_DAYS })) });
+/** The user's own usage: days and nodes by name only (the portal shows no node id or address). */
+const PortalUsage = Type.Object({
+  from: CalendarDay(),
+  to: CalendarDay(),
+  time_zone: Type.String(),
+  days: Type.Array(Type.Object({ day: CalendarDay(), ...UsageBytes })),
+  nodes: Type.Array(Type.Object({ name: Type.String(), ...UsageBytes })),
+  totals: Type.Object(UsageBytes),
+});
 
 /**
  * Per token and per client IP, checked before anything is read. Kept here, in one place, so the
@@ -131,6 +146,20 @@ const routes: FastifyPluginAsyncTypebox<SubRoutesOptions> = async (app, opts) =>
       if (!profile) return notFound(request, reply);
       reply.header('cache-control', 'no-store');
       return subscriptionInfo(profile, request.publicUrl);
+    },
+  );
+
+  // The user's traffic per day and per node, the last `days` days (today last), for the portal.
+  app.get(
+    '/:token/usage',
+    { config: { role: 'public', audit: false }, schema: { params: Params, querystring: UsageQuery, response: { 200: PortalUsage }, hide: true } },
+    async (request, reply) => {
+      const found = await lookup(request.params.token);
+      if (!found) return notFound(request, reply);
+      const range = dayRange({}, app.now(), opts.timeZone, request.query.days ?? PORTAL_USAGE_DAYS);
+      const { days, nodes, totals } = await userUsage(app.db, found.holder.user.id, range, opts.timeZone);
+      reply.header('cache-control', 'no-store');
+      return { ...range, time_zone: opts.timeZone, days, nodes: nodes.map(({ node_id: _, ...named }) => named), totals };
     },
   );
 

@@ -7,20 +7,20 @@ import { usageNodeIds } from '../billing/usage-rows.js';
 import { UsageHourly } from '../db/models.js';
 import { whereGiven } from '../db/queries.js';
 import { HubError } from '../errors.js';
-import { usageByHour } from '../usage-today.js';
-import { IsoTime } from './schemas.js';
+import { calendarDays, dayAt, shiftDay, sumByDay } from '../usage-days.js';
+import { addBytes, noBytes, usageByHour } from '../usage-today.js';
+import { CalendarDay, IsoTime, UsageBytes } from './schemas.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 /** A year of hours per node and user is the most one answer holds. */
 const MAX_RANGE_DAYS = 366;
 
-const Bytes = { upload_bytes: Type.Integer(), download_bytes: Type.Integer(), billed_bytes: Type.Integer() };
 const UsageOut = Type.Object({
   from: IsoTime,
   to: IsoTime,
-  rows: Type.Array(Type.Object({ hour: IsoTime, node_id: Type.String(), user_id: Type.Integer(), ...Bytes })),
-  totals: Type.Object(Bytes),
+  rows: Type.Array(Type.Object({ hour: IsoTime, node_id: Type.String(), user_id: Type.Integer(), ...UsageBytes })),
+  totals: Type.Object(UsageBytes),
 });
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
@@ -72,12 +72,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         download_bytes: Number(r.download_bytes),
         billed_bytes: Number(r.billed_bytes),
       }));
-      const totals = { upload_bytes: 0, download_bytes: 0, billed_bytes: 0 };
-      for (const r of rows) {
-        totals.upload_bytes += r.upload_bytes;
-        totals.download_bytes += r.download_bytes;
-        totals.billed_bytes += r.billed_bytes;
-      }
+      const totals = noBytes();
+      for (const r of rows) addBytes(totals, r);
       return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), rows, totals };
     },
   );
@@ -90,27 +86,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         description: "The fleet's traffic per UTC day, every node and user summed; exact at once (it includes the usage not rolled up yet).",
         querystring: Type.Object({ days: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_RANGE_DAYS, default: 7 })) }),
-        response: { 200: Type.Array(Type.Object({ day: Type.String(), ...Bytes })) },
+        response: { 200: Type.Array(Type.Object({ day: CalendarDay(), ...UsageBytes })) },
       },
     },
     async (request) => {
-      const days = request.query.days ?? 7;
-      const today = Math.floor(app.now() / DAY_MS) * DAY_MS;
-      const from = today - (days - 1) * DAY_MS;
-      const out = Array.from({ length: days }, (_, i) => ({
-        day: new Date(from + i * DAY_MS).toISOString().slice(0, 10),
-        upload_bytes: 0,
-        download_bytes: 0,
-        billed_bytes: 0,
-      }));
-      for (const [hour, sums] of await usageByHour(app.db, from, Number.MAX_SAFE_INTEGER)) {
-        const day = out[Math.floor((hour - from) / DAY_MS)];
-        if (!day) continue;
-        day.upload_bytes += sums.upload_bytes;
-        day.download_bytes += sums.download_bytes;
-        day.billed_bytes += sums.billed_bytes;
-      }
-      return out;
+      const today = dayAt(app.now(), 'UTC');
+      const { days, end } = calendarDays(shiftDay(today, -((request.query.days ?? 7) - 1)), today, 'UTC');
+      return sumByDay(days, end, await usageByHour(app.db, days[0]!.start, Number.MAX_SAFE_INTEGER));
     },
   );
 };

@@ -92,6 +92,7 @@ const ROUTES: [string, string, Need, { url?: string; body?: object; ownSession?:
   ['DELETE', '/api/v1/users/:id', 'operator', { url: '/api/v1/users/999999' }],
   ['GET', '/api/v1/users/:id/credentials', 'operator', { url: '/api/v1/users/999999/credentials' }],
   ['POST', '/api/v1/users/:id/token/rotate', 'operator', { url: '/api/v1/users/999999/token/rotate' }],
+  ['GET', '/api/v1/users/:id/usage', 'viewer', { url: '/api/v1/users/999999/usage' }],
 
   ['GET', '/api/v1/plans', 'viewer'],
   ['POST', '/api/v1/plans', 'admin', { body: {} }],
@@ -143,6 +144,7 @@ const ROUTES: [string, string, Need, { url?: string; body?: object; ownSession?:
   // End-user subscriptions: routes/sub.ts (the token is the credential).
   ['GET', '/sub/:token', 'public', { url: '/sub/no-such-token' }],
   ['GET', '/sub/:token/info', 'public', { url: '/sub/no-such-token/info' }],
+  ['GET', '/sub/:token/usage', 'public', { url: '/sub/no-such-token/usage' }],
   ['GET', '/sub/:token/qr.svg', 'public', { url: '/sub/no-such-token/qr.svg' }],
   ['GET', '/sub/:token/qr.png', 'public', { url: '/sub/no-such-token/qr.png' }],
 

@@ -29,6 +29,10 @@ describe('dashboard routes', () => {
     expect(route('#/users')).toEqual({ path: 'users/:id?', params: { id: '' } });
   });
 
+  it("opens a user's own page, with their usage, under the users", () => {
+    expect(route('#/users/7/usage')).toEqual({ path: 'users/:id/usage', params: { id: '7' } });
+  });
+
   it('ignores segments after a screen path', () => {
     expect(route('#/plans/extra')).toEqual({ path: 'plans', params: {} });
   });

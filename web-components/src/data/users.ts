@@ -27,3 +27,29 @@ export const createUser = (body: { name: string; note?: string }) => request<Use
 export const updateUser = (id: number, body: { note?: string; status?: UserStatus }) => request<User>('PATCH', `/api/v1/users/${id}`, body);
 
 export const deleteUser = (id: number) => request<void>('DELETE', `/api/v1/users/${id}`);
+
+export interface UsageBytes {
+  upload_bytes: number;
+  download_bytes: number;
+  billed_bytes: number;
+}
+
+/** GET /api/v1/users/:id/usage: days are calendar dates (YYYY-MM-DD) in the hub's reset time zone. */
+export interface UserUsage<B> {
+  user_id: number;
+  from: string;
+  to: string;
+  time_zone: string;
+  buckets: B[];
+  totals: UsageBytes;
+}
+export type DayUsage = { day: string } & UsageBytes;
+export type NodeUsage = { node_id: string; node_name: string } & UsageBytes;
+
+/** The user's traffic per day, every day of the range (by default the 30 days up to today). */
+export const getUserUsageByDay = (id: number, range: { from?: string; to?: string } = {}) =>
+  request<UserUsage<DayUsage>>('GET', `/api/v1/users/${id}/usage${query({ ...range, by: 'day' })}`);
+
+/** The user's traffic per node used in the range, most billed first. */
+export const getUserUsageByNode = (id: number, range: { from: string; to: string }) =>
+  request<UserUsage<NodeUsage>>('GET', `/api/v1/users/${id}/usage${query({ ...range, by: 'node' })}`);

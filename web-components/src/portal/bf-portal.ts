@@ -1,10 +1,12 @@
 // <bf-portal>: the end-user page at /portal/<token>: status, traffic and expiry, the subscription
-// QR code and link, import and copy per client app, the servers; English or Simplified Chinese.
+// QR code and link, their traffic per day and per server, import and copy per client app, the servers;
+// English or Simplified Chinese.
 import { LitElement, css, html, nothing } from 'lit';
 import { InvalidLinkError, loadPortal, qrImageUrl, tokenFromPath, type Portal } from './data.js';
 import { initialLocale, msg, reasonText, storeLocale, type PortalLocale } from './messages.js';
 import './bf-portal-clients.js';
 import './bf-portal-copy.js';
+import './bf-portal-history.js';
 import './bf-portal-links.js';
 import './bf-portal-usage.js';
 
@@ -90,6 +92,9 @@ export class BfPortal extends LitElement {
           <img src=${qrImageUrl(p.token)} alt=${msg(l, 'qr.alt')} width="220" height="220" />
           <code class="url" aria-label=${msg(l, 'sub.url')}>${p.url}</code>
           <bf-portal-copy primary .value=${p.url} .label=${msg(l, 'copy.url')} .locale=${l}></bf-portal-copy>
+        </section>
+        <section class="card wide">
+          <bf-portal-history .token=${p.token} .locale=${l}></bf-portal-history>
         </section>
         <section class="card wide">
           <bf-portal-clients .formats=${p.formats} .name=${p.name} .locale=${l}></bf-portal-clients>

@@ -89,3 +89,21 @@ export async function loadPortal(token: string): Promise<Portal> {
     links: info.entries.map((e) => ({ name: e.name, url: e.link })),
   };
 }
+
+/** What GET /sub/<token>/usage answers: days (YYYY-MM-DD, in the hub's reset time zone) and servers by name. */
+export interface PortalUsage {
+  from: string;
+  to: string;
+  time_zone: string;
+  days: { day: string; upload_bytes: number; download_bytes: number; billed_bytes: number }[];
+  nodes: { name: string; upload_bytes: number; download_bytes: number; billed_bytes: number }[];
+  totals: { upload_bytes: number; download_bytes: number; billed_bytes: number };
+}
+
+/** The user's traffic per day over the last 30 days and per server, as the quota counts it (billed bytes). */
+export async function loadUsage(token: string): Promise<PortalUsage> {
+  const res = await fetch(`/sub/${encodeURIComponent(token)}/usage`, { headers: { accept: 'application/json' }, cache: 'no-store' });
+  if (res.status === 404) throw new InvalidLinkError('not valid');
+  if (!res.ok) throw new Error(`the hub answered ${res.status}`);
+  return (await res.json()) as PortalUsage;
+}

@@ -47,6 +47,10 @@ const en = {
   'links.empty': 'No servers right now.',
   'links.qr': 'QR',
   'links.hide': 'Hide',
+  'history.title': 'Traffic per day',
+  'history.total': '{total} in the last {days} days (days in {zone})',
+  'history.servers': 'By server',
+  'history.failed': 'Could not load your traffic history.',
 };
 
 type Messages = typeof en;
@@ -99,6 +103,10 @@ const zh: Messages = {
   'links.empty': '暂无服务器。',
   'links.qr': '二维码',
   'links.hide': '收起',
+  'history.title': '每日流量',
+  'history.total': '近 {days} 天共 {total}（按 {zone} 时区计日）',
+  'history.servers': '按服务器',
+  'history.failed': '无法加载流量记录。',
 };
 
 const CATALOGS: Record<PortalLocale, Messages> = { en, 'zh-CN': zh };

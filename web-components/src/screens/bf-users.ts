@@ -110,7 +110,7 @@ export class BfUsers extends LocalizedElement {
                   <tbody>
                     ${users.items.map(
                       (u) => html`<tr class=${u.id === this.selected ? 'selected' : ''}>
-                        <td><a href="#/users/${u.id}">${u.name}</a></td>
+                        <td><a href="#/users/${u.id}">${u.name}</a> <a class="muted" href="#/users/${u.id}/usage" aria-label="${t('users.usage')} · ${u.name}">${t('users.usage')}</a></td>
                         <td><span class="badge ${u.status}">${t(u.status === 'active' ? 'users.active' : 'users.disabled')}</span></td>
                         <td class="note">${u.note}</td>
                         <td class="created">${formatDate(u.created_at)}</td>

@@ -64,6 +64,12 @@ export const SCREENS: readonly [Screen, ...Screen[]] = [
     render: ({ admin, params }) => html`<bf-users .adminRole=${admin.role} .selected=${Number(params.id) || null}></bf-users>`,
   },
   {
+    path: 'users/:id/usage',
+    role: 'viewer',
+    load: () => import('./bf-user.js'),
+    render: ({ admin, params }) => html`<bf-user .userId=${Number(params.id)} .adminRole=${admin.role}></bf-user>`,
+  },
+  {
     path: 'plans',
     nav: 'nav.plans',
     role: 'viewer',
