@@ -11,7 +11,8 @@ type Dialect = 'sqlite' | 'mysql';
 const enumOf = (...values: string[]) => (d: Dialect) =>
   d === 'mysql' ? `ENUM(${values.map((v) => `'${v}'`).join(', ')})` : `VARCHAR(${Math.max(...values.map((v) => v.length))})`;
 const same = (type: string) => () => type;
-const id = same('INTEGER NOT NULL');
+// An integer primary key: SQLite's rowid, MySQL's AUTO_INCREMENT (SQLAlchemy adds it there).
+const id = (d: Dialect) => (d === 'mysql' ? 'INTEGER NOT NULL AUTO_INCREMENT' : 'INTEGER NOT NULL');
 const fk = (table: string) => `FOREIGN KEY(${table === 'admins' ? 'admin_id' : 'user_id'}) REFERENCES ${table} (id)`;
 
 /** Per table: its columns (name → type in a dialect), then its constraints. */
