@@ -74,6 +74,9 @@ function json(value: unknown): Record<string, unknown> {
 }
 
 export async function readMarzban(db: Knex): Promise<MarzbanData> {
+  for (const table of ['users', 'proxies', 'admins', 'user_usage_logs']) {
+    if (!(await db.schema.hasTable(table))) throw new Error(`it has no ${table} table: the import reads Marzban 0.8's schema`);
+  }
   const [users, proxies, admins, resets] = await Promise.all([
     db('users').select('*').orderBy('id'),
     db('proxies').select('user_id', 'type', 'settings').orderBy('id'),
