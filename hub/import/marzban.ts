@@ -67,7 +67,7 @@ async function readSource(from: string): Promise<MarzbanData> {
   }
 }
 
-async function write(trx: Knex.Transaction, plan: ImportPlan, options: MarzbanImportOptions): Promise<void> {
+async function write(trx: Knex, plan: ImportPlan, options: MarzbanImportOptions): Promise<void> {
   const { now, logger } = options;
   const audit = (action: string, target: string, input: Record<string, unknown>) =>
     writeAudit(trx, logger, { time: now, admin_id: null, admin: ACTOR, action, target, input, result: 'ok', status_code: 200, error: null, duration_ms: 0, ip: '' });
@@ -126,7 +126,7 @@ export async function importMarzban(db: Knex, options: MarzbanImportOptions): Pr
     const missing = options.planMap.filter((r) => !existing.plans.has(r.plan.toLowerCase())).map((r) => r.plan);
     if (missing.length > 0) throw new Error(`--plan-map names plans boxfleet does not have: ${[...new Set(missing)].join(', ')}; create them first`);
     const plan = planImport(data, existing, { now: options.now, planMap: options.planMap });
-    if (!options.dryRun) await write(q as Knex.Transaction, plan, options);
+    if (!options.dryRun) await write(q, plan, options);
     return plan;
   };
   const plan = options.dryRun ? await run(db) : await db.transaction(run);
