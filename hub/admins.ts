@@ -31,6 +31,14 @@ export async function createAdmin(username: string, password: string, role: Role
 // Compared even for unknown names, so the answer time does not tell which usernames exist.
 const DUMMY_HASH = bcrypt.hashSync('boxfleet-dummy-password', BCRYPT_ROUNDS);
 
+/** Why an admin brought over from another panel may not sign in yet, and what to do. */
+export function passwordChangeRequired(username: string): HubError {
+  return new HubError(
+    'HUB_ERR_PASSWORD_CHANGE_REQUIRED',
+    `${username} must set a new password before using the hub: POST /api/v1/auth/password with {"username", "password" (the current one), "new_password"}`,
+  );
+}
+
 /** The admin if the password is right and the account is enabled; else undefined. */
 export async function verifyLogin(username: string, password: string): Promise<Admin | undefined> {
   const admin = await Admin.query().findOne({ username });

@@ -9,6 +9,7 @@ import type { AppLogger } from '../agent-core/common/logger.js';
 import { amendAuditError, writeAudit, type Actor, type AuditRecord } from './audit.js';
 import type { HubConfig } from './config.js';
 import { may, type Role } from '../agent-core/common/roles.js';
+import { passwordChangeRequired } from './admins.js';
 import { Admin } from './db/models.js';
 import { HubError } from './errors.js';
 import { SESSION_ENDED_MESSAGE } from './sessions.js';
@@ -145,6 +146,7 @@ export const authPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
       if (!admin || admin.disabled) throw new HubError('HUB_ERR_UNAUTHORIZED', 'this account is disabled or was removed');
       if (payload.ver !== admin.token_version) throw new HubError('HUB_ERR_UNAUTHORIZED', SESSION_ENDED_MESSAGE);
       request.admin = admin;
+      if (admin.must_change_password) throw passwordChangeRequired(admin.username);
       if (!may(admin.role, role)) {
         throw new HubError('HUB_ERR_FORBIDDEN', `this needs the ${role} role; ${admin.username} is ${admin.role}`);
       }

@@ -7,6 +7,7 @@ import { readStdin, run } from '../agent-core/common/cli-run.js';
 import { AGENT_VERSION } from '../agent-core/common/version.js';
 import { addAgentProgram } from '../agent-core/main.js';
 import { addBackupCommands } from './backup-cli.js';
+import { addImportCommands } from './import-cli.js';
 import { resolveHubConfig, settingEntries } from './config.js';
 import { settingOption } from './setting-option.js';
 import { settingsHelp } from './settings-docs.js';
@@ -69,6 +70,8 @@ program
       }
     }),
   );
+
+addImportCommands(program, run);
 
 addAgentProgram(program.command('agent').description('run or operate the node agent'), 'boxfleet agent');
 

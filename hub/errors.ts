@@ -7,6 +7,8 @@ export const HUB_ERRORS = {
   HUB_ERR_BAD_REQUEST: 400,
   HUB_ERR_UNAUTHORIZED: 401,
   HUB_ERR_FORBIDDEN: 403,
+  /** The admin must set a new password (POST /api/v1/auth/password) before anything else. */
+  HUB_ERR_PASSWORD_CHANGE_REQUIRED: 403,
   HUB_ERR_NOT_FOUND: 404,
   HUB_ERR_CONFLICT: 409,
   /** An install command that was used, revoked or has expired. */

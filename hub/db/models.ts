@@ -43,6 +43,8 @@ export class Admin extends Timestamped {
   last_login_at!: number | null;
   /** In every session's JWT; raised to end all of them (sign-out, password, role, disabled). */
   token_version!: number;
+  /** Brought over from another panel: no API use until the admin sets a new password (POST /api/v1/auth/password). */
+  must_change_password!: boolean;
 
   toPublic() {
     return {

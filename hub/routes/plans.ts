@@ -12,7 +12,7 @@ import { touchNodes } from '../fleet.js';
 import { MAX_RESET_DAY, RESET_POLICIES, type ResetPolicy } from '../reset-policies.js';
 import { IdParams, IsoTime, Nullable, StringEnum } from './schemas.js';
 
-const NodeTags = Type.Array(Type.String({ maxLength: 32, pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' }), { maxItems: 32, uniqueItems: true });
+export const NodeTags = Type.Array(Type.String({ maxLength: 32, pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' }), { maxItems: 32, uniqueItems: true });
 
 const fields = {
   name: Type.String({ minLength: 1, maxLength: 100 }),

@@ -50,6 +50,7 @@ const ROUTES: [string, string, Need, { url?: string; body?: object; ownSession?:
   ['GET', '/docs/static/swagger-initializer.js', 'public'],
   ['GET', '/docs/static/*', 'public', { url: '/docs/static/swagger-ui.css' }],
   ['POST', '/api/v1/auth/login', 'public', { body: LOGIN }],
+  ['POST', '/api/v1/auth/password', 'public', { body: {} }],
   ['GET', '/api/v1/auth/me', 'viewer'],
   // Signing out ends every session of the caller: called as admins of its own.
   ['POST', '/api/v1/auth/logout', 'viewer', { ownSession: true }],

@@ -1,0 +1,3 @@
+import { importMarzbanSuite } from './import-marzban.suite.js';
+
+importMarzbanSuite('sqlite');
