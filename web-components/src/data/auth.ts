@@ -14,6 +14,12 @@ export async function signIn(username: string, password: string): Promise<Admin>
   return result.admin;
 }
 
+/** Sets a new password with the current one (an admin the hub requires to change it), then signs in. */
+export async function changePasswordAndSignIn(username: string, password: string, newPassword: string): Promise<Admin> {
+  await request<void>('POST', '/api/v1/auth/password', { username, password, new_password: newPassword });
+  return signIn(username, newPassword);
+}
+
 export const currentAdmin = () => request<Admin>('GET', '/api/v1/auth/me');
 
 /** Ends the admin's sessions on the hub (every browser it signed in on), then forgets the token here. */

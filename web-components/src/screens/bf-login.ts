@@ -1,14 +1,17 @@
 // <bf-login>: the sign-in form; sends `bf-signed-in` with the admin.
 import { css, html } from 'lit';
-import { signIn } from '../data/auth.js';
+import { changePasswordAndSignIn, signIn } from '../data/auth.js';
+import { ApiError } from '../data/http.js';
 import { t } from '../i18n.js';
 import { SIGNED_IN } from '../ui/events.js';
 import { LocalizedElement } from '../ui/localized-element.js';
 
 export class BfLogin extends LocalizedElement {
-  static override properties = { error: { state: true }, busy: { state: true } };
+  static override properties = { error: { state: true }, busy: { state: true }, mustChange: { state: true } };
   error = '';
   busy = false;
+  /** The hub refused the sign-in until this admin sets a new password (e.g. one brought over from Marzban). */
+  mustChange = false;
 
   static override styles = css`
     form { display: grid; gap: 10px; max-width: 320px; margin: 48px auto; background: #fff; padding: 24px; border-radius: 8px; box-shadow: 0 1px 4px #0002; }
@@ -26,9 +29,13 @@ export class BfLogin extends LocalizedElement {
     this.busy = true;
     this.error = '';
     try {
-      const admin = await signIn(String(form.get('username')), String(form.get('password')));
+      const [username, password] = [String(form.get('username')), String(form.get('password'))];
+      const admin = this.mustChange
+        ? await changePasswordAndSignIn(username, password, String(form.get('new_password')))
+        : await signIn(username, password);
       this.dispatchEvent(new CustomEvent(SIGNED_IN, { detail: admin, bubbles: true, composed: true }));
     } catch (error) {
+      if (error instanceof ApiError && error.code === 'HUB_ERR_PASSWORD_CHANGE_REQUIRED') this.mustChange = true;
       this.error = (error as Error).message;
     } finally {
       this.busy = false;
@@ -41,8 +48,11 @@ export class BfLogin extends LocalizedElement {
         <h2>${t('login.title')}</h2>
         <label>${t('login.username')} <input name="username" autocomplete="username" required /></label>
         <label>${t('login.password')} <input name="password" type="password" autocomplete="current-password" required /></label>
+        ${this.mustChange
+          ? html`<label>${t('login.newPassword')} <input name="new_password" type="password" autocomplete="new-password" minlength="10" required /></label>`
+          : ''}
         ${this.error ? html`<div class="error" role="alert">${this.error}</div>` : ''}
-        <button type="submit" ?disabled=${this.busy}>${t('login.submit')}</button>
+        <button type="submit" ?disabled=${this.busy}>${t(this.mustChange ? 'login.changeAndSignIn' : 'login.submit')}</button>
       </form>
     `;
   }
