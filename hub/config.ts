@@ -20,6 +20,7 @@ export const SETTING_GROUPS = {
   tracing: 'Tracing',
   jobs: 'Scheduled jobs',
   alerts: 'Alerts',
+  user_events: 'User events',
   install: 'Node install',
 } as const;
 
@@ -194,6 +195,28 @@ export const HUB_SETTINGS = {
   alert_email_from: { group: 'alerts', meaning: 'sender of alert emails', schema: Type.String({ default: 'boxfleet@localhost' }) },
   alert_webhook_url: { group: 'alerts', meaning: 'webhook channel: alerts are POSTed here as JSON, signed with alert_webhook_secret', schema: Type.String({ default: '' }) },
   alert_webhook_secret: { group: 'alerts', meaning: "the webhook signature's HMAC key", schema: Type.String({ default: '' }) },
+
+  user_event_usage_thresholds: {
+    group: 'user_events',
+    meaning: "comma-separated percents (1–100) of a subscription's traffic whose crossing is a usage.threshold event, once per traffic period each (empty: none)",
+    schema: Type.String({ pattern: '^ *((100|[1-9][0-9]?) *(, *(100|[1-9][0-9]?) *)*)?$', default: '80,95' }),
+  },
+  user_event_expiring_days: {
+    group: 'user_events',
+    meaning: 'a subscription ending within this many days is a subscription.expiring event, once per end time (0: none)',
+    schema: Type.Integer({ minimum: 0, maximum: 365, default: 3 }),
+  },
+  user_event_webhook_url: {
+    group: 'user_events',
+    meaning: "user events are POSTed here as JSON, signed with user_event_webhook_secret (empty: not sent by webhook); sent on the alerts' interval, with alert_max_attempts",
+    schema: Type.String({ default: '' }),
+  },
+  user_event_webhook_secret: { group: 'user_events', meaning: "the user-event webhook signature's HMAC key", schema: Type.String({ default: '' }) },
+  user_event_telegram_chat_id: {
+    group: 'user_events',
+    meaning: 'the Telegram chat user events go to, through the alerts\' telegram_bot_token (empty: not sent to Telegram)',
+    schema: Type.String({ default: '' }),
+  },
 
   release_dir: {
     group: 'install',

@@ -21,6 +21,7 @@ import * as batchSchedules from './018-batch-schedules.js';
 import * as rollouts from './019-rollouts.js';
 import * as usagePending from './020-usage-pending.js';
 import * as resetStrategies from './021-reset-strategies.js';
+import * as userEvents from './023-user-events.js';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001-nodes': nodes,
@@ -44,6 +45,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '019-rollouts': rollouts,
   '020-usage-pending': usagePending,
   '021-reset-strategies': resetStrategies,
+  '023-user-events': userEvents,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
