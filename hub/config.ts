@@ -199,7 +199,7 @@ export const HUB_SETTINGS = {
   user_event_usage_thresholds: {
     group: 'user_events',
     meaning: "comma-separated percents (1–100) of a subscription's traffic whose crossing is a usage.threshold event, once per traffic period each (empty: none)",
-    schema: Type.String({ pattern: '^ *((100|[1-9][0-9]?) *(, *(100|[1-9][0-9]?) *)*)?$', default: '80,95' }),
+    schema: Type.String({ default: '80,95' }),
   },
   user_event_expiring_days: {
     group: 'user_events',
@@ -303,6 +303,11 @@ function checkTogether(config: HubConfig): HubConfig {
   }
   if (config.redis_url && !/^rediss?:\/\/[^/?#]/.test(config.redis_url)) {
     throw bad('redis_url', 'must be redis://[:password@]host:port[/db] or rediss://…, for example redis://10.0.0.5:6379');
+  }
+  for (const percent of config.user_event_usage_thresholds.split(',').map((p) => p.trim())) {
+    if (config.user_event_usage_thresholds.trim() && !/^(100|[1-9][0-9]?)$/.test(percent)) {
+      throw bad('user_event_usage_thresholds', `must be whole percents from 1 to 100, comma-separated (e.g. 80,95), not ${JSON.stringify(config.user_event_usage_thresholds)}`);
+    }
   }
   let resetTimeZone: string;
   try {

@@ -4,7 +4,7 @@
 // nothing is sent; its crossing sends exactly one event; more usage above it none; a traffic reset
 // lets it happen once more. Expiring, quota suspension, expiry and renewal send one each; a failing
 // receiver gets the event again at later ticks until it takes it, once; two hubs on one database
-// racing through the same ticks still send each event once. Run on SQLite by user-events.test.ts,
+// racing through the same ticks still send each event once; a hub with no channel only records. Run on SQLite by user-events.test.ts,
 // on MariaDB by user-events.mariadb.test.ts.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -261,28 +261,25 @@ export function userEventsSuite(kind: DatabaseKind): void {
       const viewer = await hub.app.inject({ method: 'GET', url: '/api/v1/user-events', headers: await hub.as('viewer') });
       expect(viewer.statusCode).toBe(200);
     });
-  });
 
-  describe(`user events with no channel configured, hub on ${kind}`, () => {
-    let hub: TestHub;
-    afterAll(async () => {
-      await hub?.close();
-    });
-
-    it('records them for the API and sends nothing', async () => {
-      const now = at('2032-06-01T10:00:00Z');
-      hub = await startTestHub(kind, { clock: () => now });
-      await seedUnreachableNode(hub.app.db, 'q-1', ['q']);
-      const plan = await seedPlan(hub.app.db, 'quiet', { tags: ['q'] });
-      const dave = await seedUser(hub.app.db, 'dave', { planId: plan, now, total: 100, used: 100 });
-      expect(await hub.app.jobs.run('quota')).toMatchObject({ ran: true, result: { suspended: 1 } });
-      expect(await hub.app.jobs.run('user-events')).toMatchObject({ ran: true, result: { queued: 3, sent: 0, failed: 0 } });
-      const listed = await ownerApi(hub, 'GET', `/api/v1/user-events?user_id=${dave.userId}`);
-      expect(listed.items.map((e: UserEventBody & { deliveries: unknown[] }) => [e.event, e.threshold_percent, e.deliveries])).toEqual([
-        ['subscription.suspended', undefined, []],
-        ['usage.threshold', 95, []],
-        ['usage.threshold', 80, []],
-      ]);
+    it('records events for the API but sends none from a hub with no channel configured', async () => {
+      const quiet = await joinHub(hub, { user_event_webhook_url: '', user_event_telegram_chat_id: '' }, () => clock.now);
+      try {
+        // Past the leases the other hub holds.
+        clock.now += 10 * 60_000;
+        const dave = await user('dave', { used: 100 * GIB, endTime: clock.now + 20 * DAY_MS });
+        expect(await quiet.jobs.run('quota')).toMatchObject({ ran: true, result: { suspended: 1 } });
+        expect(await quiet.jobs.run('user-events')).toMatchObject({ ran: true, result: { queued: 3, sent: 0, failed: 0 } });
+        const listed = await ownerApi(hub, 'GET', `/api/v1/user-events?user_id=${dave.userId}`);
+        expect(listed.items.map((e: UserEventBody & { deliveries: unknown[] }) => [e.event, e.threshold_percent, e.deliveries])).toEqual([
+          ['subscription.suspended', undefined, []],
+          ['usage.threshold', 95, []],
+          ['usage.threshold', 80, []],
+        ]);
+        expect(of(dave)).toEqual([]);
+      } finally {
+        await leave(quiet, hub);
+      }
     });
   });
 }

@@ -22,7 +22,7 @@ export async function up(knex: Knex): Promise<void> {
     /** Its deliveries exist; true from the start when no channel was configured (it is only recorded). */
     t.boolean('queued').notNullable();
     t.bigInteger('created_at').notNullable();
-    t.unique(['subscription_id', 'kind', 'crossing', 'threshold_percent']);
+    t.unique(['subscription_id', 'kind', 'crossing', 'threshold_percent'], { indexName: 'user_events_once' });
     t.index(['user_id', 'id']);
     t.index(['kind', 'id']);
     t.index(['queued']);
