@@ -85,6 +85,19 @@ export async function recordRenewal(trx: Knex, id: number, endTime: number, now:
 }
 
 /**
+ * The event of `s` already recorded with this key: a condition that holds for many ticks is then
+ * read through the unique index, not inserted again and ignored at every tick.
+ */
+const recorded = (db: Knex, kind: UserEventKind, crossing: string, thresholdPercent?: string) =>
+  db
+    .from('user_events as e')
+    .whereRaw('e.subscription_id = s.id')
+    .andWhere('e.kind', kind)
+    .andWhereRaw('e.crossing = ??', [crossing])
+    .andWhereRaw(thresholdPercent ? 'e.threshold_percent = ??' : 'e.threshold_percent = 0', thresholdPercent ? [thresholdPercent] : [])
+    .select(db.raw('1'));
+
+/**
  * The conditions the quota job looks for at each tick, one statement per kind: every active
  * subscription at or above a usage threshold in its current period, and every live one ending
  * within the expiring window.
@@ -101,6 +114,7 @@ export async function recordConditions(db: Knex, rules: UserEventRules, now: num
         .andWhere('s.end_time', '>', now)
         .andWhere('s.traffic_total_bytes', '>', 0)
         .andWhereRaw('s.traffic_used_bytes * 100 >= s.traffic_total_bytes * t.threshold_percent')
+        .whereNotExists(recorded(db, 'usage.threshold', 's.last_reset_at', 't.threshold_percent'))
         .select(eventsOf(db, 'usage.threshold', now, { crossing: 'last_reset_at', thresholdPercent: db.raw('t.threshold_percent') })),
     );
   }
@@ -112,6 +126,7 @@ export async function recordConditions(db: Knex, rules: UserEventRules, now: num
         .whereIn('s.status', ['active', 'suspended'])
         .andWhere('s.end_time', '>', now)
         .andWhere('s.end_time', '<=', now + rules.expiringDays * DAY_MS)
+        .whereNotExists(recorded(db, 'subscription.expiring', 's.end_time'))
         .select(eventsOf(db, 'subscription.expiring', now, { crossing: 'end_time' })),
     );
   }

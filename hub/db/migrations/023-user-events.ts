@@ -19,7 +19,7 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('end_time').notNullable();
     t.bigInteger('traffic_used_bytes').notNullable();
     t.bigInteger('traffic_total_bytes').notNullable();
-    /** Its deliveries exist; true from the start when no channel was configured (it is only recorded). */
+    /** The user-events job has made its deliveries, one per channel configured then (none: only recorded). */
     t.boolean('queued').notNullable();
     t.bigInteger('created_at').notNullable();
     t.unique(['subscription_id', 'kind', 'crossing', 'threshold_percent'], { indexName: 'user_events_once' });
