@@ -83,6 +83,7 @@ export function userEventsJob(deps: UserEventsDeps): () => Promise<UserEventsTic
       channel: d.channel,
       attempts: Number(d.attempts),
     }));
+    if (pending.length === 0) return { sent: 0, failed: 0 };
     const rows: EventRow[] = await eventRows(db).whereIn('e.id', [...new Set(pending.map((d) => d.event_id))]);
     const bodies = new Map(rows.map((row) => [Number(row.id), eventBody(row)]));
     return deliverRows(pending, {
