@@ -178,6 +178,8 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
 
   // Alerts: the `alerts` job (hub/jobs/alerts.ts) raises them, GET /api/v1/alerts lists them.
   await app.register(import('./routes/alerts.js'), { prefix: '/api/v1/alerts' });
+  // User events: the quota job and the renew route record them (hub/user-events), the `user-events` job sends them.
+  await app.register(import('./routes/user-events.js'), { prefix: '/api/v1/user-events' });
 
   // Live node figures: the `live` job gathers Clash API summaries and ledger positions (hub/jobs/live.ts)
   // for GET /api/v1/nodes/:id/live; GET /api/v1/overview is the fleet at a glance.

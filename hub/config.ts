@@ -20,6 +20,7 @@ export const SETTING_GROUPS = {
   tracing: 'Tracing',
   jobs: 'Scheduled jobs',
   alerts: 'Alerts',
+  user_events: 'User events',
   install: 'Node install',
 } as const;
 
@@ -195,6 +196,28 @@ export const HUB_SETTINGS = {
   alert_webhook_url: { group: 'alerts', meaning: 'webhook channel: alerts are POSTed here as JSON, signed with alert_webhook_secret', schema: Type.String({ default: '' }) },
   alert_webhook_secret: { group: 'alerts', meaning: "the webhook signature's HMAC key", schema: Type.String({ default: '' }) },
 
+  user_event_usage_thresholds: {
+    group: 'user_events',
+    meaning: "comma-separated percents (1–100) of a subscription's traffic whose crossing is a usage.threshold event, once per traffic period each (empty: none)",
+    schema: Type.String({ default: '80,95' }),
+  },
+  user_event_expiring_days: {
+    group: 'user_events',
+    meaning: 'a subscription ending within this many days is a subscription.expiring event, once per end time (0: none)',
+    schema: Type.Integer({ minimum: 0, maximum: 365, default: 3 }),
+  },
+  user_event_webhook_url: {
+    group: 'user_events',
+    meaning: "user events are POSTed here as JSON, signed with user_event_webhook_secret (empty: not sent by webhook); sent on the alerts' interval, with alert_max_attempts",
+    schema: Type.String({ default: '' }),
+  },
+  user_event_webhook_secret: { group: 'user_events', meaning: "the user-event webhook signature's HMAC key", schema: Type.String({ default: '' }) },
+  user_event_telegram_chat_id: {
+    group: 'user_events',
+    meaning: 'the Telegram chat user events go to, through the alerts\' telegram_bot_token (empty: not sent to Telegram)',
+    schema: Type.String({ default: '' }),
+  },
+
   release_dir: {
     group: 'install',
     flag: '--release-dir <dir>',
@@ -280,6 +303,11 @@ function checkTogether(config: HubConfig): HubConfig {
   }
   if (config.redis_url && !/^rediss?:\/\/[^/?#]/.test(config.redis_url)) {
     throw bad('redis_url', 'must be redis://[:password@]host:port[/db] or rediss://…, for example redis://10.0.0.5:6379');
+  }
+  for (const percent of config.user_event_usage_thresholds.split(',').map((p) => p.trim())) {
+    if (config.user_event_usage_thresholds.trim() && !/^(100|[1-9][0-9]?)$/.test(percent)) {
+      throw bad('user_event_usage_thresholds', `must be whole percents from 1 to 100, comma-separated (e.g. 80,95), not ${JSON.stringify(config.user_event_usage_thresholds)}`);
+    }
   }
   let resetTimeZone: string;
   try {

@@ -1,6 +1,7 @@
 // Where alert notifications go: the Telegram Bot API, email over SMTP (nodemailer) and a signed
 // webhook. A channel is on when its settings are present; each send either resolves or throws with
-// a message the notification row records.
+// a message the notification row records. User events (hub/user-events) use the same Telegram and
+// webhook senders with their own chat and URL.
 //
 // Webhook: `POST alert_webhook_url` with a JSON body ({ event, text, alert }) and the headers
 //   X-Boxfleet-Event:     alert.fired | alert.resolved
@@ -43,30 +44,51 @@ async function readError(res: Response): Promise<string> {
   return `HTTP ${res.status}${body ? `: ${body}` : ''}`;
 }
 
+/**
+ * Sends text to one Telegram chat through the hub's bot (telegram_bot_token). The token is part of
+ * the URL: it is kept out of errors, which the API shows to viewers.
+ */
+export function telegramSender(config: Pick<HubConfig, 'telegram_bot_token' | 'telegram_api_url'>, chatId: string): (text: string) => Promise<void> {
+  const url = `${config.telegram_api_url.replace(/\/+$/, '')}/bot${config.telegram_bot_token}/sendMessage`;
+  const scrub = (e: unknown) => {
+    const error = e as Error & { cause?: Error };
+    const hide = (text: string) => text.split(config.telegram_bot_token).join('<bot token>');
+    return Object.assign(new Error(hide(error.message ?? String(e))), { cause: error.cause && new Error(hide(error.cause.message ?? '')) });
+  };
+  const send = async (text: string) => {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ chat_id: chatId, text, disable_web_page_preview: true }),
+      signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
+    });
+    // The Bot API answers { ok: true, result: Message } or { ok: false, error_code, description }.
+    const answer = (await res.json().catch(() => null)) as { ok?: boolean; description?: string } | null;
+    if (!res.ok || answer?.ok !== true) throw new Error(`telegram: ${answer?.description ?? `HTTP ${res.status}`}`);
+  };
+  return (text) => send(text).catch((e: unknown) => Promise.reject(scrub(e)));
+}
+
+/** POSTs `body` as JSON to `url` with the X-Boxfleet-* headers above, signed when `secret` is set. */
+export function webhookSender(url: string, secret: string): (event: string, body: unknown) => Promise<void> {
+  return async (event, payload) => {
+    const body = JSON.stringify(payload);
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-boxfleet-event': event, 'x-boxfleet-timestamp': timestamp };
+    if (secret) headers['x-boxfleet-signature'] = signWebhook(secret, timestamp, body);
+    const res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(SEND_TIMEOUT_MS) });
+    if (!res.ok) throw new Error(`webhook: ${await readError(res)}`);
+    await res.body?.cancel().catch(() => undefined);
+  };
+}
+
 /** The channels the settings turn on, by name. */
 export function configuredChannels(config: HubConfig): Map<AlertChannel, ChannelSender> {
   const channels = new Map<AlertChannel, ChannelSender>();
 
   if (config.telegram_bot_token && config.telegram_chat_id) {
-    const url = `${config.telegram_api_url.replace(/\/+$/, '')}/bot${config.telegram_bot_token}/sendMessage`;
-    // The token is part of the URL: keep it out of errors, which the API shows to viewers.
-    const scrub = (e: unknown) => {
-      const error = e as Error & { cause?: Error };
-      const hide = (text: string) => text.split(config.telegram_bot_token).join('<bot token>');
-      return Object.assign(new Error(hide(error.message ?? String(e))), { cause: error.cause && new Error(hide(error.cause.message ?? '')) });
-    };
-    channels.set('telegram', (message) => sendTelegram(message).catch((e: unknown) => Promise.reject(scrub(e))));
-    const sendTelegram = async (message: AlertMessage) => {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ chat_id: config.telegram_chat_id, text: `${message.subject}\n\n${message.text}`, disable_web_page_preview: true }),
-        signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
-      });
-      // The Bot API answers { ok: true, result: Message } or { ok: false, error_code, description }.
-      const answer = (await res.json().catch(() => null)) as { ok?: boolean; description?: string } | null;
-      if (!res.ok || answer?.ok !== true) throw new Error(`telegram: ${answer?.description ?? `HTTP ${res.status}`}`);
-    };
+    const send = telegramSender(config, config.telegram_chat_id);
+    channels.set('telegram', (message) => send(`${message.subject}\n\n${message.text}`));
   }
 
   if (config.smtp_url && config.alert_email_to) {
@@ -83,19 +105,10 @@ export function configuredChannels(config: HubConfig): Map<AlertChannel, Channel
   }
 
   if (config.alert_webhook_url) {
-    channels.set('webhook', async (message) => {
-      const body = JSON.stringify({ event: `alert.${message.event}`, text: `${message.subject}\n${message.text}`, alert: message.alert });
-      const timestamp = String(Math.floor(Date.now() / 1000));
-      const headers: Record<string, string> = {
-        'content-type': 'application/json',
-        'x-boxfleet-event': `alert.${message.event}`,
-        'x-boxfleet-timestamp': timestamp,
-      };
-      if (config.alert_webhook_secret) headers['x-boxfleet-signature'] = signWebhook(config.alert_webhook_secret, timestamp, body);
-      const res = await fetch(config.alert_webhook_url, { method: 'POST', headers, body, signal: AbortSignal.timeout(SEND_TIMEOUT_MS) });
-      if (!res.ok) throw new Error(`webhook: ${await readError(res)}`);
-      await res.body?.cancel().catch(() => undefined);
-    });
+    const post = webhookSender(config.alert_webhook_url, config.alert_webhook_secret);
+    channels.set('webhook', (message) =>
+      post(`alert.${message.event}`, { event: `alert.${message.event}`, text: `${message.subject}\n${message.text}`, alert: message.alert }),
+    );
   }
 
   return channels;

@@ -17,7 +17,7 @@ export async function paged<M extends Model, R>(
 export async function pagedRows<R>(query: Knex.QueryBuilder, { page, per_page }: { page: number; per_page: number }) {
   const [rows, counted] = await Promise.all([
     query.clone().limit(per_page).offset((page - 1) * per_page) as Promise<R[]>,
-    query.clone().clearOrder().count({ n: '*' }).first() as Promise<{ n: number | string }>,
+    query.clone().clearSelect().clearOrder().count({ n: '*' }).first() as Promise<{ n: number | string }>,
   ]);
   return { rows, total: Number(counted.n), page, per_page };
 }

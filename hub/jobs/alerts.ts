@@ -29,7 +29,7 @@
 // hub time the position was read), so a node whose position is no longer read keeps its state.
 //
 // Notifications are rows (alert_notifications): a failed send is recorded (last_error) and tried
-// again at the next tick, up to alert_max_attempts, then marked failed. Ticks run under the jobs'
+// again at the next tick, up to alert_max_attempts, then marked failed (hub/alerts/delivery.ts). Ticks run under the jobs'
 // fleet-wide lease, so with several hubs each alert is raised and sent once.
 import type { Knex } from 'knex';
 import type { AppLogger } from '../../agent-core/common/logger.js';
@@ -37,6 +37,7 @@ import type { Sample, SampleKind } from '../../plugins/sysmetrics/contract.js';
 import type { HubConfig } from '../config.js';
 import { Alert, AlertNotification, Node, type AlertChannel, type AlertRule } from '../db/models.js';
 import { configuredChannels, type AlertMessage, type ChannelSender } from '../alerts/channels.js';
+import { deliverRows, Undeliverable } from '../alerts/delivery.js';
 import { chunks } from './common.js';
 
 interface SampleRow {
@@ -276,49 +277,24 @@ export class AlertEngine {
   async deliver(): Promise<{ sent: number; failed: number }> {
     const { db, config } = this.deps;
     const pending = await AlertNotification.query(db).where({ status: 'pending' }).orderBy('id').limit(200);
-    let sent = 0;
-    let failed = 0;
-    const alerts = new Map<number, Alert>();
-    // Channels in parallel; within one, in order (a firing goes out before its resolution).
-    const byChannel = new Map<AlertChannel, AlertNotification[]>();
-    for (const n of pending) byChannel.set(n.channel, [...(byChannel.get(n.channel) ?? []), n]);
-    const each = async (n: AlertNotification) => {
-      let alert = alerts.get(n.alert_id);
-      if (!alert) {
-        alert = await Alert.query(db).findById(n.alert_id);
-        if (alert) alerts.set(n.alert_id, alert);
-      }
-      const send = this.channels.get(n.channel);
-      const attempts = n.attempts + 1;
-      let error: string | null = null;
-      if (!alert) error = 'the alert was deleted';
-      else if (!send) error = `the ${n.channel} channel is no longer configured`;
-      else {
+    const alerts = new Map<number, Alert | undefined>();
+    return deliverRows(pending, {
+      db,
+      table: 'alert_notifications',
+      maxAttempts: config.alert_max_attempts,
+      now: this.deps.now,
+      send: async (n) => {
+        if (!alerts.has(n.alert_id)) alerts.set(n.alert_id, await Alert.query(db).findById(n.alert_id));
+        const alert = alerts.get(n.alert_id);
+        if (!alert) throw new Undeliverable('the alert was deleted');
+        const send = this.channels.get(n.channel);
+        if (!send) throw new Undeliverable(`the ${n.channel} channel is no longer configured`);
         const node = await Node.query(db).findById(alert.node_id);
-        try {
-          await send(this.message(alert, n.event, node?.name ?? alert.node_id));
-        } catch (e) {
-          // fetch says only "fetch failed"; the cause names the refused connection or the timeout.
-          const cause = (e as Error & { cause?: Error }).cause;
-          error = `${(e as Error).message || String(e)}${cause?.message ? ` (${cause.message})` : ''}`;
-        }
-      }
-      const final = error === null ? 'sent' : !alert || !send || attempts >= config.alert_max_attempts ? 'failed' : 'pending';
-      await AlertNotification.query(db)
-        .findById(n.id)
-        .patch({ status: final, attempts, last_error: error?.slice(0, 1000) ?? null, sent_at: error === null ? this.deps.now() : null });
-      if (final === 'sent') sent += 1;
-      if (error !== null) {
-        failed += 1;
-        this.deps.logger.warn('alert notification failed', { alert_id: n.alert_id, channel: n.channel, attempt: attempts, final: final === 'failed', error });
-      }
-    };
-    await Promise.all(
-      [...byChannel.values()].map(async (list) => {
-        for (const n of list) await each(n);
-      }),
-    );
-    return { sent, failed };
+        await send(this.message(alert, n.event, node?.name ?? alert.node_id));
+      },
+      failed: (n, attempt, final, error) =>
+        this.deps.logger.warn('alert notification failed', { alert_id: n.alert_id, channel: n.channel, attempt, final, error }),
+    });
   }
 
   private message(alert: Alert, event: 'fired' | 'resolved', nodeName: string): AlertMessage {

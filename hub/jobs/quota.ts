@@ -12,10 +12,13 @@
 // Each rule first raises desired_revision on the nodes its subscriptions' plans reach, then updates
 // those subscriptions, in one transaction: the reconciler sees both or neither. Nodes are locked
 // before subscriptions, as the traffic job does, so the two never wait on each other in a cycle.
+// With user events on, the expiry and suspension rules record theirs in the same transaction, and
+// the thresholds and expiring windows are looked for after the resets (hub/user-events/record.ts).
 import type { Knex } from 'knex';
 import { isMysql } from '../db/queries.js';
 import { touchNodes } from '../fleet.js';
 import { latestBoundary, RESET_PERIOD_MS, type CalendarPolicy, type ResetPolicy } from '../reset-policies.js';
+import { recordConditions, recordTransitions, type TransitionKind, type UserEventRules } from '../user-events/record.js';
 import { withRetry } from './common.js';
 
 export interface QuotaDeps {
@@ -23,6 +26,8 @@ export interface QuotaDeps {
   now(): number;
   /** The IANA time zone whose midnights the calendar reset policies fall on (reset_timezone). */
   timeZone: string;
+  /** Record user events (hub/user-events) with these rules; none without. */
+  userEvents?: UserEventRules;
 }
 
 export interface QuotaSummary {
@@ -58,6 +63,7 @@ async function applyRule(
   where: Where,
   patch: (trx: Knex.Transaction) => Record<string, unknown>,
   record?: { strategy: ResetPolicy; at: Value },
+  event?: (trx: Knex.Transaction, rows: Knex.QueryBuilder) => Promise<void>,
 ) {
   return withRetry(() =>
     db.transaction(async (trx) => {
@@ -66,14 +72,15 @@ async function applyRule(
       const nodes = await touchNodes(trx, await tagsOfPlans(trx, plans));
       // Only the plans whose nodes were touched: a row that started to match meanwhile waits for the next tick.
       const rows = () => trx('subscriptions').where(where).whereIn('plan_id', plans);
+      // InnoDB: lock the rows before INSERT … SELECT reads them with shared locks, which the
+      // UPDATE would then have to upgrade while the traffic job waits for the same rows.
+      if (isMysql(trx) && (record || event)) await rows().select('id').forUpdate();
       if (record) {
-        // InnoDB: lock the rows before INSERT … SELECT reads them with shared locks, which the
-        // UPDATE would then have to upgrade while the traffic job waits for the same rows.
-        if (isMysql(trx)) await rows().select('id').forUpdate();
         await trx
           .into(trx.raw('?? (??, ??, ??, ??)', ['subscription_resets', 'subscription_id', 'at', 'used_bytes', 'strategy']))
           .insert(rows().select('id', record.at(trx), 'traffic_used_bytes', trx.raw('?', [record.strategy])));
       }
+      if (event) await event(trx, rows());
       const count = await rows().update({ ...patch(trx), updated_at: Date.now() });
       return { count, nodes };
     }),
@@ -110,8 +117,9 @@ async function resetGroups(db: Knex, now: number, timeZone: string): Promise<Res
   );
 }
 
-export async function runQuotaJob({ db, now: clock, timeZone }: QuotaDeps): Promise<QuotaSummary> {
+export async function runQuotaJob({ db, now: clock, timeZone, userEvents }: QuotaDeps): Promise<QuotaSummary> {
   const now = clock();
+  const eventOf = (kind: TransitionKind) => userEvents && ((trx: Knex.Transaction, rows: Knex.QueryBuilder) => recordTransitions(trx, kind, rows, now));
   const live = ['active', 'suspended'];
   const groups = await resetGroups(db, now, timeZone);
 
@@ -119,6 +127,8 @@ export async function runQuotaJob({ db, now: clock, timeZone }: QuotaDeps): Prom
     db,
     (q) => q.whereIn('status', live).andWhere('end_time', '<=', now),
     () => ({ status: 'expired', suspended_reason: null }),
+    undefined,
+    eventOf('subscription.expired'),
   );
   const reactivated = [];
   for (const { strategy, due, periodStart } of groups) {
@@ -142,10 +152,15 @@ export async function runQuotaJob({ db, now: clock, timeZone }: QuotaDeps): Prom
       ),
     );
   }
+  // After the resets (a new period is below every threshold), before the suspensions (a user who
+  // ran out in one go crossed the thresholds first).
+  if (userEvents) await withRetry(() => recordConditions(db, userEvents, now));
   const suspended = await applyRule(
     db,
     (q) => q.where('status', 'active').andWhere('end_time', '>', now).andWhereRaw('traffic_used_bytes >= traffic_total_bytes'),
     () => ({ status: 'suspended', suspended_reason: 'quota' }),
+    undefined,
+    eventOf('subscription.suspended'),
   );
   const total = (rules: { count: number }[]) => rules.reduce((sum, r) => sum + r.count, 0);
   return {

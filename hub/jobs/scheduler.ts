@@ -1,6 +1,6 @@
 // The hub's scheduled jobs (traffic, usage-rollup, quota, reconcile, firewall, metrics, alerts,
-// node-status, inbound-check, rollouts, probes, batches, batch-schedules) as one Fastify plugin,
-// `app.jobs`; the `live` job (jobs/live.ts) registers itself beside them.
+// user-events, node-status, inbound-check, rollouts, probes, batches, batch-schedules) as one
+// Fastify plugin, `app.jobs`; the `live` job (jobs/live.ts) registers itself beside them.
 //
 // Each tick runs under a fleet-wide lease in job_leases, so with several hubs on one database each
 // tick runs once: a hub takes the lease when it has expired or is already its own, keeps it alive
@@ -19,6 +19,8 @@ import { createBatch } from '../batches/index.js';
 import { BatchRunner } from '../batches/runner.js';
 import { JOB as SCHEDULES_JOB, runSchedulesJob } from '../batches/schedule-runner.js';
 import { rolloutsJob } from '../rollouts/runner.js';
+import { userEventsJob } from '../user-events/deliver.js';
+import { userEventRules } from '../user-events/record.js';
 import { AlertEngine } from './alerts.js';
 import { withRetry } from './common.js';
 import { FirewallPusher } from './firewall.js';
@@ -242,7 +244,8 @@ export const jobsPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
       // next reconcile tick instead of a quota interval later.
       then: (result) => (result.entries > 0 ? ['quota'] : []),
     });
-    jobs.add({ name: 'quota', intervalMs: config.quota_interval_s * 1000, tick: () => runQuotaJob({ ...deps, timeZone: config.reset_timezone }) });
+    const userEvents = userEventRules(config);
+    jobs.add({ name: 'quota', intervalMs: config.quota_interval_s * 1000, tick: () => runQuotaJob({ ...deps, timeZone: config.reset_timezone, userEvents }) });
     jobs.add({ name: 'usage-rollup', intervalMs: config.usage_rollup_interval_s * 1000, tick: () => runUsageRollup(deps) });
     jobs.add({ name: 'reconcile', intervalMs: config.reconcile_interval_s * 1000, tick: () => reconciler.tick() });
     // Firewall rules are desired state pushed like users, so on the reconciler's interval.
@@ -255,6 +258,9 @@ export const jobsPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
     });
     const alerts = new AlertEngine({ db: app.db, config, now: deps.now, logger });
     jobs.add({ name: 'alerts', intervalMs: config.alerts_interval_s * 1000, tick: () => alerts.tick() });
+    // User events (hub/user-events): the quota job and the renew route record them; this job
+    // sends them, on the alerts' interval.
+    jobs.add({ name: 'user-events', intervalMs: config.alerts_interval_s * 1000, tick: userEventsJob({ db: app.db, config, now: deps.now, logger }) });
     jobs.add({ name: 'node-status', intervalMs: config.node_status_interval_s * 1000, tick: () => runNodeStatusJob(deps) });
     if (config.inbound_check_interval_s > 0) {
       const tick = inboundChecker({ db: app.db, objects: app.objects, config, now: deps.now, logger });

@@ -13,7 +13,8 @@
 //   cancel         cancelled         cancelled           cancelled           cancelled              409
 //
 // * refused (409) while the user has another active or suspended subscription: a user has at most one.
-// Renew extends from end_time, or from now if that has passed. Cancelled is final: assign a new plan.
+// Renew extends from end_time, or from now if that has passed, and records a subscription.renewed
+// user event (hub/user-events). Cancelled is final: assign a new plan.
 // Expiry and quota suspension themselves are the quota job's; resuming or renewing a subscription
 // that is over quota or past its end leaves the job to suspend or expire it again.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -22,6 +23,7 @@ import { Plan, Subscription, User, type SubscriptionStatus } from '../db/models.
 import { locked, paged, whereGiven } from '../db/queries.js';
 import { HubError } from '../errors.js';
 import { touchNodes } from '../fleet.js';
+import { recordRenewal } from '../user-events/record.js';
 import { bodyMayBeEmpty, IdParams, IsoTime, Nullable, PagedList, StringEnum } from './schemas.js';
 
 const DAY_MS = 86_400_000;
@@ -165,10 +167,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       return transition(request.params.id, async (s, trx, user) => {
         if (s.status === 'cancelled') refuse(s, 'renew', 'assign a new plan instead');
         const days = request.body.days ?? (await Plan.query(trx).findById(s.plan_id))!.duration_days;
-        const from = Math.max(app.now(), Number(s.end_time));
-        if (s.status !== 'expired') return { end_time: from + days * DAY_MS };
-        await refuseSecondLive(trx, user, s.id);
-        return { end_time: from + days * DAY_MS, status: 'active', suspended_reason: null };
+        const end_time = Math.max(app.now(), Number(s.end_time)) + days * DAY_MS;
+        if (s.status === 'expired') await refuseSecondLive(trx, user, s.id);
+        await recordRenewal(trx, s.id, end_time, app.now());
+        return s.status === 'expired' ? { end_time, status: 'active', suspended_reason: null } : { end_time };
       });
     },
   );

@@ -1,5 +1,7 @@
 // Benchmark (not a test): the quota job over 100,000 subscriptions — 10% over quota, 5% past their
 // end, 10% due for their monthly reset, the rest untouched — then a second tick with nothing due.
+// User events are recorded as the hub's defaults say (thresholds 80 and 95 %, expiring within 3
+// days); BENCH_USER_EVENTS=0 leaves them out, to see what they cost.
 // On MariaDB/MySQL when BOXFLEET_TEST_MYSQL_URL is set (a fresh database, dropped afterwards),
 // else on SQLite in a temporary folder. Prints one JSON line. Needs `npm run build` (dist/hub-jobs.js).
 import { RESET_PERIOD_MS, runQuotaJob } from '../../dist/hub-jobs.js';
@@ -8,6 +10,7 @@ import { benchDatabase, insertChunked } from './database.mjs';
 const SUBSCRIPTIONS = Number(process.env.BENCH_SUBSCRIPTIONS ?? 100_000);
 const NODES = 200;
 const DAY = 24 * 3_600_000;
+const userEvents = process.env.BENCH_USER_EVENTS === '0' ? undefined : { thresholds: [80, 95], expiringDays: 3 };
 
 const { kind, db, drop } = await benchDatabase();
 try {
@@ -41,10 +44,10 @@ try {
   }));
 
   let started = performance.now();
-  const first = await runQuotaJob({ db, now: () => now, timeZone: 'UTC' });
+  const first = await runQuotaJob({ db, now: () => now, timeZone: 'UTC', userEvents });
   const firstMs = performance.now() - started;
   started = performance.now();
-  const second = await runQuotaJob({ db, now: () => now, timeZone: 'UTC' });
+  const second = await runQuotaJob({ db, now: () => now, timeZone: 'UTC', userEvents });
   const idleMs = performance.now() - started;
   console.log(JSON.stringify({
     bench: 'quota-job',
@@ -57,6 +60,7 @@ try {
     reset: first.reset + first.reactivated,
     touched_nodes: first.touched_nodes.length,
     idle_changes: second.expired + second.suspended + second.reset + second.reactivated,
+    user_events: userEvents ? Number((await db('user_events').count({ n: '*' }).first()).n) : 'off',
   }));
 } finally {
   await db.destroy();

@@ -3,7 +3,7 @@
 // it: admins, users (the newest one deleted, so the next id is not max + 1), plans, subscriptions
 // in several states (one reset by its plan's reset day, so recorded), an enrolled node (a real agent process with the ledger and singbox-config
 // doubles) and an unreachable one, billed traffic, config versions and their objects, live figures,
-// probe results, metrics samples, alerts with their notifications, install commands, firewall rule sets
+// probe results, metrics samples, alerts with their notifications, a user event with its delivery, install commands, firewall rule sets
 // and a node's failed firewall push, a batch command, a batch schedule with the fire times it missed,
 // a paused rollout, the audit log, the JWT secret and job leases.
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -14,6 +14,7 @@ import { AlertEngine } from '../../hub/jobs/alerts.js';
 import type { ChannelSender } from '../../hub/alerts/channels.js';
 import { storeSamples } from '../../hub/jobs/metrics.js';
 import { storeDescription } from '../../hub/node-status.js';
+import { userEventsJob } from '../../hub/user-events/deliver.js';
 import type { AgentProcess } from '../support/agent-process.js';
 import type { TestHub } from '../support/hub.js';
 import { enroll, nodeCommand, seedUnreachableNode } from './jobs.suite.js';
@@ -87,6 +88,10 @@ export async function seedHub(hub: TestHub, agent: AgentProcess, clock: { now: n
   // Bob's last reset was before Gold's reset day this month (the 5th): the quota job resets him, recording it.
   await hub.app.db('subscriptions').where({ id: bobs.id }).update({ last_reset_at: clock.now - 3 * 24 * hour });
   for (const job of ['traffic', 'quota']) await hub.app.jobs.run(job);
+  // Renewing Bob is a user event; sent through a stand-in webhook, it has a delivery.
+  await api(hub, 'POST', `/api/v1/subscriptions/${bobs.id}/renew`, { days: 30 });
+  const events = userEventsJob({ db: hub.app.db, config: hub.config, now: () => clock.now, logger: createLogger({ service: 'hub', level: 'error' }), channels: new Map([['webhook', async () => {}]]) });
+  await events();
 
   for (const [i, config] of SEED_CONFIGS.entries()) {
     const version = await api(hub, 'POST', '/api/v1/configs', { config, comment: `version ${i + 1} — ${i ? 'trojan' : 'vless'}` });

@@ -157,6 +157,8 @@ const ROUTES: [string, string, Need, { url?: string; body?: object; ownSession?:
 
   // Alerts: hub/routes/alerts.ts.
   ['GET', '/api/v1/alerts', 'viewer'],
+  // User events: hub/routes/user-events.ts.
+  ['GET', '/api/v1/user-events', 'viewer'],
 
   // Live node figures and the fleet overview: hub/routes/live.ts.
   ['GET', '/api/v1/nodes/:id/live', 'viewer', { url: '/api/v1/nodes/no-such-node/live' }],

@@ -22,6 +22,7 @@ import * as rollouts from './019-rollouts.js';
 import * as usagePending from './020-usage-pending.js';
 import * as resetStrategies from './021-reset-strategies.js';
 import * as adminPasswordReset from './022-admin-password-reset.js';
+import * as userEvents from './023-user-events.js';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001-nodes': nodes,
@@ -46,6 +47,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '020-usage-pending': usagePending,
   '021-reset-strategies': resetStrategies,
   '022-admin-password-reset': adminPasswordReset,
+  '023-user-events': userEvents,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

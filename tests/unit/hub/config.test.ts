@@ -85,6 +85,9 @@ describe('resolveHubConfig', () => {
     expect(refused({}, { BOXFLEET_RESET_TIMEZONE: 'Mars/Olympus' })).toBe(
       'reset_timezone (BOXFLEET_RESET_TIMEZONE): unknown time zone "Mars/Olympus" (an IANA name such as Asia/Shanghai or UTC)',
     );
+    expect(refused({}, { BOXFLEET_USER_EVENT_USAGE_THRESHOLDS: '80,0' })).toBe(
+      'user_event_usage_thresholds (BOXFLEET_USER_EVENT_USAGE_THRESHOLDS): must be whole percents from 1 to 100, comma-separated (e.g. 80,95), not "80,0"',
+    );
   });
 
   it('takes the reset time zone as Intl spells it, UTC by default', () => {

@@ -1,0 +1,3 @@
+import { userEventsSuite } from './user-events.suite.js';
+
+userEventsSuite('mariadb');
