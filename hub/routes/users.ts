@@ -1,7 +1,6 @@
 // /api/v1/users: the proxy customers. Each gets its per-protocol credentials and a secret
 // subscription token at creation; the secrets are only shown by GET /:id/credentials, which is
 // audited. Changes that alter who belongs on a node raise those nodes' revisions.
-import { randomBytes, randomUUID } from 'node:crypto';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import type { Knex } from 'knex';
@@ -10,23 +9,9 @@ import { Subscription, User } from '../db/models.js';
 import { isUniqueViolation, likeLiteral, locked, paged, whereGiven, whereNameIs } from '../db/queries.js';
 import { HubError } from '../errors.js';
 import { tagsOfSubscriptions, touchNodes } from '../fleet.js';
+import { governing, newCredentials, newSubToken, USER_NAME_PATTERN, USER_STATUSES } from '../users.js';
 import { bodyMayBeEmpty, IdParams, IsoTime, Nullable, PagedList, StringEnum } from './schemas.js';
 import { SubscriptionOut } from './subscriptions.js';
-
-export const USER_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$';
-const USER_STATUSES = ['active', 'disabled'] as const;
-
-/** Fresh secrets for every protocol the nodes may serve, plus the subscription token. */
-export function newCredentials() {
-  return {
-    uuid: randomUUID(),
-    password: randomBytes(18).toString('base64url'),
-    // 32 bytes: the key length of 2022-blake3-aes-256-gcm / chacha20-poly1305.
-    ss_key: randomBytes(32).toString('base64'),
-    sub_token: newSubToken(),
-  };
-}
-const newSubToken = () => randomBytes(32).toString('base64url');
 
 const UserOut = Type.Object({
   id: Type.Integer(),
@@ -63,13 +48,9 @@ async function findUser(db: Knex, id: number, lock = false): Promise<User> {
   return user;
 }
 
-/**
- * The subscription that governs the user now: the active or suspended one if there is one (there
- * is at most one), else the newest that is not cancelled; null if none.
- */
+/** The subscription that governs the user now (`governing`); null if none. */
 async function currentSubscription(userId: number): Promise<Subscription | null> {
-  const subscriptions = await Subscription.query().where({ user_id: userId }).whereNot('status', 'cancelled').orderBy('id', 'desc');
-  return subscriptions.find((s) => s.status === 'active' || s.status === 'suspended') ?? subscriptions[0] ?? null;
+  return governing(await Subscription.query().where({ user_id: userId }).whereNot('status', 'cancelled').orderBy('id', 'desc'));
 }
 
 /** Raises the revision of every node that any of the user's subscriptions reaches. */
