@@ -225,6 +225,7 @@ const key = (c: CredentialName, value: string) => (c === 'uuid' ? value.toLowerC
 
 /** The subscription's given fields in ms, checked against each other and, on an update, the current subscription. */
 function subscriptionFields(row: UserRow, plan: Plan | undefined, current: Subscription | undefined, now: number): Accepted['subscription'] | { field: string; message: string } {
+  if (!plan) return {};
   const given = row.subscription ?? {};
   const ms = (time: string | undefined) => (time === undefined ? undefined : Date.parse(time));
   const fields = {
@@ -236,7 +237,6 @@ function subscriptionFields(row: UserRow, plan: Plan | undefined, current: Subsc
     status: given.status,
     suspended_reason: given.suspended_reason,
   };
-  if (!plan) return {};
   const status = fields.status ?? current?.status ?? 'active';
   if (fields.suspended_reason && status !== 'suspended') {
     return { field: 'subscription.suspended_reason', message: 'is only for a suspended subscription' };
@@ -284,6 +284,16 @@ export async function importUsers(db: Knex, rows: readonly ReadRow[], options: I
 const credentialsOf = (row: UserRow) => Object.fromEntries(CREDENTIALS.filter((c) => row[c] !== undefined).map((c) => [c, row[c]!]));
 const userFieldsOf = (row: UserRow) => Object.fromEntries((['note', 'status'] as const).filter((f) => row[f] !== undefined).map((f) => [f, row[f]!]));
 
+/**
+ * The status and suspension reason a subscription gets from the row: the current ones where the row
+ * is silent, and a suspension without a reason is an admin's.
+ */
+function statusOf(given: Accepted['subscription'], current?: Subscription): Pick<Subscription, 'status' | 'suspended_reason'> {
+  const status = given.status ?? current?.status ?? 'active';
+  if (status !== 'suspended') return { status, suspended_reason: null };
+  return { status, suspended_reason: given.suspended_reason ?? (current?.status === 'suspended' ? current.suspended_reason : null) ?? 'admin' };
+}
+
 /** A new subscription: the fields given, the rest from the plan as an assignment would set them. */
 function newSubscription(a: Accepted, userId: number, now: number) {
   const start = a.subscription.start_time ?? now;
@@ -295,8 +305,7 @@ function newSubscription(a: Accepted, userId: number, now: number) {
     last_reset_at: a.subscription.last_reset_at ?? start,
     traffic_used_bytes: a.subscription.traffic_used_bytes ?? 0,
     traffic_total_bytes: a.subscription.traffic_total_bytes ?? Number(a.plan!.traffic_limit_bytes),
-    status: a.subscription.status ?? 'active',
-    suspended_reason: a.subscription.suspended_reason ?? (a.subscription.status === 'suspended' ? 'admin' : null),
+    ...statusOf(a.subscription),
     created_at: now,
     updated_at: now,
   };
@@ -329,10 +338,7 @@ async function updateUsers(trx: Knex, updates: readonly Accepted[], current: Map
     for (const tag of await tagsOfSubscriptions(trx, ids)) tags.add(tag);
     if (a.plan) for (const tag of a.plan.node_tags) tags.add(tag);
     if (a.plan && governing) {
-      const { status, suspended_reason } = a.subscription;
-      // A status given without a reason: suspended by an admin, or not suspended at all.
-      const reason = status === undefined ? {} : { suspended_reason: suspended_reason ?? (status === 'suspended' ? 'admin' : null) };
-      await Subscription.query(trx).patch({ ...a.subscription, ...reason, plan_id: a.plan.id }).findById(governing.id);
+      await Subscription.query(trx).patch({ ...a.subscription, ...statusOf(a.subscription, governing), plan_id: a.plan.id }).findById(governing.id);
     } else if (a.plan) {
       await trx('subscriptions').insert(newSubscription(a, user.id, now));
     }

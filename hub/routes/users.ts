@@ -183,7 +183,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const { format = 'json', mode = 'all_or_nothing', on_conflict: onConflict = 'error' } = request.query;
       request.auditTarget = 'users';
       const rows = readRows(format, request.body);
-      const { refused, ...report } = await importUsers(app.db, rows, { mode, onConflict, textual: format === 'csv', now: app.now() });
+      const { refused, ...report } = await importUsers(app.db, rows, { mode, onConflict, textual: format === 'csv', now: app.now() }).catch((error) => {
+        // MySQL: a user created meanwhile took a name or token of the file.
+        if (isUniqueViolation(error)) throw new HubError('HUB_ERR_CONFLICT', 'a user with a name or sub_token of this file was created meanwhile; import again');
+        throw error;
+      });
       const { errors, ...counts } = report;
       request.auditInput = { format, mode, on_conflict: onConflict, ...counts };
       const shown = { ...report, errors: format === 'csv' ? errors.map(asCsvError) : errors };
