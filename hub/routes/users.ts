@@ -4,9 +4,9 @@
 // /import move users in bulk (hub/users-io.ts).
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
+import type { Knex } from 'knex';
 import { may } from '../../agent-core/common/roles.js';
 import { adminOf } from '../auth.js';
-import type { Knex } from 'knex';
 import { deleteUsageOf } from '../billing/usage-rows.js';
 import { Subscription, User } from '../db/models.js';
 import { isUniqueViolation, likeLiteral, locked, paged, whereGiven, whereNameIs } from '../db/queries.js';
@@ -20,6 +20,7 @@ import {
   importUsers,
   MAX_IMPORT_BYTES,
   MAX_IMPORT_ROWS,
+  MAX_LISTED_ERRORS,
   ON_CONFLICT,
   UserRow,
   type ReadRow,
@@ -87,7 +88,7 @@ const ReportFields = {
   updated: Type.Integer(),
   skipped: Type.Integer(),
   failed: Type.Integer({ description: 'rows with an error: not imported' }),
-  errors: Type.Array(RowErrorOut, { description: 'the first 1000 row errors, in row order' }),
+  errors: Type.Array(RowErrorOut, { description: `the first ${MAX_LISTED_ERRORS} row errors, in row order` }),
 };
 
 function refuseOverRowLimit(rows: number): void {
