@@ -123,5 +123,7 @@ module.exports = {
     exclude: { path: '^proto/gen/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
+    // Subpath imports (csv-parse/sync) resolve through the package's "exports", as Node resolves them.
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'node', 'default'] },
   },
 };

@@ -31,6 +31,8 @@ declare module 'fastify' {
     auditAction?: string;
     /** Why the request failed; set with a 2xx answer, it still records a failure. */
     auditError?: string;
+    /** Set by a route whose body the log should not keep (an import: its counts instead). */
+    auditInput?: unknown;
   }
 }
 
@@ -193,7 +195,7 @@ export const authPlugin = fp<{ config: HubConfig; logger: AppLogger }>(
         admin: request.admin?.username ?? stringField(request.body, 'username'),
         action,
         target: request.auditTarget ?? Object.values(params ?? {}).join('/'),
-        input: request.body,
+        input: request.auditInput !== undefined ? request.auditInput : request.body,
         result: failed ? 'error' : 'ok',
         status_code: reply.statusCode,
         error,

@@ -13,6 +13,8 @@ export const HUB_ERRORS = {
   HUB_ERR_CONFLICT: 409,
   /** An install command that was used, revoked or has expired. */
   HUB_ERR_GONE: 410,
+  /** A request bigger than its route takes (an import over its size or row limit). */
+  HUB_ERR_TOO_LARGE: 413,
   HUB_ERR_RATE_LIMITED: 429,
   HUB_ERR_AGENT_FAILED: 502,
   HUB_ERR_AGENT_UNREACHABLE: 502,

@@ -1,32 +1,32 @@
 // /api/v1/users: the proxy customers. Each gets its per-protocol credentials and a secret
 // subscription token at creation; the secrets are only shown by GET /:id/credentials, which is
-// audited. Changes that alter who belongs on a node raise those nodes' revisions.
-import { randomBytes, randomUUID } from 'node:crypto';
+// audited. Changes that alter who belongs on a node raise those nodes' revisions. /export and
+// /import move users in bulk (hub/users-io.ts).
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import type { Knex } from 'knex';
+import { may } from '../../agent-core/common/roles.js';
+import { adminOf } from '../auth.js';
 import { deleteUsageOf } from '../billing/usage-rows.js';
 import { Subscription, User } from '../db/models.js';
 import { isUniqueViolation, likeLiteral, locked, paged, whereGiven, whereNameIs } from '../db/queries.js';
 import { HubError } from '../errors.js';
 import { tagsOfSubscriptions, touchNodes } from '../fleet.js';
+import { governing, newCredentials, newSubToken, USER_NAME_PATTERN, USER_STATUSES } from '../users.js';
+import { asCsvError, usersFromCsv, usersToCsv } from '../users-io-csv.js';
+import {
+  exportUsers,
+  IMPORT_MODES,
+  importUsers,
+  MAX_IMPORT_BYTES,
+  MAX_IMPORT_ROWS,
+  MAX_LISTED_ERRORS,
+  ON_CONFLICT,
+  UserRow,
+  type ReadRow,
+} from '../users-io.js';
 import { bodyMayBeEmpty, IdParams, IsoTime, Nullable, PagedList, StringEnum } from './schemas.js';
 import { SubscriptionOut } from './subscriptions.js';
-
-export const USER_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$';
-const USER_STATUSES = ['active', 'disabled'] as const;
-
-/** Fresh secrets for every protocol the nodes may serve, plus the subscription token. */
-export function newCredentials() {
-  return {
-    uuid: randomUUID(),
-    password: randomBytes(18).toString('base64url'),
-    // 32 bytes: the key length of 2022-blake3-aes-256-gcm / chacha20-poly1305.
-    ss_key: randomBytes(32).toString('base64'),
-    sub_token: newSubToken(),
-  };
-}
-const newSubToken = () => randomBytes(32).toString('base64url');
 
 const UserOut = Type.Object({
   id: Type.Integer(),
@@ -63,13 +63,9 @@ async function findUser(db: Knex, id: number, lock = false): Promise<User> {
   return user;
 }
 
-/**
- * The subscription that governs the user now: the active or suspended one if there is one (there
- * is at most one), else the newest that is not cancelled; null if none.
- */
+/** The subscription that governs the user now (`governing`); null if none. */
 async function currentSubscription(userId: number): Promise<Subscription | null> {
-  const subscriptions = await Subscription.query().where({ user_id: userId }).whereNot('status', 'cancelled').orderBy('id', 'desc');
-  return subscriptions.find((s) => s.status === 'active' || s.status === 'suspended') ?? subscriptions[0] ?? null;
+  return governing(await Subscription.query().where({ user_id: userId }).whereNot('status', 'cancelled').orderBy('id', 'desc'));
 }
 
 /** Raises the revision of every node that any of the user's subscriptions reaches. */
@@ -78,7 +74,140 @@ async function touchNodesOfUser(db: Knex, userId: number): Promise<void> {
   await touchNodes(db, await tagsOfSubscriptions(db, ids));
 }
 
+const FORMATS = ['csv', 'json'] as const;
+const Format = StringEnum(FORMATS, { default: 'json', description: 'csv: a header line, then one user per line (README, "Importing and exporting users")' });
+const UsersFile = Type.Object({ users: Type.Array(UserRow) });
+const RowErrorOut = Type.Object({
+  row: Type.Integer({ description: '1 is the first user (in CSV, the line after the header)' }),
+  field: Type.String({ description: 'the field (JSON, dotted) or column (CSV); empty for the whole row' }),
+  message: Type.String(),
+});
+const ReportFields = {
+  rows: Type.Integer(),
+  created: Type.Integer(),
+  updated: Type.Integer(),
+  skipped: Type.Integer(),
+  failed: Type.Integer({ description: 'rows with an error: not imported' }),
+  errors: Type.Array(RowErrorOut, { description: `the first ${MAX_LISTED_ERRORS} row errors, in row order` }),
+};
+
+function refuseOverRowLimit(rows: number): void {
+  if (rows > MAX_IMPORT_ROWS) throw new HubError('HUB_ERR_TOO_LARGE', `${rows} users; one import takes at most ${MAX_IMPORT_ROWS}: split the file`);
+}
+
+/** The rows of an import body in `format`. */
+function readRows(format: (typeof FORMATS)[number], body: unknown): ReadRow[] {
+  const wrongType = (needed: string) => new HubError('HUB_ERR_BAD_REQUEST', `format=${format} needs a body of Content-Type ${needed}`);
+  if (format === 'json') {
+    if (typeof body !== 'object' || body === null) throw wrongType('application/json');
+    return (body as { users: unknown[] }).users.map((value) => ({ value }));
+  }
+  if (typeof body !== 'string') throw wrongType('text/csv');
+  const rows = usersFromCsv(body);
+  refuseOverRowLimit(rows.length);
+  return rows;
+}
+
 const routes: FastifyPluginAsyncTypebox = async (app) => {
+  // Import files; this plugin's routes only.
+  app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+
+  app.get(
+    '/export',
+    {
+      // Hands out every user's credentials to admins, so it is audited like a change.
+      config: { role: 'viewer', audit: 'user.export' },
+      schema: {
+        description: 'Every user with status, note, governing subscription and, for admins and owners only, credentials (the columns are absent below admin).',
+        querystring: Type.Object({ format: Type.Optional(Format) }),
+        response: {
+          200: {
+            description: 'A file to download (Content-Disposition: attachment)',
+            content: { 'application/json': { schema: UsersFile }, 'text/csv': { schema: Type.String() } },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const format = request.query.format ?? 'json';
+      // Fail closed: only the roles named here see credentials.
+      const credentials = may(adminOf(request).role, 'admin');
+      const users = await exportUsers(app.db, { credentials });
+      request.auditTarget = 'users';
+      request.auditInput = { format, credentials, users: users.length };
+      const day = new Date(app.now()).toISOString().slice(0, 10);
+      reply.header('content-disposition', `attachment; filename="boxfleet-users-${day}.${format}"`).header('cache-control', 'no-store');
+      if (format === 'csv') return reply.type('text/csv; charset=utf-8').send(usersToCsv(users, { credentials }));
+      return reply.type('application/json; charset=utf-8').send({ users });
+    },
+  );
+
+  app.post(
+    '/import',
+    {
+      config: { role: 'operator', audit: 'user.import' },
+      bodyLimit: MAX_IMPORT_BYTES,
+      preParsing: async (request) => {
+        // Until the counts are known, the log keeps the options only: never a file of credentials.
+        request.auditInput = { query: request.query };
+        const length = Number(request.headers['content-length'] ?? 0);
+        if (length > MAX_IMPORT_BYTES) {
+          throw new HubError('HUB_ERR_TOO_LARGE', `the file is ${length} bytes; one import takes at most ${MAX_IMPORT_BYTES} (${MAX_IMPORT_ROWS} users): split it`);
+        }
+      },
+      // Before the schema's maxItems, so too many users is a 413 in JSON as in CSV.
+      preValidation: async (request) => {
+        const users = (request.body as { users?: unknown } | undefined)?.users;
+        if (Array.isArray(users)) refuseOverRowLimit(users.length);
+      },
+      schema: {
+        description:
+          'Creates users from rows as GET /export writes them. all_or_nothing (the default) imports nothing if any row has an error (400 with the errors); best_effort imports the good rows and lists the rest. A name that is already a user\'s is an error unless on_conflict is skip or update.',
+        querystring: Type.Object({
+          format: Type.Optional(Format),
+          mode: Type.Optional(StringEnum(IMPORT_MODES, { default: 'all_or_nothing' })),
+          on_conflict: Type.Optional(StringEnum(ON_CONFLICT, { default: 'error', description: 'update: the given fields replace the user\'s; empty ones keep theirs' })),
+        }),
+        body: {
+          content: {
+            'application/json': {
+              schema: Type.Object({
+                users: Type.Array(Type.Unknown({ description: 'a user as GET /export writes it; each is checked on its own' }), { maxItems: MAX_IMPORT_ROWS }),
+              }),
+            },
+            'text/csv': { schema: Type.String() },
+          },
+        },
+        response: {
+          200: Type.Object(ReportFields),
+          400: Type.Object({
+            statusCode: Type.Integer(),
+            code: Type.String(),
+            message: Type.String(),
+            ...Object.fromEntries(Object.entries(ReportFields).map(([k, v]) => [k, Type.Optional(v)])),
+          }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { format = 'json', mode = 'all_or_nothing', on_conflict: onConflict = 'error' } = request.query;
+      request.auditTarget = 'users';
+      const rows = readRows(format, request.body);
+      const { refused, ...report } = await importUsers(app.db, rows, { mode, onConflict, textual: format === 'csv', now: app.now() }).catch((error) => {
+        // MySQL: a user created meanwhile took a name or token of the file.
+        if (isUniqueViolation(error)) throw new HubError('HUB_ERR_CONFLICT', 'a user with a name or sub_token of this file was created meanwhile; import again');
+        throw error;
+      });
+      const { errors, ...counts } = report;
+      request.auditInput = { format, mode, on_conflict: onConflict, ...counts };
+      const shown = { ...report, errors: format === 'csv' ? errors.map(asCsvError) : errors };
+      if (!refused) return shown;
+      const message = `${report.failed} of ${report.rows} users have errors; nothing was imported (mode all_or_nothing)`;
+      request.auditError = message;
+      return reply.code(400).send({ statusCode: 400, code: 'HUB_ERR_BAD_REQUEST', message, ...shown });
+    },
+  );
+
   app.get(
     '/',
     {

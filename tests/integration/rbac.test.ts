@@ -94,6 +94,9 @@ const ROUTES: [string, string, Need, { url?: string; body?: object; ownSession?:
   ['GET', '/api/v1/users/:id/credentials', 'operator', { url: '/api/v1/users/999999/credentials' }],
   ['POST', '/api/v1/users/:id/token/rotate', 'operator', { url: '/api/v1/users/999999/token/rotate' }],
   ['GET', '/api/v1/users/:id/usage', 'viewer', { url: '/api/v1/users/999999/usage' }],
+  // Users in bulk: hub/users-io.ts. The export shows credentials from admin up only (checked below).
+  ['GET', '/api/v1/users/export', 'viewer'],
+  ['POST', '/api/v1/users/import', 'operator', { body: {} }],
 
   ['GET', '/api/v1/plans', 'viewer'],
   ['POST', '/api/v1/plans', 'admin', { body: {} }],

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../../hub/app.js';
 import { resolveHubConfig } from '../../../hub/config.js';
 import { Node, User } from '../../../hub/db/models.js';
-import { newCredentials } from '../../../hub/routes/users.js';
+import { newCredentials } from '../../../hub/users.js';
 import { FORMATS } from '../../../hub/subscriptions/format.js';
 import { ownerApi, startTestHub, type TestHub } from '../../support/hub.js';
 import { dialed, makeFixture } from './subscription.helpers.js';

@@ -5,12 +5,13 @@ const TOKEN_KEY = 'boxfleet.token';
 /** Sent on window when the hub no longer accepts the session (expired, or the admin was disabled). */
 export const SESSION_ENDED = 'bf-session-ended';
 
-/** A failed API call, with the hub's error code and message. */
+/** A failed API call, with the hub's error code and message, and its whole answer (an import's row errors). */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly answer?: unknown,
   ) {
     super(message);
   }
@@ -28,22 +29,37 @@ export function endSession(): void {
   localStorage.removeItem(TOKEN_KEY);
 }
 
-export async function request<T>(method: string, url: string, body?: unknown): Promise<T> {
+/** fetch with the session's token; a refusal becomes an ApiError, and a 401 ends the session. */
+async function call(method: string, url: string, body?: { type: string; content: BodyInit }): Promise<Response> {
   const headers: Record<string, string> = {};
   const token = session();
   if (token) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const data = res.status === 204 ? undefined : await res.json().catch(() => undefined);
+  if (body) headers['content-type'] = body.type;
+  const res = await fetch(url, { method, headers, body: body?.content });
   if (!res.ok) {
+    const data = await res.json().catch(() => undefined);
     const error = (data ?? {}) as { code?: string; message?: string };
     if (res.status === 401) {
       endSession();
       window.dispatchEvent(new Event(SESSION_ENDED));
     }
-    throw new ApiError(res.status, error.code ?? 'HUB_ERR_INTERNAL', error.message ?? res.statusText);
+    throw new ApiError(res.status, error.code ?? 'HUB_ERR_INTERNAL', error.message ?? res.statusText, data);
   }
-  return data as T;
+  return res;
+}
+
+/** A JSON call; `body` is sent as JSON, or as it is when its Content-Type is given. */
+export async function request<T>(method: string, url: string, body?: unknown, type?: string): Promise<T> {
+  const sent = body === undefined ? undefined : type ? { type, content: body as BodyInit } : { type: 'application/json', content: JSON.stringify(body) };
+  const res = await call(method, url, sent);
+  return (res.status === 204 ? undefined : await res.json().catch(() => undefined)) as T;
+}
+
+/** A file the hub answers with, named as its Content-Disposition says (else `fallback`). */
+export async function download(url: string, fallback: string): Promise<File> {
+  const res = await call('GET', url);
+  const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? fallback;
+  return new File([await res.blob()], name, { type: res.headers.get('content-type') ?? '' });
 }
 
 /** One page of a paged list. */

@@ -1,13 +1,15 @@
-// <bf-users>: the proxy users — search, paging, create; choosing one opens its subscription below.
+// <bf-users>: the proxy users — search, paging, create, export and import; choosing one opens its
+// subscription below.
 import { css, html, nothing } from 'lit';
 import { may, type Role } from '../../../agent-core/common/roles.js';
 import type { Page } from '../data/http.js';
-import { createUser, listUsers, type User } from '../data/users.js';
+import { createUser, exportUsers, listUsers, type User, type UsersFormat } from '../data/users.js';
 import { t } from '../i18n.js';
 import '../widgets/bf-schema-form.js';
 import type { BfSchemaForm } from '../widgets/bf-schema-form.js';
 import { Changes } from '../ui/changes.js';
 import '../widgets/bf-user-detail.js';
+import '../widgets/bf-users-import.js';
 import type { FormSubmitEvent } from '../ui/events.js';
 import type { JsonSchema } from '../ui/json-schema.js';
 import { formatDate } from '../ui/format.js';
@@ -33,6 +35,7 @@ export class BfUsers extends LocalizedElement {
     q: { state: true },
     page: { state: true },
     selected: { attribute: false },
+    importing: { state: true },
   };
   adminRole: Role = 'viewer';
   private readonly users = new Loader<Page<User>>(this, () => listUsers({ q: this.q, page: this.page, per_page: PER_PAGE }));
@@ -41,6 +44,9 @@ export class BfUsers extends LocalizedElement {
   /** The user whose subscription shows beside the list. */
   selected: number | null = null;
   private readonly creating = new Changes(this);
+  /** Whether the Import dialog is open. */
+  importing = false;
+  private readonly exporting = new Changes(this);
 
   static override styles = [
     screenStyles,
@@ -82,6 +88,18 @@ export class BfUsers extends LocalizedElement {
     });
   }
 
+  private export(format: UsersFormat) {
+    void this.exporting.run(async () => {
+      const file = await exportUsers(format);
+      const link = document.createElement('a');
+      link.href = URL.createObjectURL(file);
+      link.download = file.name;
+      link.click();
+      // Long after the browser has read it for the download the click started.
+      setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+    });
+  }
+
   private pager(users: Page<User>) {
     const pages = Math.max(1, Math.ceil(users.total / users.per_page));
     return html`<div class="pager">
@@ -102,6 +120,12 @@ export class BfUsers extends LocalizedElement {
             <input name="q" type="search" .value=${this.q} placeholder=${t('users.searchPlaceholder')} aria-label=${t('users.search')} />
             <button type="submit">${t('users.search')}</button>
           </form>
+          <div class="row">
+            <button class="secondary" ?disabled=${this.exporting.busy} @click=${() => this.export('csv')}>${t('users.exportCsv')}</button>
+            <button class="secondary" ?disabled=${this.exporting.busy} @click=${() => this.export('json')}>${t('users.exportJson')}</button>
+            ${canEdit ? html`<button class="secondary" @click=${() => (this.importing = true)}>${t('users.import')}</button>` : nothing}
+          </div>
+          ${this.exporting.status()}
           ${this.users.status()}
           ${users?.items.length === 0 ? html`<p>${this.q ? t('users.noMatch') : t('users.empty')}</p>` : nothing}
           ${users?.items.length
@@ -135,6 +159,9 @@ export class BfUsers extends LocalizedElement {
             : nothing}
         </div>
       </div>
+      ${this.importing
+        ? html`<bf-users-import @bf-changed=${() => this.users.load({ keep: true })} @bf-closed=${() => (this.importing = false)}></bf-users-import>`
+        : nothing}
     `;
   }
 }
