@@ -9,9 +9,9 @@
 //   active, its period starting at the import, so the user still gets all of it.
 // - Unlimited traffic → the largest limit a plan holds; no expiry → a period of MAX_DAYS.
 // - Users, plans and admins that already exist (by name, compared without case) are left as they are.
-import { randomBytes, randomUUID } from 'node:crypto';
 import { SS_LEGACY_METHODS, SyncUser } from '../../plugins/singbox-config/contract.js';
 import { USERNAME_PATTERN } from '../admins.js';
+import { newCredentials } from '../users.js';
 import type { SubscriptionStatus } from '../db/models.js';
 import type { ResetPolicy } from '../reset-policies.js';
 import type { MarzbanData, MarzbanReset, MarzbanUser } from './marzban-source.js';
@@ -249,7 +249,9 @@ export function planImport(data: MarzbanData, existing: Existing, options: { now
     const planned = plans.get(target.name) ?? plans.set(target.name, { name: target.name, id: target.id, ...target.shape, users: 0 }).get(target.name)!;
     planned.users += 1;
 
-    const uuid = kept.uuid ?? randomUUID();
+    // Marzban has no Shadowsocks 2022 keys: a new one, for 2022 inbounds, like every secret it lacks.
+    const fresh = newCredentials();
+    const uuid = kept.uuid ?? fresh.uuid;
     uuids.set(uuid, user.username);
     names.add(key);
     plan.users.push({
@@ -257,10 +259,9 @@ export function planImport(data: MarzbanData, existing: Existing, options: { now
       note: user.note.slice(0, 500),
       status: user.status === 'disabled' ? 'disabled' : 'active',
       uuid,
-      password: kept.password ?? randomBytes(18).toString('base64url'),
-      // Marzban has no Shadowsocks 2022 keys: a new one, for 2022 inbounds.
-      ss_key: randomBytes(32).toString('base64'),
-      sub_token: randomBytes(32).toString('base64url'),
+      password: kept.password ?? fresh.password,
+      ss_key: fresh.ss_key,
+      sub_token: fresh.sub_token,
       plan: target.name,
       subscription: {
         start_time: start,
