@@ -156,6 +156,9 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   // Staged config rollouts; the `rollouts` job runs them (hub/rollouts/runner.ts).
   await app.register(import('./routes/rollouts.js'), { prefix: '/api/v1/rollouts' });
 
+  // The operator's shape of the sing-box and Clash profiles /sub serves (hub/subscriptions/templates.ts).
+  await app.register(import('./routes/profile-templates.js'), { prefix: '/api/v1/profile-templates', config });
+
   // End-user subscriptions (public, token in the path): hub/routes/sub.ts.
   await app.register(import('./routes/sub.js'), {
     prefix: '/sub',
@@ -163,6 +166,7 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
     render: renderOptionsOf(config),
     excludeUnhealthy: config.inbound_check_interval_s > 0,
     entryNameTemplate: config.sub_entry_name_template,
+    logger,
   });
 
   // What a new machine fetches with an install command (created under /api/v1/nodes/install-tokens).

@@ -14,6 +14,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import rateLimit from '../rate-limit-store.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
+import type { AppLogger } from '../../agent-core/common/logger.js';
 import { HubError } from '../errors.js';
 import { bodyRenderer } from '../subscriptions/body-cache.js';
 import {
@@ -31,6 +32,7 @@ import { SubscriptionInfo, subscriptionInfo } from '../subscriptions/info.js';
 import { subscriptionLookup, type Holder } from '../subscriptions/lookup.js';
 import { profileBuilder, refusalOf, usageOf, STATUS_TEXT, type Status } from '../subscriptions/profile.js';
 import { shareLink } from '../subscriptions/share-link.js';
+import { templateLoader } from '../subscriptions/templates-store.js';
 import type { RenderOptions } from '../subscriptions/subscription-format.js';
 import { StringEnum } from './schemas.js';
 
@@ -47,6 +49,7 @@ export interface SubRoutesOptions {
   excludeUnhealthy: boolean;
   /** sub_entry_name_template: how entry names are made ('' : the usual names). */
   entryNameTemplate?: string;
+  logger: AppLogger;
 }
 
 const Params = Type.Object({ token: Type.String({ maxLength: 200 }) });
@@ -82,7 +85,8 @@ const routes: FastifyPluginAsyncTypebox<SubRoutesOptions> = async (app, opts) =>
   const lookup = subscriptionLookup(app.db, { excludeUnhealthy: opts.excludeUnhealthy });
   const build = profileBuilder(app, opts.entryNameTemplate);
   const refusal = (holder: Holder) => refusalOf(holder, app.now());
-  const bodyOf = bodyRenderer({ build, refusal, maxBytes: opts.cacheBytes, render: opts.render });
+  const template = templateLoader(app.db, (message, fields) => opts.logger.warn(message, fields));
+  const bodyOf = bodyRenderer({ build, template, refusal, maxBytes: opts.cacheBytes, render: opts.render });
   /** The whole profile, entries included, for the routes that are not a client's body. */
   const load = async (token: string) => {
     const found = await lookup(token);

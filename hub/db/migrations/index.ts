@@ -21,6 +21,7 @@ import * as batchSchedules from './018-batch-schedules.js';
 import * as rollouts from './019-rollouts.js';
 import * as usagePending from './020-usage-pending.js';
 import * as resetStrategies from './021-reset-strategies.js';
+import * as profileTemplates from './024-profile-templates.js';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001-nodes': nodes,
@@ -44,6 +45,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '019-rollouts': rollouts,
   '020-usage-pending': usagePending,
   '021-reset-strategies': resetStrategies,
+  '024-profile-templates': profileTemplates,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
