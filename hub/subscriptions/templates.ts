@@ -192,11 +192,8 @@ export function renderTemplate(shape: TemplateShape, template: ProfileTemplate, 
       origins?.set(out, from);
       return out;
     }
-    if (isObject(value)) {
-      const out: Json = {};
-      for (const [k, v] of Object.entries(value)) out[k] = copy(v);
-      return out;
-    }
+    // fromEntries defines every key as data, "__proto__" included.
+    if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, copy(v)]));
     return value;
   };
   const document = copy(template.document) as Json;

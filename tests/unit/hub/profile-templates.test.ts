@@ -56,6 +56,23 @@ describe('a profile template', () => {
     expect(parse(clash.render(entries, { ...RENDER_OPTIONS, template })).hosts).toEqual({ yes: '1.2.3.4', 'a b': '5.6.7.8' });
   });
 
+  it('keeps, for a user who is not served, only the stand-in in the groups that list entries, and the other groups as written', () => {
+    const text = DEFAULT_CLASH_TEMPLATE.replace('proxy-groups:\n', 'proxy-groups:\n  - name: Ads\n    type: select\n    proxies: [REJECT, DIRECT]\n');
+    const template = parseTemplate(CLASH_SHAPE, text, '');
+    const standIn = parse(clash.render([{ ...entries[0]!, name: '⛔ expired', placeholder: true }], { ...RENDER_OPTIONS, template }));
+    expect(standIn['proxy-groups']).toEqual([
+      { name: 'Ads', type: 'select', proxies: ['REJECT', 'DIRECT'] },
+      { name: 'PROXY', type: 'select', proxies: ['⛔ expired'] },
+    ]);
+  });
+
+  it('takes a "__proto__" key of a template as a key like any other', () => {
+    const text = DEFAULT_SINGBOX_TEMPLATE.replace('"log": {', '"experimental": { "__proto__": { "polluted": true } },\n  "log": {');
+    const profile = singbox.render(entries, { ...RENDER_OPTIONS, template: parseTemplate(SINGBOX_SHAPE, text, '') });
+    expect(profile).toContain('"__proto__": {');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   const refusal = (shape: typeof SINGBOX_SHAPE, text: string, pattern = '') => {
     try {
       parseTemplate(shape, text, pattern);
