@@ -46,7 +46,7 @@ const SAMPLE_NODES: { node: EntryNode; config: Json }[] = [
 ];
 
 /** A sample user's entries, named by `namePattern` ('' : `fallbackPattern`, the hub's sub_entry_name_template). */
-export const sampleEntries = (namePattern: string, fallbackPattern = ''): Entry[] =>
+const sampleEntries = (namePattern: string, fallbackPattern = ''): Entry[] =>
   entriesFor(entryTemplates(SAMPLE_NODES, ['hk', 'jp'], namePattern || fallbackPattern), SAMPLE_USER);
 
 /** The profile of a user who is not served. */
