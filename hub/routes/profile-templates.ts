@@ -84,8 +84,10 @@ const routes: FastifyPluginAsyncTypebox<ProfileTemplateRoutesOptions> = async (a
 
   app.post(
     '/:format/preview',
-    { bodyLimit, config: { role: 'admin', audit: false }, schema: { params: Params, body: TemplateIn, response: { 200: PreviewOut } } },
+    // Audited like every signed-in POST, though nothing changes: it runs sing-box on the hub.
+    { bodyLimit, config: { role: 'admin', audit: 'profile-template.preview' }, schema: { params: Params, body: TemplateIn, response: { 200: PreviewOut } } },
     async (request) => {
+      request.auditTarget = `profile-template:${request.params.format}`;
       const { profile, check } = await previewTemplate(request.params.format, request.body.template, request.body.name_pattern ?? '', env);
       return { profile, check };
     },
