@@ -157,6 +157,9 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   // Staged config rollouts; the `rollouts` job runs them (hub/rollouts/runner.ts).
   await app.register(import('./routes/rollouts.js'), { prefix: '/api/v1/rollouts' });
 
+  // The operator's shape of the sing-box and Clash profiles /sub serves (hub/subscriptions/templates.ts).
+  await app.register(import('./routes/profile-templates.js'), { prefix: '/api/v1/profile-templates', config });
+
   // End-user subscriptions (public, token in the path): hub/routes/sub.ts.
   await app.register(import('./routes/sub.js'), {
     prefix: '/sub',
@@ -165,6 +168,7 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
     excludeUnhealthy: config.inbound_check_interval_s > 0,
     entryNameTemplate: config.sub_entry_name_template,
     timeZone: config.reset_timezone,
+    logger,
   });
 
   // What a new machine fetches with an install command (created under /api/v1/nodes/install-tokens).

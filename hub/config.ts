@@ -88,8 +88,14 @@ export const HUB_SETTINGS = {
   sub_entry_name_template: {
     group: 'server',
     meaning:
-      'subscription entry names: {name} (the usual name), {node}, {region}, {type}, {unlock} (marks of the services the node unlocks, e.g. NF GPT); e.g. "{node} | {unlock}" (empty: the usual name)',
+      'subscription entry names: {name} (the usual name), {node}, {region}, {type}, {unlock} (marks of the services the node unlocks, e.g. NF GPT), {multiplier} (e.g. ×2, empty at 1); e.g. "{node} | {unlock}" (empty: the usual name; a profile template may set its own)',
     schema: Type.String({ maxLength: 200, default: '' }),
+  },
+  sub_singbox_binary: {
+    group: 'server',
+    meaning:
+      "the sing-box the hub runs `sing-box check` with before it saves a sing-box profile template: a path, or a name looked up on PATH (without one that runs, sing-box templates are refused; Clash templates get a structural check either way)",
+    schema: Type.String({ minLength: 1, default: 'sing-box' }),
   },
 
   jwt_secret: { group: 'security', meaning: 'signs admin sessions (empty: one is generated once and kept in the database)', schema: Type.String({ default: '' }) },

@@ -15,6 +15,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import rateLimit from '../rate-limit-store.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
+import type { AppLogger } from '../../agent-core/common/logger.js';
 import { HubError } from '../errors.js';
 import { bodyRenderer } from '../subscriptions/body-cache.js';
 import {
@@ -32,6 +33,7 @@ import { SubscriptionInfo, subscriptionInfo } from '../subscriptions/info.js';
 import { subscriptionLookup, type Holder } from '../subscriptions/lookup.js';
 import { profileBuilder, refusalOf, usageOf, STATUS_TEXT, type Status } from '../subscriptions/profile.js';
 import { shareLink } from '../subscriptions/share-link.js';
+import { templateLoader } from '../subscriptions/templates-store.js';
 import type { RenderOptions } from '../subscriptions/subscription-format.js';
 import { dayRange, MAX_USAGE_DAYS, userUsage } from '../user-usage.js';
 import { CalendarDay, StringEnum, UsageBytes } from './schemas.js';
@@ -51,6 +53,7 @@ export interface SubRoutesOptions {
   entryNameTemplate?: string;
   /** reset_timezone: whose calendar days /usage sums by. */
   timeZone: string;
+  logger: AppLogger;
 }
 
 const Params = Type.Object({ token: Type.String({ maxLength: 200 }) });
@@ -97,7 +100,8 @@ const routes: FastifyPluginAsyncTypebox<SubRoutesOptions> = async (app, opts) =>
   const lookup = subscriptionLookup(app.db, { excludeUnhealthy: opts.excludeUnhealthy });
   const build = profileBuilder(app, opts.entryNameTemplate);
   const refusal = (holder: Holder) => refusalOf(holder, app.now());
-  const bodyOf = bodyRenderer({ build, refusal, maxBytes: opts.cacheBytes, render: opts.render });
+  const template = templateLoader(app.db, (message, fields) => opts.logger.warn(message, fields));
+  const bodyOf = bodyRenderer({ build, template, refusal, maxBytes: opts.cacheBytes, render: opts.render });
   /** The whole profile, entries included, for the routes that are not a client's body. */
   const load = async (token: string) => {
     const found = await lookup(token);

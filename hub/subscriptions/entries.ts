@@ -223,20 +223,21 @@ function credentialsOf(type: EntryType, inbound: Json, user: EntryUser): Credent
 /**
  * "<node name> <region tag> ×<multiplier> <inbound type>": the region is the first node tag the
  * plan reaches (left out when it is the node's name), the multiplier only when it is not 1.
- * A template (sub_entry_name_template) arranges {name} (that), {node}, {region}, {type} and {unlock}
- * instead; separators left dangling by an empty field are dropped ("{node} | {unlock}" → "HK-1").
+ * A template (sub_entry_name_template, or a profile template's name pattern) arranges {name} (that),
+ * {node}, {region}, {type}, {unlock} and {multiplier} ("×2", empty at 1) instead; separators left dangling by an empty field are dropped ("{node} | {unlock}" → "HK-1").
  */
 export function entryName(node: EntryNode, planTags: readonly string[], type: string, template = ''): string {
   const region = node.tags.find((t) => planTags.includes(t)) ?? node.tags[0];
   const parts = [node.name];
   if (region && region.toLowerCase() !== node.name.toLowerCase()) parts.push(region);
-  if (Number(node.multiplier) !== 1) parts.push(`×${Number(node.multiplier)}`);
+  const multiplier = Number(node.multiplier) !== 1 ? `×${Number(node.multiplier)}` : '';
+  if (multiplier) parts.push(multiplier);
   parts.push(type);
   const name = parts.join(' ');
   if (template === '') return name;
-  const fields: Record<string, string> = { name, node: node.name, region: region ?? '', type, unlock: node.unlock_marks ?? '' };
+  const fields: Record<string, string> = { name, node: node.name, region: region ?? '', type, unlock: node.unlock_marks ?? '', multiplier };
   const words: string[] = [];
-  for (const word of template.replace(/\{(name|node|region|type|unlock)\}/g, (_, key: string) => fields[key]!).split(/\s+/)) {
+  for (const word of template.replace(/\{(name|node|region|type|unlock|multiplier)\}/g, (_, key: string) => fields[key]!).split(/\s+/)) {
     if (word === '') continue;
     // A separator only between two words: not first, not after another, not last (popped below).
     if (SEPARATOR.test(word) && (words.length === 0 || SEPARATOR.test(words.at(-1)!))) continue;

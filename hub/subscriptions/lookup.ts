@@ -1,5 +1,6 @@
 // What every /sub request reads from the database: who holds the token now (user, current
-// subscription, plan) and which nodes may be handed out. Requests arriving together share one read
+// subscription, plan), which nodes may be handed out, and which profile template version of each
+// format is current (a two-row answer). Requests arriving together share one read
 // of each (coalesce.ts); nothing is kept between requests but the served nodes' revision.
 //
 // The served nodes are enabled, online, running a known base config: a drifted node serves another
@@ -16,6 +17,7 @@ import type { Knex } from 'knex';
 import { selectRows } from '../db/queries.js';
 import { coalesced } from './coalesce.js';
 import type { EntryNode, InboundOverride } from './entries.js';
+import { currentVersions, type TemplateVersions } from './templates-store.js';
 
 /** The user behind a token, their current subscription (if any) and its plan (if any). */
 export interface Holder {
@@ -43,6 +45,8 @@ export interface ServedNodes {
 export interface Lookup {
   holder: Holder;
   served: ServedNodes;
+  /** The current profile template version of each format that has one (templates-store.ts). */
+  templates: TemplateVersions;
 }
 
 /** Tokens are base64url; anything else is unknown without asking the database. */
@@ -148,12 +152,13 @@ export interface LookupOptions {
 export function subscriptionLookup(db: Knex, { excludeUnhealthy }: LookupOptions): (token: string) => Promise<Lookup | null> {
   const servedNodes = servedNodesReader(db, excludeUnhealthy);
   const load = coalesced(async (tokens: string[]) => {
-    const [rows, served] = await Promise.all([
+    const [rows, served, templates] = await Promise.all([
       selectRows<HolderRow>(db, `${HOLDERS_SQL}(${tokens.map(() => '?').join(', ')})`, tokens),
       servedNodes(),
+      currentVersions(db),
     ]);
     // Keyed by the token as stored: MySQL's collation would also match it in another letter case.
-    return new Map(rows.map((r) => [r.sub_token, { holder: holderOf(r), served }]));
+    return new Map(rows.map((r) => [r.sub_token, { holder: holderOf(r), served, templates }]));
   });
   return async (token) => (TOKEN.test(token) ? ((await load(token)) ?? null) : null);
 }

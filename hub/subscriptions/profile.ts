@@ -72,21 +72,25 @@ const CONFIG_CACHE_MAX = 512;
 
 /**
  * Returns the builder: the profile of a looked-up holder, refused or not as the caller decided
- * (refusalOf); `nameTemplate` is sub_entry_name_template.
+ * (refusalOf); `nameTemplate` is sub_entry_name_template, which a profile template's own name
+ * pattern replaces for its format.
  */
-export function profileBuilder(app: FastifyInstance, nameTemplate = ''): (lookup: Lookup, refusal: Refusal | undefined) => Promise<BuiltProfile> {
+export function profileBuilder(
+  app: FastifyInstance,
+  nameTemplate = '',
+): (lookup: Lookup, refusal: Refusal | undefined, namePattern?: string) => Promise<BuiltProfile> {
   const configs = new LRUCache<number, Record<string, unknown>>({
     max: CONFIG_CACHE_MAX,
     fetchMethod: async (version) => (await readConfigVersion(app.db, app.objects, version)).config,
   });
   // Every user of a plan gets the same entries but for their credentials: built once per served
-  // nodes' read (the same object until they change, then dropped with it) and plan tags.
+  // nodes' read (the same object until they change, then dropped with it), plan tags and name pattern.
   const shared = new WeakMap<ServedNodes, Map<string, EntryTemplate[]>>();
 
-  const templatesOf = async (served: ServedNodes, planTags: string[]) => {
+  const templatesOf = async (served: ServedNodes, planTags: string[], pattern: string) => {
     const byTags = shared.get(served) ?? new Map<string, EntryTemplate[]>();
     shared.set(served, byTags);
-    const key = JSON.stringify(planTags);
+    const key = JSON.stringify([pattern, planTags]);
     const kept = byTags.get(key);
     if (kept) return { templates: kept, complete: true };
     const withConfigs = [];
@@ -96,14 +100,14 @@ export function profileBuilder(app: FastifyInstance, nameTemplate = ''): (lookup
       if (config) withConfigs.push({ node, config });
       else complete = false;
     }
-    const templates = entryTemplates(withConfigs, planTags, nameTemplate);
+    const templates = entryTemplates(withConfigs, planTags, pattern);
     if (complete) byTags.set(key, templates);
     return { templates, complete };
   };
 
-  return async ({ holder, served }, refusal) => {
+  return async ({ holder, served }, refusal, namePattern) => {
     if (refusal) return { profile: standInProfile(holder, refusal), complete: true };
-    const { templates, complete } = await templatesOf(served, holder.plan?.node_tags ?? []);
+    const { templates, complete } = await templatesOf(served, holder.plan?.node_tags ?? [], namePattern || nameTemplate);
     const entries = entriesFor(templates, holder.user);
     if (entries.length === 0) return { profile: standInProfile(holder, 'no_node'), complete };
     return { profile: { user: holder.user, plan: holder.plan, entries, usage: usageOf(holder), status: 'active' }, complete };

@@ -1,6 +1,7 @@
 // What a subscription format is: everything the /sub/<token> route needs to serve one. Each format
 // is one file in formats/, listed once in format.ts.
 import type { Entry } from './entries.js';
+import type { ProfileTemplate } from './templates.js';
 
 /**
  * The clients' own failover: how the profile's urltest (sing-box) / url-test (Clash.Meta) group
@@ -12,9 +13,12 @@ export interface UrlTest {
   toleranceMs: number;
 }
 
-/** What a body depends on besides the entries: hub settings, fixed for the process. */
+/** What a body depends on besides the entries. */
 export interface RenderOptions {
+  /** Hub settings, fixed for the process. */
   urltest: UrlTest;
+  /** The operator's profile template of this format (templates.ts); absent: the format's default. */
+  template?: ProfileTemplate;
 }
 
 export interface SubscriptionFormat<Name extends string = string> {

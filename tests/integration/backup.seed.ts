@@ -5,13 +5,14 @@
 // doubles) and an unreachable one, billed traffic, config versions and their objects, live figures,
 // probe results, metrics samples, alerts with their notifications, a user event with its delivery, install commands, firewall rule sets
 // and a node's failed firewall push, a batch command, a batch schedule with the fire times it missed,
-// a paused rollout, the audit log, the JWT secret and job leases.
+// a paused rollout, profile template versions, the audit log, the JWT secret and job leases.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createLogger } from '../../agent-core/common/logger.js';
 import type { AlertChannel } from '../../hub/db/models.js';
 import { AlertEngine } from '../../hub/jobs/alerts.js';
 import type { ChannelSender } from '../../hub/alerts/channels.js';
+import { DEFAULT_CLASH_TEMPLATE } from '../../hub/subscriptions/formats/clash.js';
 import { storeSamples } from '../../hub/jobs/metrics.js';
 import { storeDescription } from '../../hub/node-status.js';
 import { userEventsJob } from '../../hub/user-events/deliver.js';
@@ -27,7 +28,7 @@ export const SEED_CONFIGS = [
   { log: { level: 'info' }, inbounds: [{ type: 'trojan', tag: 'trojan-in', listen: '::', listen_port: 8443 }], outbounds: [{ type: 'direct', tag: '直连' }] },
 ];
 
-type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** Calls the hub's API as its owner; throws on an error answer. */
 export async function api<T = any>(hub: TestHub, method: Method, url: string, payload?: object): Promise<T> {
@@ -56,6 +57,9 @@ export async function seedHub(hub: TestHub, agent: AgentProcess, clock: { now: n
   const big = await api(hub, 'POST', '/api/v1/plans', { name: 'Ten TB', traffic_limit_bytes: 10 * 2 ** 40, duration_days: 365, price: 1234.5, node_tags: ['hk', 'us'] });
   const trial = await api(hub, 'POST', '/api/v1/plans', { name: 'Trial', traffic_limit_bytes: 2 ** 30, duration_days: 3 });
   await api(hub, 'PATCH', `/api/v1/plans/${trial.id}`, { is_enabled: false });
+  // A Clash profile template saved (checked structurally, no sing-box needed) and the sing-box one reset.
+  await api(hub, 'PUT', '/api/v1/profile-templates/clash', { template: DEFAULT_CLASH_TEMPLATE.replace('log-level: info', 'log-level: warning'), name_pattern: '{node} {type}' });
+  await api(hub, 'DELETE', '/api/v1/profile-templates/singbox');
 
   const users: Record<string, { id: number }> = {};
   for (const [name, note] of [

@@ -104,6 +104,12 @@ const ROUTES: [string, string, Need, { url?: string; body?: object; ownSession?:
   ['PATCH', '/api/v1/plans/:id', 'admin', { url: '/api/v1/plans/999999', body: {} }],
   ['DELETE', '/api/v1/plans/:id', 'admin', { url: '/api/v1/plans/999999' }],
 
+  // Profile templates: routes/profile-templates.ts (a format that does not exist, or an empty body, fails validation).
+  ['GET', '/api/v1/profile-templates/:format', 'viewer', { url: '/api/v1/profile-templates/clash' }],
+  ['PUT', '/api/v1/profile-templates/:format', 'admin', { url: '/api/v1/profile-templates/clash', body: {} }],
+  ['DELETE', '/api/v1/profile-templates/:format', 'admin', { url: '/api/v1/profile-templates/no-such-format' }],
+  ['POST', '/api/v1/profile-templates/:format/preview', 'admin', { url: '/api/v1/profile-templates/clash/preview', body: {} }],
+
   ['GET', '/api/v1/subscriptions', 'viewer'],
   ['POST', '/api/v1/subscriptions', 'operator', { body: {} }],
   ['GET', '/api/v1/subscriptions/:id', 'viewer', { url: '/api/v1/subscriptions/999999' }],

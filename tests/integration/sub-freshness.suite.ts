@@ -6,9 +6,11 @@
 // sub-freshness.test.ts and on MariaDB by sub-freshness.mariadb.test.ts.
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { connectDatabase } from '../../hub/db/database.js';
 import { Node } from '../../hub/db/models.js';
 import { FORMATS } from '../../hub/subscriptions/format.js';
+import { DEFAULT_CLASH_TEMPLATE } from '../../hub/subscriptions/formats/clash.js';
 import { type DatabaseKind, ownerApi, startTestHub, type TestHub } from '../support/hub.js';
 import { dialed, makeFixture, parseLink } from '../unit/hub/subscription.helpers.js';
 
@@ -167,6 +169,21 @@ export function subFreshnessSuite(kind: DatabaseKind): void {
       expect(await hosts()).toEqual(Object.fromEntries(FORMATS.map((f) => [f, new Set(['edge.example.org'])])));
       await other('nodes').where({ id: 'hk-1' }).update({ public_host: 'moved.example.org' });
       expect(await hosts()).toEqual(Object.fromEntries(FORMATS.map((f) => [f, new Set(['moved.example.org'])])));
+    });
+
+    it("serves a profile template another hub saved, its name pattern, and the default again after a reset, each on the next request", async () => {
+      const clashBody = async () => parse((await fetchSub('clash')).body) as { rules: string[]; proxies: { name: string }[] };
+      expect((await clashBody()).rules[0]).toBe('IP-CIDR,127.0.0.0/8,DIRECT,no-resolve');
+      const row = { format: 'clash', created_at: now, created_by: 'other-hub' };
+      const shaped = DEFAULT_CLASH_TEMPLATE.replace('rules:\n', 'rules:\n  - DOMAIN-SUFFIX,ads.example,REJECT\n');
+      await other('profile_templates').insert({ ...row, body: shaped, name_pattern: '{node} · {type}' });
+      const body = await clashBody();
+      expect(body.rules[0]).toBe('DOMAIN-SUFFIX,ads.example,REJECT');
+      expect(body.proxies.map((p) => p.name)).toContain('HK 1 · vless');
+      // The other formats keep their defaults and the usual names.
+      expect((await seen()).names).toContain('HK 1 hk vless');
+      await other('profile_templates').insert({ ...row, body: null });
+      expect((await clashBody()).rules[0]).toBe('IP-CIDR,127.0.0.0/8,DIRECT,no-resolve');
     });
   });
 }

@@ -23,6 +23,7 @@ import * as usagePending from './020-usage-pending.js';
 import * as resetStrategies from './021-reset-strategies.js';
 import * as adminPasswordReset from './022-admin-password-reset.js';
 import * as userEvents from './023-user-events.js';
+import * as profileTemplates from './024-profile-templates.js';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001-nodes': nodes,
@@ -48,6 +49,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '021-reset-strategies': resetStrategies,
   '022-admin-password-reset': adminPasswordReset,
   '023-user-events': userEvents,
+  '024-profile-templates': profileTemplates,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,15 +1,14 @@
-// The Clash.Meta (mihomo) profile: proxies, a select group over a url-test group and every node,
-// and rules. Every string scalar is double-quoted, so an all-digit password or short id stays a
-// string (singbox.md §9 pitfall 20). Pure.
+// The Clash.Meta (mihomo) profile, rendered from the operator's profile template or the default one
+// below. Every string scalar is double-quoted, so an all-digit password or short id stays a string
+// (singbox.md §9 pitfall 20). Pure.
 import type { Entry } from '../entries.js';
 import type { RenderOptions, SubscriptionFormat } from '../subscription-format.js';
+import { parseTemplate, renderTemplate, type Origins, type TemplateShape } from '../templates.js';
 
 type Json = Record<string, unknown>;
 
 export const SELECT_GROUP = 'PROXY';
 export const URLTEST_GROUP = 'AUTO';
-
-const PRIVATE_CIDRS = ['IP-CIDR,127.0.0.0/8', 'IP-CIDR,10.0.0.0/8', 'IP-CIDR,172.16.0.0/12', 'IP-CIDR,192.168.0.0/16', 'IP-CIDR,169.254.0.0/16', 'IP-CIDR6,::1/128', 'IP-CIDR6,fc00::/7', 'IP-CIDR6,fe80::/10'];
 
 const compact = (o: Json): Json => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 
@@ -74,26 +73,65 @@ export function clashProxy(e: Entry): Json {
   }
 }
 
-export function clashDocument(entries: readonly Entry[], { urltest }: RenderOptions): Json {
-  const usable = entries.filter((e) => !e.placeholder).map((e) => e.name);
-  const all = entries.map((e) => e.name);
-  const groups: Json[] =
-    usable.length > 0
-      ? [
-          { name: SELECT_GROUP, type: 'select', proxies: [URLTEST_GROUP, ...all, 'DIRECT'] },
-          { name: URLTEST_GROUP, type: 'url-test', proxies: usable, url: urltest.url, interval: urltest.intervalS, tolerance: urltest.toleranceMs },
-        ]
-      : // Nothing usable: only the stand-in (or REJECT), never DIRECT, so nothing leaves unproxied by surprise.
-        [{ name: SELECT_GROUP, type: 'select', proxies: all.length > 0 ? all : ['REJECT'] }];
-  return {
-    'mixed-port': 7890,
-    'allow-lan': false,
-    mode: 'rule',
-    'log-level': 'info',
-    proxies: entries.map(clashProxy),
-    'proxy-groups': groups,
-    rules: [...PRIVATE_CIDRS.map((r) => `${r},DIRECT,no-resolve`), `MATCH,${SELECT_GROUP}`],
-  };
+export const CLASH_SHAPE: TemplateShape = {
+  format: 'clash',
+  proxiesKey: 'proxies',
+  groupsKey: 'proxy-groups',
+  membersKey: 'proxies',
+  nameKey: 'name',
+  selectorType: 'select',
+  // Never DIRECT, so nothing leaves unproxied by surprise.
+  emptySelector: 'REJECT',
+  interval: (seconds) => seconds,
+};
+
+/**
+ * The profile an operator has not shaped (profile templates, templates.ts): a select group over a
+ * url-test group and every node, private ranges direct, the rest through the select group.
+ */
+export const DEFAULT_CLASH_TEMPLATE = `mixed-port: 7890
+allow-lan: false
+mode: rule
+log-level: info
+proxies:
+  - $proxies
+proxy-groups:
+  - name: ${SELECT_GROUP}
+    type: select
+    proxies: [${URLTEST_GROUP}, $all, DIRECT]
+  - name: ${URLTEST_GROUP}
+    type: url-test
+    proxies: [$usable]
+    url: $urltest_url
+    interval: $urltest_interval
+    tolerance: $urltest_tolerance
+rules:
+  - IP-CIDR,127.0.0.0/8,DIRECT,no-resolve
+  - IP-CIDR,10.0.0.0/8,DIRECT,no-resolve
+  - IP-CIDR,172.16.0.0/12,DIRECT,no-resolve
+  - IP-CIDR,192.168.0.0/16,DIRECT,no-resolve
+  - IP-CIDR,169.254.0.0/16,DIRECT,no-resolve
+  - IP-CIDR6,::1/128,DIRECT,no-resolve
+  - IP-CIDR6,fc00::/7,DIRECT,no-resolve
+  - IP-CIDR6,fe80::/10,DIRECT,no-resolve
+  - MATCH,${SELECT_GROUP}
+`;
+
+const DEFAULT = parseTemplate(CLASH_SHAPE, DEFAULT_CLASH_TEMPLATE, '');
+
+/** The profile document: the template (else the default) with the entries in it. */
+export function clashDocument(entries: readonly Entry[], options: RenderOptions, origins?: Origins): Json {
+  return renderTemplate(
+    CLASH_SHAPE,
+    options.template ?? DEFAULT,
+    {
+      proxies: entries.map(clashProxy),
+      all: entries.map((e) => e.name),
+      usable: entries.filter((e) => !e.placeholder).map((e) => e.name),
+      urltest: options.urltest,
+    },
+    origins,
+  );
 }
 
 /**
@@ -105,6 +143,7 @@ const quoted = (text: string) => JSON.stringify(text).replace(/\u2028/g, '\\u202
 function scalar(value: unknown): string {
   if (typeof value === 'string') return quoted(value);
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (value === null) return 'null';
   throw new Error(`clash: cannot write ${typeof value} as YAML`);
 }
 
@@ -120,8 +159,8 @@ function emit(value: unknown, indent: string, out: string[]): void {
     }
     return;
   }
-  for (const [key, v] of Object.entries(value as Json)) {
-    // Keys are this module's own constants: plain YAML keys.
+  for (const [k, v] of Object.entries(value as Json)) {
+    const key = keyText(k);
     if (v !== null && typeof v === 'object' && (Array.isArray(v) ? v.length : Object.keys(v).length) > 0) {
       out.push(`${indent}${key}:`);
       emit(v, `${indent}  `, out);
@@ -129,11 +168,14 @@ function emit(value: unknown, indent: string, out: string[]): void {
   }
 }
 
+/** A key as a plain scalar when it reads back as that same string in any YAML reader, else quoted (a template's keys are the operator's). */
+const keyText = (key: string) => (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(key) && !/^(y|n|yes|no|on|off|true|false|null)$/i.test(key) ? key : quoted(key));
+
 const leaf = (v: unknown) => (Array.isArray(v) ? '[]' : v !== null && typeof v === 'object' ? '{}' : scalar(v));
 
 /**
- * The document as YAML text. Written by hand rather than with the yaml package's stringify: the
- * shape is fixed and small, and this is several times faster on a 150-proxy profile.
+ * The document as YAML text. Written by hand rather than with the yaml package's stringify: plain
+ * data in block style is all a profile needs, and this is several times faster on a 150-proxy profile.
  */
 export function renderClash(entries: readonly Entry[], options: RenderOptions): string {
   const out: string[] = [];

@@ -1,15 +1,11 @@
-// The sing-box client profile: a complete config (sing-box has no provider mechanism), with a local
-// mixed (HTTP + SOCKS) inbound, a selector over a urltest group and every node, typed DNS servers
-// (1.12+; legacy strings are fatal on 1.13) and route rules that work as imported. Pure.
+// The sing-box client profile: a complete config (sing-box has no provider mechanism), rendered
+// from the operator's profile template or the default one below; typed DNS servers (1.12+; legacy
+// strings are fatal on 1.13). Pure.
 import type { Entry, EntryTls, EntryTransport } from '../entries.js';
 import type { RenderOptions, SubscriptionFormat } from '../subscription-format.js';
+import { parseTemplate, renderTemplate, type Origins, type TemplateShape } from '../templates.js';
 
 type Json = Record<string, unknown>;
-
-export interface SingboxOptions extends RenderOptions {
-  /** Loopback port of the mixed inbound. Default 2080. */
-  mixedPort?: number;
-}
 
 export const SELECTOR_TAG = 'proxy';
 export const URLTEST_TAG = 'auto';
@@ -70,41 +66,67 @@ export function singboxOutbound(e: Entry): Json {
 /** A duration as sing-box reads it: whole minutes as `5m`, else seconds. */
 const duration = (seconds: number) => (seconds % 60 === 0 ? `${seconds / 60}m` : `${seconds}s`);
 
-export function renderSingbox(entries: readonly Entry[], options: SingboxOptions): Json {
-  const { urltest } = options;
-  const usable = entries.filter((e) => !e.placeholder).map((e) => e.name);
-  const all = entries.map((e) => e.name);
-  const groups: Json[] = [];
-  if (usable.length > 0) {
-    groups.push({ type: 'selector', tag: SELECTOR_TAG, outbounds: [URLTEST_TAG, ...all], default: URLTEST_TAG });
-    groups.push({ type: 'urltest', tag: URLTEST_TAG, outbounds: usable, url: urltest.url, interval: duration(urltest.intervalS), tolerance: urltest.toleranceMs });
-  } else {
-    // Nothing usable (suspended, expired or no node): the selector holds only the stand-in, never
-    // `direct`, so the client does not silently go out unproxied.
-    groups.push({ type: 'selector', tag: SELECTOR_TAG, outbounds: all.length > 0 ? all : [DIRECT_TAG] });
+export const SINGBOX_SHAPE: TemplateShape = {
+  format: 'singbox',
+  proxiesKey: 'outbounds',
+  groupsKey: 'outbounds',
+  membersKey: 'outbounds',
+  nameKey: 'tag',
+  selectorType: 'selector',
+  // Only for a profile without a single entry; a stand-in profile's selector holds the stand-in.
+  emptySelector: DIRECT_TAG,
+  interval: duration,
+};
+
+/**
+ * The profile an operator has not shaped (profile templates, templates.ts): a local mixed (HTTP +
+ * SOCKS) inbound, a selector over a urltest group and every node, typed DNS servers and route rules
+ * that work as imported; node addresses may be names, so they are resolved by the local DNS server,
+ * not through the proxy they lead to (default_domain_resolver).
+ */
+export const DEFAULT_SINGBOX_TEMPLATE = `{
+  "log": { "level": "warn", "timestamp": true },
+  "dns": {
+    "servers": [
+      { "type": "https", "tag": "remote", "server": "1.1.1.1", "detour": "${SELECTOR_TAG}" },
+      { "type": "local", "tag": "local" }
+    ],
+    "final": "remote"
+  },
+  "inbounds": [{ "type": "mixed", "tag": "mixed-in", "listen": "127.0.0.1", "listen_port": 2080 }],
+  "outbounds": [
+    { "type": "selector", "tag": "${SELECTOR_TAG}", "outbounds": ["${URLTEST_TAG}", "$all"], "default": "${URLTEST_TAG}" },
+    { "type": "urltest", "tag": "${URLTEST_TAG}", "outbounds": ["$usable"], "url": "$urltest_url", "interval": "$urltest_interval", "tolerance": "$urltest_tolerance" },
+    "$proxies",
+    { "type": "direct", "tag": "${DIRECT_TAG}" }
+  ],
+  "route": {
+    "rules": [
+      { "action": "sniff" },
+      { "protocol": "dns", "action": "hijack-dns" },
+      { "ip_is_private": true, "outbound": "${DIRECT_TAG}" }
+    ],
+    "final": "${SELECTOR_TAG}",
+    "default_domain_resolver": "local"
   }
-  return {
-    log: { level: 'warn', timestamp: true },
-    dns: {
-      servers: [
-        { type: 'https', tag: 'remote', server: '1.1.1.1', detour: SELECTOR_TAG },
-        { type: 'local', tag: 'local' },
-      ],
-      final: 'remote',
+}
+`;
+
+const DEFAULT = parseTemplate(SINGBOX_SHAPE, DEFAULT_SINGBOX_TEMPLATE, '');
+
+/** The profile document: the template (else the default) with the entries in it. */
+export function renderSingbox(entries: readonly Entry[], options: RenderOptions, origins?: Origins): Json {
+  return renderTemplate(
+    SINGBOX_SHAPE,
+    options.template ?? DEFAULT,
+    {
+      proxies: entries.map(singboxOutbound),
+      all: entries.map((e) => e.name),
+      usable: entries.filter((e) => !e.placeholder).map((e) => e.name),
+      urltest: options.urltest,
     },
-    inbounds: [{ type: 'mixed', tag: 'mixed-in', listen: '127.0.0.1', listen_port: options.mixedPort ?? 2080 }],
-    outbounds: [...groups, ...entries.map(singboxOutbound), { type: 'direct', tag: DIRECT_TAG }],
-    route: {
-      rules: [
-        { action: 'sniff' },
-        { protocol: 'dns', action: 'hijack-dns' },
-        { ip_is_private: true, outbound: DIRECT_TAG },
-      ],
-      final: SELECTOR_TAG,
-      // Node addresses may be names: resolve them without going through the proxy they lead to.
-      default_domain_resolver: 'local',
-    },
-  };
+    origins,
+  );
 }
 
 export const singbox: SubscriptionFormat<'singbox'> = {

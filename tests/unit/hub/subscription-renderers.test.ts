@@ -11,7 +11,8 @@ import { chooseFormat, contentDisposition, FORMATS, profileTitle, renderOptionsO
 import { renderBase64 } from '../../../hub/subscriptions/formats/base64.js';
 import { renderLinks } from '../../../hub/subscriptions/formats/links.js';
 import { shareLink } from '../../../hub/subscriptions/share-link.js';
-import { renderSingbox } from '../../../hub/subscriptions/formats/singbox.js';
+import { DEFAULT_SINGBOX_TEMPLATE, renderSingbox, SINGBOX_SHAPE } from '../../../hub/subscriptions/formats/singbox.js';
+import { parseTemplate } from '../../../hub/subscriptions/templates.js';
 import { dialed, makeFixture, parseLink, RENDER_OPTIONS, SERVER_NAME, type Dialed, type Fixture } from './subscription.helpers.js';
 
 describe('subscription entries', () => {
@@ -316,7 +317,9 @@ describe('sing-box profile', () => {
     }
     expect(config.route).toMatchObject({ final: 'proxy', default_domain_resolver: 'local' });
     expect(config.route.rules[0]).toEqual({ action: 'sniff' });
-    expect(renderSingbox(entries, { ...RENDER_OPTIONS, mixedPort: 7777 }).inbounds).toEqual([{ type: 'mixed', tag: 'mixed-in', listen: '127.0.0.1', listen_port: 7777 }]);
+    // The port is the profile template's to choose.
+    const template = parseTemplate(SINGBOX_SHAPE, DEFAULT_SINGBOX_TEMPLATE.replace('"listen_port": 2080', '"listen_port": 7777'), '');
+    expect(renderSingbox(entries, { ...RENDER_OPTIONS, template }).inbounds).toEqual([{ type: 'mixed', tag: 'mixed-in', listen: '127.0.0.1', listen_port: 7777 }]);
   });
 });
 

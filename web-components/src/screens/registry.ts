@@ -84,6 +84,13 @@ export const SCREENS: readonly [Screen, ...Screen[]] = [
     render: () => html`<bf-subscriptions></bf-subscriptions>`,
   },
   {
+    path: 'profile-templates',
+    nav: 'nav.profileTemplates',
+    role: 'viewer',
+    load: () => import('./bf-profile-templates.js'),
+    render: ({ admin }) => html`<bf-profile-templates .adminRole=${admin.role}></bf-profile-templates>`,
+  },
+  {
     path: 'firewall',
     nav: 'nav.firewall',
     role: 'viewer',
