@@ -3,15 +3,16 @@
 // Telegram Bot API stand-in, a real SMTP server (smtp-server) and a webhook whose HMAC signature
 // verifies; the alert holds between threshold − hysteresis and the threshold and resolves below,
 // with one resolution per channel. Everything listens on loopback. Hub on SQLite.
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../agent-core/common/logger.js';
-import { verifyWebhook, type AlertMessage } from '../../hub/alerts/channels.js';
+import type { AlertMessage } from '../../hub/alerts/channels.js';
 import { AlertEngine } from '../../hub/jobs/alerts.js';
 import { storeSamples } from '../../hub/jobs/metrics.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
+import { startTelegramStandIn, startWebhookReceiver, type TelegramStandIn, type WebhookReceiver } from '../support/notify-receivers.js';
 
 const BOT_TOKEN = '123456:test-bot-token';
 const CHAT_ID = '-100777';
@@ -40,72 +41,23 @@ function collectingEngine(hub: TestHub): { engine: AlertEngine; sent: AlertMessa
   return { engine, sent };
 }
 
-const readBody = (req: IncomingMessage) =>
-  new Promise<string>((resolve, reject) => {
-    const parts: Buffer[] = [];
-    req.on('data', (c: Buffer) => parts.push(c));
-    req.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
-    req.on('error', reject);
-  });
-
-const listen = async (server: Server | SMTPServer) => {
-  await new Promise<void>((resolve) => (server as Server).listen(0, '127.0.0.1', resolve));
-  return ((server as Server & { server?: Server }).server ?? (server as Server)).address() as AddressInfo;
+const listen = async (server: SMTPServer) => {
+  await new Promise<void>((resolve) => (server as unknown as Server).listen(0, '127.0.0.1', resolve));
+  return (server as unknown as { server: Server }).server.address() as AddressInfo;
 };
 
 describe('alerts: thresholds with hysteresis, sent to Telegram, SMTP and a signed webhook', () => {
   let hub: TestHub;
-  let telegram: Server;
-  let webhook: Server;
+  let telegram: TelegramStandIn;
+  let webhook: WebhookReceiver<{ event: string; text: string; alert: Record<string, unknown> }>;
   let smtp: SMTPServer;
   /** Messages each stand-in accepted. */
-  const telegramMessages: { chat_id: string; text: string }[] = [];
   const emails: { from: string; to: string[]; raw: string }[] = [];
-  const webhooks: { event: string; body: { event: string; text: string; alert: Record<string, unknown> } }[] = [];
-  let webhookFailures = 0;
   let t0: number;
 
   beforeAll(async () => {
-    // The Bot API's shapes: POST /bot<token>/sendMessage → { ok: true, result: Message }.
-    telegram = createServer(async (req, res) => {
-      const body = await readBody(req);
-      res.setHeader('content-type', 'application/json');
-      if (req.method !== 'POST' || req.url !== `/bot${BOT_TOKEN}/sendMessage`) {
-        res.statusCode = req.url?.startsWith('/bot') ? 401 : 404;
-        return res.end(JSON.stringify({ ok: false, error_code: res.statusCode, description: res.statusCode === 401 ? 'Unauthorized' : 'Not Found' }));
-      }
-      const input = JSON.parse(body) as { chat_id: string; text: string };
-      if (!input.chat_id || !input.text) {
-        res.statusCode = 400;
-        return res.end(JSON.stringify({ ok: false, error_code: 400, description: 'Bad Request: message text is empty' }));
-      }
-      telegramMessages.push(input);
-      res.end(
-        JSON.stringify({
-          ok: true,
-          result: { message_id: telegramMessages.length, date: Math.floor(Date.now() / 1000), chat: { id: Number(input.chat_id), type: 'supergroup' }, text: input.text },
-        }),
-      );
-    });
-
-    webhook = createServer(async (req, res) => {
-      const body = await readBody(req);
-      const timestamp = String(req.headers['x-boxfleet-timestamp'] ?? '');
-      const signature = String(req.headers['x-boxfleet-signature'] ?? '');
-      const fresh = Math.abs(Date.now() / 1000 - Number(timestamp)) < 300;
-      if (!fresh || !verifyWebhook(WEBHOOK_SECRET, timestamp, body, signature)) {
-        res.statusCode = 401;
-        return res.end('bad signature');
-      }
-      if (webhookFailures > 0) {
-        webhookFailures -= 1;
-        res.statusCode = 503;
-        return res.end('receiver busy');
-      }
-      webhooks.push({ event: String(req.headers['x-boxfleet-event']), body: JSON.parse(body) });
-      res.statusCode = 204;
-      res.end();
-    });
+    telegram = await startTelegramStandIn(BOT_TOKEN);
+    webhook = await startWebhookReceiver(WEBHOOK_SECRET);
 
     smtp = new SMTPServer({
       secure: false,
@@ -130,16 +82,16 @@ describe('alerts: thresholds with hysteresis, sent to Telegram, SMTP and a signe
       },
     });
 
-    const [tg, wh, sm] = [await listen(telegram), await listen(webhook), await listen(smtp)];
+    const sm = await listen(smtp);
     hub = await startTestHub('sqlite', {
       config: {
         telegram_bot_token: BOT_TOKEN,
         telegram_chat_id: CHAT_ID,
-        telegram_api_url: `http://127.0.0.1:${tg.port}`,
+        telegram_api_url: telegram.url,
         smtp_url: `smtp://${SMTP_USER}:${encodeURIComponent(SMTP_PASS)}@127.0.0.1:${sm.port}`,
         alert_email_to: 'ops@example.test',
         alert_email_from: 'boxfleet@example.test',
-        alert_webhook_url: `http://127.0.0.1:${wh.port}/hooks/boxfleet`,
+        alert_webhook_url: `${webhook.url}/hooks/boxfleet`,
         alert_webhook_secret: WEBHOOK_SECRET,
       },
     });
@@ -149,8 +101,8 @@ describe('alerts: thresholds with hysteresis, sent to Telegram, SMTP and a signe
 
   afterAll(async () => {
     await hub?.close();
-    await new Promise((r) => telegram?.close(r));
-    await new Promise((r) => webhook?.close(r));
+    await telegram?.close();
+    await webhook?.close();
     await new Promise((r) => smtp?.close(() => r(undefined)));
   });
 
@@ -166,7 +118,7 @@ describe('alerts: thresholds with hysteresis, sent to Telegram, SMTP and a signe
     expect(run.ran).toBe(true);
     return (run as { result: Record<string, number> }).result;
   };
-  const counts = () => [telegramMessages.length, emails.length, webhooks.length];
+  const counts = () => [telegram.messages.length, emails.length, webhook.received.length];
   const list = async (query = '') => {
     const res = await hub.app.inject({ method: 'GET', url: `/api/v1/alerts${query}`, headers: await hub.as('viewer') });
     expect(res.statusCode, res.body).toBe(200);
@@ -186,15 +138,15 @@ describe('alerts: thresholds with hysteresis, sent to Telegram, SMTP and a signe
     expect(await tick()).toMatchObject({ samples: 1, fired: 1, sent: 3, failed: 0 });
     expect(counts()).toEqual([1, 1, 1]);
 
-    expect(telegramMessages[0]!.chat_id).toBe(CHAT_ID);
-    expect(telegramMessages[0]!.text).toContain('[boxfleet] FIRING: node edge-1 (n1) CPU 85% > 80%');
+    expect(telegram.messages[0]!.chat_id).toBe(CHAT_ID);
+    expect(telegram.messages[0]!.text).toContain('[boxfleet] FIRING: node edge-1 (n1) CPU 85% > 80%');
 
     expect(emails[0]!.from).toBe('boxfleet@example.test');
     expect(emails[0]!.to).toEqual(['ops@example.test']);
     expect(subjectOf(emails[0]!.raw)).toBe('[boxfleet] FIRING: node edge-1 (n1) CPU 85% > 80%');
 
-    expect(webhooks[0]!.event).toBe('alert.fired');
-    expect(webhooks[0]!.body).toMatchObject({ event: 'alert.fired', alert: { node_id: 'n1', rule: 'cpu', state: 'firing', value: 85, threshold: 80, clear_below: 75 } });
+    expect(webhook.received[0]!.event).toBe('alert.fired');
+    expect(webhook.received[0]!.body).toMatchObject({ event: 'alert.fired', alert: { node_id: 'n1', rule: 'cpu', state: 'firing', value: 85, threshold: 80, clear_below: 75 } });
   });
 
   it('sends nothing more while the value stays high', async () => {
@@ -217,9 +169,9 @@ describe('alerts: thresholds with hysteresis, sent to Telegram, SMTP and a signe
     await storeSamples(hub.app.db, [cpu(7, 74.9)]);
     expect(await tick()).toMatchObject({ samples: 1, resolved: 1, sent: 3, failed: 0 });
     expect(counts()).toEqual([2, 2, 2]);
-    expect(telegramMessages[1]!.text).toContain('[boxfleet] RESOLVED: node edge-1 (n1) CPU 74.9%');
+    expect(telegram.messages[1]!.text).toContain('[boxfleet] RESOLVED: node edge-1 (n1) CPU 74.9%');
     expect(subjectOf(emails[1]!.raw)).toBe('[boxfleet] RESOLVED: node edge-1 (n1) CPU 74.9%');
-    expect(webhooks[1]!.body).toMatchObject({ event: 'alert.resolved', alert: { state: 'resolved', resolved_value: 74.9 } });
+    expect(webhook.received[1]!.body).toMatchObject({ event: 'alert.resolved', alert: { state: 'resolved', resolved_value: 74.9 } });
 
     // Lower still, or back between the levels: nothing more.
     await storeSamples(hub.app.db, [cpu(8, 20), cpu(9, 79)]);
@@ -258,7 +210,7 @@ describe('alerts: thresholds with hysteresis, sent to Telegram, SMTP and a signe
   });
 
   it('records a failing channel and retries it at the next tick', async () => {
-    webhookFailures = 1;
+    webhook.refusals = 1;
     const before = counts();
     await storeSamples(hub.app.db, [{ node: 'n1', kind: 'cpu-memory', time: new Date(t0 + 10 * MINUTE).toISOString(), values: { cpu_percent: 10, memory_total_bytes: 1000, memory_used_bytes: 800 } }]);
     expect(await tick()).toMatchObject({ fired: 1, sent: 2, failed: 1 });
@@ -276,14 +228,14 @@ describe('alerts: thresholds with hysteresis, sent to Telegram, SMTP and a signe
   });
 
   it('marks a notification failed after alert_max_attempts (4) and never blocks the other channels', async () => {
-    webhookFailures = 100;
+    webhook.refusals = 100;
     const before = counts();
     const disk = { node: 'n1', kind: 'disk-network' as const, time: new Date(t0 + 11 * MINUTE).toISOString(), values: { disk_total_bytes: 100, disk_used_bytes: 95 } };
     await storeSamples(hub.app.db, [disk]);
     expect(await tick()).toMatchObject({ fired: 1, sent: 2, failed: 1 });
     for (let k = 2; k <= 4; k++) expect(await tick()).toMatchObject({ sent: 0, failed: 1 });
     expect(await tick()).toMatchObject({ sent: 0, failed: 0 });
-    webhookFailures = 0;
+    webhook.refusals = 0;
     const alert = (await list('?rule=disk')).items[0]!;
     expect(alert).toMatchObject({ state: 'firing', value: 95, threshold: 90, clear_below: 85 });
     expect(alert.notifications.find((n: Record<string, unknown>) => n.channel === 'webhook')).toMatchObject({
@@ -306,7 +258,7 @@ describe('alerts: thresholds with hysteresis, sent to Telegram, SMTP and a signe
     await hub.app.db('nodes').where({ id: 'n1' }).update({ health: 'online', last_seen_at: Date.now() });
     expect(await tick()).toMatchObject({ resolved: 1, sent: 3 });
     expect(counts()).toEqual(before.map((n) => n + 2));
-    expect(telegramMessages.at(-2)!.text).toContain('FIRING: node edge-1 (n1) offline for');
+    expect(telegram.messages.at(-2)!.text).toContain('FIRING: node edge-1 (n1) offline for');
   });
 });
 

@@ -6,15 +6,13 @@
 // receiver gets the event again at later ticks until it takes it, once; two hubs on one database
 // racing through the same ticks still send each event once; a hub with no channel only records. Run on SQLite by user-events.test.ts,
 // on MariaDB by user-events.mariadb.test.ts.
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyWebhook } from '../../hub/alerts/channels.js';
 import { runQuotaJob } from '../../hub/jobs/quota.js';
 import type { UserEventBody } from '../../hub/user-events/body.js';
 import { userEventRules } from '../../hub/user-events/record.js';
 import { ownerApi, startTestHub, type DatabaseKind, type TestHub } from '../support/hub.js';
+import { startTelegramStandIn, startWebhookReceiver, type TelegramStandIn, type WebhookReceiver } from '../support/notify-receivers.js';
 import { DAY_MS, joinHub, leave, seedPlan, seedUnreachableNode, seedUser, shortSqliteWaits, type SeededSubscription } from './jobs.suite.js';
 
 const SECRET = 'user events signing secret';
@@ -24,29 +22,12 @@ const GIB = 2 ** 30;
 const at = (iso: string) => Date.parse(iso);
 const iso = (ms: number) => new Date(ms).toISOString();
 
-const readBody = (req: IncomingMessage) =>
-  new Promise<string>((resolve, reject) => {
-    const parts: Buffer[] = [];
-    req.on('data', (c: Buffer) => parts.push(c));
-    req.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
-    req.on('error', reject);
-  });
-
-const listen = async (server: Server) => {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return (server.address() as AddressInfo).port;
-};
-
 export function userEventsSuite(kind: DatabaseKind): void {
   describe(`user events by signed webhook and Telegram, hub on ${kind}`, () => {
     const clock = { now: at('2032-06-01T10:00:00Z') };
     let hub: TestHub;
-    let receiver: Server;
-    let telegram: Server;
-    /** What the receiver took (signature verified), in order. */
-    const received: { header: string; body: UserEventBody }[] = [];
-    const messages: { chat_id: string; text: string }[] = [];
-    let refusals = 0;
+    let receiver: WebhookReceiver<UserEventBody>;
+    let telegram: TelegramStandIn;
     let plan: number;
 
     const quota = async (app: FastifyInstance = hub.app) => {
@@ -58,50 +39,24 @@ export function userEventsSuite(kind: DatabaseKind): void {
       if (!run.ran) throw new Error('the user-events lease was held elsewhere');
       return run.result as { queued: number; sent: number; failed: number };
     };
-    const of = (s: SeededSubscription) => received.filter((r) => r.body.subscription.id === s.subscriptionId).map((r) => r.header + (r.body.threshold_percent ? ` ${r.body.threshold_percent}` : ''));
+    const of = (s: SeededSubscription) => receiver.received.filter((r) => r.body.subscription.id === s.subscriptionId).map((r) => r.event + (r.body.threshold_percent ? ` ${r.body.threshold_percent}` : ''));
     const use = (s: SeededSubscription, bytes: number) => hub.app.db('subscriptions').where({ id: s.subscriptionId }).update({ traffic_used_bytes: bytes });
     /** A user on the daily plan, last reset at today's midnight (UTC, the reset time zone). */
     const user = (name: string, options: { used?: number; endTime?: number } = {}) =>
       seedUser(hub.app.db, name, { planId: plan, now: clock.now, total: 100 * GIB, used: options.used ?? 0, lastResetAt: Math.floor(clock.now / DAY_MS) * DAY_MS, endTime: options.endTime });
 
     beforeAll(async () => {
-      receiver = createServer(async (req, res) => {
-        const body = await readBody(req);
-        const timestamp = String(req.headers['x-boxfleet-timestamp'] ?? '');
-        const fresh = Math.abs(Date.now() / 1000 - Number(timestamp)) < 300;
-        if (!fresh || !verifyWebhook(SECRET, timestamp, body, String(req.headers['x-boxfleet-signature'] ?? ''))) {
-          res.statusCode = 401;
-          return res.end('bad signature');
-        }
-        if (refusals > 0) {
-          refusals -= 1;
-          res.statusCode = 503;
-          return res.end('shop is down');
-        }
-        received.push({ header: String(req.headers['x-boxfleet-event']), body: JSON.parse(body) });
-        res.statusCode = 204;
-        res.end();
-      });
-      telegram = createServer(async (req, res) => {
-        const input = JSON.parse(await readBody(req)) as { chat_id: string; text: string };
-        res.setHeader('content-type', 'application/json');
-        if (req.url !== `/bot${BOT_TOKEN}/sendMessage`) {
-          res.statusCode = 404;
-          return res.end(JSON.stringify({ ok: false, error_code: 404, description: 'Not Found' }));
-        }
-        messages.push(input);
-        res.end(JSON.stringify({ ok: true, result: { message_id: messages.length, text: input.text } }));
-      });
-      const [webhookPort, telegramPort] = [await listen(receiver), await listen(telegram)];
+      receiver = await startWebhookReceiver<UserEventBody>(SECRET);
+      telegram = await startTelegramStandIn(BOT_TOKEN);
       hub = await startTestHub(kind, {
         clock: () => clock.now,
         config: {
-          user_event_webhook_url: `http://127.0.0.1:${webhookPort}/shop/boxfleet`,
+          user_event_webhook_url: `${receiver.url}/shop/boxfleet`,
           user_event_webhook_secret: SECRET,
           user_event_usage_thresholds: '95, 80',
           user_event_expiring_days: 3,
           telegram_bot_token: BOT_TOKEN,
-          telegram_api_url: `http://127.0.0.1:${telegramPort}`,
+          telegram_api_url: telegram.url,
           user_event_telegram_chat_id: CHAT_ID,
         },
       });
@@ -111,8 +66,8 @@ export function userEventsSuite(kind: DatabaseKind): void {
 
     afterAll(async () => {
       await hub?.close();
-      await new Promise((r) => receiver?.close(r));
-      await new Promise((r) => telegram?.close(r));
+      await receiver?.close();
+      await telegram?.close();
     });
 
     let alice: SeededSubscription;
@@ -128,8 +83,8 @@ export function userEventsSuite(kind: DatabaseKind): void {
       await use(alice, 80 * GIB);
       await quota();
       expect(await send()).toEqual({ queued: 1, sent: 2, failed: 0 });
-      expect(received.map((r) => r.header)).toEqual(['usage.threshold']);
-      expect(received[0]!.body).toEqual({
+      expect(receiver.received.map((r) => r.event)).toEqual(['usage.threshold']);
+      expect(receiver.received[0]!.body).toEqual({
         event: 'usage.threshold',
         id: expect.any(Number),
         created_at: iso(clock.now),
@@ -145,7 +100,7 @@ export function userEventsSuite(kind: DatabaseKind): void {
         threshold_percent: 80,
         text: 'alice has used 80% of their traffic: 80 GiB of 100 GiB',
       });
-      expect(messages).toEqual([{ chat_id: CHAT_ID, text: '[boxfleet] alice has used 80% of their traffic: 80 GiB of 100 GiB', disable_web_page_preview: true }]);
+      expect(telegram.messages).toEqual([{ chat_id: CHAT_ID, text: '[boxfleet] alice has used 80% of their traffic: 80 GiB of 100 GiB', disable_web_page_preview: true }]);
 
       await use(alice, 90 * GIB);
       clock.now += 60_000;
@@ -176,7 +131,7 @@ export function userEventsSuite(kind: DatabaseKind): void {
       await quota();
       await send();
       expect(of(alice)).toEqual(['usage.threshold 80', 'usage.threshold 80', 'usage.threshold 95', 'subscription.suspended']);
-      expect(received.at(-1)!.body).toMatchObject({ event: 'subscription.suspended', reason: 'quota', subscription: { traffic_used_bytes: 100 * GIB } });
+      expect(receiver.received.at(-1)!.body).toMatchObject({ event: 'subscription.suspended', reason: 'quota', subscription: { traffic_used_bytes: 100 * GIB } });
     });
 
     let bob: SeededSubscription;
@@ -192,7 +147,7 @@ export function userEventsSuite(kind: DatabaseKind): void {
       await quota();
       await send();
       expect(of(bob)).toEqual(['subscription.expiring']);
-      expect(received.at(-1)!.body).toMatchObject({ days_left: 3, subscription: { end_time: iso(at('2032-06-02T01:00:00Z') + 4 * DAY_MS) } });
+      expect(receiver.received.at(-1)!.body).toMatchObject({ days_left: 3, subscription: { end_time: iso(at('2032-06-02T01:00:00Z') + 4 * DAY_MS) } });
     });
 
     it('sends one subscription.expired at the end, and one subscription.renewed for a renewal', async () => {
@@ -205,21 +160,21 @@ export function userEventsSuite(kind: DatabaseKind): void {
       const renewed = await ownerApi(hub, 'POST', `/api/v1/subscriptions/${bob.subscriptionId}/renew`, { days: 30 });
       await send();
       expect(of(bob)).toEqual(['subscription.expiring', 'subscription.expired', 'subscription.renewed']);
-      expect(received.at(-1)!.body).toMatchObject({ event: 'subscription.renewed', subscription: { end_time: renewed.end_time } });
-      expect(received.at(-1)!.body.text).toBe(`bob's subscription was renewed until ${renewed.end_time.slice(0, 16).replace('T', ' ')} UTC`);
+      expect(receiver.received.at(-1)!.body).toMatchObject({ event: 'subscription.renewed', subscription: { end_time: renewed.end_time } });
+      expect(receiver.received.at(-1)!.body.text).toBe(`bob's subscription was renewed until ${renewed.end_time.slice(0, 16).replace('T', ' ')} UTC`);
       await quota();
       await send();
       expect(of(bob)).toHaveLength(3);
     });
 
     it('tries a refusing receiver again at later ticks and delivers the event once', async () => {
-      refusals = 2;
+      receiver.refusals = 2;
       await ownerApi(hub, 'POST', `/api/v1/subscriptions/${alice.subscriptionId}/renew`, { days: 1 });
       expect(await send()).toMatchObject({ queued: 1, failed: 1 });
       expect(await send()).toMatchObject({ queued: 0, sent: 0, failed: 1 });
       const pending = await ownerApi(hub, 'GET', `/api/v1/user-events?user_id=${alice.userId}&kind=subscription.renewed`);
       expect(pending.items[0].deliveries).toContainEqual({
-        channel: 'webhook', status: 'pending', attempts: 2, last_error: 'webhook: HTTP 503: shop is down', created_at: expect.any(String), sent_at: null,
+        channel: 'webhook', status: 'pending', attempts: 2, last_error: 'webhook: HTTP 503: receiver busy', created_at: expect.any(String), sent_at: null,
       });
       expect(await send()).toEqual({ queued: 0, sent: 1, failed: 0 });
       expect(await send()).toEqual({ queued: 0, sent: 0, failed: 0 });
