@@ -85,6 +85,9 @@ export function childTaskRunner(command: readonly string[]): TaskRunner {
         if (outcome.error) reject(agentErrorOf(outcome.error.status, outcome.error.message));
         else resolve(outcome.result);
       });
+      // A child that ends before reading its request (it could not be executed, or died at once)
+      // breaks the pipe: its exit status says why, and the write's EPIPE must not end the agent.
+      child.stdin.on('error', () => undefined);
       child.stdin.end(JSON.stringify(request));
     });
 }
