@@ -130,7 +130,7 @@ describe('editing and deleting in the dashboard, in Chromium', { timeout: 90_000
     page.setDefaultTimeout(10_000);
     await signIn(page, 'alice');
     await nav(page, 'Users');
-    await page.getByRole('link', { name: 'bob' }).click();
+    await page.getByRole('link', { name: 'bob', exact: true }).click();
     const detail = page.locator('bf-user-detail');
     await detail.getByRole('heading', { name: 'bob' }).waitFor();
 
@@ -156,11 +156,11 @@ describe('editing and deleting in the dashboard, in Chromium', { timeout: 90_000
     await detail.locator('[data-user-status="active"]').waitFor();
     await row(page, 'bob').getByText('active').waitFor();
 
-    await page.getByRole('link', { name: 'dan' }).click();
+    await page.getByRole('link', { name: 'dan', exact: true }).click();
     await detail.getByRole('heading', { name: 'dan' }).waitFor();
     await detail.getByRole('button', { name: 'Delete' }).click();
     await answer(page, 'Delete dan and all their subscriptions?', 'Delete');
-    await page.getByRole('link', { name: 'dan' }).waitFor({ state: 'detached' });
+    await page.getByRole('link', { name: 'dan', exact: true }).waitFor({ state: 'detached' });
     expect(new URL(page.url()).hash).toBe('#/users');
     await detail.waitFor({ state: 'detached' });
     const names = (await api('GET', '/users')).items.map((u: { name: string }) => u.name);

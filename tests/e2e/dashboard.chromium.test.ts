@@ -144,7 +144,7 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
     await page.getByLabel('Name').fill('bob');
     await page.getByLabel('Note').fill('from the dashboard test');
     await page.getByRole('button', { name: 'Create user' }).click();
-    await page.getByRole('link', { name: 'bob' }).waitFor();
+    await page.getByRole('link', { name: 'bob', exact: true }).waitFor();
     await page.getByText('No subscription.').waitFor();
     await page.getByLabel('Plan', { exact: true }).selectOption({ label: 'Basic' });
     await page.getByRole('button', { name: 'Assign plan' }).click();
@@ -172,7 +172,7 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
     await page.getByText('No user matches.').waitFor();
     await page.getByRole('searchbox').fill('bo');
     await page.getByRole('button', { name: 'Search' }).click();
-    await page.getByRole('link', { name: 'bob' }).waitFor();
+    await page.getByRole('link', { name: 'bob', exact: true }).waitFor();
 
     await nav(page, 'Subscriptions');
     await page.getByRole('heading', { name: 'Subscriptions' }).waitFor();
@@ -392,7 +392,7 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
           await expect.poll(() => page.locator('bf-node-metrics bf-chart').getAttribute('data-points').then(Number)).toBeGreaterThan(0);
         }
         if (hash === '#/users') {
-          await page.getByRole('link', { name: 'bob' }).click();
+          await page.getByRole('link', { name: 'bob', exact: true }).click();
           await page.locator('[data-subscription]').waitFor();
         }
         const name = hash.slice(2).replaceAll('/', '-');
@@ -407,7 +407,7 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
       await page.getByRole('heading', { name: '审计日志' }).waitFor();
       await shot(page, `audit-zh-${width}`);
       await nav(page, '用户');
-      await page.getByRole('link', { name: 'bob' }).click();
+      await page.getByRole('link', { name: 'bob', exact: true }).click();
       await page.locator('[data-subscription]').waitFor();
       await shot(page, `users-zh-${width}`);
       await nav(page, '概览');
