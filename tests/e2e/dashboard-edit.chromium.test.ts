@@ -69,6 +69,8 @@ describe('editing and deleting in the dashboard, in Chromium', { timeout: 90_000
 
   const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
   const row = (page: Page, text: string) => page.locator('tr').filter({ has: page.getByRole('cell', { name: text, exact: true }) });
+  /** A user's row, by the link of their name (the cell also links their usage). */
+  const userRow = (page: Page, name: string) => page.locator('tr').filter({ has: page.getByRole('link', { name, exact: true }) });
   const adminRow = (page: Page, username: string) => page.locator(`tr[data-admin="${username}"]`);
   const dialog = (page: Page) => page.getByRole('alertdialog');
   /** Answers the open question with the button `answer` and waits for the dialog to close. */
@@ -149,12 +151,12 @@ describe('editing and deleting in the dashboard, in Chromium', { timeout: 90_000
     await detail.getByRole('button', { name: 'Disable' }).click();
     await answer(page, 'Disable bob?', 'Disable');
     await detail.locator('[data-user-status="disabled"]').waitFor();
-    await row(page, 'bob').getByText('disabled').waitFor();
+    await userRow(page, 'bob').getByText('disabled').waitFor();
     expect((await api('GET', `/users/${users.bob}`)).status).toBe('disabled');
     // Enabling takes nothing away, so it does not ask.
     await detail.getByRole('button', { name: 'Enable' }).click();
     await detail.locator('[data-user-status="active"]').waitFor();
-    await row(page, 'bob').getByText('active').waitFor();
+    await userRow(page, 'bob').getByText('active').waitFor();
 
     await page.getByRole('link', { name: 'dan', exact: true }).click();
     await detail.getByRole('heading', { name: 'dan' }).waitFor();
