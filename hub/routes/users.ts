@@ -7,11 +7,11 @@ import type { FastifyRequest } from 'fastify';
 import type { Knex } from 'knex';
 import { may } from '../../agent-core/common/roles.js';
 import { adminOf } from '../auth.js';
-import { deleteUsageOf } from '../billing/usage-rows.js';
 import { Subscription, User } from '../db/models.js';
 import { isUniqueViolation, locked, whereNameIs } from '../db/queries.js';
 import { HubError } from '../errors.js';
-import { tagsOfSubscriptions, touchNodes } from '../fleet.js';
+import { touchNodes } from '../fleet.js';
+import { deleteUser, setUserStatus } from '../user-changes.js';
 import { governing, newCredentials, newSubToken, USER_NAME_PATTERN, USER_STATUSES } from '../users.js';
 import { SORT_VALUES, TABLE_STATUSES, usersTablePage } from '../users-table.js';
 import { asCsvError, usersFromCsv, usersToCsv } from '../users-io-csv.js';
@@ -79,12 +79,6 @@ async function findUser(db: Knex, id: number, lock = false): Promise<User> {
 /** The subscription that governs the user now (`governing`); null if none. */
 async function currentSubscription(userId: number): Promise<Subscription | null> {
   return governing(await Subscription.query().where({ user_id: userId }).whereNot('status', 'cancelled').orderBy('id', 'desc'));
-}
-
-/** Raises the revision of every node that any of the user's subscriptions reaches. */
-async function touchNodesOfUser(db: Knex, userId: number): Promise<void> {
-  const ids = (await Subscription.query(db).where({ user_id: userId }).select('id')).map((s) => s.id);
-  await touchNodes(db, await tagsOfSubscriptions(db, ids));
 }
 
 const FORMATS = ['csv', 'json'] as const;
@@ -310,10 +304,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       app.db.transaction(async (trx) => {
         const user = await findUser(trx, request.params.id, true);
         request.auditTarget = `user:${user.name}`;
-        const updated = await User.query(trx).patchAndFetchById(user.id, request.body);
-        // A disabled user must leave every node; an enabled one comes back.
-        if (request.body.status && request.body.status !== user.status) await touchNodesOfUser(trx, user.id);
-        return updated.toPublic();
+        const { note, status } = request.body;
+        if (note !== undefined) await User.query(trx).patch({ note }).findById(user.id);
+        if (status) await touchNodes(trx, (await setUserStatus(trx, user, status)).nodeTags);
+        return (await findUser(trx, user.id)).toPublic();
       }),
   );
 
@@ -324,10 +318,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       await app.db.transaction(async (trx) => {
         const user = await findUser(trx, request.params.id, true);
         request.auditTarget = `user:${user.name}`;
-        // Before the delete, whose cascade removes the subscriptions that say where the user was.
-        await touchNodesOfUser(trx, user.id);
-        await deleteUsageOf(trx, user.id);
-        await User.query(trx).deleteById(user.id);
+        await touchNodes(trx, (await deleteUser(trx, user)).nodeTags);
       });
       return reply.code(204).send();
     },
