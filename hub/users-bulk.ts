@@ -69,7 +69,8 @@ async function runOne(db: Knex, userId: number, action: BulkAction, options: Bul
 }
 
 /**
- * Runs `action` on each user in turn; `onRow` hears each result (the caller audits it). Answers the
+ * Runs `action` on each user in turn; `onRow` hears each result, when it started (performance.now())
+ * and its error (the caller audits it). Answers the
  * per-row results, in id order, and the node tags to raise.
  */
 export async function runBulk(
@@ -77,11 +78,12 @@ export async function runBulk(
   users: readonly { id: number; name: string }[],
   action: BulkAction,
   options: BulkOptions,
-  onRow: (row: BulkRowResult, error: unknown) => Promise<void>,
+  onRow: (row: BulkRowResult, started: number, error: unknown) => Promise<void>,
 ): Promise<{ results: BulkRowResult[]; nodeTags: string[] }> {
   const results: BulkRowResult[] = [];
   const tags = new Set<string>();
   for (const { id, name } of users) {
+    const started = performance.now();
     let row: BulkRowResult;
     let failure: unknown;
     try {
@@ -93,7 +95,7 @@ export async function runBulk(
       row = { id, name, ok: false, error: (error as Error).message };
     }
     results.push(row);
-    await onRow(row, failure);
+    await onRow(row, started, failure);
   }
   return { results, nodeTags: [...tags] };
 }

@@ -80,8 +80,8 @@ const routes: FastifyPluginAsyncTypebox<{ logger: AppLogger }> = async (app, { l
 
       const actor = actorOf(request);
       const now = app.now();
-      const { results, nodeTags } = await runBulk(app.db, users, action, { now, days, plan_id }, (row, error) =>
-        recordAudit(app.db, logger, { actor, action: `user.bulk.${action}`, target: `user:${row.name}`, input: { days, plan_id }, started: performance.now(), error }),
+      const { results, nodeTags } = await runBulk(app.db, users, action, { now, days, plan_id }, (row, started, error) =>
+        recordAudit(app.db, logger, { actor, action: `user.bulk.${action}`, target: `user:${row.name}`, input: { days, plan_id }, started, error }),
       );
       await touchNodes(app.db, nodeTags);
       const all = [...results, ...missing.map((id) => ({ id, name: '', ok: false, error: `no user ${id}` }))].sort((a, b) => a.id - b.id);
