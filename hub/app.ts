@@ -134,6 +134,7 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   await app.register(authRoutes, { prefix: '/api/v1/auth', attemptsPerMinute: config.login_attempts_per_minute, ttlSeconds: config.jwt_ttl_s });
   await app.register(import('./routes/admins.js'), { prefix: '/api/v1/admins' });
   await app.register(import('./routes/users.js'), { prefix: '/api/v1/users' });
+  await app.register(import('./routes/users-bulk.js'), { prefix: '/api/v1/users', logger });
   await app.register(import('./routes/user-usage.js'), { prefix: '/api/v1/users', timeZone: config.reset_timezone });
   await app.register(import('./routes/plans.js'), { prefix: '/api/v1/plans' });
   await app.register(import('./routes/subscriptions.js'), { prefix: '/api/v1/subscriptions' });

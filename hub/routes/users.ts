@@ -7,12 +7,13 @@ import type { FastifyRequest } from 'fastify';
 import type { Knex } from 'knex';
 import { may } from '../../agent-core/common/roles.js';
 import { adminOf } from '../auth.js';
-import { deleteUsageOf } from '../billing/usage-rows.js';
 import { Subscription, User } from '../db/models.js';
-import { isUniqueViolation, likeLiteral, locked, paged, whereGiven, whereNameIs } from '../db/queries.js';
+import { isUniqueViolation, locked, whereNameIs } from '../db/queries.js';
 import { HubError } from '../errors.js';
-import { tagsOfSubscriptions, touchNodes } from '../fleet.js';
+import { touchNodes } from '../fleet.js';
+import { deleteUser, setUserStatus } from '../user-changes.js';
 import { governing, newCredentials, newSubToken, USER_NAME_PATTERN, USER_STATUSES } from '../users.js';
+import { SORT_VALUES, TABLE_STATUSES, usersTablePage } from '../users-table.js';
 import { asCsvError, usersFromCsv, usersToCsv } from '../users-io-csv.js';
 import {
   exportUsers,
@@ -34,6 +35,18 @@ const UserOut = Type.Object({
   note: Type.String(),
   status: StringEnum(USER_STATUSES),
   created_at: IsoTime,
+});
+/** A row of the users table: the user and what the subscription governing them says. */
+const UserRowOut = Type.Object({
+  ...UserOut.properties,
+  table_status: StringEnum(TABLE_STATUSES, { description: 'disabled (the user), else from the governing subscription; no_plan without one' }),
+  plan: Nullable(Type.Object({ id: Type.Integer(), name: Type.String() })),
+  traffic_used_bytes: Nullable(Type.Integer()),
+  traffic_total_bytes: Nullable(Type.Integer({ description: '0: the plan has no limit' })),
+  usage_percent: Nullable(Type.Number({ description: 'used / total × 100, two decimals; null without a plan or a limit' })),
+  expires_at: Nullable(IsoTime),
+  /** The start of the newest hour with traffic in usage_hourly (rolled-up usage; may lag one roll-up). */
+  last_traffic_at: Nullable(IsoTime),
 });
 const UserDetailOut = Type.Object({
   ...UserOut.properties,
@@ -66,12 +79,6 @@ async function findUser(db: Knex, id: number, lock = false): Promise<User> {
 /** The subscription that governs the user now (`governing`); null if none. */
 async function currentSubscription(userId: number): Promise<Subscription | null> {
   return governing(await Subscription.query().where({ user_id: userId }).whereNot('status', 'cancelled').orderBy('id', 'desc'));
-}
-
-/** Raises the revision of every node that any of the user's subscriptions reaches. */
-async function touchNodesOfUser(db: Knex, userId: number): Promise<void> {
-  const ids = (await Subscription.query(db).where({ user_id: userId }).select('id')).map((s) => s.id);
-  await touchNodes(db, await tagsOfSubscriptions(db, ids));
 }
 
 const FORMATS = ['csv', 'json'] as const;
@@ -212,23 +219,26 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     '/',
     {
       config: { role: 'viewer' },
-      schema: PagedList(
-        {
-          /** Part of the name or the note, taken literally. */
-          q: Type.Optional(Type.String({ maxLength: 200 })),
-          status: Type.Optional(StringEnum(USER_STATUSES)),
-        },
-        UserOut,
-      ),
+      schema: {
+        description:
+          'The users table: each user with the status the table shows, the plan and traffic of the subscription governing them, expiry and last traffic, sorted, filtered and paged on the server (README, "The users table").',
+        ...PagedList(
+          {
+            /** Part of the name or the note, taken literally. */
+            q: Type.Optional(Type.String({ maxLength: 200 })),
+            status: Type.Optional(StringEnum(TABLE_STATUSES, { description: 'the derived table_status, not the user\'s own status' })),
+            plan_id: Type.Optional(Type.Integer({ minimum: 1, description: 'the plan of the governing subscription' })),
+            sort: Type.Optional(
+              StringEnum(SORT_VALUES, { description: 'a column, descending with a leading "-"; rows without a value come last; ties and the default go by id' }),
+            ),
+          },
+          UserRowOut,
+        ),
+      },
     },
     async (request) => {
-      const { q, status } = request.query;
-      const query = whereGiven(User.query().orderBy('id'), { status });
-      if (q) {
-        const pattern = likeLiteral(q, '%', '%');
-        query.where((w) => w.whereRaw(`name LIKE ? ESCAPE '!'`, [pattern]).orWhereRaw(`note LIKE ? ESCAPE '!'`, [pattern]));
-      }
-      return paged(query, request.query, (u) => u.toPublic());
+      const { q, status, plan_id, sort, page, per_page } = request.query;
+      return usersTablePage(app.db, { q, status, plan_id }, sort, { page, per_page });
     },
   );
 
@@ -294,10 +304,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       app.db.transaction(async (trx) => {
         const user = await findUser(trx, request.params.id, true);
         request.auditTarget = `user:${user.name}`;
-        const updated = await User.query(trx).patchAndFetchById(user.id, request.body);
-        // A disabled user must leave every node; an enabled one comes back.
-        if (request.body.status && request.body.status !== user.status) await touchNodesOfUser(trx, user.id);
-        return updated.toPublic();
+        const { note, status } = request.body;
+        if (note !== undefined) await User.query(trx).patch({ note }).findById(user.id);
+        if (status) await touchNodes(trx, (await setUserStatus(trx, user, status)).nodeTags);
+        return (await findUser(trx, user.id)).toPublic();
       }),
   );
 
@@ -308,10 +318,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       await app.db.transaction(async (trx) => {
         const user = await findUser(trx, request.params.id, true);
         request.auditTarget = `user:${user.name}`;
-        // Before the delete, whose cascade removes the subscriptions that say where the user was.
-        await touchNodesOfUser(trx, user.id);
-        await deleteUsageOf(trx, user.id);
-        await User.query(trx).deleteById(user.id);
+        await touchNodes(trx, (await deleteUser(trx, user)).nodeTags);
       });
       return reply.code(204).send();
     },

@@ -97,6 +97,8 @@ const ROUTES: [string, string, Need, { url?: string; body?: object; ownSession?:
   // Users in bulk: hub/users-io.ts. The export shows credentials from admin up only (checked below).
   ['GET', '/api/v1/users/export', 'viewer'],
   ['POST', '/api/v1/users/import', 'operator', { body: {} }],
+  // One action on many users: hub/routes/users-bulk.ts, operator like the single-user routes (delete too).
+  ['POST', '/api/v1/users/bulk', 'operator', { body: {} }],
 
   ['GET', '/api/v1/plans', 'viewer'],
   ['POST', '/api/v1/plans', 'admin', { body: {} }],

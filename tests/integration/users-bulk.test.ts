@@ -1,0 +1,3 @@
+import { usersBulkSuite } from './users-bulk.suite.js';
+
+usersBulkSuite('sqlite');

@@ -1,0 +1,3 @@
+import { usersTableSuite } from './users-table.suite.js';
+
+usersTableSuite('mariadb');
