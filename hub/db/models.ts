@@ -162,6 +162,8 @@ export class Node extends Timestamped {
   ledger_id!: string | null;
   last_seen_at!: number | null;
   health!: 'unknown' | 'online' | 'offline';
+  /** Since when `health` is what it is (hub clock); null: never contacted, or before this was kept. */
+  health_since!: number | null;
   last_error!: string | null;
   /** The hash of the base config the node said it serves (singbox-config status); null until asked. */
   served_config_hash!: string | null;
@@ -432,6 +434,11 @@ export class NodeLive extends Model {
   ledger_acked_seq!: number | null;
   ledger_backlog_entries!: number | null;
   ledger_at!: number | null;
+  /** singbox-config.status: whether sing-box runs, its version, the users it serves; null until asked. */
+  singbox_running!: boolean | null;
+  singbox_version!: string | null;
+  users_served!: number | null;
+  status_at!: number | null;
   updated_at!: number;
 }
 
