@@ -1,7 +1,8 @@
 // Benchmark (not a test): GET /api/v1/nodes (the node table: stored state, sorted) with
 // BENCH_NODES (200) nodes seeded as the jobs leave them — each with sing-box status, three
 // CPU/memory samples, traffic today in both usage tables — and BENCH_USERS (1,000) users on ten
-// plans, in-process (app.inject) on SQLite. Prints one JSON line: the list's median and p90 ms over
+// plans, in-process (app.inject) on SQLite, or on MariaDB/MySQL in a fresh database when
+// BOXFLEET_TEST_MYSQL_URL names a server. Prints one JSON line: the list's median and p90 ms over
 // BENCH_ROUNDS (200) requests after 20 not counted, and in the same run the floors: a
 // `SELECT COUNT(*) FROM nodes` through the hub's own knex, and GET /api/v1/info (a signed-in
 // request that reads nothing), each as a median over as many rounds.
@@ -9,15 +10,16 @@
 import { performance } from 'node:perf_hooks';
 import { startTestHub } from '../support/hub.js';
 import { seedPlan, seedUser } from '../integration/jobs.suite.js';
-import { seedTableNode } from '../integration/node-table.suite.js';
+import { seedTableNode } from '../integration/node-table.seed.js';
 
 const NODES = Number(process.env.BENCH_NODES ?? 200);
 const USERS = Number(process.env.BENCH_USERS ?? 1000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 200);
 const HOUR = 3_600_000;
 
+const kind = process.env.BOXFLEET_TEST_MYSQL_URL ? 'mariadb' : 'sqlite';
 const now = Date.now();
-const hub = await startTestHub('sqlite', { clock: () => now });
+const hub = await startTestHub(kind, { clock: () => now });
 try {
   const { db } = hub.app;
   const plans: number[] = [];
@@ -64,7 +66,7 @@ try {
   console.log(
     JSON.stringify({
       bench: 'node-list',
-      database: 'sqlite',
+      database: kind,
       nodes: listed,
       users: USERS,
       rounds: ROUNDS,
