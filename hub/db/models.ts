@@ -408,7 +408,6 @@ export class Alert extends Model {
   }
 }
 
-/** The latest Clash API summary and ledger position of a node, from the hub's `live` job (hub/jobs/live.ts). */
 /** What a node's agent last described, as the `node-status` job stored it (hub/jobs/node-status.ts). */
 export class NodeStatus extends Model {
   static override tableName = 'node_status';
@@ -421,6 +420,7 @@ export class NodeStatus extends Model {
   checked_at!: number;
 }
 
+/** The latest Clash API summary, ledger position and singbox-config status of a node, from the hub's `live` job (hub/jobs/live.ts). */
 export class NodeLive extends Model {
   static override tableName = 'node_live';
   static override idColumn = 'node_id';
