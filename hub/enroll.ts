@@ -73,7 +73,7 @@ export async function enrollNode(
   const saved = await db.transaction(async (trx) => {
     await alongside?.(trx, node.id);
     const seenAt = Date.now();
-    const inserted = await Node.query(trx).insertAndFetch({ ...node, health: 'online', last_seen_at: seenAt });
+    const inserted = await Node.query(trx).insertAndFetch({ ...node, health: 'online', health_since: seenAt, last_seen_at: seenAt });
     // The node list shows what the agent runs from the first moment, not from the next node-status tick.
     await storeDescription(trx, node.id, agent, seenAt);
     return inserted;

@@ -92,3 +92,22 @@ export function usersOnNode(entitled: readonly Entitlement[], node: Pick<Node, '
       expires_at: new Date(e.endTime).toISOString(),
     }));
 }
+
+/** How many users of `entitled` belong on each node, by node id (usersOnNode's count without building its users). */
+export function usersExpected(entitled: readonly Entitlement[], nodes: readonly Pick<Node, 'id' | 'tags'>[]): Map<string, number> {
+  // Few plans, many users: users are grouped by their plans' tags once, and each group is matched against each node.
+  const byTags = new Map<string, { tags: string[]; names: Set<string> }>();
+  for (const e of entitled) {
+    const key = JSON.stringify(e.planTags);
+    const group = byTags.get(key) ?? byTags.set(key, { tags: e.planTags, names: new Set() }).get(key)!;
+    group.names.add(e.name);
+  }
+  const groups = [...byTags.values()];
+  return new Map(
+    nodes.map((node) => {
+      const reaching = groups.filter((g) => reaches(g.tags, node.tags));
+      if (reaching.length === 1) return [node.id, reaching[0]!.names.size];
+      return [node.id, new Set(reaching.flatMap((g) => [...g.names])).size];
+    }),
+  );
+}

@@ -1,4 +1,4 @@
-// "Today" as the node view and the overview count traffic: the UTC day of the hub clock
+// "Today" as the node view, the node list and the overview count traffic: the UTC day of the hub clock
 // (app.now()), i.e. the usage rows whose hour starts at or after 00:00 UTC and not after now.
 //
 // Usage is in two tables: usage_hourly, and the traffic job's rows that the usage-rollup job has not
@@ -29,27 +29,33 @@ export function addBytes(into: ByteSums, add: ByteSums): void {
 export const startOfUtcDay = (now: number) => Math.floor(now / DAY_MS) * DAY_MS;
 
 interface Sums {
-  hour: number | string;
+  key: number | string;
   up: number | string | null;
   down: number | string | null;
   billed: number | string | null;
 }
 
-/** Bytes up, down and billed per hour in [from, to], of one node if given; hours without usage are left out. */
-export async function usageByHour(db: Knex, from: number, to: number, nodeId?: string) {
-  const byHour = new Map<number, ByteSums>();
+/** Bytes up, down and billed in [from, to] by `group` (of one node if given), one query per usage table; groups without usage are left out. */
+async function usageGrouped<K>(db: Knex, group: 'hour' | 'node_id', keyOf: (key: number | string) => K, from: number, to: number, nodeId?: string) {
+  const byKey = new Map<K, ByteSums>();
   for (const table of USAGE_TABLES) {
-    const query = db(table).where('hour', '>=', from).andWhere('hour', '<=', to).select('hour').sum({ up: 'upload_bytes', down: 'download_bytes', billed: 'billed_bytes' }).groupBy('hour');
+    const query = db(table).where('hour', '>=', from).andWhere('hour', '<=', to).select({ key: group }).sum({ up: 'upload_bytes', down: 'download_bytes', billed: 'billed_bytes' }).groupBy(group);
     if (nodeId !== undefined) query.andWhere({ node_id: nodeId });
     for (const row of (await query) as Sums[]) {
-      const hour = Number(row.hour);
-      const sums = byHour.get(hour) ?? noBytes();
+      const key = keyOf(row.key);
+      const sums = byKey.get(key) ?? noBytes();
       addBytes(sums, { upload_bytes: Number(row.up ?? 0), download_bytes: Number(row.down ?? 0), billed_bytes: Number(row.billed ?? 0) });
-      byHour.set(hour, sums);
+      byKey.set(key, sums);
     }
   }
-  return byHour;
+  return byKey;
 }
+
+/** Bytes up, down and billed per hour in [from, to], of one node if given; hours without usage are left out. */
+export const usageByHour = (db: Knex, from: number, to: number, nodeId?: string) => usageGrouped(db, 'hour', Number, from, to, nodeId);
+
+/** Bytes up, down and billed per node in the hours in [from, to]; nodes without usage are left out. */
+export const usageByNode = (db: Knex, from: number, to: number) => usageGrouped(db, 'node_id', String, from, to);
 
 /** Bytes up, down and billed in the hours in [from, to]; of one node if given. */
 export async function usageSince(db: Knex, from: number, to: number, nodeId?: string) {

@@ -162,6 +162,8 @@ export class Node extends Timestamped {
   ledger_id!: string | null;
   last_seen_at!: number | null;
   health!: 'unknown' | 'online' | 'offline';
+  /** Since when `health` is what it is (hub clock); null: never contacted, or before this was kept. */
+  health_since!: number | null;
   last_error!: string | null;
   /** The hash of the base config the node said it serves (singbox-config status); null until asked. */
   served_config_hash!: string | null;
@@ -406,7 +408,6 @@ export class Alert extends Model {
   }
 }
 
-/** The latest Clash API summary and ledger position of a node, from the hub's `live` job (hub/jobs/live.ts). */
 /** What a node's agent last described, as the `node-status` job stored it (hub/jobs/node-status.ts). */
 export class NodeStatus extends Model {
   static override tableName = 'node_status';
@@ -419,6 +420,7 @@ export class NodeStatus extends Model {
   checked_at!: number;
 }
 
+/** The latest Clash API summary, ledger position and singbox-config status of a node, from the hub's `live` job (hub/jobs/live.ts). */
 export class NodeLive extends Model {
   static override tableName = 'node_live';
   static override idColumn = 'node_id';
@@ -432,6 +434,11 @@ export class NodeLive extends Model {
   ledger_acked_seq!: number | null;
   ledger_backlog_entries!: number | null;
   ledger_at!: number | null;
+  /** singbox-config.status: whether sing-box runs, its version, the users it serves; null until asked. */
+  singbox_running!: boolean | null;
+  singbox_version!: string | null;
+  users_served!: number | null;
+  status_at!: number | null;
   updated_at!: number;
 }
 

@@ -51,7 +51,7 @@ interface SampleRow {
 const BATCH = 500;
 const cursorKey = (nodeId: string, kind: string) => `${nodeId}\u0000${kind}`;
 
-const percent = (used: number | null | undefined, total: number | null | undefined) =>
+export const percent = (used: number | null | undefined, total: number | null | undefined) =>
   typeof used === 'number' && typeof total === 'number' && total > 0 ? Math.round((used / total) * 1000) / 10 : null;
 
 /** The percent rules a sample of each kind feeds, and how each reads its value (a new kind in the contract must be named here). */

@@ -1,5 +1,5 @@
 // Small helpers the jobs share: chunking, bounded concurrency, retrying a transaction the
-// database refused for a moment, recording what a job learned about a node's health, and how a push to a node went.
+// database refused for a moment, recording what a job learned about a node's health (and since when), and how a push to a node went.
 import type { Knex } from 'knex';
 import { HubError, type HubErrorCode } from '../errors.js';
 
@@ -75,10 +75,14 @@ export async function recordNodeError(db: Knex, nodeId: string, prefix: string, 
   const patch = !fromNode
     ? { last_error: message }
     : isUnreachable(error)
-      ? { health: 'offline', last_error: message }
-      : { health: 'online', last_seen_at: now, last_error: message };
+      ? { health: 'offline', health_since: healthSince(db, 'offline', now), last_error: message }
+      : { health: 'online', health_since: healthSince(db, 'online', now), last_seen_at: now, last_error: message };
   await db('nodes').where({ id: nodeId }).update(patch).catch(() => undefined);
 }
+
+/** health_since for an update that sets health to `health`: kept while it stays, `now` when it changes. */
+export const healthSince = (db: Knex, health: 'online' | 'offline', now: number) =>
+  db.raw('CASE WHEN health = ? AND health_since IS NOT NULL THEN health_since ELSE ? END', [health, now]);
 
 /** The nodes answered: online, seen now, and an error this job (`<job>: …`) recorded earlier is cleared. */
 export async function recordNodeSeen(db: Knex, nodeIds: string | readonly string[], job: string, now: number): Promise<void> {
@@ -88,6 +92,7 @@ export async function recordNodeSeen(db: Knex, nodeIds: string | readonly string
     .whereIn('id', ids)
     .update({
       health: 'online',
+      health_since: healthSince(db, 'online', now),
       last_seen_at: now,
       last_error: db.raw('CASE WHEN last_error LIKE ? THEN NULL ELSE last_error END', [`${job}:%`]),
     })

@@ -5,6 +5,8 @@
 // ledger backlog (head − acked) feeds the ledger_backlog alert rule (hub/alerts). It also asks
 // singbox-config.status which base config the node serves, so drift is found within one live
 // interval (hub/jobs/served-config.ts); status is cheap, and this job already calls every online node.
+// From the same answer it keeps whether sing-box runs, its version and the users the node serves,
+// which the node list shows (hub/node-table.ts).
 //
 // A node that fails either command keeps its previous figures for that command (nothing is
 // recorded, nothing about its health changes: the traffic job owns health) and the job goes on.
@@ -14,6 +16,7 @@ import fp from 'fastify-plugin';
 import type { Knex } from 'knex';
 import type { AppLogger } from '../../agent-core/common/logger.js';
 import type { ClashSummary, LedgerPosition } from '../../plugins/clash-stats/contract.js';
+import type { StatusOutput } from '../../plugins/singbox-config/contract.js';
 import type { AgentPool } from '../agents.js';
 import { Node } from '../db/models.js';
 import { mapLimit } from './common.js';
@@ -41,7 +44,7 @@ export async function runLiveJob(deps: LiveJobDeps): Promise<LiveJobResult> {
   const result: LiveJobResult = { nodes: nodes.length, summaries: 0, positions: 0, failed: 0 };
   await mapLimit(nodes, 8, async (node) => {
     const askedAt = deps.now();
-    const [summary, position] = await Promise.all([
+    const [summary, position, status] = await Promise.all([
       deps.agents.execute(node, 'clash-stats.summary', {}).then(
         ({ result }) => result as ClashSummary,
         (error: Error) => void deps.logger.debug('live summary not gathered', { node_id: node.id, error: error.message }),
@@ -52,15 +55,17 @@ export async function runLiveJob(deps: LiveJobDeps): Promise<LiveJobResult> {
       ),
       deps.agents
         .execute(node, 'singbox-config.status', {})
-        .then(({ result }) => {
-          const hash = (result as { config?: { hash?: unknown } } | undefined)?.config?.hash;
+        .then(async ({ result }) => {
+          const status = result as Partial<StatusOutput> | undefined;
+          const hash = status?.config?.hash;
           // null: the node has no base config yet; an older singbox-config does not report it.
-          return typeof hash === 'string' ? recordServedConfig(deps.db, deps.logger, node.id, hash, askedAt) : undefined;
+          if (typeof hash === 'string') await recordServedConfig(deps.db, deps.logger, node.id, hash, askedAt);
+          return status;
         })
         .catch((error: Error) => void deps.logger.debug('served config not checked', { node_id: node.id, error: error.message })),
     ]);
     const now = deps.now();
-    const patch: Record<string, number | null> = {};
+    const patch: Record<string, number | string | boolean | null> = {};
     const sampledAt = summary ? Date.parse(summary.sampled_at) : NaN;
     if (summary && isCount(summary.online_clients) && isCount(summary.connections) && isCount(summary.upload_total) && isCount(summary.download_total)) {
       Object.assign(patch, {
@@ -80,6 +85,14 @@ export async function runLiveJob(deps: LiveJobDeps): Promise<LiveJobResult> {
         ledger_at: now,
       });
       result.positions += 1;
+    }
+    if (status && typeof status.running === 'boolean' && isCount(status.users?.served)) {
+      Object.assign(patch, {
+        singbox_running: status.running,
+        singbox_version: typeof status.version === 'string' ? status.version.slice(0, 64) : null,
+        users_served: status.users.served,
+        status_at: now,
+      });
     }
     if (!summary || !position) result.failed += 1;
     if (Object.keys(patch).length === 0) return;

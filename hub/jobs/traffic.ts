@@ -41,7 +41,7 @@ import { insertPending, type PendingUsage } from '../billing/usage-pending.js';
 import { billedBytes, chooseSubscriptions } from '../billing/policy.js';
 import { Node } from '../db/models.js';
 import { HubError } from '../errors.js';
-import { isTransient, mapLimit, recordNodeError, recordNodeSeen, withRetry } from './common.js';
+import { healthSince, isTransient, mapLimit, recordNodeError, recordNodeSeen, withRetry } from './common.js';
 
 /** The audit action of a node moved to a new ledger (its old one was lost). */
 export const LEDGER_REPLACED_ACTION = 'node.ledger.replaced';
@@ -193,7 +193,7 @@ export async function applyLedgerBatches(db: Knex, batches: readonly LedgerBatch
         const batch = batches[i]!;
         const moved = await trx('nodes')
           .where({ id: batch.nodeId, ledger_seq: batch.afterSeq, ...(batch.ledgerId === undefined ? {} : { ledger_id: batch.ledgerId }) })
-          .update({ ledger_seq: outcomes[i]!.seq, last_seen_at: batch.now, health: 'online' });
+          .update({ ledger_seq: outcomes[i]!.seq, last_seen_at: batch.now, health: 'online', health_since: healthSince(trx, 'online', batch.now) });
         if (moved > 0) applied.push(i);
       }
       if (applied.length === 0) return outcomes;

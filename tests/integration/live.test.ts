@@ -82,6 +82,14 @@ describe('live node figures gathered by the hub', () => {
       ledger_at: new Date(clock.now).toISOString(),
     });
     expect(await hub.app.db('node_live').where({ node_id: DOWN })).toEqual([]);
+    // The same tick kept what singbox-config status said, for the node list: sing-box, its version, the users it serves.
+    const listed = ((await get('/api/v1/nodes')).body.nodes as Record<string, any>[]).find((n) => n.id === NODE);
+    // No base config served yet: sing-box does not run, and the node is degraded for it.
+    expect(listed).toMatchObject({
+      singbox: { running: false, version: '1.11.4-fake', checked_at: new Date(clock.now).toISOString() },
+      users: { served: 0, expected: 0 },
+      condition: { state: 'degraded', reasons: ['singbox-stopped'] },
+    });
     expect((await get(`/api/v1/nodes/${DOWN}/live`)).body).toMatchObject({ online_clients: null, ledger_backlog_entries: null });
 
     // New figures replace the old; the backlog follows the ledger's head and acknowledged position.

@@ -51,7 +51,7 @@ describe('the node-status job and the node list', () => {
     // The commands and their schemas (most of a description's bytes) are in the node's detail only.
     expect(node.agent.plugins[0]).not.toHaveProperty('commands');
     const down = await listed(DOWN);
-    expect(down).toMatchObject({ online: false, agent: null, described_at: null, health: 'offline' });
+    expect(down).toMatchObject({ online: false, agent: null, described_at: null, health: 'offline', condition: { state: 'offline', since: new Date(clock.now).toISOString() } });
     expect(down.error).toMatch(/ECONNREFUSED/);
   });
 
@@ -69,10 +69,13 @@ describe('the node-status job and the node list', () => {
       describe.mockRestore();
     }
 
-    // The next tick finds the agent gone: offline, why, and what it ran when last seen.
+    // The next tick finds the agent gone: offline since now, why, and what it ran when last seen;
+    // the node that was offline already stays offline since it first was.
+    const downSince = (await listed(DOWN)).condition.since;
     expect(await runStatus()).toEqual({ nodes: 2, answered: 0, failed: 2 });
     const node = await listed(NODE);
-    expect(node).toMatchObject({ online: false, health: 'offline', last_seen_at: seen, described_at: seen });
+    expect(node).toMatchObject({ online: false, health: 'offline', last_seen_at: seen, described_at: seen, condition: { state: 'offline', since: new Date(clock.now).toISOString() } });
+    expect((await listed(DOWN)).condition.since).toBe(downSince);
     expect(node.error).toMatch(/unreachable|ECONNREFUSED|UNAVAILABLE/i);
     expect(node.agent).toEqual(before.agent);
   });

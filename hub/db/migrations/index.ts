@@ -24,6 +24,7 @@ import * as resetStrategies from './021-reset-strategies.js';
 import * as adminPasswordReset from './022-admin-password-reset.js';
 import * as userEvents from './023-user-events.js';
 import * as profileTemplates from './024-profile-templates.js';
+import * as nodeTable from './026-node-table.js';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001-nodes': nodes,
@@ -50,6 +51,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '022-admin-password-reset': adminPasswordReset,
   '023-user-events': userEvents,
   '024-profile-templates': profileTemplates,
+  '026-node-table': nodeTable,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,5 +1,6 @@
 // /api/v1/nodes: enroll nodes, list them with what their agents last described (the node-status
-// job's record) and whether users can reach them (the inbound-check job's), change and delete them.
+// job's record), whether users can reach them (the inbound-check job's) and the node table's
+// figures (hub/node-table.ts), sorted and filtered by tag; change and delete them.
 // Everything under /api/v1/nodes/ is served from this folder, each file registered here: a node's
 // plugin commands, its config history and rollback, its live figures, metrics and probe results,
 // and the install commands that add nodes.
@@ -9,6 +10,8 @@ import type { HubConfig } from '../../config.js';
 import { Node, NodeStatus } from '../../db/models.js';
 import { enrollNode } from '../../enroll.js';
 import { StatusSummaries, statusOf, storeDescribeFailure, storeDescription } from '../../node-status.js';
+import { arrange, NODE_SORTS, nodeFigures } from '../../node-table.js';
+import { IsoTime, Nullable, StringEnum } from '../schemas.js';
 import commandRoutes from './commands.js';
 import configRoutes from './config.js';
 import installTokenRoutes from './install-tokens.js';
@@ -37,6 +40,54 @@ const InboundOverrides = Type.Record(
       "the inbound's listen_port (a CDN in front of one inbound, a mapped port). The whole map is replaced; {} removes them all.",
     examples: [{ 'vless-ws': { host: 'cdn.example.com', port: 443 }, 'hy2-in': { port: 20443 } }],
   },
+);
+
+const ListQuery = Type.Object({
+  sort: Type.Optional(StringEnum(NODE_SORTS, { description: 'Order by this (then by name); without it, by node id. Nodes without the figure come last either way.' })),
+  order: Type.Optional(StringEnum(['asc', 'desc'] as const, { description: 'asc (the default) or desc; health ascending is offline, degraded, unknown, online.' })),
+  tag: Type.Optional(Type.String({ maxLength: 32, description: 'Only the nodes carrying this tag.' })),
+});
+
+/** A node list row: the table's figures (hub/node-table.ts) beside the node's fields and its agent's last description. */
+const NodeRow = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    tags: Type.Array(Type.String()),
+    last_seen_at: Nullable(IsoTime),
+    condition: Type.Object(
+      {
+        state: StringEnum(['online', 'degraded', 'offline', 'unknown'] as const),
+        since: Nullable(IsoTime),
+        reasons: Type.Array(StringEnum(['singbox-stopped', 'inbounds-unreachable'] as const)),
+      },
+      {
+        description:
+          'offline/online as the jobs last found the node (unknown: never contacted), since when; an online node is degraded while sing-box ' +
+          'does not run or users cannot reach its inbounds (since: when they became unreachable; null for a stopped sing-box alone).',
+      },
+    ),
+    singbox: Nullable(
+      Type.Object(
+        { running: Type.Boolean(), version: Nullable(Type.String()), checked_at: IsoTime },
+        { description: "What singbox-config status said at the live job's last answer from the node; null: never asked." },
+      ),
+    ),
+    users: Type.Object(
+      {
+        served: Nullable(Type.Integer({ description: 'Users the node said it serves (synced, minus those it cut off); null: never asked.' })),
+        expected: Type.Integer({ description: 'Active users with an active subscription to a plan that reaches the node.' }),
+      },
+    ),
+    traffic_today_bytes: Type.Integer({ description: 'Upload + download bytes on this node since 00:00 UTC, as the overview counts them.' }),
+    cpu_percent: Nullable(Type.Number({ description: 'From the latest cpu-memory sample.' })),
+    memory_percent: Nullable(Type.Number({ description: 'Used / total memory of the latest cpu-memory sample.' })),
+    metrics_at: Nullable(IsoTime),
+    applied_config_version: Nullable(Type.Integer()),
+    desired_config_version: Nullable(Type.Integer()),
+    drift: Type.Boolean({ description: 'The node serves a config other than its applied version (config_drift has the hashes and since when).' }),
+  },
+  { additionalProperties: true, description: "Also the node's other fields (as enrolling answers) and its agent's last description without commands." },
 );
 
 /** The last check of each of the node's inbounds from the hub (hub/jobs/inbound-check.ts). */
@@ -92,12 +143,17 @@ const routes: FastifyPluginAsyncTypebox<{ config: HubConfig }> = async (app, { c
     },
   );
 
-  // The node-status job keeps what every agent runs: the list asks no agent, and shows each
-  // agent's plugins without their commands (the detail view has those).
+  // The node-status job keeps what every agent runs and the live job what sing-box does: the list
+  // asks no agent, and shows each agent's plugins without their commands (the detail view has those).
   const summaries = new StatusSummaries();
-  app.get('/', { config: { role: 'viewer' } }, async () => {
+  app.get('/', { config: { role: 'viewer' }, schema: { querystring: ListQuery, response: { 200: Type.Object({ nodes: Type.Array(NodeRow) }) } } }, async (request) => {
     const [nodes, statuses] = await Promise.all([Node.query().modify('withAppliedHash').orderBy('nodes.id'), summaries.read(app.db)]);
-    return { nodes: nodes.map((node) => ({ ...node.toPublic(), ...(statuses.get(node.id) ?? statusOf(undefined)) })) };
+    const figures = await nodeFigures(app.db, nodes, app.now());
+    const rows = arrange(
+      nodes.map((node) => ({ node, figures: figures.get(node.id)! })),
+      request.query,
+    );
+    return { nodes: rows.map(({ node, figures }) => ({ ...node.toPublic(), ...(statuses.get(node.id) ?? statusOf(undefined)), ...figures })) };
   });
 
   // The detail view asks the node now and stores the answer, so what it shows is current.

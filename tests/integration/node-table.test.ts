@@ -1,0 +1,3 @@
+import { nodeTableSuite } from './node-table.suite.js';
+
+nodeTableSuite('sqlite');
