@@ -8,6 +8,7 @@ import type { Knex } from 'knex';
 import { iso, type Node } from './db/models.js';
 import { entitlements, usersExpected } from './fleet.js';
 import { percent } from './jobs/alerts.js';
+import { parseSort, type SortValue } from './sort.js';
 import { startOfUtcDay, usageByNode } from './usage-today.js';
 
 export const NODE_SORTS = ['name', 'health', 'traffic_today', 'cpu', 'memory', 'last_seen', 'users_served'] as const;
@@ -118,11 +119,12 @@ const SORT_KEY: Record<NodeSort, (node: Node, f: NodeFigures) => string | number
 };
 
 /** The nodes carrying `tag` (all without one), ordered by `sort` (then by name and id), or left in their order without one. */
-export function arrange<T extends { node: Node; figures: NodeFigures }>(rows: T[], options: { tag?: string; sort?: NodeSort; order?: 'asc' | 'desc' }): T[] {
+export function arrange<T extends { node: Node; figures: NodeFigures }>(rows: T[], options: { tag?: string; sort?: SortValue<NodeSort> }): T[] {
   const kept = options.tag === undefined ? rows : rows.filter((r) => r.node.tags.includes(options.tag!));
   if (options.sort === undefined) return kept;
-  const key = SORT_KEY[options.sort];
-  const sign = options.order === 'desc' ? -1 : 1;
+  const { key: column, descending } = parseSort(options.sort);
+  const key = SORT_KEY[column];
+  const sign = descending ? -1 : 1;
   const keyed = kept.map((row) => ({ row, key: key(row.node, row.figures) }));
   keyed.sort((a, b) => {
     if (a.key !== b.key) {

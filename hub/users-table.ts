@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import { iso, type SubscriptionStatus } from './db/models.js';
 import { likeLiteral, pagedRows } from './db/queries.js';
+import { parseSort, type SortValue } from './sort.js';
 import { governing } from './users.js';
 
 /** What the table says a user is, with the reason when they cannot connect. */
@@ -13,9 +14,6 @@ export type TableStatus = (typeof TABLE_STATUSES)[number];
 
 export const TABLE_SORTS = ['name', 'status', 'plan', 'usage_percent', 'expires_at', 'last_traffic_at', 'created_at'] as const;
 type SortKey = (typeof TABLE_SORTS)[number];
-/** A sort key, descending with a leading `-` (`-usage_percent`). */
-export type SortValue = SortKey | `-${SortKey}`;
-export const SORT_VALUES: readonly SortValue[] = TABLE_SORTS.flatMap((key) => [key, `-${key}` as const]);
 
 export interface TableFilters {
   status?: TableStatus;
@@ -125,7 +123,7 @@ export function matchingUsers(db: Knex, { status, plan_id, q }: TableFilters): K
  * Rows without a value for the sort key (no plan, never any traffic) come last either way; ties
  * go by id, so pages do not overlap.
  */
-export async function usersTablePage(db: Knex, filters: TableFilters, sort: SortValue | undefined, page: { page: number; per_page: number }) {
+export async function usersTablePage(db: Knex, filters: TableFilters, sort: SortValue<SortKey> | undefined, page: { page: number; per_page: number }) {
   const query = matchingUsers(db, filters).select(
     'u.id',
     'u.name',
@@ -142,8 +140,8 @@ export async function usersTablePage(db: Knex, filters: TableFilters, sort: Sort
     db.raw(`${LAST_TRAFFIC_SQL} AS last_traffic_at`),
   );
   if (sort) {
-    const descending = sort.startsWith('-');
-    const key = SORT_SQL[(descending ? sort.slice(1) : sort) as SortKey];
+    const { key: column, descending } = parseSort(sort);
+    const key = SORT_SQL[column];
     query.orderByRaw(`CASE WHEN ${key} IS NULL THEN 1 ELSE 0 END, ${key} ${descending ? 'DESC' : 'ASC'}`);
   }
   query.orderBy('u.id');

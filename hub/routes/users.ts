@@ -13,7 +13,8 @@ import { HubError } from '../errors.js';
 import { touchNodes } from '../fleet.js';
 import { deleteUser, setUserStatus } from '../user-changes.js';
 import { governing, newCredentials, newSubToken, USER_NAME_PATTERN, USER_STATUSES } from '../users.js';
-import { SORT_VALUES, TABLE_STATUSES, usersTablePage } from '../users-table.js';
+import { sortValues } from '../sort.js';
+import { TABLE_SORTS, TABLE_STATUSES, usersTablePage } from '../users-table.js';
 import { asCsvError, usersFromCsv, usersToCsv } from '../users-io-csv.js';
 import {
   exportUsers,
@@ -229,7 +230,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
             status: Type.Optional(StringEnum(TABLE_STATUSES, { description: 'the derived table_status, not the user\'s own status' })),
             plan_id: Type.Optional(Type.Integer({ minimum: 1, description: 'the plan of the governing subscription' })),
             sort: Type.Optional(
-              StringEnum(SORT_VALUES, { description: 'a column, descending with a leading "-"; rows without a value come last; ties and the default go by id' }),
+              StringEnum(sortValues(TABLE_SORTS), { description: 'a column, descending with a leading "-"; rows without a value come last; ties and the default go by id' }),
             ),
           },
           UserRowOut,

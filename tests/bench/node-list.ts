@@ -59,8 +59,8 @@ try {
     if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode} ${res.body.slice(0, 200)}`);
     return res;
   };
-  const listed = (await inject('/api/v1/nodes?sort=traffic_today&order=desc')()).json().nodes.length;
-  const list = await time(inject('/api/v1/nodes?sort=traffic_today&order=desc'));
+  const listed = (await inject('/api/v1/nodes?sort=-traffic_today')()).json().nodes.length;
+  const list = await time(inject('/api/v1/nodes?sort=-traffic_today'));
   const count = await time(() => db.raw('SELECT COUNT(*) AS n FROM nodes'));
   const info = await time(inject('/api/v1/info'));
   console.log(

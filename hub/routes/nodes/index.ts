@@ -11,6 +11,7 @@ import { Node, NodeStatus } from '../../db/models.js';
 import { enrollNode } from '../../enroll.js';
 import { StatusSummaries, statusOf, storeDescribeFailure, storeDescription } from '../../node-status.js';
 import { arrange, NODE_SORTS, nodeFigures } from '../../node-table.js';
+import { sortValues } from '../../sort.js';
 import { IsoTime, Nullable, StringEnum } from '../schemas.js';
 import commandRoutes from './commands.js';
 import configRoutes from './config.js';
@@ -43,8 +44,12 @@ const InboundOverrides = Type.Record(
 );
 
 const ListQuery = Type.Object({
-  sort: Type.Optional(StringEnum(NODE_SORTS, { description: 'Order by this (then by name); without it, by node id. Nodes without the figure come last either way.' })),
-  order: Type.Optional(StringEnum(['asc', 'desc'] as const, { description: 'asc (the default) or desc; health ascending is offline, degraded, unknown, online.' })),
+  sort: Type.Optional(
+    StringEnum(sortValues(NODE_SORTS), {
+      description:
+        'A column, descending with a leading "-" (then by name); without it, by node id. Nodes without the figure come last either way; health ascending is offline, degraded, unknown, online.',
+    }),
+  ),
   tag: Type.Optional(Type.String({ maxLength: 32, description: 'Only the nodes carrying this tag.' })),
 });
 
