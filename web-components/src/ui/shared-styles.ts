@@ -35,4 +35,7 @@ export const dialogStyles = css`
   .backdrop { position: fixed; inset: 0; background: #0006; display: grid; place-items: center; z-index: 10; padding: 16px; }
   .dialog { background: #fff; border-radius: 8px; padding: 20px; max-width: 420px; width: 100%; box-shadow: 0 4px 24px #0004; }
   .actions { display: flex; gap: 8px; justify-content: flex-end; }
+  /* A dialog holding a form and its results (add a node, import users): wider, scrolling inside. */
+  .dialog.wide { max-width: 640px; box-sizing: border-box; max-height: calc(100vh - 32px); overflow-y: auto; }
+  .dialog.wide h3 { margin-top: 0; }
 `;

@@ -37,8 +37,6 @@ export class BfAddNode extends LocalizedElement {
     screenStyles,
     dialogStyles,
     css`
-      .dialog { max-width: 640px; box-sizing: border-box; max-height: calc(100vh - 32px); overflow-y: auto; }
-      h3 { margin-top: 0; }
       [role='tablist'] { display: flex; gap: 4px; margin-bottom: 12px; border-bottom: 1px solid #e4e6eb; }
       [role='tab'] { background: none; color: #4a5263; border: none; border-bottom: 2px solid transparent; border-radius: 0; }
       [role='tab'][aria-selected='true'] { color: #2456d3; border-bottom-color: #2456d3; }
@@ -103,7 +101,7 @@ export class BfAddNode extends LocalizedElement {
     const tab = (mode: BfAddNode['mode'], label: string) =>
       html`<button role="tab" aria-selected=${this.mode === mode ? 'true' : 'false'} @click=${() => this.choose(mode)}>${label}</button>`;
     return html`<div class="backdrop" @keydown=${(e: KeyboardEvent) => e.key === 'Escape' && this.send(CLOSED)}>
-      <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="add-node-title">
+      <div class="dialog wide" role="dialog" aria-modal="true" aria-labelledby="add-node-title">
         <h3 id="add-node-title">${t('addNode.title')}</h3>
         <div role="tablist">${tab('command', t('addNode.byCommand'))}${tab('enrollment', t('addNode.byEnrollment'))}</div>
         ${this.mode === 'command'

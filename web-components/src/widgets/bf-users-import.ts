@@ -19,8 +19,6 @@ export class BfUsersImport extends LocalizedElement {
     screenStyles,
     dialogStyles,
     css`
-      .dialog { max-width: 640px; box-sizing: border-box; max-height: calc(100vh - 32px); overflow-y: auto; }
-      h3 { margin-top: 0; }
       form { display: grid; gap: 10px; margin-bottom: 12px; }
       label { display: grid; gap: 4px; font-size: 14px; }
       p { margin: 8px 0; font-size: 14px; }
@@ -64,7 +62,7 @@ export class BfUsersImport extends LocalizedElement {
 
   override render() {
     return html`<div class="backdrop" @keydown=${(e: KeyboardEvent) => e.key === 'Escape' && this.send(CLOSED)}>
-      <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="users-import-title">
+      <div class="dialog wide" role="dialog" aria-modal="true" aria-labelledby="users-import-title">
         <h3 id="users-import-title">${t('usersImport.title')}</h3>
         <p>${t('usersImport.intro')}</p>
         <form @submit=${this.submit}>
