@@ -4,16 +4,13 @@
 // one trace: the hub's entry span named by its route, its gRPC exit span to the agent, and the
 // agent's entry span continuing it; the audit record and the log lines of both carry its id. On
 // MySQL (MariaDB) the request's queries are spans of the same trace. Run by tracing.test.ts (SQLite)
-// and tracing.mariadb.test.ts.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+// and tracing.mariadb.test.ts; tests/e2e/tracing.skywalking.test.ts sends the same trace to a real OAP.
 import { createRequire } from 'node:module';
-import os from 'node:os';
-import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, freePort, startAgentProcess, type AgentProcess } from '../support/agent-process.js';
-import { createTestDatabase, type DatabaseKind } from '../support/hub.js';
+import type { AgentProcess } from '../support/agent-process.js';
+import type { DatabaseKind } from '../support/hub.js';
+import { startTracedFleet, type TracedFleet } from '../support/traced-fleet.js';
 import { until } from '../support/until.js';
 
 const load = createRequire(import.meta.url);
@@ -43,7 +40,6 @@ const ENTRY = 0;
 const EXIT = 1;
 const GRPC = 23;
 const MYSQL = 5;
-const PASSWORD = 'tracing-test-password';
 
 /** A collector that keeps every segment it is sent and answers the management calls. */
 async function startCollector() {
@@ -67,72 +63,20 @@ async function startCollector() {
 export function tracingSuite(kind: DatabaseKind) {
   describe(`SkyWalking traces from hub to agent (${kind})`, { timeout: 90_000 }, () => {
     let collector: Awaited<ReturnType<typeof startCollector>>;
+    let fleet: TracedFleet;
     let agent: AgentProcess;
-    let hub: ChildProcess;
-    let hubOutput = '';
     let url: string;
-    let dir: string;
-    let database: Awaited<ReturnType<typeof createTestDatabase>>;
-    let token: string;
-
-    const api = async (method: string, route: string, body?: unknown) => {
-      const res = await fetch(`${url}${route}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const json = await res.json();
-      if (!res.ok) throw new Error(`${method} ${route} → ${res.status} ${JSON.stringify(json)}`);
-      return json;
-    };
+    const api = (method: string, route: string, body?: unknown) => fleet.api(method, route, body);
 
     beforeAll(async () => {
       collector = await startCollector();
-      dir = await mkdtemp(path.join(os.tmpdir(), 'boxfleet-tracing-'));
-      database = await createTestDatabase(kind);
-      const hubEnv = { ...process.env, BOXFLEET_DATA_DIR: dir, BOXFLEET_DATABASE_URL: database.url };
-      agent = await startAgentProcess({
-        nodeId: 'traced-1',
-        configure: (config) => {
-          config.tracing = { collector: collector.address };
-          config.log = { level: 'debug' };
-          // The traced command probes the agent's own loopback port, which a node allows only when told to.
-          config.plugins['health-probe'] = { ...config.plugins['health-probe'], allow_private_targets: true };
-        },
-      });
-      // `admin create` reads the password from stdin: give it one.
-      await new Promise<void>((resolve, reject) => {
-        const child = spawn(process.execPath, [CLI, 'admin', 'create', '--username', 'olga', '--password-stdin'], { env: hubEnv });
-        child.stdin.end(`${PASSWORD}\n`);
-        child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`admin create exited ${code}`))));
-      });
-      const port = await freePort();
-      hub = spawn(process.execPath, [CLI, 'hub', '--host', '127.0.0.1', '--port', String(port), '--skywalking', collector.address], {
-        env: { ...hubEnv, BOXFLEET_JOBS_ENABLED: 'true', BOXFLEET_RECONCILE_INTERVAL_S: '1', BOXFLEET_LOG_LEVEL: 'debug' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      hub.stdout!.on('data', (c) => (hubOutput += c));
-      hub.stderr!.on('data', (c) => (hubOutput += c));
-      url = await until('the hub to listen', () => /listening on (http:\S+)/.exec(hubOutput)?.[1], 15_000);
-      const login = await fetch(`${url}/api/v1/auth/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: 'olga', password: PASSWORD }),
-      });
-      token = (await login.json()).token;
-      await api('POST', '/api/v1/nodes', { enrollment: agent.enrollment, tags: ['traced'] });
+      fleet = await startTracedFleet(kind, collector.address);
+      ({ agent, url } = fleet);
     });
 
     afterAll(async () => {
-      if (hub && hub.exitCode === null) {
-        const exited = new Promise((resolve) => hub.once('exit', resolve));
-        hub.kill('SIGTERM');
-        await exited;
-      }
-      await agent?.stop();
+      await fleet?.stop();
       await collector?.close();
-      await database?.drop();
-      await rm(dir, { recursive: true, force: true });
     });
 
     it('makes one trace of an API request, the hub’s gRPC call and the agent’s command', async () => {
@@ -169,7 +113,7 @@ export function tracingSuite(kind: DatabaseKind) {
       // The audit record and both processes' log lines carry the trace id.
       const audit = await api('GET', '/api/v1/audit?action=node.command');
       expect(audit.items[0]).toMatchObject({ target: 'traced-1 health-probe.tcp', trace_id: hubSegment.traceid });
-      const hubLine = hubOutput.split('\n').find((l) => l.includes('"msg":"request"') && l.includes('/commands/:command'));
+      const hubLine = fleet.hubOutput().split('\n').find((l) => l.includes('"msg":"request"') && l.includes('/commands/:command'));
       expect(JSON.parse(hubLine!)).toMatchObject({ trace_id: hubSegment.traceid });
       const agentLine = agent.output().split('\n').find((l) => l.includes('"msg":"command executed"') && l.includes('health-probe.tcp'));
       expect(JSON.parse(agentLine!)).toMatchObject({ trace_id: hubSegment.traceid });
