@@ -3,9 +3,12 @@
 // these; `npm run test:real` runs just those, and `.ci/run` provides the components through
 // BOXFLEET_SINGBOX_BIN and BOXFLEET_TEST_MYSQL_URL. There is no skipping: a component that is
 // missing throws, so its tests fail with a message saying how to provide it.
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import pkg from '../../package.json' with { type: 'json' };
 
 // Where deploy/build-sing-box.sh (run by .ci/run and npm run release) caches the amd64 sing-box.
@@ -45,4 +48,44 @@ export function redisServerBin(): string {
     if (dir && existsSync(bin)) return bin;
   }
   throw new Error('no redis-server on PATH: apt-get install redis-server (.ci/run installs it)');
+}
+
+/** A SkyWalking OAP: its gRPC address (for hub and agent) and its GraphQL query URL. */
+export interface SkyWalkingOap {
+  grpc: string;
+  graphql: string;
+  /** Stops the OAP when the test started it; nothing when .ci/run did. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The OAP named by BOXFLEET_TEST_SKYWALKING ("GRPC_ADDRESS GRAPHQL_URL", as .ci/skywalking-oap.sh
+ * prints it; .ci/run starts one early so it is up when the test comes), else one started here by
+ * that script (which fetches OAP from Maven Central into ~/.cache/boxfleet the first time).
+ */
+export async function skywalkingOap(): Promise<SkyWalkingOap> {
+  const fromEnv = process.env.BOXFLEET_TEST_SKYWALKING;
+  if (fromEnv) {
+    const [grpc, graphql] = fromEnv.split(' ');
+    if (!grpc || !graphql) throw new Error(`BOXFLEET_TEST_SKYWALKING must be "GRPC_ADDRESS GRAPHQL_URL", not ${fromEnv}`);
+    return { grpc, graphql, stop: async () => {} };
+  }
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'boxfleet-oap-'));
+  const script = path.resolve('.ci/skywalking-oap.sh');
+  const { stdout } = await promisify(execFile)('bash', [script, dir], { maxBuffer: 1 << 24 });
+  const [grpc, graphql] = stdout.trim().split(' ') as [string, string];
+  const pid = Number(await readFile(path.join(dir, 'oap.pid'), 'utf8'));
+  return {
+    grpc,
+    graphql,
+    stop: async () => {
+      try {
+        process.kill(pid, 'SIGTERM');
+        while (process.kill(pid, 0)) await new Promise((r) => setTimeout(r, 200));
+      } catch {
+        // It has exited (kill(pid, 0) throws ESRCH once it is gone).
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
