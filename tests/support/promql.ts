@@ -1,11 +1,22 @@
 // The PromQL the shipped operations files hold, read from the files themselves (deploy/grafana
 // dashboards and deploy/prometheus alert rules), so tests run what an operator installs.
-import { readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 
 export const GRAFANA_DASHBOARDS = path.resolve('deploy/grafana/dashboards');
 export const PROMETHEUS_DIR = path.resolve('deploy/prometheus');
+
+/**
+ * Lays out deploy/prometheus/ in `dir` as the README installs it in /etc/prometheus:
+ * prometheus.yml, and alerts.yml and agents.json in boxfleet/. Returns the config file.
+ */
+export function installPrometheusFiles(dir: string): string {
+  mkdirSync(path.join(dir, 'boxfleet'), { recursive: true });
+  copyFileSync(path.join(PROMETHEUS_DIR, 'prometheus.yml'), path.join(dir, 'prometheus.yml'));
+  for (const file of ['alerts.yml', 'agents.json']) copyFileSync(path.join(PROMETHEUS_DIR, file), path.join(dir, 'boxfleet', file));
+  return path.join(dir, 'prometheus.yml');
+}
 
 export interface Panel {
   id: number;

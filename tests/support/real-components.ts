@@ -46,3 +46,10 @@ export function redisServerBin(): string {
   }
   throw new Error('no redis-server on PATH: apt-get install redis-server (.ci/run installs it)');
 }
+
+/** A binary of Debian's prometheus package: its env override (BOXFLEET_PROMETHEUS_BIN, BOXFLEET_PROMTOOL_BIN) or /usr/bin. */
+export function prometheusPackageBin(name: 'prometheus' | 'promtool'): string {
+  const bin = process.env[`BOXFLEET_${name.toUpperCase()}_BIN`] ?? `/usr/bin/${name}`;
+  if (!existsSync(bin)) throw new Error(`no ${name} at ${bin}: apt-get install -y prometheus (.ci/run installs it), or set BOXFLEET_${name.toUpperCase()}_BIN`);
+  return bin;
+}
