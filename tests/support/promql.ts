@@ -39,6 +39,8 @@ export interface Expression {
   /** Where it was found, to name it in a failure: file, panel or rule, target. */
   where: string;
   expr: string;
+  /** For a `label_values(<expr>, <label>)` variable: the label whose values it lists. */
+  label?: string;
 }
 
 export function dashboardFiles(): { file: string; dashboard: Dashboard }[] {
@@ -58,7 +60,7 @@ export const variableQuery = (v: Dashboard['templating']['list'][number]) => (ty
 
 /**
  * Each panel target's expression, and each query variable's `label_values(<selector>, <label>)` as
- * its selector (what Grafana sends Prometheus for it).
+ * its selector and label (Grafana asks Prometheus for the label's values among those series).
  */
 export function dashboardExpressions(): Expression[] {
   return dashboardFiles().flatMap(({ file, dashboard }) => [
@@ -67,7 +69,11 @@ export function dashboardExpressions(): Expression[] {
     ),
     ...dashboard.templating.list
       .filter((v) => v.type === 'query')
-      .map((v) => ({ where: `${file} variable ${v.name}`, expr: /^label_values\((.+),\s*\w+\)$/.exec(variableQuery(v))?.[1] ?? variableQuery(v) })),
+      .map((v) => {
+        const [, expr, label] = /^label_values\((.+),\s*(\w+)\)$/.exec(variableQuery(v)) ?? [];
+        if (!expr) throw new Error(`${file} variable ${v.name}: only label_values(<selector>, <label>) queries are read here, not ${variableQuery(v)}`);
+        return { where: `${file} variable ${v.name}`, expr, label };
+      }),
   ]);
 }
 
