@@ -133,15 +133,15 @@ function registerNodeFigures(registers: Registry[], db: Knex): void {
     }
     return read.rows;
   };
-  const parsed = new Map<string, number>();
-  const expiryOf = async (node: NodeRow): Promise<number | undefined> => {
-    if (!node.fingerprint) return undefined;
-    if (!parsed.has(node.fingerprint)) {
-      const row = await db('nodes').where({ id: node.id }).first('certificate');
-      if (!row?.certificate) return undefined;
-      parsed.set(node.fingerprint, Date.parse(new X509Certificate(row.certificate).validTo) / 1000);
+  /** notAfter (Unix seconds) by certificate fingerprint; certificates not seen before are read in one query. */
+  const expiries = new Map<string, number>();
+  const learnExpiries = async (rows: NodeRow[]) => {
+    const unseen = rows.filter((n) => n.fingerprint && !expiries.has(n.fingerprint)).map((n) => n.id);
+    if (unseen.length === 0) return;
+    const certs: { fingerprint: string; certificate: string | null }[] = await db('nodes').whereIn('id', unseen).select('fingerprint', 'certificate');
+    for (const { fingerprint, certificate } of certs) {
+      if (certificate) expiries.set(fingerprint, Date.parse(new X509Certificate(certificate).validTo) / 1000);
     }
-    return parsed.get(node.fingerprint);
   };
   new Gauge({
     name: 'boxfleet_hub_node_up',
@@ -186,9 +186,12 @@ function registerNodeFigures(registers: Registry[], db: Knex): void {
     registers,
     async collect() {
       const rows = await nodes();
-      const expiries = await Promise.all(rows.map(async (n) => ({ node: n.id, expiry: await expiryOf(n) })));
+      await learnExpiries(rows);
       this.reset();
-      for (const { node, expiry } of expiries) if (expiry !== undefined) this.set({ node }, expiry);
+      for (const n of rows) {
+        const expiry = n.fingerprint ? expiries.get(n.fingerprint) : undefined;
+        if (expiry !== undefined) this.set({ node: n.id }, expiry);
+      }
     },
   });
 }
