@@ -1,7 +1,9 @@
 // Node metrics on the hub, as one Fastify plugin (the `metrics` job itself is hub/jobs/metrics.ts):
 // - `app.metricsWatches`: Watch streams to agents while a browser follows a node (hub/metrics-watches.ts).
 // - the hub's own Prometheus figures (in app.prometheus; the jobs' own are the scheduler's): API
-//   latency (a histogram over every request), traffic applied, nodes up, watch streams.
+//   latency (a histogram over every request), traffic applied, nodes up, watch streams, and per
+//   node: up, traffic and billed bytes, certificate expiry.
+import { X509Certificate } from 'node:crypto';
 import fp from 'fastify-plugin';
 import type { Knex } from 'knex';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
@@ -89,12 +91,107 @@ function registerScrapeFigures(registry: Registry, db: Knex, jobs: Scheduler, wa
       this.set((await enabledByHealth())('online'));
     },
   });
+  registerNodeFigures(registers, db);
   new Gauge({
     name: 'boxfleet_hub_watch_streams',
     help: 'Watch streams open to agents for live subscribers.',
     registers,
     collect() {
       this.set(watches.open().length);
+    },
+  });
+}
+
+interface NodeRow {
+  id: string;
+  enabled: number | boolean;
+  health: string;
+  up: number | string;
+  down: number | string;
+  billed: number | string;
+  fingerprint: string | null;
+}
+
+/**
+ * Per-node figures, labelled `node` as the agent's own series are, so dashboards and alerts join
+ * them: the hub's view of each node (online or not), the bytes it applied and billed from each
+ * ledger, and when the node's pinned certificate expires. One read of the nodes serves every
+ * collector of a scrape; a certificate is parsed once per fingerprint, and read only then.
+ */
+function registerNodeFigures(registers: Registry[], db: Knex): void {
+  let read: { at: number; rows: Promise<NodeRow[]> } | undefined;
+  const nodes = () => {
+    if (!read || Date.now() - read.at > 1000) {
+      read = {
+        at: Date.now(),
+        rows: db('nodes').select('id', 'enabled', 'health', 'fingerprint', {
+          up: 'upload_bytes_total',
+          down: 'download_bytes_total',
+          billed: 'billed_bytes_total',
+        }),
+      };
+    }
+    return read.rows;
+  };
+  /** notAfter (Unix seconds) by certificate fingerprint; certificates not seen before are read in one query. */
+  const expiries = new Map<string, number>();
+  const learnExpiries = async (rows: NodeRow[]) => {
+    const unseen = rows.filter((n) => n.fingerprint && !expiries.has(n.fingerprint)).map((n) => n.id);
+    if (unseen.length === 0) return;
+    const certs: { fingerprint: string; certificate: string | null }[] = await db('nodes').whereIn('id', unseen).select('fingerprint', 'certificate');
+    for (const { fingerprint, certificate } of certs) {
+      if (certificate) expiries.set(fingerprint, Date.parse(new X509Certificate(certificate).validTo) / 1000);
+    }
+  };
+  new Gauge({
+    name: 'boxfleet_hub_node_up',
+    help: 'Per enabled node: 1 when the hub last saw it online, else 0.',
+    labelNames: ['node'],
+    registers,
+    async collect() {
+      const rows = await nodes();
+      this.reset();
+      for (const n of rows) if (n.enabled) this.set({ node: n.id }, n.health === 'online' ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'boxfleet_hub_node_traffic_bytes_total',
+    help: "Raw bytes applied from each node's ledger, by direction.",
+    labelNames: ['node', 'direction'],
+    registers,
+    async collect() {
+      const rows = await nodes();
+      this.reset();
+      for (const n of rows) {
+        this.inc({ node: n.id, direction: 'upload' }, Number(n.up));
+        this.inc({ node: n.id, direction: 'download' }, Number(n.down));
+      }
+    },
+  });
+  new Counter({
+    name: 'boxfleet_hub_node_billed_bytes_total',
+    help: "Bytes billed from each node's ledger (raw bytes times the node's multiplier).",
+    labelNames: ['node'],
+    registers,
+    async collect() {
+      const rows = await nodes();
+      this.reset();
+      for (const n of rows) this.inc({ node: n.id }, Number(n.billed));
+    },
+  });
+  new Gauge({
+    name: 'boxfleet_hub_node_certificate_expiry_timestamp_seconds',
+    help: "When the node's pinned TLS certificate expires (Unix time); nodes enrolled insecure have none.",
+    labelNames: ['node'],
+    registers,
+    async collect() {
+      const rows = await nodes();
+      await learnExpiries(rows);
+      this.reset();
+      for (const n of rows) {
+        const expiry = n.fingerprint ? expiries.get(n.fingerprint) : undefined;
+        if (expiry !== undefined) this.set({ node: n.id }, expiry);
+      }
     },
   });
 }

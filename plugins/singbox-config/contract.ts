@@ -99,6 +99,17 @@ export const commands = {
       degraded: Type.Boolean({ description: 'The hub has not called for longer than degraded_after_s.' }),
     }),
   },
+  process: {
+    description: 'Whether sing-box runs, its restarts and reloads: the part of status that needs no `sing-box version`, for frequent polling (Prometheus scrapes).',
+    input: Empty,
+    output: Type.Object({
+      running: Type.Boolean(),
+      since: Nullable(DateTime),
+      restarts: Type.Integer({ description: 'Times sing-box was started again after it died on its own.' }),
+      reloads: Type.Integer({ description: 'Reloads and starts done by this plugin since it started.' }),
+      last_apply_ok: Nullable(Type.Boolean({ description: 'Whether the last apply succeeded; null before the first.' })),
+    }),
+  },
   'config.get': {
     description: 'The base config and the served config (users\' credentials and API secrets redacted).',
     input: Empty,

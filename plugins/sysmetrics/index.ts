@@ -142,7 +142,7 @@ export default definePlugin({
     );
     const collect = async (): Promise<Metric[]> => {
       const node = { node: ctx.nodeId };
-      const [memory, times, net, disk, usage, summary, ledger] = await Promise.allSettled([
+      const [memory, times, net, disk, usage, summary, ledger, singbox] = await Promise.allSettled([
         readMemory(),
         readCpuTimes(),
         readNetwork(),
@@ -150,6 +150,7 @@ export default definePlugin({
         readDiskUsage(config.disk_path),
         ctx.call<{ upload_total: number; download_total: number; connections: number; online_clients: number }>('clash-stats.summary', {}),
         backlog.read(),
+        ctx.call<{ running: boolean; restarts: number; reloads: number; last_apply_ok: boolean | null }>('singbox-config.process', {}),
       ]);
       const ok = <T>(r: PromiseSettledResult<T>) => (r.status === 'fulfilled' ? r.value : undefined);
       const gauge = (name: string, help: string, value: number | null | undefined, labels: Record<string, string> = {}): Metric => ({
@@ -161,6 +162,8 @@ export default definePlugin({
       const used = process.cpuUsage();
       const s = ok(summary);
       const l = ok(ledger);
+      const p = ok(singbox);
+      const flag = (value: boolean | null | undefined) => (value === undefined || value === null ? null : Number(value));
       return [
         gauge('boxfleet_node_cpu_percent', 'Node CPU busy percent over the last cpu-memory sample interval.', cpuSample?.values.cpu_percent),
         counter('boxfleet_node_cpu_busy_ticks_total', 'Node CPU time spent busy, in clock ticks (USER_HZ), all cores.', ok(times)?.busy),
@@ -179,6 +182,10 @@ export default definePlugin({
         counter('boxfleet_singbox_download_bytes_total', 'Bytes clients downloaded since sing-box last started (Clash API).', s?.download_total),
         gauge('boxfleet_singbox_connections', 'Open connections through sing-box.', s?.connections),
         gauge('boxfleet_singbox_online_clients', 'Distinct client IPs with an open connection.', s?.online_clients),
+        gauge('boxfleet_singbox_running', '1 while the sing-box process singbox-config runs (or its systemd unit) is alive.', flag(p?.running)),
+        counter('boxfleet_singbox_restarts_total', 'Times sing-box was started again after it died on its own, since the agent started.', p?.restarts),
+        counter('boxfleet_singbox_reloads_total', 'Reloads and starts singbox-config made, since the agent started.', p?.reloads),
+        gauge('boxfleet_singbox_last_apply_success', '1 when the last config or users apply succeeded, 0 when it failed and was rolled back.', flag(p?.last_apply_ok)),
         gauge('boxfleet_agent_resident_memory_bytes', 'The agent process RSS.', proc.rss),
         gauge('boxfleet_agent_heap_used_bytes', 'The agent process V8 heap in use.', proc.heapUsed),
         counter('boxfleet_agent_cpu_seconds_total', 'CPU time of the agent process, user + system.', (used.user + used.system) / 1e6),

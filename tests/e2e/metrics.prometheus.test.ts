@@ -3,27 +3,19 @@
 // the node's CPU value and the hub's job counter; promtool (from the same package) lints both
 // outputs. No skipping: without the binaries this fails.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startAgentProcess, type AgentProcess } from '../support/agent-process.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
+import { prometheusPackageBin } from '../support/real-components.js';
 
 const NODE = 'prom-node';
 
-function prometheusBin(): string {
-  const bin = process.env.BOXFLEET_PROMETHEUS_BIN ?? '/usr/bin/prometheus';
-  if (!existsSync(bin)) throw new Error(`no Prometheus at ${bin}: apt-get install -y prometheus, or set BOXFLEET_PROMETHEUS_BIN`);
-  return bin;
-}
-
 /** `promtool check metrics` over an exposition: its exit code and what it said (empty when clean). */
 async function promtoolCheck(text: string): Promise<{ code: number | null; report: string }> {
-  const bin = process.env.BOXFLEET_PROMTOOL_BIN ?? '/usr/bin/promtool';
-  if (!existsSync(bin)) throw new Error(`no promtool at ${bin}: apt-get install -y prometheus, or set BOXFLEET_PROMTOOL_BIN`);
-  const child = spawn(bin, ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(prometheusPackageBin('promtool'), ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let report = '';
   child.stdout.on('data', (c) => (report += c));
   child.stderr.on('data', (c) => (report += c));
@@ -46,7 +38,7 @@ describe('Prometheus scraping an agent and the hub', () => {
   let output = '';
 
   beforeAll(async () => {
-    const bin = prometheusBin();
+    const bin = prometheusPackageBin('prometheus');
     agentMetricsPort = await freePort();
     agent = await startAgentProcess({
       nodeId: NODE,

@@ -1,4 +1,4 @@
-// status and ssm.endpoints: what this node runs and serves, read-only.
+// status, process and ssm.endpoints: what this node runs and serves, read-only.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describeVersionFailure, parseVersion, resolveBinary, VERSION_TIMEOUT_MS } from '../binary.js';
@@ -10,8 +10,9 @@ import { servedUsers } from '../users.js';
 
 const run = promisify(execFile);
 
-export function statusCommands(state: State, serving: Serving, limits: Limits): Pick<Handlers, 'status' | 'ssm.endpoints'> {
+export function statusCommands(state: State, serving: Serving, limits: Limits): Pick<Handlers, 'status' | 'process' | 'ssm.endpoints'> {
   const { settings, configPath } = state;
+  const runnerState = () => serving.runner.state().catch(() => ({ running: false, pid: null, since: null, restarts: 0, last_exit: null }));
   return {
     async status(_input, { signal }) {
       const resolved = await resolveBinary(settings.binary);
@@ -36,9 +37,7 @@ export function statusCommands(state: State, serving: Serving, limits: Limits): 
           message = `${binaryFile} version failed: ${describeVersionFailure(error)}`;
         }
       }
-      const runner = await serving.runner
-        .state()
-        .catch(() => ({ running: false, pid: null, since: null, restarts: 0, last_exit: null }));
+      const runner = await runnerState();
       const { base, served, users } = state;
       return {
         found,
@@ -61,6 +60,11 @@ export function statusCommands(state: State, serving: Serving, limits: Limits): 
         limits: limits.status(),
         degraded: limits.isDegraded(),
       };
+    },
+
+    async process() {
+      const { running, since, restarts } = await runnerState();
+      return { running, since, restarts, reloads: state.reloads, last_apply_ok: state.lastApply?.ok ?? null };
     },
 
     'ssm.endpoints': async () => ({

@@ -481,6 +481,8 @@ esac
     expect((await readFile(log, 'utf8')).split('\n')).toContain('reload sing-box-edge');
     expect(JSON.parse(await readFile(configPath, 'utf8'))).toEqual({ log: { level: 'warn' }, route: { rules: [{ action: 'sniff' }] } });
     expect(await h.execute('singbox-config.status')).toMatchObject({ mode: 'systemd', running: true, pid: mainPid!.pid, restarts: 2, since: '2026-11-26T11:20:24.000Z' });
+    // The cheap read a Prometheus scrape makes says the same, and counts the apply.
+    expect(await h.execute('singbox-config.process')).toEqual({ running: true, since: '2026-11-26T11:20:24.000Z', restarts: 2, reloads: 1, last_apply_ok: true });
   });
 
   it('changes nothing when a removal cannot be applied, says why in status, and retries with backoff', async () => {

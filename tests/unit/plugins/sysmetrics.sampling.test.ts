@@ -45,6 +45,19 @@ const fakeClashStats = definePlugin({
   }),
 });
 
+// A stand-in for singbox-config: a sing-box that died on its own twice and whose last apply was rolled back.
+const fakeSingboxConfig = definePlugin({
+  id: 'singbox-config',
+  version: '0.0.1',
+  agent: '>=0.1.0 <1',
+  commands: { process: { description: 'x', input: Type.Object({}), output: Type.Any() } },
+  start: () => ({
+    commands: {
+      process: () => ({ running: true, since: new Date().toISOString(), restarts: 2, reloads: 5, last_apply_ok: false }),
+    },
+  }),
+});
+
 describe('SampleRing', () => {
   it('keeps only the last `capacity` samples, oldest first, with nulls kept', () => {
     const ring = new SampleRing(['a', 'b'], 3);
@@ -70,7 +83,7 @@ describe('sysmetrics sampling', () => {
   let harness: Harness;
 
   beforeAll(async () => {
-    harness = await createHarness([sysmetrics, fakeClashStats], {
+    harness = await createHarness([sysmetrics, fakeClashStats, fakeSingboxConfig], {
       nodeId: 'unit-node',
       config: {
         sysmetrics: { cpu_memory_interval_s: 0.1, disk_network_interval_s: 0.2, history_s: 1, prometheus: { listen: '127.0.0.1:0' } },
@@ -129,6 +142,11 @@ describe('sysmetrics sampling', () => {
     expect(value(text, 'boxfleet_node_memory_total_bytes')).toBeGreaterThan(0);
     expect(value(text, 'boxfleet_singbox_upload_bytes_total')).toBe(123);
     expect(value(text, 'boxfleet_singbox_online_clients')).toBe(1);
+    expect(text).toMatch(/^boxfleet_singbox_running\{node="unit-node"\} 1$/m);
+    expect(text).toContain('# TYPE boxfleet_singbox_restarts_total counter');
+    expect(value(text, 'boxfleet_singbox_restarts_total')).toBe(2);
+    expect(value(text, 'boxfleet_singbox_reloads_total')).toBe(5);
+    expect(value(text, 'boxfleet_singbox_last_apply_success')).toBe(0);
     expect(value(text, 'boxfleet_agent_resident_memory_bytes')).toBeGreaterThan(0);
     expect(value(text, 'boxfleet_agent_cpu_seconds_total')).toBeGreaterThan(0);
     expect(value(text, 'boxfleet_ledger_backlog_entries')).toBe(25_000);
@@ -154,7 +172,7 @@ describe('sysmetrics sampling', () => {
   });
 });
 
-describe('sysmetrics without clash-stats', () => {
+describe('sysmetrics without clash-stats and singbox-config', () => {
   it('serves node metrics and leaves sing-box and ledger figures out', async () => {
     const harness = await createHarness(sysmetrics, { config: { sysmetrics: { prometheus: { listen: '127.0.0.1:0' } } } });
     try {
@@ -163,6 +181,8 @@ describe('sysmetrics without clash-stats', () => {
       expect(text).toMatch(/^boxfleet_node_memory_total_bytes\{node="harness"\} \d+$/m);
       expect(text).toMatch(/^boxfleet_singbox_up\{node="harness"\} 0$/m);
       expect(text).not.toContain('boxfleet_ledger_backlog_entries');
+      expect(text).not.toContain('boxfleet_singbox_running');
+      expect(text).not.toContain('boxfleet_singbox_restarts_total');
     } finally {
       await harness.close();
     }
