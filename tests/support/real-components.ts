@@ -88,6 +88,8 @@ export async function skywalkingOap(): Promise<SkyWalkingOap> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
 /** A binary of Debian's prometheus package: its env override (BOXFLEET_PROMETHEUS_BIN, BOXFLEET_PROMTOOL_BIN) or /usr/bin. */
 export function prometheusPackageBin(name: 'prometheus' | 'promtool'): string {
   const bin = process.env[`BOXFLEET_${name.toUpperCase()}_BIN`] ?? `/usr/bin/${name}`;
