@@ -169,9 +169,8 @@ export class BfNodes extends LocalizedElement {
     return html`<tr data-node=${n.id}>
       <td><input type="checkbox" aria-label=${t('nodes.select').replace('{node}', n.name)} .checked=${this.selected.has(n.id)}
         @change=${(e: Event) => this.tick(n.id, (e.target as HTMLInputElement).checked)} /></td>
-      <td><a href="#/nodes/${encodeURIComponent(n.id)}">${n.name}</a>
-        <div class="muted address">${n.public_host ?? n.address}</div>
-        <div>${n.tags.map((tag) => html`<span class="tag">${tag}</span>`)}</div></td>
+      <td><a href="#/nodes/${encodeURIComponent(n.id)}">${n.name}</a></td>
+      <td>${n.tags.map((tag) => html`<span class="tag">${tag}</span>`)}</td>
       ${this.health(n)}
       ${this.singbox(n)}
       <td class="num" data-users>${n.users.served ?? '—'} / ${n.users.expected}</td>
@@ -180,6 +179,8 @@ export class BfNodes extends LocalizedElement {
       ${this.load('nodes.memory', n.memory_percent, n.name)}
       ${this.config(n)}
       <td class="num">${n.last_seen_at ? formatTime(n.last_seen_at) : t('nodes.never')}</td>
+      <td class="address">${n.address}
+        ${n.public_host ? html`<div class="muted">${t('node.publicHost')}: ${n.public_host}</div>` : nothing}</td>
     </tr>`;
   }
 
@@ -190,6 +191,7 @@ export class BfNodes extends LocalizedElement {
         <th scope="col"><input type="checkbox" aria-label=${t('nodes.selectAll')} .checked=${nodes.length > 0 && nodes.every((n) => this.selected.has(n.id))}
           @change=${(e: Event) => this.tickAll(nodes, (e.target as HTMLInputElement).checked)} /></th>
         ${this.header('nodes.node', 'name')}
+        ${this.header('nodes.tags')}
         ${this.header('nodes.health', 'health')}
         ${this.header('nodes.singbox')}
         ${this.header('nodes.users', 'users_served')}
@@ -198,6 +200,7 @@ export class BfNodes extends LocalizedElement {
         ${this.header('nodes.memory', 'memory')}
         ${this.header('nodes.config')}
         ${this.header('nodes.lastSeen', 'last_seen')}
+        ${this.header('nodes.address', undefined, 'address')}
       </tr></thead>
       <tbody>${nodes.map((n) => this.row(n))}</tbody>
     </table></div>`;
