@@ -6,6 +6,7 @@
 // tests' seed), so each screen shows its content, not an empty state.
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCREENS } from '../../web-components/src/screens/registry.js';
@@ -15,6 +16,7 @@ import type { AgentProcess } from '../support/agent-process.js';
 import { launchBrowser, openPage, signIn } from '../support/browser.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 
+const SHOTS = path.resolve('test-output/screenshots');
 const AXE = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 /** Every combination a screen is checked in. */
@@ -117,10 +119,10 @@ describe('accessibility of the dashboard and the portal in Chromium', { timeout:
       // The users list is being rebuilt on its own branch; its findings are listed in the merge note.
       // TODO(lead): drop this skip at merge, once the new users screen is in.
       if (screen.path === 'users/:id?') continue;
-      const path = screen.path.replace(/:id\??/, ids[screen.path.split('/')[0]!]!);
-      await page.goto(`${url}/#/${path}`);
+      const address = screen.path.replace(/:id\??/, ids[screen.path.split('/')[0]!]!);
+      await page.goto(`${url}/#/${address}`);
       await settled(page);
-      found.push(...(await check(page, `#/${path}`, dashboardLocale(page))));
+      found.push(...(await check(page, `#/${address}`, dashboardLocale(page))));
     }
     expect(found, found.join('\n')).toEqual([]);
     await page.context().close();
@@ -206,6 +208,12 @@ describe('accessibility of the dashboard and the portal in Chromium', { timeout:
     await page.locator('#theme').click();
     expect(await theme()).toBe('dark');
     expect(await background()).toBe('rgb(18, 21, 28)');
+    // The overview's chart redrawn in ECharts' dark theme, for the eye.
+    await page.locator('bf-chart canvas').first().waitFor();
+    await page.screenshot({ path: path.join(SHOTS, 'overview-dark-1280.png'), fullPage: true });
+    await page.goto(`${url}/#/nodes`);
+    await page.locator('tr[data-node]').first().waitFor();
+    await page.screenshot({ path: path.join(SHOTS, 'nodes-dark-1280.png'), fullPage: true });
     await page.context().close();
   });
 
