@@ -159,6 +159,8 @@ describe('accessibility of the dashboard and the portal in Chromium', { timeout:
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
     await expect.poll(() => opener.evaluate((b) => b.matches(':focus'))).toBe(true);
+    // Focus from the keyboard shows: a ring around the button.
+    expect(await opener.evaluate((b) => [b.matches(':focus-visible'), getComputedStyle(b).outlineStyle])).toEqual([true, 'solid']);
 
     // The confirm dialog (removing a node): Cancel has focus, Tab cycles between its two buttons,
     // Escape cancels and focus returns to Remove node.

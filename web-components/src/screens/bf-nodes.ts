@@ -16,7 +16,7 @@ import { LocalizedElement } from '../ui/localized-element.js';
 import { screenStyles } from '../ui/shared-styles.js';
 
 /** The badge class of each health state. */
-const HEALTH_BADGE: Record<NodeRow['condition']['state'], string> = { online: 'ok', degraded: 'warn', offline: 'error', unknown: 'expired' };
+const HEALTH_BADGE: Record<NodeRow['condition']['state'], string> = { online: 'ok', degraded: 'warn', offline: 'error', unknown: 'neutral' };
 
 export class BfNodes extends LocalizedElement {
   static override properties = {

@@ -30,7 +30,7 @@ export const screenStyles = css`
   .badge { display: inline-block; border-radius: 3px; padding: 0 6px; font-size: 13px; background: var(--bf-info-bg); color: var(--bf-text); }
   .badge.active, .badge.ok { background: var(--bf-ok-bg); color: var(--bf-ok); }
   .badge.suspended, .badge.error, .badge.disabled { background: var(--bf-danger-bg); color: var(--bf-danger); }
-  .badge.expired, .badge.cancelled { background: var(--bf-neutral-bg); color: var(--bf-strong-muted); }
+  .badge.expired, .badge.cancelled, .badge.neutral { background: var(--bf-neutral-bg); color: var(--bf-strong-muted); }
   .badge.warn { background: var(--bf-warn-bg); color: var(--bf-warn); }
   /** A row's buttons; on a phone they stack instead of widening the table. */
   td.actions button { margin: 0 0 4px; }

@@ -19,9 +19,11 @@ export class BfJsonEditor extends LitElement {
   static override styles = css`
     :host { display: block; }
     .frame { position: relative; display: flex; border: 1px solid var(--bf-input-border); border-radius: 4px; background: var(--bf-surface); height: 420px; overflow: hidden; }
+    /* The text area draws no outline of its own (it would be clipped): the frame shows the focus. */
+    .frame:has(textarea:focus-visible) { outline: 2px solid var(--bf-focus); outline-offset: 2px; }
     pre, textarea { font: 13px/${LINE_PX}px ui-monospace, SFMono-Regular, Menlo, monospace; margin: 0; padding: ${PAD_PX}px; }
     pre { color: var(--bf-faint); text-align: right; user-select: none; background: var(--bf-code-bg); border-right: 1px solid var(--bf-border); overflow: hidden; min-width: 2.5em; position: relative; z-index: 1; }
-    textarea { flex: 1; border: 0; resize: none; outline: none; white-space: pre; overflow: auto; tab-size: 2; background: transparent; position: relative; z-index: 1; }
+    textarea { flex: 1; border: 0; resize: none; outline: none; white-space: pre; overflow: auto; tab-size: 2; background: transparent; color: var(--bf-text); position: relative; z-index: 1; }
     .mark { position: absolute; left: 0; right: 0; height: ${LINE_PX}px; background: var(--bf-danger-bg); pointer-events: none; }
     @media (max-width: 600px) { .frame { height: 320px; } }
   `;
