@@ -1,4 +1,4 @@
-// <bf-app>: the shell — sign-in gate, header with language switch and sign-out, a nav limited to
+// <bf-app>: the shell — sign-in gate, header with language and dark-mode switches and sign-out, a nav limited to
 // what the admin's role may use, and the screen for the current #/route (loaded on first use); nav
 // and routes come from screens/registry.ts.
 import { css, html, nothing } from 'lit';
@@ -9,6 +9,8 @@ import { currentLocale, setLocale, t } from './i18n.js';
 import { SCREENS, type Screen } from './screens/registry.js';
 import { parseRoute, type Route } from './screens/route.js';
 import { LocalizedElement } from './ui/localized-element.js';
+import { focusRing } from './ui/shared-styles.js';
+import { currentTheme, setTheme, THEME_CHANGED } from './ui/theme.js';
 import type { SignedInEvent } from './ui/events.js';
 
 /** The nav tab a screen belongs to: its path's first segment (a node's config editor: Nodes). */
@@ -24,19 +26,21 @@ export class BfApp extends LocalizedElement {
   /** The screen whose chunk has loaded, so a screen never renders as an unknown element. */
   loaded: Screen | null = null;
 
-  static override styles = css`
-    header { display: flex; align-items: center; gap: 8px 12px; padding: 10px 16px; background: #1d2330; color: #fff; flex-wrap: wrap; }
+  static override styles = [focusRing, css`
+    header { display: flex; align-items: center; gap: 8px 12px; padding: 10px 16px; background: var(--bf-header); color: var(--bf-on-header); flex-wrap: wrap; }
     header h1 { font-size: 18px; margin: 0; flex: 1; }
-    header button { background: transparent; color: #fff; border: 1px solid #566; border-radius: 4px; padding: 4px 10px; cursor: pointer; font: inherit; font-size: 14px; }
-    nav { display: flex; gap: 4px; padding: 0 16px; background: #fff; border-bottom: 1px solid #e4e6eb; overflow-x: auto; }
-    nav a { padding: 10px 10px; color: #4a5263; text-decoration: none; white-space: nowrap; border-bottom: 2px solid transparent; font-size: 14px; }
-    nav a[aria-current='page'] { color: #2456d3; border-bottom-color: #2456d3; }
+    header button { background: transparent; color: var(--bf-on-header); border: 1px solid var(--bf-header-border); border-radius: 4px; padding: 4px 10px; cursor: pointer; font: inherit; font-size: 14px; }
+    nav { display: flex; gap: 4px; padding: 0 16px; background: var(--bf-surface); border-bottom: 1px solid var(--bf-border); overflow-x: auto; }
+    nav a { padding: 10px 10px; color: var(--bf-strong-muted); text-decoration: none; white-space: nowrap; border-bottom: 2px solid transparent; font-size: 14px; }
+    nav a[aria-current='page'] { color: var(--bf-accent); border-bottom-color: var(--bf-accent); }
     main { padding: 16px; max-width: 1200px; margin: 0 auto; box-sizing: border-box; }
     .who { font-size: 13px; opacity: 0.8; }
+    header :focus-visible { outline-color: var(--bf-on-header); }
     @media (max-width: 600px) { main { padding: 12px 8px; } }
-  `;
+  `];
 
   private readonly onHashChange = () => void this.show(routeOf(location.hash));
+  private readonly onThemeChanged = () => this.requestUpdate();
   /** The hub refused the token: back to sign-in, staying on the same address. */
   private readonly onSessionEnded = () => {
     if (this.admin) this.onSignOut();
@@ -46,6 +50,7 @@ export class BfApp extends LocalizedElement {
     super.connectedCallback();
     window.addEventListener('hashchange', this.onHashChange);
     window.addEventListener(SESSION_ENDED, this.onSessionEnded);
+    window.addEventListener(THEME_CHANGED, this.onThemeChanged);
     document.documentElement.lang = currentLocale();
     void this.restore();
   }
@@ -53,6 +58,7 @@ export class BfApp extends LocalizedElement {
   override disconnectedCallback(): void {
     window.removeEventListener('hashchange', this.onHashChange);
     window.removeEventListener(SESSION_ENDED, this.onSessionEnded);
+    window.removeEventListener(THEME_CHANGED, this.onThemeChanged);
     super.disconnectedCallback();
   }
 
@@ -101,6 +107,8 @@ export class BfApp extends LocalizedElement {
       <header>
         <h1>${t('app.title')}</h1>
         ${admin ? html`<span class="who">${admin.username} · ${admin.role}</span>` : nothing}
+        <button id="theme" aria-pressed=${currentTheme() === 'dark' ? 'true' : 'false'}
+          @click=${() => setTheme(currentTheme() === 'dark' ? 'light' : 'dark')}>${t('app.theme')}</button>
         <button id="language" @click=${() => setLocale(currentLocale() === 'en' ? 'zh-CN' : 'en')}>${t('app.language')}</button>
         ${admin ? html`<button id="sign-out" @click=${this.onSignOut}>${t('app.signOut')}</button>` : nothing}
       </header>

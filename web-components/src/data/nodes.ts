@@ -30,6 +30,31 @@ export interface NodeSummary {
   inbound_health: InboundHealth;
 }
 
+/** A row of the node list: the node and what the hub stored about it (no agent is asked). */
+export interface NodeRow extends NodeSummary {
+  last_seen_at: string | null;
+  condition: { state: 'online' | 'degraded' | 'offline' | 'unknown'; since: string | null; reasons: ('singbox-stopped' | 'inbounds-unreachable')[] };
+  /** What sing-box said at the hub's last question; null: never asked. */
+  singbox: { running: boolean; version: string | null; checked_at: string } | null;
+  users: { served: number | null; expected: number };
+  traffic_today_bytes: number;
+  cpu_percent: number | null;
+  memory_percent: number | null;
+  metrics_at: string | null;
+  applied_config_version: number | null;
+  desired_config_version: number | null;
+  drift: boolean;
+}
+
+/** The columns the hub sorts the node list by. */
+export type NodeSort = 'name' | 'health' | 'traffic_today' | 'cpu' | 'memory' | 'last_seen' | 'users_served';
+
+/** How the list is asked for: a column (descending with a leading '-') and one tag. */
+export interface NodeQuery {
+  sort?: NodeSort | `-${NodeSort}`;
+  tag?: string;
+}
+
 export interface InboundHealth {
   state: 'healthy' | 'unhealthy' | 'unknown';
   /** Since when it is unhealthy. */
@@ -56,7 +81,11 @@ export interface NodeDetail extends Omit<NodeSummary, 'agent'> {
 /** What an admin may change on a node (PATCH /api/v1/nodes/:id); new tags re-sync its users. */
 export type NodeSettings = Partial<Pick<NodeSummary, 'name' | 'address' | 'public_host' | 'inbound_overrides' | 'tags' | 'multiplier' | 'enabled'>>;
 
-export const listNodes = () => request<{ nodes: NodeSummary[] }>('GET', '/api/v1/nodes').then((r) => r.nodes);
+export function listNodes(query: NodeQuery = {}): Promise<NodeRow[]> {
+  const params = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined));
+  const search = params.toString() ? `?${params}` : '';
+  return request<{ nodes: NodeRow[] }>('GET', `/api/v1/nodes${search}`).then((r) => r.nodes);
+}
 
 /** Adds a node from the enrollment string its agent printed; the hub dials it before saying yes. */
 export const enrollNode = (body: { enrollment: string; tags?: string[]; name?: string; multiplier?: number }) =>

@@ -4,6 +4,7 @@ import { LitElement, css, html, nothing } from 'lit';
 import { clashImportUrl, singboxImportUrl, type Format } from './data.js';
 import { msg, type PortalLocale, type PortalMessage } from './messages.js';
 import './bf-portal-copy.js';
+import { focusRing } from '../ui/shared-styles.js';
 
 interface Client {
   label: PortalMessage;
@@ -27,17 +28,17 @@ export class BfPortalClients extends LitElement {
   name = '';
   locale: PortalLocale = 'en';
 
-  static override styles = css`
+  static override styles = [focusRing, css`
     :host { display: block; }
     h2 { font-size: 16px; margin: 0 0 4px; }
-    .hint { color: #5a6272; font-size: 13px; margin: 0 0 8px; }
+    .hint { color: var(--bf-muted); font-size: 13px; margin: 0 0 8px; }
     ul { list-style: none; margin: 0; padding: 0; }
-    li { display: flex; align-items: center; justify-content: space-between; gap: 8px; flex-wrap: wrap; padding: 12px 0; border-top: 1px solid #eceef2; }
+    li { display: flex; align-items: center; justify-content: space-between; gap: 8px; flex-wrap: wrap; padding: 12px 0; border-top: 1px solid var(--bf-border); }
     .name { font-weight: 600; flex: 1 1 180px; }
     .actions { display: flex; gap: 8px; flex-wrap: wrap; }
-    a.import { display: inline-flex; align-items: center; min-height: 40px; box-sizing: border-box; padding: 8px 14px; border-radius: 8px; background: #2f6fed; color: #fff; text-decoration: none; font-size: 14px; }
-    a.import:focus-visible { outline: 3px solid #9bbcff; outline-offset: 1px; }
-  `;
+    a.import { display: inline-flex; align-items: center; min-height: 40px; box-sizing: border-box; padding: 8px 14px; border-radius: 8px; background: var(--bf-accent); color: var(--bf-on-accent); text-decoration: none; font-size: 14px; }
+    a.import:focus-visible { outline: 3px solid var(--bf-focus); outline-offset: 1px; }
+  `];
 
   override render() {
     const l = this.locale;

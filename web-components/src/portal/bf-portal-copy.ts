@@ -2,6 +2,7 @@
 import { LitElement, css, html } from 'lit';
 import { copyText } from '../ui/clipboard.js';
 import { msg, type PortalLocale } from './messages.js';
+import { focusRing } from '../ui/shared-styles.js';
 
 export class BfPortalCopy extends LitElement {
   static override properties = {
@@ -18,14 +19,14 @@ export class BfPortalCopy extends LitElement {
   state: 'idle' | 'copied' | 'failed' = 'idle';
   private timer: ReturnType<typeof setTimeout> | undefined;
 
-  static override styles = css`
+  static override styles = [focusRing, css`
     :host { display: inline-flex; flex-direction: column; align-items: flex-start; vertical-align: middle; }
-    button { font: inherit; font-size: 14px; min-height: 40px; padding: 8px 14px; border-radius: 8px; border: 1px solid #c9ced8; background: #fff; color: #1d2330; cursor: pointer; }
-    button.primary { background: #2f6fed; border-color: #2f6fed; color: #fff; }
-    button:focus-visible { outline: 3px solid #9bbcff; outline-offset: 1px; }
-    .note { font-size: 12px; color: #b3261e; margin-top: 4px; max-width: 260px; }
+    button { font: inherit; font-size: 14px; min-height: 40px; padding: 8px 14px; border-radius: 8px; border: 1px solid var(--bf-input-border); background: var(--bf-surface); color: var(--bf-text); cursor: pointer; }
+    button.primary { background: var(--bf-accent); border-color: var(--bf-accent); color: var(--bf-on-accent); }
+    button:focus-visible { outline: 3px solid var(--bf-focus); outline-offset: 1px; }
+    .note { font-size: 12px; color: var(--bf-danger); margin-top: 4px; max-width: 260px; }
     .note:empty { display: none; }
-  `;
+  `];
 
   override disconnectedCallback(): void {
     clearTimeout(this.timer);

@@ -3,6 +3,7 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { loadUsage, type PortalUsage } from './data.js';
 import { formatBytes, msg, type PortalLocale } from './messages.js';
+import { focusRing } from '../ui/shared-styles.js';
 
 /** A day (YYYY-MM-DD) as "10 Mar" / "3月10日": formatted in UTC, where the date string's midnight is. */
 const dayLabel = (locale: PortalLocale, day: string) => new Intl.DateTimeFormat(locale, { month: 'short', day: 'numeric', timeZone: 'UTC' }).format(Date.parse(day));
@@ -14,20 +15,20 @@ export class BfPortalHistory extends LitElement {
   usage: PortalUsage | null = null;
   failed = false;
 
-  static override styles = css`
+  static override styles = [focusRing, css`
     :host { display: block; }
     h2 { font-size: 16px; margin: 0 0 4px; }
-    h3 { font-size: 14px; font-weight: 600; color: #5a6272; margin: 16px 0 6px; }
-    .muted { color: #5a6272; font-size: 13px; }
-    .bars { display: flex; align-items: flex-end; gap: 2px; height: 120px; margin: 12px 0 4px; border-bottom: 1px solid #c9ced8; }
+    h3 { font-size: 14px; font-weight: 600; color: var(--bf-muted); margin: 16px 0 6px; }
+    .muted { color: var(--bf-muted); font-size: 13px; }
+    .bars { display: flex; align-items: flex-end; gap: 2px; height: 120px; margin: 12px 0 4px; border-bottom: 1px solid var(--bf-input-border); }
     .day { flex: 1 1 0; height: 100%; display: flex; align-items: flex-end; min-width: 0; }
-    .day span { display: block; width: 100%; background: #2f6fed; border-radius: 2px 2px 0 0; min-height: 1px; }
+    .day span { display: block; width: 100%; background: var(--bf-accent); border-radius: 2px 2px 0 0; min-height: 1px; }
     .day.zero span { background: transparent; }
     .ends { display: flex; justify-content: space-between; }
     ul { list-style: none; margin: 0; padding: 0; }
-    li { display: flex; justify-content: space-between; gap: 8px; padding: 8px 0; border-top: 1px solid #eceef2; }
+    li { display: flex; justify-content: space-between; gap: 8px; padding: 8px 0; border-top: 1px solid var(--bf-border); }
     li .name { overflow-wrap: anywhere; }
-  `;
+  `];
 
   override connectedCallback(): void {
     super.connectedCallback();

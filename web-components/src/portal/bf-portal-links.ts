@@ -3,6 +3,7 @@ import { LitElement, css, html, nothing } from 'lit';
 import { qrImageUrl } from './data.js';
 import { msg, type PortalLocale } from './messages.js';
 import './bf-portal-copy.js';
+import { focusRing } from '../ui/shared-styles.js';
 
 export class BfPortalLinks extends LitElement {
   static override properties = {
@@ -17,17 +18,17 @@ export class BfPortalLinks extends LitElement {
   /** The link whose QR code is shown, if any. */
   open: number | null = null;
 
-  static override styles = css`
+  static override styles = [focusRing, css`
     :host { display: block; }
     h2 { font-size: 16px; margin: 0 0 4px; }
     ul { list-style: none; margin: 0; padding: 0; }
-    li { padding: 10px 0; border-top: 1px solid #eceef2; }
+    li { padding: 10px 0; border-top: 1px solid var(--bf-border); }
     .row { display: flex; align-items: center; gap: 8px; flex-wrap: wrap; }
     .name { flex: 1 1 160px; overflow-wrap: anywhere; }
-    button { font: inherit; font-size: 14px; min-height: 40px; padding: 8px 14px; border-radius: 8px; border: 1px solid #c9ced8; background: #fff; cursor: pointer; }
+    button { font: inherit; font-size: 14px; min-height: 40px; padding: 8px 14px; border-radius: 8px; border: 1px solid var(--bf-input-border); background: var(--bf-surface); cursor: pointer; }
     img { display: block; width: 200px; height: 200px; margin: 10px auto 0; }
-    .muted { color: #5a6272; font-size: 14px; }
-  `;
+    .muted { color: var(--bf-muted); font-size: 14px; }
+  `];
 
   private toggle(index: number) {
     this.open = this.open === index ? null : index;

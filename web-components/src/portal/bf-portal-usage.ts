@@ -1,6 +1,7 @@
 // <bf-portal-usage>: traffic used against the quota as a bar with its percentage, and the expiry.
 import { LitElement, css, html } from 'lit';
 import { formatBytes, formatDate, msg, type PortalLocale } from './messages.js';
+import { focusRing } from '../ui/shared-styles.js';
 
 const DAY = 86_400_000;
 
@@ -16,19 +17,19 @@ export class BfPortalUsage extends LitElement {
   expire = 0;
   locale: PortalLocale = 'en';
 
-  static override styles = css`
+  static override styles = [focusRing, css`
     :host { display: block; }
     .row { display: flex; justify-content: space-between; align-items: baseline; gap: 8px; flex-wrap: wrap; }
-    h2 { font-size: 14px; font-weight: 600; color: #5a6272; margin: 0 0 6px; }
+    h2 { font-size: 14px; font-weight: 600; color: var(--bf-muted); margin: 0 0 6px; }
     .pct { font-size: 28px; font-weight: 700; }
-    .bar { height: 12px; border-radius: 6px; background: #e6e9ef; overflow: hidden; margin: 8px 0 6px; }
-    .fill { height: 100%; background: #2f6fed; border-radius: 6px; transition: width 0.3s; }
-    .fill.warn { background: #e8a317; }
-    .fill.full { background: #d93025; }
-    .muted { color: #5a6272; font-size: 14px; }
+    .bar { height: 12px; border-radius: 6px; background: var(--bf-track); overflow: hidden; margin: 8px 0 6px; }
+    .fill { height: 100%; background: var(--bf-accent); border-radius: 6px; transition: width 0.3s; }
+    .fill.warn { background: var(--bf-warn-fill); }
+    .fill.full { background: var(--bf-danger); }
+    .muted { color: var(--bf-muted); font-size: 14px; }
     .expiry { margin-top: 16px; }
     .date { font-size: 18px; font-weight: 600; }
-  `;
+  `];
 
   private expiryText() {
     if (!this.expire) return html`<span class="date">${msg(this.locale, 'expiry.never')}</span>`;

@@ -9,6 +9,7 @@ import './bf-portal-copy.js';
 import './bf-portal-history.js';
 import './bf-portal-links.js';
 import './bf-portal-usage.js';
+import { focusRing } from '../ui/shared-styles.js';
 
 type View = { kind: 'loading' } | { kind: 'invalid' } | { kind: 'error' } | { kind: 'ready'; portal: Portal };
 
@@ -17,33 +18,33 @@ export class BfPortal extends LitElement {
   locale: PortalLocale = initialLocale();
   view: View = { kind: 'loading' };
 
-  static override styles = css`
+  static override styles = [focusRing, css`
     :host { display: block; min-height: 100vh; }
-    header { display: flex; align-items: center; gap: 12px; padding: 12px 16px; background: #1d2330; color: #fff; }
+    header { display: flex; align-items: center; gap: 12px; padding: 12px 16px; background: var(--bf-header); color: var(--bf-on-header); }
     header h1 { font-size: 18px; margin: 0; flex: 1; overflow-wrap: anywhere; }
-    header button { font: inherit; font-size: 14px; background: transparent; color: #fff; border: 1px solid #6b7486; border-radius: 6px; padding: 6px 12px; min-height: 36px; cursor: pointer; }
+    header button { font: inherit; font-size: 14px; background: transparent; color: var(--bf-on-header); border: 1px solid var(--bf-header-border); border-radius: 6px; padding: 6px 12px; min-height: 36px; cursor: pointer; }
     main { padding: 16px; max-width: 960px; margin: 0 auto; box-sizing: border-box; }
     .grid { display: grid; gap: 16px; grid-template-columns: 1fr; }
     @media (min-width: 760px) {
       .grid { grid-template-columns: 1fr 1fr; }
       .wide { grid-column: 1 / -1; }
     }
-    .card { background: #fff; border-radius: 12px; padding: 16px; box-shadow: 0 1px 3px rgba(20, 30, 50, 0.08); min-width: 0; }
+    .card { background: var(--bf-surface); border-radius: 12px; padding: 16px; box-shadow: 0 1px 3px rgba(20, 30, 50, 0.08); min-width: 0; }
     .status { display: flex; align-items: center; gap: 8px; margin-bottom: 16px; }
     .badge { display: inline-block; padding: 3px 10px; border-radius: 999px; font-size: 13px; font-weight: 600; }
-    .badge.active { background: #e3f4e8; color: #1e7b3a; }
-    .badge.suspended { background: #fdf0d5; color: #8a5a00; }
-    .badge.expired, .badge.inactive { background: #fbe3e1; color: #a4251d; }
-    .reason { background: #fff5f4; border: 1px solid #f3c9c5; color: #8c1d16; border-radius: 8px; padding: 10px 12px; margin: 0 0 16px; }
+    .badge.active { background: var(--bf-ok-bg); color: var(--bf-ok); }
+    .badge.suspended { background: var(--bf-warn-bg); color: var(--bf-warn); }
+    .badge.expired, .badge.inactive { background: var(--bf-danger-bg); color: var(--bf-danger); }
+    .reason { background: var(--bf-danger-bg); border: 1px solid var(--bf-danger-border); color: var(--bf-danger); border-radius: 8px; padding: 10px 12px; margin: 0 0 16px; }
     .qr { text-align: center; }
     .qr h2 { font-size: 16px; margin: 0 0 8px; text-align: left; }
     .qr img { width: 220px; height: 220px; max-width: 100%; image-rendering: pixelated; }
-    .url { display: block; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; background: #f3f4f7; border-radius: 6px; padding: 8px; margin: 8px 0; text-align: left; overflow-wrap: anywhere; user-select: all; }
+    .url { display: block; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; background: var(--bf-code-bg); border-radius: 6px; padding: 8px; margin: 8px 0; text-align: left; overflow-wrap: anywhere; user-select: all; }
     .center { text-align: center; padding: 48px 16px; }
     .center h2 { font-size: 20px; margin: 0 0 8px; }
-    .muted { color: #5a6272; }
-    .retry { font: inherit; margin-top: 12px; min-height: 40px; padding: 8px 16px; border-radius: 8px; border: 1px solid #c9ced8; background: #fff; cursor: pointer; }
-  `;
+    .muted { color: var(--bf-muted); }
+    .retry { font: inherit; margin-top: 12px; min-height: 40px; padding: 8px 16px; border-radius: 8px; border: 1px solid var(--bf-input-border); background: var(--bf-surface); cursor: pointer; }
+  `];
 
   override connectedCallback(): void {
     super.connectedCallback();

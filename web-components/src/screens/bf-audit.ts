@@ -77,7 +77,7 @@ export class BfAudit extends LocalizedElement {
       ${this.entries.status()}
       ${list?.items.length === 0 ? html`<p>${t('audit.empty')}</p>` : nothing}
       ${list?.items.length
-        ? html`<div class="scroll"><table>
+        ? html`<div class="scroll" tabindex="0" role="region" aria-label=${t('audit.title')}><table>
               <thead><tr>
                 <th>${t('audit.time')}</th><th>${t('audit.admin')}</th><th>${t('audit.action')}</th><th>${t('audit.target')}</th>
                 <th>${t('audit.result')}</th><th class="input">${t('audit.input')}</th><th class="duration">ms</th>

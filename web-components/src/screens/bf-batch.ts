@@ -30,10 +30,10 @@ export class BfBatch extends LocalizedElement {
     commandResultStyles,
     css`
       dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 12px; margin: 0; font-size: 14px; }
-      dt { color: #6b7280; }
+      dt { color: var(--bf-faint); }
       dd { margin: 0; word-break: break-word; }
       td.result { max-width: 28em; word-break: break-word; }
-      summary { cursor: pointer; font-size: 13px; color: #2456d3; }
+      summary { cursor: pointer; font-size: 13px; color: var(--bf-accent); }
       @media (max-width: 600px) { .started { display: none; } }
     `,
   ];

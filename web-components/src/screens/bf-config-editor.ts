@@ -88,7 +88,7 @@ export class BfConfigEditor extends LocalizedElement {
       .grid { display: grid; gap: 0 16px; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); }
       @media (max-width: 900px) { .grid { grid-template-columns: minmax(0, 1fr); } }
       @media (max-width: 600px) { .saved { display: none; } }
-      pre.refusal { white-space: pre-wrap; word-break: break-word; background: #fde8e6; padding: 8px; border-radius: 4px; font-size: 13px; margin: 8px 0; }
+      pre.refusal { white-space: pre-wrap; word-break: break-word; background: var(--bf-danger-bg); padding: 8px; border-radius: 4px; font-size: 13px; margin: 8px 0; }
       .line-error { display: flex; gap: 8px; align-items: baseline; flex-wrap: wrap; }
       .line-error button { padding: 2px 8px; }
       input[name='comment'] { flex: 1; min-width: 160px; }

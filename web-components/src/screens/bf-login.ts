@@ -5,6 +5,7 @@ import { ApiError } from '../data/http.js';
 import { t } from '../i18n.js';
 import { SIGNED_IN } from '../ui/events.js';
 import { LocalizedElement } from '../ui/localized-element.js';
+import { focusRing } from '../ui/shared-styles.js';
 
 export class BfLogin extends LocalizedElement {
   static override properties = { error: { state: true }, busy: { state: true }, mustChange: { state: true } };
@@ -13,14 +14,14 @@ export class BfLogin extends LocalizedElement {
   /** The hub refused the sign-in until this admin sets a new password (e.g. one brought over from Marzban). */
   mustChange = false;
 
-  static override styles = css`
-    form { display: grid; gap: 10px; max-width: 320px; margin: 48px auto; background: #fff; padding: 24px; border-radius: 8px; box-shadow: 0 1px 4px #0002; }
+  static override styles = [focusRing, css`
+    form { display: grid; gap: 10px; max-width: 320px; margin: 48px auto; background: var(--bf-surface); padding: 24px; border-radius: 8px; box-shadow: 0 1px 4px var(--bf-shadow); }
     h2 { margin: 0 0 8px; font-size: 20px; }
-    input, button { font: inherit; padding: 8px; border-radius: 4px; border: 1px solid #ccd; }
-    button { background: #2456d3; color: #fff; border: none; cursor: pointer; }
+    input, button { font: inherit; padding: 8px; border-radius: 4px; border: 1px solid var(--bf-input-border); }
+    button { background: var(--bf-accent); color: var(--bf-on-accent); border: none; cursor: pointer; }
     button[disabled] { opacity: 0.6; }
-    .error { color: #b3261e; font-size: 14px; }
-  `;
+    .error { color: var(--bf-danger); font-size: 14px; }
+  `];
 
 
   private async submit(event: SubmitEvent) {

@@ -60,13 +60,13 @@ export class BfNodeDetail extends LocalizedElement {
     screenStyles,
     css`
       dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 12px; margin: 0; font-size: 14px; }
-      dt { color: #6b7280; }
+      dt { color: var(--bf-faint); }
       dd { margin: 0; word-break: break-all; }
       .plugin h3 { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin-top: 0; }
-      details { border-top: 1px solid #e4e6eb; padding: 8px 0; }
+      details { border-top: 1px solid var(--bf-border); padding: 8px 0; }
       summary { cursor: pointer; font-family: ui-monospace, monospace; font-size: 14px; }
       summary .muted { font-family: system-ui, sans-serif; }
-      [data-node-settings] { margin-top: 12px; border-top: 1px solid #e4e6eb; }
+      [data-node-settings] { margin-top: 12px; border-top: 1px solid var(--bf-border); }
     `,
   ];
 

@@ -54,7 +54,7 @@ export class BfOverview extends LocalizedElement {
     screenStyles,
     css`
       .tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(160px, 1fr)); gap: 12px; }
-      .tile { background: #fff; border-radius: 6px; box-shadow: 0 1px 3px #0001; padding: 16px; }
+      .tile { background: var(--bf-surface); border-radius: 6px; box-shadow: 0 1px 3px var(--bf-shadow); padding: 16px; }
       .tile .n { font-size: 32px; font-weight: 600; }
       .tile a { text-decoration: none; color: inherit; }
     `,

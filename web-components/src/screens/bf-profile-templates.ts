@@ -26,13 +26,13 @@ export class BfProfileTemplates extends LocalizedElement {
     screenStyles,
     css`
       textarea { width: 100%; min-height: 28em; font-family: ui-monospace, monospace; font-size: 13px; box-sizing: border-box; }
-      pre { max-height: 28em; overflow: auto; background: #f6f7f9; padding: 8px; font-size: 12px; }
+      pre { max-height: 28em; overflow: auto; background: var(--bf-code-bg); padding: 8px; font-size: 12px; }
       .tabs button[aria-pressed='true'] { font-weight: bold; }
       .row { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin: 8px 0; }
       .row input { flex: 1; min-width: 12em; }
       dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; font-size: 13px; }
       dt { font-family: ui-monospace, monospace; }
-      .ok { color: #1a7f37; }
+      .ok { color: var(--bf-ok); }
     `,
   ];
 

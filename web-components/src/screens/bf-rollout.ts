@@ -44,7 +44,7 @@ export class BfRollout extends LocalizedElement {
     screenStyles,
     css`
       dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 12px; margin: 0; font-size: 14px; }
-      dt { color: #6b7280; }
+      dt { color: var(--bf-faint); }
       dd { margin: 0; word-break: break-word; }
       ul.checks { margin: 0; padding-left: 16px; font-size: 13px; }
       ul.checks li { word-break: break-word; }

@@ -39,5 +39,5 @@ export function commandResult(value: unknown): TemplateResult {
 export const commandResultStyles = css`
   h5 { margin: 12px 0 4px; font-size: 14px; }
   table.fields { width: auto; }
-  pre.json { background: #f5f6f8; padding: 8px; border-radius: 4px; overflow-x: auto; font-size: 13px; margin: 0; white-space: pre-wrap; word-break: break-word; }
+  pre.json { background: var(--bf-code-bg); padding: 8px; border-radius: 4px; overflow-x: auto; font-size: 13px; margin: 0; white-space: pre-wrap; word-break: break-word; }
 `;

@@ -9,6 +9,7 @@ import { t } from '../i18n.js';
 import './bf-copy-button.js';
 import './bf-schema-form.js';
 import { Changes } from '../ui/changes.js';
+import { dialogFocus } from '../ui/dialog.js';
 import { CHANGED, CLOSED, type FormSubmitEvent } from '../ui/events.js';
 import { formatTime } from '../ui/format.js';
 import type { JsonSchema } from '../ui/json-schema.js';
@@ -33,14 +34,19 @@ export class BfAddNode extends LocalizedElement {
   created: InstallCommand | null = null;
   private readonly changes = new Changes(this);
 
+  constructor() {
+    super();
+    dialogFocus(this, { close: () => this.send(CLOSED) });
+  }
+
   static override styles = [
     screenStyles,
     dialogStyles,
     css`
-      [role='tablist'] { display: flex; gap: 4px; margin-bottom: 12px; border-bottom: 1px solid #e4e6eb; }
-      [role='tab'] { background: none; color: #4a5263; border: none; border-bottom: 2px solid transparent; border-radius: 0; }
-      [role='tab'][aria-selected='true'] { color: #2456d3; border-bottom-color: #2456d3; }
-      pre { background: #1d2330; color: #e8eefc; padding: 10px 12px; border-radius: 4px; white-space: pre-wrap; word-break: break-all; margin: 8px 0; font-size: 13px; }
+      [role='tablist'] { display: flex; gap: 4px; margin-bottom: 12px; border-bottom: 1px solid var(--bf-border); }
+      [role='tab'] { background: none; color: var(--bf-strong-muted); border: none; border-bottom: 2px solid transparent; border-radius: 0; }
+      [role='tab'][aria-selected='true'] { color: var(--bf-accent); border-bottom-color: var(--bf-accent); }
+      pre { background: var(--bf-header); color: var(--bf-on-header); padding: 10px 12px; border-radius: 4px; white-space: pre-wrap; word-break: break-all; margin: 8px 0; font-size: 13px; }
       p { margin: 8px 0; font-size: 14px; }
     `,
   ];
@@ -100,7 +106,7 @@ export class BfAddNode extends LocalizedElement {
   override render() {
     const tab = (mode: BfAddNode['mode'], label: string) =>
       html`<button role="tab" aria-selected=${this.mode === mode ? 'true' : 'false'} @click=${() => this.choose(mode)}>${label}</button>`;
-    return html`<div class="backdrop" @keydown=${(e: KeyboardEvent) => e.key === 'Escape' && this.send(CLOSED)}>
+    return html`<div class="backdrop">
       <div class="dialog wide" role="dialog" aria-modal="true" aria-labelledby="add-node-title">
         <h3 id="add-node-title">${t('addNode.title')}</h3>
         <div role="tablist">${tab('command', t('addNode.byCommand'))}${tab('enrollment', t('addNode.byEnrollment'))}</div>

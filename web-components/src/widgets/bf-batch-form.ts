@@ -64,7 +64,7 @@ export class BfBatchForm extends LocalizedElement {
   name = '';
   cron = '';
   timezone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-  private readonly nodes = new Loader<NodeSummary[]>(this, listNodes);
+  private readonly nodes = new Loader<NodeSummary[]>(this, () => listNodes());
   private readonly changes = new Changes(this);
   /** Each node's commands, asked once. */
   private readonly described = new Map<string, Promise<CommandDescription[]>>();

@@ -1,9 +1,14 @@
 // <bf-chart>: one ECharts chart. ECharts itself is loaded with the first chart shown (a chunk of
 // its own); the chart follows the element's size and is disposed when the element leaves the page.
 // Give it `series` (and `axis`: 'time' for [time, value] points, 'category' for `categories`);
-// `data-points` tells how many points it holds.
+// `data-points` tells how many points it holds. It is drawn in ECharts' light or dark theme, as the
+// page is (ui/theme.ts), and redrawn when that changes.
 import { css, html, LitElement } from 'lit';
 import type { EChartsType } from '../ui/echarts.js';
+import { currentTheme, THEME_CHANGED } from '../ui/theme.js';
+
+/** ECharts' built-in theme for the page's; light is its default. */
+const chartTheme = () => (currentTheme() === 'dark' ? 'dark' : 'default');
 
 export interface ChartSeries {
   name: string;
@@ -33,6 +38,7 @@ export class BfChart extends LitElement {
   private chart: EChartsType | null = null;
   private resizer: ResizeObserver | null = null;
   private connected = false;
+  private readonly onThemeChanged = () => this.chart?.setTheme(chartTheme());
 
   static override styles = css`
     :host { display: block; }
@@ -43,6 +49,7 @@ export class BfChart extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     this.connected = true;
+    window.addEventListener(THEME_CHANGED, this.onThemeChanged);
     // Back on the page after leaving it: a new chart (the old one was disposed).
     if (this.hasUpdated) void this.setup();
   }
@@ -60,7 +67,7 @@ export class BfChart extends LitElement {
       const { init } = await import('../ui/echarts.js');
       if (!this.connected || this.chart) return;
       const box = this.renderRoot.querySelector<HTMLDivElement>('.box')!;
-      this.chart = init(box);
+      this.chart = init(box, chartTheme());
       this.resizer = new ResizeObserver(() => this.chart?.resize());
       this.resizer.observe(box);
       this.draw();
@@ -72,6 +79,7 @@ export class BfChart extends LitElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.connected = false;
+    window.removeEventListener(THEME_CHANGED, this.onThemeChanged);
     this.resizer?.disconnect();
     this.resizer = null;
     this.chart?.dispose();
@@ -90,6 +98,8 @@ export class BfChart extends LitElement {
     this.chart.setOption(
       {
         animation: false,
+        // The card's own background shows through, in either theme.
+        backgroundColor: 'transparent',
         grid: { left: 8, right: 8, top: 36, bottom: 8, containLabel: true },
         legend: { top: 0, type: 'scroll' },
         // Drawn on the canvas: ECharts builds its HTML tooltip with style attributes, which the CSP refuses.

@@ -12,14 +12,14 @@ export class BfConfigDiff extends LocalizedElement {
 
   static override styles = css`
     :host { display: block; }
-    .diff { overflow-x: auto; border: 1px solid #e4e6eb; border-radius: 4px; background: #fff; }
+    .diff { overflow-x: auto; border: 1px solid var(--bf-border); border-radius: 4px; background: var(--bf-surface); }
     table { border-collapse: collapse; font: 12px/18px ui-monospace, SFMono-Regular, Menlo, monospace; min-width: 100%; }
     td { padding: 0 8px; white-space: pre; vertical-align: top; }
-    td.n { color: #9aa1ad; text-align: right; user-select: none; width: 1%; }
-    tr.added { background: #e6f6ea; }
-    tr.removed { background: #fde8e6; }
-    tr.hunk td { background: #eef2fb; color: #4a5263; }
-    p { font-size: 14px; color: #6b7280; }
+    td.n { color: var(--bf-faint); text-align: right; user-select: none; width: 1%; }
+    tr.added { background: var(--bf-ok-bg); }
+    tr.removed { background: var(--bf-danger-bg); }
+    tr.hunk td { background: var(--bf-info-bg); color: var(--bf-strong-muted); }
+    p { font-size: 14px; color: var(--bf-faint); }
   `;
 
   override render() {

@@ -2,6 +2,7 @@
 // `bf-confirmed` or `bf-cancelled`.
 import { css, html, nothing } from 'lit';
 import { t } from '../i18n.js';
+import { dialogFocus } from '../ui/dialog.js';
 import { CANCELLED, CONFIRMED } from '../ui/events.js';
 import { LocalizedElement } from '../ui/localized-element.js';
 import { dialogStyles, screenStyles } from '../ui/shared-styles.js';
@@ -23,13 +24,19 @@ export class BfConfirm extends LocalizedElement {
     this.dispatchEvent(new CustomEvent(name, { bubbles: true, composed: true }));
   }
 
-  override updated() {
-    this.renderRoot.querySelector<HTMLButtonElement>('button.secondary')?.focus();
+  constructor() {
+    super();
+    // Cancel has focus first: Enter on a question asked by surprise does no harm.
+    dialogFocus(this, {
+      open: () => Boolean(this.message),
+      close: () => this.send(CANCELLED),
+      initial: () => this.renderRoot.querySelector<HTMLButtonElement>('button.secondary'),
+    });
   }
 
   override render() {
     if (!this.message) return nothing;
-    return html`<div class="backdrop" @keydown=${(e: KeyboardEvent) => e.key === 'Escape' && this.send(CANCELLED)}>
+    return html`<div class="backdrop">
       <div class="dialog" role="alertdialog" aria-modal="true" aria-label=${t('confirm.title')}>
         <p>${this.message}</p>
         <div class="actions">

@@ -65,8 +65,8 @@ export class BfFirewallRules extends LocalizedElement {
   static override styles = [
     screenStyles,
     css`
-      fieldset { border: 1px solid #e4e6eb; border-radius: 4px; font-size: 14px; }
-      .hint { color: #6b7280; font-size: 12px; margin: 0 0 6px; }
+      fieldset { border: 1px solid var(--bf-border); border-radius: 4px; font-size: 14px; }
+      .hint { color: var(--bf-faint); font-size: 12px; margin: 0 0 6px; }
       td { padding: 4px; border: 0; }
       td input, td select { width: 100%; box-sizing: border-box; }
       td.id { width: 9em; }
@@ -76,7 +76,7 @@ export class BfFirewallRules extends LocalizedElement {
       /* A phone: each rule on lines of its own, named by placeholders. */
       @media (max-width: 600px) {
         thead { display: none; }
-        tr { display: grid; grid-template-columns: 1fr 1fr; border-bottom: 1px solid #e4e6eb; padding: 4px 0; }
+        tr { display: grid; grid-template-columns: 1fr 1fr; border-bottom: 1px solid var(--bf-border); padding: 4px 0; }
         td.value, td.comment { grid-column: span 2; }
         td.id, td.port, td.protocol, td.remove { width: auto; }
       }

@@ -43,8 +43,8 @@ export class BfInboundOverrides extends LocalizedElement {
   static override styles = [
     screenStyles,
     css`
-      fieldset { border: 1px solid #e4e6eb; border-radius: 4px; font-size: 14px; }
-      .hint { color: #6b7280; font-size: 12px; margin: 0 0 6px; }
+      fieldset { border: 1px solid var(--bf-border); border-radius: 4px; font-size: 14px; }
+      .hint { color: var(--bf-faint); font-size: 12px; margin: 0 0 6px; }
       td { padding: 4px; border: 0; }
       td input { width: 100%; box-sizing: border-box; }
       td.port { width: 6em; }
@@ -52,7 +52,7 @@ export class BfInboundOverrides extends LocalizedElement {
       /* A phone: each override on lines of its own (tag, host, then port and Remove), named by placeholders. */
       @media (max-width: 600px) {
         thead { display: none; }
-        tr { display: grid; grid-template-columns: 1fr auto; border-bottom: 1px solid #e4e6eb; padding: 4px 0; }
+        tr { display: grid; grid-template-columns: 1fr auto; border-bottom: 1px solid var(--bf-border); padding: 4px 0; }
         td.tag, td.host { grid-column: span 2; }
         td.port, td.remove { width: auto; }
       }

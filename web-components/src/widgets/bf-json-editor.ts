@@ -18,11 +18,13 @@ export class BfJsonEditor extends LitElement {
 
   static override styles = css`
     :host { display: block; }
-    .frame { position: relative; display: flex; border: 1px solid #ccd; border-radius: 4px; background: #fff; height: 420px; overflow: hidden; }
+    .frame { position: relative; display: flex; border: 1px solid var(--bf-input-border); border-radius: 4px; background: var(--bf-surface); height: 420px; overflow: hidden; }
+    /* The text area draws no outline of its own (it would be clipped): the frame shows the focus. */
+    .frame:has(textarea:focus-visible) { outline: 2px solid var(--bf-focus); outline-offset: 2px; }
     pre, textarea { font: 13px/${LINE_PX}px ui-monospace, SFMono-Regular, Menlo, monospace; margin: 0; padding: ${PAD_PX}px; }
-    pre { color: #9aa1ad; text-align: right; user-select: none; background: #f6f7f9; border-right: 1px solid #e4e6eb; overflow: hidden; min-width: 2.5em; position: relative; z-index: 1; }
-    textarea { flex: 1; border: 0; resize: none; outline: none; white-space: pre; overflow: auto; tab-size: 2; background: transparent; position: relative; z-index: 1; }
-    .mark { position: absolute; left: 0; right: 0; height: ${LINE_PX}px; background: #fde2e0; pointer-events: none; }
+    pre { color: var(--bf-faint); text-align: right; user-select: none; background: var(--bf-code-bg); border-right: 1px solid var(--bf-border); overflow: hidden; min-width: 2.5em; position: relative; z-index: 1; }
+    textarea { flex: 1; border: 0; resize: none; outline: none; white-space: pre; overflow: auto; tab-size: 2; background: transparent; color: var(--bf-text); position: relative; z-index: 1; }
+    .mark { position: absolute; left: 0; right: 0; height: ${LINE_PX}px; background: var(--bf-danger-bg); pointer-events: none; }
     @media (max-width: 600px) { .frame { height: 320px; } }
   `;
 

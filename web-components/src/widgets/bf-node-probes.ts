@@ -23,10 +23,10 @@ export class BfNodeProbes extends LocalizedElement {
     screenStyles,
     css`
       .strip { display: inline-flex; gap: 1px; vertical-align: middle; }
-      .strip i { width: 4px; height: 14px; background: #1b7f3b; }
-      .strip i.down { background: #b3261e; }
+      .strip i { width: 4px; height: 14px; background: var(--bf-ok); }
+      .strip i.down { background: var(--bf-danger); }
       dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 12px; margin: 0; font-size: 14px; }
-      dt { color: #6b7280; }
+      dt { color: var(--bf-faint); }
       dd { margin: 0; word-break: break-all; }
     `,
   ];

@@ -39,9 +39,9 @@ export class BfSchemaForm extends LocalizedElement {
       form { display: grid; gap: 10px; }
       label { display: grid; gap: 4px; font-size: 14px; }
       label.check { display: flex; gap: 6px; align-items: center; }
-      fieldset { border: 1px solid #e4e6eb; border-radius: 4px; display: grid; gap: 10px; }
-      .required { color: #b3261e; }
-      .hint { color: #6b7280; font-size: 12px; }
+      fieldset { border: 1px solid var(--bf-border); border-radius: 4px; display: grid; gap: 10px; }
+      .required { color: var(--bf-danger); }
+      .hint { color: var(--bf-faint); font-size: 12px; }
       .actions { display: flex; gap: 8px; }
     `,
   ];

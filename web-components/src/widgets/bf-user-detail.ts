@@ -48,7 +48,7 @@ export class BfUserDetail extends LocalizedElement {
     screenStyles,
     css`
       dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 12px; margin: 0 0 8px; font-size: 14px; }
-      dt { color: #6b7280; }
+      dt { color: var(--bf-faint); }
       dd { margin: 0; }
       h3 { margin-top: 0; }
     `,

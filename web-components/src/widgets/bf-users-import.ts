@@ -5,6 +5,7 @@ import { css, html, nothing } from 'lit';
 import { importUsers, type ImportMode, type ImportReport, type OnConflict } from '../data/users.js';
 import { t } from '../i18n.js';
 import { Changes } from '../ui/changes.js';
+import { dialogFocus } from '../ui/dialog.js';
 import { CHANGED, CLOSED } from '../ui/events.js';
 import { LocalizedElement } from '../ui/localized-element.js';
 import { dialogStyles, screenStyles } from '../ui/shared-styles.js';
@@ -14,6 +15,11 @@ export class BfUsersImport extends LocalizedElement {
   /** The last import's answer. */
   report: ImportReport | null = null;
   private readonly changes = new Changes(this);
+
+  constructor() {
+    super();
+    dialogFocus(this, { close: () => this.send(CLOSED) });
+  }
 
   static override styles = [
     screenStyles,
@@ -61,7 +67,7 @@ export class BfUsersImport extends LocalizedElement {
   }
 
   override render() {
-    return html`<div class="backdrop" @keydown=${(e: KeyboardEvent) => e.key === 'Escape' && this.send(CLOSED)}>
+    return html`<div class="backdrop">
       <div class="dialog wide" role="dialog" aria-modal="true" aria-labelledby="users-import-title">
         <h3 id="users-import-title">${t('usersImport.title')}</h3>
         <p>${t('usersImport.intro')}</p>
