@@ -48,7 +48,7 @@ export class BfUsers extends LocalizedElement {
     screenStyles,
     css`
       .toolbar { display: flex; gap: 8px 12px; flex-wrap: wrap; align-items: end; margin: 8px 0; }
-      .toolbar label { display: grid; gap: 2px; font-size: 13px; color: #4a5263; }
+      .toolbar .field { display: grid; gap: 2px; font-size: 13px; color: #4a5263; }
       .search { display: flex; gap: 8px; flex: 1 1 240px; }
       .search input { flex: 1; min-width: 120px; }
       .bulk { display: flex; gap: 8px; flex-wrap: wrap; align-items: center; margin: 8px 0; padding: 8px; border-radius: 6px; background: #f3f5f9; }
@@ -134,23 +134,23 @@ export class BfUsers extends LocalizedElement {
         <input name="q" type="search" .value=${s.q ?? ''} placeholder=${t('users.searchPlaceholder')} aria-label=${t('users.search')} />
         <button type="submit">${t('users.search')}</button>
       </form>
-      <label>${t('users.status')}
-        <select @change=${(e: Event) => this.go({ status: ((e.target as HTMLSelectElement).value || undefined) as TableStatus | undefined })}>
+      <div class="field"><label for="filter-status">${t('users.status')}</label>
+        <select id="filter-status" @change=${(e: Event) => this.go({ status: ((e.target as HTMLSelectElement).value || undefined) as TableStatus | undefined })}>
           <option value="" ?selected=${!s.status}>${t('common.all')}</option>
           ${TABLE_STATUSES.map((status) => html`<option value=${status} ?selected=${s.status === status}>${t(STATUS[status].label)}</option>`)}
         </select>
-      </label>
-      <label>${t('usersTable.filterPlan')}
-        <select @change=${(e: Event) => this.go({ plan_id: Number((e.target as HTMLSelectElement).value) || undefined })}>
+      </div>
+      <div class="field"><label for="filter-plan">${t('usersTable.filterPlan')}</label>
+        <select id="filter-plan" @change=${(e: Event) => this.go({ plan_id: Number((e.target as HTMLSelectElement).value) || undefined })}>
           <option value="" ?selected=${!s.plan_id}>${t('common.all')}</option>
           ${plans.map((p) => html`<option value=${p.id} ?selected=${s.plan_id === p.id}>${p.name}</option>`)}
         </select>
-      </label>
-      <label>${t('usersTable.pageSize')}
-        <select @change=${(e: Event) => this.go({ per_page: Number((e.target as HTMLSelectElement).value) })}>
+      </div>
+      <div class="field"><label for="page-size">${t('usersTable.pageSize')}</label>
+        <select id="page-size" @change=${(e: Event) => this.go({ per_page: Number((e.target as HTMLSelectElement).value) })}>
           ${PAGE_SIZES.map((size) => html`<option value=${size} ?selected=${s.per_page === size}>${size}</option>`)}
         </select>
-      </label>
+      </div>
     </div>`;
   }
 

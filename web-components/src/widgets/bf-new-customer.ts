@@ -9,8 +9,8 @@ import { Changes } from '../ui/changes.js';
 import { CHANGED, CLOSED } from '../ui/events.js';
 import { LocalizedElement } from '../ui/localized-element.js';
 import { screenStyles } from '../ui/shared-styles.js';
+import { Modal, modalStyles } from '../ui/modal.js';
 import './bf-copy-button.js';
-import './bf-modal.js';
 
 /** What POST /api/v1/users accepts as a name. */
 const NAME_PATTERN = '[A-Za-z0-9][A-Za-z0-9_.@\\-]{0,63}';
@@ -28,17 +28,17 @@ export class BfNewCustomer extends LocalizedElement {
   onDate = false;
   created: Created | null = null;
   private readonly changes = new Changes(this);
+  private readonly modal = new Modal(this, () => this.close());
 
   static override styles = [
     screenStyles,
+    modalStyles,
     css`
-      h3 { margin-top: 0; }
       form { display: grid; gap: 10px; }
       label { display: grid; gap: 4px; font-size: 14px; }
-      label[for] { margin-top: 8px; }
+      .link + label[for] { margin-top: 8px; }
       fieldset { border: 1px solid #e4e6eb; border-radius: 4px; display: grid; gap: 6px; font-size: 14px; }
       fieldset label { display: flex; gap: 6px; align-items: center; }
-      .actions { display: flex; gap: 8px; justify-content: flex-end; flex-wrap: wrap; }
       .link { display: flex; gap: 8px; align-items: center; }
       .link input { flex: 1; min-width: 0; }
       img { display: block; width: 200px; height: 200px; margin: 8px auto; }
@@ -77,12 +77,11 @@ export class BfNewCustomer extends LocalizedElement {
     return html`<form @submit=${this.submit}>
       <label>${t('users.name')}<input name="name" required maxlength="64" pattern=${NAME_PATTERN} autocomplete="off" /></label>
       <label>${t('users.note')}<input name="note" maxlength="500" autocomplete="off" /></label>
-      <label>${t('newCustomer.plan')}
-        <select name="plan">
-          ${this.plans.map((p) => html`<option value=${p.id}>${p.name}</option>`)}
-          <option value="">${t('newCustomer.noPlan')}</option>
-        </select>
-      </label>
+      <label for="plan">${t('newCustomer.plan')}</label>
+      <select id="plan" name="plan">
+        ${this.plans.map((p) => html`<option value=${p.id}>${p.name}</option>`)}
+        <option value="">${t('newCustomer.noPlan')}</option>
+      </select>
       <fieldset>
         <legend>${t('newCustomer.starts')}</legend>
         <label><input type="radio" name="start" value="now" .checked=${!this.onDate} @change=${() => (this.onDate = false)} />${t('newCustomer.now')}</label>
@@ -108,11 +107,12 @@ export class BfNewCustomer extends LocalizedElement {
   }
 
   override render() {
-    return html`<bf-modal .label=${t('newCustomer.title')} @bf-closed=${this.close}>
-      <h3>${t('newCustomer.title')}</h3>
-      ${this.created ? this.result(this.created) : this.form()}
-      ${this.changes.status()}
-    </bf-modal>`;
+    return this.modal.render(
+      t('newCustomer.title'),
+      html`<h3>${t('newCustomer.title')}</h3>
+        ${this.created ? this.result(this.created) : this.form()}
+        ${this.changes.status()}`,
+    );
   }
 }
 

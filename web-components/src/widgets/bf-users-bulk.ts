@@ -10,7 +10,7 @@ import { Changes } from '../ui/changes.js';
 import { CHANGED, CLOSED } from '../ui/events.js';
 import { LocalizedElement } from '../ui/localized-element.js';
 import { screenStyles } from '../ui/shared-styles.js';
-import './bf-modal.js';
+import { Modal, modalStyles } from '../ui/modal.js';
 
 /** Each action's button label and the question asked before it runs ({count}: the users it touches). */
 export const BULK_LABELS: Record<BulkAction, { label: MessageKey; ask: MessageKey; danger: boolean }> = {
@@ -42,14 +42,14 @@ export class BfUsersBulk extends LocalizedElement {
   /** The run's per-user results. */
   answer: BulkAnswer | null = null;
   private readonly changes = new Changes(this);
+  private readonly modal = new Modal(this, () => this.close());
 
   static override styles = [
     screenStyles,
+    modalStyles,
     css`
-      h3 { margin-top: 0; }
       form { display: grid; gap: 10px; }
       label { display: grid; gap: 4px; font-size: 14px; }
-      .actions { display: flex; gap: 8px; justify-content: flex-end; flex-wrap: wrap; }
       .results { max-height: 40vh; overflow-y: auto; }
     `,
   ];
@@ -102,7 +102,8 @@ export class BfUsersBulk extends LocalizedElement {
         ? html`<label>${t('bulk.days')}<input name="days" type="number" min="1" max="3650" required .value=${String(DEFAULT_DAYS)} /></label>`
         : nothing}
       ${this.action === 'change_plan'
-        ? html`<label>${t('bulk.plan')}<select name="plan" required>${this.plans.map((p) => html`<option value=${p.id}>${p.name}</option>`)}</select></label>`
+        ? html`<label for="plan">${t('bulk.plan')}</label>
+            <select id="plan" name="plan" required>${this.plans.map((p) => html`<option value=${p.id}>${p.name}</option>`)}</select>`
         : nothing}
       <div class="actions">
         <button class="secondary" type="button" @click=${this.close}>${t('confirm.cancel')}</button>
@@ -116,8 +117,7 @@ export class BfUsersBulk extends LocalizedElement {
       <div class="results"><table data-bulk-results>
         <thead><tr><th>${t('users.name')}</th><th>${t('bulk.result')}</th></tr></thead>
         <tbody>${answer.results.map(
-          (r) => html`<tr data-result=${r.ok ? 'ok' : 'failed'}><td>${r.name || `#${r.id}`}</td>
-            <td class=${r.ok ? 'ok' : 'error'}>${r.ok ? `✓ ${t('bulk.rowDone')}` : r.error}</td></tr>`,
+          (r) => html`<tr data-result=${r.ok ? 'ok' : 'failed'}><td>${r.name || `#${r.id}`}</td><td class=${r.ok ? 'ok' : 'error'}>${r.ok ? `✓ ${t('bulk.rowDone')}` : r.error}</td></tr>`,
         )}</tbody>
       </table></div>
       <div class="actions"><button @click=${this.close}>${t('common.close')}</button></div>`;
@@ -125,12 +125,14 @@ export class BfUsersBulk extends LocalizedElement {
 
   override render() {
     const title = t(BULK_LABELS[this.action].label);
-    return html`<bf-modal .label=${title} wide @bf-closed=${this.close}>
-      <h3>${title}</h3>
-      ${this.answer ? this.results(this.answer) : this.count === null ? (this.changes.busy ? html`<p>${t('common.loading')}</p>` : nothing) : this.question(this.count)}
-      ${this.changes.status()}
-      ${this.answer || this.count !== null ? nothing : html`<div class="actions"><button class="secondary" @click=${this.close}>${t('common.close')}</button></div>`}
-    </bf-modal>`;
+    return this.modal.render(
+      title,
+      html`<h3>${title}</h3>
+        ${this.answer ? this.results(this.answer) : this.count === null ? (this.changes.busy ? html`<p>${t('common.loading')}</p>` : nothing) : this.question(this.count)}
+        ${this.changes.status()}
+        ${this.answer || this.count !== null ? nothing : html`<div class="actions"><button class="secondary" @click=${this.close}>${t('common.close')}</button></div>`}`,
+      { wide: true },
+    );
   }
 }
 
