@@ -141,9 +141,13 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
     // A user, then the plan assigned to them.
     await nav(page, 'Users');
     await page.getByRole('heading', { name: 'Users' }).waitFor();
-    await page.getByLabel('Name').fill('bob');
-    await page.getByLabel('Note').fill('from the dashboard test');
-    await page.getByRole('button', { name: 'Create user' }).click();
+    await page.getByRole('button', { name: 'New customer' }).click();
+    const newCustomer = page.getByRole('dialog', { name: 'New customer' });
+    await newCustomer.getByLabel('Name').fill('bob');
+    await newCustomer.getByLabel('Note').fill('from the dashboard test');
+    await newCustomer.getByLabel('Plan', { exact: true }).selectOption({ label: 'No plan for now' });
+    await newCustomer.getByRole('button', { name: 'Create user' }).click();
+    await newCustomer.getByRole('button', { name: 'Close' }).click();
     await page.getByRole('link', { name: 'bob', exact: true }).waitFor();
     await page.getByText('No subscription.').waitFor();
     await page.getByLabel('Plan', { exact: true }).selectOption({ label: 'Basic' });
