@@ -154,20 +154,22 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
     await page.getByRole('button', { name: 'Assign plan' }).click();
     await page.locator('[data-status="active"]').waitFor();
 
-    // Suspending asks first; cancelling the question changes nothing.
-    await page.getByRole('button', { name: 'Suspend' }).click();
+    // Suspending asks first; cancelling the question changes nothing. (The buttons of the user's card:
+    // the table's bulk actions are named alike.)
+    const detail = page.locator('bf-user-detail');
+    await detail.getByRole('button', { name: 'Suspend' }).click();
     const dialog = page.getByRole('alertdialog');
     await expect(dialog.textContent()).resolves.toContain('Suspend the subscription of bob?');
     await shot(page, 'confirm-1280');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await dialog.waitFor({ state: 'detached' });
     expect(await page.locator('[data-status="active"]').count()).toBe(1);
-    await page.getByRole('button', { name: 'Suspend' }).click();
+    await detail.getByRole('button', { name: 'Suspend' }).click();
     await dialog.getByRole('button', { name: 'Suspend' }).click();
     await page.locator('[data-status="suspended"]').waitFor();
     const sub = (await hub.app.inject({ method: 'GET', url: '/api/v1/subscriptions', headers: hub.auth })).json().items[0];
     expect(sub).toMatchObject({ status: 'suspended', suspended_reason: 'admin' });
-    await page.getByRole('button', { name: 'Resume' }).click();
+    await detail.getByRole('button', { name: 'Resume' }).click();
     await page.locator('[data-status="active"]').waitFor();
 
     // Search narrows the list.
