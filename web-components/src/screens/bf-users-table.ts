@@ -66,7 +66,7 @@ export class BfUsersTable extends LocalizedElement {
       .bar { width: 100px; height: 6px; border-radius: 3px; background: #e4e6eb; overflow: hidden; margin-top: 4px; }
       .bar span { display: block; height: 100%; background: #2456d3; }
       .bar.full span { background: #b3261e; }
-      .usage, .when { white-space: nowrap; }
+      .usage, .when, .badge { white-space: nowrap; }
       .note { display: block; max-width: 240px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
     `,
   ];

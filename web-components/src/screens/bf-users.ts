@@ -161,10 +161,12 @@ export class BfUsers extends LocalizedElement {
       <button class="secondary" aria-pressed=${this.allMatching ? 'true' : 'false'} @click=${() => (this.allMatching = !this.allMatching)}>
         ${t('bulk.selectAllMatching').replace('{count}', String(total))}</button>
       ${count ? html`<button class="secondary" @click=${() => this.clearSelection()}>${t('bulk.clear')}</button>` : nothing}
-      ${BULK_ACTIONS.map(
-        (action) => html`<button class=${BULK_LABELS[action].danger ? 'danger' : ''} ?disabled=${count === 0}
-          @click=${() => (this.dialog = { kind: 'bulk', action })}>${t(BULK_LABELS[action].label)}…</button>`,
-      )}
+      ${count
+        ? BULK_ACTIONS.map(
+            (action) => html`<button class=${BULK_LABELS[action].danger ? 'danger' : ''}
+              @click=${() => (this.dialog = { kind: 'bulk', action })}>${t(BULK_LABELS[action].label)}…</button>`,
+          )
+        : nothing}
     </div>`;
   }
 

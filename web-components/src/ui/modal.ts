@@ -16,7 +16,7 @@ export const modalStyles = css`
   dialog.wide { max-width: 640px; }
   dialog::backdrop { background: #0006; }
   dialog h3 { margin-top: 0; }
-  dialog .actions { display: flex; gap: 8px; justify-content: flex-end; flex-wrap: wrap; }
+  dialog .actions { display: flex; gap: 8px; justify-content: flex-end; flex-wrap: wrap; margin-top: 12px; }
 `;
 
 export class Modal implements ReactiveController {
