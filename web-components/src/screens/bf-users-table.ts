@@ -9,8 +9,8 @@ import { LocalizedElement } from '../ui/localized-element.js';
 import { screenStyles } from '../ui/shared-styles.js';
 import type { TableState } from './bf-users-state.js';
 
-export const SORT = 'bf-sort';
-export const SELECTION = 'bf-selection';
+const SORT = 'bf-sort';
+const SELECTION = 'bf-selection';
 
 /** Each table status's words and badge. */
 export const STATUS: Record<TableStatus, { label: MessageKey; badge: string }> = {

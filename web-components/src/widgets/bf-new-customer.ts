@@ -79,7 +79,7 @@ export class BfNewCustomer extends LocalizedElement {
       <label>${t('users.note')}<input name="note" maxlength="500" autocomplete="off" /></label>
       <label for="plan">${t('newCustomer.plan')}</label>
       <select id="plan" name="plan">
-        ${this.plans.map((p) => html`<option value=${p.id}>${p.name}</option>`)}
+        ${this.plans.map((p, i) => html`<option value=${p.id} ?selected=${i === 0}>${p.name}</option>`)}
         <option value="">${t('newCustomer.noPlan')}</option>
       </select>
       <fieldset>
