@@ -93,8 +93,12 @@ export async function applySubscriptionAction(
   return { subscription: updated, nodeTags: plan!.node_tags };
 }
 
-/** Gives the user (whose row the caller holds) a new subscription to plan `planId`, starting now. */
-export async function assignPlan(trx: Knex, user: User, planId: number, now: number): Promise<{ subscription: Subscription; nodeTags: string[] }> {
+/**
+ * Gives the user (whose row the caller holds) a new subscription to plan `planId`, active at once,
+ * its period (and quota period) counted from `start`: usually now; a customer who paid from another day
+ * gets that day.
+ */
+export async function assignPlan(trx: Knex, user: User, planId: number, start: number): Promise<{ subscription: Subscription; nodeTags: string[] }> {
   const plan = await Plan.query(trx).findById(planId);
   if (!plan) throw new HubError('HUB_ERR_NOT_FOUND', `no plan ${planId}`);
   if (!plan.is_enabled) throw new HubError('HUB_ERR_CONFLICT', `plan ${plan.name} is disabled; enable it or choose another`);
@@ -102,13 +106,13 @@ export async function assignPlan(trx: Knex, user: User, planId: number, now: num
   const subscription = await Subscription.query(trx).insertAndFetch({
     user_id: user.id,
     plan_id: planId,
-    start_time: now,
-    end_time: now + plan.duration_days * DAY_MS,
+    start_time: start,
+    end_time: start + plan.duration_days * DAY_MS,
     traffic_used_bytes: 0,
     traffic_total_bytes: Number(plan.traffic_limit_bytes),
     status: 'active',
     suspended_reason: null,
-    last_reset_at: now,
+    last_reset_at: start,
   });
   return { subscription, nodeTags: plan.node_tags };
 }

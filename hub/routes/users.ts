@@ -11,6 +11,7 @@ import { Subscription, User } from '../db/models.js';
 import { isUniqueViolation, locked, whereNameIs } from '../db/queries.js';
 import { HubError } from '../errors.js';
 import { touchNodes } from '../fleet.js';
+import { assignPlan } from '../subscription-changes.js';
 import { deleteUser, setUserStatus } from '../user-changes.js';
 import { governing, newCredentials, newSubToken, USER_NAME_PATTERN, USER_STATUSES } from '../users.js';
 import { sortValues } from '../sort.js';
@@ -261,21 +262,35 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         body: Type.Object({
           name: Type.String({ maxLength: 64, pattern: USER_NAME_PATTERN }),
           note: Type.Optional(Type.String({ maxLength: 500 })),
+          plan: Type.Optional(
+            Type.Object(
+              {
+                id: Type.Integer({ minimum: 1 }),
+                start_time: Type.Optional(IsoTime),
+              },
+              { additionalProperties: false, description: 'a plan to assign at once, as POST /api/v1/subscriptions does; its period counts from start_time (default now)' },
+            ),
+          ),
         }),
-        response: { 201: UserOut },
+        response: { 201: UserDetailOut },
       },
     },
     async (request, reply) => {
-      const { name, note = '' } = request.body;
+      const { name, note = '', plan } = request.body;
       request.auditTarget = `user:${name}`;
-      let user: User;
+      let created: { user: User; subscription: Subscription | null };
       try {
-        // One transaction, so on SQLite no other create runs between the check and the insert.
-        user = await app.db.transaction(async (trx) => {
+        // One transaction, so on SQLite no other create runs between the check and the insert, and a
+        // plan that cannot be assigned leaves no user behind.
+        created = await app.db.transaction(async (trx) => {
           const taken = User.query(trx).first();
           whereNameIs(taken, 'name', name);
           if (await taken) throw new HubError('HUB_ERR_CONFLICT', `user ${name} already exists (names are compared without case)`);
-          return User.query(trx).insertAndFetch({ name, note, status: 'active', ...newCredentials() });
+          const user = await User.query(trx).insertAndFetch({ name, note, status: 'active', ...newCredentials() });
+          if (!plan) return { user, subscription: null };
+          const assigned = await assignPlan(trx, user, plan.id, plan.start_time === undefined ? app.now() : Date.parse(plan.start_time));
+          await touchNodes(trx, assigned.nodeTags);
+          return { user, subscription: assigned.subscription };
         });
       } catch (error) {
         // MySQL: a concurrent create of the same name (in any case, by its collation) won.
@@ -283,7 +298,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         throw error;
       }
       reply.code(201);
-      return user.toPublic();
+      return { ...created.user.toPublic(), subscription: created.subscription?.toPublic() ?? null };
     },
   );
 

@@ -140,7 +140,8 @@ describe('editing and deleting in the dashboard, in Chromium', { timeout: 90_000
     await detail.getByLabel('Note').fill('pays yearly');
     await detail.getByRole('button', { name: 'Save' }).click();
     await detail.locator('[data-note]', { hasText: 'pays yearly' }).waitFor();
-    await row(page, 'pays yearly').waitFor();
+    // The list shows the note under the name.
+    await userRow(page, 'bob').getByText('pays yearly').waitFor();
     expect((await api('GET', `/users/${users.bob}`)).note).toBe('pays yearly');
 
     // Disabling asks first; cancelling changes nothing.
@@ -156,7 +157,8 @@ describe('editing and deleting in the dashboard, in Chromium', { timeout: 90_000
     // Enabling takes nothing away, so it does not ask.
     await detail.getByRole('button', { name: 'Enable' }).click();
     await detail.locator('[data-user-status="active"]').waitFor();
-    await userRow(page, 'bob').getByText('active').waitFor();
+    // Enabled again, the list says why bob still cannot connect: he has no plan.
+    await userRow(page, 'bob').getByText('no plan').waitFor();
 
     await page.getByRole('link', { name: 'dan', exact: true }).click();
     await detail.getByRole('heading', { name: 'dan' }).waitFor();

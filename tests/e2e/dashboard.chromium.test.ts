@@ -141,29 +141,35 @@ describe('dashboard in Chromium', { timeout: 90_000 }, () => {
     // A user, then the plan assigned to them.
     await nav(page, 'Users');
     await page.getByRole('heading', { name: 'Users' }).waitFor();
-    await page.getByLabel('Name').fill('bob');
-    await page.getByLabel('Note').fill('from the dashboard test');
-    await page.getByRole('button', { name: 'Create user' }).click();
+    await page.getByRole('button', { name: 'New customer' }).click();
+    const newCustomer = page.getByRole('dialog', { name: 'New customer' });
+    await newCustomer.getByLabel('Name').fill('bob');
+    await newCustomer.getByLabel('Note').fill('from the dashboard test');
+    await newCustomer.getByLabel('Plan', { exact: true }).selectOption({ label: 'No plan for now' });
+    await newCustomer.getByRole('button', { name: 'Create user' }).click();
+    await newCustomer.getByRole('button', { name: 'Close' }).click();
     await page.getByRole('link', { name: 'bob', exact: true }).waitFor();
     await page.getByText('No subscription.').waitFor();
     await page.getByLabel('Plan', { exact: true }).selectOption({ label: 'Basic' });
     await page.getByRole('button', { name: 'Assign plan' }).click();
     await page.locator('[data-status="active"]').waitFor();
 
-    // Suspending asks first; cancelling the question changes nothing.
-    await page.getByRole('button', { name: 'Suspend' }).click();
+    // Suspending asks first; cancelling the question changes nothing. (The buttons of the user's card:
+    // the table's bulk actions are named alike.)
+    const detail = page.locator('bf-user-detail');
+    await detail.getByRole('button', { name: 'Suspend' }).click();
     const dialog = page.getByRole('alertdialog');
     await expect(dialog.textContent()).resolves.toContain('Suspend the subscription of bob?');
     await shot(page, 'confirm-1280');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await dialog.waitFor({ state: 'detached' });
     expect(await page.locator('[data-status="active"]').count()).toBe(1);
-    await page.getByRole('button', { name: 'Suspend' }).click();
+    await detail.getByRole('button', { name: 'Suspend' }).click();
     await dialog.getByRole('button', { name: 'Suspend' }).click();
     await page.locator('[data-status="suspended"]').waitFor();
     const sub = (await hub.app.inject({ method: 'GET', url: '/api/v1/subscriptions', headers: hub.auth })).json().items[0];
     expect(sub).toMatchObject({ status: 'suspended', suspended_reason: 'admin' });
-    await page.getByRole('button', { name: 'Resume' }).click();
+    await detail.getByRole('button', { name: 'Resume' }).click();
     await page.locator('[data-status="active"]').waitFor();
 
     // Search narrows the list.

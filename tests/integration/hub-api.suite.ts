@@ -68,8 +68,9 @@ export function hubApiSuite(kind: DatabaseKind): void {
         const res = await call('POST', '/api/v1/users', { name: 'alice', note: 'first customer' });
         expect(res.statusCode).toBe(201);
         const user = res.json();
-        expect(Object.keys(user).sort()).toEqual(['created_at', 'id', 'name', 'note', 'status']);
-        expect(user).toMatchObject({ name: 'alice', note: 'first customer', status: 'active' });
+        // No credential in the answer; the subscription is null without a plan given.
+        expect(Object.keys(user).sort()).toEqual(['created_at', 'id', 'name', 'note', 'status', 'subscription']);
+        expect(user).toMatchObject({ name: 'alice', note: 'first customer', status: 'active', subscription: null });
 
         const creds = await ok('GET', `/api/v1/users/${user.id}/credentials`, undefined, await hub.as('operator'));
         expect(creds.uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);

@@ -1,10 +1,10 @@
 // The users table on SQLite (users-table.suite.ts), and the first page's time with 10,000 users
 // against a COUNT(*) floor measured in the same run.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SubscriptionStatus } from '../../hub/db/models.js';
 import { TABLE_SORTS } from '../../hub/users-table.js';
 import { ownerApi, startTestHub, type TestHub } from '../support/hub.js';
-import { DAY, GiB, HOUR, NOW, usersTableSuite } from './users-table.suite.js';
+import { seedManyUsers } from '../support/users-seed.js';
+import { GiB, NOW, usersTableSuite } from './users-table.suite.js';
 
 usersTableSuite('sqlite');
 
@@ -17,31 +17,7 @@ describe('the users table with 10,000 users, on sqlite', () => {
     hub = await startTestHub('sqlite', { clock: () => NOW });
     const db = hub.app.db;
     const plan = await ownerApi(hub, 'POST', '/api/v1/plans', { name: 'monthly', traffic_limit_bytes: 100 * GiB, duration_days: 30, node_tags: ['hk'] });
-    for (const id of NODES) await db('nodes').insert({ id, name: id, address: '127.0.0.1:1', insecure: true, token: 't'.repeat(20), tags: '[]', created_at: NOW, updated_at: NOW });
-    const users = Array.from({ length: USER_COUNT }, (_, i) => ({
-      name: `user-${String((i * 7919) % USER_COUNT).padStart(5, '0')}`,
-      note: i % 10 === 0 ? 'reseller' : '',
-      status: i % 50 === 0 ? 'disabled' : 'active',
-      uuid: `uuid-${i}`, password: 'p', ss_key: 'k', sub_token: `token-${i}`,
-      created_at: NOW - i * 60_000, updated_at: NOW,
-    }));
-    await db.batchInsert('users', users, 500);
-    const ids = ((await db('users').select('id')) as { id: number }[]).map((u) => u.id);
-    const statuses: SubscriptionStatus[] = ['active', 'active', 'active', 'suspended', 'expired', 'cancelled'];
-    const subs = ids.filter((_, i) => i % 9 !== 0).map((user_id, i) => ({
-      user_id, plan_id: plan.id, start_time: NOW - 10 * DAY, end_time: NOW + ((i % 60) - 20) * DAY,
-      traffic_used_bytes: (i * 104_729) % (100 * GiB), traffic_total_bytes: 100 * GiB,
-      status: statuses[i % statuses.length], suspended_reason: statuses[i % statuses.length] === 'suspended' ? (i % 2 ? 'quota' : 'admin') : null,
-      last_reset_at: NOW, created_at: NOW, updated_at: NOW,
-    }));
-    await db.batchInsert('subscriptions', subs, 500);
-    // A day of hourly rows on each node for 4 users in 5 (3 × 24 × 8,000), their last hours up to a week apart.
-    await db.raw(
-      `WITH RECURSIVE h(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM h WHERE k < 23)
-       INSERT INTO usage_hourly (node_id, user_id, hour, upload_bytes, download_bytes, billed_bytes)
-       SELECT n.id, u.id, ? - h.k * ? - (u.id % 7) * ?, 1, 1, 2 FROM users u, nodes n, h WHERE u.id % 5 <> 0`,
-      [Math.floor(NOW / HOUR) * HOUR, HOUR, DAY],
-    );
+    await seedManyUsers(db, { count: USER_COUNT, now: NOW, planId: plan.id, nodes: NODES });
   }, 120_000);
   afterAll(() => hub.close());
 

@@ -29,6 +29,11 @@ describe('dashboard routes', () => {
     expect(route('#/users')).toEqual({ path: 'users/:id?', params: { id: '' } });
   });
 
+  it('leaves the query after the path to the screen', () => {
+    expect(route('#/users?status=expired&sort=-name')).toEqual({ path: 'users/:id?', params: { id: '' } });
+    expect(route('#/users/7?page=2')).toEqual({ path: 'users/:id?', params: { id: '7' } });
+  });
+
   it("opens a user's own page, with their usage, under the users", () => {
     expect(route('#/users/7/usage')).toEqual({ path: 'users/:id/usage', params: { id: '7' } });
   });

@@ -16,12 +16,66 @@ export interface UserDetail extends User {
   subscription: Subscription | null;
 }
 
-export const listUsers = (options: { q?: string; status?: UserStatus; page?: number; per_page?: number }) =>
-  request<Page<User>>('GET', `/api/v1/users${query(options)}`);
+/** What the users table says a user is, with the reason when they cannot connect (README, "The users table"). */
+export const TABLE_STATUSES = ['active', 'suspended_quota', 'suspended_admin', 'expired', 'disabled', 'no_plan'] as const;
+export type TableStatus = (typeof TABLE_STATUSES)[number];
+
+/** The columns the hub sorts the table by; descending with a leading '-'. */
+export const TABLE_SORTS = ['name', 'status', 'plan', 'usage_percent', 'expires_at', 'last_traffic_at', 'created_at'] as const;
+export type TableSort = (typeof TABLE_SORTS)[number];
+
+/** A row of GET /api/v1/users: the user and what the subscription governing them says. */
+export interface UserRow extends User {
+  table_status: TableStatus;
+  plan: { id: number; name: string } | null;
+  traffic_used_bytes: number | null;
+  /** 0: the plan has no limit. */
+  traffic_total_bytes: number | null;
+  usage_percent: number | null;
+  expires_at: string | null;
+  /** The start of the newest hour with traffic. */
+  last_traffic_at: string | null;
+}
+
+/** The filters of the table, which bulk actions on "all matching" take as well. */
+export interface UsersFilter {
+  q?: string;
+  status?: TableStatus;
+  plan_id?: number;
+}
+
+export const listUsers = (options: UsersFilter & { sort?: TableSort | `-${TableSort}`; page?: number; per_page?: number }) =>
+  request<Page<UserRow>>('GET', `/api/v1/users${query({ ...options })}`);
 
 export const getUser = (id: number) => request<UserDetail>('GET', `/api/v1/users/${id}`);
 
-export const createUser = (body: { name: string; note?: string }) => request<User>('POST', '/api/v1/users', body);
+/** Creates the user and, given a plan, their subscription in the same call. */
+export const createUser = (body: { name: string; note?: string; plan?: { id: number; start_time?: string } }) =>
+  request<UserDetail>('POST', '/api/v1/users', body);
+
+/** Where the user's client and the user themselves go; reading them is audited. */
+export const getUserLinks = (id: number) => request<{ sub_token: string; subscription_url: string; portal_url: string }>('GET', `/api/v1/users/${id}/credentials`);
+
+export const BULK_ACTIONS = ['extend', 'reset_traffic', 'change_plan', 'suspend', 'resume', 'disable', 'delete'] as const;
+export type BulkAction = (typeof BULK_ACTIONS)[number];
+
+export interface BulkRequest {
+  action: BulkAction;
+  target: { ids: number[] } | { filter: UsersFilter };
+  days?: number;
+  plan_id?: number;
+}
+
+export interface BulkAnswer {
+  count: number;
+  ok: number;
+  failed: number;
+  results: { id: number; name: string; ok: boolean; error?: string }[];
+}
+
+/** One action on many users; with `preview` nothing changes and only `count` is answered. */
+export const bulkUsers = (body: BulkRequest, preview = false) =>
+  request<BulkAnswer>('POST', `/api/v1/users/bulk${preview ? '?preview=true' : ''}`, body);
 
 /** The name cannot change: sing-box knows the user by it. */
 export const updateUser = (id: number, body: { note?: string; status?: UserStatus }) => request<User>('PATCH', `/api/v1/users/${id}`, body);

@@ -1,4 +1,5 @@
-// Which screen an address shows: the registry's paths matched against the segments of `#/a/b/c`.
+// Which screen an address shows: the registry's paths matched against the segments of `#/a/b/c`
+// (a `?query` after them is left to the screen).
 
 /** A screen and the values of its path's `:params`. */
 export interface Route<S> {
@@ -11,7 +12,8 @@ export interface Route<S> {
  * editor, not the node page); without a match the first screen, home.
  */
 export function parseRoute<S extends { path: string }>(hash: string, screens: readonly [S, ...S[]]): Route<S> {
-  const segments = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  // What follows `?` is the screen's own state (the users table's sort and filters), not a segment.
+  const segments = hash.replace(/^#\/?/, '').split('?')[0]!.split('/').map(decodeURIComponent);
   let best: Route<S> = { screen: screens[0], params: {} };
   let bestLength = 0;
   for (const screen of screens) {

@@ -22,3 +22,15 @@ export function formatDuration(ms: number): string {
   const seconds = Math.round(ms / 1000);
   return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
 }
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+/** `iso` from `now` in words of the current language: "in 3 days", "2 days ago", "5 hours ago". */
+export function formatRelative(iso: string, now = Date.now()): string {
+  const diff = Date.parse(iso) - now;
+  const words = new Intl.RelativeTimeFormat(currentLocale(), { numeric: 'always' });
+  if (Math.abs(diff) < HOUR_MS) return words.format(Math.round(diff / 60_000), 'minute');
+  if (Math.abs(diff) < 2 * DAY_MS) return words.format(Math.round(diff / HOUR_MS), 'hour');
+  return words.format(Math.round(diff / DAY_MS), 'day');
+}
