@@ -147,7 +147,7 @@ command_timeout_ms: 5000
 log:
   level: error    # error | warn | info | debug
   # file: /var/log/boxfleet/agent.log   # SIGUSR1 reopens it (deploy/logrotate/boxfleet)
-  # max_file_mb: 100                     # the file stops growing here until it is rotated
+  # max_file_mb: 50                      # the file stops growing here until it is rotated
 plugins:
 ${plugins}
 `,

@@ -41,7 +41,7 @@ export async function startHub(config: HubConfig): Promise<{ url: string; close(
       process.off('SIGUSR2', onUsr2);
       await app.close();
       await flushTracing();
-      logger.close();
+      await logger.close();
     })());
   const onSignal = () => void close().then(() => process.exit(0));
   process.once('SIGINT', onSignal);

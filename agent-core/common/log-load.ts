@@ -1,7 +1,9 @@
 // A steady stream of numbered debug lines, to prove a log pipeline end to end (rotation, shipper)
 // with a known count: line `seq` n is the n-th since start. Off unless a rate is set; written only
-// while the level is debug, so it can be switched on and off at run time with the level.
+// while the level is debug, so it can be switched on and off at run time with the level. Each tick
+// runs in a trace of its own (when tracing is on), so the lines carry trace ids as real work does.
 import type { AppLogger } from './logger.js';
+import { entrySpan } from './tracing.js';
 
 const TICK_MS = 50;
 
@@ -10,11 +12,13 @@ export function startLogLoad(logger: AppLogger, linesPerSecond: number): () => v
   const started = Date.now();
   let seq = 0;
   const timer = setInterval(() => {
-    const due = Math.floor(((Date.now() - started) / 1000) * linesPerSecond);
-    while (seq < due) {
-      seq += 1;
-      logger.debug('log load test', { 'event.kind': 'event', 'event.action': 'log-load-test', seq });
-    }
+    void entrySpan('log-load-test', async () => {
+      const due = Math.floor(((Date.now() - started) / 1000) * linesPerSecond);
+      while (seq < due) {
+        seq += 1;
+        logger.debug('log load test', { 'event.kind': 'event', 'event.action': 'log-load-test', seq });
+      }
+    });
   }, TICK_MS);
   return () => clearInterval(timer);
 }
