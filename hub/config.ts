@@ -143,7 +143,6 @@ export const HUB_SETTINGS = {
   },
   log_load_test_lines_per_s: {
     group: 'logging',
-    flag: '--log-load-test-lines-per-s <n>',
     meaning: 'write this many numbered debug lines a second, to prove a log pipeline (rotation, shipper) end to end; 0: none',
     schema: Type.Integer({ minimum: 0, maximum: 100_000, default: 0 }),
   },
