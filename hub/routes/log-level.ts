@@ -9,11 +9,22 @@ const Level = StringEnum(LOG_LEVELS);
 const LevelOut = Type.Object({ level: Level });
 
 const routes: FastifyPluginAsyncTypebox<{ logger: AppLogger }> = async (app, { logger }) => {
-  app.get('/', { config: { role: 'admin' }, schema: { response: { 200: LevelOut } } }, async () => ({ level: logger.level as (typeof LOG_LEVELS)[number] }));
+  app.get(
+    '/',
+    { config: { role: 'admin' }, schema: { summary: "The hub's log level now", response: { 200: LevelOut } } },
+    async () => ({ level: logger.level as (typeof LOG_LEVELS)[number] }),
+  );
 
   app.put(
     '/',
-    { config: { role: 'admin', audit: 'log-level.set' }, schema: { body: LevelOut, response: { 200: Type.Object({ level: Level, previous: Level }) } } },
+    {
+      config: { role: 'admin', audit: 'log-level.set' },
+      schema: {
+        summary: "Sets the hub's log level without a restart (audited; until the hub restarts, then log_level applies)",
+        body: LevelOut,
+        response: { 200: Type.Object({ level: Level, previous: Level }) },
+      },
+    },
     async (request) => {
       const previous = logger.level as (typeof LOG_LEVELS)[number];
       request.auditTarget = 'hub';

@@ -70,6 +70,8 @@ describe('the hub: level by API and SIGUSR2, log file reopened on SIGHUP', () =>
     await sleep(600);
     expect((await loadSeqs(logFile())).length).toBe(stopped);
     expect((await setLevel('loud')).status).toBe(400);
+    const doc = (await (await fetch(`${url}/docs/json`)).json()) as { paths: Record<string, Record<string, any>> };
+    expect(doc.paths['/api/v1/log-level/']!.put.requestBody.content['application/json'].schema.properties.level.enum).toEqual(['error', 'warn', 'info', 'debug']);
 
     const audit = (await (await fetch(`${url}/api/v1/audit`, { headers: auth })).json()) as { items: { action: string; admin: string; input: unknown; status_code: number }[] };
     const changes = audit.items.filter((a) => a.action === 'log-level.set' && a.status_code === 200);
