@@ -56,7 +56,6 @@ export async function startAgent(configFile: string, builtins: readonly AnyPlugi
     maxFileBytes: config.log.max_file_mb * 2 ** 20,
     fields: { node_id: config.node_id },
   });
-  const stopLogLoad = config.log.load_test_lines_per_s > 0 ? startLogLoad(logger, config.log.load_test_lines_per_s) : undefined;
   // Before the gRPC server exists, as the SkyWalking agent wants.
   if (config.tracing.collector) startTracing({ collector: config.tracing.collector, service: 'boxfleet-agent', instance: config.node_id });
   const host = new PluginHost({
@@ -116,6 +115,8 @@ export async function startAgent(configFile: string, builtins: readonly AnyPlugi
         debounce = setTimeout(() => void reload(), 300);
       })
     : undefined;
+  // Once the agent is up: a start that fails must not be kept alive by the load's timer.
+  const stopLogLoad = config.log.load_test_lines_per_s > 0 ? startLogLoad(logger, config.log.load_test_lines_per_s) : undefined;
   const onHup = () => void reload();
   process.on('SIGHUP', onHup);
   const onUsr1 = () => logger.reopen();

@@ -10,7 +10,6 @@ import { privateDir } from './private-files.js';
 
 export async function startHub(config: HubConfig): Promise<{ url: string; close(): Promise<void> }> {
   const logger = createLogger({ service: 'hub', level: config.log_level, file: config.log_file || undefined });
-  const stopLogLoad = config.log_load_test_lines_per_s > 0 ? startLogLoad(logger, config.log_load_test_lines_per_s) : undefined;
   // A mistyped variable would otherwise leave its setting at the default without a word.
   for (const { name, suggestion } of unknownVariables(process.env)) {
     logger.warn(`${name} is not a hub setting and is ignored${suggestion ? `; did you mean ${suggestion}?` : ''}`, { variable: name, suggestion });
@@ -32,6 +31,8 @@ export async function startHub(config: HubConfig): Promise<{ url: string; close(
     logger.warn('no admin account yet: create the first owner with `npx boxfleet admin create --username <name>` (same --data-dir / --database-url as the hub)');
   }
 
+  // Once the hub is up: a start that fails must not be kept alive by the load's timer.
+  const stopLogLoad = config.log_load_test_lines_per_s > 0 ? startLogLoad(logger, config.log_load_test_lines_per_s) : undefined;
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {

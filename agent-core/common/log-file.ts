@@ -17,19 +17,18 @@ export function openLogFile(file: string, maxBytes: number | undefined, notice: 
   let stream: WriteStream;
   let size = 0;
   let capped = false;
-  let failed = false;
 
   const open = () => {
     const fd = openSync(file, 'a', 0o600);
     const next = createWriteStream('', { fd });
     // A later failure (disk full, file system gone) must not end the process: say so once, go on.
+    let failed = false;
     next.on('error', (error) => {
       if (!failed) notice('writing the log file failed; logging to standard error only', { file, error: error.message });
       failed = true;
     });
     size = fstatSync(fd).size;
     capped = false;
-    failed = false;
     return next;
   };
 
