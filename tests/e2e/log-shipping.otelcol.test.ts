@@ -171,7 +171,7 @@ describe('log shipping through rotation (logrotate + OpenTelemetry Collector)', 
       rates[service] = Math.round(seqs.length / ((Math.max(...times) - Math.min(...times)) / 1000));
       expect(rates[service]).toBeGreaterThanOrEqual(2000);
     }
-    console.log(`log shipping: ${written.length} lines in ${seconds.toFixed(1)} s, lines/s ${JSON.stringify(rates)}, ${ROTATIONS} rotations`);
+    console.log(`log shipping: ${written.length} lines, ${seconds.toFixed(1)} s of rotations, lines/s ${JSON.stringify(rates)}, ${ROTATIONS} rotations`);
 
     await until('the collector to deliver every line', async () => (await deliveredLines(output())).length >= written.length, 30_000);
     await sleep(1500); // a duplicate would arrive with the last batch or after it
