@@ -1,5 +1,6 @@
 // The agent process: loads agent.yaml, starts the plugins and the gRPC server, and re-reads the
 // config on SIGHUP or when the file changes, without restarting or failing commands in flight.
+// SIGUSR1 reopens the log file (logrotate's postrotate; SIGHUP is taken by the config reload).
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -7,6 +8,7 @@ import { readAgentConfig, type AgentConfig } from './config.js';
 import { InvalidArgumentError } from './common/errors.js';
 import { startGrpcServer, type RunningServer } from './grpc-server.js';
 import { createLogger, type RootLogger } from './common/logger.js';
+import { startLogLoad } from './common/log-load.js';
 import { loadPluginEntries } from './plugin-loader.js';
 import { PluginHost } from './plugin-host.js';
 import { childTaskRunner } from './tasks.js';
@@ -51,6 +53,7 @@ export async function startAgent(configFile: string, builtins: readonly AnyPlugi
     service: 'agent',
     level: config.log.level,
     file: config.log.file,
+    maxFileBytes: config.log.max_file_mb * 2 ** 20,
     fields: { node_id: config.node_id },
   });
   // Before the gRPC server exists, as the SkyWalking agent wants.
@@ -90,6 +93,9 @@ export async function startAgent(configFile: string, builtins: readonly AnyPlugi
         if (next[field] !== config[field]) logger.warn(`${field} changed; restart the agent to apply it`, { field });
       }
       if (next.tracing.collector !== config.tracing.collector) logger.warn('tracing.collector changed; restart the agent to apply it', { field: 'tracing.collector' });
+      for (const field of ['file', 'max_file_mb', 'load_test_lines_per_s'] as const) {
+        if (next.log[field] !== config.log[field]) logger.warn(`log.${field} changed; restart the agent to apply it`, { field: `log.${field}` });
+      }
       await host.apply(await loadPluginEntries(next, builtins));
       config = next;
       token = nextToken;
@@ -109,8 +115,12 @@ export async function startAgent(configFile: string, builtins: readonly AnyPlugi
         debounce = setTimeout(() => void reload(), 300);
       })
     : undefined;
+  // Once the agent is up: a start that fails must not be kept alive by the load's timer.
+  const stopLogLoad = config.log.load_test_lines_per_s > 0 ? startLogLoad(logger, config.log.load_test_lines_per_s) : undefined;
   const onHup = () => void reload();
   process.on('SIGHUP', onHup);
+  const onUsr1 = () => logger.reopen();
+  process.on('SIGUSR1', onUsr1);
 
   logger.info('agent started', { listen: config.listen, port: server.port, version: AGENT_VERSION });
   return {
@@ -122,6 +132,8 @@ export async function startAgent(configFile: string, builtins: readonly AnyPlugi
     reload,
     async close() {
       process.off('SIGHUP', onHup);
+      process.off('SIGUSR1', onUsr1);
+      stopLogLoad?.();
       watcher?.close();
       clearTimeout(debounce);
       await server.close();

@@ -40,6 +40,13 @@ export const AgentConfigSchema = Type.Object({
         default: 'error',
       }),
       file: Type.Optional(Type.String({ minLength: 1 })),
+      /**
+       * The file gets no more lines past this size until it is rotated (SIGUSR1 reopens it), so
+       * logs never fill a small node's disk; standard error (journald) still gets them.
+       */
+      max_file_mb: Type.Integer({ minimum: 1, maximum: 10_000, default: 50 }),
+      /** Numbered debug lines per second, to prove a log pipeline end to end; 0: none. */
+      load_test_lines_per_s: Type.Integer({ minimum: 0, maximum: 100_000, default: 0 }),
     },
     { default: {} },
   ),

@@ -146,7 +146,8 @@ state_dir: ${JSON.stringify(options.stateDir ?? 'state')}
 command_timeout_ms: 5000
 log:
   level: error    # error | warn | info | debug
-  # file: agent.log
+  # file: /var/log/boxfleet/agent.log   # SIGUSR1 reopens it (deploy/logrotate/boxfleet)
+  # max_file_mb: 50                      # the file stops growing here until it is rotated
 plugins:
 ${plugins}
 `,

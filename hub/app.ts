@@ -140,6 +140,8 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
   await app.register(import('./routes/subscriptions.js'), { prefix: '/api/v1/subscriptions' });
   await app.register(import('./routes/usage.js'), { prefix: '/api/v1/usage' });
   await app.register(import('./routes/audit.js'), { prefix: '/api/v1/audit' });
+  // The log level at run time (SIGUSR2 on the hub's process does it too: hub/server.ts).
+  await app.register(import('./routes/log-level.js'), { prefix: '/api/v1/log-level', logger });
 
   // Config versions (object store + routes) and the scheduled jobs: traffic, quota, reconcile.
   // Everything under /api/v1/nodes is hub/routes/nodes/ (a node's config routes use the reconciler).

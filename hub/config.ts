@@ -135,7 +135,17 @@ export const HUB_SETTINGS = {
     meaning: 'error, warn, info or debug',
     schema: oneOf(['error', 'warn', 'info', 'debug'] as const, 'info'),
   },
-  log_file: { group: 'logging', flag: '--log-file <file>', meaning: 'also append the JSON log lines to this file (empty: standard error only)', schema: Type.String({ default: '' }) },
+  log_file: {
+    group: 'logging',
+    flag: '--log-file <file>',
+    meaning: 'also append the JSON log lines (Elastic Common Schema fields) to this file (empty: standard error only); SIGHUP reopens it, as logrotate needs',
+    schema: Type.String({ default: '' }),
+  },
+  log_load_test_lines_per_s: {
+    group: 'logging',
+    meaning: 'write this many numbered debug lines a second, to prove a log pipeline (rotation, shipper) end to end; 0: none',
+    schema: Type.Integer({ minimum: 0, maximum: 100_000, default: 0 }),
+  },
 
   skywalking_collector: {
     group: 'tracing',

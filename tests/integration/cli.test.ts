@@ -120,8 +120,8 @@ describe('npx boxfleet hub', () => {
     expect((await stat(path.join(dir, 'boxfleet.sqlite'))).size).toBeGreaterThan(0);
 
     await stopGroup(hub.child);
-    expect(hub.output()).toContain('"msg":"hub shutting down"');
-    expect(hub.output()).not.toContain('"level":"error"');
+    expect(hub.output()).toContain('"message":"hub shutting down"');
+    expect(hub.output()).not.toContain('"log.level":"error"');
     await rm(dir, { recursive: true, force: true });
   });
 

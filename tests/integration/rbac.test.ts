@@ -152,6 +152,8 @@ const ROUTES: [string, string, Need, { url?: string; body?: object; ownSession?:
   ['GET', '/api/v1/usage', 'viewer'],
   ['GET', '/api/v1/usage/daily', 'viewer'],
   ['GET', '/api/v1/audit', 'admin'],
+  ['GET', '/api/v1/log-level', 'admin'],
+  ['PUT', '/api/v1/log-level', 'admin', { body: {} }],
 
   // End-user subscriptions: routes/sub.ts (the token is the credential).
   ['GET', '/sub/:token', 'public', { url: '/sub/no-such-token' }],

@@ -113,10 +113,10 @@ export function tracingSuite(kind: DatabaseKind) {
       // The audit record and both processes' log lines carry the trace id.
       const audit = await api('GET', '/api/v1/audit?action=node.command');
       expect(audit.items[0]).toMatchObject({ target: 'traced-1 health-probe.tcp', trace_id: hubSegment.traceid });
-      const hubLine = fleet.hubOutput().split('\n').find((l) => l.includes('"msg":"request"') && l.includes('/commands/:command'));
-      expect(JSON.parse(hubLine!)).toMatchObject({ trace_id: hubSegment.traceid });
-      const agentLine = agent.output().split('\n').find((l) => l.includes('"msg":"command executed"') && l.includes('health-probe.tcp'));
-      expect(JSON.parse(agentLine!)).toMatchObject({ trace_id: hubSegment.traceid });
+      const hubLine = fleet.hubOutput().split('\n').find((l) => l.includes('"message":"request"') && l.includes('/commands/:command'));
+      expect(JSON.parse(hubLine!)).toMatchObject({ 'trace.id': hubSegment.traceid });
+      const agentLine = agent.output().split('\n').find((l) => l.includes('"message":"command executed"') && l.includes('health-probe.tcp'));
+      expect(JSON.parse(agentLine!)).toMatchObject({ 'trace.id': hubSegment.traceid });
     });
 
     it('gives each scheduled job tick a trace of its own', async () => {
@@ -142,8 +142,8 @@ export function tracingSuite(kind: DatabaseKind) {
     });
 
     it('leaves the log lines of untraced work without a trace id', () => {
-      const started = agent.output().split('\n').find((l) => l.includes('"msg":"agent started"'))!;
-      expect(JSON.parse(started).trace_id).toBeUndefined();
+      const started = agent.output().split('\n').find((l) => l.includes('"message":"agent started"'))!;
+      expect(JSON.parse(started)['trace.id']).toBeUndefined();
     });
   });
 }

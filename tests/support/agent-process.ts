@@ -83,6 +83,8 @@ export interface AgentOptions {
   insecure?: boolean;
   /** Runs the agent inside this network namespace (`ip netns exec`), listening on `address` there. */
   netns?: { name: string; address: string };
+  /** Standard error is not kept (nor in output()): for agents that log thousands of lines a second. */
+  discardStderr?: boolean;
 }
 
 /** `boxfleet agent init` then `boxfleet agent`; resolves once the agent listens. */
@@ -109,10 +111,12 @@ export async function startAgentProcess(options: AgentOptions): Promise<AgentPro
   let child!: ChildProcess;
   let output = '';
   const launch = async () => {
-    child = spawn(node[0]!, [...node.slice(1), CLI, 'agent', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(node[0]!, [...node.slice(1), CLI, 'agent', '--config', configFile], {
+      stdio: ['ignore', 'pipe', options.discardStderr ? 'ignore' : 'pipe'],
+    });
     const started = child;
     started.stdout!.on('data', (chunk) => (output += chunk));
-    started.stderr!.on('data', (chunk) => (output += chunk));
+    started.stderr?.on('data', (chunk) => (output += chunk));
     const mark = output.length;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`agent did not start within 15 s:\n${output}`)), 15_000);
