@@ -48,10 +48,10 @@ export class BfUsers extends LocalizedElement {
     screenStyles,
     css`
       .toolbar { display: flex; gap: 8px 12px; flex-wrap: wrap; align-items: end; margin: 8px 0; }
-      .toolbar .field { display: grid; gap: 2px; font-size: 13px; color: #4a5263; }
+      .toolbar .field { display: grid; gap: 2px; font-size: 13px; color: var(--bf-strong-muted); }
       .search { display: flex; gap: 8px; flex: 1 1 240px; }
       .search input { flex: 1; min-width: 120px; }
-      .bulk { display: flex; gap: 8px; flex-wrap: wrap; align-items: center; margin: 8px 0; padding: 8px; border-radius: 6px; background: #f3f5f9; }
+      .bulk { display: flex; gap: 8px; flex-wrap: wrap; align-items: center; margin: 8px 0; padding: 8px; border-radius: 6px; background: var(--bf-neutral-bg); }
       .bulk .what { font-size: 14px; margin-right: 4px; }
     `,
   ];

@@ -37,7 +37,7 @@ export class BfNewCustomer extends LocalizedElement {
       form { display: grid; gap: 10px; }
       label { display: grid; gap: 4px; font-size: 14px; }
       .link + label[for] { margin-top: 8px; }
-      fieldset { border: 1px solid #e4e6eb; border-radius: 4px; display: grid; gap: 6px; font-size: 14px; }
+      fieldset { border: 1px solid var(--bf-border); border-radius: 4px; display: grid; gap: 6px; font-size: 14px; }
       fieldset label { display: flex; gap: 6px; align-items: center; }
       .link { display: flex; gap: 8px; align-items: center; }
       .link input { flex: 1; min-width: 0; }
