@@ -19,7 +19,7 @@ import { filterOf, PAGE_SIZES, readTableState, tableHash, tableQuery, type Table
 import { STATUS } from './bf-users-table.js';
 
 
-type Dialog = { kind: 'bulk'; action: BulkAction } | { kind: 'new' } | { kind: 'import' } | null;
+type Dialog = { kind: 'bulk'; action: BulkAction; ran?: boolean } | { kind: 'new' } | { kind: 'import' } | null;
 
 export class BfUsers extends LocalizedElement {
   static override properties = {
@@ -110,8 +110,15 @@ export class BfUsers extends LocalizedElement {
     void this.users.load({ keep: true });
   }
 
+  private bulkRan() {
+    if (this.dialog?.kind === 'bulk') this.dialog = { ...this.dialog, ran: true };
+    this.reload();
+  }
+
   private closeDialog() {
-    if (this.dialog?.kind === 'bulk') this.clearSelection();
+    // A bulk action that ran is done with its selection; a cancelled one keeps it (and its button,
+    // which gets focus back).
+    if (this.dialog?.kind === 'bulk' && this.dialog.ran) this.clearSelection();
     this.dialog = null;
   }
 
@@ -185,7 +192,7 @@ export class BfUsers extends LocalizedElement {
     if (dialog?.kind === 'new') return html`<bf-new-customer .plans=${enabled} @bf-changed=${this.created} @bf-closed=${this.closeNew}></bf-new-customer>`;
     if (dialog?.kind === 'bulk') {
       const target = this.allMatching ? { filter: filterOf(this.state) } : { ids: [...this.selection] };
-      return html`<bf-users-bulk .action=${dialog.action} .target=${target} .plans=${enabled} @bf-changed=${this.reload} @bf-closed=${this.closeDialog}></bf-users-bulk>`;
+      return html`<bf-users-bulk .action=${dialog.action} .target=${target} .plans=${enabled} @bf-changed=${this.bulkRan} @bf-closed=${this.closeDialog}></bf-users-bulk>`;
     }
     return nothing;
   }
