@@ -184,8 +184,7 @@ describe('the users table in Chromium', { timeout: 120_000 }, () => {
     await page.keyboard.press('Enter');
     const dialog = page.getByRole('dialog', { name: 'New customer' });
     await dialog.getByLabel('Name').waitFor();
-    // Where focus is, through shadow roots: in the dialog, on no element (past its last control the
-    // browser's own toolbar may take it, as Chromium does for modal dialogs), or on the page behind.
+    // Where focus is, through shadow roots: in the dialog, on no element, or on the page behind.
     const focus = () =>
       page.evaluate(() => {
         let node: Node | null = document.activeElement;

@@ -60,13 +60,12 @@ export class BfUsersTable extends LocalizedElement {
     css`
       th { white-space: nowrap; }
       th button { background: none; border: none; color: inherit; font-weight: 600; padding: 0; }
-      th button:focus-visible, input:focus-visible { outline: 2px solid #2456d3; outline-offset: 2px; }
       /* The open user's row: a bar at its start (a tinted row would put the muted text below 4.5:1). */
-      tr.open td:first-child { box-shadow: inset 4px 0 #2456d3; }
+      tr.open td:first-child { box-shadow: inset 4px 0 var(--bf-accent); }
       td.check, th.check { width: 24px; }
-      .bar { width: 100px; height: 6px; border-radius: 3px; background: #e4e6eb; overflow: hidden; margin-top: 4px; }
-      .bar span { display: block; height: 100%; background: #2456d3; }
-      .bar.full span { background: #b3261e; }
+      .bar { width: 100px; height: 6px; border-radius: 3px; background: var(--bf-track); overflow: hidden; margin-top: 4px; }
+      .bar span { display: block; height: 100%; background: var(--bf-accent); }
+      .bar.full span { background: var(--bf-danger); }
       .usage, .when, .badge { white-space: nowrap; }
       .note { display: block; max-width: 240px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
     `,

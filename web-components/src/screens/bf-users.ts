@@ -19,7 +19,7 @@ import { filterOf, PAGE_SIZES, readTableState, tableHash, tableQuery, type Table
 import { STATUS } from './bf-users-table.js';
 
 
-type Dialog = { kind: 'bulk'; action: BulkAction } | { kind: 'new' } | { kind: 'import' } | null;
+type Dialog = { kind: 'bulk'; action: BulkAction; ran?: boolean } | { kind: 'new' } | { kind: 'import' } | null;
 
 export class BfUsers extends LocalizedElement {
   static override properties = {
@@ -48,10 +48,10 @@ export class BfUsers extends LocalizedElement {
     screenStyles,
     css`
       .toolbar { display: flex; gap: 8px 12px; flex-wrap: wrap; align-items: end; margin: 8px 0; }
-      .toolbar .field { display: grid; gap: 2px; font-size: 13px; color: #4a5263; }
+      .toolbar .field { display: grid; gap: 2px; font-size: 13px; color: var(--bf-strong-muted); }
       .search { display: flex; gap: 8px; flex: 1 1 240px; }
       .search input { flex: 1; min-width: 120px; }
-      .bulk { display: flex; gap: 8px; flex-wrap: wrap; align-items: center; margin: 8px 0; padding: 8px; border-radius: 6px; background: #f3f5f9; }
+      .bulk { display: flex; gap: 8px; flex-wrap: wrap; align-items: center; margin: 8px 0; padding: 8px; border-radius: 6px; background: var(--bf-neutral-bg); }
       .bulk .what { font-size: 14px; margin-right: 4px; }
     `,
   ];
@@ -110,8 +110,15 @@ export class BfUsers extends LocalizedElement {
     void this.users.load({ keep: true });
   }
 
+  private bulkRan() {
+    if (this.dialog?.kind === 'bulk') this.dialog = { ...this.dialog, ran: true };
+    this.reload();
+  }
+
   private closeDialog() {
-    if (this.dialog?.kind === 'bulk') this.clearSelection();
+    // A bulk action that ran is done with its selection; a cancelled one keeps it (and its button,
+    // which gets focus back).
+    if (this.dialog?.kind === 'bulk' && this.dialog.ran) this.clearSelection();
     this.dialog = null;
   }
 
@@ -185,7 +192,7 @@ export class BfUsers extends LocalizedElement {
     if (dialog?.kind === 'new') return html`<bf-new-customer .plans=${enabled} @bf-changed=${this.created} @bf-closed=${this.closeNew}></bf-new-customer>`;
     if (dialog?.kind === 'bulk') {
       const target = this.allMatching ? { filter: filterOf(this.state) } : { ids: [...this.selection] };
-      return html`<bf-users-bulk .action=${dialog.action} .target=${target} .plans=${enabled} @bf-changed=${this.reload} @bf-closed=${this.closeDialog}></bf-users-bulk>`;
+      return html`<bf-users-bulk .action=${dialog.action} .target=${target} .plans=${enabled} @bf-changed=${this.bulkRan} @bf-closed=${this.closeDialog}></bf-users-bulk>`;
     }
     return nothing;
   }

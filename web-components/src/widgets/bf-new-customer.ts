@@ -8,8 +8,8 @@ import { t } from '../i18n.js';
 import { Changes } from '../ui/changes.js';
 import { CHANGED, CLOSED } from '../ui/events.js';
 import { LocalizedElement } from '../ui/localized-element.js';
-import { screenStyles } from '../ui/shared-styles.js';
-import { Modal, modalStyles } from '../ui/modal.js';
+import { dialogStyles, screenStyles } from '../ui/shared-styles.js';
+import { dialogFocus } from '../ui/dialog.js';
 import './bf-copy-button.js';
 
 /** What POST /api/v1/users accepts as a name. */
@@ -28,16 +28,20 @@ export class BfNewCustomer extends LocalizedElement {
   onDate = false;
   created: Created | null = null;
   private readonly changes = new Changes(this);
-  private readonly modal = new Modal(this, () => this.close());
+
+  constructor() {
+    super();
+    dialogFocus(this, { close: () => this.close() });
+  }
 
   static override styles = [
     screenStyles,
-    modalStyles,
+    dialogStyles,
     css`
       form { display: grid; gap: 10px; }
       label { display: grid; gap: 4px; font-size: 14px; }
       .link + label[for] { margin-top: 8px; }
-      fieldset { border: 1px solid #e4e6eb; border-radius: 4px; display: grid; gap: 6px; font-size: 14px; }
+      fieldset { border: 1px solid var(--bf-border); border-radius: 4px; display: grid; gap: 6px; font-size: 14px; }
       fieldset label { display: flex; gap: 6px; align-items: center; }
       .link { display: flex; gap: 8px; align-items: center; }
       .link input { flex: 1; min-width: 0; }
@@ -107,12 +111,13 @@ export class BfNewCustomer extends LocalizedElement {
   }
 
   override render() {
-    return this.modal.render(
-      t('newCustomer.title'),
-      html`<h3>${t('newCustomer.title')}</h3>
+    return html`<div class="backdrop">
+      <div class="dialog wide" role="dialog" aria-modal="true" aria-labelledby="new-customer-title">
+        <h3 id="new-customer-title">${t('newCustomer.title')}</h3>
         ${this.created ? this.result(this.created) : this.form()}
-        ${this.changes.status()}`,
-    );
+        ${this.changes.status()}
+      </div>
+    </div>`;
   }
 }
 

@@ -9,8 +9,8 @@ import { t, type MessageKey } from '../i18n.js';
 import { Changes } from '../ui/changes.js';
 import { CHANGED, CLOSED } from '../ui/events.js';
 import { LocalizedElement } from '../ui/localized-element.js';
-import { screenStyles } from '../ui/shared-styles.js';
-import { Modal, modalStyles } from '../ui/modal.js';
+import { dialogStyles, screenStyles } from '../ui/shared-styles.js';
+import { dialogFocus } from '../ui/dialog.js';
 
 /** Each action's button label and the question asked before it runs ({count}: the users it touches). */
 export const BULK_LABELS: Record<BulkAction, { label: MessageKey; ask: MessageKey; danger: boolean }> = {
@@ -42,11 +42,15 @@ export class BfUsersBulk extends LocalizedElement {
   /** The run's per-user results. */
   answer: BulkAnswer | null = null;
   private readonly changes = new Changes(this);
-  private readonly modal = new Modal(this, () => this.close());
+
+  constructor() {
+    super();
+    dialogFocus(this, { close: () => this.close() });
+  }
 
   static override styles = [
     screenStyles,
-    modalStyles,
+    dialogStyles,
     css`
       form { display: grid; gap: 10px; }
       label { display: grid; gap: 4px; font-size: 14px; }
@@ -125,14 +129,14 @@ export class BfUsersBulk extends LocalizedElement {
 
   override render() {
     const title = t(BULK_LABELS[this.action].label);
-    return this.modal.render(
-      title,
-      html`<h3>${title}</h3>
+    return html`<div class="backdrop">
+      <div class="dialog wide" role="dialog" aria-modal="true" aria-labelledby="users-bulk-title">
+        <h3 id="users-bulk-title">${title}</h3>
         ${this.answer ? this.results(this.answer) : this.count === null ? (this.changes.busy ? html`<p>${t('common.loading')}</p>` : nothing) : this.question(this.count)}
         ${this.changes.status()}
-        ${this.answer || this.count !== null ? nothing : html`<div class="actions"><button class="secondary" @click=${this.close}>${t('common.close')}</button></div>`}`,
-      { wide: true },
-    );
+        ${this.answer || this.count !== null ? nothing : html`<div class="actions"><button class="secondary" @click=${this.close}>${t('common.close')}</button></div>`}
+      </div>
+    </div>`;
   }
 }
 
