@@ -83,6 +83,8 @@ export interface AgentOptions {
   insecure?: boolean;
   /** Runs the agent inside this network namespace (`ip netns exec`), listening on `address` there. */
   netns?: { name: string; address: string };
+  /** Added to the agent process's environment. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** `boxfleet agent init` then `boxfleet agent`; resolves once the agent listens. */
@@ -109,7 +111,7 @@ export async function startAgentProcess(options: AgentOptions): Promise<AgentPro
   let child!: ChildProcess;
   let output = '';
   const launch = async () => {
-    child = spawn(node[0]!, [...node.slice(1), CLI, 'agent', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(node[0]!, [...node.slice(1), CLI, 'agent', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
     const started = child;
     started.stdout!.on('data', (chunk) => (output += chunk));
     started.stderr!.on('data', (chunk) => (output += chunk));
