@@ -2,7 +2,7 @@
 // and the SSM API into a durable ledger the hub drains, plus node totals and open connections from
 // the Clash API. README.md has the config, the commands and the ledger's guarantees.
 import path from 'node:path';
-import { definePlugin, FailedPreconditionError, type Logger, Type } from '../../agent-core/sdk.js';
+import { definePlugin, FailedPreconditionError, type Logger, Type, wallClock } from '../../agent-core/sdk.js';
 import {
   connectionView,
   externalController,
@@ -202,6 +202,8 @@ export default definePlugin({
       }
     }
 
+    /** The time of the last entries this process appended. */
+    let lastSampleAt = 0;
     /** Errors the throttled warnings already logged. */
     const reported = new WeakSet<object>();
 
@@ -238,7 +240,11 @@ export default definePlugin({
       warnings.ok('v2ray', 'sing-box counters readable again');
       for (const source of reading.sources.keys()) warnings.ok(`source:${source}`, `counters of ${source} readable again`);
       try {
-        const appended = await ledger.append({ time: new Date(), deltas, patch });
+        // Entry times never go back along the seqs: after the clock is set back, samples keep the
+        // last time until it catches up, so no bytes land in an earlier hour than bytes recorded before them.
+        const time = Math.max(wallClock(), lastSampleAt);
+        const appended = await ledger.append({ time: new Date(time), deltas, patch });
+        if (appended.appended > 0) lastSampleAt = time;
         warnings.ok('ledger', 'traffic ledger writable again; the bytes counted meanwhile are in it');
         return appended;
       } catch (error) {
