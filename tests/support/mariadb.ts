@@ -36,6 +36,7 @@ export async function startMariaDb(): Promise<TestMariaDb> {
 
   const ping = () => run('mariadb-admin', [`--socket=${socket}`, 'ping']).then(() => true, () => false);
   const start = async () => {
+    if (child && child.exitCode === null && child.signalCode === null) return;
     child = spawn(
       'mariadbd',
       ['--user=mysql', `--datadir=${data}`, `--socket=${socket}`, `--pid-file=${path.join(dir, 'mysqld.pid')}`, `--port=${port}`, '--bind-address=127.0.0.1', `--log-error=${path.join(dir, 'error.log')}`, '--skip-log-bin'],
@@ -49,7 +50,7 @@ export async function startMariaDb(): Promise<TestMariaDb> {
   const stop = async (signal: 'SIGKILL' | 'SIGTERM' = 'SIGTERM') => {
     const running = child;
     child = undefined;
-    if (!running || running.exitCode !== null) return;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
     const exited = new Promise((resolve) => running.once('exit', resolve));
     running.kill(signal);
     await exited;
