@@ -57,6 +57,9 @@ export { compileValidator, validate } from './common/schema.js';
 /** One HTTP(S) request without fetch (whose client stays in memory once loaded), redirects followed by hand, the body capped. */
 export { httpRequest, type HttpAnswer, type HttpRequestOptions } from './http.js';
 
+/** The node's wall clock (Date.now(), or shifted by a fault test through its environment). */
+export { wallClock } from './clock.js';
+
 /** Durable and atomic file writes (temp file + fsync + rename + the folder flushed). */
 export { renameSynced, syncDir, writeFileAtomic, writeSynced } from './files.js';
 

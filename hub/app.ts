@@ -14,6 +14,7 @@ import { agentsPlugin } from './agents.js';
 import { authPlugin } from './auth.js';
 import { trustedProxies, type HubConfig } from './config.js';
 import { databasePlugin } from './db/database.js';
+import { isDatabaseUnavailable } from './db/unavailable.js';
 import { HubError } from './errors.js';
 import authRoutes from './routes/auth.js';
 import nodeRoutes from './routes/nodes/index.js';
@@ -90,6 +91,13 @@ export async function buildApp({ config, logger, clock = Date.now }: AppOptions)
     }
     if (error.statusCode && error.statusCode < 500) {
       return reply.code(error.statusCode).send({ statusCode: error.statusCode, code: 'HUB_ERR_BAD_REQUEST', message: error.message });
+    }
+    if (isDatabaseUnavailable(error)) {
+      logger.warn('request failed: database unavailable', { method: request.method, url: request.routeOptions.url, error: error.message });
+      return reply
+        .code(503)
+        .header('retry-after', '5')
+        .send({ statusCode: 503, code: 'HUB_ERR_DATABASE_UNAVAILABLE', message: 'the database is unavailable; try again shortly' });
     }
     logger.error('request failed', { method: request.method, url: request.routeOptions.url, error: error.message, stack: error.stack });
     return reply.code(500).send({ statusCode: 500, code: 'HUB_ERR_INTERNAL', message: 'internal error; see the hub log' });

@@ -24,6 +24,8 @@ export const HUB_ERRORS = {
   HUB_ERR_INTERNAL: 500,
   /** The release folder holds no agent tarball to install. */
   HUB_ERR_NO_AGENT_RELEASE: 503,
+  /** The database cannot be reached (stopped, restarting): retry; the hub reconnects by itself. */
+  HUB_ERR_DATABASE_UNAVAILABLE: 503,
 } as const;
 
 export type HubErrorCode = keyof typeof HUB_ERRORS;

@@ -14,9 +14,24 @@ const summarize = ({ plugins, ...agent }: AgentDescription): AgentSummary => ({
   plugins: plugins.map(({ commands: _commands, events: _events, ...plugin }) => plugin),
 });
 
+/**
+ * The plugins the agent says are unhealthy, as "<plugin>: <message>" (node_status.unhealthy, read
+ * by the alerts job). A plugin disabled in agent.yaml is not healthy either, but it is not a fault.
+ */
+export const unhealthyPlugins = (agent: AgentDescription): string[] =>
+  agent.plugins.filter((p) => !p.healthy && p.state !== 'disabled').map((p) => `${p.id}: ${p.message || p.state}`);
+
+const describedRow = (agent: AgentDescription, at: number) => ({
+  agent: JSON.stringify(agent),
+  unhealthy: JSON.stringify(unhealthyPlugins(agent)),
+  described_at: at,
+  error: null,
+  checked_at: at,
+});
+
 /** Stores what the node's agent described at `at` (an enrollment or a detail view stores it too). */
 export async function storeDescription(db: Knex, nodeId: string, agent: AgentDescription, at: number): Promise<void> {
-  const row = { agent: JSON.stringify(agent), described_at: at, error: null, checked_at: at };
+  const row = describedRow(agent, at);
   await db('node_status').insert({ node_id: nodeId, ...row }).onConflict('node_id').merge(row);
 }
 
@@ -31,9 +46,9 @@ export async function storeDescriptions(
 ): Promise<void> {
   for (let i = 0; i < described.length; i += 50) {
     const chunk = described.slice(i, i + 50);
-    const rows = chunk.map((d) => ({ node_id: d.nodeId, agent: JSON.stringify(d.agent), described_at: d.at, error: null, checked_at: d.at }));
+    const rows = chunk.map((d) => ({ node_id: d.nodeId, ...describedRow(d.agent, d.at) }));
     try {
-      await db('node_status').insert(rows).onConflict('node_id').merge(['agent', 'described_at', 'error', 'checked_at']);
+      await db('node_status').insert(rows).onConflict('node_id').merge(['agent', 'unhealthy', 'described_at', 'error', 'checked_at']);
     } catch {
       for (const d of chunk) await storeDescription(db, d.nodeId, d.agent, d.at).catch((error: Error) => notStored(d.nodeId, error));
     }

@@ -339,7 +339,7 @@ export class NodeMetric extends Model {
   }
 }
 
-export type AlertRule = 'cpu' | 'memory' | 'disk' | 'offline' | 'ledger_backlog' | 'unreachable';
+export type AlertRule = 'cpu' | 'memory' | 'disk' | 'offline' | 'ledger_backlog' | 'unreachable' | 'plugin_unhealthy';
 export type AlertChannel = 'telegram' | 'email' | 'webhook';
 
 /** One notification of an alert's firing or resolution on one channel (hub/jobs/alerts.ts, hub/alerts/channels.ts). */

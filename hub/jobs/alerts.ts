@@ -18,6 +18,11 @@
 //           hysteresis is that job's (inbound_unhealthy_after / inbound_healthy_after checks in a
 //           row), so the alert fires once when the node turns unhealthy and resolves when it is
 //           healthy again. Evaluated while that job runs (inbound_check_interval_s > 0).
+//   plugin_unhealthy  the node's agent described plugins as unhealthy (node_status.unhealthy, stored by
+//           the `node-status` job, hub/node-status.ts): value the number of them, threshold 0; it
+//           fires when one turns unhealthy (a ledger that cannot be written, sing-box in a crash loop)
+//           and resolves when the agent describes them all healthy again. The notification names
+//           each plugin with the agent's reason. A node that does not answer keeps its last state.
 // A rule fires once when its value crosses the threshold (one `firing` row, one notification per
 // channel); more samples above it change nothing but `last_value`. It resolves when the value is
 // below threshold − alert_hysteresis_percent and has stayed there for alert_resolve_after_s (0: at
@@ -63,7 +68,7 @@ const SAMPLE_RULES: Record<SampleKind, [AlertRule, (v: Sample['values']) => numb
   'disk-network': [['disk', (v) => percent(v.disk_used_bytes, v.disk_total_bytes)]],
 };
 
-const UNIT: Record<AlertRule, string> = { cpu: '%', memory: '%', disk: '%', offline: ' s', ledger_backlog: ' entries', unreachable: ' s' };
+const UNIT: Record<AlertRule, string> = { cpu: '%', memory: '%', disk: '%', offline: ' s', ledger_backlog: ' entries', unreachable: ' s', plugin_unhealthy: ' plugins' };
 const LABEL: Record<AlertRule, string> = {
   cpu: 'CPU',
   memory: 'memory',
@@ -71,6 +76,7 @@ const LABEL: Record<AlertRule, string> = {
   offline: 'offline for',
   ledger_backlog: 'ledger backlog',
   unreachable: 'inbounds unreachable from the hub for',
+  plugin_unhealthy: 'unhealthy plugins',
 };
 /** alert_cursors kind for the ledger positions in node_live. */
 const LEDGER_CURSOR = 'ledger';
@@ -119,6 +125,8 @@ export class AlertEngine {
     for (const live of await db('node_live').whereNotNull('ledger_at').whereNotNull('ledger_backlog_entries').select('node_id', 'ledger_at', 'ledger_backlog_entries')) {
       lives.set(live.node_id, live);
     }
+    const unhealthy = new Map<string, string[]>();
+    for (const row of await db('node_status').whereNotNull('unhealthy').select('node_id', 'unhealthy')) unhealthy.set(row.node_id, JSON.parse(row.unhealthy));
     const moved = new Map<string, { node_id: string; kind: string; time: number }>();
     const touched = new Set<Alert>();
     const evaluate = (nodeId: string, rule: AlertRule, value: number, threshold: number, clearBelow: number | null, time: number) =>
@@ -159,6 +167,9 @@ export class AlertEngine {
           const unhealthyFor = since === null ? 0 : Math.max(1, Math.ceil((now - since) / 1000));
           await evaluate(node.id, 'unreachable', unhealthyFor, 0, since === null ? Infinity : null, now);
         }
+
+        const plugins = unhealthy.get(node.id);
+        if (plugins) await evaluate(node.id, 'plugin_unhealthy', plugins.length, 0, plugins.length === 0 ? Infinity : null, this.deps.now());
 
         const backlogAbove = this.deps.config.alert_ledger_backlog_entries;
         const live = lives.get(node.id);
@@ -237,7 +248,7 @@ export class AlertEngine {
           value,
           last_value: value,
           threshold,
-          clear_below: rule === 'offline' || rule === 'unreachable' ? null : clearBelow,
+          clear_below: rule === 'offline' || rule === 'unreachable' || rule === 'plugin_unhealthy' ? null : clearBelow,
           fired_at: time,
           resolved_at: null,
           resolved_value: null,
@@ -290,14 +301,16 @@ export class AlertEngine {
         const send = this.channels.get(n.channel);
         if (!send) throw new Undeliverable(`the ${n.channel} channel is no longer configured`);
         const node = await Node.query(db).findById(alert.node_id);
-        await send(this.message(alert, n.event, node?.name ?? alert.node_id));
+        const status = alert.rule === 'plugin_unhealthy' ? await db('node_status').where({ node_id: alert.node_id }).first('unhealthy') : undefined;
+        await send(this.message(alert, n.event, node?.name ?? alert.node_id, status?.unhealthy ? (JSON.parse(status.unhealthy) as string[]) : []));
       },
       failed: (n, attempt, final, error) =>
         this.deps.logger.warn('alert notification failed', { alert_id: n.alert_id, channel: n.channel, attempt, final, error }),
     });
   }
 
-  private message(alert: Alert, event: 'fired' | 'resolved', nodeName: string): AlertMessage {
+  /** `reasons`: what the node says is wrong now (plugin_unhealthy), one line each. */
+  private message(alert: Alert, event: 'fired' | 'resolved', nodeName: string, reasons: string[]): AlertMessage {
     const unit = UNIT[alert.rule];
     const fmt = (v: number | null) => (v === null ? '?' : `${Math.round(Number(v) * 10) / 10}${unit}`);
     const at = (ms: number | null) => (ms === null ? '?' : new Date(Number(ms)).toISOString());
@@ -311,6 +324,7 @@ export class AlertEngine {
       `fired at ${at(alert.fired_at)} with ${fmt(alert.value)}`,
     ];
     if (event === 'resolved') lines.push(`resolved at ${at(alert.resolved_at)} with ${fmt(alert.resolved_value)}`);
+    lines.push(...reasons);
     const { notifications: _n, ...rest } = alert.toPublic();
     return { event, subject, text: lines.join('\n'), alert: rest };
   }

@@ -136,7 +136,9 @@ function sumByUser(batch: LedgerBatch): Map<string, UserTraffic> {
   for (const entry of batch.entries) {
     if (entry.time !== lastTime) {
       const ms = typeof entry.time === 'number' ? entry.time : Date.parse(entry.time);
-      lastHour = hourOf(Number.isFinite(ms) ? ms : batch.now);
+      // Bytes are not moved after the drain that returns them: a node clock running ahead of the
+      // hub's would otherwise bill them into an hour that has not begun.
+      lastHour = hourOf(Number.isFinite(ms) ? Math.min(ms, batch.now) : batch.now);
       lastTime = entry.time;
     }
     const { upload_bytes: upload, download_bytes: download } = entry;

@@ -5,7 +5,7 @@ import { Alert } from '../db/models.js';
 import { paged, whereGiven } from '../db/queries.js';
 import { IsoTime, Nullable, PagedList, StringEnum } from './schemas.js';
 
-const RULES = ['cpu', 'memory', 'disk', 'offline', 'ledger_backlog', 'unreachable'] as const;
+const RULES = ['cpu', 'memory', 'disk', 'offline', 'ledger_backlog', 'unreachable', 'plugin_unhealthy'] as const;
 
 const NotificationOut = Type.Object({
   event: StringEnum(['fired', 'resolved'] as const),

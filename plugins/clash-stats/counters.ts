@@ -1,7 +1,7 @@
 // Reads sing-box's per-user counters (V2Ray stats API, and the SSM API of each managed
 // Shadowsocks inbound) into one Reading, all from one sing-box instance, without resetting them.
 import { readFile } from 'node:fs/promises';
-import { httpRequest, UnavailableError } from '../../agent-core/sdk.js';
+import { httpRequest, UnavailableError, wallClock } from '../../agent-core/sdk.js';
 import { reasonOf } from './clash-api.js';
 import { PRECISE_UPTIME_CALL_S, V2RAY_SOURCE, sameInstance, ssmSource, type Reading } from './deltas.js';
 import type { InstanceMarker, Pair } from './ledger-record.js';
@@ -28,7 +28,7 @@ const ms = (seconds: number) => Math.round(seconds * 1000) / 1000;
 
 /** Now, on the clocks instance starts are estimated on: what a sing-box starting now would be given. */
 export function clockNow(bootId: string | null): InstanceMarker {
-  return { boot: bootId, mono: ms(monotonicSeconds()), wall: ms(Date.now() / 1000) };
+  return { boot: bootId, mono: ms(monotonicSeconds()), wall: ms(wallClock() / 1000) };
 }
 
 /** Every user's counters, about 100 bytes each: room for a few hundred thousand. */

@@ -2,7 +2,7 @@
 // and the SSM API into a durable ledger the hub drains, plus node totals and open connections from
 // the Clash API. README.md has the config, the commands and the ledger's guarantees.
 import path from 'node:path';
-import { definePlugin, FailedPreconditionError, type Logger, Type } from '../../agent-core/sdk.js';
+import { definePlugin, FailedPreconditionError, type Logger, Type, wallClock } from '../../agent-core/sdk.js';
 import {
   connectionView,
   externalController,
@@ -202,6 +202,11 @@ export default definePlugin({
       }
     }
 
+    /** The time of the last entries this process appended. */
+    let lastSampleAt = 0;
+    /** Errors the throttled warnings already logged. */
+    const reported = new WeakSet<object>();
+
     async function sampleNow(): Promise<TrafficSampleOutput> {
       const ledger = await openLedger();
       const endpoints = await ssmEndpoints();
@@ -234,7 +239,23 @@ export default definePlugin({
       }
       warnings.ok('v2ray', 'sing-box counters readable again');
       for (const source of reading.sources.keys()) warnings.ok(`source:${source}`, `counters of ${source} readable again`);
-      return ledger.append({ time: new Date(), deltas, patch });
+      try {
+        // Entry times never go back along the seqs: after the clock is set back, samples keep the
+        // last time until it catches up, so no bytes land in an earlier hour than bytes recorded before them.
+        const time = Math.max(wallClock(), lastSampleAt);
+        const appended = await ledger.append({ time: new Date(time), deltas, patch });
+        if (appended.appended > 0) lastSampleAt = time;
+        warnings.ok('ledger', 'traffic ledger writable again; the bytes counted meanwhile are in it');
+        return appended;
+      } catch (error) {
+        // A full or failing disk: the line was cut back and the baselines did not move, so sing-box's
+        // counters keep the bytes and the first sample that can write records them, once.
+        warnings.fail('ledger', 'traffic ledger cannot be written', { error: (error as Error).message });
+        // The node's state, not a bug in the command: a precondition, retried by the next sample.
+        const refused = new FailedPreconditionError(`traffic ledger cannot be written: ${(error as Error).message}`, { cause: error });
+        reported.add(refused);
+        throw refused;
+      }
     }
 
     // One sample at a time: two overlapping samples would both count against the same baselines.
@@ -249,7 +270,10 @@ export default definePlugin({
       clearTimeout(timer);
       timer = setTimeout(() => {
         if (pending > 0) return; // a sample is running; it schedules the next one
-        sample().catch((error: unknown) => ctx.logger.error('traffic sample failed', { error: (error as Error).message }));
+        sample().catch((error: unknown) => {
+          // A ledger that cannot be written is logged by the throttled warning, not every sample.
+          if (!(error instanceof Object && reported.delete(error))) ctx.logger.error('traffic sample failed', { error: (error as Error).message });
+        });
       }, sample_interval_s * 1000);
       timer.unref();
     }
@@ -334,6 +358,8 @@ export default definePlugin({
       health() {
         if (ledgerError) return { healthy: false, message: `traffic ledger unavailable: ${ledgerError}` };
         if (opened?.failure) return { healthy: false, message: opened.failure };
+        const unwritable = warnings.failure('ledger');
+        if (unwritable) return { healthy: false, message: `${unwritable.message} (since ${new Date(unwritable.since).toISOString()})` };
         const failure = warnings.failure('v2ray');
         // A skipped sample or two is a reload; several in a row mean traffic is not being recorded.
         if (failure && sample_interval_s > 0 && Date.now() - failure.since > 3 * sample_interval_s * 1000) {

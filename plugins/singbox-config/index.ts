@@ -40,8 +40,13 @@ export default definePlugin({
       },
 
       async health() {
-        if (state.served && !(await serving.runner.isAlive().catch(() => false))) return { healthy: false, message: 'sing-box is not running' };
-        return { healthy: true };
+        if (!state.served || (await serving.runner.isAlive().catch(() => false))) return { healthy: true };
+        // Why it died and how many times: an operator (and the hub's alert) sees a crash loop as one.
+        const runner = await serving.runner.state().catch(() => undefined);
+        const exit = runner?.last_exit;
+        if (!exit) return { healthy: false, message: 'sing-box is not running' };
+        const next = exit.restart_in_ms === null ? '' : `; starting it again in ${Math.ceil(exit.restart_in_ms / 1000)} s`;
+        return { healthy: false, message: `sing-box is not running (${runner.restarts} restarts so far): ${exit.reason}${next}` };
       },
 
       stop() {

@@ -186,9 +186,19 @@ export function trafficJobSuite(kind: DatabaseKind): void {
       await expectExactlyOnce();
     });
 
+    it("bills bytes a node timed after the hub's now (its clock ahead) into the hub's hour, never a future one", async () => {
+      await rollUp();
+      await append('alice', 3, 4, 1, clock.now + 5 * 3_600_000);
+      await runTraffic();
+      expect((await pendingRows()).map((r) => Number(r.hour))).toEqual([hourOf(clock.now)]);
+      await rollUp();
+    });
+
     it("keeps each tick's per-node detail pending, one row per node and hour, until a roll-up folds it into usage_hourly once", async () => {
       await rollUp();
       const h = Date.UTC(2031, 4, 7, 3, 5);
+      // The hub's clock after the bytes' hours: a drain never bills into an hour after its own now.
+      clock.now = Math.max(clock.now, h + 2 * 3_600_000);
       const hourly = (userId: number) => hub.app.db('usage_hourly').where({ node_id: NODE, user_id: userId }).andWhere('hour', '>=', hourOf(h)).orderBy('hour');
       const usedBefore = (await subscription(hub.app.db, alice.subscriptionId)).used;
       await append('alice', 10, 20, 2, h);
@@ -224,6 +234,7 @@ export function trafficJobSuite(kind: DatabaseKind): void {
 
     it('leaves pending rows and usage_hourly as they were when a roll-up fails part-way, and the next one folds them once', async () => {
       const h = Date.UTC(2031, 4, 7, 5, 0);
+      clock.now = Math.max(clock.now, h + 3_600_000);
       await append('alice', 100, 1, 1, h);
       await runTraffic();
       // A second node in the same roll-up transaction, after this one, whose row cannot be read.

@@ -85,6 +85,8 @@ export interface AgentOptions {
   netns?: { name: string; address: string };
   /** Standard error is not kept (nor in output()): for agents that log thousands of lines a second. */
   discardStderr?: boolean;
+  /** Added to the agent process's environment. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** `boxfleet agent init` then `boxfleet agent`; resolves once the agent listens. */
@@ -113,6 +115,7 @@ export async function startAgentProcess(options: AgentOptions): Promise<AgentPro
   const launch = async () => {
     child = spawn(node[0]!, [...node.slice(1), CLI, 'agent', '--config', configFile], {
       stdio: ['ignore', 'pipe', options.discardStderr ? 'ignore' : 'pipe'],
+      env: { ...process.env, ...options.env },
     });
     const started = child;
     started.stdout!.on('data', (chunk) => (output += chunk));

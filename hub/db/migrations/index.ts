@@ -25,6 +25,7 @@ import * as adminPasswordReset from './022-admin-password-reset.js';
 import * as userEvents from './023-user-events.js';
 import * as profileTemplates from './024-profile-templates.js';
 import * as nodeTable from './026-node-table.js';
+import * as nodeUnhealthyPlugins from './030-node-unhealthy-plugins.js';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001-nodes': nodes,
@@ -52,6 +53,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '023-user-events': userEvents,
   '024-profile-templates': profileTemplates,
   '026-node-table': nodeTable,
+  '030-node-unhealthy-plugins': nodeUnhealthyPlugins,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

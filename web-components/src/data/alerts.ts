@@ -1,7 +1,7 @@
 // Alerts the hub raised on nodes.
 import { query, request, type Page } from './http.js';
 
-export type AlertRule = 'cpu' | 'memory' | 'disk' | 'offline' | 'ledger_backlog' | 'unreachable';
+export type AlertRule = 'cpu' | 'memory' | 'disk' | 'offline' | 'ledger_backlog' | 'unreachable' | 'plugin_unhealthy';
 
 export interface Alert {
   id: number;

@@ -38,12 +38,13 @@ const RULE_LABEL: Record<Alert['rule'], MessageKey> = {
   offline: 'alerts.offline',
   ledger_backlog: 'alerts.ledgerBacklog',
   unreachable: 'alerts.unreachable',
+  plugin_unhealthy: 'alerts.pluginUnhealthy',
 };
 
 /** An alert's value as its rule measures it. */
 function measured(alert: Alert, value: number): string {
   if (alert.rule === 'offline' || alert.rule === 'unreachable') return `${Math.round(value / 60)} min`;
-  if (alert.rule === 'ledger_backlog') return String(Math.round(value));
+  if (alert.rule === 'ledger_backlog' || alert.rule === 'plugin_unhealthy') return String(Math.round(value));
   return `${value.toFixed(0)} %`;
 }
 
