@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds Toxiproxy (the fault tests' latency, bandwidth and stall proxy on the hub → agent path)
-# from its Go module at the version pinned here, statically, for this machine. Cached under
+# from its Go module at the version package.json pins, statically, for this machine. Cached under
 # ~/.cache/boxfleet; prints the server binary's path.
 set -euo pipefail
-version=2.12.0
+root=$(cd "$(dirname "$0")/.." && pwd)
+version=$(node -p "require('$root/package.json').boxfleet.toxiproxy.version")
 out="${BOXFLEET_CACHE:-$HOME/.cache/boxfleet}/toxiproxy-v$version"
 
 if ! "$out/toxiproxy-server" --version 2>/dev/null | grep -q "$version"; then

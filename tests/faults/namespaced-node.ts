@@ -92,6 +92,11 @@ export interface NamespacedNodeOptions {
   subnet: number;
   /** singbox-config settings added to the node's. */
   singbox?: Record<string, unknown>;
+  /**
+   * Serve only a managed Shadowsocks inbound: users come and go through sing-box's SSM API without
+   * a reload (a reload loses the bytes connections move while it happens: see README).
+   */
+  managedOnly?: boolean;
   /** The address the hub reaches the agent at, from its enrollment's (e.g. a proxy in front of it). */
   hubAddress?: (agentAddress: string) => Promise<string>;
 }
@@ -123,7 +128,9 @@ export async function startNamespacedNode(options: NamespacedNodeOptions): Promi
     // The scheduler runs while the hub listens, as in production.
     await hub.app.listen({ host: '127.0.0.1', port: 0 });
     const api = (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) => ownerApi(hub!, method, url, payload);
-    const profile = await makeNodeProfile({ host: net.nodeAddress });
+    const profile = await makeNodeProfile({ host: net.nodeAddress, managedShadowsocks: options.managedOnly });
+    const inbounds = (profile.baseConfig.inbounds as { managed?: boolean }[]).filter((i) => !options.managedOnly || i.managed);
+    const protocol = options.managedOnly ? 'shadowsocks-managed' : 'vless';
     const plugins = await singboxNodePlugins(bin, { singbox: { limit_check_s: 1, ...options.singbox }, clash: { sample_interval_s: 1 } });
     agent = await startAgentProcess({
       nodeId: NODE_ID,
@@ -138,7 +145,7 @@ export async function startNamespacedNode(options: NamespacedNodeOptions): Promi
     const address = `${net.nodeAddress}:${agent.port}`;
     const hubAddress = options.hubAddress ? await options.hubAddress(address) : address;
     await api('POST', '/api/v1/nodes', { enrollment: agent.enrollment.replace(address, hubAddress), tags: [NODE_ID], multiplier: 1 });
-    const version = await api('POST', '/api/v1/configs', { config: profile.baseConfig, comment: 'edge base' });
+    const version = await api('POST', '/api/v1/configs', { config: { ...profile.baseConfig, inbounds }, comment: 'edge base' });
     await api('POST', `/api/v1/configs/${version.id}/apply`, { node_id: NODE_ID });
 
     const call = async <T>(command: string, input: unknown = {}) => (await node.execute(command, input, { timeoutMs: 30_000 })).result as T;
@@ -167,7 +174,7 @@ export async function startNamespacedNode(options: NamespacedNodeOptions): Promi
         if (res.statusCode >= 400) throw new Error(`DELETE user ${user.id} → ${res.statusCode} ${res.body}`);
       },
       async client(user) {
-        const c = await startClient(bin, work, profile, 'vless', user.sync);
+        const c = await startClient(bin, work, profile, protocol, user.sync);
         clients.push(c);
         return c;
       },

@@ -27,10 +27,11 @@ async function sh(...args: string[]): Promise<string> {
   return (await run(args[0]!, args.slice(1))).stdout;
 }
 
-/** `label` tells namespaces of one process apart; a /24 of 10.219.x.0 per namespace. */
+/** `label` (up to 4 characters) tells namespaces of one process apart; a /24 of 10.219.x.0 per namespace. */
 export async function createNodeNetwork(label: string, subnet: number): Promise<NodeNetwork> {
+  if (!/^[a-z0-9]{1,4}$/.test(label)) throw new Error(`label ${label}: 1 to 4 lower-case letters or digits (interface names have 15 characters)`);
   const name = `faultsnet-${label}-${process.pid}`;
-  const [hostEnd, nodeEnd] = [`fn${process.pid}${label[0]}h`.slice(-15), `fn${process.pid}${label[0]}n`.slice(-15)];
+  const [hostEnd, nodeEnd] = [`fn${process.pid}${label}h`, `fn${process.pid}${label}n`];
   const [hostAddress, nodeAddress] = [`10.219.${subnet}.1`, `10.219.${subnet}.2`];
   await sh('ip', 'netns', 'add', name);
   try {
