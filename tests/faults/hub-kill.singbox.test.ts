@@ -37,7 +37,14 @@ describe('hub killed with kill -9 mid-work', { timeout: 240_000 }, () => {
 
   const call = async <T>(id: string, command: string) => (await nodes.get(id)!.client.execute(command, {}, { timeoutMs: 30_000 })).result as T;
   /** The users the hub serves: every user whose subscription is active. */
-  const hubUsers = async () => ((await hub.api('GET', '/api/v1/users?status=active&per_page=100')).items as { name: string }[]).map((u) => u.name).sort().join();
+  const hubUsers = async () => {
+    const names: string[] = [];
+    for (let page = 1; ; page++) {
+      const { items } = (await hub.api('GET', `/api/v1/users?status=active&per_page=100&page=${page}`)) as { items: { name: string }[] };
+      names.push(...items.map((u) => u.name));
+      if (items.length < 100) return names.sort().join();
+    }
+  };
   const nodeUsers = async (id: string) => (await call<{ users: { name: string }[] }>(id, 'singbox-config.users.list')).users.map((u) => u.name).sort().join();
   const settled = async (id: string) => {
     const n = await hub.api('GET', `/api/v1/nodes/${id}`);

@@ -113,9 +113,11 @@ export async function startNamespacedNode(options: NamespacedNodeOptions): Promi
     // A test that failed mid-fault leaves it in place: lift it first, so that nothing waits on it.
     await net.heal().catch(() => undefined);
     await Promise.all(clients.map((c) => c.stop()));
+    // The node's processes go first (SIGKILL, with the namespace), so that the hub's calls to it end
+    // at once instead of holding the hub's close until their deadlines.
+    await net.close();
     await hub?.close();
     await agent?.stop();
-    await net.close();
     await bytes?.close();
     await rm(work, { recursive: true, force: true });
   };
