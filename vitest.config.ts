@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // Tests that need a real external component say so in their file name. `npm test` runs the rest
 // and needs nothing installed; `npm run test:real` (BOXFLEET_TEST_SET=real) runs only those, and
 // there a missing component is a failure, not a skip. `.ci/run` provides the components.
-const REAL = 'tests/**/*.{singbox,mariadb,s3,mihomo,chromium,prometheus,systemd,release,nftables,skywalking,otelcol}.test.ts';
+const REAL = 'tests/**/*.{singbox,mariadb,s3,mihomo,chromium,prometheus,systemd,release,nftables,skywalking,otelcol,toxiproxy}.test.ts';
 const realSet = process.env.BOXFLEET_TEST_SET === 'real';
 
 export default defineConfig({

@@ -89,7 +89,7 @@ export class FirewallPusher {
     const { db, agents, now, logger } = this.deps;
     const { revision, rules } = desired;
     if (support !== 'ready') return { node_id: node.id, revision, status: 'skipped', firewall: support };
-    const retryAt = this.backoff.waitingUntil(node.id);
+    const retryAt = this.backoff.waitingUntil(node.id, false, node.last_seen_at);
     if (retryAt !== undefined) return { node_id: node.id, revision, status: 'waiting', retry_at: new Date(retryAt).toISOString() };
 
     const started = performance.now();
@@ -108,7 +108,7 @@ export class FirewallPusher {
       logger.info('firewall rules synced', { node_id: node.id, revision, rules: rules.length, changed: answer.changed });
       return { node_id: node.id, revision, status: 'applied', rules: rules.length, changed: answer.changed, warnings: answer.warnings };
     } catch (error) {
-      this.backoff.failed(node.id);
+      this.backoff.failed(node.id, error);
       const row = { last_error: (error as Error).message.slice(0, 1000), error_revision: revision, error_at: now() };
       await db('node_firewall')
         .insert({ node_id: node.id, ...row })

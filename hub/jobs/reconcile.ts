@@ -83,7 +83,7 @@ export class Reconciler {
           ),
       )
       .orderBy('id');
-    const usersDue = nodes.filter((n) => n.applied_revision < n.desired_revision && this.backoff.waitingUntil(`${n.id}:users`, false) === undefined);
+    const usersDue = nodes.filter((n) => n.applied_revision < n.desired_revision && this.backoff.waitingUntil(`${n.id}:users`, false, n.last_seen_at) === undefined);
     const snapshot = usersDue.length > 0 ? await this.usersSnapshot(usersDue.map((n) => n.id)) : undefined;
     const results = await mapLimit(nodes, 8, (node) => this.reconcileNode(node, { snapshot }));
     const waiting = (r: NodeReconcileResult) => [r.config, r.users].some((p) => p?.status === 'waiting');
@@ -148,7 +148,7 @@ export class Reconciler {
   private async pushConfig(node: Node, versionId: number, force: boolean, actor: Actor, action: ConfigEventAction): Promise<PartResult> {
     const { db, agents, objects, now, logger } = this.deps;
     const key = `${node.id}:config`;
-    const retryAt = this.backoff.waitingUntil(key, force);
+    const retryAt = this.backoff.waitingUntil(key, force, node.last_seen_at);
     if (retryAt !== undefined) return { status: 'waiting', retry_at: new Date(retryAt).toISOString() };
 
     let content: Awaited<ReturnType<typeof readConfigVersion>>;
@@ -177,7 +177,7 @@ export class Reconciler {
       logger.info('config applied', { node_id: node.id, version: version.id });
       return { status: 'applied' };
     } catch (error) {
-      this.backoff.failed(key);
+      this.backoff.failed(key, error);
       await recordNodeError(db, node.id, `config: version ${version.id}`, error, now());
       await this.audit(actor, CONFIG_APPLY_ACTION, node.id, { version: version.id, hash: version.hash }, started, error);
       await recordConfigEvent(db, logger, { node_id: node.id, version_id: version.id, hash: version.hash, action, admin: actor.name, error, time: now() });
@@ -195,7 +195,7 @@ export class Reconciler {
   ): Promise<PartResult & { users?: number; changed?: boolean; locally_removed?: UsersSyncOutput['locally_removed'] }> {
     const { db, agents, now, logger } = this.deps;
     const key = `${node.id}:users`;
-    const retryAt = this.backoff.waitingUntil(key, force);
+    const retryAt = this.backoff.waitingUntil(key, force, node.last_seen_at);
     if (retryAt !== undefined) return { status: 'waiting', retry_at: new Date(retryAt).toISOString() };
 
     // One transaction, so that remaining_bytes and ledger_seq describe one moment: the node counts
@@ -231,7 +231,7 @@ export class Reconciler {
       }
       return { status: 'applied', users: users.length, changed: answer.changed, locally_removed: answer.locally_removed };
     } catch (error) {
-      this.backoff.failed(key);
+      this.backoff.failed(key, error);
       await recordNodeError(db, node.id, `users.sync: revision ${revision}`, error, now());
       await this.audit(actor, USERS_SYNC_ACTION, node.id, sent(), started, error);
       logger.warn('users not synced', { node_id: node.id, revision, error: (error as Error).message });

@@ -5,6 +5,7 @@
 // jobs-reconcile.test.ts, on MariaDB by jobs-reconcile.mariadb.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { touchNodes } from '../../hub/fleet.js';
+import { recordNodeSeen } from '../../hub/jobs/common.js';
 import type { ReconcileSummary } from '../../hub/jobs/reconcile.js';
 import { clientFromEnrollment, type AgentProcess } from '../support/agent-process.js';
 import { startTestHub, type DatabaseKind, type TestHub } from '../support/hub.js';
@@ -106,6 +107,32 @@ export function reconcileSuite(kind: DatabaseKind): void {
       expect(result?.results[0]).toMatchObject({ ok: true, users: { status: 'applied', revision: desired } });
       expect(await state()).toMatchObject({ revision: desired, users: [{ name: 'alice', remaining_bytes: 4_500 }] });
       expect(await nodeRow(hub.app.db, NODE)).toMatchObject({ applied_revision: desired, health: 'online', last_error: null });
+    });
+
+    it('tries a node it backed off from again as soon as another job has reached it, not when the backoff ends', async () => {
+      await agent.kill9();
+      await touchNodes(hub.app.db, ['r']);
+      const desired = (await nodeRow(hub.app.db, NODE)).desired_revision;
+      // Three tries while the node is away: the next one would be 20 s after the last.
+      for (const wait of [0, 5_000, 10_000]) {
+        clock.now += wait;
+        expect((await reconcile()).results[0]!.users).toMatchObject({ status: 'failed', unreachable: true });
+      }
+      const lastTry = clock.now;
+      expect((await reconcile()).results[0]!.users).toMatchObject({ status: 'waiting', retry_at: new Date(lastTry + 20_000).toISOString() });
+
+      await agent.restart();
+      let result: ReconcileSummary | undefined;
+      for (let attempt = 0; attempt < 40 && !result?.results[0]?.ok; attempt++) {
+        // Another job (a traffic drain, the status poll) got an answer from the node: it is back.
+        clock.now += 1;
+        await recordNodeSeen(hub.app.db, NODE, 'traffic', clock.now);
+        result = await reconcile();
+        if (!result.results[0]?.ok) await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(result?.results[0]).toMatchObject({ ok: true, users: { status: 'applied', revision: desired } });
+      expect(clock.now - lastTry).toBeLessThan(20_000);
+      expect(await state()).toMatchObject({ revision: desired });
     });
 
     it('sends with the users the ledger position their remaining bytes were computed at', async () => {

@@ -18,8 +18,8 @@ export interface ByteServer {
   close(): Promise<void>;
 }
 
-/** Over HTTPS when given a key and certificate (TLS 1.3 only), else plain HTTP. */
-export async function startByteServer(options: { tls?: { key: string; cert: string } } = {}): Promise<ByteServer> {
+/** Over HTTPS when given a key and certificate (TLS 1.3 only), else plain HTTP; on `host` (loopback unless given). */
+export async function startByteServer(options: { tls?: { key: string; cert: string }; host?: string } = {}): Promise<ByteServer> {
   const serve: http.RequestListener = (req, res) => {
     const match = /^\/bytes\/(\d+)$/.exec(req.url ?? '');
     if (!match) return res.writeHead(404).end();
@@ -42,7 +42,7 @@ export async function startByteServer(options: { tls?: { key: string; cert: stri
     open.add(socket);
     socket.once('close', () => (open.delete(socket), (closedSent += socket.bytesWritten)));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, options.host ?? '127.0.0.1', resolve));
   return {
     port: (server.address() as net.AddressInfo).port,
     sent: () => [...open].reduce((sum, socket) => sum + socket.bytesWritten, closedSent),
@@ -74,12 +74,13 @@ export interface Download {
 
 /**
  * Downloads `bytes` from the byte server through an HTTP proxy on 127.0.0.1:proxyPort, over one
- * raw TCP connection so that exactly what crossed the proxy is counted.
+ * raw TCP connection so that exactly what crossed the proxy is counted. The byte server is on
+ * `serverHost` (as the node sees it).
  */
-export function downloadThroughProxy(proxyPort: number, serverPort: number, bytes: number, timeoutMs = 60_000): Promise<Download> {
+export function downloadThroughProxy(proxyPort: number, serverPort: number, bytes: number, timeoutMs = 60_000, serverHost = '127.0.0.1'): Promise<Download> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(proxyPort, '127.0.0.1');
-    const request = `GET http://127.0.0.1:${serverPort}/bytes/${bytes} HTTP/1.1\r\nHost: 127.0.0.1:${serverPort}\r\nConnection: close\r\n\r\n`;
+    const request = `GET http://${serverHost}:${serverPort}/bytes/${bytes} HTTP/1.1\r\nHost: ${serverHost}:${serverPort}\r\nConnection: close\r\n\r\n`;
     let received = 0;
     let head = '';
     let headLength = -1;

@@ -25,6 +25,15 @@ export function singboxBin(): string {
   throw new Error(`no sing-box binary: set BOXFLEET_SINGBOX_BIN, or run .ci/run once to build one at ${CACHED_SINGBOX}`);
 }
 
+// Where deploy/build-toxiproxy.sh (run by .ci/run) caches Toxiproxy's server.
+const CACHED_TOXIPROXY = path.join(os.homedir(), `.cache/boxfleet/toxiproxy-v${pkg.boxfleet.toxiproxy.version}/toxiproxy-server`);
+
+/** The Toxiproxy server deploy/build-toxiproxy.sh built; throws when it is not there. */
+export function toxiproxyBin(): string {
+  if (existsSync(CACHED_TOXIPROXY)) return CACHED_TOXIPROXY;
+  throw new Error(`no Toxiproxy: run deploy/build-toxiproxy.sh (.ci/run does) to build one at ${CACHED_TOXIPROXY}`);
+}
+
 /** A MariaDB/MySQL server URL (mysql://user:pass@host:port) from BOXFLEET_TEST_MYSQL_URL; throws when unset. */
 export function mysqlUrl(): string {
   const url = process.env.BOXFLEET_TEST_MYSQL_URL;

@@ -35,6 +35,8 @@ export function makeUser(name: string, overrides: Partial<TestUser> = {}): TestU
 }
 
 export interface NodeProfile {
+  /** The address the node's inbounds listen on and clients dial. */
+  host: string;
   ports: Partial<Record<Protocol, number>>;
   certificate: string;
   ssServerKey: string;
@@ -42,7 +44,8 @@ export interface NodeProfile {
   baseConfig: Record<string, unknown>;
 }
 
-export async function makeNodeProfile({ managedShadowsocks = false } = {}): Promise<NodeProfile> {
+/** `host`: the node's address (loopback unless given, e.g. its end of a veth pair in a namespace). */
+export async function makeNodeProfile({ managedShadowsocks = false, host = '127.0.0.1' } = {}): Promise<NodeProfile> {
   const pems = await selfsigned.generate([{ name: 'commonName', value: SERVER_NAME }], {
     keyType: 'ec',
     curve: 'P-256',
@@ -52,22 +55,23 @@ export async function makeNodeProfile({ managedShadowsocks = false } = {}): Prom
   const ports: NodeProfile['ports'] = { vless: await freePort(), shadowsocks: await freePort(), hysteria2: await freeUdpPort() };
   const ssServerKey = randomBytes(16).toString('base64');
   const tls = { enabled: true, server_name: SERVER_NAME, certificate: pems.cert, key: pems.private };
-  const shadowsocks = { listen: '127.0.0.1', network: 'tcp', method: SS_METHOD, password: ssServerKey };
+  const shadowsocks = { listen: host, network: 'tcp', method: SS_METHOD, password: ssServerKey };
   const managed = [];
   if (managedShadowsocks) {
     ports['shadowsocks-managed'] = await freePort();
     managed.push({ type: 'shadowsocks', tag: 'ss-managed', managed: true, listen_port: ports['shadowsocks-managed'], ...shadowsocks });
   }
   return {
+    host,
     ports,
     certificate: pems.cert,
     ssServerKey,
     baseConfig: {
       log: { level: 'warn' },
       inbounds: [
-        { type: 'vless', tag: 'vless-in', listen: '127.0.0.1', listen_port: ports.vless, tls },
+        { type: 'vless', tag: 'vless-in', listen: host, listen_port: ports.vless, tls },
         { type: 'shadowsocks', tag: 'ss-in', listen_port: ports.shadowsocks, ...shadowsocks },
-        { type: 'hysteria2', tag: 'hy2-in', listen: '127.0.0.1', listen_port: ports.hysteria2, tls },
+        { type: 'hysteria2', tag: 'hy2-in', listen: host, listen_port: ports.hysteria2, tls },
         ...managed,
       ],
       outbounds: [{ type: 'direct', tag: 'direct' }],
@@ -80,7 +84,7 @@ function outbound(profile: NodeProfile, protocol: Protocol, user: TestUser): Rec
   const tls = { enabled: true, server_name: SERVER_NAME, certificate: profile.certificate };
   const port = profile.ports[protocol];
   if (port === undefined) throw new Error(`the node profile has no ${protocol} inbound`);
-  const server = { tag: 'node', server: '127.0.0.1', server_port: port };
+  const server = { tag: 'node', server: profile.host, server_port: port };
   switch (protocol) {
     case 'vless':
       return { type: 'vless', ...server, uuid: user.uuid, flow: '', tls };
