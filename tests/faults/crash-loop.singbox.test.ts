@@ -93,9 +93,9 @@ describe('sing-box in a crash loop', { timeout: 180_000 }, () => {
 
     await install(`exec ${singboxBin()} "$@"`);
     const fixedAt = Date.now();
-    await until('sing-box running again', async () => (await status()).running, 30_000);
+    // Running is not yet serving: the restarted sing-box binds its inbounds a moment later.
+    await until('sing-box serving again', async () => (await status()).running && (await f.download('alice', 2 * MB)), 30_000);
     const recoveredS = (Date.now() - fixedAt) / 1000;
-    expect(await f.download('alice', 2 * MB)).toBe(true);
     expect((await singboxHealth()).healthy).toBe(true);
     // clash-stats too is unhealthy until its first sample of the new sing-box; then the alert resolves.
     await until('the alert resolved', async () => (await singboxHealth(), (await alerts('resolved')).length === 1));
@@ -156,9 +156,9 @@ describe('sing-box in a crash loop', { timeout: 180_000 }, () => {
     await new Promise<void>((resolve) => holder.close(() => resolve()));
     squatter.close();
     const freedAt = Date.now();
-    await until('sing-box running again', async () => (await status()).running, 30_000);
+    // Running is not yet serving: the restarted sing-box binds its inbounds a moment later.
+    await until('sing-box serving again', async () => (await status()).running && (await f.download('alice', MB)), 30_000);
     const recoveredS = (Date.now() - freedAt) / 1000;
-    expect(await f.download('alice', MB)).toBe(true);
     // With the port free, the refused version applies.
     expect(await f.api('POST', `/api/v1/configs/${version.id}/apply`, { node_id: 'fault' })).toBeTruthy();
     expect(await configHash()).not.toBe(hash);
