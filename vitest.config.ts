@@ -20,8 +20,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // The fault suite's table (tests/support/fault-table.ts) is printed once, after every file has run.
-    globalSetup: realSet ? ['tests/support/fault-table-setup.ts'] : [],
+    // The fault suite's table (tests/support/fault-table-print.ts) is printed once, after every file has run.
+    globalSetup: realSet ? ['tests/support/fault-table-print.ts'] : [],
     // Vitest's default on a 2-core machine is one worker (cores − 1), which leaves a core idle while
     // tests wait on timers and sockets. The real set keeps one: its sing-box, MariaDB and Chromium
     // tests move real bytes against real clocks.

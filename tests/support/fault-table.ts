@@ -1,48 +1,15 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { expect } from 'vitest';
+import { TABLE_FILE, type FaultRow } from './fault-table-print.js';
 
-/**
- * The fault suite's one table. Each fault test records a row (in its own worker process); the
- * real set's global teardown prints them together after the run, so CI's log ends with what was
- * survived. Rows go through a file because tests and the teardown run in different processes.
- */
-export interface FaultRow {
-  /** What was done to the system, e.g. "partition hub ↔ agent, 120 s". */
-  fault: string;
-  /** The property the test checked, e.g. "sing-box served; users converged; billed once". */
-  checked: string;
-  /** Bytes a real client moved through sing-box during and around the fault, when traffic is involved. */
-  movedBytes?: number;
-  /** Bytes the hub billed for them. */
-  billedBytes?: number;
-  /** e.g. "recovered in 14.2 s"; the test asserts the property before recording it. */
-  outcome: string;
-}
+export type { FaultRow };
 
-const TABLE_FILE = join(dirname(fileURLToPath(import.meta.url)), '../../test-output/faults.jsonl');
-
+/** Records the row once its bytes (where traffic is involved) were billed once: billed ÷ moved is 1.00 ± 0.01. */
 export function recordFault(row: FaultRow): void {
+  if (row.movedBytes !== undefined && row.billedBytes !== undefined) {
+    expect(Math.abs(row.billedBytes / row.movedBytes - 1), `${row.fault}: billed ${row.billedBytes} of ${row.movedBytes} bytes moved`).toBeLessThanOrEqual(0.01);
+  }
   mkdirSync(dirname(TABLE_FILE), { recursive: true });
   appendFileSync(TABLE_FILE, `${JSON.stringify(row)}\n`);
-}
-
-/** billed ÷ moved with two decimals, or "–" where no traffic is involved. */
-export function bytesRatio(row: Pick<FaultRow, 'movedBytes' | 'billedBytes'>): string {
-  if (row.movedBytes === undefined || row.billedBytes === undefined) return '–';
-  return row.movedBytes === 0 ? 'no bytes' : (row.billedBytes / row.movedBytes).toFixed(2);
-}
-
-export function clearFaultTable(): void {
-  rmSync(TABLE_FILE, { force: true });
-}
-
-export function formatFaultTable(): string | undefined {
-  if (!existsSync(TABLE_FILE)) return undefined;
-  const rows = readFileSync(TABLE_FILE, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as FaultRow);
-  const header = ['fault', 'checked', 'moved', 'billed', 'billed ÷ moved', 'outcome'];
-  const cells = rows.map((r) => [r.fault, r.checked, r.movedBytes?.toString() ?? '–', r.billedBytes?.toString() ?? '–', bytesRatio(r), r.outcome]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]): string => `| ${c.map((v, i) => v.padEnd(widths[i]!)).join(' | ')} |`;
-  return ['What boxfleet survived:', line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
