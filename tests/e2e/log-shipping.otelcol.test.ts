@@ -48,11 +48,15 @@ async function writtenLines(dir: string): Promise<Line[]> {
   return lines;
 }
 
-/** What the collector delivered: OTLP JSON, one export request a line. */
+/**
+ * What the collector delivered: OTLP JSON, one export request a line. Read while the collector
+ * writes, so only whole lines count: its exporter flushes in 4 KiB pieces, and a line cut at such a
+ * piece is read again once it is complete.
+ */
 async function deliveredLines(file: string): Promise<Line[]> {
   const text = await readFile(file, 'utf8').catch(() => '');
   const lines: Line[] = [];
-  for (const json of text.split('\n').filter(Boolean)) {
+  for (const json of text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean)) {
     for (const resource of JSON.parse(json).resourceLogs) {
       const service = resource.resource.attributes.find((a: { key: string }) => a.key === 'service.name')?.value.stringValue;
       for (const scope of resource.scopeLogs) {
