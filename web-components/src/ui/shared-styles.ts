@@ -38,6 +38,12 @@ export const screenStyles = css`
 `;
 
 /** A modal dialog over a dimmed page: `.backdrop` holding one `.dialog`. */
+/** A stacked form: each label above its input. */
+export const formStyles = css`
+  form { display: grid; gap: 10px; }
+  label { display: grid; gap: 4px; font-size: 14px; }
+`;
+
 export const dialogStyles = css`
   .backdrop { position: fixed; inset: 0; background: var(--bf-backdrop); display: grid; place-items: center; z-index: 10; padding: 16px; }
   .dialog { background: var(--bf-surface); border-radius: 8px; padding: 20px; max-width: 420px; width: 100%; box-shadow: 0 4px 24px var(--bf-shadow); }

@@ -8,7 +8,7 @@ import { t } from '../i18n.js';
 import { Changes } from '../ui/changes.js';
 import { CHANGED, CLOSED } from '../ui/events.js';
 import { LocalizedElement } from '../ui/localized-element.js';
-import { dialogStyles, screenStyles } from '../ui/shared-styles.js';
+import { dialogStyles, formStyles, screenStyles } from '../ui/shared-styles.js';
 import { dialogFocus } from '../ui/dialog.js';
 import './bf-copy-button.js';
 
@@ -37,9 +37,8 @@ export class BfNewCustomer extends LocalizedElement {
   static override styles = [
     screenStyles,
     dialogStyles,
+    formStyles,
     css`
-      form { display: grid; gap: 10px; }
-      label { display: grid; gap: 4px; font-size: 14px; }
       .link + label[for] { margin-top: 8px; }
       fieldset { border: 1px solid var(--bf-border); border-radius: 4px; display: grid; gap: 6px; font-size: 14px; }
       fieldset label { display: flex; gap: 6px; align-items: center; }

@@ -8,7 +8,7 @@ import { t } from '../i18n.js';
 import { FORM_SUBMIT } from '../ui/events.js';
 import { fieldsOf, FormValueError, initialText, initialValue, valueOf, type Field, type JsonSchema } from '../ui/json-schema.js';
 import { LocalizedElement } from '../ui/localized-element.js';
-import { screenStyles } from '../ui/shared-styles.js';
+import { formStyles, screenStyles } from '../ui/shared-styles.js';
 
 export class BfSchemaForm extends LocalizedElement {
   static override properties = {
@@ -35,9 +35,8 @@ export class BfSchemaForm extends LocalizedElement {
 
   static override styles = [
     screenStyles,
+    formStyles,
     css`
-      form { display: grid; gap: 10px; }
-      label { display: grid; gap: 4px; font-size: 14px; }
       label.check { display: flex; gap: 6px; align-items: center; }
       fieldset { border: 1px solid var(--bf-border); border-radius: 4px; display: grid; gap: 10px; }
       .required { color: var(--bf-danger); }

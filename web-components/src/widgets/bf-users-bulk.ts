@@ -9,7 +9,7 @@ import { t, type MessageKey } from '../i18n.js';
 import { Changes } from '../ui/changes.js';
 import { CHANGED, CLOSED } from '../ui/events.js';
 import { LocalizedElement } from '../ui/localized-element.js';
-import { dialogStyles, screenStyles } from '../ui/shared-styles.js';
+import { dialogStyles, formStyles, screenStyles } from '../ui/shared-styles.js';
 import { dialogFocus } from '../ui/dialog.js';
 
 /** Each action's button label and the question asked before it runs ({count}: the users it touches). */
@@ -51,9 +51,8 @@ export class BfUsersBulk extends LocalizedElement {
   static override styles = [
     screenStyles,
     dialogStyles,
+    formStyles,
     css`
-      form { display: grid; gap: 10px; }
-      label { display: grid; gap: 4px; font-size: 14px; }
       .results { max-height: 40vh; overflow-y: auto; }
     `,
   ];
